@@ -1,0 +1,32 @@
+# csv2ddb — the two commands: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup demo down test lint lock bench bench-quick clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup:  ## install uv, the project venv and the emulator venv from the lock files
+	@bash scripts/setup.sh
+
+demo: setup  ## start emulator + Airflow, bootstrap, load the real flights file, print a verified summary
+	@$(PY) -m csv2ddb.local.demo
+
+down:  ## stop the demo's emulator and Airflow (by recorded PID)
+	@if [ -x $(PY) ]; then $(PY) -m csv2ddb.local.stack down; else echo "nothing to stop"; fi
+
+test: setup  ## lint, then run the whole test suite (unit, emulator integration, end-to-end)
+	@bash scripts/test.sh
+
+lint: setup  ## ruff check + format check
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+lock:  ## re-resolve the pinned lock files from requirements*.in
+	@bash scripts/setup.sh >/dev/null || true
+	.tools/bin/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock
+	.tools/bin/uv pip compile --quiet --python-version 3.11 requirements-emulator.in -o requirements-emulator.lock
+
+clean: down  ## remove virtualenvs and local state
+	rm -rf .venv .venv-emulator .tools .local

@@ -1,0 +1,168 @@
+"""Start and stop the local AWS emulator (ministack) on loopback.
+
+ministack lives in its own virtualenv (``.venv-emulator``) because it pins its own botocore.
+It runs Glue Python-shell jobs as ``python3`` subprocesses with *its own* environment, so we
+put the project venv's ``bin`` first on its PATH (the job then has our boto3) and give it
+``AWS_ENDPOINT_URL`` plus dummy credentials, so the job talks to the emulator, never to AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from csv2ddb.local.paths import REPO_ROOT, free_port
+
+EMULATOR_VENV = REPO_ROOT / ".venv-emulator"
+PROJECT_VENV = REPO_ROOT / ".venv"
+# The services csv2ddb uses; ministack starts only these.
+SERVICES = "s3,dynamodb,glue,lambda,iam,sts,secretsmanager,sns,sqs,logs"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+HOST = "127.0.0.1"
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not be started or did not become healthy."""
+
+
+@dataclass
+class Emulator:
+    """A running ministack process (its own process group) and where to reach it."""
+
+    pid: int
+    port: int
+    log_path: Path
+    region: str = "us-east-1"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for a boto3 client (or Airflow) that must talk to this emulator."""
+        return {
+            **LOCAL_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "CSV2DDB_ENDPOINT_URL": self.endpoint_url,
+            "CSV2DDB_REGION": self.region,
+        }
+
+    def is_healthy(self) -> bool:
+        return _healthy(self.endpoint_url)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        stop_process_group(self.pid, timeout)
+
+
+def _healthy(endpoint_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint_url}/_ministack/health", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def start_emulator(
+    state_dir: Path,
+    port: int | None = None,
+    *,
+    auth: bool = False,
+    region: str = "us-east-1",
+    health_timeout: float = 60.0,
+) -> Emulator:
+    """Start ministack bound to 127.0.0.1 and wait until it answers its health check."""
+    ministack = EMULATOR_VENV / "bin" / "ministack"
+    if not ministack.exists():
+        raise EmulatorError(f"{ministack} not found: run `make setup` first")
+    port = port or free_port()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / f"ministack-{port}.log"
+    env = {
+        **os.environ,
+        **LOCAL_CREDENTIALS,
+        "GATEWAY_PORT": str(port),
+        "BIND_HOST": HOST,
+        "SERVICES": SERVICES,
+        "AUTH": "true" if auth else "false",
+        "MINISTACK_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        # Glue Python-shell jobs run `python3` from this PATH with this environment.
+        "PATH": f"{PROJECT_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AWS_ENDPOINT_URL": f"http://{HOST}:{port}",
+        "S3_DATA_DIR": str(state_dir / "s3"),
+        "STATE_DIR": str(state_dir / "state"),
+        "TMPDIR": str(state_dir),
+        "LOG_LEVEL": os.environ.get("CSV2DDB_EMULATOR_LOG_LEVEL", "WARNING"),
+    }
+    for leak in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "VIRTUAL_ENV", "PYTHONPATH"):
+        env.pop(leak, None)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(ministack)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() takes its children too
+            cwd=state_dir,
+        )
+    emulator = Emulator(pid=proc.pid, port=port, log_path=log_path, region=region)
+    deadline = time.monotonic() + health_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmulatorError(
+                f"ministack exited with code {proc.returncode} before becoming healthy; "
+                f"last log lines:\n{tail(log_path)}"
+            )
+        if emulator.is_healthy():
+            return emulator
+        time.sleep(0.2)
+    emulator.stop()
+    raise EmulatorError(
+        f"ministack did not answer {emulator.endpoint_url}/_ministack/health within "
+        f"{health_timeout:.0f}s; last log lines:\n{tail(log_path)}"
+    )
+
+
+def stop_process_group(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM the process group led by ``pid``, then SIGKILL what is left after ``timeout``."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            _reap(pid)
+            return
+        _reap(pid)
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if ``pid`` is our child, so it does not linger as a zombie."""
+    # Not our child (started by another process, e.g. `make demo`): nothing to reap.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no log at {path})"

@@ -1,0 +1,193 @@
+"""The one source of truth for csv2ddb names and options.
+
+Every component (DAGs, infra_bootstrap.py, tests, the demo) builds its resource names here,
+from one stack prefix plus documented ``CSV2DDB_*`` environment overrides. The Glue job and
+the Lambda are self-contained and receive what they need as job arguments / environment
+variables written by the bootstrap, so no name is typed twice.
+
+Importing this module never touches the network or Airflow Variables: ``load_settings()``
+only reads the environment mapping it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+ENV_PREFIX = "CSV2DDB_"
+DAG_ID_LOAD = "csv2ddb_load"
+DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
+DAG_ID_TEARDOWN = "csv2ddb_teardown"
+STACK_TAG_KEY = "csv2ddb:stack"
+
+
+def _env_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r} (use true/false)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved names and options. Field ``x`` is overridden by env var ``CSV2DDB_X``."""
+
+    # --- the stack ---------------------------------------------------------------------------
+    prefix: str = "csv2ddb"
+    region: str = "us-east-1"
+    # None = real AWS through the standard credential chain; set for the local emulator.
+    endpoint_url: str | None = None
+    aws_conn_id: str = "aws_default"
+
+    # --- S3 -----------------------------------------------------------------------------------
+    bucket: str = ""  # default: "<prefix>-data"
+    raw_prefix: str = "raw/"
+    rejected_prefix: str = "rejected/"
+    manifests_prefix: str = "manifests/"
+    scripts_prefix: str = "scripts/"
+
+    # --- DynamoDB -----------------------------------------------------------------------------
+    table: str = ""  # default: "<prefix>-items"
+    table_hash_key: str = "id"
+    audit_table: str = ""  # default: "<prefix>-audit"
+    create_table_in_bootstrap: bool = True
+
+    # --- Glue ---------------------------------------------------------------------------------
+    glue_job_name: str = ""  # default: "<prefix>-load"
+    glue_role_name: str = ""  # default: "<prefix>-glue-role"
+    glue_script_name: str = "csv2ddb_load_job.py"
+    glue_command: str = "pythonshell"  # "glueetl" is the Spark scale path
+    glue_python_version: str = "3.9"
+    glue_max_capacity: float = 0.0625
+    # AWS reads Timeout in minutes. The local emulator reads it as seconds and caps a
+    # Python-shell run at 600 s, whatever is set here.
+    glue_timeout_minutes: int = 2880
+    glue_max_concurrent_runs: int = 16
+    # GlueJobOperator(verbose=True) reads CloudWatch log group names the emulator does not
+    # return; keep it off locally.
+    glue_verbose: bool = False
+    write_concurrency: int = 8
+    reject_tolerance: str = "0"  # a count ("25") or a fraction of rows read ("0.01")
+
+    # --- Lambda + Airflow API -----------------------------------------------------------------
+    lambda_function_name: str = ""  # default: "<prefix>-trigger"
+    lambda_role_name: str = ""  # default: "<prefix>-lambda-role"
+    lambda_handler: str = "trigger_dag.handler"
+    airflow_api_url: str = "http://127.0.0.1:8080"
+    airflow_api_secret_name: str = ""  # default: "<prefix>/airflow-api"
+    trigger_mode: str = "airflow"  # "airflow" (REST API) or "mwaa" (invoke_rest_api)
+    mwaa_environment: str = ""
+
+    # --- alerts -------------------------------------------------------------------------------
+    alerts_topic_name: str = ""  # default: "<prefix>-alerts"
+
+    # --- tags put on every resource the bootstrap creates --------------------------------------
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "bucket": f"{self.prefix}-data",
+            "table": f"{self.prefix}-items",
+            "audit_table": f"{self.prefix}-audit",
+            "glue_job_name": f"{self.prefix}-load",
+            "glue_role_name": f"{self.prefix}-glue-role",
+            "lambda_function_name": f"{self.prefix}-trigger",
+            "lambda_role_name": f"{self.prefix}-lambda-role",
+            "airflow_api_secret_name": f"{self.prefix}/airflow-api",
+            "alerts_topic_name": f"{self.prefix}-alerts",
+        }
+        for name, default in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, default)
+        for name in ("raw_prefix", "rejected_prefix", "manifests_prefix", "scripts_prefix"):
+            value = getattr(self, name)
+            if not value.endswith("/") or value.startswith("/"):
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must look like 'name/', got {value!r}")
+        if self.glue_command not in {"pythonshell", "glueetl"}:
+            raise ValueError(
+                f"{ENV_PREFIX}GLUE_COMMAND must be pythonshell or glueetl, got {self.glue_command!r}"
+            )
+        if self.trigger_mode not in {"airflow", "mwaa"}:
+            raise ValueError(f"{ENV_PREFIX}TRIGGER_MODE must be airflow or mwaa, got {self.trigger_mode!r}")
+
+    # --- derived names ------------------------------------------------------------------------
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags on every created resource; teardown deletes only what carries the stack tag."""
+        return {STACK_TAG_KEY: self.prefix, "app": "csv2ddb", **dict(self.extra_tags)}
+
+    @property
+    def script_key(self) -> str:
+        return f"{self.scripts_prefix}{self.glue_script_name}"
+
+    @property
+    def script_s3_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.script_key}"
+
+    def manifest_key(self, run_id: str) -> str:
+        return f"{self.manifests_prefix}{run_id}.json"
+
+    def rejected_key_prefix(self, run_id: str) -> str:
+        return f"{self.rejected_prefix}{run_id}/"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["extra_tags"] = dict(self.extra_tags)
+        return data
+
+
+def _parse(name: str, raw: str, annotation: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "bool":
+            return _env_bool(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: expected {kind}") from exc
+    if kind.startswith("Mapping"):
+        # "k1=v1,k2=v2"
+        pairs = [p for p in raw.split(",") if p.strip()]
+        bad = [p for p in pairs if "=" not in p]
+        if bad:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected k=v pairs, got {bad}")
+        return {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
+    if kind == "str | None":
+        return raw or None
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from ``CSV2DDB_*`` variables (``os.environ`` by default), then overrides.
+
+    The region also falls back to ``AWS_DEFAULT_REGION`` / ``AWS_REGION`` and the endpoint to
+    ``AWS_ENDPOINT_URL``, so the standard AWS variables work too.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(f"{ENV_PREFIX}{f.name.upper()}")
+        if raw is not None:
+            values[f.name] = _parse(f.name, raw, f.type)
+    if "region" not in values:
+        region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION")
+        if region:
+            values["region"] = region
+    if "endpoint_url" not in values and env.get("AWS_ENDPOINT_URL"):
+        values["endpoint_url"] = env["AWS_ENDPOINT_URL"]
+    values.update(overrides)
+    return Settings(**values)
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(env var, default, field) rows for the docs table."""
+    defaults = Settings()
+    return [
+        (f"{ENV_PREFIX}{f.name.upper()}", repr(getattr(defaults, f.name)), f.name) for f in fields(Settings)
+    ]
