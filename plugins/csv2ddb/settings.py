@@ -82,6 +82,11 @@ class Settings:
     trigger_mode: str = "airflow"  # "airflow" (REST API) or "mwaa" (invoke_rest_api)
     mwaa_environment: str = ""
 
+    # --- the load DAG's S3KeySensor (scheduled runs) ---------------------------------------------
+    # Deferrable frees the worker slot while waiting but needs a running triggerer (docker
+    # compose and `airflow standalone` run one; under dag.test() triggers run in-line).
+    sensor_deferrable: bool = True
+
     # --- alerts -------------------------------------------------------------------------------
     alerts_topic_name: str = ""  # default: "<prefix>-alerts"
 

@@ -1,0 +1,118 @@
+"""The Glue job's own pure row functions, imported from ``glue/csv2ddb_load_job.py`` by path.
+
+The ceiling pushes items built by exactly these functions (so its items are byte-for-byte the
+loader's), the transform-only figure runs exactly this pipeline without writes, and the peers'
+``id`` column holds the ids the loader derives. Nothing here re-implements the job's logic:
+if the job changes, the benchmark follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from csv2ddb.local.paths import REPO_ROOT
+
+JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
+ID_COLUMN = "id"
+# What the job would stamp on items of a benchmark load (same lengths as the real run's values).
+BENCH_RUN_ID = "bench-000000000000"
+BENCH_TIMESTAMP = "2026-01-01T00:00:00.000000Z"
+
+
+@cache
+def module() -> ModuleType:
+    """Import the job script as a module (it is a script, not a package member)."""
+    spec = importlib.util.spec_from_file_location("csv2ddb_load_job", JOB_PATH)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {JOB_PATH}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def job_sha256() -> str:
+    return hashlib.sha256(JOB_PATH.read_bytes()).hexdigest()
+
+
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    job = module()
+    raw = io.FileIO(path, "r")
+    return job.read_records(job.text_stream(raw, "utf-8"), ",")
+
+
+def _builder(header_row: list[str], source_file: str) -> Any:
+    job = module()
+    header = job.validate_header(header_row, ID_COLUMN)
+    return job.RowBuilder(
+        header,
+        source_file=source_file,
+        run_id=BENCH_RUN_ID,
+        ingestion_timestamp=BENCH_TIMESTAMP,
+    )
+
+
+def pipeline(path: Path, source_file: str) -> Iterator[tuple[str, Any]]:
+    """("item", item) | ("reject", Reject) | ("duplicate", None) per data row, as the job does it:
+    parse (csv), type and hash (``RowBuilder.build``), dedupe (``DedupeIndex``)."""
+    records = _records(path)
+    _line, header_row = next(records)
+    build = _builder(header_row, source_file).build
+    add_seen = module().DedupeIndex().add
+    for _line_number, row in records:
+        item, digest = build(row)
+        if digest is None:
+            yield "reject", item
+        elif not add_seen(digest):
+            yield "duplicate", None
+        else:
+            yield "item", item
+
+
+def source_uri(path: Path) -> str:
+    """The ``source_file`` value a real run of this file would stamp (bucket of the harness)."""
+    return f"s3://csv2ddb-bench/raw/bench/{path.name}"
+
+
+def build_items(path: Path) -> Iterator[dict[str, Any]]:
+    """The low-level DynamoDB items the loader would write for ``path`` (rejects/duplicates out)."""
+    for kind, value in pipeline(path, source_uri(path)):
+        if kind == "item":
+            yield value
+
+
+def transform(path: Path) -> dict[str, int]:
+    """Run the whole row pipeline, build every PutRequest as the job does, send nothing."""
+    counts = {"item": 0, "reject": 0, "duplicate": 0}
+    for kind, value in pipeline(path, source_uri(path)):
+        counts[kind] += 1
+        if kind == "item":
+            {"PutRequest": {"Item": value}}  # noqa: B018 (the job builds this wrapper per item)
+    return {
+        "rows_read": sum(counts.values()),
+        "items": counts["item"],
+        "rows_rejected": counts["reject"],
+        "rows_duplicate": counts["duplicate"],
+    }
+
+
+def row_ids(header_row: list[str], rows: Iterable[list[str]]) -> list[str]:
+    """The loader's id of every row, in order (for the peers' precomputed ``id`` column)."""
+    build = _builder(header_row, "s3://unused/ids").build
+    ids = []
+    for number, row in enumerate(rows, start=2):
+        item, digest = build(row)
+        if digest is None:
+            raise ValueError(
+                f"line {number} would be rejected by the loader ({item.reason}): no id for the peers"
+            )
+        ids.append(item[ID_COLUMN]["S"])
+    return ids

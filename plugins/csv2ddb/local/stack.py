@@ -1,0 +1,178 @@
+"""The demo's long-running local stack: ministack + Airflow, recorded in ``.local/stack.json``.
+
+``python -m csv2ddb.local.stack up|down|status``. ``up`` reuses a healthy stack; ``down`` runs in
+another process than ``up`` (``make down``), so it stops what ``stack.json`` recorded, by process
+group, and only groups that still run the program recorded there (a PID can be reused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csv2ddb.local.airflow_api import AirflowError
+from csv2ddb.local.airflow_runner import (
+    AirflowProcesses,
+    health,
+    load_state,
+    start_airflow,
+    stop_recorded,
+    unhealthy_components,
+)
+from csv2ddb.local.emulator import Emulator, EmulatorError, start_emulator
+from csv2ddb.local.paths import LOCAL_DIR, port_is_free
+
+STACK_FILE = LOCAL_DIR / "stack.json"
+EMULATOR_DIR = LOCAL_DIR / "emulator"
+AIRFLOW_HOME = LOCAL_DIR / "airflow"
+DEFAULT_EMULATOR_PORT = 4566
+DEFAULT_AIRFLOW_PORT = 8080
+
+
+class StackError(RuntimeError):
+    """The local stack could not be brought up (e.g. a port is taken)."""
+
+
+@dataclass
+class LocalStack:
+    """What ``up`` started: the emulator and the Airflow components (all by process group)."""
+
+    emulator: Emulator
+    airflow: AirflowProcesses | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "emulator": {
+                "pid": self.emulator.pid,
+                "port": self.emulator.port,
+                "endpoint_url": self.emulator.endpoint_url,
+                "log": str(self.emulator.log_path),
+            },
+            "airflow": None if self.airflow is None else self.airflow.to_json(),
+            "airflow_ui": None if self.airflow is None else self.airflow.url,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LocalStack:
+        em = data["emulator"]
+        emulator = Emulator(pid=int(em["pid"]), port=int(em["port"]), log_path=Path(em["log"]))
+        airflow = AirflowProcesses.from_json(data["airflow"]) if data.get("airflow") else None
+        return cls(emulator=emulator, airflow=airflow)
+
+    def problems(self) -> list[str]:
+        """Empty when every part answers its health check."""
+        found = []
+        if not self.emulator.is_healthy():
+            found.append(f"emulator at {self.emulator.endpoint_url} does not answer")
+        if self.airflow is None:
+            found.append("Airflow was never started")
+        else:
+            bad = unhealthy_components(health(self.airflow.url))
+            if bad:
+                found.append(f"Airflow at {self.airflow.url}: not healthy: {', '.join(bad)}")
+        return found
+
+    def save(self, path: Path = STACK_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def load_stack(path: Path = STACK_FILE) -> LocalStack | None:
+    if not path.exists():
+        return None
+    return LocalStack.from_json(json.loads(path.read_text()))
+
+
+def _port(env_var: str, default: int, what: str) -> int:
+    raw = os.environ.get(env_var, str(default))
+    try:
+        port = int(raw)
+    except ValueError as exc:
+        raise StackError(f"{env_var}={raw!r} is not a port number") from exc
+    if not port_is_free(port):
+        raise StackError(
+            f"port {port} for the {what} is already in use on 127.0.0.1 (another emulator, Airflow "
+            f"or a stale `make demo`?). Run `make down`, stop whatever holds it, or choose another "
+            f"port with {env_var}=<port>."
+        )
+    return port
+
+
+def up(log: Any = print) -> LocalStack:
+    """Start (or reuse) the emulator and Airflow; record them in ``.local/stack.json``."""
+    existing = load_stack()
+    if existing is not None:
+        problems = existing.problems()
+        if not problems:
+            log(f"reusing the running stack from {STACK_FILE}")
+            return existing
+        log(f"recorded stack is not healthy ({'; '.join(problems)}): restarting it")
+        down(log)
+    emulator_port = _port("CSV2DDB_EMULATOR_PORT", DEFAULT_EMULATOR_PORT, "AWS emulator")
+    airflow_port = _port("CSV2DDB_AIRFLOW_PORT", DEFAULT_AIRFLOW_PORT, "Airflow api-server")
+    started = time.monotonic()
+    emulator = start_emulator(EMULATOR_DIR, emulator_port)
+    stack = LocalStack(emulator=emulator)
+    stack.save()  # recorded before Airflow starts, so `make down` can stop it if Airflow fails
+    log(f"emulator up at {emulator.endpoint_url} (pid {emulator.pid}) in {time.monotonic() - started:.1f}s")
+    started = time.monotonic()
+    stack.airflow = start_airflow(AIRFLOW_HOME, port=airflow_port, aws_env=emulator.client_env())
+    stack.save()
+    log(f"Airflow up at {stack.airflow.url} {stack.airflow.pids} in {time.monotonic() - started:.1f}s")
+    return stack
+
+
+def down(log: Any = print) -> list[str]:
+    """Stop everything recorded (idempotent); returns what was stopped."""
+    stack = load_stack()
+    airflow_pids: dict[str, int] = {}
+    if stack is not None and stack.airflow is not None:
+        airflow_pids.update(stack.airflow.pids)
+    recorded = load_state(AIRFLOW_HOME)  # written while Airflow starts, even if up() failed later
+    if recorded is not None:
+        airflow_pids.update(recorded.pids)
+    stopped = stop_recorded(airflow_pids, marker="airflow")
+    if stack is not None:
+        stopped += stop_recorded({"emulator": stack.emulator.pid}, marker="ministack")
+    (AIRFLOW_HOME / "processes.json").unlink(missing_ok=True)
+    STACK_FILE.unlink(missing_ok=True)
+    log(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return stopped
+
+
+def status(log: Any = print) -> int:
+    stack = load_stack()
+    if stack is None:
+        log(f"not running (no {STACK_FILE})")
+        return 1
+    log(json.dumps(stack.to_json(), indent=2))
+    problems = stack.problems()
+    log("healthy" if not problems else "NOT healthy: " + "; ".join(problems))
+    return 0 if not problems else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m csv2ddb.local.stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            up()
+            return status()
+        if args.command == "down":
+            down()
+            return 0
+        return status()
+    except (StackError, EmulatorError, AirflowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

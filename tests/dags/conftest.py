@@ -1,0 +1,150 @@
+"""Fixtures for the DAG tests: a private Airflow home, a child-process runner, a real stack.
+
+Airflow runs in child processes (see airflow_runner.py) against a SQLite database migrated
+once per session; the AWS side is the session's emulator with a stack from
+``csv2ddb.bootstrap.create_stack`` (real glue/ script) under a unique prefix per test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from csv2ddb.bootstrap import Sources, create_stack, delete_stack
+from csv2ddb.local.emulator import Emulator
+from csv2ddb.local.paths import free_port
+from csv2ddb.settings import Settings, load_settings
+
+RUNNER = Path(__file__).with_name("airflow_runner.py")
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+# The stack's S3 notification invokes the trigger Lambda on every raw/*.csv upload. These
+# tests drive csv2ddb_load through dag.test() themselves, so the Lambda here only records the
+# event (the real Lambda -> Airflow API path is tested in tests/lambda and tests/local).
+NOOP_HANDLER = """
+def handler(event, context):
+    return {"records": len(event.get("Records", []))}
+"""
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """AIRFLOW_* variables of a fresh, migrated Airflow home whose dags folder is dags/."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+    }
+    done = subprocess.run(
+        [str(VENV_BIN / "airflow"), "db", "migrate"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return env
+
+
+@dataclass
+class AirflowRun:
+    """Result of one airflow_runner.py invocation."""
+
+    result: dict[str, Any]
+    output: str
+
+    @property
+    def state(self) -> str:
+        return self.result.get("state", "")
+
+    @property
+    def tasks(self) -> dict[str, str]:
+        return self.result.get("tasks", {})
+
+
+def run_airflow(args: list[str], env: dict[str, str], timeout: int = 900) -> AirflowRun:
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = done.stdout + "\n--- stderr ---\n" + done.stderr
+    # Whole output kept next to the Airflow home: the assertion messages show only its tail.
+    log_dir = Path(env["AIRFLOW_HOME"]) / "runner-logs"
+    log_dir.mkdir(exist_ok=True)
+    (log_dir / f"{len(list(log_dir.iterdir())):03d}-{args[0]}.log").write_text(output)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        pytest.fail(f"airflow_runner {args} failed (rc {done.returncode}):\n{output[-8000:]}")
+    return AirflowRun(json.loads(lines[-1]), output)
+
+
+def airflow_env_for(settings: Settings, emulator: Emulator, airflow_home: dict[str, str]) -> dict[str, str]:
+    """Env of an Airflow process that runs csv2ddb against ``settings`` on the emulator."""
+    connection = {
+        "conn_type": "aws",
+        "login": "test",
+        "password": "test",
+        "extra": {"region_name": settings.region, "endpoint_url": emulator.endpoint_url},
+    }
+    return {
+        **airflow_home,
+        **emulator.client_env(),
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        "CSV2DDB_PREFIX": settings.prefix,
+        "CSV2DDB_AIRFLOW_API_URL": settings.airflow_api_url,
+        "CSV2DDB_SENSOR_DEFERRABLE": "true",
+    }
+
+
+@dataclass
+class DagRunner:
+    """Runs airflow_runner.py commands against one Airflow home and the session's emulator."""
+
+    emulator: Emulator
+    airflow_home: dict[str, str]
+
+    def run(
+        self, settings: Settings | None, *args: str, extra_env: dict[str, str] | None = None
+    ) -> AirflowRun:
+        env = dict(self.airflow_home)
+        if settings is not None:
+            env = airflow_env_for(settings, self.emulator, self.airflow_home)
+        return run_airflow(list(args), {**env, **(extra_env or {})})
+
+
+@pytest.fixture
+def dag_runner(emulator: Emulator, airflow_home: dict[str, str]) -> DagRunner:
+    return DagRunner(emulator, airflow_home)
+
+
+@pytest.fixture
+def stack(stack_settings: Settings, aws_env: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+    """A full csv2ddb stack (bootstrap) on the emulator; deleted after the test."""
+    # No Airflow API server listens on this port: the note step must cope with that.
+    settings = load_settings(
+        aws_env, prefix=stack_settings.prefix, airflow_api_url=f"http://127.0.0.1:{free_port()}"
+    )
+    lambda_dir = tmp_path / "lambda"
+    lambda_dir.mkdir()
+    (lambda_dir / "trigger_dag.py").write_text(NOOP_HANDLER)
+    sources = Sources(lambda_dir=lambda_dir)
+    create_stack(settings, sources=sources)
+    try:
+        yield settings
+    finally:
+        delete_stack(settings, sources=sources)

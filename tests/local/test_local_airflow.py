@@ -1,0 +1,165 @@
+"""The real local Airflow stack: loopback only, healthy, login, the Lambda -> REST API path, stop.
+
+Tests run in file order against one module-scoped Airflow; the last one stops it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.local.airflow_api import AirflowApi, AirflowError
+from csv2ddb.local.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
+from csv2ddb.settings import DAG_ID_LOAD, Settings
+
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
+LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"
+
+
+def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN state owned by ``pids`` (Linux /proc)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        try:
+            links = [fd.readlink() for fd in fd_dir.iterdir()]
+        except (FileNotFoundError, PermissionError):
+            continue
+        inodes |= {str(link)[8:-1] for link in links if str(link).startswith("socket:[")}
+    found = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state == "0A" and inode in inodes:  # 0A = LISTEN
+                addr_hex, port_hex = local.split(":")
+                found.append((_address(addr_hex, width), int(port_hex, 16)))
+    return found
+
+
+def _address(hex_addr: str, width: int) -> str:
+    if width == 8:
+        return ".".join(str(int(hex_addr[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    return hex_addr  # IPv6: compared raw; any IPv6 listener fails the loopback check below
+
+
+def test_every_component_runs_and_listens_on_loopback_only(airflow: AirflowProcesses) -> None:
+    assert set(airflow.pids) == set(COMPONENTS)
+    pids = {member for pgid in airflow.pids.values() for member in group_members(pgid)}
+    assert all(group_members(pgid) for pgid in airflow.pids.values()), "a component's group is gone"
+    sockets = listening_sockets(pids)
+    assert ("127.0.0.1", airflow.port) in sockets
+    assert [s for s in sockets if s[0] != "127.0.0.1"] == [], f"non-loopback listeners: {sockets}"
+
+
+def test_health_reports_every_component_healthy(airflow: AirflowProcesses) -> None:
+    body = health(airflow.url)
+    assert body is not None
+    for component in ("metadatabase", "scheduler", "triggerer", "dag_processor"):
+        assert body[component]["status"] == "healthy", body
+
+
+def test_login_works_and_a_wrong_password_is_refused(airflow: AirflowProcesses) -> None:
+    api = airflow.api()
+    assert len(api.token()) > 20
+    assert api.get_dag("no_such_dag") is None
+    req = urllib.request.Request(f"{airflow.url}/api/v2/dags")  # no token
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 401
+    with pytest.raises(AirflowError, match="HTTP 401"):
+        AirflowApi(airflow.url, "admin", "wrong-password").token()
+    password_file = airflow.home / "simple_auth_manager_passwords.json"
+    assert password_file.stat().st_mode & 0o077 == 0  # readable by the owner only
+    _, password = airflow.credentials()
+    for log in airflow.log_dir.glob("*.log"):
+        assert password not in log.read_text(errors="replace"), f"password leaked into {log}"
+
+
+def _load_lambda_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("trigger_dag_e2e", LAMBDA_FILE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def _wait_for_run(api: AirflowApi, run_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [r for r in api.list_dag_runs(DAG_ID_LOAD) if r["dag_run_id"] == run_id]
+        if runs:
+            return runs[0]
+        time.sleep(1.0)
+    raise AssertionError(f"no DAG run {run_id} after {timeout:.0f}s: S3 notification -> Lambda -> API broke")
+
+
+def test_s3_event_lambda_triggers_exactly_one_dag_run(
+    airflow: AirflowProcesses, stack_settings: Settings, boto_session: boto3.Session
+) -> None:
+    """PUT raw/x.csv -> S3 notification -> Lambda (run by ministack) -> real api-server -> one DAG run.
+
+    The DAG stays paused, so the run is created (queued) but no Glue job runs: this tests the trigger
+    path only; the load itself is tested in tests/dags and by `make demo`.
+    """
+    api = airflow.api()
+    api.wait_for_dag(DAG_ID_LOAD, timeout=180)
+    user, password = airflow.credentials()
+    settings = dataclasses.replace(stack_settings, airflow_api_url=airflow.url)
+    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    create_stack(settings, env=secret_env)
+    try:
+        s3 = boto_session.client("s3")
+        key = f"{settings.raw_prefix}e2e flights (1).csv"
+        s3.put_object(Bucket=settings.bucket, Key=key, Body=b"id,carrier\n1,AA\n2,UA\n")
+        etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
+        run_id = _load_lambda_module().dag_run_id(settings.bucket, key, etag)
+
+        run = _wait_for_run(api, run_id)
+        assert run["conf"]["bucket"] == settings.bucket
+        assert run["conf"]["key"] == key
+        assert run["conf"]["etag"] == etag
+        assert run["conf"]["size"] == 21
+        assert run["triggered_by"] == "rest_api"
+        assert run["triggering_user_name"] == user
+
+        # S3 delivers at least once: the same record again must not start a second run
+        record = {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "bucket": {"name": settings.bucket},
+                "object": {"key": key.replace(" ", "+"), "eTag": etag, "size": 21},
+            },
+        }
+        resp = boto_session.client("lambda").invoke(
+            FunctionName=settings.lambda_function_name, Payload=json.dumps({"Records": [record]}).encode()
+        )
+        summary = json.loads(resp["Payload"].read())
+        assert "FunctionError" not in resp, summary
+        assert summary["already_triggered"] == [{"key": key, "dag_run_id": run_id}]
+        assert [r["dag_run_id"] for r in api.list_dag_runs(DAG_ID_LOAD)] == [run_id]
+    finally:
+        delete_stack(settings)
+
+
+def test_stop_by_process_group_leaves_no_process(airflow: AirflowProcesses) -> None:
+    started = time.monotonic()
+    stopped = airflow.stop()
+    assert len(stopped) == len(COMPONENTS)
+    assert [pgid for pgid in airflow.pids.values() if group_members(pgid)] == []
+    assert health(airflow.url) is None
+    assert not airflow.state_file.exists()
+    assert airflow.stop() == []  # idempotent
+    assert time.monotonic() - started < 60
