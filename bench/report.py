@@ -352,3 +352,21 @@ def write(doc: dict[str, Any], docs: bool, cache_dir: Path) -> tuple[Path, Path]
     js.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     md.write_text(markdown(doc, chart_ref))
     return md, png
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render docs/benchmarks.{md,json,png} from a saved results file (e.g. after editing NOTES.md)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("results", type=Path, help=".cache/bench/results-<ts>.json or docs/benchmarks.json")
+    args = parser.parse_args(argv)
+    doc = json.loads(args.results.read_text())
+    doc["targets"] = targets(doc, doc["results"])
+    md, png = write(doc, docs=True, cache_dir=REPO_ROOT / ".cache" / "bench")
+    print(f"wrote {md.relative_to(REPO_ROOT)} and {png.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

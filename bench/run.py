@@ -38,7 +38,7 @@ from bench.measure import (
 )
 
 QUICK_ROWS = 20_000
-DEFAULT_THREADS = (4, 8, 16, 32)
+DEFAULT_THREADS = (4, 8, 16)
 JOB_DEFAULT_CONCURRENCY = 8
 BUCKET = "csv2ddb-bench"
 
@@ -128,6 +128,9 @@ class Harness:
         record["emulator_cores"] = round(record["emulator_cpu_s"] / wall, 2) if wall else None
         self.results.append(record)
         print(f"[bench]   {report.one_line(record)}", flush=True)
+        # Every finished contender is on disk at once: a run cut short still leaves its figures.
+        with open(self.run_dir / "records.jsonl", "a") as partial:
+            partial.write(json.dumps(record, default=str) + "\n")
         return record
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:

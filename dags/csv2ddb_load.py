@@ -92,7 +92,7 @@ with DAG(
         args >> run_glue >> checked >> audited
         return audited
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize(records: list, loads: list, dag_run=None) -> dict:
         """Set the DAG-run note; fail the run unless every file is verified."""
         return load_steps.finish(records, loads, dag_run.dag_id, dag_run.run_id, load_settings())

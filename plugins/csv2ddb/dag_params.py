@@ -95,6 +95,11 @@ class LoadRequest:
     version_id: str | None = None
 
 
+def run_type_name(run_type: Any) -> str:
+    """``"scheduled"`` for ``DagRunType.SCHEDULED`` (an enum whose ``str()`` is its class path)."""
+    return str(getattr(run_type, "value", run_type))
+
+
 def partition_prefix(settings: Settings, ds: str) -> str:
     """``raw/dt=YYYY-MM-DD/`` for a data interval date."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ds or ""):
@@ -102,8 +107,9 @@ def partition_prefix(settings: Settings, ds: str) -> str:
     return f"{settings.raw_prefix}dt={ds}/"
 
 
-def plan_request(params: Mapping[str, Any], run_type: str, ds: str | None, settings: Settings) -> LoadRequest:
+def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
     """Turn the run's params into a LoadRequest, or raise InvalidLoadRequest saying why not."""
+    run_type = run_type_name(run_type)
     bucket = (params.get("bucket") or settings.bucket).strip()
     table = (params.get("table") or settings.table).strip()
     tolerance = str(params.get("reject_tolerance") or settings.reject_tolerance).strip()

@@ -18,7 +18,7 @@ from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHoo
 from airflow.sdk.exceptions import AirflowFailException
 
 from csv2ddb import audit, counts, ensure_table, load_inputs
-from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request
+from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
 from csv2ddb.tables import audit_table_spec, items_table_spec
@@ -44,9 +44,9 @@ def dynamodb_client(settings: Settings) -> Any:
     )
 
 
-def plan(params: Mapping[str, Any], run_type: str, ds: str | None, settings: Settings) -> LoadRequest:
+def plan(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
     try:
-        return plan_request(params, str(run_type), ds, settings)
+        return plan_request(params, run_type, ds, settings)
     except InvalidLoadRequest as exc:
         raise AirflowFailException(f"invalid load request: {exc}") from exc
 
@@ -161,7 +161,7 @@ def record(
     rec = audit.build_record(
         dag_id=ti.dag_id,
         dag_run_id=ti.run_id,
-        run_type=str(getattr(dag_run, "run_type", "")),
+        run_type=run_type_name(getattr(dag_run, "run_type", "")),
         triggered_by=_triggered_by(dag_run),
         logical_date=_iso(getattr(dag_run, "logical_date", None)),
         load=load,
@@ -181,7 +181,7 @@ def _triggered_by(dag_run: Any) -> str:
     user = getattr(dag_run, "triggering_user_name", None)
     if user:
         return str(user)
-    run_type = str(getattr(dag_run, "run_type", ""))
+    run_type = run_type_name(getattr(dag_run, "run_type", ""))
     return {"scheduled": "scheduler", "backfill": "backfill", "asset_triggered": "asset"}.get(
         run_type, "unknown"
     )
@@ -206,13 +206,16 @@ def summarize(records: Sequence[Mapping[str, Any]], expected: int) -> tuple[str,
 
 
 def finish(
-    records: Sequence[Mapping[str, Any]] | None,
+    records: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
     loads: Sequence[Mapping[str, Any]] | None,
     dag_id: str,
     dag_run_id: str,
     settings: Settings,
 ) -> dict[str, Any]:
     """Note the run's figures on the DAG run; fail unless every file of the run is verified."""
+    # Pulled from a mapped task group, one file's record arrives as a dict, several as a list.
+    if isinstance(records, Mapping):
+        records = [records]
     records = [dict(r) for r in (records or [])]
     note, problems = summarize(records, len(loads or []))
     reader = SecretsManagerHook(aws_conn_id=settings.aws_conn_id).get_secret_as_dict

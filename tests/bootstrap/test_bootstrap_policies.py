@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from csv2ddb.bootstrap import policies
+from csv2ddb.bootstrap.base import canonical_policy
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import BootstrapError
 from csv2ddb.settings import load_settings
@@ -72,7 +75,7 @@ def test_glue_role_reads_raw_and_script_and_writes_only_rejects_and_manifests() 
         "arn:aws:s3:::p1-data/raw/*",
         "arn:aws:s3:::p1-data/scripts/csv2ddb_load_job.py",
     ]
-    assert by_sid["ReadRawFilesAndScript"]["Action"] == ["s3:GetObject"]
+    assert by_sid["ReadRawFilesAndScript"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert by_sid["WriteRejectsAndManifests"]["Resource"] == [
         "arn:aws:s3:::p1-data/rejected/*",
         "arn:aws:s3:::p1-data/manifests/*",
@@ -85,7 +88,7 @@ def test_glue_role_reads_raw_and_script_and_writes_only_rejects_and_manifests() 
     assert by_sid["WriteItemsTable"] == {
         "Sid": "WriteItemsTable",
         "Effect": "Allow",
-        "Action": ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable"],
+        "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"],
         "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-items"],
     }
     writes = [a for s in policy["Statement"] for a in s["Action"] if a.startswith("s3:Put")]
@@ -125,3 +128,19 @@ def test_arns_follow_the_partition_from_sts() -> None:
     )
     assert all(r.startswith("arn:aws-cn:") for r in resources(policies.glue_job_policy(ctx)))
     assert ctx.table_arn("x") == f"arn:aws-cn:dynamodb:cn-north-1:{ACCOUNT}:table/x"
+
+
+def test_policy_comparison_ignores_form_but_not_content() -> None:
+    """IAM may hand back one-item lists as plain strings, or the JSON URL-encoded."""
+    ours = policies.glue_trust_policy()
+    as_returned = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": ["sts:AssumeRole"]}
+        ],
+    }
+    assert canonical_policy(as_returned) == canonical_policy(ours)
+    assert canonical_policy(quote(json.dumps(as_returned))) == canonical_policy(ours)
+    widened = json.loads(json.dumps(as_returned))
+    widened["Statement"][0]["Principal"]["Service"] = "lambda.amazonaws.com"
+    assert canonical_policy(widened) != canonical_policy(ours)

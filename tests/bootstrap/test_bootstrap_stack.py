@@ -52,9 +52,11 @@ def test_create_status_create_again_delete_status(
     assert [c.action for c in first] == [CREATED] * len(KINDS)
     assert_all_match(stack_settings, sources)
 
+    before = fingerprint(stack_settings, boto_session)
     again = create_stack(stack_settings, sources=sources, env=LOGIN)
     assert [c.action for c in again] == [UNCHANGED] * len(KINDS)
     assert not any(c.changed for c in again)
+    assert fingerprint(stack_settings, boto_session) == before  # really no write: same versions/times
 
     # What was created is what the spec says (read back through plain boto3, not our code).
     s3 = boto_session.client("s3", endpoint_url=stack_settings.endpoint_url)
@@ -268,3 +270,23 @@ def wait_for_object(s3: Any, bucket: str, key: str, timeout: float = 60) -> byte
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+def fingerprint(settings: Settings, session: boto3.Session) -> dict[str, Any]:
+    """Server-side versions and modification times that any write would change."""
+    endpoint = settings.endpoint_url
+    s3 = session.client("s3", endpoint_url=endpoint)
+    versions = s3.list_object_versions(Bucket=settings.bucket, Prefix=settings.script_key).get("Versions", [])
+    function = session.client("lambda", endpoint_url=endpoint).get_function_configuration(
+        FunctionName=settings.lambda_function_name
+    )
+    job = session.client("glue", endpoint_url=endpoint).get_job(JobName=settings.glue_job_name)["Job"]
+    secret = session.client("secretsmanager", endpoint_url=endpoint).list_secret_version_ids(
+        SecretId=settings.airflow_api_secret_name
+    )
+    return {
+        "script_versions": [v["VersionId"] for v in versions],
+        "lambda": (function["LastModified"], function["CodeSha256"], function["RevisionId"]),
+        "glue_job": job["LastModifiedOn"],
+        "secret_versions": sorted(v["VersionId"] for v in secret["Versions"]),
+    }

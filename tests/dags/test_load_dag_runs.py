@@ -94,3 +94,92 @@ def test_conf_run_loads_the_object_named_by_the_event(
         s3.get_object(Bucket=stack.bucket, Key=stack.manifest_key(record["run_id"]))["Body"].read()
     )
     assert manifest["rows_written"] == record["rows_written"]
+
+
+def test_params_run_loads_every_csv_under_a_prefix(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    upload(s3, stack, "raw/batch/a.csv", generated_csv(12, "a"))
+    # b.csv repeats one row: the job counts it as a duplicate, and the check still adds up.
+    upload(s3, stack, "raw/batch/b.csv", generated_csv(8, "b") + b"b-0,item 0,0.0\n")
+    upload(s3, stack, "raw/batch/readme.txt", b"not a csv")
+    table = f"{stack.prefix}-form-table"  # not created by the bootstrap: ensure_table creates it
+    conf = {"prefix": "raw/batch/", "table": table, "reject_tolerance": "0"}
+    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    assert run.state == "success", run.output[-6000:]
+    records = audit_records(ddb, stack)
+    assert [r["source_key"] for r in records] == ["raw/batch/a.csv", "raw/batch/b.csv"]
+    assert_verified(records[0], 12, ddb)
+    assert_verified(records[1], 9, ddb)
+    assert records[1]["rows_duplicate"] == 1
+    assert {r["table"] for r in records} == {table}
+    desc = ddb.describe_table(TableName=table)["Table"]
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_scheduled_run_waits_for_and_loads_its_partition_and_replays_idempotently(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session, tmp_path: Path
+) -> None:
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    day = "raw/dt=2024-03-05/"
+    upload(s3, stack, f"{day}flights.csv", flights_csv(tmp_path, 25))
+    upload(s3, stack, f"{day}extra.csv", generated_csv(5, "x"))
+    upload(s3, stack, f"{day}nested/ignored.csv", generated_csv(3, "n"))  # not this partition's level
+    upload(s3, stack, "raw/dt=2024-03-06/next-day.csv", generated_csv(3, "d"))  # another day
+    args = ("test", "csv2ddb_load", "--scheduled", "--logical-date", "2024-03-05T00:00:00+00:00")
+
+    first = dag_runner.run(stack, *args)
+    assert first.state == "success", first.output[-6000:]
+    assert first.result["run_type"] == "scheduled"
+    assert first.tasks["wait_for_partition"] == "success"
+    records = audit_records(ddb, stack)
+    assert [r["source_key"] for r in records] == [f"{day}extra.csv", f"{day}flights.csv"]
+    assert {r["triggered_by"] for r in records} == {"scheduler"}
+    assert_verified(records[0], 5, ddb)
+    assert_verified(records[1], 25, ddb)
+    items_before = ddb.scan(TableName=stack.table, Select="COUNT", ConsistentRead=True)["Count"]
+    assert items_before == 30
+
+    again = dag_runner.run(stack, *args)  # replaying the day changes nothing in the table
+    assert again.state == "success", again.output[-6000:]
+    assert ddb.scan(TableName=stack.table, Select="COUNT", ConsistentRead=True)["Count"] == items_before
+    replayed = audit_records(ddb, stack)
+    assert [r["status"] for r in replayed] == ["verified", "verified"]
+    assert [r["run_id"] for r in replayed] == [r["run_id"] for r in records]
+
+
+def test_bad_input_fails_clearly_and_alerts_by_sns(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    sns = boto_session.client("sns", endpoint_url=emulator.endpoint_url)
+    sqs = boto_session.client("sqs", endpoint_url=emulator.endpoint_url)
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(stack.alerts_topic_name)
+    )
+    queue_url = sqs.create_queue(QueueName=f"{stack.prefix}-alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+
+    conf = {"bucket": stack.bucket, "key": "raw/missing.csv"}
+    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    assert run.state == "failed"
+    assert run.tasks["resolve_inputs"] == "failed"
+    assert f"s3://{stack.bucket}/raw/missing.csv does not exist" in run.output
+    assert "load_file.run_glue" not in run.tasks  # nothing was loaded, so nothing half-reported
+
+    bodies = []
+    for _ in range(5):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies += [m["Body"] for m in messages.get("Messages", [])]
+    alert = next(b for b in bodies if "resolve_inputs" in b)
+    for text in ("csv2ddb_load", run.result["dag_run_id"], f"s3://{stack.bucket}/raw/missing.csv", "Log:"):
+        assert text in alert

@@ -98,6 +98,13 @@ def test_scheduled_runs_default_to_their_partition(run_type: str) -> None:
     assert (req.mode, req.prefix, req.recursive) == ("partition", "raw/dt=2024-03-05/", False)
 
 
+def test_airflow_run_type_enums_are_understood() -> None:
+    from airflow.utils.types import DagRunType  # str(DagRunType.SCHEDULED) == "DagRunType.SCHEDULED"
+
+    assert plan_request({}, DagRunType.SCHEDULED, "2024-03-05", SETTINGS).mode == "partition"
+    assert plan_request({}, DagRunType.BACKFILL_JOB, "2024-03-05", SETTINGS).mode == "partition"
+
+
 def test_manual_run_without_key_or_prefix_is_refused() -> None:
     with pytest.raises(InvalidLoadRequest, match="needs a key or a prefix"):
         plan_request({}, "manual", "2024-03-05", SETTINGS)

@@ -11,32 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
-from botocore.config import Config
 
+from csv2ddb import aws
 from csv2ddb.local.paths import REPO_ROOT
 from csv2ddb.settings import Settings
 
 DEFAULT_GLUE_DIR = REPO_ROOT / "glue"
 DEFAULT_LAMBDA_DIR = REPO_ROOT / "lambda"
-
-
-_RETRIES = Config(retries={"max_attempts": 10, "mode": "adaptive"})
-_loader: Any = None
-
-
-def _new_session(settings: Settings) -> boto3.Session:
-    """A fresh session (credentials resolved anew) sharing one loader of AWS service models.
-
-    Loading the JSON models is most of a client's creation cost (~0.3 s each here); sharing the
-    read-only loader makes the ~9 clients of each later stack operation nearly free.
-    """
-    global _loader
-    if _loader is None:
-        _loader = botocore.session.get_session().get_component("data_loader")
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _loader)
-    return boto3.Session(botocore_session=core, region_name=settings.region)
 
 
 @dataclass(frozen=True)
@@ -67,10 +48,8 @@ class StackContext:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             if self._session is None:
-                self._session = _new_session(self.settings)
-            # Same options as csv2ddb.aws.client (retries, emulator endpoint), on the shared loader.
-            endpoint = {"endpoint_url": self.settings.endpoint_url} if self.settings.endpoint_url else {}
-            self._clients[service] = self._session.client(service, config=_RETRIES, **endpoint)
+                self._session = aws.session(self.settings)
+            self._clients[service] = aws.client(self.settings, service, self._session)
         return self._clients[service]
 
     @property

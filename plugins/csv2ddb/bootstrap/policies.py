@@ -51,9 +51,10 @@ def glue_job_policy(ctx: StackContext) -> Policy:
         "Statement": [
             {
                 # "<prefix>*" is the only way to name the objects under a prefix.
+                # GetObjectVersion: the job pins its re-reads to the version it started with.
                 "Sid": "ReadRawFilesAndScript",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject"],
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
                 "Resource": [f"{bucket}/{s.raw_prefix}*", f"{bucket}/{s.script_key}"],
             },
             {
@@ -79,9 +80,11 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 },
             },
             {
+                # PutItem: the job retries a batch DynamoDB refused item by item to reject only the
+                # bad rows.
                 "Sid": "WriteItemsTable",
                 "Effect": "Allow",
-                "Action": ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable"],
+                "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"],
                 "Resource": [ctx.table_arn(s.table)],
             },
             {

@@ -53,6 +53,8 @@ class AirflowApi:
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as err:
             status, raw = err.code, err.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            raise AirflowError(f"Airflow API {self.base_url} not reachable ({method} {path}): {err}") from err
         try:
             return status, json.loads(raw) if raw else None
         except json.JSONDecodeError:

@@ -68,7 +68,7 @@ class AirflowProcesses:
         return AirflowApi(self.url, user, password)
 
     def is_healthy(self) -> bool:
-        return health(self.url) is not None
+        return not unhealthy_components(health(self.url))
 
     def stop(self, timeout: float = 20.0) -> list[str]:
         """Stop every component by process group; returns what was stopped. Idempotent."""

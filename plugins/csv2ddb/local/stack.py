@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -78,12 +79,14 @@ class LocalStack:
                 found.append(f"Airflow at {self.airflow.url}: not healthy: {', '.join(bad)}")
         return found
 
-    def save(self, path: Path = STACK_FILE) -> None:
+    def save(self, path: Path | None = None) -> None:
+        path = path or STACK_FILE  # looked up at call time (tests point it elsewhere)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
 
 
-def load_stack(path: Path = STACK_FILE) -> LocalStack | None:
+def load_stack(path: Path | None = None) -> LocalStack | None:
+    path = path or STACK_FILE
     if not path.exists():
         return None
     return LocalStack.from_json(json.loads(path.read_text()))
@@ -121,11 +124,21 @@ def up(log: Any = print) -> LocalStack:
     stack = LocalStack(emulator=emulator)
     stack.save()  # recorded before Airflow starts, so `make down` can stop it if Airflow fails
     log(f"emulator up at {emulator.endpoint_url} (pid {emulator.pid}) in {time.monotonic() - started:.1f}s")
+    # ministack starts empty: DAG runs left in Airflow's database would describe buckets, tables
+    # and manifests that no longer exist (and a re-uploaded file would hit its old run's id: 409).
+    reset_airflow_db()
     started = time.monotonic()
     stack.airflow = start_airflow(AIRFLOW_HOME, port=airflow_port, aws_env=emulator.client_env())
     stack.save()
     log(f"Airflow up at {stack.airflow.url} {stack.airflow.pids} in {time.monotonic() - started:.1f}s")
     return stack
+
+
+def reset_airflow_db() -> None:
+    """Drop the SQLite metadata DB and task logs (the admin password file stays)."""
+    (AIRFLOW_HOME / "airflow.db").unlink(missing_ok=True)
+    if (AIRFLOW_HOME / "logs").exists():
+        shutil.rmtree(AIRFLOW_HOME / "logs")
 
 
 def down(log: Any = print) -> list[str]:

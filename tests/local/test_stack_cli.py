@@ -1,0 +1,61 @@
+"""``csv2ddb.local.stack`` bookkeeping without starting Airflow (that is test_local_airflow's job):
+``down`` is idempotent and stops only process groups that still run what was recorded."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from csv2ddb.local import stack
+from csv2ddb.local.airflow_runner import group_members
+
+
+@pytest.fixture
+def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(stack, "STACK_FILE", tmp_path / "stack.json")
+    monkeypatch.setattr(stack, "AIRFLOW_HOME", tmp_path / "airflow")
+    monkeypatch.setattr(stack, "EMULATOR_DIR", tmp_path / "emulator")
+    return tmp_path
+
+
+@pytest.fixture
+def stranger() -> Iterator[int]:
+    """A process group that is neither Airflow nor ministack (as after a PID was reused)."""
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_down_without_a_stack_is_a_no_op(local_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert stack.down() == []
+    assert "nothing was running" in capsys.readouterr().out
+
+
+def test_down_never_stops_a_process_that_is_not_the_recorded_program(local_dir: Path, stranger: int) -> None:
+    record = {
+        "emulator": {"pid": stranger, "port": 1, "endpoint_url": "http://127.0.0.1:1", "log": "x"},
+        "airflow": {"home": str(local_dir / "airflow"), "port": 2, "pids": {"scheduler": stranger}},
+    }
+    (local_dir / "stack.json").write_text(json.dumps(record))
+    assert stack.down() == []
+    assert group_members(stranger) == [stranger]  # still running
+    assert not (local_dir / "stack.json").exists()
+    assert stack.down() == []  # idempotent
+
+
+def test_up_explains_a_taken_port(local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("CSV2DDB_EMULATOR_PORT", str(port))
+        with pytest.raises(stack.StackError, match=rf"port {port} .* CSV2DDB_EMULATOR_PORT=<port>"):
+            stack.up(log=lambda _msg: None)
+    assert stack.main(["status"]) == 1  # nothing recorded -> not running
