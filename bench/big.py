@@ -76,14 +76,16 @@ class SinkHarness(Harness):
         self.ddb = ddb.client(self.env, "dynamodb")
         self.s3 = ddb.client(self.env, "s3")
         self.results = []
+        self.expected_ids = {}
         self._n = 100  # log file numbers after the emulator's
         self._files = files
 
     def prepare_table(self, table: str) -> None:
         self.sink.call("/_sink/reset", method="POST")
 
-    def count(self, table: str) -> int:
-        return int(self.sink.stats()["distinct_ids"])
+    def count(self, table: str, dataset: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        stats = self.sink.stats()
+        return int(stats["distinct_ids"]), stats
 
     def drop(self, table: str) -> None:
         """Nothing kept: the sink forgets the ids at the next reset."""

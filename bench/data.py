@@ -77,9 +77,9 @@ def count_rows(path: Path) -> int:
         return sum(buf.count(b"\n") for buf in iter(lambda: handle.read(1 << 20), b"")) - 1
 
 
-def count_distinct_ids(with_id_path: Path) -> int:
-    """Distinct keys of an id'd file: the items any loader must end up with (duplicates collapse)."""
+def distinct_ids(with_id_path: Path) -> list[str]:
+    """Distinct keys of an id'd file, first-seen order: the items any loader must end up with."""
     with open(with_id_path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         next(reader)
-        return len({row[0] for row in reader})
+        return list(dict.fromkeys(row[0] for row in reader))

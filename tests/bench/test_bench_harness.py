@@ -55,7 +55,7 @@ def test_peers_file_carries_the_loaders_own_ids(tiny_flights: Path) -> None:
     assert rows[0] == ["id", *source[0]]
     assert [r[0] for r in rows[1:]] == built
     assert [r[1:] for r in rows[1:]] == source[1:]
-    assert data.count_distinct_ids(with_id) == TINY_ROWS
+    assert len(data.distinct_ids(with_id)) == TINY_ROWS
 
 
 @pytest.mark.parametrize("name", ["ceiling", "batch_writer"])
@@ -70,6 +70,9 @@ def test_writing_contenders_load_every_item(emulator: Emulator, tiny_flights: Pa
 
     assert result["rows"] == TINY_ROWS
     assert ddb.exact_count(client, table) == TINY_ROWS
+    assert ddb.item_count(client, table) == TINY_ROWS
+    ids = [item["id"]["S"] for item in job.build_items(tiny_flights)]
+    assert ddb.present_keys(client, table, [*ids, "not-a-loaded-key"]) == TINY_ROWS
     ddb.delete_table(client, table)
 
 
@@ -119,13 +122,15 @@ def test_harness_measures_a_child_and_verifies_its_count(
     emulator: Emulator, tiny_flights: Path, tmp_path: Path
 ) -> None:
     harness = Harness(emulator, tmp_path)
+    with_id = data.with_id_csv(tiny_flights)
+    harness.expected_ids["tiny"] = data.distinct_ids(with_id)
     dataset = {
         "name": "tiny",
         "path": tiny_flights,
         "rows": TINY_ROWS,
         "items": TINY_ROWS,
         "key": "raw/bench/tiny.csv",
-        "with_id_path": data.with_id_csv(tiny_flights),
+        "with_id_path": with_id,
         "job_args": {},
     }
 
@@ -134,6 +139,7 @@ def test_harness_measures_a_child_and_verifies_its_count(
     assert record["ok"], record["error"]
     assert record["verified"] is True
     assert record["verified_count"] == TINY_ROWS
+    assert record["count_detail"] == {"keys_present": TINY_ROWS, "table_item_count": TINY_ROWS}
     assert record["peak_rss_mb"] > 0
     assert record["client_cpu_s"] is not None
     assert record["emulator_cpu_s"] >= 0

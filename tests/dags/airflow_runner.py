@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
@@ -63,6 +63,7 @@ def _as_scheduled_run() -> None:
     """
     import airflow.models.dagrun as dagrun_module
     from airflow.models.dagrun import DagRun
+    from airflow.timetables.base import DataInterval
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
     from sqlalchemy import select
@@ -76,6 +77,11 @@ def _as_scheduled_run() -> None:
         if existing:
             session.delete(existing)
             session.commit()
+        # Like the scheduler for the @daily data-interval timetable: the run for day D covers
+        # [D, D+1) and becomes due when that interval ends. (dag.test() would infer the interval
+        # that *ends* at D, the one a manual trigger at D would get.)
+        data_interval = DataInterval(logical_date, logical_date + timedelta(days=1))
+        run_after = data_interval.end
         return dag.create_dagrun(
             run_id=DagRun.generate_run_id(
                 run_type=DagRunType.SCHEDULED, logical_date=logical_date, run_after=run_after

@@ -136,6 +136,7 @@ def test_scheduled_run_waits_for_and_loads_its_partition_and_replays_idempotentl
     first = dag_runner.run(stack, *args)
     assert first.state == "success", first.output[-6000:]
     assert first.result["run_type"] == "scheduled"
+    assert first.result["dag_run_id"] == "scheduled__2024-03-06T00:00:00+00:00"  # due when the day ends
     assert first.tasks["wait_for_partition"] == "success"
     records = audit_records(ddb, stack)
     assert [r["source_key"] for r in records] == [f"{day}extra.csv", f"{day}flights.csv"]
@@ -147,6 +148,7 @@ def test_scheduled_run_waits_for_and_loads_its_partition_and_replays_idempotentl
 
     again = dag_runner.run(stack, *args)  # replaying the day changes nothing in the table
     assert again.state == "success", again.output[-6000:]
+    assert again.result["dag_run_id"] == first.result["dag_run_id"]
     assert ddb.scan(TableName=stack.table, Select="COUNT", ConsistentRead=True)["Count"] == items_before
     replayed = audit_records(ddb, stack)
     assert [r["status"] for r in replayed] == ["verified", "verified"]
@@ -174,7 +176,9 @@ def test_bad_input_fails_clearly_and_alerts_by_sns(
     assert run.state == "failed"
     assert run.tasks["resolve_inputs"] == "failed"
     assert f"s3://{stack.bucket}/raw/missing.csv does not exist" in run.output
-    assert "load_file.run_glue" not in run.tasks  # nothing was loaded, so nothing half-reported
+    assert run.tasks["ensure_table"] == "upstream_failed"
+    glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
+    assert glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"] == []  # nothing was loaded
 
     bodies = []
     for _ in range(5):
