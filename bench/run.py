@@ -105,6 +105,7 @@ class Harness:
         load_before = load_average()
         emu_cpu0, emu_rss0 = process_cpu_seconds(pid), process_rss_mb(pid)
         print(f"[bench] {label} on {dataset['name']} ...", flush=True)
+        job_sha = job.job_sha256()  # the glue job may change between contenders of one long run
         child = run_child(
             argv, self.child_env(), self.run_dir / f"{self._n:02d}-{contender}.log", cwd=REPO_ROOT
         )
@@ -124,6 +125,7 @@ class Harness:
         if record["verified"] and count_detail.get("table_item_count", count) != count:
             record["verified"] = False  # the expected keys are there, but so are other items
         record["server"] = self.server
+        record["job_sha256"] = job_sha
         record["count_detail"] = count_detail
         record.update(
             emulator_cpu_s=round(emu_cpu1 - emu_cpu0, 2),  # the server's: ministack or the sink

@@ -70,7 +70,8 @@ with DAG(
         return load_steps.ensure_tables(loads, load_settings())
 
     @task
-    def glue_args(load: dict) -> dict:
+    def glue_args(load: dict, tables: list) -> dict:
+        """Per-file job arguments; takes ensure_table's result so no load starts before it."""
         return glue_load.script_args(load, load_settings())
 
     @task
@@ -84,8 +85,8 @@ with DAG(
         )
 
     @task_group(group_id=GROUP)
-    def load_file(load: dict):
-        args = glue_args(load)
+    def load_file(load: dict, tables: list):
+        args = glue_args(load, tables)
         run_glue = glue_load.GuardedGlueJobOperator(
             task_id="run_glue", script_args=args, **glue_load.operator_kwargs(settings)
         )
@@ -101,8 +102,7 @@ with DAG(
 
     resolved = resolve_inputs()
     ensured = ensure_table(resolved)
-    per_file = load_file.expand(load=resolved)
+    per_file = load_file.partial(tables=ensured).expand(load=resolved)
     choose_source() >> [wait_for_partition, resolved]
     wait_for_partition >> resolved
-    ensured >> per_file
     summarize(per_file, resolved)

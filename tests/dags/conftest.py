@@ -111,6 +111,22 @@ def airflow_env_for(settings: Settings, emulator: Emulator, airflow_home: dict[s
     }
 
 
+@pytest.fixture
+def airflow_conn(
+    airflow_home: dict[str, str], emulator: Emulator, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Provider hooks used in this (pytest) process reach the emulator through aws_default."""
+    for key, value in airflow_home.items():
+        monkeypatch.setenv(key, value)
+    connection = {
+        "conn_type": "aws",
+        "login": "test",
+        "password": "test",
+        "extra": {"region_name": emulator.region, "endpoint_url": emulator.endpoint_url},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+
+
 @dataclass
 class DagRunner:
     """Runs airflow_runner.py commands against one Airflow home and the session's emulator."""

@@ -21,6 +21,8 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.glue.conftest import LoadTarget
 
@@ -330,3 +332,41 @@ def test_decimal_round_trip_of_numbers(target: LoadTarget) -> None:
     ).Table(target.table)
     got = {table.get_item(Key={"id": f"k{i}"})["Item"]["n"] for i in range(5)}
     assert got == {Decimal("0.1"), Decimal("-7"), Decimal("1e-130"), Decimal("9" * 38), Decimal("12.5")}
+
+
+def test_missing_source_object_fails_clearly(target: LoadTarget) -> None:
+    manifest = target.run("raw/not-there.csv", run_id="no-source")
+    assert manifest["status"] == "failed"
+    assert "NoSuchKey" in manifest["error"]
+    assert json.loads(target.get_object("manifests/no-source.json"))["status"] == "failed"
+
+
+_cell = st.one_of(
+    st.sampled_from(["", "1", "-2.5", "007", "x", "NA", "1e400", 'q"uote', "a,b", "multi\nline", "é"]),
+    st.text(alphabet='ab1,\n"é', max_size=4),
+)
+_rows = st.lists(st.lists(_cell, min_size=1, max_size=4), max_size=25)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows, trailer=st.sampled_from([b"", b"\xff\xfe,zz\n", b"\n\n"]), n=st.integers(0, 10**9))
+def test_accounting_identity_on_random_files(
+    target: LoadTarget, rows: list[list[str]], trailer: bytes, n: int
+) -> None:
+    """Random files (ragged rows, duplicates, quotes, newlines, bad bytes) through the real job:
+    the manifest identity holds and the table grows by exactly rows_written."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([f"a{n}", "b", "c"])  # a unique header: this example's ids are new
+    writer.writerows(rows)
+    key = target.put(f"raw/random-{n}.csv", buf.getvalue().encode() + trailer)
+    before = target.count_items()
+    manifest = target.run(key, reject_tolerance="1.0")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    assert manifest["rows_read"] == (
+        manifest["rows_written"] + manifest["rows_rejected"] + manifest["rows_duplicate"]
+    )
+    assert manifest["rows_unconfirmed"] == 0
+    expected_read = len(rows) + (1 if trailer.startswith(b"\xff") else 0)  # blank lines are not rows
+    assert manifest["rows_read"] == expected_read
+    assert target.count_items() - before == manifest["rows_written"]

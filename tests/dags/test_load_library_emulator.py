@@ -1,0 +1,204 @@
+"""The load DAG's library against the real emulator, through the Amazon provider's hooks:
+input resolution (S3Hook), ensure table, the exact count check, the audit store and its CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb import audit, counts
+from csv2ddb.dag_params import InvalidLoadRequest, plan_request
+from csv2ddb.ensure_table import TableSchemaMismatch, ensure_table
+from csv2ddb.load_inputs import resolve_inputs
+from csv2ddb.local.emulator import Emulator
+from csv2ddb.settings import Settings
+from csv2ddb.tables import TableSpec, items_table_spec
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def clients(emulator: Emulator, boto_session: boto3.Session) -> dict[str, Any]:
+    return {
+        name: boto_session.client(name, endpoint_url=emulator.endpoint_url) for name in ("s3", "dynamodb")
+    }
+
+
+@pytest.fixture
+def s3_hook(airflow_conn: None) -> Any:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id="aws_default")
+
+
+@pytest.fixture
+def bucket(stack_settings: Settings, clients: dict[str, Any]) -> str:
+    s3 = clients["s3"]
+    s3.create_bucket(Bucket=stack_settings.bucket)
+    for key in ("raw/dt=2024-01-01/a.csv", "raw/dt=2024-01-01/b.CSV", "raw/dt=2024-01-01/deeper/c.csv"):
+        s3.put_object(Bucket=stack_settings.bucket, Key=key, Body=b"id,x\n1,2\n")
+    s3.put_object(Bucket=stack_settings.bucket, Key="raw/dt=2024-01-01/notes.txt", Body=b"x")
+    return stack_settings.bucket
+
+
+def test_resolve_one_object_with_its_etag_and_size(
+    stack_settings: Settings, bucket: str, s3_hook: Any
+) -> None:
+    request = plan_request(
+        {"bucket": bucket, "key": "raw/dt=2024-01-01/a.csv"}, "manual", None, stack_settings
+    )
+    (load,) = resolve_inputs(request, s3_hook, "manual__1")
+    assert load["size"] == len(b"id,x\n1,2\n")
+    assert load["etag"]
+    assert '"' not in load["etag"]
+    assert load["source_uri"] == f"s3://{bucket}/raw/dt=2024-01-01/a.csv"
+    assert load["run_id"].startswith("manual__1__a.csv__")
+
+
+def test_resolve_refuses_an_object_changed_since_its_event(
+    stack_settings: Settings, bucket: str, s3_hook: Any
+) -> None:
+    conf = {"bucket": bucket, "key": "raw/dt=2024-01-01/a.csv", "etag": "0" * 32}
+    with pytest.raises(InvalidLoadRequest, match="changed since the event"):
+        resolve_inputs(plan_request(conf, "manual", None, stack_settings), s3_hook, "manual__1")
+
+
+def test_resolve_refuses_a_missing_object(stack_settings: Settings, bucket: str, s3_hook: Any) -> None:
+    request = plan_request({"bucket": bucket, "key": "raw/nope.csv"}, "manual", None, stack_settings)
+    with pytest.raises(InvalidLoadRequest, match="does not exist"):
+        resolve_inputs(request, s3_hook, "manual__1")
+
+
+def test_resolve_prefix_is_recursive_and_partition_is_not(
+    stack_settings: Settings, bucket: str, s3_hook: Any
+) -> None:
+    prefix = plan_request({"bucket": bucket, "prefix": "raw/dt=2024-01-01/"}, "manual", None, stack_settings)
+    keys = [load["key"] for load in resolve_inputs(prefix, s3_hook, "r")]
+    assert keys == ["raw/dt=2024-01-01/a.csv", "raw/dt=2024-01-01/b.CSV", "raw/dt=2024-01-01/deeper/c.csv"]
+    partition = plan_request({"bucket": bucket}, "scheduled", "2024-01-01", stack_settings)
+    keys = [load["key"] for load in resolve_inputs(partition, s3_hook, "r")]
+    assert keys == ["raw/dt=2024-01-01/a.csv", "raw/dt=2024-01-01/b.CSV"]
+    assert len({load["run_id"] for load in resolve_inputs(partition, s3_hook, "r")}) == 2
+
+
+def test_resolve_an_empty_partition_fails_clearly(
+    stack_settings: Settings, bucket: str, s3_hook: Any
+) -> None:
+    request = plan_request({"bucket": bucket}, "scheduled", "2024-01-02", stack_settings)
+    with pytest.raises(InvalidLoadRequest, match=r"no \.csv objects under s3://.*/raw/dt=2024-01-02/"):
+        resolve_inputs(request, s3_hook, "r")
+
+
+def test_ensure_table_creates_with_pitr_then_accepts_it_then_refuses_another_schema(
+    stack_settings: Settings, clients: dict[str, Any]
+) -> None:
+    ddb = clients["dynamodb"]
+    spec = items_table_spec(stack_settings)
+    first = ensure_table(ddb, spec, tags=stack_settings.tags, delay_seconds=0.2)
+    assert first == {"table": spec.name, "created": True, "status": "ACTIVE", "pitr": "ENABLED"}
+    desc = ddb.describe_table(TableName=spec.name)["Table"]
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert ensure_table(ddb, spec, delay_seconds=0.2)["created"] is False
+
+    other = TableSpec(name=f"{stack_settings.prefix}-other", hash_key="pk", range_key="sk")
+    ddb.create_table(
+        TableName=other.name,
+        KeySchema=other.key_schema(),
+        AttributeDefinitions=other.attribute_definitions(),
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(
+        TableSchemaMismatch, match=r"exists with key schema \[\('pk', 'HASH'.*writes \[\('id'"
+    ):
+        ensure_table(ddb, TableSpec(name=other.name, hash_key="id"), delay_seconds=0.2)
+
+
+def test_count_check_fails_when_an_item_is_deleted_behind_its_back(
+    stack_settings: Settings, clients: dict[str, Any]
+) -> None:
+    ddb = clients["dynamodb"]
+    spec = items_table_spec(stack_settings)
+    ensure_table(ddb, spec, delay_seconds=0.2)
+    load = {
+        "run_id": "run-a",
+        "bucket": "b",
+        "key": "raw/x.csv",
+        "source_uri": "s3://b/raw/x.csv",
+        "table": spec.name,
+    }
+    for i in range(7):
+        ddb.put_item(TableName=spec.name, Item={"id": {"S": f"a{i}"}, "load_run_id": {"S": "run-a"}})
+    for i in range(3):  # another load's items in the same table are not counted
+        ddb.put_item(TableName=spec.name, Item={"id": {"S": f"b{i}"}, "load_run_id": {"S": "run-b"}})
+    manifest = {
+        "run_id": "run-a",
+        "status": "succeeded",
+        "table": spec.name,
+        "source": {"bucket": "b", "key": "raw/x.csv"},
+        "rows_read": 8,
+        "rows_written": 7,
+        "rows_rejected": 0,
+        "rows_duplicate": 1,
+    }
+    assert counts.count_items(ddb, spec.name, "run-a", page_size=2) == 7  # paginated scan
+    result = counts.verify_load(manifest, load, ddb, "m")
+    assert result.ok
+    counts.raise_on_mismatch(result)
+
+    ddb.delete_item(TableName=spec.name, Key={"id": {"S": "a3"}})
+    result = counts.verify_load(manifest, load, ddb, "m")
+    assert (result.rows_written, result.items_counted) == (7, 6)
+    with pytest.raises(counts.CountMismatch, match=r"rows_written=7, but table .* holds 6 items"):
+        counts.raise_on_mismatch(result)
+
+
+def test_audit_history_and_cli(
+    stack_settings: Settings, clients: dict[str, Any], aws_env: dict[str, str]
+) -> None:
+    from csv2ddb.tables import audit_table_spec
+
+    ddb = clients["dynamodb"]
+    ensure_table(ddb, audit_table_spec(stack_settings), delay_seconds=0.2)
+    for n, key in enumerate(["raw/a.csv", "raw/b.csv"]):
+        rec = audit.build_record(
+            dag_id="csv2ddb_load",
+            dag_run_id=f"manual__{n}",
+            run_type="manual",
+            triggered_by="alice",
+            load={"run_id": f"r{n}", "bucket": "b", "key": key, "source_uri": f"s3://b/{key}", "table": "t"},
+            status=audit.STATUS_VERIFIED,
+            glue_job_name="j",
+            glue_job_run_id=f"jr_{n}",
+            manifest={
+                "rows_read": 5,
+                "rows_written": 5,
+                "rows_rejected": 0,
+                "rows_duplicate": 0,
+                "seconds": 0.5,
+            },
+            items_counted=5,
+            error=None,
+        )
+        audit.put_record(ddb, stack_settings.audit_table, rec)
+    assert [r["source_key"] for r in audit.history(ddb, stack_settings.audit_table)] == [
+        "raw/a.csv",
+        "raw/b.csv",
+    ]
+
+    env = {**os.environ, **aws_env, "CSV2DDB_PREFIX": stack_settings.prefix}
+    cli = [sys.executable, "-m", "csv2ddb.audit_cli"]
+    done = subprocess.run([*cli, "--file", "raw/b.csv"], env=env, capture_output=True, text=True, check=True)
+    assert "manual__1" in done.stdout
+    assert "jr_1" in done.stdout
+    assert "raw/a.csv" not in done.stdout
+    done = subprocess.run(
+        [*cli, "--since", "2999-01-01"], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "(no audit records)"
+    bad = subprocess.run([*cli, "--since", "yesterday"], env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "--since wants an ISO date" in bad.stderr

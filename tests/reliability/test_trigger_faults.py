@@ -1,0 +1,176 @@
+"""Faults around the orchestration: an Airflow retry of the Glue task while the first Glue run is
+still going, and the same S3 event delivered three times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from csv2ddb import glue_load
+from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.local.emulator import Emulator
+
+from tests.glue.conftest import JOB_PATH
+from tests.reliability.conftest import Results
+from tests.reliability.faults import Place, ids_of, numbered_csv, wait_until
+
+pytestmark = pytest.mark.emulator
+
+REPO = Path(__file__).resolve().parents[2]
+ACTIVE = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
+
+
+class TaskInstanceStub:
+    """Only what ``submit_job`` touches on the task instance: XCom pushes and the try number.
+
+    A stub because the point is the operator's decision against a real Glue (the emulator's):
+    reproducing "attempt 1 still running while attempt 2 starts" with a real scheduler needs a
+    worker killed mid-task, which dag.test() cannot do. The DAG's own runs are in tests/dags.
+    """
+
+    task_id = "load_file.run_glue"
+    try_number = 2
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, results: Results
+) -> None:
+    place = Place.create(emulator)
+    settings = place.settings
+    rows = 4000
+    key = place.put("raw/guarded.csv", numbered_csv(rows, "gd"))
+    place.s3.upload_file(str(JOB_PATH), place.bucket, settings.script_key)
+    glue = place.client("glue")
+    glue.create_job(
+        Name=settings.glue_job_name,
+        Role=f"arn:aws:iam::000000000000:role/{settings.glue_role_name}",
+        **glue_load.create_job_kwargs(settings),
+    )
+    load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
+    load["reject_tolerance"] = "0"
+    args = {**glue_load.script_args(load, settings), "--write_concurrency": "1"}  # slow: still running
+    try:
+        first = glue.start_job_run(JobName=settings.glue_job_name, Arguments=args)["JobRunId"]
+        wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
+        state = glue.get_job_run(JobName=settings.glue_job_name, RunId=first)["JobRun"]["JobRunState"]
+        assert state in ACTIVE, "the first run ended before the retry: make `rows` larger"
+
+        # Attempt 2 of the Glue task, built exactly as the DAG builds it, against the emulator.
+        connection = {"conn_type": "aws", "login": "test", "password": "test"}
+        connection["extra"] = {"region_name": settings.region, "endpoint_url": emulator.endpoint_url}
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+        operator = glue_load.GuardedGlueJobOperator(
+            task_id="run_glue", script_args=args, **glue_load.operator_kwargs(settings)
+        )
+        ti = TaskInstanceStub()
+        assert operator.submit_job({"ti": ti}) == first
+        assert ti.xcom["glue_job_run_id"] == first
+
+        runs = glue.get_job_runs(JobName=settings.glue_job_name)["JobRuns"]
+        assert [r["Id"] for r in runs] == [first]  # no second run was started
+        deadline = time.monotonic() + 300
+        while (state := glue.get_job_run(JobName=settings.glue_job_name, RunId=first)["JobRun"])[
+            "JobRunState"
+        ] in ACTIVE:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        assert state["JobRunState"] == "SUCCEEDED", state.get("ErrorMessage")
+    finally:
+        glue.delete_job(JobName=settings.glue_job_name)
+    manifest = place.manifest("guarded-1")
+    assert manifest is not None
+    assert [manifest[k] for k in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")] == [
+        rows,
+        rows,
+        0,
+        0,
+    ]
+    assert set(place.items()) == ids_of("gd", rows)
+    results.record(
+        "fault",
+        "airflow_retry_while_glue_runs",
+        input=f"Glue run 1 ({rows} rows) running; the Glue task's attempt 2 submits the same load",
+        via="GuardedGlueJobOperator.submit_job + emulator Glue",
+        outcome="attempt 2 attached to run 1 (one Glue run in total); run 1 succeeded, table exact",
+        rows_lost=rows - len(place.items()),
+    )
+
+
+def _fake_airflow_module() -> ModuleType:
+    """tests/lambda's stand-in Airflow API (tests/lambda cannot be imported as a package: 'lambda')."""
+    path = REPO / "tests" / "lambda" / "fake_airflow_api.py"
+    spec = importlib.util.spec_from_file_location("fake_airflow_api_for_reliability", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
+    stack_settings: Any, boto_session: Any, results: Results
+) -> None:
+    """Real S3 notification -> real Lambda (ministack runs lambda/trigger_dag.py) -> Airflow API.
+
+    The API is tests/lambda's stand-in (answers 409 to a repeated dag_run_id like Airflow's): a
+    real api-server costs a whole Airflow start on this machine, and the same Lambda -> real
+    api-server -> 409 path is proven once in tests/local/test_local_airflow.py.
+    """
+    fake_module = _fake_airflow_module()
+    fake, server = fake_module.serve_fake_airflow()
+    settings = dataclasses.replace(stack_settings, airflow_api_url=fake.url)
+    login = {"CSV2DDB_AIRFLOW_API_USERNAME": fake_module.USERNAME}
+    login["CSV2DDB_AIRFLOW_API_PASSWORD"] = fake_module.PASSWORD
+    try:
+        create_stack(settings, env=login)
+        s3 = boto_session.client("s3")
+        key = f"{settings.raw_prefix}delivered thrice.csv"
+        s3.put_object(Bucket=settings.bucket, Key=key, Body=b"id,v\n1,a\n")  # delivery 1: S3 itself
+        etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
+        wait_until(lambda: len(fake.runs) == 1, 120, "the Lambda to trigger the DAG", interval=0.5)
+
+        record = fake_module.s3_event(key, bucket=settings.bucket, etag=etag)
+        summaries = []
+        for _ in range(2):  # deliveries 2 and 3: the same record again, as S3 may send it
+            resp = boto_session.client("lambda").invoke(
+                FunctionName=settings.lambda_function_name, Payload=json.dumps(record).encode()
+            )
+            summary = json.loads(resp["Payload"].read())
+            assert "FunctionError" not in resp, summary
+            summaries.append(summary)
+    finally:
+        delete_stack(settings)
+        server.shutdown()
+        server.server_close()
+    (run_id,) = fake.runs
+    assert fake.runs[run_id]["conf"]["key"] == key
+    assert fake.runs[run_id]["conf"]["etag"] == etag
+    for summary in summaries:
+        assert summary["triggered"] == []
+        assert summary["already_triggered"] == [{"key": key, "dag_run_id": run_id}]
+    posts = [r for r in fake.requests if r[1].endswith("/dagRuns")]
+    assert len(posts) == 3
+    assert {r[3]["dag_run_id"] for r in posts} == {run_id}
+    results.record(
+        "fault",
+        "same_s3_event_three_times",
+        input="one upload to raw/; its event delivered by S3 once and replayed twice to the Lambda",
+        via="S3 notification + Lambda (emulator) + stand-in API",
+        outcome="3 trigger calls with one deterministic dag_run_id; 1 run created, 2 answered 409",
+        rows_lost=0,
+    )
