@@ -38,6 +38,7 @@ WAITING_LEAVES = frozenset(
         "threading.py:Event.wait",
     }
 )
+PER_ROW = ("csv2ddb_load_job.py:load", "csv2ddb_load_job.py:BatchWriter._worker")
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::\d+)?\)$")
 
 
@@ -49,8 +50,12 @@ def _frame_name(frame: str) -> str:
     return f"{Path(match['file']).name}:{match['func']}"
 
 
-def summarize(collapsed: Path, top: int = 25) -> str:
-    """Self and inclusive % per function from py-spy's raw (collapsed) output."""
+def summarize(collapsed: Path, top: int = 25, within: tuple[str, ...] = ()) -> str:
+    """Self and inclusive % per function from py-spy's raw (collapsed) output.
+
+    ``within``: keep only stacks through one of these functions (e.g. the job's per-row loop and
+    its writer threads, leaving out interpreter start, imports and client creation).
+    """
     self_counts: collections.Counter[str] = collections.Counter()
     incl_counts: collections.Counter[str] = collections.Counter()
     thread_counts: collections.Counter[str] = collections.Counter()
@@ -64,6 +69,8 @@ def summarize(collapsed: Path, top: int = 25) -> str:
         thread = frames[0].split(" ")[1].strip('"') if frames[0].startswith("thread") else "?"
         names = [_frame_name(f) for f in frames if not f.startswith(("thread", "process"))]
         if not names or names[-1] in WAITING_LEAVES:
+            continue
+        if within and not any(name in within for name in names):
             continue
         total += count
         thread_counts[thread.rstrip("0123456789-")] += count
@@ -129,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         f"loaded {count:,} items of {data.count_rows(path):,} rows; raw stacks: {raw.relative_to(REPO_ROOT)}"
     )
     print(summarize(raw))
+    print("\n--- per-row work only (the load loop and the writer threads; no start-up) ---")
+    print(summarize(raw, within=PER_ROW))
     return 0
 
 

@@ -26,6 +26,23 @@ column says so): the outcome, the manifest figures, and an exact scan of the tab
 the expected items. **Rows lost** = rows of the input that are neither written, nor rejected with a
 reason, nor counted as duplicates, in a load reported as succeeded, or that a failed load did not
 report. It must be 0 everywhere.
+
+Where the suite lives: cases `tests/reliability/cases/` (files + `cases.yaml` with each expected
+outcome; the large ones generated in `tests/reliability/casegen.py`), tests `tests/reliability/`.
+Defects it found are listed at the end, with the component where each was fixed.
+"""
+COVERED_ELSEWHERE = """
+## Covered by the component suites (not repeated here)
+
+- Single allowed/denied calls of the Glue and Lambda roles under `AUTH=true`:
+  `tests/bootstrap/test_bootstrap_least_privilege.py` (extended above by the real job under the
+  Glue role and more denied Lambda-role calls).
+- Teardown deletes only resources tagged as the stack's own, and leaves a same-named untagged one
+  alone: `tests/bootstrap/test_bootstrap_stack.py`.
+- Airflow's api-server, scheduler, dag-processor and triggerer listen on 127.0.0.1 only, and the
+  Lambda -> real api-server -> 409 path: `tests/local/test_local_airflow.py`.
+- The writer's retry policy (backoff, caps, exhausted attempts) with a fake client:
+  `tests/glue/test_retry.py`.
 """
 
 
@@ -35,8 +52,13 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render(results: Iterable[Mapping[str, Any]]) -> str:
-    """Markdown page: one table per section, rows sorted by name, then the totals."""
+def render(
+    results: Iterable[Mapping[str, Any]], defects: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """Markdown page: one table per section, rows sorted by name, the totals, the defects found.
+
+    A defect counts as fixed only when a recorded row (a passing test) names it.
+    """
     rows = list(results)
     out = [HEADER]
     for kind, title in SECTIONS:
@@ -64,4 +86,13 @@ def render(results: Iterable[Mapping[str, Any]]) -> str:
     out.append(f"- faults survived: {len(faults)}")
     out.append(f"- security checks: {len([r for r in rows if r['kind'] == 'security'])}")
     out.append(f"- rows lost: {lost}")
-    return "\n".join(out) + "\n"
+    if defects:
+        out.append("\n## Defects found by this suite\n")
+        out.append("| id | defect | fixed in | status |")
+        out.append("|---|---|---|---|")
+        for ident, info in sorted(defects.items()):
+            proof = sorted(r["name"] for r in rows if r.get("defect") == ident)
+            status = "fixed; passing: " + ", ".join(proof) if proof else "open"
+            out.append(f"| {ident} | {_cell(info['what'])} | `{_cell(info['where'])}` | {_cell(status)} |")
+    out.append(COVERED_ELSEWHERE)
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -139,7 +139,11 @@ def test_harness_measures_a_child_and_verifies_its_count(
     assert record["ok"], record["error"]
     assert record["verified"] is True
     assert record["verified_count"] == TINY_ROWS
-    assert record["count_detail"] == {"keys_present": TINY_ROWS, "table_item_count": TINY_ROWS}
+    assert record["count_detail"] == {
+        "table_item_count": TINY_ROWS,
+        "sample_keys": TINY_ROWS,
+        "sample_present": TINY_ROWS,
+    }
     assert record["peak_rss_mb"] > 0
     assert record["client_cpu_s"] is not None
     assert record["emulator_cpu_s"] >= 0

@@ -155,11 +155,9 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
 
 
 def test_stop_by_process_group_leaves_no_process(airflow: AirflowProcesses) -> None:
-    started = time.monotonic()
     stopped = airflow.stop()
     assert len(stopped) == len(COMPONENTS)
     assert [pgid for pgid in airflow.pids.values() if group_members(pgid)] == []
     assert health(airflow.url) is None
     assert not airflow.state_file.exists()
     assert airflow.stop() == []  # idempotent
-    assert time.monotonic() - started < 60

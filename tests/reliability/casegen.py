@@ -22,6 +22,11 @@ MANIFEST = CASES_DIR / "cases.yaml"
 LONG_ID_1KB = "k" * 1500  # within DynamoDB's 2,048-byte partition key limit
 LONG_ID_OVER_2KB = "x" * 2100  # over it
 PLACEHOLDERS = {"<1500 x k>": LONG_ID_1KB}
+# Object keys no load may start from, and words of the reason each refusal must give.
+BAD_KEYS = {
+    "key_outside_raw": ("other/x.csv", "outside raw/"),
+    "key_escaping_raw": ("raw/../secrets/x.csv", "'..'"),
+}
 
 
 def _row_over_400kb() -> bytes:
@@ -73,6 +78,7 @@ class Case:
     rows: int
     expect: dict[str, Any]
     open_defect: str | None = None
+    defect: str | None = None  # a defect this case found, since fixed
     source: str = field(default="")
 
     @property
@@ -88,6 +94,10 @@ class Case:
             names = self.expect["header"]
             return {content_hash_id(names, row) for row in self.expect["hash_items"]}
         return {PLACEHOLDERS.get(i, i) for i in self.expect.get("items", [])}
+
+
+def load_defects() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["defects"]
 
 
 def load_cases() -> list[Case]:
@@ -107,6 +117,7 @@ def load_cases() -> list[Case]:
                 rows=int(spec["rows"]),
                 expect=spec["expect"],
                 open_defect=spec.get("open_defect"),
+                defect=spec.get("defect"),
                 source=source,
             )
         )

@@ -2,7 +2,7 @@
 results recorder that docs/reliability.md is rendered from.
 
 Reused, not copied: the Glue job module and its argv builder (tests/glue), the Airflow home,
-dag.test() runner and bootstrap stack (tests/dags).
+dag.test() runner and bootstrap stack (tests/dags), the AUTH=true emulator + stack (tests/bootstrap).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.bootstrap.test_bootstrap_least_privilege import auth_stack  # noqa: F401  (fixture, reused)
 from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.glue.conftest import JOB_PATH, job, load_job_module  # noqa: F401  (fixtures, reused)
 
@@ -38,9 +39,10 @@ class Results:
         outcome: str,
         rows_lost: int,
         figures: list[int] | None = None,
+        defect: str | None = None,
     ) -> None:
         row = {"kind": kind, "name": name, "input": input, "via": via, "outcome": outcome}
-        row.update(rows_lost=rows_lost, figures=figures or [])
+        row.update(rows_lost=rows_lost, figures=figures or [], defect=defect)
         with self._lock:
             self.rows[(kind, name)] = row
             self.path.write_text(json.dumps(sorted(self.rows.values(), key=str), indent=1))

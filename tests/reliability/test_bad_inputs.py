@@ -208,4 +208,5 @@ def test_bad_input_case(name: str, case_runs: dict[str, CaseRun], results: Resul
         outcome=outcome_text(run),
         rows_lost=lost,
         figures=[m[k] for k in IDENTITY],
+        defect=case.defect,
     )

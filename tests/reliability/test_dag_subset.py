@@ -1,7 +1,7 @@
 """A representative subset of the bad inputs through the whole DAG (csv2ddb_load under dag.test(),
 real Glue job in the emulator), then a scan of everything the run left behind for secrets.
 
-One DAG run loads four case files (a prefix conf: one mapped Glue task per file), so Airflow's
+One DAG run loads three case files (a prefix conf: one mapped Glue task per file), so Airflow's
 start-up is paid once. Fixtures (Airflow home, child-process runner, bootstrap stack) are the DAG
 suite's own, imported in conftest.py.
 """
@@ -25,7 +25,7 @@ from tests.reliability.conftest import Results
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
 
-SUBSET = ("bom", "ragged_short", "invalid_utf8", "formula_cells")
+SUBSET = ("bom", "ragged_short", "invalid_utf8")
 CASES = {c.name: c for c in load_cases() if c.name in SUBSET}
 
 
@@ -96,7 +96,7 @@ def test_bad_inputs_through_the_dag_and_no_secret_left_behind(
         ]
         assert record["items_counted"] == written
         assert record["dag_run_id"] == run.result["dag_run_id"]
-        assert record["error"] is None
+        assert record.get("error") is None
         assert (record["rejected_location"] is not None) == (rejected > 0)
         mine = {i for i, item in table_items.items() if item["load_run_id"]["S"] == record["run_id"]}
         assert mine == case.expected_ids()
@@ -104,7 +104,7 @@ def test_bad_inputs_through_the_dag_and_no_secret_left_behind(
         results.record(
             "case",
             f"{name} (DAG)",
-            input=f"raw/rel/{name}.csv in one prefix run of 4 files",
+            input=f"raw/rel/{name}.csv in one prefix run of 3 files",
             via="csv2ddb_load dag.test()",
             outcome=f"verified; audit {record['status']}, items_counted {record['items_counted']}",
             rows_lost=read - written - rejected - duplicate,
@@ -137,9 +137,6 @@ def test_bad_inputs_through_the_dag_and_no_secret_left_behind(
         "no_secret_in_logs_xcom_audit",
         input="unique API password (Secrets Manager) and AWS secret key (aws_default) during a DAG run",
         via="csv2ddb_load dag.test()",
-        outcome=(
-            f"not found in task logs, {len(xcom)} XCom rows, the metadata DB, the audit table, "
-            "manifests or the emulator log"
-        ).replace(str(len(xcom)), "all"),
+        outcome="in none of: task logs, XCom rows, the metadata DB, the audit table, manifests, emulator log",
         rows_lost=0,
     )

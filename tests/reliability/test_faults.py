@@ -27,7 +27,7 @@ pytestmark = pytest.mark.emulator
 FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
 # Big enough that a single writer thread is still busy when the fault is injected, small enough
 # to stay a few seconds of emulator CPU.
-FAULT_ROWS = 6000
+FAULT_ROWS = 3000
 
 
 def figures(manifest: dict[str, Any]) -> list[int]:

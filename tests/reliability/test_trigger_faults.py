@@ -19,6 +19,7 @@ from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.local.emulator import Emulator
 
 from tests.glue.conftest import JOB_PATH
+from tests.reliability.casegen import BAD_KEYS
 from tests.reliability.conftest import Results
 from tests.reliability.faults import Place, ids_of, numbered_csv, wait_until
 
@@ -153,6 +154,16 @@ def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
             summary = json.loads(resp["Payload"].read())
             assert "FunctionError" not in resp, summary
             summaries.append(summary)
+
+        # Keys no load may start from: the Lambda skips them before asking Airflow anything.
+        bad = {
+            "Records": [{**record["Records"][0], "s3": bad_key_s3(record, k)} for k, _ in BAD_KEYS.values()]
+        }
+        resp = boto_session.client("lambda").invoke(
+            FunctionName=settings.lambda_function_name, Payload=json.dumps(bad).encode()
+        )
+        skipped_summary = json.loads(resp["Payload"].read())
+        assert "FunctionError" not in resp, skipped_summary
     finally:
         delete_stack(settings)
         server.shutdown()
@@ -164,7 +175,7 @@ def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
         assert summary["triggered"] == []
         assert summary["already_triggered"] == [{"key": key, "dag_run_id": run_id}]
     posts = [r for r in fake.requests if r[1].endswith("/dagRuns")]
-    assert len(posts) == 3
+    assert len(posts) == 3  # and none for the bad keys
     assert {r[3]["dag_run_id"] for r in posts} == {run_id}
     results.record(
         "fault",
@@ -174,3 +185,20 @@ def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
         outcome="3 trigger calls with one deterministic dag_run_id; 1 run created, 2 answered 409",
         rows_lost=0,
     )
+    assert skipped_summary["triggered"] == skipped_summary["failed"] == []
+    skipped = {s["key"]: s["reason"] for s in skipped_summary["skipped"]}
+    for name, (key, words) in BAD_KEYS.items():
+        assert words in skipped[key]
+        results.record(
+            "key",
+            f"{name} (Lambda)",
+            input=f"S3 event for `{key}`",
+            via="Lambda in the emulator",
+            outcome=f"skipped, no trigger call: {skipped[key]}",
+            rows_lost=0,
+        )
+
+
+def bad_key_s3(record: dict[str, Any], key: str) -> dict[str, Any]:
+    s3 = record["Records"][0]["s3"]
+    return {**s3, "object": {**s3["object"], "key": key}}

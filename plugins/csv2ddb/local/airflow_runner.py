@@ -13,21 +13,23 @@ pair); SQLite is single-writer, so this is a laptop setup, not a production one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from csv2ddb.local.airflow_api import AirflowApi, AirflowError
-from csv2ddb.local.emulator import stop_process_group, tail
+from csv2ddb.local.emulator import tail
 from csv2ddb.local.paths import REPO_ROOT, free_port
 
 HOST = "127.0.0.1"
@@ -333,10 +335,35 @@ def _group_runs(pgid: int, marker: str) -> bool:
 
 
 def stop_recorded(pids: Mapping[str, int], timeout: float = 20.0, marker: str = "airflow") -> list[str]:
-    """Stop each recorded process group that still runs ``marker``; returns the names stopped."""
-    stopped = []
-    for name, pid in pids.items():
-        if _group_runs(pid, marker):
-            stop_process_group(pid, timeout)
-            stopped.append(f"{name} (pgid {pid})")
-    return stopped
+    """Stop each recorded process group that still runs ``marker``; returns the names stopped.
+
+    All groups get SIGTERM at once (so the components shut down in parallel), then SIGKILL for
+    whatever is left after ``timeout``; returns only once no member of any group is alive.
+    """
+    targets = {name: pgid for name, pgid in pids.items() if _group_runs(pgid, marker)}
+    _signal_groups(targets.values(), signal.SIGTERM)
+    if not _wait_gone(targets.values(), timeout):
+        _signal_groups(targets.values(), signal.SIGKILL)
+        if not _wait_gone(targets.values(), 10.0):
+            left = {pgid: group_members(pgid) for pgid in targets.values() if group_members(pgid)}
+            raise AirflowError(f"processes survived SIGKILL (process group: members): {left}")
+    return [f"{name} (pgid {pgid})" for name, pgid in targets.items()]
+
+
+def _signal_groups(pgids: Iterable[int], sig: signal.Signals) -> None:
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError):  # the whole group is already gone
+            os.killpg(pgid, sig)
+
+
+def _wait_gone(pgids: Iterable[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        for pgid in pgids:
+            with contextlib.suppress(ChildProcessError):  # not our child (e.g. `make down`)
+                os.waitpid(pgid, os.WNOHANG)  # reap our own children so they do not linger as zombies
+        if not any(group_members(pgid) for pgid in pgids):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
