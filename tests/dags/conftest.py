@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,19 +149,28 @@ def dag_runner(emulator: Emulator, airflow_home: dict[str, str]) -> DagRunner:
     return DagRunner(emulator, airflow_home)
 
 
-@pytest.fixture
-def stack(stack_settings: Settings, aws_env: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
-    """A full csv2ddb stack (bootstrap) on the emulator; deleted after the test."""
+@pytest.fixture(scope="module")
+def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A full csv2ddb stack (bootstrap) on the emulator, shared by one test module, then deleted.
+
+    Module-scoped because a bootstrap costs real time on the shared machine; tests on it tell
+    their data apart by DAG run id / table.
+    """
+    env = emulator.client_env()
     # No Airflow API server listens on this port: the note step must cope with that.
     settings = load_settings(
-        aws_env, prefix=stack_settings.prefix, airflow_api_url=f"http://127.0.0.1:{free_port()}"
+        env, prefix=f"d{uuid.uuid4().hex[:10]}", airflow_api_url=f"http://127.0.0.1:{free_port()}"
     )
-    lambda_dir = tmp_path / "lambda"
-    lambda_dir.mkdir()
+    lambda_dir = tmp_path_factory.mktemp("lambda")
     (lambda_dir / "trigger_dag.py").write_text(NOOP_HANDLER)
     sources = Sources(lambda_dir=lambda_dir)
-    create_stack(settings, sources=sources)
-    try:
-        yield settings
-    finally:
-        delete_stack(settings, sources=sources)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        for leak in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            mp.delenv(leak, raising=False)
+        create_stack(settings, sources=sources)
+        try:
+            yield settings
+        finally:
+            delete_stack(settings, sources=sources)

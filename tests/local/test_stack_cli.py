@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,43 @@ def test_up_explains_a_taken_port(local_dir: Path, monkeypatch: pytest.MonkeyPat
         with pytest.raises(stack.StackError, match=rf"port {port} .* CSV2DDB_EMULATOR_PORT=<port>"):
             stack.up(log=lambda _msg: None)
     assert stack.main(["status"]) == 1  # nothing recorded -> not running
+
+
+@pytest.fixture
+def lookalike() -> Iterator[int]:
+    """A process group whose command line names both programs (stands in for a running stack)."""
+    code = "import time; time.sleep(60)  # airflow ministack"
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _record(local_dir: Path, pgid: int) -> None:
+    record = {
+        "emulator": {"pid": pgid, "port": 1, "endpoint_url": "http://127.0.0.1:1", "log": "x"},
+        "airflow": {"home": str(local_dir / "airflow"), "port": 1, "pids": {"api-server": pgid}},
+    }
+    (local_dir / "stack.json").write_text(json.dumps(record))
+
+
+def test_up_never_restarts_a_running_but_unhealthy_stack(
+    local_dir: Path, lookalike: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy emulator answers late; restarting would kill the DAG runs in progress."""
+    monkeypatch.setattr(stack, "REUSE_HEALTH_TIMEOUT", 0.0)
+    _record(local_dir, lookalike)
+    with pytest.raises(stack.StackError, match=r"running but not healthy .* Run `make down`"):
+        stack.up(log=lambda _msg: None)
+    assert group_members(lookalike) == [lookalike]
+    assert (local_dir / "stack.json").exists()
+
+
+def test_down_stops_the_recorded_process_groups(local_dir: Path, lookalike: int) -> None:
+    _record(local_dir, lookalike)
+    stopped = stack.down(log=lambda _msg: None)
+    assert stopped == [f"api-server (pgid {lookalike})"]  # the emulator entry is the same group
+    assert group_members(lookalike) == []
+    assert not (local_dir / "stack.json").exists()

@@ -18,6 +18,10 @@ class AirflowError(RuntimeError):
     """Airflow could not be started, did not become healthy, or its API answered an error."""
 
 
+class AirflowUnreachable(AirflowError):
+    """No answer at all (refused / timed out): pollers may retry, a busy api-server answers late."""
+
+
 class AirflowApi:
     """Tiny client for the few Airflow REST calls the demo and tests need (stdlib urllib only)."""
 
@@ -54,7 +58,8 @@ class AirflowApi:
         except urllib.error.HTTPError as err:
             status, raw = err.code, err.read()
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-            raise AirflowError(f"Airflow API {self.base_url} not reachable ({method} {path}): {err}") from err
+            where = f"{self.base_url} ({method} {path})"
+            raise AirflowUnreachable(f"Airflow API not reachable at {where}: {err}") from err
         try:
             return status, json.loads(raw) if raw else None
         except json.JSONDecodeError:

@@ -322,7 +322,7 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def _group_runs(pgid: int, marker: str) -> bool:
+def group_runs(pgid: int, marker: str) -> bool:
     """Does the group still exist and run ``marker`` (guards against a recycled PID after a reboot)?"""
     for pid in group_members(pgid):
         try:
@@ -340,7 +340,7 @@ def stop_recorded(pids: Mapping[str, int], timeout: float = 20.0, marker: str = 
     All groups get SIGTERM at once (so the components shut down in parallel), then SIGKILL for
     whatever is left after ``timeout``; returns only once no member of any group is alive.
     """
-    targets = {name: pgid for name, pgid in pids.items() if _group_runs(pgid, marker)}
+    targets = {name: pgid for name, pgid in pids.items() if group_runs(pgid, marker)}
     _signal_groups(targets.values(), signal.SIGTERM)
     if not _wait_gone(targets.values(), timeout):
         _signal_groups(targets.values(), signal.SIGKILL)

@@ -22,7 +22,7 @@ from typing import Any
 from csv2ddb.aws import client
 from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb.local import stack as local_stack
-from csv2ddb.local.airflow_api import AirflowApi, AirflowError
+from csv2ddb.local.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
 from csv2ddb.local.emulator import EmulatorError
 from csv2ddb.local.paths import LOCAL_DIR, REPO_ROOT
 from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
@@ -116,7 +116,12 @@ def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: 
 def wait_for_triggered_run(api: AirflowApi, run_id: str) -> dict[str, Any] | None:
     deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
     while time.monotonic() < deadline:
-        for run in api.list_dag_runs(DAG_ID_LOAD):
+        try:
+            runs = api.list_dag_runs(DAG_ID_LOAD)
+        except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
+            print(f"   (retrying: {exc})", flush=True)
+            continue
+        for run in runs:
             if run["dag_run_id"] == run_id:
                 return run
         time.sleep(1.0)
@@ -129,8 +134,15 @@ def watch_run(api: AirflowApi, run_id: str, poll: float = 5.0) -> dict[str, Any]
     started = time.monotonic()
     seen: dict[str, str | None] = {}
     while True:
-        run = api.get_dag_run(DAG_ID_LOAD, run_id)
-        for ti in api.list_task_instances(DAG_ID_LOAD, run_id):
+        try:
+            run = api.get_dag_run(DAG_ID_LOAD, run_id)
+            task_instances = api.list_task_instances(DAG_ID_LOAD, run_id)
+        except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
+            if time.monotonic() > deadline:
+                raise
+            print(f"   (retrying: {exc})", flush=True)
+            continue
+        for ti in task_instances:
             name = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
             if seen.get(name, "") != ti["state"]:
                 seen[name] = ti["state"]

@@ -13,6 +13,8 @@ import os
 import shutil
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from csv2ddb.local.airflow_api import AirflowError
 from csv2ddb.local.airflow_runner import (
     AirflowProcesses,
+    group_runs,
     health,
     load_state,
     start_airflow,
@@ -34,6 +37,7 @@ EMULATOR_DIR = LOCAL_DIR / "emulator"
 AIRFLOW_HOME = LOCAL_DIR / "airflow"
 DEFAULT_EMULATOR_PORT = 4566
 DEFAULT_AIRFLOW_PORT = 8080
+REUSE_HEALTH_TIMEOUT = 120.0
 
 
 class StackError(RuntimeError):
@@ -66,10 +70,17 @@ class LocalStack:
         airflow = AirflowProcesses.from_json(data["airflow"]) if data.get("airflow") else None
         return cls(emulator=emulator, airflow=airflow)
 
+    def running(self) -> dict[str, bool]:
+        """Which recorded process groups still run their program (alive != answering)."""
+        alive = {"emulator": group_runs(self.emulator.pid, "ministack")}
+        for name, pgid in (self.airflow.pids if self.airflow else {}).items():
+            alive[name] = group_runs(pgid, "airflow")
+        return alive
+
     def problems(self) -> list[str]:
         """Empty when every part answers its health check."""
         found = []
-        if not self.emulator.is_healthy():
+        if not _emulator_answers(self.emulator.endpoint_url):
             found.append(f"emulator at {self.emulator.endpoint_url} does not answer")
         if self.airflow is None:
             found.append("Airflow was never started")
@@ -83,6 +94,15 @@ class LocalStack:
         path = path or STACK_FILE  # looked up at call time (tests point it elsewhere)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def _emulator_answers(endpoint_url: str, timeout: float = 10.0) -> bool:
+    """Health check with a long timeout: ministack answers late while it scans a big table."""
+    try:
+        with urllib.request.urlopen(f"{endpoint_url}/_ministack/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def load_stack(path: Path | None = None) -> LocalStack | None:
@@ -111,11 +131,19 @@ def up(log: Any = print) -> LocalStack:
     """Start (or reuse) the emulator and Airflow; record them in ``.local/stack.json``."""
     existing = load_stack()
     if existing is not None:
-        problems = existing.problems()
-        if not problems:
+        if all(existing.running().values()):
+            # Everything still runs: never restart it (that would kill DAG runs in progress);
+            # a busy emulator or scheduler answers late, so give it time.
+            problems = _wait_healthy(existing, REUSE_HEALTH_TIMEOUT)
+            if problems:
+                raise StackError(
+                    f"the stack recorded in {STACK_FILE} is running but not healthy after "
+                    f"{REUSE_HEALTH_TIMEOUT:.0f}s ({'; '.join(problems)}). Run `make down` to stop it."
+                )
             log(f"reusing the running stack from {STACK_FILE}")
             return existing
-        log(f"recorded stack is not healthy ({'; '.join(problems)}): restarting it")
+        gone = [name for name, alive in existing.running().items() if not alive]
+        log(f"recorded stack is incomplete ({', '.join(gone)} not running): restarting it")
         down(log)
     emulator_port = _port("CSV2DDB_EMULATOR_PORT", DEFAULT_EMULATOR_PORT, "AWS emulator")
     airflow_port = _port("CSV2DDB_AIRFLOW_PORT", DEFAULT_AIRFLOW_PORT, "Airflow api-server")
@@ -132,6 +160,15 @@ def up(log: Any = print) -> LocalStack:
     stack.save()
     log(f"Airflow up at {stack.airflow.url} {stack.airflow.pids} in {time.monotonic() - started:.1f}s")
     return stack
+
+
+def _wait_healthy(stack: LocalStack, timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    problems = stack.problems()
+    while problems and time.monotonic() < deadline:
+        time.sleep(5.0)
+        problems = stack.problems()
+    return problems
 
 
 def reset_airflow_db() -> None:
