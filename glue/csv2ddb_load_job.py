@@ -36,6 +36,7 @@ from operator import itemgetter
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import boto3
+import boto3.exceptions
 import botocore.exceptions
 from botocore.config import Config
 
@@ -60,6 +61,8 @@ ADDED_ATTRIBUTES = (ATTR_INGESTION_TIMESTAMP, ATTR_SOURCE_FILE, ATTR_LOAD_RUN_ID
 # limit stops an unbalanced quote from swallowing the rest of the file into memory.
 CSV_FIELD_LIMIT = 1_000_000
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+_NUMERIC_NAME_RE = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+GZIP_MAGIC = "\x1f\udc8b"  # bytes 1f 8b as decoded with errors="surrogateescape"
 
 # Reject reasons (the `reason` column of rejects.csv; see docs/glue-job.md).
 R_RAGGED = "ragged_row"
@@ -357,6 +360,14 @@ def validate_header(raw: Sequence[str], id_column: str = HASH_KEY) -> HeaderSpec
         seen.setdefault(name, i)
     if dupes:
         raise HeaderError("duplicate column name(s) in the header: " + ", ".join(dupes))
+    # Reliability finding F1: a file without a header would have its first data row taken as the
+    # header (and that row lost). A column name that is a number is almost always such a row.
+    numeric = [n for n in names if _NUMERIC_NAME_RE.match(n)]
+    if numeric:
+        raise HeaderError(
+            f"the first row does not look like a header: column name(s) {numeric} are numbers; "
+            "the file needs a header row naming its columns (a column may not be named by a number)"
+        )
     clash = [n for n in names if n in ADDED_ATTRIBUTES]
     if clash:
         raise HeaderError(
@@ -684,7 +695,7 @@ class RowBuilder:
             key = digest.hex()
         else:
             key = row[self._id_index]
-            if not key:
+            if not key or key.isspace():  # blank = no key (reliability finding F3)
                 return Reject(R_EMPTY_KEY, f"the key column {self.names[self._id_index]!r} is empty"), None
             if len(key) > MAX_HASH_KEY_BYTES // 4 and len(key.encode("utf-8")) > MAX_HASH_KEY_BYTES:
                 return Reject(
@@ -847,7 +858,10 @@ def text_stream(raw: io.RawIOBase, encoding: str) -> io.TextIOWrapper:
 def read_records(text: io.TextIOWrapper, delimiter: str) -> Iterator[Tuple[int, List[str]]]:
     """(first physical line number, cells) per CSV record; blank lines are skipped (no data)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(text, delimiter=delimiter)
+    # strict=True (reliability finding F2): in the default mode the csv module silently closes a
+    # quote left open at the end of the file, swallowing every later row into one cell; strict
+    # mode raises instead, and the load fails naming the line.
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     line = 0
     while True:
         start = line + 1
@@ -1240,8 +1254,19 @@ def load(
         if rejects.count:
             try:
                 result["rejected_location"] = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            # upload_file wraps S3 errors in boto3's S3UploadFailedError (reliability finding F8):
+            # caught here so the cleanup below still runs, and reported by run() as a failure,
+            # since rejected rows whose reasons cannot be stored are not "rejected with a reason".
+            except (
+                botocore.exceptions.BotoCoreError,
+                botocore.exceptions.ClientError,
+                boto3.exceptions.S3UploadFailedError,
+            ) as exc:
                 LOG.error("could not upload the rejects file to %s: %s", args.rejects_key, exc)
+                result["rejects_error"] = (
+                    f"the {rejects.count} rejected row(s) could not be stored at "
+                    f"s3://{args.manifest_bucket}/{args.rejects_key}: {exc}"
+                )
         rejects.close()
         stream.close()
 
@@ -1252,6 +1277,11 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
     if first is None:
         raise HeaderError("the file has no header row (it is empty)")
     raw = first[1]
+    if raw and raw[0].startswith(GZIP_MAGIC):  # reliability finding F4: say what is wrong
+        raise HeaderError(
+            "the object is gzip-compressed (it starts with the gzip bytes 1f 8b), not CSV text: "
+            "upload it uncompressed"
+        )
     joined = "".join(raw)
     if not joined.isascii():
         try:
@@ -1340,6 +1370,8 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     error: Optional[str] = None
     try:
         load(args, s3, ddb, stats, result, started)
+        if result.get("rejects_error"):
+            raise JobError(result["rejects_error"])
         if stats.rows_unconfirmed != 0:
             raise JobError(
                 f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "

@@ -107,6 +107,19 @@ def partition_prefix(settings: Settings, ds: str) -> str:
     return f"{settings.raw_prefix}dt={ds}/"
 
 
+def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
+    """Loads start only from the raw prefix, as the trigger Lambda enforces (reliability finding F6):
+    the Glue role may read nothing else, and a '..' segment must not climb out of it."""
+    if not value:
+        return
+    if ".." in value.split("/"):
+        raise InvalidLoadRequest(f"{what} {value!r} contains a '..' path segment; name the object directly")
+    if not value.startswith(raw_prefix):
+        raise InvalidLoadRequest(
+            f"{what} {value!r} is outside {raw_prefix}: csv2ddb loads only objects under {raw_prefix}"
+        )
+
+
 def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
     """Turn the run's params into a LoadRequest, or raise InvalidLoadRequest saying why not."""
     run_type = run_type_name(run_type)
@@ -122,6 +135,8 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     common = {"bucket": bucket, "table": table, "reject_tolerance": tolerance}
     if key and prefix:
         raise InvalidLoadRequest(f"give either key ({key!r}) or prefix ({prefix!r}), not both")
+    for what, value in (("key", key), ("prefix", prefix)):
+        _check_under_raw(what, value, settings.raw_prefix)
     if key:
         if key.endswith("/"):
             raise InvalidLoadRequest(f"key {key!r} looks like a folder; use the prefix field for folders")

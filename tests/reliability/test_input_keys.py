@@ -16,7 +16,6 @@ from tests.reliability.casegen import BAD_KEYS
 from tests.reliability.conftest import Results
 
 
-@pytest.mark.xfail(strict=True, reason="open defect F6, fixed after its owner")
 @pytest.mark.parametrize("field", ["key", "prefix"])
 def test_the_dag_refuses_bad_keys_before_anything_runs(field: str, results: Results) -> None:
     """resolve_inputs plans the request first: a bad key must fail there, without retries."""

@@ -96,6 +96,9 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
         auth_stack, job, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-loc", **elsewhere
     )
     assert misplaced["status"] == "failed"
+    # the rejects' reasons could not be stored: the load fails saying so (finding F8)
+    assert "rejected row(s) could not be stored at" in misplaced["error"]
+    assert "AccessDenied" in misplaced["error"]
     assert misplaced["manifest_location"] is None  # could not write raw/lp-loc.json
     assert misplaced["rejected_location"] is None  # nor scripts/lp-loc/rejects.csv
     keys = [o["Key"] for o in root_s3.list_objects_v2(Bucket=s.bucket)["Contents"]]
@@ -115,6 +118,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
             "manifest/rejects outside their prefixes: AccessDenied, reported in the manifest"
         ),
         rows_lost=0,
+        defect="F8",
     )
 
 
