@@ -28,5 +28,13 @@ lock:  ## re-resolve the pinned lock files from requirements*.in
 	.tools/bin/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock
 	.tools/bin/uv pip compile --quiet --python-version 3.11 requirements-emulator.in -o requirements-emulator.lock
 
+bench: setup  ## benchmark csv2ddb vs the emulator's ceiling and peers (flights + the 5.7 M-row file); writes docs/benchmarks.md
+	@bash bench/setup.sh
+	@.venv-bench/bin/python -m bench.run --big
+
+bench-quick: setup  ## the benchmark on a 20k-row flights slice (a few minutes); results under .cache/bench/
+	@bash bench/setup.sh
+	@.venv-bench/bin/python -m bench.run --quick
+
 clean: down  ## remove virtualenvs and local state
-	rm -rf .venv .venv-emulator .tools .local
+	rm -rf .venv .venv-emulator .venv-bench .tools .local

@@ -90,8 +90,23 @@ def _target(name: str, value: float | None, goal: str, met: bool | None, detail:
 
 
 def targets(meta: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target of the issue, judged from this run's figures (None = not measured this run)."""
-    main = meta["datasets"][0]["name"] if meta.get("datasets") else None
+    """Each target of the issue, judged from this run's figures (None = not measured this run).
+
+    The speed targets are judged per emulator file (when merged runs hold more than one, e.g.
+    flights and a slice of it, each gets its own rows); the big-file targets once.
+    """
+    names = [d["name"] for d in meta.get("datasets", []) if "(sink)" not in d["name"]]
+    out: list[dict[str, Any]] = []
+    for name in names or [None]:
+        rows = _speed_targets(results, name)
+        if len(names) > 1:
+            for t in rows:
+                t["target"] += f" ({name})"
+        out += rows
+    return out + _big_targets(results)
+
+
+def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict[str, Any]]:
     ours = _best(results, "csv2ddb_job", main)
     ceiling = _best(results, "ceiling", main)
     out = []
@@ -153,6 +168,11 @@ def targets(meta: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[st
             _detail(transform, ceiling),
         )
     )
+    return out
+
+
+def _big_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
     big_ours = _best(results, "csv2ddb_job", BIG)
     sink_ours = _best(results, "csv2ddb_job", FLIGHTS_ON_SINK)
     out.append(
@@ -352,6 +372,7 @@ def chart(doc: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     main = doc["datasets"][0]["name"]
     runs = [r for r in doc["results"] if r["dataset"] == main and r["ok"]]
@@ -370,6 +391,8 @@ def chart(doc: dict[str, Any], path: Path) -> None:
     bar_colors = [colors.get(r["contender"], "#333333") for r in runs]
     ax1.barh(ypos, [r["rows_per_s"] for r in runs], color=bar_colors)
     ax1.set_xscale("log")
+    ax1.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax1.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax1.set_yticks(list(ypos), labels, fontsize=8)
     ax1.invert_yaxis()
     ax1.set_xlabel("rows/s (log scale; higher is better)")

@@ -30,16 +30,14 @@ CASES = {c.name: c for c in load_cases() if c.name in SUBSET}
 
 
 @pytest.fixture
-def secret_values(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Unique secrets for this run: the Airflow API login the bootstrap stores in Secrets Manager
-    (read by the DAG's note step) and the AWS secret key of Airflow's aws_default connection."""
-    values = {
+def secret_values() -> dict[str, str]:
+    """Unique secrets for this run: the Airflow API login in Secrets Manager (read by the DAG's
+    note step; set on the stack's secret below, as an operator rotating it would) and the AWS
+    secret key of Airflow's aws_default connection."""
+    return {
         "airflow_api_password": f"relapi{secrets.token_hex(12)}",
         "aws_secret_access_key": f"relaws{secrets.token_hex(12)}",
     }
-    monkeypatch.setenv("CSV2DDB_AIRFLOW_API_USERNAME", "reliability-user")
-    monkeypatch.setenv("CSV2DDB_AIRFLOW_API_PASSWORD", values["airflow_api_password"])
-    return values
 
 
 def scan_for(values: dict[str, str], text: str, where: str) -> list[str]:
@@ -57,10 +55,9 @@ def test_bad_inputs_through_the_dag_and_no_secret_left_behind(
 ) -> None:
     s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
     ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
-    stored = boto_session.client("secretsmanager", endpoint_url=emulator.endpoint_url).get_secret_value(
-        SecretId=stack.airflow_api_secret_name
-    )
-    assert json.loads(stored["SecretString"])["password"] == secret_values["airflow_api_password"]
+    sm = boto_session.client("secretsmanager", endpoint_url=emulator.endpoint_url)
+    login = {"username": "reliability-user", "password": secret_values["airflow_api_password"]}
+    sm.put_secret_value(SecretId=stack.airflow_api_secret_name, SecretString=json.dumps(login))
     for case in CASES.values():
         s3.put_object(Bucket=stack.bucket, Key=f"raw/rel/{case.name}.csv", Body=case.body)
 
