@@ -1115,6 +1115,17 @@ def iso(ts: dt.datetime) -> str:
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    Linux keeps ``ru_maxrss`` across ``exec``: a job started by a big parent (the local
+    emulator runs Python-shell jobs as its subprocesses) would report the parent's peak. The
+    kernel's ``VmHWM`` is this process image's own high-water mark, so prefer it.
+    """
+    if os.path.exists("/proc/self/status"):  # Linux; elsewhere (macOS) getrusage is right
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 

@@ -14,7 +14,7 @@ DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown"}
 
 @pytest.fixture(scope="module")
 def dagbag(airflow_home: dict[str, str]) -> dict[str, Any]:
-    from conftest import run_airflow  # tests/dags/conftest.py (pytest puts this folder on sys.path)
+    from tests.dags.conftest import run_airflow
 
     # No emulator and an endpoint nobody listens on: an import-time AWS call could only fail
     # (and the runner traps botocore calls and Variable.get anyway, recording any attempt).
