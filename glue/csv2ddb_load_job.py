@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import boto3
 import boto3.exceptions
@@ -855,13 +855,39 @@ def text_stream(raw: io.RawIOBase, encoding: str) -> io.TextIOWrapper:
     )
 
 
+# Stands in for NUL while the csv module parses (see NulEscaper). surrogateescape decoding only
+# ever produces U+DC80..U+DCFF and valid text no surrogate at all, so U+DC00 cannot collide.
+NUL_MARK = "\udc00"
+
+
+class NulEscaper:
+    """Feeds lines to ``csv.reader`` with NUL replaced by ``NUL_MARK`` (reliability finding F7).
+
+    Python 3.9's csv module -- Glue Python shell's runtime -- raises "line contains NUL" and would
+    fail the whole load, while 3.11 keeps the character. NUL is valid UTF-8 and DynamoDB strings
+    may hold it, so the job keeps it on every runtime: escape before parsing, restore after.
+    """
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = lines
+        self.seen_nul = False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            if "\x00" in line:
+                self.seen_nul = True
+                line = line.replace("\x00", NUL_MARK)
+            yield line
+
+
 def read_records(text: io.TextIOWrapper, delimiter: str) -> Iterator[Tuple[int, List[str]]]:
     """(first physical line number, cells) per CSV record; blank lines are skipped (no data)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
+    escaper = NulEscaper(text)
     # strict=True (reliability finding F2): in the default mode the csv module silently closes a
     # quote left open at the end of the file, swallowing every later row into one cell; strict
     # mode raises instead, and the load fails naming the line.
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    reader = csv.reader(escaper, delimiter=delimiter, strict=True)
     line = 0
     while True:
         start = line + 1
@@ -876,6 +902,8 @@ def read_records(text: io.TextIOWrapper, delimiter: str) -> Iterator[Tuple[int, 
             ) from exc
         line = reader.line_num
         if row:
+            if escaper.seen_nul:
+                row = [cell.replace(NUL_MARK, "\x00") for cell in row]
             yield start, row
 
 
