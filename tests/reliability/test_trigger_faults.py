@@ -52,7 +52,9 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
 ) -> None:
     place = Place.create(emulator)
     settings = place.settings
-    rows = 4000
+    # Large enough that run 1 (one writer thread) is still running when attempt 2 submits, also on
+    # an idle machine: 4,000 rows finished in between once (the guard then rightly found nothing).
+    rows = 30_000
     key = place.put("raw/guarded.csv", numbered_csv(rows, "gd"))
     place.s3.upload_file(str(JOB_PATH), place.bucket, settings.script_key)
     glue = place.client("glue")
