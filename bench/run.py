@@ -42,6 +42,7 @@ QUICK_ROWS = 20_000
 DEFAULT_THREADS = (4, 8, 16)
 JOB_DEFAULT_CONCURRENCY = 8
 BUCKET = "csv2ddb-bench"
+AIRFLOW_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"  # the DAG contender needs Airflow
 VERIFY_SAMPLE = 2_000  # keys looked up per table, besides the exact item count
 
 
@@ -257,35 +258,52 @@ class Harness:
         record["manifest"] = self.manifest(run_id)
         return record
 
-    def awswrangler(self, dataset: dict[str, Any]) -> dict[str, Any]:
-        table = self._table("awswrangler")
-        out = self.run_dir / f"awswrangler-{dataset['name']}.json"
-        argv = self.worker_argv("awswrangler", out, csv_path=str(dataset["with_id_path"]), table=table)
+    def _peer(
+        self, contender: str, label: str, dataset: dict[str, Any], threads: int | None
+    ) -> dict[str, Any]:
+        """A library peer: reads the copy of the file with the loader's ids, writes a fresh table."""
+        table = self._table(contender)
+        out = self.run_dir / f"{contender}-{dataset['name']}.json"
+        argv = self.worker_argv(contender, out, csv_path=str(dataset["with_id_path"]), table=table)
         return self.measure(
-            "awswrangler",
-            "awswrangler wr.dynamodb.put_csv",
+            contender,
+            label,
             dataset,
             argv,
             table,
             result_path=out,
-            threads=os.cpu_count(),
+            threads=threads,
             expected_items=dataset["items"],
         )
 
+    def awswrangler(self, dataset: dict[str, Any]) -> dict[str, Any]:
+        return self._peer("awswrangler", "awswrangler wr.dynamodb.put_csv", dataset, os.cpu_count())
+
     def batch_writer(self, dataset: dict[str, Any]) -> dict[str, Any]:
-        table = self._table("batch-writer")
-        out = self.run_dir / f"batch_writer-{dataset['name']}.json"
-        argv = self.worker_argv("batch_writer", out, csv_path=str(dataset["with_id_path"]), table=table)
-        return self.measure(
-            "batch_writer",
-            "boto3 Table.batch_writer(), one loop",
+        return self._peer("batch_writer", "boto3 Table.batch_writer(), one loop", dataset, 1)
+
+    def dag(self, dataset: dict[str, Any]) -> dict[str, Any]:
+        """The same file once through the whole csv2ddb_load DAG (``dag.test()``; see bench/dag_run.py).
+
+        Runs in the Airflow virtualenv; the DAG's table is the stack's own (bootstrapped by the
+        child before its clock starts), so it is not created here.
+        """
+        prefix = f"bdag{uuid.uuid4().hex[:8]}"
+        out = self.run_dir / f"dag-{dataset['name']}.json"
+        kwargs = {"prefix": prefix, "csv_path": str(dataset["path"]), "work_dir": str(self.run_dir / prefix)}
+        argv = [str(AIRFLOW_PYTHON), "-m", "bench.dag_run", str(out), json.dumps(kwargs)]
+        record = self.measure(
+            "csv2ddb_dag",
+            "csv2ddb_load DAG (dag.test): ensure table, Glue job, exact count, audit",
             dataset,
             argv,
-            table,
+            f"{prefix}-items",
+            create_table=False,
             result_path=out,
-            threads=1,
+            threads=JOB_DEFAULT_CONCURRENCY,
             expected_items=dataset["items"],
         )
+        return record
 
     def import_table(self, dataset: dict[str, Any]) -> dict[str, Any]:
         table = self._table("import")
@@ -398,7 +416,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-ALL_CONTENDERS = ("transform_only", "ceiling", "csv2ddb_job", "batch_writer", "awswrangler", "import_table")
+ALL_CONTENDERS = (
+    "transform_only",
+    "ceiling",
+    "csv2ddb_job",
+    "batch_writer",
+    "awswrangler",
+    "import_table",
+    "csv2ddb_dag",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -495,6 +521,8 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         harness.awswrangler(flights)
     if "import_table" in only:
         harness.import_table(flights)
+    if "csv2ddb_dag" in only:  # last: it bootstraps a whole stack on the emulator
+        harness.dag(flights)
     return best_threads
 
 

@@ -203,3 +203,27 @@ def test_targets_are_judged_from_the_figures() -> None:
     assert met[cpu_target] is True
     assert missed[cpu_target] is False
     assert met["peak RSS ≤ 1 GB for the 5.6 M-row file"] is None  # the big file was not run
+
+
+def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
+    emulator: Emulator, tiny_flights: Path, tmp_path: Path
+) -> None:
+    """Real Airflow (dag.test in the .venv child), real stack and Glue job on the emulator."""
+    harness = Harness(emulator, tmp_path)
+    with_id = data.with_id_csv(tiny_flights)
+    harness.expected_ids["tiny"] = data.distinct_ids(with_id)
+    dataset = {"name": "tiny", "path": tiny_flights, "rows": TINY_ROWS, "items": TINY_ROWS, "job_args": {}}
+
+    record = harness.dag(dataset)
+
+    assert record["ok"], record["error"]
+    assert record["verified"] is True
+    inner = record["inner"]
+    assert inner["manifest"]["rows_written"] == TINY_ROWS
+    assert 0 < inner["glue_job_s"] < record["wall_s"]
+    assert inner["orchestration_s"] == pytest.approx(record["wall_s"] - inner["glue_job_s"], abs=0.01)
+    states = {name: task["state"] for name, task in inner["tasks"].items()}
+    assert states["load_file.run_glue[0]"] == "success"
+    assert states["load_file.check_counts[0]"] == "success"
+    section = report.dag_section({"results": [record]})
+    assert f"| tiny ({TINY_ROWS:,}) | {record['wall_s']:.1f} | {inner['glue_job_s']:.1f} |" in section
