@@ -5,7 +5,7 @@
 - ``*.with-id.csv``: the same rows with an ``id`` column in front, holding the very ids our loader
   derives. The peers (awswrangler, batch_writer, ImportTable) cannot derive a key themselves, so
   they get it precomputed, outside the clock: they load the same rows as the same keys.
-- the 5.7 M-row file ("the 5.6 M-row file" of the brief): built by the glue helper's
+- the 5.7 M-row file ("the 5.6 M-row file" of the issue): built by
   ``bench/make_big_file.py`` (17 copies of the flights rows, a ``copy`` column keeps them distinct).
 """
 
@@ -38,7 +38,7 @@ def flights_csv(rows: int | None) -> Path:
 
 def big_csv() -> Path:
     """The 5.7 M-row file (17 copies of flights, a leading ``copy`` column keeps rows distinct),
-    made by ``bench/make_big_file.py`` (owned by the glue helper)."""
+    made by ``bench/make_big_file.py``)."""
     from bench.make_big_file import DEFAULT_COPIES, write_replicated_flights
 
     dest = DATA_DIR / f"flights-x{DEFAULT_COPIES}.csv"

@@ -212,20 +212,8 @@ class Harness:
         return self.measure("transform_only", "csv2ddb transform only", dataset, argv, None, result_path=out)
 
     def ceiling(self, dataset: dict[str, Any], threads: int) -> dict[str, Any]:
-        table = self._table("ceiling")
-        out = self.run_dir / f"ceiling-{dataset['name']}-{threads}.json"
-        argv = self.worker_argv("ceiling", out, csv_path=str(dataset["path"]), table=table, threads=threads)
         label = f"ceiling: pre-built BatchWriteItem, {threads} threads"
-        return self.measure(
-            "ceiling",
-            label,
-            dataset,
-            argv,
-            table,
-            result_path=out,
-            threads=threads,
-            expected_items=dataset["items"],
-        )
+        return self._in_worker("ceiling", label, dataset, dataset["path"], threads, {"threads": threads})
 
     def glue_job(self, dataset: dict[str, Any], concurrency: int) -> dict[str, Any]:
         table = self._table("csv2ddb")
@@ -258,13 +246,19 @@ class Harness:
         record["manifest"] = self.manifest(run_id)
         return record
 
-    def _peer(
-        self, contender: str, label: str, dataset: dict[str, Any], threads: int | None
+    def _in_worker(
+        self,
+        contender: str,
+        label: str,
+        dataset: dict[str, Any],
+        csv_path: Path,
+        threads: int | None,
+        worker_kwargs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A library peer: reads the copy of the file with the loader's ids, writes a fresh table."""
+        """A contender of bench/contenders.py in a ``bench.worker`` child, into a fresh table."""
         table = self._table(contender)
-        out = self.run_dir / f"{contender}-{dataset['name']}.json"
-        argv = self.worker_argv(contender, out, csv_path=str(dataset["with_id_path"]), table=table)
+        out = self.run_dir / f"{contender}-{dataset['name']}-{threads}.json"
+        argv = self.worker_argv(contender, out, csv_path=str(csv_path), table=table, **(worker_kwargs or {}))
         return self.measure(
             contender,
             label,
@@ -277,10 +271,12 @@ class Harness:
         )
 
     def awswrangler(self, dataset: dict[str, Any]) -> dict[str, Any]:
-        return self._peer("awswrangler", "awswrangler wr.dynamodb.put_csv", dataset, os.cpu_count())
+        label = "awswrangler wr.dynamodb.put_csv"
+        return self._in_worker("awswrangler", label, dataset, dataset["with_id_path"], os.cpu_count())
 
     def batch_writer(self, dataset: dict[str, Any]) -> dict[str, Any]:
-        return self._peer("batch_writer", "boto3 Table.batch_writer(), one loop", dataset, 1)
+        label = "boto3 Table.batch_writer(), one loop"
+        return self._in_worker("batch_writer", label, dataset, dataset["with_id_path"], 1)
 
     def dag(self, dataset: dict[str, Any]) -> dict[str, Any]:
         """The same file once through the whole csv2ddb_load DAG (``dag.test()``; see bench/dag_run.py).

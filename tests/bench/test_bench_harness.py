@@ -118,13 +118,11 @@ def test_awswrangler_loads_every_item(emulator: Emulator, tiny_flights: Path) ->
     assert ddb.exact_count(client, table) == TINY_ROWS
 
 
-def test_harness_measures_a_child_and_verifies_its_count(
-    emulator: Emulator, tiny_flights: Path, tmp_path: Path
-) -> None:
-    harness = Harness(emulator, tmp_path)
+def _tiny_dataset(harness: Harness, tiny_flights: Path) -> dict[str, object]:
+    """The tiny file as the harness describes a dataset, its expected keys registered."""
     with_id = data.with_id_csv(tiny_flights)
     harness.expected_ids["tiny"] = data.distinct_ids(with_id)
-    dataset = {
+    return {
         "name": "tiny",
         "path": tiny_flights,
         "rows": TINY_ROWS,
@@ -133,6 +131,13 @@ def test_harness_measures_a_child_and_verifies_its_count(
         "with_id_path": with_id,
         "job_args": {},
     }
+
+
+def test_harness_measures_a_child_and_verifies_its_count(
+    emulator: Emulator, tiny_flights: Path, tmp_path: Path
+) -> None:
+    harness = Harness(emulator, tmp_path)
+    dataset = _tiny_dataset(harness, tiny_flights)
 
     record = harness.batch_writer(dataset)
 
@@ -210,9 +215,7 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
 ) -> None:
     """Real Airflow (dag.test in the .venv child), real stack and Glue job on the emulator."""
     harness = Harness(emulator, tmp_path)
-    with_id = data.with_id_csv(tiny_flights)
-    harness.expected_ids["tiny"] = data.distinct_ids(with_id)
-    dataset = {"name": "tiny", "path": tiny_flights, "rows": TINY_ROWS, "items": TINY_ROWS, "job_args": {}}
+    dataset = _tiny_dataset(harness, tiny_flights)
 
     record = harness.dag(dataset)
 

@@ -43,14 +43,15 @@ def job_path() -> Path:
     return JOB_PATH
 
 
-@dataclass
-class LoadTarget:
-    """A bucket and an items table on the emulator, with helpers to run the job against them."""
+class BucketTable:
+    """A stack's bucket and items table, and the job's argv for them.
+
+    One base for ``LoadTarget`` here and ``Place`` in tests/reliability/faults.py, so both suites
+    upload and address the job the same way. Subclasses provide ``settings`` and an ``s3`` client.
+    """
 
     settings: Settings
     s3: Any
-    ddb: Any
-    job: ModuleType
 
     @property
     def bucket(self) -> str:
@@ -64,7 +65,8 @@ class LoadTarget:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
         return key
 
-    def args(self, key: str, run_id: str | None = None, **extra: str) -> list[str]:
+    def job_argv(self, key: str, run_id: str | None = None, **extra: str) -> list[str]:
+        """The job's ``--name value`` args to load ``key`` into the table (a fresh run id if none)."""
         argv = [
             "--source_bucket", self.bucket, "--source_key", key,
             "--table", self.table, "--run_id", run_id or f"run-{uuid.uuid4().hex[:12]}",
@@ -73,9 +75,19 @@ class LoadTarget:
             argv += [f"--{name}", value]
         return argv
 
+
+@dataclass
+class LoadTarget(BucketTable):
+    """A bucket and an items table on the emulator, with helpers to run the job against them."""
+
+    settings: Settings
+    s3: Any
+    ddb: Any
+    job: ModuleType
+
     def run(self, key: str, run_id: str | None = None, **extra: str) -> dict[str, Any]:
         """Run the job in-process (its real clients, pointed at the emulator by AWS_ENDPOINT_URL)."""
-        args = self.job.parse_job_args(self.args(key, run_id, **extra), env={})
+        args = self.job.parse_job_args(self.job_argv(key, run_id, **extra), env={})
         s3, ddb = self.job.make_clients(args)
         return self.job.run(args, s3, ddb)
 

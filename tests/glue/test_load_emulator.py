@@ -182,7 +182,7 @@ def test_bad_header_fails_before_anything_is_written(target: LoadTarget, body: b
 
 def test_missing_table_fails_clearly(target: LoadTarget) -> None:
     key = target.put("raw/ok.csv", b"a\n1\n")
-    args = target.job.parse_job_args(target.args(key, run_id="no-table"), env={})
+    args = target.job.parse_job_args(target.job_argv(key, run_id="no-table"), env={})
     args = type(args)(**{**args.__dict__, "table": f"{target.table}-missing"})
     s3, ddb = target.job.make_clients(args)
     manifest = target.job.run(args, s3, ddb)
@@ -222,7 +222,7 @@ def test_flights_full_file_via_subprocess_twice(
     def run_job(run_id: str) -> dict[str, Any]:
         env = {**os.environ, **aws_env}
         proc = subprocess.run(
-            [sys.executable, str(job_path), *target.args(key, run_id=run_id)],
+            [sys.executable, str(job_path), *target.job_argv(key, run_id=run_id)],
             env=env,
             capture_output=True,
             text=True,

@@ -17,7 +17,7 @@ from csv2ddb.local.emulator import Emulator, stop_process_group
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.tables import items_table_spec
 
-from tests.glue.conftest import JOB_PATH
+from tests.glue.conftest import JOB_PATH, BucketTable
 
 
 def numbered_csv(rows: int, tag: str) -> bytes:
@@ -31,7 +31,7 @@ def ids_of(tag: str, rows: int) -> set[str]:
 
 
 @dataclass
-class Place:
+class Place(BucketTable):
     """A bucket and one items table on an emulator (its own unique prefix)."""
 
     emulator: Emulator
@@ -68,18 +68,6 @@ class Place:
     def ddb(self) -> Any:
         return self.client("dynamodb")
 
-    @property
-    def bucket(self) -> str:
-        return self.settings.bucket
-
-    @property
-    def table(self) -> str:
-        return self.settings.table
-
-    def put(self, key: str, body: bytes) -> str:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return key
-
     def items(self) -> dict[str, dict[str, Any]]:
         """Every item, by id: a consistent, paginated Scan (exact, unlike ItemCount)."""
         out: dict[str, dict[str, Any]] = {}
@@ -97,21 +85,6 @@ class Place:
         except self.s3.exceptions.NoSuchKey:
             return None
         return json.loads(body)
-
-    def job_argv(self, key: str, run_id: str, **extra: str) -> list[str]:
-        argv = [
-            "--source_bucket",
-            self.bucket,
-            "--source_key",
-            key,
-            "--table",
-            self.table,
-            "--run_id",
-            run_id,
-        ]
-        for name, value in extra.items():
-            argv += [f"--{name}", value]
-        return argv
 
     def start_job(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         """The job script as Glue runs it: its own process (and process group), ``--name value`` args."""

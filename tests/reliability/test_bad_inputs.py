@@ -102,7 +102,7 @@ def case_runs(emulator: Emulator, job: ModuleType) -> Iterator[dict[str, CaseRun
     def run(case: Case) -> CaseRun:
         target = targets[case.name]
         run_id = f"rel-{case.name.replace('_', '-')}"
-        rc, out, err = run_job_main(job, target.args(case.key, run_id=run_id, **case.args))
+        rc, out, err = run_job_main(job, target.job_argv(case.key, run_id=run_id, **case.args))
         manifest = json.loads(out) if out.strip().startswith("{") else None
         items = {item["id"]["S"]: item for item in target.scan_items()}
         return CaseRun(case, target, run_id, rc, manifest, err, items)
