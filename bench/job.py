@@ -25,6 +25,8 @@ ID_COLUMN = "id"
 # What the job would stamp on items of a benchmark load (same lengths as the real run's values).
 BENCH_RUN_ID = "bench-000000000000"
 BENCH_TIMESTAMP = "2026-01-01T00:00:00.000000Z"
+# The job's --type_map that writes every column as a string, as the peers do (like-for-like runs).
+ALL_STRINGS = {"*": "S"}
 
 
 @cache
@@ -49,7 +51,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
     return job.read_records(job.text_stream(raw, "utf-8"), ",")
 
 
-def _builder(header_row: list[str], source_file: str) -> Any:
+def _builder(header_row: list[str], source_file: str, type_map: dict[str, str] | None = None) -> Any:
     job = module()
     header = job.validate_header(header_row, ID_COLUMN)
     return job.RowBuilder(
@@ -57,15 +59,18 @@ def _builder(header_row: list[str], source_file: str) -> Any:
         source_file=source_file,
         run_id=BENCH_RUN_ID,
         ingestion_timestamp=BENCH_TIMESTAMP,
+        type_map=type_map,
     )
 
 
-def pipeline(path: Path, source_file: str) -> Iterator[tuple[str, Any]]:
+def pipeline(
+    path: Path, source_file: str, type_map: dict[str, str] | None = None
+) -> Iterator[tuple[str, Any]]:
     """("item", item) | ("reject", Reject) | ("duplicate", None) per data row, as the job does it:
     parse (csv), type and hash (``RowBuilder.build``), dedupe (``DedupeIndex``)."""
     records = _records(path)
     _line, header_row = next(records)
-    build = _builder(header_row, source_file).build
+    build = _builder(header_row, source_file, type_map).build
     add_seen = module().DedupeIndex().add
     for _line_number, row in records:
         item, digest = build(row)
@@ -82,9 +87,10 @@ def source_uri(path: Path) -> str:
     return f"s3://csv2ddb-bench/raw/bench/{path.name}"
 
 
-def build_items(path: Path) -> Iterator[dict[str, Any]]:
-    """The low-level DynamoDB items the loader would write for ``path`` (rejects/duplicates out)."""
-    for kind, value in pipeline(path, source_uri(path)):
+def build_items(path: Path, type_map: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """The low-level DynamoDB items the loader would write for ``path`` (rejects/duplicates out),
+    with the job's ``--type_map`` when given (``{"*": "S"}``: every column a string)."""
+    for kind, value in pipeline(path, source_uri(path), type_map):
         if kind == "item":
             yield value
 

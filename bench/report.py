@@ -49,13 +49,25 @@ def one_line(r: dict[str, Any]) -> str:
     )
 
 
-def _best(results: list[dict[str, Any]], contender: str, dataset: str) -> dict[str, Any] | None:
-    """The contender's best verified run on ``dataset``: by ratio to its own run's ceiling when
-    results of several runs are merged (load differs between runs), else by rows/s."""
+def _types(r: dict[str, Any]) -> str:
+    """The item shape a record wrote: "typed" (numbers as N) or "strings" (every column S)."""
+    return r.get("item_types", "typed")
+
+
+def _best(
+    results: list[dict[str, Any]], contender: str, dataset: str | None, item_types: str | None = "typed"
+) -> dict[str, Any] | None:
+    """The contender's best verified run on ``dataset`` (of ``item_types``; None: any): by ratio to
+    its own run's ceiling when results of several runs are merged (load differs between runs),
+    else by rows/s."""
     runs = [
         r
         for r in results
-        if r["contender"] == contender and r["dataset"] == dataset and r["ok"] and r["verified"] is not False
+        if r["contender"] == contender
+        and r["dataset"] == dataset
+        and r["ok"]
+        and r["verified"] is not False
+        and (item_types is None or _types(r) == item_types)
     ]
     if not runs:
         return None
@@ -63,12 +75,14 @@ def _best(results: list[dict[str, Any]], contender: str, dataset: str) -> dict[s
 
 
 def _run_ceiling(results: list[dict[str, Any]], r: dict[str, Any]) -> dict[str, Any] | None:
-    """The best ceiling of the same file in the same run (records carry ``run`` when merged)."""
+    """The best ceiling of the same file and item shape in the same run (records carry ``run``
+    when merged)."""
     same = [
         c
         for c in results
         if c["contender"] == "ceiling"
         and c["dataset"] == r["dataset"]
+        and _types(c) == _types(r)
         and c.get("run") == r.get("run")
         and c["ok"]
         and c["verified"]
@@ -121,32 +135,38 @@ def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict
             return round(a["ratio_to_ceiling"] / b["ratio_to_ceiling"], 2)
         return round(a["rows_per_s"] / b["rows_per_s"], 2)
 
-    vs_ceiling = ratio(ours, ceiling)
-    out.append(
-        _target(
-            "loader ≥ 0.9× the ceiling",
-            vs_ceiling,
-            f"≥ {TARGET_VS_CEILING}",
-            None if vs_ceiling is None else vs_ceiling >= TARGET_VS_CEILING,
-            _detail(ours, ceiling),
-        )
-    )
-    for peer, goal in (("batch_writer", TARGET_VS_BATCH_WRITER), ("awswrangler", TARGET_VS_AWSWRANGLER)):
-        other = _best(results, peer, main)
-        value = ratio(ours, other)
+    ours_strings = _best(results, "csv2ddb_job", main, "strings")
+    ceiling_strings = _best(results, "ceiling", main, "strings")
+    for mine, top, how in ((ours, ceiling, ""), (ours_strings, ceiling_strings, ", every column a string")):
+        vs_ceiling = ratio(mine, top)
         out.append(
             _target(
-                f"loader ≥ {goal}× {peer}",
-                value,
-                f"≥ {goal}",
-                None if value is None else value >= goal,
-                _detail(ours, other),
+                f"loader ≥ 0.9× the ceiling{how}",
+                vs_ceiling,
+                f"≥ {TARGET_VS_CEILING}",
+                None if vs_ceiling is None else vs_ceiling >= TARGET_VS_CEILING,
+                _detail(mine, top),
             )
         )
+    for peer, goal in (("batch_writer", TARGET_VS_BATCH_WRITER), ("awswrangler", TARGET_VS_AWSWRANGLER)):
+        other = _best(results, peer, main, None)
+        # As the issue states it (our typed items vs the peer's strings), then like for like.
+        for mine, how in ((ours, ""), (ours_strings, ", like for like (every column a string)")):
+            value = ratio(mine, other)
+            out.append(
+                _target(
+                    f"loader ≥ {goal}× {peer}{how}",
+                    value,
+                    f"≥ {goal}",
+                    None if value is None else value >= goal,
+                    _detail(mine, other),
+                )
+            )
     cpu = {
         c: r["client_cpu_s_per_m_rows"]
         for c in BATCH_WRITE_CONTENDERS
-        if (r := _best(results, c, main)) and r["client_cpu_s_per_m_rows"] is not None
+        if (r := _best(results, c, main, "typed" if c == "csv2ddb_job" else None))
+        and r["client_cpu_s_per_m_rows"] is not None
     }
     lowest = min(cpu, key=cpu.get) if cpu else None
     out.append(
@@ -355,6 +375,13 @@ machine. Rows "(sink)" ran against the null sink (see below); it counts distinct
   before the clock starts; timed are only the concurrent `BatchWriteItem` calls (botocore signs
   and sends them, parameter validation off, as in the job): the fastest this emulator takes
   writes from a Python client. The sweep over thread counts picks the best.
+- **Two item shapes, two ceilings**: the loader's items are *typed* (numbers as `N`, plus
+  `ingestion_timestamp`, `source_file`, `load_run_id`); the peers write every column as a string.
+  ministack spends much more CPU storing a typed item than a string one (its number
+  normalisation), and it is the bottleneck, so each shape has its own ceiling sweep and every
+  row's "× ceiling" is against the ceiling of its own shape. The loader also runs with
+  `--type_map '{{"*": "S"}}'` (every column a string, as the peers write): the like-for-like
+  comparison with the peers.
 - **client CPU s**: user+system CPU of the contender's own process during the load phase (all its
   threads; for the job, the whole process); per million rows to compare across files.
   **peak RSS**: the contender process's peak resident set (`VmHWM`, polled); the ceiling's

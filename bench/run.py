@@ -178,6 +178,9 @@ class Harness:
         cpu = inner.get("phase_cpu_s", child.cpu_s) if ok else None
         rows = dataset["rows"]
         expected = meta.pop("expected_items", rows)
+        # "typed" (numbers as N, the loader's default) or "strings" (every column S, as the peers
+        # write): the emulator's CPU per item differs, so each is compared with its own ceiling.
+        meta.setdefault("item_types", "typed")
         writes = contender != "transform_only"
         return {
             "contender": contender,
@@ -211,12 +214,19 @@ class Harness:
         argv = self.worker_argv("transform_only", out, csv_path=str(dataset["path"]))
         return self.measure("transform_only", "csv2ddb transform only", dataset, argv, None, result_path=out)
 
-    def ceiling(self, dataset: dict[str, Any], threads: int) -> dict[str, Any]:
-        label = f"ceiling: pre-built BatchWriteItem, {threads} threads"
-        return self._in_worker("ceiling", label, dataset, dataset["path"], threads, {"threads": threads})
+    def ceiling(self, dataset: dict[str, Any], threads: int, strings: bool = False) -> dict[str, Any]:
+        kind = " (every column a string)" if strings else ""
+        label = f"ceiling: pre-built BatchWriteItem{kind}, {threads} threads"
+        worker_kwargs = {"threads": threads, "strings": strings}
+        item_types = "strings" if strings else "typed"
+        return self._in_worker("ceiling", label, dataset, dataset["path"], threads, item_types, worker_kwargs)
 
-    def glue_job(self, dataset: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    def glue_job(self, dataset: dict[str, Any], concurrency: int, strings: bool = False) -> dict[str, Any]:
+        """The job script run directly; ``strings``: with ``--type_map {"*": "S"}``, as the peers write."""
         table = self._table("csv2ddb")
+        job_args = dict(dataset["job_args"])
+        if strings:
+            job_args["type_map"] = json.dumps(job.ALL_STRINGS)
         run_id = f"bench-{uuid.uuid4().hex[:12]}"
         argv = [
             sys.executable,
@@ -231,9 +241,10 @@ class Harness:
             run_id,
             "--write_concurrency",
             str(concurrency),
-            *[arg for k, v in dataset["job_args"].items() for arg in (f"--{k}", v)],
+            *[arg for k, v in job_args.items() for arg in (f"--{k}", v)],
         ]
-        label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}"
+        kind = ", every column a string" if strings else ""
+        label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}{kind}"
         record = self.measure(
             "csv2ddb_job",
             label,
@@ -242,6 +253,7 @@ class Harness:
             table,
             threads=concurrency,
             expected_items=dataset["items"],
+            item_types="strings" if strings else "typed",
         )
         record["manifest"] = self.manifest(run_id)
         return record
@@ -253,6 +265,7 @@ class Harness:
         dataset: dict[str, Any],
         csv_path: Path,
         threads: int | None,
+        item_types: str,
         worker_kwargs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A contender of bench/contenders.py in a ``bench.worker`` child, into a fresh table."""
@@ -268,15 +281,18 @@ class Harness:
             result_path=out,
             threads=threads,
             expected_items=dataset["items"],
+            item_types=item_types,
         )
 
     def awswrangler(self, dataset: dict[str, Any]) -> dict[str, Any]:
         label = "awswrangler wr.dynamodb.put_csv"
-        return self._in_worker("awswrangler", label, dataset, dataset["with_id_path"], os.cpu_count())
+        return self._in_worker(
+            "awswrangler", label, dataset, dataset["with_id_path"], os.cpu_count(), "strings"
+        )
 
     def batch_writer(self, dataset: dict[str, Any]) -> dict[str, Any]:
         label = "boto3 Table.batch_writer(), one loop"
-        return self._in_worker("batch_writer", label, dataset, dataset["with_id_path"], 1)
+        return self._in_worker("batch_writer", label, dataset, dataset["with_id_path"], 1, "strings")
 
     def dag(self, dataset: dict[str, Any]) -> dict[str, Any]:
         """The same file once through the whole csv2ddb_load DAG (``dag.test()``; see bench/dag_run.py).
@@ -316,6 +332,7 @@ class Harness:
             create_table=False,
             result_path=out,
             expected_items=dataset["items"],
+            item_types="strings",
         )
         inner = record["inner"]
         # Reconcile the import's own counters with the source, as a user of ImportTable must.
@@ -495,9 +512,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], threads: list[int]) -> int:
-    """The order: no-write transform first, then the ceiling sweep, then the loaders.
+    """The order: no-write transform first, then the ceiling sweeps, then the loaders.
 
-    Returns the ceiling's best thread count (the job also runs with it, and the big run uses it).
+    Two item shapes, each with its own ceiling sweep: typed (the loader's default: numbers as N)
+    and every column a string (what the peers write; the emulator stores those for less CPU, so
+    the like-for-like comparison with the peers is the loader with ``--type_map {"*": "S"}``).
+    Returns the typed ceiling's best thread count (the job also runs with it, and the big run
+    uses it).
     """
     if "transform_only" in only:
         harness.transform_only(flights)
@@ -507,10 +528,13 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         good = [r for r in sweep if r["ok"] and r["verified"]]
         if good:
             best_threads = max(good, key=lambda r: r["rows_per_s"])["threads"]
+        for t in threads:
+            harness.ceiling(flights, t, strings=True)
     if "csv2ddb_job" in only:
         harness.glue_job(flights, JOB_DEFAULT_CONCURRENCY)
         if best_threads != JOB_DEFAULT_CONCURRENCY:
             harness.glue_job(flights, best_threads)
+        harness.glue_job(flights, JOB_DEFAULT_CONCURRENCY, strings=True)
     if "batch_writer" in only:
         harness.batch_writer(flights)
     if "awswrangler" in only:
