@@ -354,7 +354,7 @@ the other; the table is then verified and dropped: its item count must equal the
 distinct keys (`ItemCount`, which ministack keeps live on every write; on AWS it lags by hours),
 and 2,000 expected keys (a fixed-seed sample) must all be found by `BatchGetItem`. Not a `Scan`
 `COUNT`: ministack sorts the whole table for every 1 MB Scan page, so counting 336 k items that
-way takes many minutes per table; looking up all 336 k keys took over 5 minutes on this loaded
+way takes minutes per table (see the DAG row below); looking up all 336 k keys took over 5 minutes on a loaded
 machine. Rows "(sink)" ran against the null sink (see below); it counts distinct keys.
 
 {markdown_table(doc)}

@@ -270,7 +270,7 @@ class Harness:
     ) -> dict[str, Any]:
         """A contender of bench/contenders.py in a ``bench.worker`` child, into a fresh table."""
         table = self._table(contender)
-        out = self.run_dir / f"{contender}-{dataset['name']}-{threads}.json"
+        out = self.run_dir / f"{contender}-{item_types}-{dataset['name']}-{threads}.json"
         argv = self.worker_argv(contender, out, csv_path=str(csv_path), table=table, **(worker_kwargs or {}))
         return self.measure(
             contender,

@@ -1,0 +1,67 @@
+"""The null sink of the 5.7 M-row run: it must answer the job's calls and count honestly.
+
+A real local server (``python -m bench.sink`` on a loopback port, stopped by PID); the client is
+real botocore. Nothing here needs the emulator: the sink stands in for it where ministack cannot
+hold the items (see bench/sink.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from csv2ddb.local.emulator import LOCAL_CREDENTIALS
+
+from bench import ddb
+from bench.big import Sink
+
+KEY = "raw/bench/tiny.csv"
+BODY = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(1000))
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[Sink]:
+    source = tmp_path / "tiny.csv"
+    source.write_bytes(BODY)
+    server = Sink({KEY: source}, tmp_path / "sink.log")  # served under the bench bucket
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _env(sink: Sink) -> dict[str, str]:
+    return {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": sink.url}
+
+
+def _put(item_id: str) -> dict[str, object]:
+    return {"PutRequest": {"Item": {"id": {"S": item_id}, "n": {"N": "1"}}}}
+
+
+def test_sink_counts_items_and_distinct_ids(sink: Sink) -> None:
+    client = ddb.client(_env(sink), "dynamodb", fast=True)
+    first = [_put(f"k{i}") for i in range(25)]
+    second = [_put(f"k{i}") for i in range(20, 30)]  # 5 ids again
+
+    replies = [client.batch_write_item(RequestItems={"t": batch}) for batch in (first, second)]
+
+    assert all(reply["UnprocessedItems"] == {} for reply in replies)
+    assert sink.stats() == {"items": 35, "distinct_ids": 30, "requests": 2}
+    assert client.describe_table(TableName="t")["Table"]["TableStatus"] == "ACTIVE"
+    sink.call("/_sink/reset", method="POST")
+    assert sink.stats() == {"items": 0, "distinct_ids": 0, "requests": 0}
+
+
+def test_sink_serves_its_file_with_ranges_and_keeps_puts(sink: Sink) -> None:
+    s3 = ddb.client(_env(sink), "s3")
+
+    whole = s3.get_object(Bucket="csv2ddb-bench", Key=KEY)["Body"].read()
+    tail = s3.get_object(Bucket="csv2ddb-bench", Key=KEY, Range="bytes=4-")["Body"].read()
+    s3.put_object(Bucket="csv2ddb-bench", Key="manifests/r.json", Body=b"{}")
+
+    assert whole == BODY
+    assert tail == BODY[4:]
+    assert s3.get_object(Bucket="csv2ddb-bench", Key="manifests/r.json")["Body"].read() == b"{}"
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket="csv2ddb-bench", Key="raw/bench/missing.csv")
