@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +24,7 @@ from csv2ddb.aws import client
 from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb.local import stack as local_stack
 from csv2ddb.local.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
+from csv2ddb.local.airflow_runner import PASSWORDS_FILE_NAME
 from csv2ddb.local.emulator import EmulatorError
 from csv2ddb.local.paths import LOCAL_DIR, REPO_ROOT
 from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
@@ -185,9 +187,14 @@ def manifests_for(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def print_summary(
-    run: dict[str, Any], records: list[dict[str, Any]], ui_url: str, user: str, password: str
-) -> bool:
+def login_hint(user: str, home: Path) -> str:
+    """Where the local login is, not the password itself: demo output ends up in CI logs."""
+    where = home / PASSWORDS_FILE_NAME
+    shown = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where
+    return f"user {user}, password in {shown} (0600; `cat` it)"
+
+
+def print_summary(run: dict[str, Any], records: list[dict[str, Any]], ui_url: str, login: str) -> bool:
     print(f"   DAG run id     : {run['dag_run_id']}")
     print(f"   state          : {run['state']}")
     ok = run["state"] == "success" and bool(records)
@@ -212,7 +219,7 @@ def print_summary(
     if not records:
         print("   no audit record was written for this run")
     print(f"\n   Airflow UI     : {ui_url}/dags/{DAG_ID_LOAD}/runs/{run['dag_run_id']}")
-    print(f"   login          : {user} / {password}   (local demo only)")
+    print(f"   login          : {login}")
     return ok
 
 
@@ -236,7 +243,7 @@ def run_demo() -> int:
     missing = [str(p.relative_to(REPO_ROOT)) for p in (DAG_FILE, GLUE_FILE) if not p.exists()]
     if missing:
         print(f"\nstack verified; stopping here because {', '.join(missing)} does not exist yet.")
-        print(f"Airflow UI: {airflow.url}  login: {user} / {password}   (stop with `make down`)")
+        print(f"Airflow UI: {airflow.url}  login: {login_hint(user, airflow.home)}   (stop with `make down`)")
         return 0
 
     api = airflow.api()
@@ -256,7 +263,7 @@ def run_demo() -> int:
     with phase("DAG run (Glue job -> DynamoDB -> count check -> audit)", timings):
         run = watch_run(api, run_id)
     print("\n== summary")
-    ok = print_summary(run, audit_records(settings, run_id), airflow.url, user, password)
+    ok = print_summary(run, audit_records(settings, run_id), airflow.url, login_hint(user, airflow.home))
     print("\n   phase timings:")
     for name, seconds in timings.items():
         print(f"     {seconds:7.1f}s  {name}")
