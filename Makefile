@@ -12,10 +12,10 @@ setup:  ## install uv, the project venv and the emulator venv from the lock file
 	@bash scripts/setup.sh
 
 demo: setup  ## start emulator + Airflow, bootstrap, load the real flights file, print a verified summary
-	@$(PY) -m csv2ddb.local.demo
+	@$(PY) -m csv2ddb_dev.demo
 
 down:  ## stop the demo's emulator and Airflow (by recorded PID)
-	@if [ -x $(PY) ]; then $(PY) -m csv2ddb.local.stack down; else echo "nothing to stop"; fi
+	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack down; else echo "nothing to stop"; fi
 
 test: setup  ## lint, then run the whole test suite (unit, emulator integration, end-to-end)
 	@bash scripts/test.sh

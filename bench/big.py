@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.emulator import stop_process_group
-from csv2ddb.local.paths import REPO_ROOT, free_port
+from csv2ddb_dev.emulator import stop_process_group
+from csv2ddb_dev.paths import REPO_ROOT, free_port
 
 from bench import ddb
 from bench.run import BUCKET, Harness

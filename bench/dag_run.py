@@ -30,8 +30,8 @@ NOOP_HANDLER = 'def handler(event, context):\n    return {"records": len(event.g
 
 def airflow_home_env(home: Path, endpoint_url: str, region: str) -> dict[str, str]:
     """Variables that must be set before Airflow is imported: its home, DAGs and aws_default."""
-    from csv2ddb.local.airflow_runner import aws_connection_uri
-    from csv2ddb.local.paths import REPO_ROOT
+    from csv2ddb_dev.airflow_runner import aws_connection_uri
+    from csv2ddb_dev.paths import REPO_ROOT
 
     return {
         "AIRFLOW_HOME": str(home),

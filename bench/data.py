@@ -16,8 +16,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import job
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.paths import REPO_ROOT
 
 JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
 ID_COLUMN = "id"

@@ -14,8 +14,8 @@ import argparse
 import zipfile
 from pathlib import Path
 
-from csv2ddb.datasets import FLIGHTS_ROWS, flights_zip
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.datasets import FLIGHTS_ROWS, flights_zip
+from csv2ddb_dev.paths import REPO_ROOT
 
 DEFAULT_COPIES = 17
 DEFAULT_DEST = REPO_ROOT / ".cache" / "flights_x17.csv"

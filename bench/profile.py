@@ -20,8 +20,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from csv2ddb.local.emulator import start_emulator
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.emulator import start_emulator
+from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, ddb, job
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.paths import REPO_ROOT
 
 DOCS_MD = REPO_ROOT / "docs" / "benchmarks.md"
 DOCS_JSON = REPO_ROOT / "docs" / "benchmarks.json"

@@ -25,8 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.emulator import EMULATOR_VENV, LOCAL_CREDENTIALS, Emulator, start_emulator
-from csv2ddb.local.paths import REPO_ROOT
+from csv2ddb_dev.emulator import EMULATOR_VENV, LOCAL_CREDENTIALS, Emulator, start_emulator
+from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, ddb, job, report
 from bench.measure import (

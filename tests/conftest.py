@@ -8,8 +8,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from csv2ddb.local.emulator import Emulator, start_emulator
 from csv2ddb.settings import Settings, load_settings
+from csv2ddb_dev.emulator import Emulator, start_emulator
 
 
 @pytest.fixture(scope="session")

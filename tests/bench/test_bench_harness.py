@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from csv2ddb.datasets import write_flights_csv
-from csv2ddb.local.emulator import Emulator
+from csv2ddb_dev.datasets import write_flights_csv
+from csv2ddb_dev.emulator import Emulator
 
 from bench import contenders, data, ddb, job, report
 from bench.run import Harness

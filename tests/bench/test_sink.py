@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from csv2ddb.local.emulator import LOCAL_CREDENTIALS
+from csv2ddb_dev.emulator import LOCAL_CREDENTIALS
 
 from bench import ddb
 from bench.big import Sink

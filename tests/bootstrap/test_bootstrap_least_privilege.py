@@ -15,8 +15,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from csv2ddb.bootstrap import Sources, create_stack
-from csv2ddb.local.emulator import Emulator, start_emulator
 from csv2ddb.settings import Settings, load_settings
+from csv2ddb_dev.emulator import Emulator, start_emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 from csv2ddb.bootstrap import Sources, create_stack, delete_stack
-from csv2ddb.local.emulator import Emulator
-from csv2ddb.local.paths import free_port
 from csv2ddb.settings import Settings, load_settings
+from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.paths import free_port
 
 RUNNER = Path(__file__).with_name("airflow_runner.py")
 REPO = Path(__file__).resolve().parents[2]

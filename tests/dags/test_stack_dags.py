@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.local.emulator import Emulator
 from csv2ddb.settings import Settings
+from csv2ddb_dev.emulator import Emulator
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
 

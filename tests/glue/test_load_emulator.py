@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 

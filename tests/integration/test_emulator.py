@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import boto3
-from csv2ddb.local.emulator import HOST, Emulator
+from csv2ddb_dev.emulator import HOST, Emulator
 
 
 def test_emulator_binds_loopback_and_serves_s3(emulator: Emulator, boto_session: boto3.Session) -> None:

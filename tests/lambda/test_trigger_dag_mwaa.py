@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from csv2ddb.local import emulator as emulator_module
-from csv2ddb.local.paths import free_port
+from csv2ddb_dev import emulator as emulator_module
+from csv2ddb_dev.paths import free_port
 from fake_airflow_api import FakeAirflow, s3_event, serve_fake_airflow
 
 ENVIRONMENT = "csv2ddb-test-mwaa"

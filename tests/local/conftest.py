@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from csv2ddb.local.airflow_runner import DAGS_FOLDER, AirflowProcesses, start_airflow
-from csv2ddb.local.emulator import Emulator
+from csv2ddb_dev.airflow_runner import DAGS_FOLDER, AirflowProcesses, start_airflow
+from csv2ddb_dev.emulator import Emulator
 
 STAND_IN_DAG = '''
 """Stand-in for dags/csv2ddb_load.py while it does not exist (same dag_id, conf is only printed)."""

@@ -17,9 +17,9 @@ from types import ModuleType
 import boto3
 import pytest
 from csv2ddb.bootstrap import create_stack, delete_stack
-from csv2ddb.local.airflow_api import AirflowApi, AirflowError
-from csv2ddb.local.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
 from csv2ddb.settings import DAG_ID_LOAD, Settings
+from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
+from csv2ddb_dev.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
 LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"

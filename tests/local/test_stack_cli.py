@@ -1,4 +1,4 @@
-"""``csv2ddb.local.stack`` bookkeeping without starting Airflow (that is test_local_airflow's job):
+"""``csv2ddb_dev.stack`` bookkeeping without starting Airflow (that is test_local_airflow's job):
 ``down`` is idempotent and stops only process groups that still run what was recorded."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from csv2ddb.local import stack
-from csv2ddb.local.airflow_runner import group_members
+from csv2ddb_dev import stack
+from csv2ddb_dev.airflow_runner import group_members
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from csv2ddb.local.emulator import Emulator, stop_process_group
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.tables import items_table_spec
+from csv2ddb_dev.emulator import Emulator, stop_process_group
 
 from tests.glue.conftest import JOB_PATH, BucketTable
 

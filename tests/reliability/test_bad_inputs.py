@@ -24,9 +24,9 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.local.emulator import Emulator
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import items_table_spec
+from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.conftest import LoadTarget
 from tests.reliability.casegen import Case, load_cases

@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb.audit import from_item
-from csv2ddb.local.emulator import Emulator
 from csv2ddb.settings import Settings
+from csv2ddb_dev.emulator import Emulator
 
 from tests.reliability.casegen import load_cases
 from tests.reliability.conftest import Results

@@ -17,7 +17,7 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from csv2ddb.local.emulator import Emulator, start_emulator, stop_process_group
+from csv2ddb_dev.emulator import Emulator, start_emulator, stop_process_group
 
 from tests.reliability.conftest import Results
 from tests.reliability.faults import Place, ids_of, numbered_csv, printed_manifest, wait_until

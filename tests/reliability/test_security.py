@@ -19,8 +19,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from csv2ddb.local.airflow_runner import group_members
-from csv2ddb.local.emulator import Emulator
+from csv2ddb_dev.airflow_runner import group_members
+from csv2ddb_dev.emulator import Emulator
 
 from tests.bootstrap.test_bootstrap_least_privilege import AuthStack, allowed
 from tests.local.test_local_airflow import listening_sockets

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from csv2ddb import glue_load
 from csv2ddb.bootstrap import create_stack, delete_stack
-from csv2ddb.local.emulator import Emulator
+from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.conftest import JOB_PATH
 from tests.reliability.casegen import BAD_KEYS

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from csv2ddb.reliability_report import render
+from csv2ddb_dev.reliability_report import render
 
 from tests.reliability.casegen import load_defects
 from tests.reliability.conftest import Results

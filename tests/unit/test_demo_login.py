@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from csv2ddb.local.airflow_runner import PASSWORDS_FILE_NAME, ensure_admin_password
-from csv2ddb.local.demo import login_hint
+from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME, ensure_admin_password
+from csv2ddb_dev.demo import login_hint
 
 
 def test_login_hint_names_the_password_file_not_the_password(tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ from typing import Any
 import boto3
 
 from csv2ddb import aws
-from csv2ddb.local.paths import REPO_ROOT
 from csv2ddb.settings import Settings
 
-DEFAULT_GLUE_DIR = REPO_ROOT / "glue"
-DEFAULT_LAMBDA_DIR = REPO_ROOT / "lambda"
+# The checkout this file lives in (plugins/csv2ddb/bootstrap/ -> the root): the bootstrap deploys
+# what lies beside it. Deployed code never imports the laptop harness (csv2ddb_dev) to find it.
+SOURCE_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_GLUE_DIR = SOURCE_ROOT / "glue"
+DEFAULT_LAMBDA_DIR = SOURCE_ROOT / "lambda"
 
 
 @dataclass(frozen=True)

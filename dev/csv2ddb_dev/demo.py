@@ -21,13 +21,14 @@ from types import ModuleType
 from typing import Any
 
 from csv2ddb.aws import client
-from csv2ddb.datasets import FLIGHTS_ROWS, write_flights_csv
-from csv2ddb.local import stack as local_stack
-from csv2ddb.local.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
-from csv2ddb.local.airflow_runner import PASSWORDS_FILE_NAME
-from csv2ddb.local.emulator import EmulatorError
-from csv2ddb.local.paths import LOCAL_DIR, REPO_ROOT
 from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
+
+from csv2ddb_dev import stack as local_stack
+from csv2ddb_dev.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
+from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME
+from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb_dev.emulator import EmulatorError
+from csv2ddb_dev.paths import LOCAL_DIR, REPO_ROOT
 
 LAMBDA_FILE = REPO_ROOT / "lambda" / "trigger_dag.py"
 DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_load.py"

@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Git-ignored home of everything the demo runs: emulator data, AIRFLOW_HOME, PID files, logs.
 LOCAL_DIR = Path(os.environ.get("CSV2DDB_LOCAL_DIR", REPO_ROOT / ".local"))
 

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.airflow_api import AirflowApi, AirflowError
-from csv2ddb.local.emulator import tail
-from csv2ddb.local.paths import REPO_ROOT, free_port
+from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
+from csv2ddb_dev.emulator import tail
+from csv2ddb_dev.paths import REPO_ROOT, free_port
 
 HOST = "127.0.0.1"
 ADMIN_USER = "admin"

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from csv2ddb.local.paths import REPO_ROOT, free_port
+from csv2ddb_dev.paths import REPO_ROOT, free_port
 
 EMULATOR_VENV = REPO_ROOT / ".venv-emulator"
 PROJECT_VENV = REPO_ROOT / ".venv"

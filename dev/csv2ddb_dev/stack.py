@@ -1,6 +1,6 @@
 """The demo's long-running local stack: ministack + Airflow, recorded in ``.local/stack.json``.
 
-``python -m csv2ddb.local.stack up|down|status``. ``up`` reuses a healthy stack; ``down`` runs in
+``python -m csv2ddb_dev.stack up|down|status``. ``up`` reuses a healthy stack; ``down`` runs in
 another process than ``up`` (``make down``), so it stops what ``stack.json`` recorded, by process
 group, and only groups that still run the program recorded there (a PID can be reused).
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.local.airflow_api import AirflowError
-from csv2ddb.local.airflow_runner import (
+from csv2ddb_dev.airflow_api import AirflowError
+from csv2ddb_dev.airflow_runner import (
     AirflowProcesses,
     group_runs,
     health,
@@ -29,8 +29,8 @@ from csv2ddb.local.airflow_runner import (
     stop_recorded,
     unhealthy_components,
 )
-from csv2ddb.local.emulator import Emulator, EmulatorError, start_emulator
-from csv2ddb.local.paths import LOCAL_DIR, port_is_free
+from csv2ddb_dev.emulator import Emulator, EmulatorError, start_emulator
+from csv2ddb_dev.paths import LOCAL_DIR, port_is_free
 
 STACK_FILE = LOCAL_DIR / "stack.json"
 EMULATOR_DIR = LOCAL_DIR / "emulator"
@@ -208,7 +208,7 @@ def status(log: Any = print) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m csv2ddb.local.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m csv2ddb_dev.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     try:
