@@ -24,7 +24,7 @@ stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 sync_venv() {  # sync_venv DIR LOCKFILE [extra uv args...]
   local dir="$1" lock="$2"; shift 2
-  local want; want="$(stamp_of "$lock" pyproject.toml)"
+  local want; want="$(stamp_of "$lock" pyproject.toml glue/pyproject.toml)"
   if [[ -f "$dir/.csv2ddb-stamp" ]] && [[ "$(cat "$dir/.csv2ddb-stamp")" == "$want" ]]; then
     log "$dir is up to date"
     return
@@ -36,7 +36,9 @@ sync_venv() {  # sync_venv DIR LOCKFILE [extra uv args...]
   echo "$want" > "$dir/.csv2ddb-stamp"
 }
 
-install_project() { "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .; }
+# The project (plugins/csv2ddb + the dev harness) and the load core (glue/, the package Glue gets
+# as a wheel): the emulator runs Glue Python-shell jobs with this venv's python3.
+install_project() { "$UV" pip install --quiet --python .venv/bin/python --no-deps -e . -e glue; }
 
 sync_venv .venv requirements.lock install_project
 sync_venv .venv-emulator requirements-emulator.lock true

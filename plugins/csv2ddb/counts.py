@@ -12,13 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from csv2ddb.tables import ATTR_LOAD_RUN_ID
-
-FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
-
-
-class ManifestError(RuntimeError):
-    """The manifest is missing, unreadable, for another load, or does not add up."""
+from csv2ddb_core.contract import ATTR_LOAD_RUN_ID, STATUS_SUCCEEDED, ManifestError, validate_manifest
 
 
 class CountMismatch(RuntimeError):
@@ -48,13 +42,11 @@ def parse_manifest(text: str, where: str) -> dict[str, Any]:
         manifest = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"manifest {where} is not JSON: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise ManifestError(f"manifest {where} is not a JSON object")
-    return manifest
+    return validate_manifest(manifest, where)
 
 
 def check_manifest(manifest: dict[str, Any], load: dict[str, Any], where: str) -> None:
-    """The manifest belongs to this load, says succeeded, and rows_read = sum of the parts."""
+    """The manifest belongs to this load, says succeeded, and its figures add up."""
     if manifest.get("run_id") != load["run_id"]:
         raise ManifestError(f"manifest {where} is for run {manifest.get('run_id')!r}, not {load['run_id']!r}")
     if manifest.get("table") not in (None, load["table"]):
@@ -65,19 +57,11 @@ def check_manifest(manifest: dict[str, Any], load: dict[str, Any], where: str) -
             f"manifest {where} describes s3://{source.get('bucket')}/{source.get('key')}, "
             f"not {load['source_uri']}"
         )
-    if manifest.get("status") != "succeeded":
+    if manifest.get("status") != STATUS_SUCCEEDED:
         raise ManifestError(
             f"manifest {where} says status={manifest.get('status')!r}: {manifest.get('error')}"
         )
-    missing = [f for f in FIGURES if not isinstance(manifest.get(f), int)]
-    if missing:
-        raise ManifestError(f"manifest {where} lacks integer figures {missing}")
-    read, written, rejected, duplicate = (manifest[f] for f in FIGURES)
-    if read != written + rejected + duplicate:
-        raise ManifestError(
-            f"manifest {where} does not add up: rows_read={read} but rows_written + rows_rejected + "
-            f"rows_duplicate = {written} + {rejected} + {duplicate} = {written + rejected + duplicate}"
-        )
+    validate_manifest(manifest, where)
 
 
 def count_items(client: Any, table: str, run_id: str, page_size: int | None = None) -> int:

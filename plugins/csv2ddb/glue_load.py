@@ -1,4 +1,6 @@
-"""Run the Glue load job from Airflow: job definition, per-file arguments, and a retry guard.
+"""Run the Glue load job from Airflow: operator arguments, per-file arguments, and a retry guard.
+
+The job definition itself lives in ``csv2ddb.glue_job`` (shared with the bootstrap).
 
 Why a subclass of ``GlueJobOperator`` (provider 9.39.0): its own protection against a retry
 starting a second Glue run is ``durable`` (on by default on Airflow 3.3), which stores the
@@ -18,43 +20,11 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
+from csv2ddb.glue_job import create_job_kwargs, default_arguments, job_description
 from csv2ddb.settings import Settings
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 RUN_ID_ARG = "--run_id"
-
-
-def job_description(settings: Settings) -> str:
-    return f"csv2ddb {settings.prefix}: load one CSV file from S3 into DynamoDB"
-
-
-def default_arguments(settings: Settings) -> dict[str, str]:
-    """Stack locations every run needs; the same ``DefaultArguments`` the bootstrap writes."""
-    return {
-        "--manifest_bucket": settings.bucket,
-        "--manifest_prefix": settings.manifests_prefix,
-        "--rejected_prefix": settings.rejected_prefix,
-        "--write_concurrency": str(settings.write_concurrency),
-    }
-
-
-def create_job_kwargs(settings: Settings) -> dict[str, Any]:
-    """Job definition for ``update_config=True``: UpdateJob replaces the whole definition, so
-    it carries everything the bootstrap sets (Command, DefaultArguments, Timeout, concurrency)."""
-    command: dict[str, Any] = {"Name": settings.glue_command, "ScriptLocation": settings.script_s3_uri}
-    kwargs: dict[str, Any] = {
-        "Command": command,
-        "DefaultArguments": default_arguments(settings),
-        "Timeout": settings.glue_timeout_minutes,
-        "ExecutionProperty": {"MaxConcurrentRuns": settings.glue_max_concurrent_runs},
-    }
-    if settings.glue_command == "pythonshell":
-        command["PythonVersion"] = settings.glue_python_version
-        kwargs["MaxCapacity"] = settings.glue_max_capacity
-    else:  # the Spark scale path takes workers, not MaxCapacity (same as the bootstrap)
-        command["PythonVersion"] = "3"
-        kwargs.update(GlueVersion="5.0", WorkerType="G.1X", NumberOfWorkers=2)
-    return kwargs
 
 
 def operator_kwargs(settings: Settings) -> dict[str, Any]:
@@ -91,7 +61,6 @@ def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
         "--table": load["table"],
         RUN_ID_ARG: load["run_id"],
         "--reject_tolerance": str(load["reject_tolerance"]),
-        "--id_column": settings.table_hash_key,
         **default_arguments(settings),
     }
 

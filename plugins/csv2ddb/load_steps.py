@@ -17,7 +17,9 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 
-from csv2ddb import audit, counts, ensure_table, load_inputs
+from csv2ddb_core.contract import ManifestError
+
+from csv2ddb import audit, counts, load_inputs, tables
 from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
@@ -75,10 +77,10 @@ def ensure_tables(loads: Sequence[Mapping[str, Any]], settings: Settings) -> lis
 
 def ensure(table: str, settings: Settings) -> dict[str, Any]:
     try:
-        result = ensure_table.ensure_table(
+        result = tables.ensure_table(
             dynamodb_client(settings), items_table_spec(settings, table), tags=settings.tags
         )
-    except ensure_table.TableSchemaMismatch as exc:
+    except tables.TableSchemaMismatch as exc:
         raise AirflowFailException(str(exc)) from exc
     log.info("table ready: %s", result)
     return result
@@ -101,13 +103,13 @@ def check(load: Mapping[str, Any], settings: Settings, ti: Any) -> dict[str, Any
     try:
         manifest, where = read_manifest(load, settings)
         if manifest is None:
-            raise counts.ManifestError(
+            raise ManifestError(
                 f"manifest {where} does not exist: the Glue job wrote no account of the load"
             )
         result = counts.verify_load(manifest, load, dynamodb_client(settings), where)
         outcome.update(ok=result.ok, verification=result.as_dict())
         counts.raise_on_mismatch(result)
-    except (counts.ManifestError, counts.CountMismatch) as exc:
+    except (ManifestError, counts.CountMismatch) as exc:
         outcome["error"] = str(exc)
         ti.xcom_push(key=OUTCOME_KEY, value=outcome)
         raise AirflowFailException(str(exc)) from exc
@@ -140,7 +142,7 @@ def record(
     error: str | None = None
     try:
         manifest, _ = read_manifest(load, settings)
-    except counts.ManifestError as exc:
+    except ManifestError as exc:
         error = str(exc)
     verification = (outcome or {}).get("verification")
     if outcome and outcome.get("ok"):

@@ -16,11 +16,18 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import csv2ddb_core
+
 ENV_PREFIX = "CSV2DDB_"
 DAG_ID_LOAD = "csv2ddb_load"
 DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
 STACK_TAG_KEY = "csv2ddb:stack"
+
+
+def core_wheel_name() -> str:
+    """The wheel file name of the installed load core (PEP 427: name-version-py3-none-any)."""
+    return f"csv2ddb_core-{csv2ddb_core.__version__}-py3-none-any.whl"
 
 
 def _env_bool(value: str) -> bool:
@@ -52,7 +59,6 @@ class Settings:
 
     # --- DynamoDB -----------------------------------------------------------------------------
     table: str = ""  # default: "<prefix>-items"
-    table_hash_key: str = "id"
     audit_table: str = ""  # default: "<prefix>-audit"
     create_table_in_bootstrap: bool = True
 
@@ -132,6 +138,15 @@ class Settings:
     @property
     def script_s3_uri(self) -> str:
         return f"s3://{self.bucket}/{self.script_key}"
+
+    @property
+    def core_wheel_key(self) -> str:
+        """Where the load core's wheel goes (the job's ``--extra-py-files``); versioned by name."""
+        return f"{self.scripts_prefix}{core_wheel_name()}"
+
+    @property
+    def core_wheel_s3_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.core_wheel_key}"
 
     def manifest_key(self, run_id: str) -> str:
         return f"{self.manifests_prefix}{run_id}.json"

@@ -12,10 +12,9 @@ import boto3
 import pytest
 from csv2ddb import audit, counts
 from csv2ddb.dag_params import InvalidLoadRequest, plan_request
-from csv2ddb.ensure_table import TableSchemaMismatch, ensure_table
 from csv2ddb.load_inputs import resolve_inputs
 from csv2ddb.settings import Settings
-from csv2ddb.tables import TableSpec, items_table_spec
+from csv2ddb.tables import TableSchemaMismatch, TableSpec, ensure_table, items_table_spec
 from csv2ddb_dev.emulator import Emulator
 
 pytestmark = pytest.mark.emulator

@@ -1,41 +1,21 @@
-"""Fixtures for the Glue job tests: the job module itself, and a bucket + table on the emulator."""
+"""Fixtures for the Glue job tests: the job script's path, and a bucket + table on the emulator."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from csv2ddb.settings import Settings
 from csv2ddb.tables import items_table_spec
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.load import make_clients, run
 
 JOB_PATH = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
-
-
-def load_job_module() -> ModuleType:
-    """Import glue/csv2ddb_load_job.py by path: glue/ is a folder of scripts, not a package."""
-    name = "csv2ddb_load_job_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, JOB_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def job() -> ModuleType:
-    return load_job_module()
 
 
 @pytest.fixture(scope="session")
@@ -83,13 +63,12 @@ class LoadTarget(BucketTable):
     settings: Settings
     s3: Any
     ddb: Any
-    job: ModuleType
 
     def run(self, key: str, run_id: str | None = None, **extra: str) -> dict[str, Any]:
         """Run the job in-process (its real clients, pointed at the emulator by AWS_ENDPOINT_URL)."""
-        args = self.job.parse_job_args(self.job_argv(key, run_id, **extra), env={})
-        s3, ddb = self.job.make_clients(args)
-        return self.job.run(args, s3, ddb)
+        args = parse_job_args(self.job_argv(key, run_id, **extra), env={})
+        s3, ddb = make_clients(args)
+        return run(args, s3, ddb)
 
     def scan_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -133,9 +112,8 @@ def target(
     stack_settings: Settings,
     boto_session: boto3.Session,
     make_table: Callable[[Settings, str], None],
-    job: ModuleType,
 ) -> LoadTarget:
     s3 = boto_session.client("s3")
     s3.create_bucket(Bucket=stack_settings.bucket)
     make_table(stack_settings, stack_settings.table)
-    return LoadTarget(stack_settings, s3, boto_session.client("dynamodb"), job)
+    return LoadTarget(stack_settings, s3, boto_session.client("dynamodb"))

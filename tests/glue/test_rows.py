@@ -5,36 +5,49 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 import pytest
+from csv2ddb_core.cells import MISMATCH, is_dynamodb_number, item_size, type_cell
+from csv2ddb_core.contract import (
+    MAX_ITEM_BYTES,
+    R_EMPTY_KEY,
+    R_ITEM_TOO_LARGE,
+    R_KEY_TOO_LONG,
+    R_RAGGED,
+    R_TYPE_MISMATCH,
+    R_UNDECODABLE,
+    HeaderError,
+)
+from csv2ddb_core.header import validate_header
+from csv2ddb_core.keys import DedupeIndex, canonical_row, key_digest, row_id
+from csv2ddb_core.rejects import raw_row_text
+from csv2ddb_core.rows import RowBuilder
+from csv2ddb_core.source import read_records, text_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 TS = "2026-01-02T03:04:05.000Z"
 
 
-def builder(job: ModuleType, names: list[str], id_column: str = "id", **kwargs: Any) -> Any:
-    header = job.validate_header(names, id_column)
-    return job.RowBuilder(
-        header, source_file="s3://b/raw/f.csv", run_id="r-1", ingestion_timestamp=TS, **kwargs
-    )
+def builder(names: list[str], id_column: str = "id", **kwargs: Any) -> Any:
+    header = validate_header(names, id_column)
+    return RowBuilder(header, source_file="s3://b/raw/f.csv", run_id="r-1", ingestion_timestamp=TS, **kwargs)
 
 
 # --- header -----------------------------------------------------------------------------------
 
 
-def test_header_names_are_trimmed_and_bom_stripped(job: ModuleType) -> None:
-    header = job.validate_header(["\ufeff a ", "b\t", " c"])
+def test_header_names_are_trimmed_and_bom_stripped() -> None:
+    header = validate_header(["\ufeff a ", "b\t", " c"])
     assert header.names == ("a", "b", "c")
     assert header.id_index is None
     assert header.id_source == "hash:sha256-128"
 
 
-def test_id_column_is_used_when_present(job: ModuleType) -> None:
-    assert job.validate_header(["x", "id"]).id_index == 1
-    header = job.validate_header(["order_no", "x"], "order_no")
+def test_id_column_is_used_when_present() -> None:
+    assert validate_header(["x", "id"]).id_index == 1
+    header = validate_header(["order_no", "x"], "order_no")
     assert header.id_index == 0
     assert header.id_source == "column:order_no"
 
@@ -51,21 +64,21 @@ def test_id_column_is_used_when_present(job: ModuleType) -> None:
         ([], "no header row"),
     ],
 )
-def test_bad_headers_fail_clearly(job: ModuleType, names: list[str], message: str) -> None:
-    with pytest.raises(job.HeaderError, match=message):
-        job.validate_header(names)
+def test_bad_headers_fail_clearly(names: list[str], message: str) -> None:
+    with pytest.raises(HeaderError, match=message):
+        validate_header(names)
 
 
-def test_id_column_elsewhere_refuses_a_column_named_id(job: ModuleType) -> None:
-    with pytest.raises(job.HeaderError, match="--id_column id"):
-        job.validate_header(["id", "order_no"], "order_no")
+def test_id_column_elsewhere_refuses_a_column_named_id() -> None:
+    with pytest.raises(HeaderError, match="--id_column id"):
+        validate_header(["id", "order_no"], "order_no")
 
 
-def test_type_map_must_name_real_columns(job: ModuleType) -> None:
-    with pytest.raises(job.HeaderError, match=r"not in the header: \['nope'\]"):
-        builder(job, ["a"], type_map={"nope": "N"})
-    with pytest.raises(job.HeaderError, match="must be a string"):
-        builder(job, ["id", "a"], type_map={"id": "N"})
+def test_type_map_must_name_real_columns() -> None:
+    with pytest.raises(HeaderError, match=r"not in the header: \['nope'\]"):
+        builder(["a"], type_map={"nope": "N"})
+    with pytest.raises(HeaderError, match="must be a string"):
+        builder(["id", "a"], type_map={"id": "N"})
 
 
 # --- ids --------------------------------------------------------------------------------------
@@ -74,49 +87,49 @@ cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=1
 rows = st.integers(min_value=1, max_value=6).flatmap(lambda n: st.lists(cells, min_size=n, max_size=n))
 
 
-def test_id_hash_definition(job: ModuleType) -> None:
+def test_id_hash_definition() -> None:
     """The documented definition, spelled out: sha256 over sorted-key compact JSON, first 32 hex."""
     names, values = ["b", "a"], ["2", "é"]
     canonical = '{"a":"é","b":"2"}'.encode()
-    assert job.canonical_row(names, values) == canonical
+    assert canonical_row(names, values) == canonical
     expected = hashlib.sha256(canonical).hexdigest()[:32]
-    assert job.row_id(names, values)[0] == expected
-    item, _ = builder(job, names).build(values)
+    assert row_id(names, values)[0] == expected
+    item, _ = builder(names).build(values)
     assert item["id"] == {"S": expected}
 
 
 @given(values=rows)
-def test_id_is_stable_and_matches_the_spec(job: ModuleType, values: list[str]) -> None:
+def test_id_is_stable_and_matches_the_spec(values: list[str]) -> None:
     names = [f"c{i}" for i in range(len(values))]
-    first = builder(job, names).build(list(values))
-    second = builder(job, names).build(list(values))
+    first = builder(names).build(list(values))
+    second = builder(names).build(list(values))
     assert first[0]["id"] == second[0]["id"]
-    assert first[0]["id"]["S"] == job.row_id(names, values)[0]
+    assert first[0]["id"]["S"] == row_id(names, values)[0]
     assert len(first[0]["id"]["S"]) == 32
 
 
 @given(values=rows, column_order=st.randoms(use_true_random=False))
-def test_id_does_not_depend_on_column_order(job: ModuleType, values: list[str], column_order: Any) -> None:
+def test_id_does_not_depend_on_column_order(values: list[str], column_order: Any) -> None:
     names = [f"c{i}" for i in range(len(values))]
     perm = list(range(len(values)))
     column_order.shuffle(perm)
-    a = job.row_id(names, values)
-    b = job.row_id([names[i] for i in perm], [values[i] for i in perm])
+    a = row_id(names, values)
+    b = row_id([names[i] for i in perm], [values[i] for i in perm])
     assert a == b
 
 
 @given(a=rows, b=rows)
-def test_different_rows_get_different_ids(job: ModuleType, a: list[str], b: list[str]) -> None:
+def test_different_rows_get_different_ids(a: list[str], b: list[str]) -> None:
     names_a = [f"c{i}" for i in range(len(a))]
     names_b = [f"c{i}" for i in range(len(b))]
     if (names_a, a) != (names_b, b):
-        assert job.row_id(names_a, a)[0] != job.row_id(names_b, b)[0]
+        assert row_id(names_a, a)[0] != row_id(names_b, b)[0]
 
 
-def test_id_ignores_typing_options(job: ModuleType) -> None:
+def test_id_ignores_typing_options() -> None:
     names, row = ["a", "b"], ["1", ""]
-    plain = builder(job, names).build(list(row))[0]["id"]
-    typed = builder(job, names, type_map={"a": "S"}, empty_cells="null").build(list(row))[0]["id"]
+    plain = builder(names).build(list(row))[0]["id"]
+    typed = builder(names, type_map={"a": "S"}, empty_cells="null").build(list(row))[0]["id"]
     assert plain == typed
 
 
@@ -149,17 +162,17 @@ def test_id_ignores_typing_options(job: ModuleType) -> None:
         ("2013-01-01T10:00:00Z", {"S": "2013-01-01T10:00:00Z"}),
     ],
 )
-def test_auto_typing(job: ModuleType, cell: str, expected: dict[str, str]) -> None:
-    assert job.type_cell(cell, "auto") == expected
+def test_auto_typing(cell: str, expected: dict[str, str]) -> None:
+    assert type_cell(cell, "auto") == expected
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))
-def test_every_auto_number_is_a_valid_dynamodb_number(job: ModuleType, value: Decimal) -> None:
-    attr = job.type_cell(str(value), "auto")
+def test_every_auto_number_is_a_valid_dynamodb_number(value: Decimal) -> None:
+    attr = type_cell(str(value), "auto")
     if "N" in attr:
         number = Decimal(attr["N"])
         assert number == value
-        assert job.is_dynamodb_number(number)
+        assert is_dynamodb_number(number)
         assert len(number.normalize().as_tuple().digits) <= 38 or number.is_zero()
 
 
@@ -178,15 +191,15 @@ def test_every_auto_number_is_a_valid_dynamodb_number(job: ModuleType, value: De
         ("maybe", "BOOL", "mismatch"),
     ],
 )
-def test_declared_types(job: ModuleType, cell: str, kind: str, expected: Any) -> None:
-    got = job.type_cell(cell, kind)
-    assert (got is job.MISMATCH) if expected == "mismatch" else (got == expected)
+def test_declared_types(cell: str, kind: str, expected: Any) -> None:
+    got = type_cell(cell, kind)
+    assert (got is MISMATCH) if expected == "mismatch" else (got == expected)
 
 
-def test_item_shape_and_empty_cells(job: ModuleType) -> None:
+def test_item_shape_and_empty_cells() -> None:
     names = ["id", "n", "s", "e"]
     row = ["k1", "12", "x", ""]
-    item, digest = builder(job, names).build(list(row))
+    item, digest = builder(names).build(list(row))
     assert item == {
         "id": {"S": "k1"},
         "n": {"N": "12"},
@@ -195,16 +208,16 @@ def test_item_shape_and_empty_cells(job: ModuleType) -> None:
         "source_file": {"S": "s3://b/raw/f.csv"},
         "load_run_id": {"S": "r-1"},
     }
-    assert digest == job.key_digest("k1")
-    assert builder(job, names, empty_cells="null").build(list(row))[0]["e"] == {"NULL": True}
-    assert builder(job, names, empty_cells="empty_string").build(list(row))[0]["e"] == {"S": ""}
-    na = builder(job, names, na_values=["x"]).build(list(row))[0]
+    assert digest == key_digest("k1")
+    assert builder(names, empty_cells="null").build(list(row))[0]["e"] == {"NULL": True}
+    assert builder(names, empty_cells="empty_string").build(list(row))[0]["e"] == {"S": ""}
+    na = builder(names, na_values=["x"]).build(list(row))[0]
     assert "s" not in na
     assert "e" not in na
 
 
-def test_id_column_stays_a_string(job: ModuleType) -> None:
-    item, _ = builder(job, ["id", "v"]).build(["123", "123"])
+def test_id_column_stays_a_string() -> None:
+    item, _ = builder(["id", "v"]).build(["123", "123"])
     assert item["id"] == {"S": "123"}
     assert item["v"] == {"N": "123"}
 
@@ -212,14 +225,14 @@ def test_id_column_stays_a_string(job: ModuleType) -> None:
 # --- rejects ----------------------------------------------------------------------------------
 
 
-def test_reject_reasons(job: ModuleType) -> None:
-    b = builder(job, ["id", "v"], type_map={"v": "N"})
+def test_reject_reasons() -> None:
+    b = builder(["id", "v"], type_map={"v": "N"})
     cases = {
-        job.R_RAGGED: ["1"],
-        job.R_EMPTY_KEY: ["", "1"],
-        job.R_KEY_TOO_LONG: ["k" * 2049, "1"],
-        job.R_TYPE_MISMATCH: ["k", "abc"],
-        job.R_UNDECODABLE: ["k\udcff", "1"],
+        R_RAGGED: ["1"],
+        R_EMPTY_KEY: ["", "1"],
+        R_KEY_TOO_LONG: ["k" * 2049, "1"],
+        R_TYPE_MISMATCH: ["k", "abc"],
+        R_UNDECODABLE: ["k\udcff", "1"],
     }
     for reason, row in cases.items():
         reject, digest = b.build(row)
@@ -227,29 +240,29 @@ def test_reject_reasons(job: ModuleType) -> None:
         assert reject.reason == reason, (reason, reject)
     ok, _ = b.build(["k" * 2048, "1"])  # exactly the limit is fine
     assert ok["id"]["S"] == "k" * 2048
-    assert b.build(["é" * 1025, "1"])[0].reason == job.R_KEY_TOO_LONG  # 2050 UTF-8 bytes
+    assert b.build(["é" * 1025, "1"])[0].reason == R_KEY_TOO_LONG  # 2050 UTF-8 bytes
 
 
-def test_item_too_large(job: ModuleType) -> None:
-    b = builder(job, ["id", "blob"])
-    overhead = job.item_size(b.build(["k", ""])[0])
-    fits = "x" * (job.MAX_ITEM_BYTES - overhead - len("blob"))
+def test_item_too_large() -> None:
+    b = builder(["id", "blob"])
+    overhead = item_size(b.build(["k", ""])[0])
+    fits = "x" * (MAX_ITEM_BYTES - overhead - len("blob"))
     item, _ = b.build(["k", fits])
-    assert job.item_size(item) == job.MAX_ITEM_BYTES
+    assert item_size(item) == MAX_ITEM_BYTES
     reject, _ = b.build(["k", fits + "x"])
-    assert reject.reason == job.R_ITEM_TOO_LARGE
-    assert str(job.MAX_ITEM_BYTES) in reject.detail
+    assert reject.reason == R_ITEM_TOO_LARGE
+    assert str(MAX_ITEM_BYTES) in reject.detail
 
 
-def test_raw_row_text_shows_undecodable_bytes(job: ModuleType) -> None:
-    assert job.raw_row_text(["a", "b\udcffc", "d,e"], ",", "utf-8") == 'a,b\\xffc,"d,e"'
+def test_raw_row_text_shows_undecodable_bytes() -> None:
+    assert raw_row_text(["a", "b\udcffc", "d,e"], ",", "utf-8") == 'a,b\\xffc,"d,e"'
 
 
 # --- dedupe index -----------------------------------------------------------------------------
 
 
-def test_dedupe_index_grows_and_finds_duplicates(job: ModuleType) -> None:
-    index = job.DedupeIndex(capacity_bits=4)
+def test_dedupe_index_grows_and_finds_duplicates() -> None:
+    index = DedupeIndex(capacity_bits=4)
     digests = [hashlib.sha256(str(i).encode()).digest()[:16] for i in range(5000)]
     assert all(index.add(d) for d in digests)
     assert not any(index.add(d) for d in digests)
@@ -260,8 +273,8 @@ def test_dedupe_index_grows_and_finds_duplicates(job: ModuleType) -> None:
 
 
 @given(st.lists(st.binary(min_size=16, max_size=16), max_size=300))
-def test_dedupe_index_behaves_like_a_set(job: ModuleType, digests: list[bytes]) -> None:
-    index = job.DedupeIndex(capacity_bits=2)
+def test_dedupe_index_behaves_like_a_set(digests: list[bytes]) -> None:
+    index = DedupeIndex(capacity_bits=2)
     seen: set[bytes] = set()
     for digest in digests:
         remapped = digest if digest != bytes(16) else bytes(15) + b"\x01"
@@ -270,25 +283,25 @@ def test_dedupe_index_behaves_like_a_set(job: ModuleType, digests: list[bytes]) 
     assert len(index) == len(seen)
 
 
-def test_canonical_row_is_json(job: ModuleType) -> None:
-    raw = job.canonical_row(["z", "a"], ['say "hi"\n', "\u00e9"])
+def test_canonical_row_is_json() -> None:
+    raw = canonical_row(["z", "a"], ['say "hi"\n', "\u00e9"])
     assert json.loads(raw) == {"a": "\u00e9", "z": 'say "hi"\n'}
     assert raw == '{"a":"é","z":"say \\"hi\\"\\n"}'.encode()
 
 
 @settings(max_examples=50)
 @given(st.lists(rows, max_size=30))
-def test_builder_classifies_every_row(job: ModuleType, batch: list[list[str]]) -> None:
+def test_builder_classifies_every_row(batch: list[list[str]]) -> None:
     """Every row is exactly one of: item, reject; and duplicates are exactly the repeated ids."""
     names = ["c0", "c1", "c2"]
-    b = builder(job, names)
-    index = job.DedupeIndex()
+    b = builder(names)
+    index = DedupeIndex()
     items = rejects = duplicates = 0
     for row in batch:
         out, digest = b.build(list(row))
         if digest is None:
             rejects += 1
-            assert out.reason == job.R_RAGGED
+            assert out.reason == R_RAGGED
         elif index.add(digest):
             items += 1
         else:
@@ -298,15 +311,15 @@ def test_builder_classifies_every_row(job: ModuleType, batch: list[list[str]]) -
     assert items == len(good)
 
 
-def test_nul_characters_survive_parsing_on_every_runtime(job: ModuleType) -> None:
+def test_nul_characters_survive_parsing_on_every_runtime() -> None:
     """NUL is valid UTF-8 and kept. Python 3.9's csv module (Glue Python shell) raises "line
     contains NUL" on it, so read_records escapes it around the parser (checked by hand under
     CPython 3.9.18; this test guards the escaping on the suite's 3.11)."""
     import io
 
     raw = io.BytesIO(b'id,name\nnul1,a\x00b\nnul2,"q\x00\nx"\nplain,c\n')
-    text = job.text_stream(raw, "utf-8")
-    assert list(job.read_records(text, ",")) == [
+    text = text_stream(raw, "utf-8")
+    assert list(read_records(text, ",")) == [
         (1, ["id", "name"]),
         (2, ["nul1", "a\x00b"]),
         (3, ["nul2", "q\x00\nx"]),

@@ -16,9 +16,9 @@ import pytest
 
 from tests.bootstrap.test_bootstrap_least_privilege import auth_stack  # noqa: F401  (fixture, reused)
 from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
-from tests.glue.conftest import JOB_PATH, job, load_job_module  # noqa: F401  (fixtures, reused)
+from tests.glue.conftest import JOB_PATH
 
-__all__ = ["JOB_PATH", "Results", "load_job_module"]
+__all__ = ["JOB_PATH", "Results"]
 
 
 class Results:

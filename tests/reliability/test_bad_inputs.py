@@ -19,13 +19,13 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import items_table_spec
+from csv2ddb_core.cli import main
 from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.conftest import LoadTarget
@@ -49,8 +49,8 @@ class CaseRun:
     items: dict[str, dict[str, Any]]
 
 
-def run_job_main(job: ModuleType, argv: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, log text) of ``job.main(argv)``, as the script's ``sys.exit(main())``."""
+def run_job_main(argv: list[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, log text) of ``main(argv)``, as the script's ``sys.exit(main())``."""
     out = io.StringIO()
     log_text = io.StringIO()
     handler = logging.StreamHandler(log_text)
@@ -61,7 +61,7 @@ def run_job_main(job: ModuleType, argv: list[str]) -> tuple[int, str, str]:
     logger.setLevel(logging.INFO)
     try:
         with contextlib.redirect_stdout(out):
-            rc = job.main(argv, env={})
+            rc = main(argv, env={})
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -79,7 +79,7 @@ def create_items_table(ddb: Any, settings: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def case_runs(emulator: Emulator, job: ModuleType) -> Iterator[dict[str, CaseRun]]:
+def case_runs(emulator: Emulator) -> Iterator[dict[str, CaseRun]]:
     env = emulator.client_env()
     settings = load_settings(env, prefix=f"rel{uuid.uuid4().hex[:8]}")
     session = boto3.Session(
@@ -95,14 +95,14 @@ def case_runs(emulator: Emulator, job: ModuleType) -> Iterator[dict[str, CaseRun
         table = f"{settings.prefix}-{case.name.replace('_', '-')}"
         case_settings = dataclasses.replace(settings, table=table)
         create_items_table(ddb, case_settings)
-        target = LoadTarget(case_settings, s3, ddb, job)
+        target = LoadTarget(case_settings, s3, ddb)
         target.put(case.key, case.body)
         targets[case.name] = target
 
     def run(case: Case) -> CaseRun:
         target = targets[case.name]
         run_id = f"rel-{case.name.replace('_', '-')}"
-        rc, out, err = run_job_main(job, target.job_argv(case.key, run_id=run_id, **case.args))
+        rc, out, err = run_job_main(target.job_argv(case.key, run_id=run_id, **case.args))
         manifest = json.loads(out) if out.strip().startswith("{") else None
         items = {item["id"]["S"]: item for item in target.scan_items()}
         return CaseRun(case, target, run_id, rc, manifest, err, items)

@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.load import make_clients, run
 from csv2ddb_dev.emulator import Emulator, start_emulator, stop_process_group
 
 from tests.reliability.conftest import Results
@@ -237,14 +238,14 @@ class FlakyDynamoDB:
         return {"UnprocessedItems": {table: unprocessed} if unprocessed else {}}
 
 
-def _run_with(job: ModuleType, place: Place, client: Any, key: str, run_id: str, **extra: str) -> dict:
-    args = job.parse_job_args(place.job_argv(key, run_id, **extra), env={})
-    s3, _ = job.make_clients(args)
-    return job.run(args, s3, client)
+def _run_with(place: Place, client: Any, key: str, run_id: str, **extra: str) -> dict:
+    args = parse_job_args(place.job_argv(key, run_id, **extra), env={})
+    s3, _ = make_clients(args)
+    return run(args, s3, client)
 
 
 def test_throttling_and_unprocessed_items(
-    job: ModuleType, emulator: Emulator, aws_env: dict[str, str], results: Results
+    emulator: Emulator, aws_env: dict[str, str], results: Results
 ) -> None:
     """Writer-level retries are unit-tested in tests/glue/test_retry.py; here the whole job runs
     through throttles and partial batches to the real table, and its figures stay exact."""
@@ -252,7 +253,7 @@ def test_throttling_and_unprocessed_items(
     rows = 200
     key = place.put("raw/throttled.csv", numbered_csv(rows, "th"))
     flaky = FlakyDynamoDB(place.ddb, ["throttle", 5, "throttle", 24, 1, "throttle", 3])
-    manifest = _run_with(job, place, flaky, key, "fault-throttled", write_concurrency="2")
+    manifest = _run_with(place, flaky, key, "fault-throttled", write_concurrency="2")
     assert figures(manifest) == [rows, rows, 0, 0]
     assert manifest["write_retries"] == 7
     assert_exact_load(place, manifest, ids_of("th", rows), "fault-throttled")
@@ -261,9 +262,7 @@ def test_throttling_and_unprocessed_items(
     place2 = Place.create(emulator)
     key2 = place2.put("raw/throttled.csv", numbered_csv(rows, "tn"))
     endless = FlakyDynamoDB(place2.ddb, [], default="throttle")
-    failed = _run_with(
-        job, place2, endless, key2, "fault-endless", write_concurrency="1", write_max_attempts="3"
-    )
+    failed = _run_with(place2, endless, key2, "fault-endless", write_concurrency="1", write_max_attempts="3")
     assert failed["status"] == "failed"
     assert "still unconfirmed after 3 attempts" in failed["error"]
     assert "ThrottlingException" in failed["error"]

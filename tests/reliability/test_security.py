@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.load import make_clients, run
 from csv2ddb_dev.airflow_runner import group_members
 from csv2ddb_dev.emulator import Emulator
 
@@ -31,9 +32,7 @@ pytestmark = pytest.mark.emulator
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_job_as(
-    stack: AuthStack, job: ModuleType, role: str, monkeypatch: pytest.MonkeyPatch, **args: str
-) -> dict:
+def run_job_as(stack: AuthStack, role: str, monkeypatch: pytest.MonkeyPatch, **args: str) -> dict:
     """The job's own clients (make_clients) with the role's temporary credentials."""
     account = stack.root("sts").get_caller_identity()["Account"]
     creds = stack.root("sts").assume_role(
@@ -47,13 +46,13 @@ def run_job_as(
     argv: list[str] = []
     for name, value in args.items():
         argv += [f"--{name}", value]
-    parsed = job.parse_job_args(argv, env={})
-    s3, ddb = job.make_clients(parsed)
-    return job.run(parsed, s3, ddb)
+    parsed = parse_job_args(argv, env={})
+    s3, ddb = make_clients(parsed)
+    return run(parsed, s3, ddb)
 
 
 def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
-    auth_stack: AuthStack, job: ModuleType, monkeypatch: pytest.MonkeyPatch, results: Results
+    auth_stack: AuthStack, monkeypatch: pytest.MonkeyPatch, results: Results
 ) -> None:
     s = auth_stack.settings
     root_s3 = auth_stack.root("s3")
@@ -61,7 +60,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     common = {"source_bucket": s.bucket, "table": s.table, "reject_tolerance": "1"}
 
     ok = run_job_as(
-        auth_stack, job, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-ok", **common
+        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-ok", **common
     )
     assert ok["status"] == "succeeded", ok["error"]
     assert [ok["rows_read"], ok["rows_written"], ok["rows_rejected"]] == [2, 1, 1]
@@ -71,7 +70,6 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # a source outside raw/: the read is denied, and the manifest says so
     outside = run_job_as(
         auth_stack,
-        job,
         s.glue_role_name,
         monkeypatch,
         source_key="scripts/other.py",
@@ -85,7 +83,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # another table (the audit table): denied before anything is read
     other = {**common, "table": s.audit_table}
     wrong_table = run_job_as(
-        auth_stack, job, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-tbl", **other
+        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-tbl", **other
     )
     assert wrong_table["status"] == "failed"
     assert "AccessDenied" in wrong_table["error"]
@@ -93,7 +91,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # manifests and rejects elsewhere than their prefixes: the uploads are denied
     elsewhere = {**common, "manifest_prefix": "raw/", "rejected_prefix": "scripts/"}
     misplaced = run_job_as(
-        auth_stack, job, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-loc", **elsewhere
+        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-loc", **elsewhere
     )
     assert misplaced["status"] == "failed"
     # the rejects' reasons could not be stored: the load fails saying so (finding F8)

@@ -24,16 +24,17 @@ DEFAULT_LAMBDA_DIR = SOURCE_ROOT / "lambda"
 
 @dataclass(frozen=True)
 class Sources:
-    """Local code the stack deploys: the Glue script and the Lambda package directory.
+    """Local code the stack deploys: the Glue script, the load core and the Lambda package directory.
 
     Parameters (not constants) so tests and forks can deploy other files.
     """
 
     glue_script: Path | None = None  # default: glue/<settings.glue_script_name>
     lambda_dir: Path = DEFAULT_LAMBDA_DIR
+    glue_dir: Path = DEFAULT_GLUE_DIR  # holds pyproject.toml + csv2ddb_core/: the core's wheel
 
     def glue_script_path(self, settings: Settings) -> Path:
-        return self.glue_script or DEFAULT_GLUE_DIR / settings.glue_script_name
+        return self.glue_script or self.glue_dir / settings.glue_script_name
 
 
 @dataclass

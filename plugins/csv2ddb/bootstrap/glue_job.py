@@ -1,4 +1,5 @@
-"""The Glue load job: Python shell (3.9) by default, the script uploaded by ``script.py``.
+"""The Glue load job resource: Python shell (3.9) by default; script and core wheel uploaded by
+``script.py``, definition from ``csv2ddb.glue_job`` (the same one the DAG's operator sends).
 
 ``DefaultArguments`` carry the stack's locations (manifest bucket/prefix, rejected prefix,
 write concurrency) so the DAG passes only per-run arguments. ``MaxRetries`` is 0: Airflow owns
@@ -15,11 +16,7 @@ from botocore.exceptions import ClientError
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
-
-# The Spark scale path (glueetl) takes workers, not MaxCapacity, and Python "3".
-GLUEETL_VERSION = "5.0"
-GLUEETL_WORKER_TYPE = "G.1X"
-GLUEETL_WORKERS = 2
+from csv2ddb.glue_job import job_definition
 
 
 class GlueJob(Resource):
@@ -30,31 +27,8 @@ class GlueJob(Resource):
         return self.settings.glue_job_name
 
     def spec(self) -> dict[str, Any]:
-        """The job definition (everything but the name), as CreateJob / UpdateJob take it."""
-        s = self.settings
-        definition: dict[str, Any] = {
-            "Description": f"csv2ddb {s.prefix}: load one CSV file from S3 into DynamoDB",
-            "Role": self.ctx.role_arn(s.glue_role_name),
-            "Command": {"Name": s.glue_command, "ScriptLocation": s.script_s3_uri},
-            "DefaultArguments": {
-                "--manifest_bucket": s.bucket,
-                "--manifest_prefix": s.manifests_prefix,
-                "--rejected_prefix": s.rejected_prefix,
-                "--write_concurrency": str(s.write_concurrency),
-            },
-            "MaxRetries": 0,
-            "Timeout": s.glue_timeout_minutes,
-            "ExecutionProperty": {"MaxConcurrentRuns": s.glue_max_concurrent_runs},
-        }
-        if s.glue_command == "pythonshell":
-            definition["Command"]["PythonVersion"] = s.glue_python_version
-            definition["MaxCapacity"] = s.glue_max_capacity
-        else:
-            definition["Command"]["PythonVersion"] = "3"
-            definition.update(
-                GlueVersion=GLUEETL_VERSION, WorkerType=GLUEETL_WORKER_TYPE, NumberOfWorkers=GLUEETL_WORKERS
-            )
-        return definition
+        """The job definition (everything but the name): ``csv2ddb.glue_job``, shared with the DAG."""
+        return job_definition(self.settings, self.ctx.role_arn(self.settings.glue_role_name))
 
     def observe(self) -> Observation:
         glue = self.ctx.client("glue")

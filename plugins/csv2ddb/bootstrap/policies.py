@@ -55,7 +55,11 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 "Sid": "ReadRawFilesAndScript",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [f"{bucket}/{s.raw_prefix}*", f"{bucket}/{s.script_key}"],
+                "Resource": [
+                    f"{bucket}/{s.raw_prefix}*",
+                    f"{bucket}/{s.script_key}",
+                    f"{bucket}/{s.core_wheel_key}",
+                ],
             },
             {
                 "Sid": "WriteRejectsAndManifests",

@@ -30,7 +30,7 @@ from csv2ddb.bootstrap.model import (
     ResourceStatus,
 )
 from csv2ddb.bootstrap.s3_trigger import BucketNotification, InvokePermission
-from csv2ddb.bootstrap.script import GlueScript
+from csv2ddb.bootstrap.script import CoreWheel, GlueScript
 from csv2ddb.bootstrap.secret import AirflowApiSecret
 from csv2ddb.bootstrap.sns_topic import AlertsTopic
 from csv2ddb.bootstrap.tags import not_owned_note
@@ -44,6 +44,7 @@ def resources(ctx: StackContext) -> list[Resource]:
     return [
         Bucket(ctx),
         GlueScript(ctx),
+        CoreWheel(ctx),
         glue_role(ctx),
         lambda_role(ctx),
         items_table(ctx),

@@ -1,0 +1,162 @@
+"""Job arguments: Glue's ``--name value`` pairs (or, under the emulator, environment variables)
+parsed and validated into one :class:`~csv2ddb_core.contract.JobArgs`."""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, Mapping, Optional, Sequence
+
+from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
+
+REQUIRED_ARGS = ("source_bucket", "source_key", "table", "run_id")
+OPTIONAL_ARGS: Dict[str, Optional[str]] = {
+    "manifest_bucket": None,  # None = source_bucket
+    "manifest_prefix": "manifests/",
+    "rejected_prefix": "rejected/",
+    "reject_tolerance": "0",
+    "id_column": "id",
+    "type_map": "",
+    "delimiter": ",",
+    "encoding": "utf-8",
+    "write_concurrency": "8",
+    "empty_cells": "omit",
+    "na_values": "",
+    "write_max_attempts": "12",
+    "JOB_RUN_ID": None,
+    "job_run_id": None,
+}
+EMPTY_CELL_MODES = ("omit", "null", "empty_string")
+
+
+def resolve_options(
+    argv: Sequence[str], names: Sequence[str], env: Optional[Mapping[str, str]] = None
+) -> Dict[str, str]:
+    """A ``getResolvedOptions``-style parser: ``--name value`` / ``--name=value`` from argv.
+
+    Tokens that are not one of ``names`` (Glue's ``--job-bookmark-option``, Airflow's
+    ``--airflow_task_uuid`` ...) are ignored. A name missing from argv is looked up in ``env``
+    under the same name without ``--``: the local emulator (ministack) runs Python-shell jobs
+    with their arguments as ENVIRONMENT VARIABLES instead of argv. argv wins when both are set.
+    """
+    wanted = set(names)
+    found: Dict[str, str] = {}
+    i = 0
+    tokens = list(argv)
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token.startswith("--"):
+            continue
+        name, has_eq, value = token[2:].partition("=")
+        if not has_eq:
+            if i < len(tokens) and not tokens[i].startswith("--"):
+                value = tokens[i]
+                i += 1
+            else:
+                value = ""
+        if name in wanted:
+            found[name] = value
+    if env is not None:
+        for name in names:
+            if name not in found and name in env:
+                found[name] = env[name]
+    return found
+
+
+TYPE_NAMES = {
+    "auto": "auto",
+    "s": "S",
+    "string": "S",
+    "n": "N",
+    "number": "N",
+    "bool": "BOOL",
+    "boolean": "BOOL",
+}
+
+
+def parse_type_map(text: str) -> Dict[str, str]:
+    """``{"col": "S"|"N"|"BOOL"|"auto", "*": default}`` → normalized kinds."""
+    if not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ArgumentError(f"--type_map is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ArgumentError('--type_map must be a JSON object like {"zip": "S", "price": "N"}')
+    out: Dict[str, str] = {}
+    for column, kind in raw.items():
+        norm = TYPE_NAMES.get(str(kind).strip().lower())
+        if norm is None:
+            raise ArgumentError(
+                f"--type_map: column {column!r} has unknown type {kind!r} (use S, N, BOOL or auto)"
+            )
+        out[str(column).strip()] = norm
+    return out
+
+
+def _positive_int(name: str, text: str, upper: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= upper:
+        raise ArgumentError(f"--{name} must be an integer from 1 to {upper}, got {text!r}")
+    return value
+
+
+def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None) -> JobArgs:
+    """Resolve and validate every job argument; raise ArgumentError naming what is wrong."""
+    names = list(REQUIRED_ARGS) + list(OPTIONAL_ARGS)
+    got = resolve_options(argv, names, env)
+    missing = [n for n in REQUIRED_ARGS if not got.get(n, "").strip()]
+    if missing:
+        raise ArgumentError(
+            "missing required job argument(s): "
+            + ", ".join(f"--{n}" for n in missing)
+            + " (pass them as '--name value', or as environment variables 'name' under the local emulator)"
+        )
+    values = {n: got.get(n, default) for n, default in OPTIONAL_ARGS.items()}
+    run_id = check_run_id(got["run_id"])
+    delimiter = values["delimiter"] or ","
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter) != 1 or delimiter in '\r\n"':
+        raise ArgumentError(f"--delimiter must be one character (not a quote or newline), got {delimiter!r}")
+    encoding = (values["encoding"] or "utf-8").strip()
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise ArgumentError(f"--encoding: unknown encoding {encoding!r}") from None
+    empty_cells = (values["empty_cells"] or "omit").strip()
+    if empty_cells not in EMPTY_CELL_MODES:
+        raise ArgumentError(
+            f"--empty_cells must be one of {', '.join(EMPTY_CELL_MODES)}, got {empty_cells!r}"
+        )
+    prefixes = {}
+    for name in ("manifest_prefix", "rejected_prefix"):
+        prefix = values[name] or ""
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        prefixes[name] = prefix.lstrip("/")
+    id_column = (values["id_column"] or "id").strip()
+    na_text = values["na_values"] or ""
+    return JobArgs(
+        source_bucket=got["source_bucket"].strip(),
+        source_key=got["source_key"].strip(),
+        table=got["table"].strip(),
+        run_id=run_id,
+        manifest_bucket=(values["manifest_bucket"] or got["source_bucket"]).strip(),
+        manifest_prefix=prefixes["manifest_prefix"],
+        rejected_prefix=prefixes["rejected_prefix"],
+        tolerance=parse_tolerance(values["reject_tolerance"] or "0"),
+        id_column=id_column,
+        type_map=parse_type_map(values["type_map"] or ""),
+        delimiter=delimiter,
+        encoding=encoding,
+        write_concurrency=_positive_int("write_concurrency", values["write_concurrency"] or "8", 64),
+        empty_cells=empty_cells,
+        na_values=tuple(v for v in na_text.split(",") if v) if na_text else (),
+        write_max_attempts=_positive_int("write_max_attempts", values["write_max_attempts"] or "12", 100),
+        job_run_id=values["JOB_RUN_ID"] or values["job_run_id"] or None,
+    )

@@ -1,0 +1,249 @@
+"""The load contract: names, limits, reject reasons, errors, the run-id and tolerance rules, and
+the load-request and manifest types, each with ONE validator.
+
+Everything that meets across a process boundary is defined here once and imported by the job,
+the Spark and import engines, the Airflow side (``plugins/csv2ddb``), the Lambda bundle, the bench
+and the tests. Python 3.9 and the standard library only: Glue Python shell runs this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+JOB_VERSION = "1.0"
+
+# --- DynamoDB limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html)
+MAX_ITEM_BYTES = 400 * 1024
+MAX_HASH_KEY_BYTES = 2048
+MAX_NUMBER_DIGITS = 38
+MAX_NUMBER_ADJUSTED_EXP = 125  # largest magnitude 9.99...E+125
+MIN_NUMBER_ADJUSTED_EXP = -130  # smallest non-zero magnitude 1E-130
+BATCH_SIZE = 25  # BatchWriteItem maximum
+
+# --- item attributes -------------------------------------------------------------------------
+HASH_KEY = "id"
+HASH_KEY_TYPE = "S"
+ATTR_INGESTION_TIMESTAMP = "ingestion_timestamp"
+ATTR_SOURCE_FILE = "source_file"
+ATTR_LOAD_RUN_ID = "load_run_id"
+ADDED_ATTRIBUTES = (ATTR_INGESTION_TIMESTAMP, ATTR_SOURCE_FILE, ATTR_LOAD_RUN_ID)
+
+# One CSV field may not exceed this many characters: an item cannot exceed 400 KB anyway, and the
+# limit stops an unbalanced quote from swallowing the rest of the file into memory.
+CSV_FIELD_LIMIT = 1_000_000
+
+# --- reject reasons (the `reason` column of rejects.csv; see docs/glue-job.md) --------------
+R_RAGGED = "ragged_row"
+R_UNDECODABLE = "undecodable"
+R_EMPTY_KEY = "empty_key"
+R_KEY_TOO_LONG = "key_too_long"
+R_ITEM_TOO_LARGE = "item_too_large"
+R_TYPE_MISMATCH = "type_mismatch"
+R_DYNAMODB_REJECTED = "dynamodb_rejected"
+REJECT_REASONS = (
+    R_RAGGED,
+    R_UNDECODABLE,
+    R_EMPTY_KEY,
+    R_KEY_TOO_LONG,
+    R_ITEM_TOO_LARGE,
+    R_TYPE_MISMATCH,
+    R_DYNAMODB_REJECTED,
+)
+
+# Error codes worth retrying: throttling and transient server errors.
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class JobError(Exception):
+    """A load that must fail with this message (manifest status "failed", exit code 1)."""
+
+
+class ArgumentError(JobError):
+    """Job arguments are missing or invalid (exit code 2)."""
+
+
+class HeaderError(JobError):
+    """The CSV header cannot be loaded; raised before anything is written."""
+
+
+class ManifestError(ValueError):
+    """A manifest is unreadable, incomplete, or does not add up."""
+
+
+# =============================================================================================
+# Run ids: one per (DAG run, source file); safe in S3 keys, Glue arguments and item attributes
+# =============================================================================================
+
+MAX_RUN_ID_LENGTH = 200
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def check_run_id(run_id: str) -> str:
+    """The run id, stripped; ArgumentError unless it is 1-200 characters of [A-Za-z0-9._-]."""
+    run_id = run_id.strip()
+    if not RUN_ID_RE.match(run_id):
+        raise ArgumentError(f"--run_id must be 1-200 characters of [A-Za-z0-9._-], got {run_id!r}")
+    return run_id
+
+
+def sanitize(text: str) -> str:
+    """Replace every run of unsafe characters with one ``_`` (``:``, ``+``, ``/``, spaces...)."""
+    return _UNSAFE.sub("_", text).strip("_")
+
+
+def load_run_id(dag_run_id: str, bucket: str, key: str) -> str:
+    """``<dag run>__<file name>__<hash>``: deterministic (a retried or replayed task finds the same
+    manifest and items), readable, and unique even after truncation.
+
+    The hash covers the unsanitized DAG run id, bucket and key, so two files whose names
+    sanitize alike (``a b.csv`` / ``a_b.csv``) still get different ids.
+    """
+    digest = hashlib.sha256(f"{dag_run_id}\n{bucket}\n{key}".encode()).hexdigest()[:16]
+    name = sanitize(key.rsplit("/", 1)[-1]) or "file"
+    run = sanitize(dag_run_id) or "run"
+    budget = MAX_RUN_ID_LENGTH - len(digest) - 4  # two "__" separators
+    name = name[: min(len(name), 60)]
+    run = run[: budget - len(name)]
+    return check_run_id(f"{run}__{name}__{digest}")
+
+
+# =============================================================================================
+# Reject tolerance: a count ("25") or a fraction of rows read ("0.01", "1.0")
+# =============================================================================================
+
+TOLERANCE_COUNT = r"[0-9]+"
+TOLERANCE_FRACTION = r"0*\.[0-9]+|0+\.[0-9]*|0*1\.0*"
+# The one rule, as a JSON-schema/regex pattern (the trigger form) and as a parser (the job).
+TOLERANCE_PATTERN = rf"^(?:{TOLERANCE_COUNT}|{TOLERANCE_FRACTION})$"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How many rejects a load may have and still succeed: a count, or a fraction of rows read."""
+
+    text: str
+    count: Optional[int] = None
+    fraction: Optional[float] = None
+
+    def allowed(self, rows_read: int) -> int:
+        if self.count is not None:
+            return self.count
+        assert self.fraction is not None
+        return int(self.fraction * rows_read)
+
+    def exceeded(self, rejected: int, rows_read: int) -> bool:
+        return rejected > self.allowed(rows_read)
+
+
+def parse_tolerance(text: str) -> Tolerance:
+    """``"25"`` = at most 25 rejects; ``"0.01"`` = at most 1% of rows read; ``"1.0"`` = all."""
+    raw = text.strip()
+    if not re.fullmatch(TOLERANCE_PATTERN, raw):
+        raise ArgumentError(
+            f"--reject_tolerance must be a count (e.g. 25) or a fraction between 0 and 1 (e.g. 0.01), "
+            f"got {text!r}"
+        )
+    if re.fullmatch(TOLERANCE_COUNT, raw):
+        return Tolerance(raw, count=int(raw))
+    return Tolerance(raw, fraction=float(raw))
+
+
+# =============================================================================================
+# The load request: what one job run loads (built by ``args.parse_job_args``)
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    source_bucket: str
+    source_key: str
+    table: str
+    run_id: str
+    manifest_bucket: str
+    manifest_prefix: str
+    rejected_prefix: str
+    tolerance: Tolerance
+    id_column: str
+    type_map: Dict[str, str]
+    delimiter: str
+    encoding: str
+    write_concurrency: int
+    empty_cells: str
+    na_values: Tuple[str, ...]
+    write_max_attempts: int
+    job_run_id: Optional[str]
+
+    @property
+    def source_uri(self) -> str:
+        return f"s3://{self.source_bucket}/{self.source_key}"
+
+    @property
+    def manifest_key(self) -> str:
+        return f"{self.manifest_prefix}{self.run_id}.json"
+
+    @property
+    def rejects_key(self) -> str:
+        return f"{self.rejected_prefix}{self.run_id}/rejects.csv"
+
+
+# =============================================================================================
+# The manifest: the job's own account of a load (``manifests/<run>.json``)
+# =============================================================================================
+
+FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
+STATUS_SUCCEEDED = "succeeded"
+STATUS_FAILED = "failed"
+
+
+def identity_problem(manifest: Mapping[str, Any]) -> Optional[str]:
+    """Why the figures do not add up, or None.
+
+    ``rows_read = rows_written + rows_rejected + rows_duplicate`` exactly for a succeeded load; a
+    failed load may also hold ``rows_unconfirmed`` (read, sent, never confirmed written).
+    """
+    missing = [f for f in FIGURES if type(manifest.get(f)) is not int]  # bool is not a count
+    if missing:
+        return f"lacks integer figures {missing}"
+    unconfirmed = manifest.get("rows_unconfirmed", 0)
+    if type(unconfirmed) is not int:
+        return f"has a non-integer rows_unconfirmed {unconfirmed!r}"
+    if manifest.get("status") == STATUS_SUCCEEDED and unconfirmed:
+        return f"says succeeded with {unconfirmed} row(s) unconfirmed"
+    read, written, rejected, duplicate = (manifest[f] for f in FIGURES)
+    if read != written + rejected + duplicate + unconfirmed:
+        return (
+            f"does not add up: rows_read={read} but rows_written + rows_rejected + rows_duplicate = "
+            f"{written} + {rejected} + {duplicate} = {written + rejected + duplicate}"
+            + (f" (+ {unconfirmed} unconfirmed)" if unconfirmed else "")
+        )
+    return None
+
+
+def validate_manifest(manifest: Any, where: str) -> Dict[str, Any]:
+    """The ONE manifest validator: a JSON object with integer figures that add up exactly.
+
+    Status, run id and source are the reader's questions (a failed load's manifest is still a
+    valid manifest); raises ManifestError naming ``where``.
+    """
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"manifest {where} is not a JSON object")
+    problem = identity_problem(manifest)
+    if problem:
+        raise ManifestError(f"manifest {where} {problem}")
+    return manifest
+
+
+def figures(manifest: Mapping[str, Any]) -> Tuple[int, ...]:
+    return tuple(int(manifest[f]) for f in FIGURES)

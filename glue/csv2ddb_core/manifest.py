@@ -1,0 +1,100 @@
+"""The manifest's figures and fields: what the job says it did, written to ``manifests/<run>.json``.
+
+The identity ``rows_read = written + rejected + duplicate`` and its validator live in
+:mod:`csv2ddb_core.contract`; this module gathers the figures and renders the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from csv2ddb_core.contract import JOB_VERSION, STATUS_FAILED, STATUS_SUCCEEDED, JobArgs
+
+
+@dataclass
+class LoadStats:
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    bytes_read: int = 0
+    write_retries: int = 0
+    reject_reasons: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_unconfirmed(self) -> int:
+        return self.rows_read - self.rows_written - self.rows_rejected - self.rows_duplicate
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(ts: dt.datetime) -> str:
+    return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    Linux keeps ``ru_maxrss`` across ``exec``: a job started by a big parent (the local
+    emulator runs Python-shell jobs as its subprocesses) would report the parent's peak. The
+    kernel's ``VmHWM`` is this process image's own high-water mark, so prefer it.
+    """
+    if os.path.exists("/proc/self/status"):  # Linux; elsewhere (macOS) getrusage is right
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def build_manifest(
+    args: JobArgs,
+    stats: LoadStats,
+    result: Mapping[str, Any],
+    started: dt.datetime,
+    finished: dt.datetime,
+    error: Optional[str],
+) -> Dict[str, Any]:
+    seconds = max((finished - started).total_seconds(), 1e-9)
+    return {
+        "run_id": args.run_id,
+        "status": STATUS_FAILED if error else STATUS_SUCCEEDED,
+        "table": args.table,
+        "source": result.get("source")
+        or {
+            "bucket": args.source_bucket,
+            "key": args.source_key,
+            "etag": None,
+            "size": None,
+            "version_id": None,
+        },
+        "rows_read": stats.rows_read,
+        "rows_written": stats.rows_written,
+        "rows_rejected": stats.rows_rejected,
+        "rows_duplicate": stats.rows_duplicate,
+        "rows_unconfirmed": stats.rows_unconfirmed,
+        "reject_reasons": stats.reject_reasons,
+        "rejected_location": result.get("rejected_location"),
+        "reject_tolerance": args.tolerance.text,
+        "rejects_allowed": args.tolerance.allowed(stats.rows_read),
+        "id_source": result.get("id_source"),
+        "started_at": iso(started),
+        "finished_at": iso(finished),
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(stats.rows_written / seconds, 1),
+        "bytes_read": stats.bytes_read,
+        "write_retries": stats.write_retries,
+        "write_concurrency": args.write_concurrency,
+        "peak_rss_mb": peak_rss_mb(),
+        "job_run_id": args.job_run_id,
+        "job_version": JOB_VERSION,
+        "error": error,
+    }

@@ -1,0 +1,57 @@
+"""Rejected rows: ``rejects.csv`` (line, reason, detail, raw row) spooled to disk, then to S3."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import threading
+from typing import Any, Dict, Sequence
+
+from csv2ddb_core.rows import Reject
+
+
+def raw_row_text(row: Sequence[str], delimiter: str, encoding: str) -> str:
+    """The row as one CSV line for rejects.csv; undecodable bytes shown as ``\\xNN``."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(row)
+    text = buf.getvalue()
+    codec = "utf-8" if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig") else encoding
+    return text.encode(codec, "surrogateescape").decode(codec, "backslashreplace")
+
+
+class RejectSink:
+    """rejects.csv (line_number, reason, detail, raw_row) spooled to a temp file, not memory."""
+
+    COLUMNS = ("line_number", "reason", "detail", "raw_row")
+
+    def __init__(self, delimiter: str, encoding: str) -> None:
+        fd, self._path = tempfile.mkstemp(prefix="csv2ddb-rejects-", suffix=".csv")
+        # Kept open for the whole load; close() closes and deletes it.
+        self._file = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(self.COLUMNS)
+        self._lock = threading.Lock()
+        self._delimiter = delimiter
+        self._encoding = encoding
+        self.count = 0
+        self.by_reason: Dict[str, int] = {}
+
+    def add(self, line_number: int, reject: Reject, row: Sequence[str]) -> None:
+        raw = raw_row_text(row, self._delimiter, self._encoding)
+        with self._lock:
+            self._writer.writerow((line_number, reject.reason, reject.detail, raw))
+            self.count += 1
+            self.by_reason[reject.reason] = self.by_reason.get(reject.reason, 0) + 1
+
+    def upload(self, s3: Any, bucket: str, key: str) -> str:
+        with self._lock:
+            self._file.flush()
+            # upload_file streams from disk (multipart above 8 MB), never the whole file in memory.
+            s3.upload_file(self._path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
+        return f"s3://{bucket}/{key}"
+
+    def close(self) -> None:
+        self._file.close()
+        os.unlink(self._path)
