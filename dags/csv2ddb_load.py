@@ -15,6 +15,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task
 from csv2ddb import alerts, glue_load, load_steps
 from csv2ddb.dag_params import load_params
 from csv2ddb.settings import DAG_ID_LOAD, load_settings
+from csv2ddb_core.contract import CSV_SUFFIX
 
 settings = load_settings()
 GROUP = "load_file"
@@ -49,7 +50,7 @@ with DAG(
     wait_for_partition = S3KeySensor(
         task_id="wait_for_partition",
         bucket_name=settings.bucket,
-        bucket_key=f"{settings.raw_prefix}dt={{{{ ds }}}}/*.csv",
+        bucket_key=f"{settings.raw_prefix}dt={{{{ ds }}}}/*{CSV_SUFFIX}",
         wildcard_match=True,
         aws_conn_id=settings.aws_conn_id,
         deferrable=settings.sensor_deferrable,

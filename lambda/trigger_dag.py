@@ -19,11 +19,9 @@ the invocation fails so S3/Lambda retry it (already triggered records then answe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,13 +31,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+# Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rule).
+from csv2ddb_core.contract import event_dag_run_id, is_csv_key
+
 LOG = logging.getLogger("csv2ddb.trigger_dag")
 LOG.setLevel(logging.INFO)
 
 TRIGGERED = "triggered"
 ALREADY_TRIGGERED = "already_triggered"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_TAIL = 120
 
 
 class TriggerError(RuntimeError):
@@ -95,23 +94,20 @@ def skip_reason(key: str, raw_prefix: str) -> str | None:
     """Why this key must not start a load (None = load it)."""
     if not key.startswith(raw_prefix):
         return f"outside {raw_prefix}"
-    if not key.endswith(".csv"):
-        return "not a .csv file"
     if ".." in key.split("/"):
         return "contains a '..' path segment"
-    if key == raw_prefix or key.endswith("/.csv"):
+    if key.rsplit("/", 1)[-1].lower() == ".csv":
         return "no file name"
+    if not is_csv_key(key):
+        return "not a .csv file"
     return None
 
 
 def dag_run_id(bucket: str, key: str, etag: str) -> str:
-    """``s3__<sha256(bucket/key/etag)[:16]>__<sanitized file name>``: same object, same id."""
-    digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()[:16]
-    tail = _UNSAFE.sub("_", key.rsplit("/", 1)[-1]).strip("_")[-MAX_TAIL:] or "file"
-    return f"s3__{digest}__{tail}"
+    """Same object, same id (see ``csv2ddb_core.contract.event_dag_run_id``)."""
+    return event_dag_run_id(bucket, key, etag)
 
 
-# --- the two ways to reach Airflow ------------------------------------------------------------------
 def _http_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> tuple[int, Any]:
     req = urllib.request.Request(
         url,

@@ -119,6 +119,33 @@ def load_run_id(dag_run_id: str, bucket: str, key: str) -> str:
     return check_run_id(f"{run}__{name}__{digest}")
 
 
+EVENT_RUN_ID_TAIL = 120
+
+
+def event_dag_run_id(bucket: str, key: str, etag: str) -> str:
+    """The DAG run id of an S3 event: ``s3__<sha256(bucket/key/etag)[:16]>__<file name>``.
+
+    Derived from the object itself because S3 delivers events at least once: a repeated event
+    asks Airflow for the same run id, gets 409 Conflict, and starts nothing twice.
+    """
+    digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()[:16]
+    tail = sanitize(key.rsplit("/", 1)[-1])[-EVENT_RUN_ID_TAIL:] or "file"
+    return f"s3__{digest}__{tail}"
+
+
+# =============================================================================================
+# Which objects are CSV files to load
+# =============================================================================================
+
+CSV_SUFFIX = ".csv"
+
+
+def is_csv_key(key: str) -> bool:
+    """A key names a CSV file (case-insensitive; the S3 event filter itself matches ``.csv``)."""
+    name = key.rsplit("/", 1)[-1]
+    return name.lower().endswith(CSV_SUFFIX) and len(name) > len(CSV_SUFFIX)
+
+
 # =============================================================================================
 # Reject tolerance: a count ("25") or a fraction of rows read ("0.01", "1.0")
 # =============================================================================================

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest
-from csv2ddb.run_ids import load_run_id
+from csv2ddb_core.contract import CSV_SUFFIX, is_csv_key, load_run_id
 
-CSV_SUFFIX = ".csv"
+from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest
 
 
 class S3Reader(Protocol):
@@ -60,7 +59,7 @@ def resolve_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[
     for obj in listing:
         key = obj["Key"]
         rest = key[len(request.prefix) :]
-        if not key.lower().endswith(CSV_SUFFIX) or (not request.recursive and "/" in rest):
+        if not is_csv_key(key) or (not request.recursive and "/" in rest):
             continue
         loads.append(_load(request, dag_run_id, key, _etag(obj.get("ETag")), obj.get("Size", 0), None))
     if not loads:

@@ -16,7 +16,6 @@ from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
-
 from csv2ddb_core.contract import ManifestError
 
 from csv2ddb import audit, counts, load_inputs, tables
@@ -103,9 +102,7 @@ def check(load: Mapping[str, Any], settings: Settings, ti: Any) -> dict[str, Any
     try:
         manifest, where = read_manifest(load, settings)
         if manifest is None:
-            raise ManifestError(
-                f"manifest {where} does not exist: the Glue job wrote no account of the load"
-            )
+            raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
         result = counts.verify_load(manifest, load, dynamodb_client(settings), where)
         outcome.update(ok=result.ok, verification=result.as_dict())
         counts.raise_on_mismatch(result)

@@ -1,15 +1,18 @@
 """Fixtures for the bootstrap tests: tiny deployable sources in a temp dir.
 
-The stack deploys files (the Glue script, the Lambda package); tests deploy small ones of their
-own so they do not depend on glue/ and lambda/ (other components, tested on their own).
+The stack deploys files (the Glue script, the core's wheel, the Lambda package); tests deploy small
+ones of their own (and a copy of the core) so they do not depend on, or change, glue/ and lambda/.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from csv2ddb.bootstrap import Sources
+
+REPO_GLUE = Path(__file__).resolve().parents[2] / "glue"
 
 # Writes a marker object when S3 invokes it, so a test can see the notification wiring work.
 HANDLER = """
@@ -46,4 +49,11 @@ def sources(tmp_path: Path) -> Sources:
     (lambda_dir / "trigger_dag.py").write_text(HANDLER)
     script = tmp_path / "csv2ddb_load_job.py"
     script.write_text(GLUE_SCRIPT)
-    return Sources(glue_script=script, lambda_dir=lambda_dir)
+    # A copy of the load core, so a test can edit it and see the wheel drift.
+    glue_dir = tmp_path / "glue"
+    glue_dir.mkdir()
+    shutil.copy(REPO_GLUE / "pyproject.toml", glue_dir)
+    shutil.copytree(
+        REPO_GLUE / "csv2ddb_core", glue_dir / "csv2ddb_core", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return Sources(glue_script=script, lambda_dir=lambda_dir, glue_dir=glue_dir)

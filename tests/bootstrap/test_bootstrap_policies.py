@@ -12,7 +12,7 @@ from csv2ddb.bootstrap import policies
 from csv2ddb.bootstrap.base import canonical_policy
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import BootstrapError
-from csv2ddb.settings import load_settings
+from csv2ddb.settings import core_wheel_name, load_settings
 
 ACCOUNT = "123456789012"
 # No STS call: these are pure documents, so give the context a fixed identity.
@@ -68,12 +68,13 @@ def test_no_action_wildcards_and_only_allow(policy: dict[str, Any]) -> None:
             assert "*" not in action, action
 
 
-def test_glue_role_reads_raw_and_script_and_writes_only_rejects_and_manifests() -> None:
+def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifests() -> None:
     policy = policies.glue_job_policy(context())
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadRawFilesAndScript"]["Resource"] == [
         "arn:aws:s3:::p1-data/raw/*",
         "arn:aws:s3:::p1-data/scripts/csv2ddb_load_job.py",
+        f"arn:aws:s3:::p1-data/scripts/{core_wheel_name()}",
     ]
     assert by_sid["ReadRawFilesAndScript"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert by_sid["WriteRejectsAndManifests"]["Resource"] == [

@@ -3,8 +3,10 @@ against the real local emulator (ministack)."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from typing import Any
 
 import boto3
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.emulator
 KINDS = [
     "s3-bucket",
     "glue-script",
+    "glue-core-wheel",
     "iam-role",
     "iam-role",
     "dynamodb-table",
@@ -67,6 +70,14 @@ def test_create_status_create_again_delete_status(
     assert job["Command"]["Name"] == "pythonshell"
     assert job["Command"]["PythonVersion"] == "3.9"
     assert job["DefaultArguments"]["--manifest_prefix"] == "manifests/"
+    # Glue installs the load core from the wheel the bootstrap built and uploaded.
+    wheel = job["DefaultArguments"]["--extra-py-files"]
+    assert wheel == stack_settings.core_wheel_s3_uri
+    assert wheel.endswith(".whl")
+    body = s3.get_object(Bucket=stack_settings.bucket, Key=stack_settings.core_wheel_key)["Body"].read()
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert "csv2ddb_core/contract.py" in names
+    assert "csv2ddb_core/load.py" in names
     secret = boto_session.client("secretsmanager", endpoint_url=stack_settings.endpoint_url)
     value = json.loads(
         secret.get_secret_value(SecretId=stack_settings.airflow_api_secret_name)["SecretString"]
@@ -86,7 +97,7 @@ def test_delete_empties_a_versioned_bucket_and_copes_with_a_half_created_stack(
     stack_settings: Settings, sources: Sources, boto_session: boto3.Session
 ) -> None:
     ctx = StackContext(stack_settings, sources)
-    # Half a stack: only the first four resources (bucket, script, roles).
+    # Half a stack: only the first four resources (bucket, script, wheel, Glue role).
     for resource in resources(ctx)[:4]:
         assert ensure(resource).action == CREATED
     s3 = boto_session.client("s3", endpoint_url=stack_settings.endpoint_url)
@@ -136,6 +147,8 @@ def test_drift_is_reported_and_create_repairs_it(
     )
     assert sources.glue_script is not None
     sources.glue_script.write_text(sources.glue_script.read_text() + "\n# edited\n")
+    core = sources.glue_dir / "csv2ddb_core" / "contract.py"
+    core.write_text(core.read_text() + "\n# edited\n")
     iam = boto_session.client("iam", endpoint_url=endpoint)
     iam.attach_role_policy(
         RoleName=stack_settings.glue_role_name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
@@ -148,14 +161,24 @@ def test_drift_is_reported_and_create_repairs_it(
     assert "PythonVersion" in job_status.detail
     assert "MaxCapacity" in job_status.detail
     assert not statuses[("glue-script", stack_settings.script_s3_uri)].matches
+    wheel = statuses[("glue-core-wheel", stack_settings.core_wheel_s3_uri)]
+    assert not wheel.matches
+    assert "content sha256" in wheel.detail
     role = statuses[("iam-role", stack_settings.glue_role_name)]
     assert not role.matches
     assert "AmazonS3FullAccess" in role.detail
-    assert [s.kind for s in statuses.values() if not s.matches] == ["glue-script", "iam-role", "glue-job"]
+    assert [s.kind for s in statuses.values() if not s.matches] == [
+        "glue-script",
+        "glue-core-wheel",
+        "iam-role",
+        "glue-job",
+        "lambda-function",  # its zip bundles the core's contract, which was edited too
+    ]
 
     changes = by_kind_name(create_stack(stack_settings, sources=sources, env=LOGIN))
     assert changes[("glue-job", stack_settings.glue_job_name)].action == UPDATED
     assert changes[("glue-script", stack_settings.script_s3_uri)].action == UPDATED
+    assert changes[("glue-core-wheel", stack_settings.core_wheel_s3_uri)].action == UPDATED
     assert changes[("iam-role", stack_settings.glue_role_name)].action == UPDATED
     assert_all_match(stack_settings, sources)
     assert iam.list_attached_role_policies(RoleName=stack_settings.glue_role_name)["AttachedPolicies"] == []

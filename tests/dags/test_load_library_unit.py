@@ -10,8 +10,8 @@ import pytest
 from csv2ddb import audit, counts, glue_load, run_notes
 from csv2ddb.audit_cli import render_table
 from csv2ddb.dag_params import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
-from csv2ddb.run_ids import MAX_RUN_ID_LENGTH, load_run_id, sanitize
 from csv2ddb.settings import load_settings
+from csv2ddb_core.contract import MAX_RUN_ID_LENGTH, load_run_id, sanitize
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -55,7 +55,7 @@ class TriggerFunction(Resource):
         }
 
     def package(self) -> bytes:
-        return build_zip(self.ctx.sources.lambda_dir, self.settings.lambda_handler)
+        return build_zip(self.ctx.sources.lambda_dir, self.settings.lambda_handler, self.ctx.sources.glue_dir)
 
     def observe(self) -> Observation:
         lam = self.ctx.client("lambda")

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from csv2ddb_core.contract import CSV_SUFFIX
 
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
@@ -20,7 +21,6 @@ from csv2ddb.bootstrap.model import MISSING, Observation
 STATEMENT_ID = "csv2ddb-s3-invoke"
 NOTIFICATION_ID = "csv2ddb-raw-csv"
 EVENTS = ["s3:ObjectCreated:*"]
-SUFFIX = ".csv"
 
 
 class InvokePermission(Resource):
@@ -125,7 +125,7 @@ class BucketNotification(Resource):
                 "Key": {
                     "FilterRules": [
                         {"Name": "Prefix", "Value": self.settings.raw_prefix},
-                        {"Name": "Suffix", "Value": SUFFIX},
+                        {"Name": "Suffix", "Value": CSV_SUFFIX},
                     ]
                 }
             },
@@ -168,7 +168,9 @@ class BucketNotification(Resource):
 
     def create(self) -> str:
         self._put(include_ours=True)
-        return f"ObjectCreated {self.settings.raw_prefix}*{SUFFIX} -> {self.settings.lambda_function_name}"
+        return (
+            f"ObjectCreated {self.settings.raw_prefix}*{CSV_SUFFIX} -> {self.settings.lambda_function_name}"
+        )
 
     def repair(self, observed: Observation) -> str:
         self._put(include_ours=True)
