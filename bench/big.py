@@ -18,8 +18,9 @@ from typing import Any
 from csv2ddb_dev.emulator import stop_process_group
 from csv2ddb_dev.paths import REPO_ROOT, free_port
 
-from bench import ddb
-from bench.run import BUCKET, Harness
+from bench import data, launch
+from bench.bucket import BUCKET, source_key
+from bench.harness import Harness, prepare_dataset
 
 HOST = "127.0.0.1"
 
@@ -69,15 +70,9 @@ class SinkHarness(Harness):
     server = "sink"
 
     def __init__(self, sink: Sink, base_env: dict[str, str], run_dir: Path, files: dict[str, Path]) -> None:
+        env = {**base_env, "AWS_ENDPOINT_URL": sink.url, "CSV2DDB_ENDPOINT_URL": sink.url}
+        super().__init__(sink.proc.pid, env, run_dir, first_log=100)  # log numbers after the emulator's
         self.sink = sink
-        self.server_pid = sink.proc.pid
-        self.run_dir = run_dir
-        self.env = {**base_env, "AWS_ENDPOINT_URL": sink.url, "CSV2DDB_ENDPOINT_URL": sink.url}
-        self.ddb = ddb.client(self.env, "dynamodb")
-        self.s3 = ddb.client(self.env, "s3")
-        self.results = []
-        self.expected_ids = {}
-        self._n = 100  # log file numbers after the emulator's
         self._files = files
 
     def prepare_table(self, table: str) -> None:
@@ -107,22 +102,19 @@ def run_big(
 
     (The transform-only rate is measured on flights with the emulator run; on the big file it
     would only add minutes to an already long run.)"""
-    from bench import data
-    from bench.run import prepare_dataset
-
-    files = {f"raw/bench/{flights['path'].name}": flights["path"], f"raw/bench/{big_path.name}": big_path}
+    files = {source_key(flights["path"]): flights["path"], source_key(big_path): big_path}
     sink = Sink(files, run_dir / "sink.log")
     try:
         harness = SinkHarness(sink, base_env, run_dir, files)
-        small = prepare_dataset("flights (sink)", flights["path"], harness, peers=False)
+        small = prepare_dataset(data.FLIGHTS_ON_SINK, flights["path"], harness, peers=False)
         small["items"] = flights["items"]
-        large = prepare_dataset("big (sink)", big_path, harness, peers=False)
+        large = prepare_dataset(data.BIG_ON_SINK, big_path, harness, peers=False)
         large["items"] = data.count_rows(big_path)  # distinct by construction (the copy column)
         for dataset in (small, large):
             if "csv2ddb_job" in only:
-                harness.glue_job(dataset, threads)
+                launch.glue_job(harness, dataset, threads)
             if "ceiling" in only:
-                harness.ceiling(dataset, threads)
+                launch.ceiling(harness, dataset, threads)
     finally:
         sink.stop()
     return harness.results

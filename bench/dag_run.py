@@ -74,7 +74,7 @@ def task_durations(dag_run: Any) -> dict[str, dict[str, Any]]:
 def manifest_of(settings: Any, dag_run_id: str, key: str) -> dict[str, Any]:
     """The Glue job's manifest for this DAG run and file (named by the load's run id)."""
     from csv2ddb.aws import client
-    from csv2ddb.run_ids import load_run_id
+    from csv2ddb_core.contract import load_run_id
 
     manifest_key = f"{settings.manifests_prefix}{load_run_id(dag_run_id, settings.bucket, key)}.json"
     body = client(settings, "s3").get_object(Bucket=settings.bucket, Key=manifest_key)["Body"].read()

@@ -20,9 +20,17 @@ from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import job
+from bench.make_big_file import DEFAULT_COPIES, write_replicated_flights
 
 CACHE_DIR = REPO_ROOT / ".cache" / "bench"
 DATA_DIR = CACHE_DIR / "data"
+# A run's folder is CACHE_DIR / "run-<stamp>", its UTC start time: the report reads it back.
+RUN_PREFIX = "run-"
+RUN_STAMP = "%Y%m%dT%H%M%SZ"
+# Dataset names of the big run: loaded against the null sink (bench/sink.py), not the emulator.
+SINK_TAG = "(sink)"
+FLIGHTS_ON_SINK = f"flights {SINK_TAG}"
+BIG_ON_SINK = f"big {SINK_TAG}"
 
 
 def flights_csv(rows: int | None) -> Path:
@@ -39,8 +47,6 @@ def flights_csv(rows: int | None) -> Path:
 def big_csv() -> Path:
     """The 5.7 M-row file (17 copies of flights, a leading ``copy`` column keeps rows distinct),
     made by ``bench/make_big_file.py``)."""
-    from bench.make_big_file import DEFAULT_COPIES, write_replicated_flights
-
     dest = DATA_DIR / f"flights-x{DEFAULT_COPIES}.csv"
     if not dest.exists():
         write_replicated_flights(dest, DEFAULT_COPIES)

@@ -1,4 +1,4 @@
-"""The Glue job's own pure row functions, imported from ``glue/csv2ddb_load_job.py`` by path.
+"""The Glue job's own pure row functions, imported from the load core (``csv2ddb_core``).
 
 The ceiling pushes items built by exactly these functions (so its items are byte-for-byte the
 loader's), the transform-only figure runs exactly this pipeline without writes, and the peers'
@@ -9,19 +9,23 @@ if the job changes, the benchmark follows.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
-import sys
 from collections.abc import Iterable, Iterator
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from csv2ddb.bootstrap.wheel import sources_digest
+from csv2ddb_core.contract import HASH_KEY
+from csv2ddb_core.header import validate_header
+from csv2ddb_core.keys import DedupeIndex
+from csv2ddb_core.rows import RowBuilder
+from csv2ddb_core.source import read_records, text_stream
 from csv2ddb_dev.paths import REPO_ROOT
 
+from bench.bucket import source_uri
+
 JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
-ID_COLUMN = "id"
+ID_COLUMN = HASH_KEY
 # What the job would stamp on items of a benchmark load (same lengths as the real run's values).
 BENCH_RUN_ID = "bench-000000000000"
 BENCH_TIMESTAMP = "2026-01-01T00:00:00.000000Z"
@@ -29,32 +33,20 @@ BENCH_TIMESTAMP = "2026-01-01T00:00:00.000000Z"
 ALL_STRINGS = {"*": "S"}
 
 
-@cache
-def module() -> ModuleType:
-    """Import the job script as a module (it is a script, not a package member)."""
-    spec = importlib.util.spec_from_file_location("csv2ddb_load_job", JOB_PATH)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {JOB_PATH}")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses resolve their module through sys.modules
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def job_sha256() -> str:
-    return hashlib.sha256(JOB_PATH.read_bytes()).hexdigest()
+    """What ran: the entry script and the load core's sources (the wheel's inputs)."""
+    core = sources_digest(JOB_PATH.parent)
+    return hashlib.sha256(JOB_PATH.read_bytes() + core.encode()).hexdigest()
 
 
 def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
-    job = module()
     raw = io.FileIO(path, "r")
-    return job.read_records(job.text_stream(raw, "utf-8"), ",")
+    return read_records(text_stream(raw, "utf-8"), ",")
 
 
 def _builder(header_row: list[str], source_file: str, type_map: dict[str, str] | None = None) -> Any:
-    job = module()
-    header = job.validate_header(header_row, ID_COLUMN)
-    return job.RowBuilder(
+    header = validate_header(header_row, ID_COLUMN)
+    return RowBuilder(
         header,
         source_file=source_file,
         run_id=BENCH_RUN_ID,
@@ -71,7 +63,7 @@ def pipeline(
     records = _records(path)
     _line, header_row = next(records)
     build = _builder(header_row, source_file, type_map).build
-    add_seen = module().DedupeIndex().add
+    add_seen = DedupeIndex().add
     for _line_number, row in records:
         item, digest = build(row)
         if digest is None:
@@ -80,11 +72,6 @@ def pipeline(
             yield "duplicate", None
         else:
             yield "item", item
-
-
-def source_uri(path: Path) -> str:
-    """The ``source_file`` value a real run of this file would stamp (bucket of the harness)."""
-    return f"s3://csv2ddb-bench/raw/bench/{path.name}"
 
 
 def build_items(path: Path, type_map: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:

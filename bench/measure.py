@@ -1,4 +1,4 @@
-"""Measuring processes on Linux: a child's own CPU and peak RSS, the emulator's CPU, machine facts.
+"""Measuring processes on Linux: a child's own CPU and peak RSS, the emulator's CPU, the load.
 
 Every contender runs in its own child process, so ``os.wait4`` hands us that child's CPU seconds
 and peak RSS alone (not the harness's, not the emulator's). The emulator is a separate process
@@ -9,7 +9,6 @@ say how much of the 2 cores the server took for the same load.
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import subprocess
 import time
@@ -122,23 +121,3 @@ def self_cpu_seconds() -> float:
 
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
-
-
-def machine_facts() -> dict[str, object]:
-    """nproc, RAM and CPU model: what the numbers were measured on."""
-    cpu_model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-            break
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gib": round(mem_kib / 1024 / 1024, 1),
-        "cpu_model": cpu_model or platform.processor(),
-        "kernel": platform.release(),
-    }

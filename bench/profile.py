@@ -24,6 +24,7 @@ from csv2ddb_dev.emulator import start_emulator
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, ddb, job
+from bench.bucket import BUCKET, source_key
 
 # Leaf frames where a thread waits rather than computes (py-spy's idle and GIL detection both
 # count a thread blocked in recv() as active on Python 3.11): left out of the CPU shares.
@@ -38,7 +39,7 @@ WAITING_LEAVES = frozenset(
         "threading.py:Event.wait",
     }
 )
-PER_ROW = ("csv2ddb_load_job.py:load", "csv2ddb_load_job.py:BatchWriter._worker")
+PER_ROW = ("load.py:load", "writer.py:BatchWriter._worker")  # csv2ddb_core/load.py, writer.py
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::\d+)?\)$")
 
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     args = parser.parse_args(argv)
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime(data.RUN_STAMP)
     run_dir = data.CACHE_DIR / f"profile-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
     path = data.flights_csv(args.rows)
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = emulator.client_env()
         s3, dynamodb = ddb.client(env, "s3"), ddb.client(env, "dynamodb")
-        bucket, key, table = "csv2ddb-bench", f"raw/bench/{path.name}", f"profile-{uuid.uuid4().hex[:8]}"
+        bucket, key, table = BUCKET, source_key(path), f"profile-{uuid.uuid4().hex[:8]}"
         ddb.ensure_bucket(s3, bucket)
         ddb.upload(s3, path, bucket, key)
         ddb.create_table(dynamodb, table)

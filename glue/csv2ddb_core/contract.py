@@ -31,6 +31,9 @@ ATTR_SOURCE_FILE = "source_file"
 ATTR_LOAD_RUN_ID = "load_run_id"
 ADDED_ATTRIBUTES = (ATTR_INGESTION_TIMESTAMP, ATTR_SOURCE_FILE, ATTR_LOAD_RUN_ID)
 
+# The key list beside each manifest (format: csv2ddb_core.keylist, docs/glue-job.md).
+KEYS_SUFFIX = ".keys.jsonl.gz"
+
 # One CSV field may not exceed this many characters: an item cannot exceed 400 KB anyway, and the
 # limit stops an unbalanced quote from swallowing the rest of the file into memory.
 CSV_FIELD_LIMIT = 1_000_000
@@ -221,6 +224,10 @@ class JobArgs:
         return f"{self.manifest_prefix}{self.run_id}.json"
 
     @property
+    def keys_key(self) -> str:
+        return f"{self.manifest_prefix}{self.run_id}{KEYS_SUFFIX}"
+
+    @property
     def rejects_key(self) -> str:
         return f"{self.rejected_prefix}{self.run_id}/rejects.csv"
 
@@ -249,6 +256,9 @@ def identity_problem(manifest: Mapping[str, Any]) -> Optional[str]:
     if manifest.get("status") == STATUS_SUCCEEDED and unconfirmed:
         return f"says succeeded with {unconfirmed} row(s) unconfirmed"
     read, written, rejected, duplicate = (manifest[f] for f in FIGURES)
+    keys_count = manifest.get("keys_count")
+    if manifest.get("status") == STATUS_SUCCEEDED and keys_count is not None and keys_count != written:
+        return f"lists {keys_count} written key(s) but says rows_written={written}"
     if read != written + rejected + duplicate + unconfirmed:
         return (
             f"does not add up: rows_read={read} but rows_written + rows_rejected + rows_duplicate = "

@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from csv2ddb_core.contract import BATCH_SIZE, HASH_KEY, JobArgs, JobError
 from csv2ddb_core.header import header_from
+from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.keys import DedupeIndex
 from csv2ddb_core.manifest import LoadStats, build_manifest, iso, peak_rss_mb, utc_now
 from csv2ddb_core.rejects import RejectSink
@@ -92,6 +93,7 @@ def load(
         "version_id": stream.version_id,
     }
     rejects = RejectSink(args.delimiter, args.encoding)
+    keys = KeyListWriter((HASH_KEY,))
     writer: Optional[BatchWriter] = None
     progress = Progress(stats, stream)
     read = duplicate = 0
@@ -123,6 +125,7 @@ def load(
             args.write_concurrency,
             RetryPolicy(max_attempts=args.write_max_attempts),
             rejects,
+            keys,
         )
         seen = DedupeIndex()
         build = builder.build
@@ -175,7 +178,25 @@ def load(
                     f"s3://{args.manifest_bucket}/{args.rejects_key}: {exc}"
                 )
         rejects.close()
+        _store_key_list(keys, s3, args, result)
         stream.close()
+
+
+def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: Dict[str, Any]) -> None:
+    """Upload the key list, also after a failure (a rollback needs the keys that were written)."""
+    try:
+        result.update(keys.upload(s3, args.manifest_bucket, args.keys_key))
+    except (
+        botocore.exceptions.BotoCoreError,
+        botocore.exceptions.ClientError,
+        boto3.exceptions.S3UploadFailedError,
+    ) as exc:
+        LOG.error("could not upload the key list to %s: %s", args.keys_key, exc)
+        result["keys_error"] = (
+            f"the key list could not be stored at s3://{args.manifest_bucket}/{args.keys_key}: {exc}"
+        )
+    finally:
+        keys.close()
 
 
 def make_clients(args: JobArgs) -> Tuple[Any, Any]:
@@ -212,8 +233,9 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     error: Optional[str] = None
     try:
         load(args, s3, ddb, stats, result, started)
-        if result.get("rejects_error"):
-            raise JobError(result["rejects_error"])
+        for problem in ("rejects_error", "keys_error"):
+            if result.get(problem):
+                raise JobError(result[problem])
         if stats.rows_unconfirmed != 0:
             raise JobError(
                 f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "

@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import botocore.exceptions
 
 from csv2ddb_core.contract import HASH_KEY, R_DYNAMODB_REJECTED, RETRYABLE_ERROR_CODES, JobError
+from csv2ddb_core.keylist import KeyListWriter, key_line
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import Reject
 
@@ -81,8 +82,10 @@ class BatchWriter:
         threads: int,
         policy: RetryPolicy,
         rejects: RejectSink,
+        keys: Optional[KeyListWriter] = None,
     ) -> None:
         self._client = client
+        self._keys = keys
         self._table = table
         self._policy = policy
         self._rejects = rejects
@@ -175,11 +178,22 @@ class BatchWriter:
                 self._retry_or_fail(attempt, len(requests), type(exc).__name__)
                 continue
             unprocessed = resp.get("UnprocessedItems", {}).get(self._table, [])
-            self._count(written=len(requests) - len(unprocessed))
+            self._confirm(requests, unprocessed)
             if not unprocessed:
                 return
             self._retry_or_fail(attempt, len(unprocessed), f"{len(unprocessed)} UnprocessedItems")
             requests = unprocessed
+
+    def _confirm(self, requests: List[Dict[str, Any]], unprocessed: List[Dict[str, Any]]) -> None:
+        """Count (and list the keys of) the requests DynamoDB confirmed: all but ``unprocessed``."""
+        if self._keys is not None:
+            items = [request["PutRequest"]["Item"] for request in requests]
+            if unprocessed:
+                names = self._keys.key_names
+                pending = {key_line(u["PutRequest"]["Item"], names) for u in unprocessed}
+                items = [item for item in items if key_line(item, names) not in pending]
+            self._keys.add(items)
+        self._count(written=len(requests) - len(unprocessed))
 
     def _send(self, requests: List[Dict[str, Any]]) -> Dict[str, Any]:
         if self._body_hook is None:
@@ -211,7 +225,7 @@ class BatchWriter:
                 attempt += 1
                 try:
                     self._client.put_item(TableName=self._table, Item=item)
-                    self._count(written=1)
+                    self._confirm([request], [])
                     break
                 except botocore.exceptions.ClientError as exc:
                     code = exc.response.get("Error", {}).get("Code", "")

@@ -16,8 +16,9 @@ import pytest
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 
-from bench import contenders, data, ddb, job, report
-from bench.run import Harness
+from bench import contenders, data, ddb, job, launch
+from bench.harness import Harness, on_emulator
+from bench.report import document, tables, targets
 
 pytestmark = pytest.mark.emulator
 TINY_ROWS = 300
@@ -136,10 +137,10 @@ def _tiny_dataset(harness: Harness, tiny_flights: Path) -> dict[str, object]:
 def test_harness_measures_a_child_and_verifies_its_count(
     emulator: Emulator, tiny_flights: Path, tmp_path: Path
 ) -> None:
-    harness = Harness(emulator, tmp_path)
+    harness = on_emulator(emulator, tmp_path)
     dataset = _tiny_dataset(harness, tiny_flights)
 
-    record = harness.batch_writer(dataset)
+    record = launch.batch_writer(harness, dataset)
 
     assert record["ok"], record["error"]
     assert record["verified"] is True
@@ -160,7 +161,7 @@ def test_harness_measures_a_child_and_verifies_its_count(
 def test_a_failing_contender_is_reported_failed_not_verified(
     emulator: Emulator, tiny_flights: Path, tmp_path: Path
 ) -> None:
-    harness = Harness(emulator, tmp_path)
+    harness = on_emulator(emulator, tmp_path)
     dataset = {"name": "tiny", "path": tiny_flights, "rows": TINY_ROWS, "key": "k", "job_args": {}}
     table = "test-bench-never-created"
     argv = [sys.executable, "-c", "raise SystemExit(3)"]
@@ -198,8 +199,8 @@ def test_targets_are_judged_from_the_figures() -> None:
     ]
     slow = [*fast[:2], _run("csv2ddb_job", 2000, cpu=150), *fast[3:]]
 
-    met = {t["target"]: t["met"] for t in report.targets(meta, fast)}
-    missed = {t["target"]: t["met"] for t in report.targets(meta, slow)}
+    met = {t["target"]: t["met"] for t in targets.judge(meta, fast)}
+    missed = {t["target"]: t["met"] for t in targets.judge(meta, slow)}
 
     assert met["loader ≥ 0.9× the ceiling"] is True  # 3800 / best ceiling 4000 = 0.95
     assert missed["loader ≥ 0.9× the ceiling"] is False
@@ -214,10 +215,10 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
     emulator: Emulator, tiny_flights: Path, tmp_path: Path
 ) -> None:
     """Real Airflow (dag.test in the .venv child), real stack and Glue job on the emulator."""
-    harness = Harness(emulator, tmp_path)
+    harness = on_emulator(emulator, tmp_path)
     dataset = _tiny_dataset(harness, tiny_flights)
 
-    record = harness.dag(dataset)
+    record = launch.dag(harness, dataset)
 
     assert record["ok"], record["error"]
     assert record["verified"] is True
@@ -228,7 +229,7 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
     states = {name: task["state"] for name, task in inner["tasks"].items()}
     assert states["load_file.run_glue[0]"] == "success"
     assert states["load_file.check_counts[0]"] == "success"
-    section = report.dag_section({"results": [record]})
+    section = tables.dag_section({"results": [record]})
     assert f"| tiny ({TINY_ROWS:,}) | {record['wall_s']:.1f} | {inner['glue_job_s']:.1f} |" in section
 
 
@@ -243,16 +244,16 @@ def test_each_item_shape_is_judged_against_its_own_ceiling() -> None:
         _run("batch_writer", 3500, item_types="strings"),
     ]
 
-    doc = report.build(meta, results)
-    targets = {t["target"]: t for t in doc["targets"]}
+    doc = document.build(meta, results)
+    verdicts = {t["target"]: t for t in doc["targets"]}
 
-    assert targets["loader ≥ 0.9× the ceiling"]["value"] == 0.95  # typed job vs typed ceiling
-    assert targets["loader ≥ 1.9× batch_writer"]["value"] == 1.09  # as the issue states it
-    assert targets["loader ≥ 1.9× batch_writer"]["met"] is False
-    like_for_like = targets["loader ≥ 1.9× batch_writer, like for like (every column a string)"]
+    assert verdicts["loader ≥ 0.9× the ceiling"]["value"] == 0.95  # typed job vs typed ceiling
+    assert verdicts["loader ≥ 1.9× batch_writer"]["value"] == 1.09  # as the issue states it
+    assert verdicts["loader ≥ 1.9× batch_writer"]["met"] is False
+    like_for_like = verdicts["loader ≥ 1.9× batch_writer, like for like (every column a string)"]
     assert like_for_like["value"] == 2.29
     assert like_for_like["met"] is True
     ratios = {(r["contender"], r.get("item_types", "typed")): r["ratio_to_ceiling"] for r in doc["results"]}
     assert ratios[("batch_writer", "strings")] == round(3500 / 9000, 3)
     assert ratios[("csv2ddb_job", "typed")] == round(3800 / 4000, 3)
-    assert targets["loader ≥ 0.9× the ceiling, every column a string"]["value"] == round(8000 / 9000, 2)
+    assert verdicts["loader ≥ 0.9× the ceiling, every column a string"]["value"] == round(8000 / 9000, 2)

@@ -15,8 +15,9 @@ from csv2ddb_dev.emulator import LOCAL_CREDENTIALS
 
 from bench import ddb
 from bench.big import Sink
+from bench.bucket import BUCKET, source_key
 
-KEY = "raw/bench/tiny.csv"
+KEY = source_key(Path("tiny.csv"))
 BODY = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(1000))
 
 
@@ -56,12 +57,12 @@ def test_sink_counts_items_and_distinct_ids(sink: Sink) -> None:
 def test_sink_serves_its_file_with_ranges_and_keeps_puts(sink: Sink) -> None:
     s3 = ddb.client(_env(sink), "s3")
 
-    whole = s3.get_object(Bucket="csv2ddb-bench", Key=KEY)["Body"].read()
-    tail = s3.get_object(Bucket="csv2ddb-bench", Key=KEY, Range="bytes=4-")["Body"].read()
-    s3.put_object(Bucket="csv2ddb-bench", Key="manifests/r.json", Body=b"{}")
+    whole = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+    tail = s3.get_object(Bucket=BUCKET, Key=KEY, Range="bytes=4-")["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key="manifests/r.json", Body=b"{}")
 
     assert whole == BODY
     assert tail == BODY[4:]
-    assert s3.get_object(Bucket="csv2ddb-bench", Key="manifests/r.json")["Body"].read() == b"{}"
+    assert s3.get_object(Bucket=BUCKET, Key="manifests/r.json")["Body"].read() == b"{}"
     with pytest.raises(s3.exceptions.NoSuchKey):
-        s3.get_object(Bucket="csv2ddb-bench", Key="raw/bench/missing.csv")
+        s3.get_object(Bucket=BUCKET, Key="raw/bench/missing.csv")

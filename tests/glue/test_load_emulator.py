@@ -20,7 +20,11 @@ from typing import Any
 
 import boto3
 import pytest
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.contract import ManifestError
+from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.keys import row_id
+from csv2ddb_core.load import make_clients, run
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -79,6 +83,19 @@ def test_crafted_file_exact_manifest_and_table(target: LoadTarget) -> None:
     # the manifest in S3 is the one the job printed
     stored = json.loads(target.get_object("manifests/crafted-1.json"))
     assert stored == {k: v for k, v in manifest.items() if k != "manifest_location"}
+
+    # The key list: exactly the written keys, and any damage to it is caught, never passed.
+    assert manifest["keys_location"] == f"s3://{target.bucket}/manifests/crafted-1.keys.jsonl.gz"
+    assert manifest["keys_count"] == 4
+    listed = read_key_list(target.s3, manifest, "crafted-1")
+    assert sorted(k["id"]["S"] for k in listed) == list(ids)
+    for damaged in ({"keys_count": 5}, {"keys_sha256": "0" * 64}, {"keys_location": None}):
+        with pytest.raises(ManifestError):
+            read_key_list(target.s3, {**manifest, **damaged}, "crafted-1")
+    body = target.get_object("manifests/crafted-1.keys.jsonl.gz")
+    target.put("manifests/crafted-1.keys.jsonl.gz", body[: len(body) // 2])  # truncated
+    with pytest.raises(ManifestError, match="sha256"):
+        read_key_list(target.s3, manifest, "crafted-1")
 
     rejects_uri = f"s3://{target.bucket}/rejected/crafted-1/rejects.csv"
     assert manifest["rejected_location"] == rejects_uri
@@ -193,10 +210,10 @@ def test_bad_header_fails_before_anything_is_written(target: LoadTarget, body: b
 
 def test_missing_table_fails_clearly(target: LoadTarget) -> None:
     key = target.put("raw/ok.csv", b"a\n1\n")
-    args = target.parse_job_args(target.job_argv(key, run_id="no-table"), env={})
+    args = parse_job_args(target.job_argv(key, run_id="no-table"), env={})
     args = type(args)(**{**args.__dict__, "table": f"{target.table}-missing"})
-    s3, ddb = target.make_clients(args)
-    manifest = target.run(args, s3, ddb)
+    s3, ddb = make_clients(args)
+    manifest = run(args, s3, ddb)
     assert manifest["status"] == "failed"
     assert "does not exist" in manifest["error"]
 

@@ -1,0 +1,178 @@
+"""How the harness starts each contender: its child's command, table, label and item shape.
+
+In-process contenders (bench/contenders.py) run in a ``bench.worker`` child; the Glue job runs as
+its own script with the arguments Glue gives it; the DAG runs in the Airflow virtualenv. Each
+child is measured alone by ``Harness.measure``, against whichever server the harness talks to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from csv2ddb_dev.paths import REPO_ROOT
+
+from bench import job
+from bench.bucket import BUCKET
+from bench.harness import Harness
+from bench.record import STRINGS, TYPED
+
+JOB_DEFAULT_CONCURRENCY = 8
+AIRFLOW_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"  # the DAG contender needs Airflow
+
+
+def worker_argv(name: str, out: Path, **kwargs: Any) -> list[str]:
+    """A ``bench.worker`` child that runs contender ``name`` and writes its result to ``out``."""
+    return [sys.executable, "-m", "bench.worker", name, str(out), json.dumps(kwargs)]
+
+
+def transform_only(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """The job's row pipeline with no writes: what parsing, typing and hashing cost alone."""
+    out = harness.run_dir / f"transform-{dataset['name']}.json"
+    argv = worker_argv("transform_only", out, csv_path=str(dataset["path"]))
+    return harness.measure("transform_only", "csv2ddb transform only", dataset, argv, None, result_path=out)
+
+
+def ceiling(harness: Harness, dataset: dict[str, Any], threads: int, strings: bool = False) -> dict[str, Any]:
+    """The loader's own items, pre-built and pre-encoded, pushed at ``threads``: the server's limit."""
+    kind = " (every column a string)" if strings else ""
+    label = f"ceiling: pre-built BatchWriteItem{kind}, {threads} threads"
+    worker_kwargs = {"threads": threads, "strings": strings}
+    item_types = STRINGS if strings else TYPED
+    return _in_worker(harness, "ceiling", label, dataset, dataset["path"], threads, item_types, worker_kwargs)
+
+
+def glue_job(
+    harness: Harness, dataset: dict[str, Any], concurrency: int, strings: bool = False
+) -> dict[str, Any]:
+    """The job script run directly; ``strings``: with ``--type_map {"*": "S"}``, as the peers write."""
+    table = harness.new_table("csv2ddb")
+    job_args = dict(dataset["job_args"])
+    if strings:
+        job_args["type_map"] = json.dumps(job.ALL_STRINGS)
+    run_id = f"bench-{uuid.uuid4().hex[:12]}"
+    argv = [
+        sys.executable,
+        str(job.JOB_PATH),
+        "--source_bucket",
+        BUCKET,
+        "--source_key",
+        dataset["key"],
+        "--table",
+        table,
+        "--run_id",
+        run_id,
+        "--write_concurrency",
+        str(concurrency),
+        *[arg for k, v in job_args.items() for arg in (f"--{k}", v)],
+    ]
+    kind = ", every column a string" if strings else ""
+    label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}{kind}"
+    record = harness.measure(
+        "csv2ddb_job",
+        label,
+        dataset,
+        argv,
+        table,
+        threads=concurrency,
+        expected_items=dataset["items"],
+        item_types=STRINGS if strings else TYPED,
+    )
+    record["manifest"] = harness.manifest(run_id)
+    return record
+
+
+def _in_worker(
+    harness: Harness,
+    contender: str,
+    label: str,
+    dataset: dict[str, Any],
+    csv_path: Path,
+    threads: int | None,
+    item_types: str,
+    worker_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A contender of bench/contenders.py in a ``bench.worker`` child, into a fresh table."""
+    table = harness.new_table(contender)
+    out = harness.run_dir / f"{contender}-{item_types}-{dataset['name']}-{threads}.json"
+    argv = worker_argv(contender, out, csv_path=str(csv_path), table=table, **(worker_kwargs or {}))
+    return harness.measure(
+        contender,
+        label,
+        dataset,
+        argv,
+        table,
+        result_path=out,
+        threads=threads,
+        expected_items=dataset["items"],
+        item_types=item_types,
+    )
+
+
+def awswrangler(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """A peer: awswrangler's ``put_csv`` on the file with the loader's ids."""
+    label = "awswrangler wr.dynamodb.put_csv"
+    return _in_worker(
+        harness, "awswrangler", label, dataset, dataset["with_id_path"], os.cpu_count(), STRINGS
+    )
+
+
+def batch_writer(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """A peer: boto3's ``batch_writer`` in one loop, on the file with the loader's ids."""
+    label = "boto3 Table.batch_writer(), one loop"
+    return _in_worker(harness, "batch_writer", label, dataset, dataset["with_id_path"], 1, STRINGS)
+
+
+def dag(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """The same file once through the whole csv2ddb_load DAG (``dag.test()``; see bench/dag_run.py).
+
+    Runs in the Airflow virtualenv; the DAG's table is the stack's own (bootstrapped by the
+    child before its clock starts), so it is not created here.
+    """
+    prefix = f"bdag{uuid.uuid4().hex[:8]}"
+    out = harness.run_dir / f"dag-{dataset['name']}.json"
+    kwargs = {"prefix": prefix, "csv_path": str(dataset["path"]), "work_dir": str(harness.run_dir / prefix)}
+    argv = [str(AIRFLOW_PYTHON), "-m", "bench.dag_run", str(out), json.dumps(kwargs)]
+    return harness.measure(
+        "csv2ddb_dag",
+        "csv2ddb_load DAG (dag.test): ensure table, Glue job, exact count, audit",
+        dataset,
+        argv,
+        f"{prefix}-items",
+        create_table=False,
+        result_path=out,
+        threads=JOB_DEFAULT_CONCURRENCY,
+        expected_items=dataset["items"],
+    )
+
+
+def import_table(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """ImportTable from S3, its own counters reconciled with the source, as a user of it must."""
+    table = harness.new_table("import")
+    prefix = f"import/{dataset['name']}/"
+    harness.upload(dataset["with_id_path"], prefix + "data.csv")
+    out = harness.run_dir / f"import-{dataset['name']}.json"
+    argv = worker_argv("import_table", out, bucket=BUCKET, prefix=prefix, table=table)
+    record = harness.measure(
+        "import_table",
+        "DynamoDB ImportTable from S3",
+        dataset,
+        argv,
+        table,
+        create_table=False,
+        result_path=out,
+        expected_items=dataset["items"],
+        item_types=STRINGS,
+    )
+    inner = record["inner"]
+    record["reconciled"] = (
+        inner.get("import_status") == "COMPLETED"
+        and inner.get("imported_item_count") == dataset["rows"]
+        and inner.get("error_count") == 0
+    )
+    record["verified"] = bool(record["verified"]) and record["reconciled"]
+    return record

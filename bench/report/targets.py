@@ -1,0 +1,158 @@
+"""The targets of the benchmark issue and their verdicts, judged from one document's figures.
+
+A verdict is None when the figures it needs were not measured in this run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.data import BIG_ON_SINK, FLIGHTS_ON_SINK, SINK_TAG
+from bench.record import STRINGS, TYPED
+from bench.report.results import best
+
+# Targets from the benchmark issue (first calibration figures on this machine, 336,776 flights).
+TARGET_VS_CEILING = 0.9
+TARGET_VS_BATCH_WRITER = 1.9
+TARGET_VS_AWSWRANGLER = 2.7
+TARGET_TRANSFORM_VS_CEILING = 10.0
+TARGET_BIG_PEAK_RSS_MB = 1024.0
+TARGET_LINEAR_RATIO = 0.85  # rows/s at 5.6 M ÷ rows/s at 336 k: "cost grows linearly"
+BATCH_WRITE_CONTENDERS = ("csv2ddb_job", "batch_writer", "awswrangler")
+NOT_RUN_BIG = "the 5.6 M-row file was not run (--big)"
+
+
+def _target(name: str, value: float | None, goal: str, met: bool | None, detail: str) -> dict[str, Any]:
+    return {"target": name, "value": value, "goal": goal, "met": met, "detail": detail}
+
+
+def judge(meta: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of the issue, judged from this run's figures (None = not measured this run).
+
+    The speed targets are judged per emulator file (when merged runs hold more than one, e.g.
+    flights and a slice of it, each gets its own rows); the big-file targets once.
+    """
+    names = [d["name"] for d in meta.get("datasets", []) if SINK_TAG not in d["name"]]
+    out: list[dict[str, Any]] = []
+    for name in names or [None]:
+        rows = _speed_targets(results, name)
+        if len(names) > 1:
+            for t in rows:
+                t["target"] += f" ({name})"
+        out += rows
+    return out + _big_targets(results)
+
+
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+    """a ÷ b in rows/s; across merged runs, as the quotient of their ratios to their own run's
+    ceiling, which cancels the difference in machine load between the runs."""
+    if not a or not b:
+        return None
+    if a.get("run") != b.get("run") and a.get("ratio_to_ceiling") and b.get("ratio_to_ceiling"):
+        return round(a["ratio_to_ceiling"] / b["ratio_to_ceiling"], 2)
+    return round(a["rows_per_s"] / b["rows_per_s"], 2)
+
+
+def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict[str, Any]]:
+    ours = best(results, "csv2ddb_job", main)
+    ceiling = best(results, "ceiling", main)
+    out = []
+    ours_strings = best(results, "csv2ddb_job", main, STRINGS)
+    ceiling_strings = best(results, "ceiling", main, STRINGS)
+    for mine, top, how in ((ours, ceiling, ""), (ours_strings, ceiling_strings, ", every column a string")):
+        vs_ceiling = _ratio(mine, top)
+        out.append(
+            _target(
+                f"loader ≥ {TARGET_VS_CEILING}× the ceiling{how}",
+                vs_ceiling,
+                f"≥ {TARGET_VS_CEILING}",
+                None if vs_ceiling is None else vs_ceiling >= TARGET_VS_CEILING,
+                _detail(mine, top),
+            )
+        )
+    for peer, goal in (("batch_writer", TARGET_VS_BATCH_WRITER), ("awswrangler", TARGET_VS_AWSWRANGLER)):
+        other = best(results, peer, main, None)
+        # As the issue states it (our typed items vs the peer's strings), then like for like.
+        for mine, how in ((ours, ""), (ours_strings, ", like for like (every column a string)")):
+            value = _ratio(mine, other)
+            out.append(
+                _target(
+                    f"loader ≥ {goal}× {peer}{how}",
+                    value,
+                    f"≥ {goal}",
+                    None if value is None else value >= goal,
+                    _detail(mine, other),
+                )
+            )
+    cpu = {
+        c: r["client_cpu_s_per_m_rows"]
+        for c in BATCH_WRITE_CONTENDERS
+        if (r := best(results, c, main, TYPED if c == "csv2ddb_job" else None))
+        and r["client_cpu_s_per_m_rows"] is not None
+    }
+    lowest = min(cpu, key=cpu.get) if cpu else None
+    out.append(
+        _target(
+            "loader's client CPU-s per million rows the lowest of the BatchWriteItem loaders",
+            cpu.get("csv2ddb_job"),
+            "lowest",
+            None if "csv2ddb_job" not in cpu or len(cpu) < 2 else lowest == "csv2ddb_job",
+            ", ".join(f"{c} {v:,.0f}" for c, v in sorted(cpu.items(), key=lambda kv: kv[1])),
+        )
+    )
+    transform = best(results, "transform_only", main)
+    value = _ratio(transform, ceiling)
+    out.append(
+        _target(
+            f"transform-only ≥ {TARGET_TRANSFORM_VS_CEILING:.0f}× the ceiling",
+            value,
+            f"≥ {TARGET_TRANSFORM_VS_CEILING:.0f}",
+            None if value is None else value >= TARGET_TRANSFORM_VS_CEILING,
+            _detail(transform, ceiling),
+        )
+    )
+    return out
+
+
+def _big_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    big_ours = best(results, "csv2ddb_job", BIG_ON_SINK)
+    sink_ours = best(results, "csv2ddb_job", FLIGHTS_ON_SINK)
+    out.append(
+        _target(
+            "peak RSS ≤ 1 GB for the 5.6 M-row file",
+            big_ours["peak_rss_mb"] if big_ours else None,
+            f"≤ {TARGET_BIG_PEAK_RSS_MB:.0f} MB",
+            None if big_ours is None else big_ours["peak_rss_mb"] <= TARGET_BIG_PEAK_RSS_MB,
+            f"{big_ours['peak_rss_mb']:.0f} MB" if big_ours else NOT_RUN_BIG,
+        )
+    )
+    linear = round(big_ours["rows_per_s"] / sink_ours["rows_per_s"], 2) if big_ours and sink_ours else None
+    big_ceiling = best(results, "ceiling", BIG_ON_SINK)
+    sink_ceiling = best(results, "ceiling", FLIGHTS_ON_SINK)
+    ceiling_linear = (
+        round(big_ceiling["rows_per_s"] / sink_ceiling["rows_per_s"], 2)
+        if big_ceiling and sink_ceiling
+        else None
+    )
+    out.append(
+        _target(
+            "cost grows linearly: rows/s at 5.6 M ÷ rows/s at 336 k",
+            linear,
+            f"≥ {TARGET_LINEAR_RATIO}",
+            None if linear is None else linear >= TARGET_LINEAR_RATIO,
+            (
+                f"sink: loader {big_ours['rows_per_s']:,.0f} vs {sink_ours['rows_per_s']:,.0f} rows/s; "
+                f"the ceiling's own ratio {ceiling_linear}"
+                if big_ours and sink_ours
+                else NOT_RUN_BIG
+            ),
+        )
+    )
+    return out
+
+
+def _detail(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    if not a or not b:
+        return "not measured in this run"
+    return f"{a['rows_per_s']:,.0f} vs {b['rows_per_s']:,.0f} rows/s"
