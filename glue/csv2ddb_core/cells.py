@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -123,19 +124,24 @@ class TypeCache(dict):
 
 
 def column_kinds(header: HeaderSpec, type_map: Mapping[str, str]) -> List[str]:
-    """The type kind of every column; the id column is always a string."""
+    """The type kind of every column. Key columns take their key type (a B key is typed as a
+    string here and decoded as a key); ``--type_map`` may not contradict it."""
     unknown = sorted(set(type_map) - set(header.names) - {"*"})
     if unknown:
         raise HeaderError(f"--type_map names column(s) not in the header: {unknown}")
     default = type_map.get("*", "auto")
     kinds = [type_map.get(name, default) for name in header.names]
-    if header.id_index is not None:
-        declared = type_map.get(header.names[header.id_index], "S")
-        if declared not in ("S", "auto"):
+    key_columns = [(header.id_index, header.keys.partition), (header.sort_index, header.keys.sort)]
+    for index, attr in key_columns:
+        if index is None or attr is None:
+            continue
+        kind = "N" if attr.type == "N" else "S"
+        declared = type_map.get(header.names[index], kind)
+        if declared not in (kind, "auto"):
             raise HeaderError(
-                f"--type_map: the key column {header.names[header.id_index]!r} must be a string"
+                f"--type_map: the key column {header.names[index]!r} is a {attr.type} key, not {declared}"
             )
-        kinds[header.id_index] = "S"
+        kinds[index] = kind
     return kinds
 
 
@@ -158,7 +164,33 @@ def attr_size(value: Mapping[str, Any]) -> int:
         return len(value["S"].encode("utf-8", "surrogatepass"))
     if "N" in value:
         return number_size(value["N"])
+    if "B" in value:  # base64 text: 3 bytes per 4 characters, less the padding
+        text = value["B"]
+        return len(text) * 3 // 4 - text.count("=")
     return 1  # BOOL / NULL
+
+
+# =============================================================================================
+# TTL cells: epoch seconds or an ISO date/time, written as an N epoch
+# =============================================================================================
+
+
+def ttl_epoch(text: str, fmt: str) -> Optional[str]:
+    """The epoch seconds (an integer, as text) a TTL cell stands for, or None when it is not a date."""
+    text = text.strip()
+    if fmt == "epoch":
+        number = strict_number(text)
+        if number is None:
+            return None
+        return str(int(Decimal(number)))
+    try:
+        # Python 3.9's fromisoformat (Glue Python shell) does not read a trailing "Z".
+        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # a naive date/time is read as UTC
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return str(int(parsed.timestamp()))
 
 
 def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:

@@ -13,8 +13,9 @@ import sys
 from typing import Any, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import ArgumentError, JobError
-from csv2ddb_core.load import make_clients, run
+from csv2ddb_core.load import run
 
 LOG = logging.getLogger("csv2ddb.load")
 

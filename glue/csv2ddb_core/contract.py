@@ -17,7 +17,8 @@ JOB_VERSION = "1.0"
 
 # --- DynamoDB limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html)
 MAX_ITEM_BYTES = 400 * 1024
-MAX_HASH_KEY_BYTES = 2048
+MAX_HASH_KEY_BYTES = 2048  # partition key
+MAX_RANGE_KEY_BYTES = 1024  # sort key
 MAX_NUMBER_DIGITS = 38
 MAX_NUMBER_ADJUSTED_EXP = 125  # largest magnitude 9.99...E+125
 MIN_NUMBER_ADJUSTED_EXP = -130  # smallest non-zero magnitude 1E-130
@@ -46,11 +47,19 @@ R_KEY_TOO_LONG = "key_too_long"
 R_ITEM_TOO_LARGE = "item_too_large"
 R_TYPE_MISMATCH = "type_mismatch"
 R_DYNAMODB_REJECTED = "dynamodb_rejected"
+R_INVALID_NUMBER_KEY = "invalid_number_key"
+R_INVALID_BINARY_KEY = "invalid_binary_key"
+R_INVALID_VERSION = "invalid_version"
+R_INVALID_TTL = "invalid_ttl"
 REJECT_REASONS = (
     R_RAGGED,
     R_UNDECODABLE,
     R_EMPTY_KEY,
     R_KEY_TOO_LONG,
+    R_INVALID_NUMBER_KEY,
+    R_INVALID_BINARY_KEY,
+    R_INVALID_VERSION,
+    R_INVALID_TTL,
     R_ITEM_TOO_LARGE,
     R_TYPE_MISMATCH,
     R_DYNAMODB_REJECTED,
@@ -78,6 +87,14 @@ class ArgumentError(JobError):
 
 class HeaderError(JobError):
     """The CSV header cannot be loaded; raised before anything is written."""
+
+
+@dataclass
+class Reject:
+    """Why one row is not written: a reason from REJECT_REASONS and a human detail."""
+
+    reason: str
+    detail: str
 
 
 class ManifestError(ValueError):
@@ -137,16 +154,87 @@ def event_dag_run_id(bucket: str, key: str, etag: str) -> str:
 
 
 # =============================================================================================
+# The table's key schema: a partition key and an optional sort key, each S, N or B
+# =============================================================================================
+
+KEY_TYPES = ("S", "N", "B")
+
+
+@dataclass(frozen=True)
+class KeyAttr:
+    name: str
+    type: str = "S"
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.type}"
+
+
+@dataclass(frozen=True)
+class KeySchema:
+    """What identifies an item. A file without a column for the partition key gets the
+    deterministic content-hash id in that attribute (an ``S`` key only)."""
+
+    partition: KeyAttr
+    sort: Optional[KeyAttr] = None
+
+    @property
+    def attrs(self) -> Tuple[KeyAttr, ...]:
+        return (self.partition,) if self.sort is None else (self.partition, self.sort)
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        return tuple(a.name for a in self.attrs)
+
+    def __str__(self) -> str:
+        return " + ".join(str(a) for a in self.attrs)
+
+
+DEFAULT_KEYS = KeySchema(KeyAttr(HASH_KEY, HASH_KEY_TYPE))
+
+
+# =============================================================================================
+# Write modes, the write-rate cap, TTL, validation pass
+# =============================================================================================
+
+WRITE_OVERWRITE = "overwrite"  # BatchWriteItem: replace whatever is there (the default)
+WRITE_INSERT = "insert"  # never replace an existing item
+WRITE_UPSERT_NEWER = "upsert_newer"  # replace only when the version column is greater
+WRITE_MODES = (WRITE_OVERWRITE, WRITE_INSERT, WRITE_UPSERT_NEWER)
+TTL_FORMATS = ("epoch", "iso")
+RATE_UNITS = ("items", "wcu")
+
+
+@dataclass(frozen=True)
+class TtlSpec:
+    column: str
+    format: str = "epoch"  # "epoch" seconds, or an ISO-8601 date/time ("iso")
+
+
+@dataclass(frozen=True)
+class WriteRate:
+    """At most ``per_second`` items (or write capacity units: 1 per started KB of item) per second."""
+
+    per_second: float
+    unit: str = "items"
+
+    def __str__(self) -> str:
+        return f"{self.per_second:g} {self.unit}/s"
+
+
+# =============================================================================================
 # Which objects are CSV files to load
 # =============================================================================================
 
 CSV_SUFFIX = ".csv"
+# Plain and compressed CSV; the job also detects gzip/bzip2 by content, whatever the name says.
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2")
 
 
 def is_csv_key(key: str) -> bool:
-    """A key names a CSV file (case-insensitive; the S3 event filter itself matches ``.csv``)."""
-    name = key.rsplit("/", 1)[-1]
-    return name.lower().endswith(CSV_SUFFIX) and len(name) > len(CSV_SUFFIX)
+    """A key names a (possibly compressed) CSV file; case-insensitive. The S3 event filter
+    matches the same suffixes (one notification rule per suffix), case-sensitively."""
+    name = key.rsplit("/", 1)[-1].lower()
+    return any(name.endswith(s) and len(name) > len(s) for s in CSV_SUFFIXES)
 
 
 # =============================================================================================
@@ -205,7 +293,7 @@ class JobArgs:
     manifest_prefix: str
     rejected_prefix: str
     tolerance: Tolerance
-    id_column: str
+    keys: KeySchema
     type_map: Dict[str, str]
     delimiter: str
     encoding: str
@@ -214,6 +302,11 @@ class JobArgs:
     na_values: Tuple[str, ...]
     write_max_attempts: int
     job_run_id: Optional[str]
+    write_mode: str = WRITE_OVERWRITE
+    version_column: str = ""
+    max_write_rate: Optional[WriteRate] = None
+    ttl: Optional[TtlSpec] = None
+    validate_first: bool = True
 
     @property
     def source_uri(self) -> str:
@@ -236,7 +329,7 @@ class JobArgs:
 # The manifest: the job's own account of a load (``manifests/<run>.json``)
 # =============================================================================================
 
-FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
+FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped")
 STATUS_SUCCEEDED = "succeeded"
 STATUS_FAILED = "failed"
 
@@ -244,7 +337,7 @@ STATUS_FAILED = "failed"
 def identity_problem(manifest: Mapping[str, Any]) -> Optional[str]:
     """Why the figures do not add up, or None.
 
-    ``rows_read = rows_written + rows_rejected + rows_duplicate`` exactly for a succeeded load; a
+    ``rows_read = written + rejected + duplicate + skipped`` exactly for a succeeded load; a
     failed load may also hold ``rows_unconfirmed`` (read, sent, never confirmed written).
     """
     missing = [f for f in FIGURES if type(manifest.get(f)) is not int]  # bool is not a count
@@ -255,15 +348,22 @@ def identity_problem(manifest: Mapping[str, Any]) -> Optional[str]:
         return f"has a non-integer rows_unconfirmed {unconfirmed!r}"
     if manifest.get("status") == STATUS_SUCCEEDED and unconfirmed:
         return f"says succeeded with {unconfirmed} row(s) unconfirmed"
-    read, written, rejected, duplicate = (manifest[f] for f in FIGURES)
+    read, written, rejected, duplicate, skipped = (manifest[f] for f in FIGURES)
     keys_count = manifest.get("keys_count")
     if manifest.get("status") == STATUS_SUCCEEDED and keys_count is not None and keys_count != written:
         return f"lists {keys_count} written key(s) but says rows_written={written}"
-    if read != written + rejected + duplicate + unconfirmed:
+    if read != written + rejected + duplicate + skipped + unconfirmed:
         return (
-            f"does not add up: rows_read={read} but rows_written + rows_rejected + rows_duplicate = "
-            f"{written} + {rejected} + {duplicate} = {written + rejected + duplicate}"
-            + (f" (+ {unconfirmed} unconfirmed)" if unconfirmed else "")
+            "does not add up: rows_read={} but rows_written + rows_rejected + rows_duplicate + "
+            "rows_skipped = {} + {} + {} + {} = {}{}".format(
+                read,
+                written,
+                rejected,
+                duplicate,
+                skipped,
+                written + rejected + duplicate + skipped,
+                f" (+ {unconfirmed} unconfirmed)" if unconfirmed else "",
+            )
         )
     return None
 

@@ -6,25 +6,27 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from csv2ddb_core.contract import ADDED_ATTRIBUTES, HASH_KEY, HeaderError, JobArgs
+from csv2ddb_core.contract import ADDED_ATTRIBUTES, DEFAULT_KEYS, HeaderError, JobArgs, KeySchema
 
 _NUMERIC_NAME_RE = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
-GZIP_MAGIC = "\x1f\udc8b"  # bytes 1f 8b as decoded with errors="surrogateescape"
 
 
 @dataclass(frozen=True)
 class HeaderSpec:
-    """The validated header: trimmed column names and where the item's ``id`` comes from."""
+    """The validated header: trimmed column names and where the item's key comes from."""
 
     names: Tuple[str, ...]
-    id_index: Optional[int]  # None = deterministic hash id
+    id_index: Optional[int]  # the partition key's column; None = deterministic hash id
+    keys: KeySchema = DEFAULT_KEYS
+    sort_index: Optional[int] = None  # the sort key's column (required when there is a sort key)
 
     @property
     def id_source(self) -> str:
-        return f"column:{self.names[self.id_index]}" if self.id_index is not None else "hash:sha256-128"
+        part = f"column:{self.names[self.id_index]}" if self.id_index is not None else "hash:sha256-128"
+        return part if self.sort_index is None else f"{part} + column:{self.names[self.sort_index]}"
 
 
-def validate_header(raw: Sequence[str], id_column: str = HASH_KEY) -> HeaderSpec:
+def validate_header(raw: Sequence[str], keys: KeySchema = DEFAULT_KEYS) -> HeaderSpec:
     """Trim names; refuse blank or duplicate names and names that collide with added attributes."""
     if not raw:
         raise HeaderError("the file has no header row (it is empty)")
@@ -55,13 +57,18 @@ def validate_header(raw: Sequence[str], id_column: str = HASH_KEY) -> HeaderSpec
         raise HeaderError(
             f"column(s) {clash} collide with attributes the job adds to every item {list(ADDED_ATTRIBUTES)}"
         )
-    id_index = seen.get(id_column)
-    if HASH_KEY in seen and id_column != HASH_KEY:
+    id_index = seen.get(keys.partition.name)
+    if id_index is None and keys.partition.type != "S":
         raise HeaderError(
-            f"the file has a column {HASH_KEY!r} but --id_column is {id_column!r}: the item key "
-            f"{HASH_KEY!r} would overwrite it (pass --id_column {HASH_KEY} to use that column as the key)"
+            f"the file has no column {keys.partition.name!r} for the {keys.partition.type} partition key; "
+            "only a string (S) partition key can take the content-hash id"
         )
-    return HeaderSpec(names=tuple(names), id_index=id_index)
+    sort_index = None
+    if keys.sort is not None:
+        sort_index = seen.get(keys.sort.name)
+        if sort_index is None:
+            raise HeaderError(f"the file has no column {keys.sort.name!r} for the sort key ({keys.sort})")
+    return HeaderSpec(names=tuple(names), id_index=id_index, keys=keys, sort_index=sort_index)
 
 
 def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> HeaderSpec:
@@ -70,15 +77,10 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
     if first is None:
         raise HeaderError("the file has no header row (it is empty)")
     raw = first[1]
-    if raw and raw[0].startswith(GZIP_MAGIC):  # reliability finding F4: say what is wrong
-        raise HeaderError(
-            "the object is gzip-compressed (it starts with the gzip bytes 1f 8b), not CSV text: "
-            "upload it uncompressed"
-        )
     joined = "".join(raw)
     if not joined.isascii():
         try:
             joined.encode("utf-8")
         except UnicodeEncodeError:
             raise HeaderError(f"the header row is not valid {args.encoding}") from None
-    return validate_header(raw, args.id_column)
+    return validate_header(raw, args.keys)

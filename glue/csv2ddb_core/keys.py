@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
-from typing import Sequence, Tuple
+from decimal import Decimal
+from typing import Dict, Sequence, Tuple, Union
+
+from csv2ddb_core.cells import strict_number
+from csv2ddb_core.contract import (
+    R_EMPTY_KEY,
+    R_INVALID_BINARY_KEY,
+    R_INVALID_NUMBER_KEY,
+    R_KEY_TOO_LONG,
+    KeyAttr,
+    Reject,
+)
 
 
 def canonical_row(names: Sequence[str], values: Sequence[str]) -> bytes:
@@ -84,3 +97,45 @@ class DedupeIndex:
             digest = bytes(view[off : off + 16])
             if digest != empty:
                 self.add(digest)
+
+
+# --- key values of a table's key schema (partition key + optional sort key, S/N/B) ---------
+
+
+def key_cell(text: str, attr: KeyAttr, max_bytes: int) -> Union[Tuple[Dict[str, str], bytes], Reject]:
+    """(attribute value, canonical bytes for dedupe) of one key cell, or the Reject saying why not.
+
+    Canonical bytes compare keys as DynamoDB does: numbers by value (``1e3`` = ``1000``), binary
+    by the decoded bytes, strings by their UTF-8.
+    """
+    if not text or text.isspace():
+        return Reject(R_EMPTY_KEY, f"the key column {attr.name!r} is empty")
+    if attr.type == "S":
+        raw = text.encode("utf-8", "surrogatepass")
+        value: Dict[str, str] = {"S": text}
+    elif attr.type == "N":
+        number = strict_number(text)
+        if number is None:
+            detail = f"{attr.name!r} is an N key and {text[:40]!r} is not a DynamoDB number"
+            return Reject(R_INVALID_NUMBER_KEY, detail)
+        raw = str(Decimal(number).normalize()).encode()
+        value = {"N": number}
+    else:
+        try:
+            raw = base64.b64decode(text.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return Reject(R_INVALID_BINARY_KEY, f"{attr.name!r} is a B key and the cell is not base64")
+        if not raw:
+            return Reject(R_EMPTY_KEY, f"the binary key column {attr.name!r} decodes to nothing")
+        value = {"B": text.strip()}
+    if len(raw) > max_bytes:
+        return Reject(R_KEY_TOO_LONG, f"key {attr.name!r} is {len(raw)} bytes; DynamoDB allows {max_bytes}")
+    return value, raw
+
+
+def composite_digest(parts: Sequence[Tuple[str, bytes]]) -> bytes:
+    """16-byte dedupe digest of a whole key: (type, canonical bytes) per key attribute."""
+    digest = hashlib.blake2b(digest_size=16)
+    for kind, raw in parts:
+        digest.update(kind.encode() + len(raw).to_bytes(4, "big") + raw)
+    return digest.digest()

@@ -1,68 +1,55 @@
-"""One load: stream the object, build items, dedupe, write, judge, and write the manifest."""
+"""One load: check the table, (validate the whole file,) stream, build, dedupe, write, judge,
+and write the manifest and the key list, also when it fails."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-import os
-import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import boto3
 import boto3.exceptions
 import botocore.exceptions
-from botocore.config import Config
 
-from csv2ddb_core.contract import BATCH_SIZE, HASH_KEY, JobArgs, JobError
+from csv2ddb_core.conditional import ConditionalWriter
+from csv2ddb_core.contract import BATCH_SIZE, WRITE_OVERWRITE, JobArgs, JobError, KeySchema
 from csv2ddb_core.header import header_from
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.keys import DedupeIndex
-from csv2ddb_core.manifest import LoadStats, build_manifest, iso, peak_rss_mb, utc_now
+from csv2ddb_core.manifest import LoadStats, build_manifest, iso, utc_now
+from csv2ddb_core.progress import Progress
+from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
-from csv2ddb_core.source import S3ObjectStream, read_records, text_stream
+from csv2ddb_core.source import S3ObjectStream, open_text, read_records
 from csv2ddb_core.writer import BatchWriter, Entry, RetryPolicy
 
 LOG = logging.getLogger("csv2ddb.load")
+UPLOAD_ERRORS = (
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.ClientError,
+    boto3.exceptions.S3UploadFailedError,
+)
 
 
-class Progress:
-    """One log line every ``every`` seconds: rows, rows/s, % of the object's bytes read."""
-
-    def __init__(self, stats: LoadStats, stream: S3ObjectStream, every: float = 5.0) -> None:
-        self._stats = stats
-        self._stream = stream
-        self._every = every
-        self._start = time.monotonic()
-        self._next = self._start + every
-
-    def maybe_log(self, writer: Optional[BatchWriter]) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            return
-        self._next = now + self._every
-        self.log(writer, now)
-
-    def log(self, writer: Optional[BatchWriter], now: Optional[float] = None) -> None:
-        elapsed = max((now or time.monotonic()) - self._start, 1e-9)
-        written = writer.written if writer else self._stats.rows_written
-        pct = 100.0 * self._stream.pos / self._stream.size if self._stream.size else 100.0
-        LOG.info(
-            "progress: read %d rows, written %d (%.0f rows/s), rejected %d, duplicate %d, %.1f%% of bytes, "
-            "peak RSS %.0f MB",
-            self._stats.rows_read,
-            written,
-            written / elapsed,
-            self._stats.rows_rejected,
-            self._stats.rows_duplicate,
-            pct,
-            peak_rss_mb(),
-        )
+def table_keys(description: Dict[str, Any]) -> List[Tuple[str, str, str]]:
+    """(name, HASH|RANGE, S|N|B) of a DescribeTable answer's key schema."""
+    types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
+    return [
+        (k["AttributeName"], k["KeyType"], types.get(k["AttributeName"], "?"))
+        for k in description["KeySchema"]
+    ]
 
 
-def check_table(ddb: Any, table: str) -> None:
-    """Fail before reading anything when the table is missing or keyed differently."""
+def schema_keys(keys: KeySchema) -> List[Tuple[str, str, str]]:
+    out = [(keys.partition.name, "HASH", keys.partition.type)]
+    if keys.sort is not None:
+        out.append((keys.sort.name, "RANGE", keys.sort.type))
+    return out
+
+
+def check_table(ddb: Any, table: str, keys: KeySchema) -> None:
+    """Fail before reading anything when the table is missing or keyed differently (both named)."""
     try:
         desc = ddb.describe_table(TableName=table)["Table"]
     except botocore.exceptions.ClientError as exc:
@@ -70,20 +57,29 @@ def check_table(ddb: Any, table: str) -> None:
         if code == "ResourceNotFoundException":
             raise JobError(f"DynamoDB table {table!r} does not exist") from exc
         raise
-    schema = {k["KeyType"]: k["AttributeName"] for k in desc.get("KeySchema", [])}
-    types = {a["AttributeName"]: a["AttributeType"] for a in desc.get("AttributeDefinitions", [])}
-    if schema != {"HASH": HASH_KEY} or types.get(HASH_KEY) != "S":
+    have, want = table_keys(desc), schema_keys(keys)
+    if have != want:
         raise JobError(
-            f"table {table!r} must have exactly one key, a string HASH key {HASH_KEY!r}; it has "
-            f"{schema} with types {types}"
+            f"table {table!r} has key schema {have}, but this load writes {want} "
+            "(name, key type, attribute type): pass --partition_key/--sort_key matching the table"
         )
 
 
-def load(
-    args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: Dict[str, Any], started: dt.datetime
+Sink = Callable[[Dict[str, Any], int, List[str]], None]
+
+
+def stream_rows(
+    args: JobArgs,
+    s3: Any,
+    stats: LoadStats,
+    result: Dict[str, Any],
+    started: dt.datetime,
+    rejects: RejectSink,
+    sink: Sink,
+    progress_writer: Optional[Any] = None,
 ) -> None:
-    """Stream, build, dedupe, write. Fills ``stats`` and ``result`` as it goes (also when it raises)."""
-    check_table(ddb, args.table)
+    """One pass over the object: every row is built and then rejected, counted as a duplicate, or
+    handed to ``sink`` (first occurrence of its key). Fills ``stats`` as it goes, also on error."""
     stream = S3ObjectStream(s3, args.source_bucket, args.source_key)
     result["source"] = {
         "bucket": args.source_bucket,
@@ -92,13 +88,11 @@ def load(
         "size": stream.size,
         "version_id": stream.version_id,
     }
-    rejects = RejectSink(args.delimiter, args.encoding)
-    keys = KeyListWriter((HASH_KEY,))
-    writer: Optional[BatchWriter] = None
     progress = Progress(stats, stream)
     read = duplicate = 0
     try:
-        records = read_records(text_stream(stream, args.encoding), args.delimiter)
+        text, result["compression"] = open_text(stream, args.encoding)
+        records = read_records(text, args.delimiter)
         builder = RowBuilder(
             header_from(records, args),
             source_file=args.source_uri,
@@ -107,122 +101,174 @@ def load(
             type_map=args.type_map,
             empty_cells=args.empty_cells,
             na_values=args.na_values,
+            ttl=args.ttl,
+            version_column=args.version_column,
         )
         result["id_source"] = builder.header.id_source
-        LOG.info(
-            "loading %s (%d bytes, etag %s) into %s: %d columns, id from %s, %d writer threads",
-            args.source_uri,
-            stream.size,
-            stream.etag,
-            args.table,
-            builder.width,
-            builder.header.id_source,
-            args.write_concurrency,
-        )
-        writer = BatchWriter(
-            ddb,
-            args.table,
-            args.write_concurrency,
-            RetryPolicy(max_attempts=args.write_max_attempts),
-            rejects,
-            keys,
-        )
+        result["columns"] = list(builder.names)
         seen = DedupeIndex()
         build = builder.build
         add_seen = seen.add
-        submit = writer.submit
-        batch: List[Entry] = []
         for line_number, row in records:
             read += 1
             item, digest = build(row)
             if digest is None:
                 rejects.add(line_number, item, row)
             elif add_seen(digest):
-                batch.append(({"PutRequest": {"Item": item}}, line_number, row))
-                if len(batch) == BATCH_SIZE:
-                    submit(batch)
-                    batch = []
+                sink(item, line_number, row)
             else:
                 duplicate += 1
             if not read & 0x3FF:
                 stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
-                progress.maybe_log(writer)
-        if batch:
-            submit(batch)
-        writer.close()
+                progress.maybe_log(progress_writer)
         result["dedupe_index_mb"] = round(seen.nbytes / (1024 * 1024), 1)
     finally:
-        stats.rows_read, stats.rows_duplicate = read, duplicate
+        stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
+        stats.reject_reasons = dict(rejects.by_reason)
+        stats.bytes_read = stream.pos
+        progress.log(progress_writer)
+        stream.close()
+
+
+def validate(args: JobArgs, s3: Any, result: Dict[str, Any], started: dt.datetime) -> None:
+    """The parse-only pass of an all-or-nothing load: a file over its reject tolerance fails here,
+    before its first write, with its rejects stored so the user sees why."""
+    stats = LoadStats()
+    rejects = RejectSink(args.delimiter, args.encoding)
+    try:
+        try:
+            stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None)
+        except JobError:  # malformed file: fails here, before any write, with what was read
+            result["validation_stats"] = stats
+            raise
+        result["validation"] = {
+            "rows_read": stats.rows_read,
+            "rows_rejected": stats.rows_rejected,
+            "rows_duplicate": stats.rows_duplicate,
+        }
+        if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
+            _store_rejects(rejects, s3, args, result)
+            result["validation_stats"] = stats
+            raise JobError(
+                f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
+                f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
+                f"nothing was written (validate_first); rejects are in {result.get('rejected_location')}"
+            )
+    finally:
+        rejects.close()
+
+
+def make_writer(
+    args: JobArgs, ddb: Any, rejects: RejectSink, keys: KeyListWriter, columns: List[str]
+) -> BatchWriter:
+    """BatchWriteItem for overwrite, PartiQL for the conditional modes; one rate cap for all threads."""
+    common: Dict[str, Any] = {
+        "rate": WriteRateLimiter(args.max_write_rate) if args.max_write_rate else None,
+    }
+    policy = RetryPolicy(max_attempts=args.write_max_attempts)
+    if args.write_mode == WRITE_OVERWRITE:
+        return BatchWriter(ddb, args.table, args.write_concurrency, policy, rejects, keys, **common)
+    return ConditionalWriter(
+        ddb,
+        args.table,
+        args.write_concurrency,
+        policy,
+        rejects,
+        keys,
+        mode=args.write_mode,
+        version_column=args.version_column,
+        columns=columns,
+        **common,
+    )
+
+
+def load(
+    args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: Dict[str, Any], started: dt.datetime
+) -> None:
+    """Check, (validate,) then stream and write. Fills ``stats`` and ``result`` (also when it raises)."""
+    check_table(ddb, args.table, args.keys)
+    if args.validate_first:
+        try:
+            validate(args, s3, result, started)
+        except JobError:
+            _store_key_list(KeyListWriter(args.keys.names), s3, args, result)  # empty: nothing written
+            checked = result.pop("validation_stats", None)
+            if checked is not None:  # over tolerance: report the validated figures, nothing written
+                result["nothing_written"] = True
+                stats.rows_read, stats.rows_rejected = checked.rows_read, checked.rows_rejected
+                stats.rows_duplicate, stats.reject_reasons = checked.rows_duplicate, checked.reject_reasons
+                stats.bytes_read = checked.bytes_read
+            raise
+    rejects = RejectSink(args.delimiter, args.encoding)
+    keys = KeyListWriter(args.keys.names)
+    writer: Optional[BatchWriter] = None
+    batch: List[Entry] = []
+
+    def submit(item: Dict[str, Any], line_number: int, row: List[str]) -> None:
+        nonlocal writer
+        if writer is None:
+            writer = make_writer(args, ddb, rejects, keys, result["columns"])
+            LOG.info(
+                "loading %s into %s (%s, mode %s, cap %s): id from %s, %d writer threads",
+                args.source_uri,
+                args.table,
+                args.keys,
+                args.write_mode,
+                args.max_write_rate or "none",
+                result.get("id_source"),
+                args.write_concurrency,
+            )
+        batch.append(({"PutRequest": {"Item": item}}, line_number, row))
+        if len(batch) == BATCH_SIZE:
+            writer.submit(batch[:])
+            batch.clear()
+
+    try:
+        stream_rows(args, s3, stats, result, started, rejects, submit)
+        if batch:
+            assert writer is not None
+            writer.submit(batch[:])
+        if writer is not None:
+            writer.close()
+    finally:
         if writer is not None:
             writer.close(raise_error=False)  # after a failure: let queued batches finish or skip
             stats.rows_written = writer.written
+            stats.rows_skipped = writer.skipped
             stats.write_retries = writer.retried_calls
         stats.rows_rejected = rejects.count
         stats.reject_reasons = dict(rejects.by_reason)
-        stats.bytes_read = stream.pos
-        progress.log(writer)
-        if rejects.count:
-            try:
-                result["rejected_location"] = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
-            # upload_file wraps S3 errors in boto3's S3UploadFailedError (reliability finding F8):
-            # caught here so the cleanup below still runs, and reported by run() as a failure,
-            # since rejected rows whose reasons cannot be stored are not "rejected with a reason".
-            except (
-                botocore.exceptions.BotoCoreError,
-                botocore.exceptions.ClientError,
-                boto3.exceptions.S3UploadFailedError,
-            ) as exc:
-                LOG.error("could not upload the rejects file to %s: %s", args.rejects_key, exc)
-                result["rejects_error"] = (
-                    f"the {rejects.count} rejected row(s) could not be stored at "
-                    f"s3://{args.manifest_bucket}/{args.rejects_key}: {exc}"
-                )
+        _store_rejects(rejects, s3, args, result)
         rejects.close()
         _store_key_list(keys, s3, args, result)
-        stream.close()
+
+
+def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: Dict[str, Any]) -> None:
+    if not rejects.count:
+        return
+    try:
+        result["rejected_location"] = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
+    # upload_file wraps S3 errors in boto3's S3UploadFailedError (reliability finding F8): caught
+    # so the cleanup still runs, and reported by run() as a failure, since rejected rows whose
+    # reasons cannot be stored are not "rejected with a reason".
+    except UPLOAD_ERRORS as exc:
+        LOG.error("could not upload the rejects file to %s: %s", args.rejects_key, exc)
+        result["rejects_error"] = (
+            f"the {rejects.count} rejected row(s) could not be stored at "
+            f"s3://{args.manifest_bucket}/{args.rejects_key}: {exc}"
+        )
 
 
 def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: Dict[str, Any]) -> None:
     """Upload the key list, also after a failure (a rollback needs the keys that were written)."""
     try:
         result.update(keys.upload(s3, args.manifest_bucket, args.keys_key))
-    except (
-        botocore.exceptions.BotoCoreError,
-        botocore.exceptions.ClientError,
-        boto3.exceptions.S3UploadFailedError,
-    ) as exc:
+    except UPLOAD_ERRORS as exc:
         LOG.error("could not upload the key list to %s: %s", args.keys_key, exc)
-        result["keys_error"] = (
-            f"the key list could not be stored at s3://{args.manifest_bucket}/{args.keys_key}: {exc}"
-        )
+        where = f"s3://{args.manifest_bucket}/{args.keys_key}"
+        result["keys_error"] = f"the key list could not be stored at {where}: {exc}"
     finally:
         keys.close()
-
-
-def make_clients(args: JobArgs) -> Tuple[Any, Any]:
-    """One S3 client and ONE shared DynamoDB client (botocore clients are thread-safe).
-
-    Retries are ours (bounded, jittered), so botocore's are switched off for DynamoDB; parameter
-    validation is off because we build the low-level items ourselves and it costs CPU per item.
-    ``AWS_ENDPOINT_URL`` is read explicitly because Glue's older botocore ignores it; it is only set
-    for the local emulator.
-    """
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
-    session = boto3.session.Session()
-    s3 = session.client(
-        "s3", endpoint_url=endpoint, config=Config(retries={"max_attempts": 5, "mode": "standard"})
-    )
-    ddb = session.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        config=Config(
-            max_pool_connections=max(10, args.write_concurrency + 2),
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            parameter_validation=False,
-            tcp_keepalive=True,
-        ),
-    )
-    return s3, ddb
 
 
 def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
@@ -239,7 +285,8 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
         if stats.rows_unconfirmed != 0:
             raise JobError(
                 f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
-                f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate}"
+                f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate} "
+                f"+ skipped {stats.rows_skipped}"
             )
         if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
             raise JobError(
@@ -255,7 +302,7 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
         LOG.exception("unexpected error")
         error = f"internal error: {type(exc).__name__}: {exc}"
     finished = utc_now()
-    if error and stats.rows_unconfirmed:
+    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
         error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
     manifest = build_manifest(args, stats, result, started, finished, error)
     uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"

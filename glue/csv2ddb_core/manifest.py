@@ -22,13 +22,16 @@ class LoadStats:
     rows_written: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    rows_skipped: int = 0  # items a write mode chose not to write
     bytes_read: int = 0
     write_retries: int = 0
     reject_reasons: Dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_unconfirmed(self) -> int:
-        return self.rows_read - self.rows_written - self.rows_rejected - self.rows_duplicate
+        """Rows read but neither written, rejected, duplicate nor skipped: 0 for a good load."""
+        accounted = self.rows_written + self.rows_rejected + self.rows_duplicate + self.rows_skipped
+        return self.rows_read - accounted
 
 
 def utc_now() -> dt.datetime:
@@ -80,6 +83,7 @@ def build_manifest(
         "rows_written": stats.rows_written,
         "rows_rejected": stats.rows_rejected,
         "rows_duplicate": stats.rows_duplicate,
+        "rows_skipped": stats.rows_skipped,
         "rows_unconfirmed": stats.rows_unconfirmed,
         "reject_reasons": stats.reject_reasons,
         "rejected_location": result.get("rejected_location"),
@@ -96,6 +100,17 @@ def build_manifest(
         "bytes_read": stats.bytes_read,
         "write_retries": stats.write_retries,
         "write_concurrency": args.write_concurrency,
+        "engine": "pythonshell",
+        "load_method": "batch",
+        "key_schema": str(args.keys),
+        "write_mode": args.write_mode,
+        "version_column": args.version_column or None,
+        "max_write_rate": str(args.max_write_rate) if args.max_write_rate else None,
+        "ttl_column": f"{args.ttl.column}:{args.ttl.format}" if args.ttl else None,
+        "validate_first": args.validate_first,
+        "validation": result.get("validation"),
+        "nothing_written": bool(result.get("nothing_written")),
+        "compression": result.get("compression"),
         "peak_rss_mb": peak_rss_mb(),
         "job_run_id": args.job_run_id,
         "job_version": JOB_VERSION,

@@ -9,7 +9,7 @@ import tempfile
 import threading
 from typing import Any, Dict, Sequence
 
-from csv2ddb_core.rows import Reject
+from csv2ddb_core.contract import Reject
 
 
 def raw_row_text(row: Sequence[str], delimiter: str, encoding: str) -> str:

@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from csv2ddb_core.cells import MISMATCH, OMIT, TypeCache, column_kinds, item_size
+from csv2ddb_core.cells import MISMATCH, OMIT, TypeCache, column_kinds, item_size, strict_number, ttl_epoch
 from csv2ddb_core.contract import (
     ATTR_INGESTION_TIMESTAMP,
     ATTR_LOAD_RUN_ID,
     ATTR_SOURCE_FILE,
-    HASH_KEY,
     MAX_HASH_KEY_BYTES,
     MAX_ITEM_BYTES,
+    MAX_RANGE_KEY_BYTES,
     R_EMPTY_KEY,
+    R_INVALID_TTL,
+    R_INVALID_VERSION,
     R_ITEM_TOO_LARGE,
     R_KEY_TOO_LONG,
     R_RAGGED,
     R_TYPE_MISMATCH,
     R_UNDECODABLE,
+    HeaderError,
+    Reject,
+    TtlSpec,
 )
 from csv2ddb_core.header import HeaderSpec
-from csv2ddb_core.keys import key_digest
-
-
-@dataclass
-class Reject:
-    reason: str
-    detail: str
+from csv2ddb_core.keys import composite_digest, key_cell, key_digest
 
 
 class RowBuilder:
@@ -46,6 +44,8 @@ class RowBuilder:
         type_map: Optional[Mapping[str, str]] = None,
         empty_cells: str = "omit",
         na_values: Sequence[str] = (),
+        ttl: Optional[TtlSpec] = None,
+        version_column: str = "",
     ) -> None:
         self.header = header
         self.names = header.names
@@ -64,9 +64,20 @@ class RowBuilder:
             ATTR_SOURCE_FILE: {"S": source_file},
             ATTR_LOAD_RUN_ID: {"S": run_id},
         }
-        fixed = sum(len(k) + len(v["S"].encode("utf-8")) for k, v in self._base.items()) + len(HASH_KEY)
+        keys = header.keys
+        key_names = sum(len(a.name.encode("utf-8")) for a in keys.attrs)
+        fixed = sum(len(k) + len(v["S"].encode("utf-8")) for k, v in self._base.items()) + key_names
         self._size_overhead = fixed + sum(len(n.encode("utf-8")) for n in self.names)
         self._id_index = header.id_index
+        self._part = keys.partition
+        self._sort = keys.sort
+        self._sort_index = header.sort_index
+        # The round-1 shape (one S partition key, nothing else): the hot path below stays as it was.
+        self._simple = keys.sort is None and keys.partition.type == "S"
+        self._ttl = ttl
+        self._ttl_index = self._column(ttl.column, "--ttl_column") if ttl else None
+        self._version = version_column
+        self._version_index = self._column(version_column, "--version_column") if version_column else None
         order = sorted(range(self.width), key=self.names.__getitem__)
         self._sorted_names = [self.names[i] for i in order]
         getter = itemgetter(*order)
@@ -74,6 +85,11 @@ class RowBuilder:
             getter if self.width > 1 else (lambda r: (getter(r),))
         )
         self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def _column(self, name: str, what: str) -> int:
+        if name not in self.names:
+            raise HeaderError(f"{what} {name!r} is not a column of the file {list(self.names)}")
+        return self.names.index(name)
 
     def build(self, row: List[str]) -> Tuple[Any, Optional[bytes]]:
         """(item, dedupe digest) for a good row, or (Reject, None)."""
@@ -94,16 +110,41 @@ class RowBuilder:
             )
             digest = digest.digest()[:16]
             key = digest.hex()
-        else:
+            part: Dict[str, str] = {"S": key}
+            part_raw = digest
+        elif self._simple:
             key = row[self._id_index]
             if not key or key.isspace():  # blank = no key (reliability finding F3)
-                return Reject(R_EMPTY_KEY, f"the key column {self.names[self._id_index]!r} is empty"), None
+                return Reject(R_EMPTY_KEY, self._empty_key_detail(row)), None
             if len(key) > MAX_HASH_KEY_BYTES // 4 and len(key.encode("utf-8")) > MAX_HASH_KEY_BYTES:
                 return Reject(
                     R_KEY_TOO_LONG,
                     f"key is {len(key.encode('utf-8'))} bytes; DynamoDB allows {MAX_HASH_KEY_BYTES}",
                 ), None
             digest = key_digest(key)
+            part = {"S": key}
+            part_raw = b""
+        else:
+            got = key_cell(row[self._id_index], self._part, MAX_HASH_KEY_BYTES)
+            if isinstance(got, Reject):
+                if got.reason == R_EMPTY_KEY:
+                    got = Reject(R_EMPTY_KEY, self._empty_key_detail(row))
+                return got, None
+            part, part_raw = got
+            key = ""
+            digest = b""
+        sort: Optional[Dict[str, str]] = None
+        if self._sort is not None:
+            assert self._sort_index is not None
+            got = key_cell(row[self._sort_index], self._sort, MAX_RANGE_KEY_BYTES)
+            if isinstance(got, Reject):
+                if got.reason == R_EMPTY_KEY:
+                    got = Reject(R_EMPTY_KEY, self._empty_key_detail(row))
+                return got, None
+            sort, sort_raw = got
+            digest = composite_digest([(self._part.type, part_raw), (self._sort.type, sort_raw)])
+        elif not self._simple and self._id_index is not None:
+            digest = composite_digest([(self._part.type, part_raw)])
         attrs = list(map(dict.__getitem__, self._caches, row))
         if self._strict and MISMATCH in attrs:
             bad = [self.names[i] for i, a in enumerate(attrs) if a is MISMATCH]
@@ -113,7 +154,13 @@ class RowBuilder:
         else:
             item = dict(zip(self.names, attrs))
         item.update(self._base)
-        item[HASH_KEY] = {"S": key}
+        item[self._part.name] = part
+        if sort is not None:
+            item[self._sort.name] = sort  # type: ignore[union-attr]
+        if self._ttl_index is not None or self._version_index is not None:
+            problem = self._extras(row, item)
+            if problem is not None:
+                return problem, None
         if self._size_overhead + 4 * (len(joined) + len(key)) + 22 * self.width > MAX_ITEM_BYTES:
             size = item_size(item)
             if size > MAX_ITEM_BYTES:
@@ -121,3 +168,35 @@ class RowBuilder:
                     R_ITEM_TOO_LARGE, f"item is {size} bytes; DynamoDB allows {MAX_ITEM_BYTES}"
                 ), None
         return item, digest
+
+    def _empty_key_detail(self, row: Sequence[str]) -> str:
+        columns = [
+            (self._id_index, self._part.name),
+            (self._sort_index, self._sort.name if self._sort else ""),
+        ]
+        empty = [name for index, name in columns if index is not None and not row[index].strip()]
+        if len(empty) == 2:
+            return f"both key columns {empty[0]!r} and {empty[1]!r} are empty"
+        return f"the key column {empty[0]!r} is empty" if empty else "the key is empty"
+
+    def _extras(self, row: Sequence[str], item: Dict[str, Any]) -> Optional[Reject]:
+        """The TTL attribute (an N epoch) and the version attribute (an N), or why the row fails."""
+        if self._ttl_index is not None:
+            assert self._ttl is not None
+            cell = row[self._ttl_index]
+            if cell.strip():
+                epoch = ttl_epoch(cell, self._ttl.format)
+                if epoch is None:
+                    detail = (
+                        f"TTL column {self._ttl.column!r}: {cell[:40]!r} is not a {self._ttl.format} date"
+                    )
+                    return Reject(R_INVALID_TTL, detail)
+                item[self._ttl.column] = {"N": epoch}
+        if self._version_index is not None:
+            cell = row[self._version_index]
+            number = strict_number(cell) if cell.strip() else None
+            if number is None:
+                detail = f"version column {self._version!r}: {cell[:40]!r} is not a number to compare"
+                return Reject(R_INVALID_VERSION, detail)
+            item[self._version] = {"N": number}
+        return None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import logging
 import random
 import time
-from typing import Any, Iterable, Iterator, List, Optional, Tuple
+import zlib
+from typing import IO, Any, Iterable, Iterator, List, Optional, Tuple
 
 import botocore.exceptions
 
@@ -89,14 +92,36 @@ class S3ObjectStream(io.RawIOBase):
             super().close()
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+
+
+def decompressed(raw: io.RawIOBase) -> Tuple[IO[bytes], str]:
+    """The object's bytes, decompressed while streaming when they start with the gzip or bzip2
+    magic (whatever the key's suffix says): ``(stream, "gzip" | "bzip2" | "none")``. No temp file:
+    memory stays flat for compressed input too."""
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    head = buffered.peek(3)[:3]
+    if head[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"
+    if head == BZIP2_MAGIC:
+        return bz2.BZ2File(buffered, mode="rb"), "bzip2"
+    return buffered, "none"
+
+
 def text_stream(raw: io.RawIOBase, encoding: str) -> io.TextIOWrapper:
     """Decode with ``surrogateescape``: a bad byte becomes a lone surrogate in ITS row (which is
     then rejected as undecodable) instead of an exception that would end the whole load. A UTF-8
-    BOM is stripped by decoding as ``utf-8-sig``."""
+    BOM is stripped by decoding as ``utf-8-sig``. Compressed objects are decompressed first."""
+    return open_text(raw, encoding)[0]
+
+
+def open_text(raw: io.RawIOBase, encoding: str) -> Tuple[io.TextIOWrapper, str]:
+    """(text stream, compression) of ``raw``; see :func:`text_stream`."""
     codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
-    return io.TextIOWrapper(
-        io.BufferedReader(raw, buffer_size=1 << 20), encoding=codec, errors="surrogateescape", newline=""
-    )
+    binary, compression = decompressed(raw)
+    text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")  # type: ignore[arg-type]
+    return text, compression
 
 
 # Stands in for NUL while the csv module parses (see NulEscaper). surrogateescape decoding only
@@ -143,6 +168,11 @@ def read_records(text: io.TextIOWrapper, delimiter: str) -> Iterator[Tuple[int, 
             raise JobError(
                 f"malformed CSV at line {reader.line_num} (record starting at line {start}): {exc}; "
                 "an unbalanced quote is the usual cause"
+            ) from exc
+        except (EOFError, OSError, zlib.error) as exc:  # the reader's own S3 errors are JobErrors
+            raise JobError(
+                f"the object could not be decompressed after line {line}: {exc} "
+                "(a truncated or corrupt gzip/bzip2 file)"
             ) from exc
         line = reader.line_num
         if row:

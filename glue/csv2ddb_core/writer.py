@@ -8,20 +8,21 @@ batching and writes with this policy instead.
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import botocore.exceptions
 
-from csv2ddb_core.contract import HASH_KEY, R_DYNAMODB_REJECTED, RETRYABLE_ERROR_CODES, JobError
+from csv2ddb_core.contract import R_DYNAMODB_REJECTED, RETRYABLE_ERROR_CODES, JobError, Reject
 from csv2ddb_core.keylist import KeyListWriter, key_line
+from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
-from csv2ddb_core.rows import Reject
 
 
 @dataclass
@@ -72,6 +73,15 @@ class PreEncodedBody:
 Entry = Tuple[Dict[str, Any], int, List[str]]  # (PutRequest, line number, raw cells)
 
 
+def for_botocore(item: Mapping[str, Any]) -> Dict[str, Any]:
+    """The item as botocore's serializer wants it: binary (B) values as bytes, not base64 text.
+
+    Items carry B values as base64 text, the wire form our pre-encoded BatchWriteItem body sends
+    as is; every call botocore serializes itself base64-encodes bytes.
+    """
+    return {k: ({"B": base64.b64decode(v["B"])} if "B" in v else v) for k, v in item.items()}
+
+
 class BatchWriter:
     """A bounded queue of 25-item batches drained by ``threads`` workers sharing one client."""
 
@@ -82,10 +92,13 @@ class BatchWriter:
         threads: int,
         policy: RetryPolicy,
         rejects: RejectSink,
-        keys: Optional[KeyListWriter] = None,
+        keys: KeyListWriter,
+        rate: Optional[WriteRateLimiter] = None,
     ) -> None:
         self._client = client
         self._keys = keys
+        self._key_names = keys.key_names
+        self._rate = rate
         self._table = table
         self._policy = policy
         self._rejects = rejects
@@ -93,6 +106,7 @@ class BatchWriter:
         self._queue: queue.Queue[Optional[List[Entry]]] = queue.Queue(maxsize=threads * 2)
         self._lock = threading.Lock()
         self.written = 0
+        self.skipped = 0  # items a write mode chose not to write (insert over an existing key...)
         self.rejected = 0
         self.retried_calls = 0
         self.submitted = 0
@@ -149,11 +163,12 @@ class BatchWriter:
                     if self.error is None:
                         self.error = exc
 
-    def _count(self, written: int = 0, rejected: int = 0, retried: int = 0) -> None:
+    def _count(self, written: int = 0, rejected: int = 0, retried: int = 0, skipped: int = 0) -> None:
         with self._lock:
             self.written += written
             self.rejected += rejected
             self.retried_calls += retried
+            self.skipped += skipped
 
     def _write_batch(self, batch: List[Entry]) -> None:
         requests = [entry[0] for entry in batch]
@@ -186,16 +201,17 @@ class BatchWriter:
 
     def _confirm(self, requests: List[Dict[str, Any]], unprocessed: List[Dict[str, Any]]) -> None:
         """Count (and list the keys of) the requests DynamoDB confirmed: all but ``unprocessed``."""
-        if self._keys is not None:
-            items = [request["PutRequest"]["Item"] for request in requests]
-            if unprocessed:
-                names = self._keys.key_names
-                pending = {key_line(u["PutRequest"]["Item"], names) for u in unprocessed}
-                items = [item for item in items if key_line(item, names) not in pending]
-            self._keys.add(items)
+        items = [request["PutRequest"]["Item"] for request in requests]
+        if unprocessed:
+            names = self._key_names
+            pending = {key_line(u["PutRequest"]["Item"], names) for u in unprocessed}
+            items = [item for item in items if key_line(item, names) not in pending]
+        self._keys.add(items)
         self._count(written=len(requests) - len(unprocessed))
 
     def _send(self, requests: List[Dict[str, Any]]) -> Dict[str, Any]:
+        if self._rate is not None:
+            self._rate.before_call([request["PutRequest"]["Item"] for request in requests])
         if self._body_hook is None:
             return self._client.batch_write_item(RequestItems={self._table: requests})
         self._body_hook.set(self._encode({"RequestItems": {self._table: requests}}).encode("utf-8"))
@@ -216,15 +232,18 @@ class BatchWriter:
 
     def _write_one_by_one(self, batch: List[Entry], requests: List[Dict[str, Any]]) -> None:
         """DynamoDB refused the batch as invalid: find the bad item(s) with PutItem, reject only them."""
-        by_key = {entry[0]["PutRequest"]["Item"][HASH_KEY]["S"]: entry for entry in batch}
+        names = self._key_names
+        by_key = {key_line(entry[0]["PutRequest"]["Item"], names): entry for entry in batch}
         for request in requests:
             item = request["PutRequest"]["Item"]
-            entry = by_key[item[HASH_KEY]["S"]]
+            entry = by_key[key_line(item, names)]
             attempt = 0
             while True:
                 attempt += 1
                 try:
-                    self._client.put_item(TableName=self._table, Item=item)
+                    if self._rate is not None:
+                        self._rate.before_call([item])
+                    self._client.put_item(TableName=self._table, Item=for_botocore(item))
                     self._confirm([request], [])
                     break
                 except botocore.exceptions.ClientError as exc:

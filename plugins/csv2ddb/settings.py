@@ -17,11 +17,16 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import csv2ddb_core
+from csv2ddb_core.contract import ArgumentError, KeySchema
+from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode, parse_write_rate
+
+from csv2ddb.counts import METHODS as COUNT_METHODS
 
 ENV_PREFIX = "CSV2DDB_"
 DAG_ID_LOAD = "csv2ddb_load"
 DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
+DAG_ID_ROLLBACK = "csv2ddb_rollback"
 STACK_TAG_KEY = "csv2ddb:stack"
 
 
@@ -59,6 +64,10 @@ class Settings:
 
     # --- DynamoDB -----------------------------------------------------------------------------
     table: str = ""  # default: "<prefix>-items"
+    # The items table's key schema: NAME[:S|N|B] (type S by default). A load whose params leave
+    # them out uses the existing table's keys, else these.
+    partition_key: str = "id"
+    sort_key: str = ""
     audit_table: str = ""  # default: "<prefix>-audit"
     create_table_in_bootstrap: bool = True
 
@@ -78,6 +87,22 @@ class Settings:
     glue_verbose: bool = False
     write_concurrency: int = 8
     reject_tolerance: str = "0"  # a count ("25") or a fraction of rows read ("0.01")
+    # How loads write, unless a run's params say otherwise (the job arguments of the same names).
+    write_mode: str = "overwrite"  # overwrite | insert | upsert_newer
+    version_column: str = ""  # upsert_newer: replace only when this column's value is greater
+    max_write_rate: str = ""  # items/s ("500") or write capacity units/s ("500 wcu"); "" = no cap
+    ttl_column: str = ""  # NAME[:epoch|iso]: written as an N epoch; ensure-table turns TTL on
+    validate_first: bool = True  # parse the whole file before the first write (all-or-nothing)
+    # GlueJobOperator polls the run this often: every second of it is latency on each load. On AWS
+    # with many files per run, raise it (GetJobRun is rate-limited per account).
+    glue_poll_seconds: float = 1.0
+
+    # --- the count check and rollback (csv2ddb.counts, csv2ddb.rollback) -------------------------
+    # "keys": look up the load's key list (cost follows the load); "scan": count the whole table
+    # (the reconciliation count; a run's conf {"count_method": "scan"} asks for it once).
+    count_method: str = "keys"
+    key_read_threads: int = 8  # parallel BatchGetItem (and rollback) threads
+    scan_segments: int = 8  # parallel Scan segments of the full-table count
 
     # --- Lambda + Airflow API -----------------------------------------------------------------
     lambda_function_name: str = ""  # default: "<prefix>-trigger"
@@ -122,10 +147,30 @@ class Settings:
             raise ValueError(
                 f"{ENV_PREFIX}GLUE_COMMAND must be pythonshell or glueetl, got {self.glue_command!r}"
             )
+        if self.count_method not in COUNT_METHODS:
+            raise ValueError(
+                f"{ENV_PREFIX}COUNT_METHOD must be one of {COUNT_METHODS}, got {self.count_method!r}"
+            )
+        # One validator per option, the load core's (a bad setting fails at start, naming it).
+        try:
+            key_schema_from(self.partition_key, self.sort_key)
+            check_options(
+                self.key_schema,
+                parse_write_mode(self.write_mode),
+                self.version_column,
+                parse_ttl(self.ttl_column),
+            )
+            parse_write_rate(self.max_write_rate)
+        except ArgumentError as exc:
+            raise ValueError(f"{ENV_PREFIX}*: {exc}") from exc
         if self.trigger_mode not in {"airflow", "mwaa"}:
             raise ValueError(f"{ENV_PREFIX}TRIGGER_MODE must be airflow or mwaa, got {self.trigger_mode!r}")
 
     # --- derived names ------------------------------------------------------------------------
+    @property
+    def key_schema(self) -> KeySchema:
+        return key_schema_from(self.partition_key, self.sort_key)
+
     @property
     def tags(self) -> dict[str, str]:
         """Tags on every created resource; teardown deletes only what carries the stack tag."""

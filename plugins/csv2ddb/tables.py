@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
-from csv2ddb_core.contract import HASH_KEY, HASH_KEY_TYPE
+from csv2ddb_core.contract import KeyAttr, KeySchema
 
 from csv2ddb.settings import Settings
 
@@ -32,8 +32,18 @@ class TableSchemaMismatch(RuntimeError):
     """The table exists with a different key schema than csv2ddb writes."""
 
 
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
 @dataclass(frozen=True)
-class TableSpec:
+class IndexSpec:
+    """A global secondary index projecting every attribute: an access pattern the table's own key
+    cannot serve (e.g. the audit log by time), answered by Query instead of a full Scan."""
+
     name: str
     hash_key: str
     range_key: str | None = None
@@ -41,16 +51,46 @@ class TableSpec:
     range_key_type: str = "S"
 
     def key_schema(self) -> list[dict[str, str]]:
-        schema = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
-        if self.range_key:
-            schema.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
-        return schema
+        return _key_schema(self.hash_key, self.range_key)
 
-    def attribute_definitions(self) -> list[dict[str, str]]:
+    def key_types(self) -> list[tuple[str, str]]:
         keys = [(self.hash_key, self.hash_key_type)]
         if self.range_key:
             keys.append((self.range_key, self.range_key_type))
-        return [{"AttributeName": name, "AttributeType": kind} for name, kind in keys]
+        return keys
+
+    def definition(self) -> dict[str, Any]:
+        """The ``GlobalSecondaryIndexes`` entry of CreateTable / ``Create`` of UpdateTable."""
+        return {
+            "IndexName": self.name,
+            "KeySchema": self.key_schema(),
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    hash_key_type: str = "S"
+    range_key_type: str = "S"
+    indexes: tuple[IndexSpec, ...] = ()
+
+    def key_schema(self) -> list[dict[str, str]]:
+        return _key_schema(self.hash_key, self.range_key)
+
+    def attribute_definitions(self, indexes: tuple[IndexSpec, ...] | None = None) -> list[dict[str, str]]:
+        """The table's keys plus the keys of ``indexes`` (default: all of the spec's indexes)."""
+        keys = [(self.hash_key, self.hash_key_type)]
+        if self.range_key:
+            keys.append((self.range_key, self.range_key_type))
+        for index in self.indexes if indexes is None else indexes:
+            keys += index.key_types()
+        types: dict[str, str] = {}
+        for name, kind in keys:
+            types.setdefault(name, kind)
+        return [{"AttributeName": name, "AttributeType": kind} for name, kind in types.items()]
 
     def key_shape(self) -> list[tuple[str, str, str]]:
         return key_shape(
@@ -58,14 +98,44 @@ class TableSpec:
         )
 
 
-def items_table_spec(settings: Settings, table: str | None = None) -> TableSpec:
-    """The loaded items: the key the load core writes (``csv2ddb_core.contract.HASH_KEY``)."""
-    return TableSpec(name=table or settings.table, hash_key=HASH_KEY, hash_key_type=HASH_KEY_TYPE)
+# The audit log's access patterns (the Loads page; see docs/ui.md): every record carries dag_id,
+# status, table, source and recorded_at, so each index covers every record, with no derived
+# attribute to backfill. An audit record is written once per file loaded: four index writes each
+# cost nothing next to the load itself.
+AUDIT_BY_TIME = IndexSpec("by_time", hash_key="dag_id", range_key="recorded_at")
+AUDIT_BY_STATUS = IndexSpec("by_status", hash_key="status", range_key="recorded_at")
+AUDIT_BY_TABLE = IndexSpec("by_table", hash_key="table", range_key="recorded_at")
+AUDIT_BY_FILE = IndexSpec("by_file", hash_key="dag_id", range_key="source")
+
+
+def items_table_spec(
+    settings: Settings, table: str | None = None, keys: KeySchema | None = None
+) -> TableSpec:
+    """The loaded items, keyed as the load writes them (``keys``; default: the settings' key schema)."""
+    keys = keys or settings.key_schema
+    return TableSpec(
+        name=table or settings.table,
+        hash_key=keys.partition.name,
+        hash_key_type=keys.partition.type,
+        range_key=keys.sort.name if keys.sort else None,
+        range_key_type=keys.sort.type if keys.sort else "S",
+    )
+
+
+def key_schema_of(description: dict[str, Any]) -> KeySchema:
+    """The key schema of an existing table (DescribeTable), for loads that do not name one."""
+    shape = {key_type: KeyAttr(name, kind) for name, key_type, kind in key_shape(description)}
+    return KeySchema(shape["HASH"], shape.get("RANGE"))
 
 
 def audit_table_spec(settings: Settings) -> TableSpec:
-    """One audit record per (DAG run, source file)."""
-    return TableSpec(name=settings.audit_table, hash_key="dag_run_id", range_key="source")
+    """One audit record per (DAG run, source file); queried by time, status, table and file."""
+    return TableSpec(
+        name=settings.audit_table,
+        hash_key="dag_run_id",
+        range_key="source",
+        indexes=(AUDIT_BY_TIME, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_FILE),
+    )
 
 
 def key_shape(description: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -89,6 +159,70 @@ def key_mismatch(spec: TableSpec, description: dict[str, Any]) -> str:
     )
 
 
+def index_drift(spec: TableSpec, description: dict[str, Any]) -> list[str]:
+    """One message per index of ``spec`` that is missing or has other keys; empty when all match."""
+    missing = [f"index {index.name} missing" for index in missing_indexes(spec, description)]
+    return missing + wrong_indexes(spec, description)
+
+
+def wrong_indexes(spec: TableSpec, description: dict[str, Any]) -> list[str]:
+    """A message per index of ``spec`` that exists with other keys (it cannot change in place)."""
+    actual = {g["IndexName"]: g for g in description.get("GlobalSecondaryIndexes", [])}
+    definitions = description.get("AttributeDefinitions", [])
+    problems = []
+    for index in spec.indexes:
+        found = actual.get(index.name)
+        if found is None:
+            continue
+        shape = key_shape({"KeySchema": found["KeySchema"], "AttributeDefinitions": definitions})
+        wanted = key_shape(
+            {"KeySchema": index.key_schema(), "AttributeDefinitions": spec.attribute_definitions()}
+        )
+        if shape != wanted:
+            problems.append(
+                f"index {index.name} has keys {shape}, want {wanted} (an index cannot change in place: "
+                "delete it, then run create again)"
+            )
+    return problems
+
+
+def missing_indexes(spec: TableSpec, description: dict[str, Any]) -> list[IndexSpec]:
+    present = {g["IndexName"] for g in description.get("GlobalSecondaryIndexes", [])}
+    return [index for index in spec.indexes if index.name not in present]
+
+
+def add_index(
+    client: Any, spec: TableSpec, index: IndexSpec, delay_seconds: float = 2, max_attempts: int = 450
+) -> None:
+    """UpdateTable ``Create`` one index (AWS takes one per call), then wait until it is ACTIVE
+    (AWS backfills it from the existing items first; the emulator is ACTIVE at once)."""
+    log.info("table %s: adding index %s", spec.name, index.name)
+    client.update_table(
+        TableName=spec.name,
+        AttributeDefinitions=spec.attribute_definitions(indexes=(index,)),
+        GlobalSecondaryIndexUpdates=[{"Create": index.definition()}],
+    )
+    for _ in range(max_attempts):
+        indexes = client.describe_table(TableName=spec.name)["Table"].get("GlobalSecondaryIndexes", [])
+        status = next((g.get("IndexStatus") for g in indexes if g["IndexName"] == index.name), None)
+        if status == "ACTIVE":
+            return
+        time.sleep(delay_seconds)
+    raise RuntimeError(f"index {index.name} of table {spec.name} not ACTIVE after {max_attempts} checks")
+
+
+def ensure_indexes(client: Any, spec: TableSpec, description: dict[str, Any]) -> list[str]:
+    """Add the spec's missing indexes; refuse an index whose keys differ. Returns the names added."""
+    wrong = wrong_indexes(spec, description)
+    if wrong:
+        raise TableSchemaMismatch(f"table {spec.name}: " + "; ".join(wrong))
+    added = []
+    for index in missing_indexes(spec, description):
+        add_index(client, spec, index)
+        added.append(index.name)
+    return added
+
+
 def describe(client: Any, name: str) -> dict[str, Any] | None:
     """DescribeTable's ``Table``, or None when there is no such table."""
     try:
@@ -107,6 +241,8 @@ def create_table(client: Any, spec: TableSpec, tags: dict[str, str] | None = Non
         "AttributeDefinitions": spec.attribute_definitions(),
         "BillingMode": BILLING_MODE,
     }
+    if spec.indexes:
+        kwargs["GlobalSecondaryIndexes"] = [index.definition() for index in spec.indexes]
     if tags:
         kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
@@ -166,7 +302,8 @@ def ensure_table(
     delay_seconds: float = 2,
     max_attempts: int = 150,
 ) -> dict[str, Any]:
-    """Create or verify ``spec``; return ``{"table", "created", "status", "pitr"}``."""
+    """Create or verify ``spec`` (adding missing indexes); return ``{"table", "created", "status", "pitr"}``
+    (plus ``indexes_added`` when it added any)."""
     description = describe(client, spec.name)
     created = False
     if description is None:
@@ -176,8 +313,12 @@ def ensure_table(
         _refuse_mismatch(spec, description)
     description = wait_active(client, spec.name, delay_seconds, max_attempts)
     _refuse_mismatch(spec, description)  # another run may have created it with other keys
+    added = ensure_indexes(client, spec, description)
     pitr = ensure_pitr(client, spec.name)
-    return {"table": spec.name, "created": created, "status": description["TableStatus"], "pitr": pitr}
+    result = {"table": spec.name, "created": created, "status": description["TableStatus"], "pitr": pitr}
+    if added:
+        result["indexes_added"] = added
+    return result
 
 
 def _refuse_mismatch(spec: TableSpec, description: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ import pytest
 from csv2ddb.settings import Settings
 from csv2ddb.tables import items_table_spec
 from csv2ddb_core.args import parse_job_args
-from csv2ddb_core.load import make_clients, run
+from csv2ddb_core.clients import make_clients
+from csv2ddb_core.load import run
 
 JOB_PATH = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
 

@@ -21,10 +21,11 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb_core.args import parse_job_args
-from csv2ddb_core.contract import ManifestError
+from csv2ddb_core.clients import make_clients
+from csv2ddb_core.contract import ManifestError, identity_problem
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.keys import row_id
-from csv2ddb_core.load import make_clients, run
+from csv2ddb_core.load import run
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -165,21 +166,35 @@ def test_hash_ids_and_in_file_duplicates(target: LoadTarget) -> None:
     assert third["b"] == {"NULL": True}
 
 
-def test_rejects_above_tolerance_fail_the_load(target: LoadTarget) -> None:
+def test_rejects_above_tolerance_fail_the_load_and_write_nothing(target: LoadTarget) -> None:
+    """All-or-nothing (the default): the validation pass fails the file before its first write."""
     key = target.put("raw/crafted.csv", CRAFTED)
     manifest = target.run(key, run_id="over-tolerance")
     assert manifest["status"] == "failed"
     uri = f"s3://{target.bucket}/rejected/over-tolerance/rejects.csv"
     assert manifest["error"] == (
-        f"3 row(s) rejected, above the tolerance '0' (at most 0 of 9 rows read); rejects are in {uri}"
+        f"3 row(s) rejected, above the tolerance '0' (at most 0 of 9 rows read); "
+        f"nothing was written (validate_first); rejects are in {uri}"
     )
+    assert manifest["nothing_written"] is True
     assert manifest["rejected_location"] == uri
+    assert manifest["keys_count"] == 0
+    assert target.count_items() == 0
     assert json.loads(target.get_object("manifests/over-tolerance.json"))["status"] == "failed"
-    # the identity holds for a failed run too
-    assert (
-        manifest["rows_read"]
-        == manifest["rows_written"] + manifest["rows_rejected"] + manifest["rows_duplicate"]
-    )
+    # the identity holds for a failed run too: the 4 valid rows are read and not written
+    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_unconfirmed"]) == (9, 0, 4)
+    assert identity_problem(manifest) is None
+
+
+def test_without_validation_a_failed_load_keeps_its_good_rows(target: LoadTarget) -> None:
+    """validate_first=false: the single streaming pass of round 1; good rows are written."""
+    key = target.put("raw/crafted.csv", CRAFTED)
+    manifest = target.run(key, run_id="one-pass", validate_first="false")
+    assert manifest["status"] == "failed"
+    assert "nothing was written" not in manifest["error"]
+    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_unconfirmed"]) == (9, 4, 0)
+    assert target.count_items() == 4
+    assert identity_problem(manifest) is None
 
 
 def test_fraction_tolerance(target: LoadTarget) -> None:

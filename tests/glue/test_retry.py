@@ -15,6 +15,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from csv2ddb_core.contract import JobError
+from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.writer import BatchWriter, RetryPolicy, WriteExhaustedError
 
@@ -67,7 +68,7 @@ def sleeps() -> list[float]:
 
 def make_writer(client: FakeDynamoDB, sleeps: list[float], attempts: int = 4) -> Any:
     policy = RetryPolicy(max_attempts=attempts, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
-    return BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"))
+    return BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"), KeyListWriter(("id",)))
 
 
 def test_unprocessed_items_are_retried_until_written(sleeps: list[float]) -> None:

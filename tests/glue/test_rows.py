@@ -18,9 +18,11 @@ from csv2ddb_core.contract import (
     R_TYPE_MISMATCH,
     R_UNDECODABLE,
     HeaderError,
+    KeySchema,
 )
 from csv2ddb_core.header import validate_header
 from csv2ddb_core.keys import DedupeIndex, canonical_row, key_digest, row_id
+from csv2ddb_core.options import key_schema_from
 from csv2ddb_core.rejects import raw_row_text
 from csv2ddb_core.rows import RowBuilder
 from csv2ddb_core.source import read_records, text_stream
@@ -30,8 +32,12 @@ from hypothesis import strategies as st
 TS = "2026-01-02T03:04:05.000Z"
 
 
-def builder(names: list[str], id_column: str = "id", **kwargs: Any) -> Any:
-    header = validate_header(names, id_column)
+def keys(partition: str = "id", sort: str = "") -> KeySchema:
+    return key_schema_from(partition, sort)
+
+
+def builder(names: list[str], id_column: str = "id", sort_key: str = "", **kwargs: Any) -> Any:
+    header = validate_header(names, keys(id_column, sort_key))
     return RowBuilder(header, source_file="s3://b/raw/f.csv", run_id="r-1", ingestion_timestamp=TS, **kwargs)
 
 
@@ -47,7 +53,7 @@ def test_header_names_are_trimmed_and_bom_stripped() -> None:
 
 def test_id_column_is_used_when_present() -> None:
     assert validate_header(["x", "id"]).id_index == 1
-    header = validate_header(["order_no", "x"], "order_no")
+    header = validate_header(["order_no", "x"], keys("order_no"))
     assert header.id_index == 0
     assert header.id_source == "column:order_no"
 
@@ -69,15 +75,16 @@ def test_bad_headers_fail_clearly(names: list[str], message: str) -> None:
         validate_header(names)
 
 
-def test_id_column_elsewhere_refuses_a_column_named_id() -> None:
-    with pytest.raises(HeaderError, match="--id_column id"):
-        validate_header(["id", "order_no"], "order_no")
+def test_a_column_named_id_is_an_ordinary_attribute_when_the_key_is_another_column() -> None:
+    item, _ = builder(["id", "order_no"], "order_no").build(["x1", "o1"])
+    assert item["order_no"] == {"S": "o1"}
+    assert item["id"] == {"S": "x1"}
 
 
 def test_type_map_must_name_real_columns() -> None:
     with pytest.raises(HeaderError, match=r"not in the header: \['nope'\]"):
         builder(["a"], type_map={"nope": "N"})
-    with pytest.raises(HeaderError, match="must be a string"):
+    with pytest.raises(HeaderError, match="is a S key, not N"):
         builder(["id", "a"], type_map={"id": "N"})
 
 

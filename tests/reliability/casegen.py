@@ -106,6 +106,8 @@ def load_cases() -> list[Case]:
     for name, spec in raw.items():
         if "generate" in spec:
             body, source = GENERATORS[spec["generate"]](), f"generated: {spec['generate']}"
+        elif "body" in spec:  # a few lines, written in the case itself
+            body, source = spec["body"].encode("utf-8"), "inline"
         else:
             body, source = (CASES_DIR / spec["file"]).read_bytes(), spec["file"]
         cases.append(

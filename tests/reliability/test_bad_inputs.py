@@ -11,6 +11,7 @@ All cases run in one module fixture (each with its own table); the test then jud
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import io
@@ -26,6 +27,8 @@ import pytest
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import items_table_spec
 from csv2ddb_core.cli import main
+from csv2ddb_core.contract import KeySchema
+from csv2ddb_core.options import key_schema_from
 from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.conftest import LoadTarget
@@ -68,8 +71,21 @@ def run_job_main(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), log_text.getvalue()
 
 
-def create_items_table(ddb: Any, settings: Any) -> None:
-    spec = items_table_spec(settings, settings.table)
+def case_keys(case: Case) -> KeySchema:
+    return key_schema_from(case.args.get("partition_key", ""), case.args.get("sort_key", ""))
+
+
+def key_text(item: dict[str, Any], keys: KeySchema) -> str:
+    """An item's key as the cases name it: the values joined by ``|`` (binary as base64)."""
+    parts = []
+    for name in keys.names:
+        kind, value = next(iter(item[name].items()))
+        parts.append(base64.b64encode(value).decode() if kind == "B" else str(value))
+    return "|".join(parts)
+
+
+def create_items_table(ddb: Any, settings: Any, keys: KeySchema) -> None:
+    spec = items_table_spec(settings, settings.table, keys)
     ddb.create_table(
         TableName=spec.name,
         KeySchema=spec.key_schema(),
@@ -94,7 +110,7 @@ def case_runs(emulator: Emulator) -> Iterator[dict[str, CaseRun]]:
     for case in CASES:
         table = f"{settings.prefix}-{case.name.replace('_', '-')}"
         case_settings = dataclasses.replace(settings, table=table)
-        create_items_table(ddb, case_settings)
+        create_items_table(ddb, case_settings, case_keys(case))
         target = LoadTarget(case_settings, s3, ddb)
         target.put(case.key, case.body)
         targets[case.name] = target
@@ -104,7 +120,8 @@ def case_runs(emulator: Emulator) -> Iterator[dict[str, CaseRun]]:
         run_id = f"rel-{case.name.replace('_', '-')}"
         rc, out, err = run_job_main(target.job_argv(case.key, run_id=run_id, **case.args))
         manifest = json.loads(out) if out.strip().startswith("{") else None
-        items = {item["id"]["S"]: item for item in target.scan_items()}
+        keys = case_keys(case)
+        items = {key_text(item, keys): item for item in target.scan_items()}
         return CaseRun(case, target, run_id, rc, manifest, err, items)
 
     try:

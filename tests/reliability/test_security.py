@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from csv2ddb_core.args import parse_job_args
-from csv2ddb_core.load import make_clients, run
+from csv2ddb_core.clients import make_clients
+from csv2ddb_core.load import run
 from csv2ddb_dev.airflow_runner import group_members
 from csv2ddb_dev.emulator import Emulator
 
