@@ -76,6 +76,7 @@ class TableSpec:
     hash_key_type: str = "S"
     range_key_type: str = "S"
     indexes: tuple[IndexSpec, ...] = ()
+    ttl_attribute: str | None = None  # DynamoDB TTL on this (N epoch) attribute
 
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.hash_key, self.range_key)
@@ -109,7 +110,10 @@ AUDIT_BY_FILE = IndexSpec("by_file", hash_key="dag_id", range_key="source")
 
 
 def items_table_spec(
-    settings: Settings, table: str | None = None, keys: KeySchema | None = None
+    settings: Settings,
+    table: str | None = None,
+    keys: KeySchema | None = None,
+    ttl_attribute: str | None = None,
 ) -> TableSpec:
     """The loaded items, keyed as the load writes them (``keys``; default: the settings' key schema)."""
     keys = keys or settings.key_schema
@@ -119,6 +123,7 @@ def items_table_spec(
         hash_key_type=keys.partition.type,
         range_key=keys.sort.name if keys.sort else None,
         range_key_type=keys.sort.type if keys.sort else "S",
+        ttl_attribute=ttl_attribute,
     )
 
 
@@ -294,6 +299,23 @@ def ensure_pitr(client: Any, name: str, retry_delay: float = PITR_RETRY_DELAY) -
     raise AssertionError("unreachable: the loop returns or raises")
 
 
+def ensure_ttl(client: Any, name: str, attribute: str) -> str:
+    """TTL on for ``attribute`` (the load's ttl_column); refuses a table whose TTL is another one."""
+    current = client.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+    status, on = current.get("TimeToLiveStatus", "DISABLED"), current.get("AttributeName")
+    if status in ("ENABLED", "ENABLING") and on == attribute:
+        return f"{status} on {attribute}"
+    if status in ("ENABLED", "ENABLING"):
+        raise TableSchemaMismatch(
+            f"table {name} has TTL on {on!r}; this load's ttl_column is {attribute!r} (a table has one)"
+        )
+    log.info("turning TTL on for %s.%s", name, attribute)
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )
+    return f"ENABLED on {attribute}"
+
+
 def ensure_table(
     client: Any,
     spec: TableSpec,
@@ -316,6 +338,8 @@ def ensure_table(
     added = ensure_indexes(client, spec, description)
     pitr = ensure_pitr(client, spec.name)
     result = {"table": spec.name, "created": created, "status": description["TableStatus"], "pitr": pitr}
+    if spec.ttl_attribute:
+        result["ttl"] = ensure_ttl(client, spec.name, spec.ttl_attribute)
     if added:
         result["indexes_added"] = added
     return result

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-from csv2ddb_core.contract import CSV_SUFFIX
+from csv2ddb_core.contract import CSV_SUFFIX, CSV_SUFFIXES
 
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
@@ -107,8 +107,14 @@ class InvokePermission(Resource):
         return "removed"
 
 
+def notification_id(suffix: str) -> str:
+    """One rule per suffix (an S3 filter has one suffix); ``.csv`` keeps the round-1 id."""
+    return NOTIFICATION_ID if suffix == CSV_SUFFIX else f"{NOTIFICATION_ID}-{suffix.rsplit('.', 1)[-1]}"
+
+
 class BucketNotification(Resource):
-    """ObjectCreated events for ``raw/*.csv`` go to the trigger Lambda."""
+    """ObjectCreated events for ``raw/*.csv``, ``*.csv.gz`` and ``*.csv.bz2`` go to the trigger
+    Lambda (the suffixes of ``csv2ddb_core.contract.CSV_SUFFIXES``)."""
 
     kind = "s3-notification"
 
@@ -116,20 +122,27 @@ class BucketNotification(Resource):
     def name(self) -> str:
         return f"{self.settings.bucket}:{NOTIFICATION_ID}"
 
-    def wanted(self) -> dict[str, Any]:
-        return {
-            "Id": NOTIFICATION_ID,
-            "LambdaFunctionArn": self.ctx.function_arn,
-            "Events": EVENTS,
-            "Filter": {
-                "Key": {
-                    "FilterRules": [
-                        {"Name": "Prefix", "Value": self.settings.raw_prefix},
-                        {"Name": "Suffix", "Value": CSV_SUFFIX},
-                    ]
-                }
-            },
-        }
+    def wanted(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "Id": notification_id(suffix),
+                "LambdaFunctionArn": self.ctx.function_arn,
+                "Events": EVENTS,
+                "Filter": {
+                    "Key": {
+                        "FilterRules": [
+                            {"Name": "Prefix", "Value": self.settings.raw_prefix},
+                            {"Name": "Suffix", "Value": suffix},
+                        ]
+                    }
+                },
+            }
+            for suffix in CSV_SUFFIXES
+        ]
+
+    @staticmethod
+    def is_ours(config: dict[str, Any]) -> bool:
+        return str(config.get("Id", "")).startswith(NOTIFICATION_ID)
 
     def _config(self) -> dict[str, Any]:
         config = self.ctx.client("s3").get_bucket_notification_configuration(Bucket=self.settings.bucket)
@@ -143,23 +156,28 @@ class BucketNotification(Resource):
         if not owned:
             return Observation(exists=True, owned=False)
         configs = self._config().get("LambdaFunctionConfigurations", [])
-        ours = [c for c in configs if c.get("Id") == NOTIFICATION_ID]
+        ours = {c.get("Id"): c for c in configs if self.is_ours(c)}
         if not ours:
             return MISSING
-        have, want = ours[0], self.wanted()
         drift = []
-        if have.get("LambdaFunctionArn") != want["LambdaFunctionArn"]:
-            drift.append(f"target {have.get('LambdaFunctionArn')!r}, want {want['LambdaFunctionArn']!r}")
-        if sorted(have.get("Events", [])) != EVENTS:
-            drift.append(f"events {have.get('Events')!r}, want {EVENTS!r}")
-        if _rules(have) != _rules(want):
-            drift.append(f"filter {_rules(have)}, want {_rules(want)}")
+        for want in self.wanted():
+            have = ours.pop(want["Id"], None)
+            if have is None:
+                drift.append(f"rule {want['Id']} missing")
+                continue
+            if have.get("LambdaFunctionArn") != want["LambdaFunctionArn"]:
+                drift.append(f"target {have.get('LambdaFunctionArn')!r}, want {want['LambdaFunctionArn']!r}")
+            if sorted(have.get("Events", [])) != EVENTS:
+                drift.append(f"events {have.get('Events')!r}, want {EVENTS!r}")
+            if _rules(have) != _rules(want):
+                drift.append(f"filter {_rules(have)}, want {_rules(want)}")
+        drift += [f"unexpected rule {rule_id}" for rule_id in ours]
         return Observation(exists=True, drift=tuple(drift))
 
     def _put(self, include_ours: bool) -> None:
         config = self._config()
-        others = [c for c in config.get("LambdaFunctionConfigurations", []) if c.get("Id") != NOTIFICATION_ID]
-        config["LambdaFunctionConfigurations"] = others + ([self.wanted()] if include_ours else [])
+        others = [c for c in config.get("LambdaFunctionConfigurations", []) if not self.is_ours(c)]
+        config["LambdaFunctionConfigurations"] = others + (self.wanted() if include_ours else [])
         if not config["LambdaFunctionConfigurations"]:
             del config["LambdaFunctionConfigurations"]
         self.ctx.client("s3").put_bucket_notification_configuration(
@@ -168,9 +186,9 @@ class BucketNotification(Resource):
 
     def create(self) -> str:
         self._put(include_ours=True)
-        return (
-            f"ObjectCreated {self.settings.raw_prefix}*{CSV_SUFFIX} -> {self.settings.lambda_function_name}"
-        )
+        s = self.settings
+        patterns = ", ".join(f"{s.raw_prefix}*{suffix}" for suffix in CSV_SUFFIXES)
+        return f"ObjectCreated {patterns} -> {s.lambda_function_name}"
 
     def repair(self, observed: Observation) -> str:
         self._put(include_ours=True)
