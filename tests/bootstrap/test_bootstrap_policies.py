@@ -89,7 +89,13 @@ def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifes
     assert by_sid["WriteItemsTable"] == {
         "Sid": "WriteItemsTable",
         "Effect": "Allow",
-        "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"],
+        "Action": [
+            "dynamodb:BatchWriteItem",
+            "dynamodb:PutItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:PartiQLInsert",
+            "dynamodb:PartiQLUpdate",
+        ],
         "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-items"],
     }
     writes = [a for s in policy["Statement"] for a in s["Action"] if a.startswith("s3:Put")]

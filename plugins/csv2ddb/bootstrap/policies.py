@@ -85,10 +85,16 @@ def glue_job_policy(ctx: StackContext) -> Policy:
             },
             {
                 # PutItem: the job retries a batch DynamoDB refused item by item to reject only the
-                # bad rows.
+                # bad rows. PartiQL Insert/Update: the conditional write modes (insert, upsert_newer).
                 "Sid": "WriteItemsTable",
                 "Effect": "Allow",
-                "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"],
+                "Action": [
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DescribeTable",
+                    "dynamodb:PartiQLInsert",
+                    "dynamodb:PartiQLUpdate",
+                ],
                 "Resource": [ctx.table_arn(s.table)],
             },
             {
