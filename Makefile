@@ -31,6 +31,7 @@ lock:  ## re-resolve the pinned lock files from requirements*.in
 bench: setup  ## benchmark csv2ddb vs the emulator's ceiling and peers (flights + the 5.7 M-row file); writes docs/benchmarks.md
 	@bash bench/setup.sh
 	@.venv-bench/bin/python -m bench.run --big
+	@$(PY) -m bench.modes
 
 bench-quick: setup  ## the benchmark on a 20k-row flights slice (a few minutes); results under .cache/bench/
 	@bash bench/setup.sh
