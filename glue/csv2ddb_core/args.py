@@ -8,9 +8,11 @@ from typing import Dict, Mapping, Optional, Sequence
 
 from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
 from csv2ddb_core.options import (
+    check_import_options,
     check_options,
     key_schema_from,
     parse_bool,
+    parse_load_method,
     parse_ttl,
     parse_write_mode,
     parse_write_rate,
@@ -30,6 +32,8 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "max_write_rate": "",
     "ttl_column": "",
     "validate_first": "true",
+    "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
+    "staging_prefix": "staging/",
     "type_map": "",
     "delimiter": ",",
     "encoding": "utf-8",
@@ -120,6 +124,12 @@ def _positive_int(name: str, text: str, upper: int) -> int:
     return value
 
 
+def _prefix(text: str) -> str:
+    """``name/`` from ``name``, ``/name/`` or ``name/`` (empty stays empty)."""
+    prefix = text if not text or text.endswith("/") else text + "/"
+    return prefix.lstrip("/")
+
+
 def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None) -> JobArgs:
     """Resolve and validate every job argument; raise ArgumentError naming what is wrong."""
     names = list(REQUIRED_ARGS) + list(OPTIONAL_ARGS)
@@ -148,12 +158,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         raise ArgumentError(
             f"--empty_cells must be one of {', '.join(EMPTY_CELL_MODES)}, got {empty_cells!r}"
         )
-    prefixes = {}
-    for name in ("manifest_prefix", "rejected_prefix"):
-        prefix = values[name] or ""
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        prefixes[name] = prefix.lstrip("/")
+    prefixes = {name: _prefix(values[name] or "") for name in ("manifest_prefix", "rejected_prefix")}
     if values["partition_key"] and values["id_column"]:
         raise ArgumentError("give --partition_key or its alias --id_column, not both")
     keys = key_schema_from(values["partition_key"] or values["id_column"] or "", values["sort_key"] or "")
@@ -161,6 +166,9 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     version_column = (values["version_column"] or "").strip()
     ttl = parse_ttl(values["ttl_column"] or "")
     check_options(keys, write_mode, version_column, ttl)
+    load_method = parse_load_method(values["load_method"] or "", decided=True)
+    max_write_rate = parse_write_rate(values["max_write_rate"] or "")
+    check_import_options(load_method, write_mode, max_write_rate)
     na_text = values["na_values"] or ""
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
@@ -182,7 +190,9 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         job_run_id=values["JOB_RUN_ID"] or values["job_run_id"] or None,
         write_mode=write_mode,
         version_column=version_column,
-        max_write_rate=parse_write_rate(values["max_write_rate"] or ""),
+        max_write_rate=max_write_rate,
         ttl=ttl,
         validate_first=parse_bool(values["validate_first"] or "true", "--validate_first"),
+        load_method=load_method,
+        staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
     )

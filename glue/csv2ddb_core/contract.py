@@ -201,6 +201,10 @@ WRITE_INSERT = "insert"  # never replace an existing item
 WRITE_UPSERT_NEWER = "upsert_newer"  # replace only when the version column is greater
 WRITE_MODES = (WRITE_OVERWRITE, WRITE_INSERT, WRITE_UPSERT_NEWER)
 TTL_FORMATS = ("epoch", "iso")
+LOAD_AUTO = "auto"  # the DAG's choice: import into a table that does not exist yet, else batch
+LOAD_IMPORT = "import"  # stage DynamoDB JSON for ImportTable (a new table; no write capacity)
+LOAD_BATCH = "batch"  # write with BatchWriteItem / PartiQL into an existing table
+LOAD_METHODS = (LOAD_AUTO, LOAD_IMPORT, LOAD_BATCH)
 RATE_UNITS = ("items", "wcu")
 
 
@@ -307,6 +311,8 @@ class JobArgs:
     max_write_rate: Optional[WriteRate] = None
     ttl: Optional[TtlSpec] = None
     validate_first: bool = True
+    load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
+    staging_prefix: str = "staging/"
 
     @property
     def source_uri(self) -> str:

@@ -12,7 +12,15 @@ import boto3.exceptions
 import botocore.exceptions
 
 from csv2ddb_core.conditional import ConditionalWriter
-from csv2ddb_core.contract import BATCH_SIZE, WRITE_OVERWRITE, JobArgs, JobError, KeySchema
+from csv2ddb_core.contract import (
+    BATCH_SIZE,
+    LOAD_BATCH,
+    LOAD_IMPORT,
+    WRITE_OVERWRITE,
+    JobArgs,
+    JobError,
+    KeySchema,
+)
 from csv2ddb_core.header import header_from
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.keys import DedupeIndex
@@ -22,6 +30,7 @@ from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
 from csv2ddb_core.source import S3ObjectStream, open_text, read_records
+from csv2ddb_core.staging import StagingWriter
 from csv2ddb_core.writer import BatchWriter, Entry, RetryPolicy
 
 LOG = logging.getLogger("csv2ddb.load")
@@ -48,15 +57,23 @@ def schema_keys(keys: KeySchema) -> List[Tuple[str, str, str]]:
     return out
 
 
-def check_table(ddb: Any, table: str, keys: KeySchema) -> None:
-    """Fail before reading anything when the table is missing or keyed differently (both named)."""
+def check_table(ddb: Any, table: str, keys: KeySchema, load_method: str = LOAD_BATCH) -> None:
+    """Fail before reading anything when the table is missing or keyed differently (both named),
+    or, for an import, when it exists already (ImportTable creates its table)."""
     try:
         desc = ddb.describe_table(TableName=table)["Table"]
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ResourceNotFoundException":
+            if load_method == LOAD_IMPORT:
+                return
             raise JobError(f"DynamoDB table {table!r} does not exist") from exc
         raise
+    if load_method == LOAD_IMPORT:
+        raise JobError(
+            f"--load_method import creates table {table!r}, but it exists already: "
+            "load into it with --load_method batch, or import into a new table"
+        )
     have, want = table_keys(desc), schema_keys(keys)
     if have != want:
         raise JobError(
@@ -159,9 +176,12 @@ def validate(args: JobArgs, s3: Any, result: Dict[str, Any], started: dt.datetim
 
 
 def make_writer(
-    args: JobArgs, ddb: Any, rejects: RejectSink, keys: KeyListWriter, columns: List[str]
-) -> BatchWriter:
-    """BatchWriteItem for overwrite, PartiQL for the conditional modes; one rate cap for all threads."""
+    args: JobArgs, s3: Any, ddb: Any, rejects: RejectSink, keys: KeyListWriter, columns: List[str]
+) -> Any:
+    """BatchWriteItem for overwrite, PartiQL for the conditional modes (one rate cap for all
+    threads), or the import path's staging writer."""
+    if args.load_method == LOAD_IMPORT:
+        return StagingWriter(s3, args.manifest_bucket, args.staging_prefix, args.run_id, keys)
     common: Dict[str, Any] = {
         "rate": WriteRateLimiter(args.max_write_rate) if args.max_write_rate else None,
     }
@@ -186,7 +206,7 @@ def load(
     args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: Dict[str, Any], started: dt.datetime
 ) -> None:
     """Check, (validate,) then stream and write. Fills ``stats`` and ``result`` (also when it raises)."""
-    check_table(ddb, args.table, args.keys)
+    check_table(ddb, args.table, args.keys, args.load_method)
     if args.validate_first:
         try:
             validate(args, s3, result, started)
@@ -201,13 +221,13 @@ def load(
             raise
     rejects = RejectSink(args.delimiter, args.encoding)
     keys = KeyListWriter(args.keys.names)
-    writer: Optional[BatchWriter] = None
+    writer: Optional[Any] = None
     batch: List[Entry] = []
 
     def submit(item: Dict[str, Any], line_number: int, row: List[str]) -> None:
         nonlocal writer
         if writer is None:
-            writer = make_writer(args, ddb, rejects, keys, result["columns"])
+            writer = make_writer(args, s3, ddb, rejects, keys, result["columns"])
             LOG.info(
                 "loading %s into %s (%s, mode %s, cap %s): id from %s, %d writer threads",
                 args.source_uri,
@@ -236,6 +256,12 @@ def load(
             stats.rows_written = writer.written
             stats.rows_skipped = writer.skipped
             stats.write_retries = writer.retried_calls
+            if isinstance(writer, StagingWriter):
+                result["staging"] = {
+                    "location": writer.location,
+                    "parts": len(writer.parts),
+                    "bytes": writer.staged_bytes,
+                }
         stats.rows_rejected = rejects.count
         stats.reject_reasons = dict(rejects.by_reason)
         _store_rejects(rejects, s3, args, result)

@@ -13,6 +13,10 @@ from csv2ddb_core.contract import (
     ADDED_ATTRIBUTES,
     DEFAULT_KEYS,
     KEY_TYPES,
+    LOAD_AUTO,
+    LOAD_BATCH,
+    LOAD_IMPORT,
+    LOAD_METHODS,
     RATE_UNITS,
     TTL_FORMATS,
     WRITE_MODES,
@@ -106,3 +110,24 @@ def check_options(keys: KeySchema, write_mode: str, version_column: str, ttl: Op
         raise ArgumentError(f"--ttl_column {ttl.column!r} is also a key (--partition_key/--sort_key)")
     if ttl is not None and ttl.column == version_column:
         raise ArgumentError(f"--ttl_column and --version_column name the same column {ttl.column!r}")
+
+
+def parse_load_method(text: str, decided: bool = False) -> str:
+    """``auto`` | ``import`` | ``batch``; a job (``decided``) runs ``import`` or ``batch`` only."""
+    method = (text or (LOAD_BATCH if decided else LOAD_AUTO)).strip()
+    allowed = (LOAD_IMPORT, LOAD_BATCH) if decided else LOAD_METHODS
+    if method not in allowed:
+        raise ArgumentError(f"--load_method must be one of {', '.join(allowed)}, got {text!r}")
+    return method
+
+
+def check_import_options(load_method: str, write_mode: str, rate: Optional[WriteRate]) -> None:
+    """ImportTable creates a new table and uses no write capacity: modes and caps do not apply."""
+    if load_method != LOAD_IMPORT:
+        return
+    if write_mode != WRITE_OVERWRITE:
+        raise ArgumentError(
+            f"--load_method import writes a new table: --write_mode {write_mode} has nothing to compare with"
+        )
+    if rate is not None:
+        raise ArgumentError("--load_method import uses no write capacity: --max_write_rate does not apply")
