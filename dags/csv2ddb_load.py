@@ -14,6 +14,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task, task_group
 from csv2ddb import alerts, glue_load, load_steps
 from csv2ddb.dag_params import load_params
+from csv2ddb.load_operator import LoadFileGlueOperator
 from csv2ddb.settings import DAG_ID_LOAD, load_settings
 from csv2ddb_core.contract import CSV_SUFFIX
 
@@ -50,7 +51,8 @@ with DAG(
     wait_for_partition = S3KeySensor(
         task_id="wait_for_partition",
         bucket_name=settings.bucket,
-        bucket_key=f"{settings.raw_prefix}dt={{{{ ds }}}}/*{CSV_SUFFIX}",
+        # "*.csv*": plain, .csv.gz and .csv.bz2 (csv2ddb_core.contract.CSV_SUFFIXES).
+        bucket_key=f"{settings.raw_prefix}dt={{{{ ds }}}}/*{CSV_SUFFIX}*",
         wildcard_match=True,
         aws_conn_id=settings.aws_conn_id,
         deferrable=settings.sensor_deferrable,
@@ -62,48 +64,28 @@ with DAG(
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def resolve_inputs(params: dict, dag_run=None, ds=None) -> list:
+        """The run's files, and their tables ensured (one task: each is a process start)."""
         cfg = load_settings()
         request = load_steps.plan(params, dag_run.run_type, ds, cfg)
-        return load_steps.resolve(request, dag_run.run_id, cfg)
-
-    @task
-    def ensure_table(loads: list) -> list:
-        return load_steps.ensure_tables(loads, load_settings())
-
-    @task
-    def glue_args(load: dict, tables: list) -> dict:
-        """Per-file job arguments; takes ensure_table's result so no load starts before it."""
-        return glue_load.script_args(load, load_settings())
-
-    @task
-    def check_counts(load: dict, ti=None) -> dict:
-        return load_steps.check(load, load_settings(), ti)
+        return load_steps.prepare(request, dag_run.run_id, cfg)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def record_audit(load: dict, ti=None, dag_run=None) -> dict:
-        return load_steps.record(
-            load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", f"{GROUP}.check_counts"
-        )
+    def verify(load: dict, params=None, ti=None, dag_run=None) -> dict:
+        """Count check and audit record of one file, whatever the Glue task did."""
+        return load_steps.verify(load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", params)
 
     @task_group(group_id=GROUP)
-    def load_file(load: dict, tables: list):
-        args = glue_args(load, tables)
-        run_glue = glue_load.GuardedGlueJobOperator(
-            task_id="run_glue", script_args=args, **glue_load.operator_kwargs(settings)
-        )
-        checked = check_counts(load)
-        audited = record_audit(load)
-        args >> run_glue >> checked >> audited
-        return audited
+    def load_file(load: dict):
+        run_glue = LoadFileGlueOperator(task_id="run_glue", load=load, **glue_load.operator_kwargs(settings))
+        run_glue >> verify(load)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def summarize(records: list, loads: list, dag_run=None) -> dict:
-        """Set the DAG-run note; fail the run unless every file is verified."""
-        return load_steps.finish(records, loads, dag_run.dag_id, dag_run.run_id, load_settings())
+    def summarize(loads: list, dag_run=None) -> dict:
+        """Set the DAG-run note; fail the run unless every file is verified (read from the audit table)."""
+        return load_steps.finish(loads, dag_run.dag_id, dag_run.run_id, load_settings())
 
     resolved = resolve_inputs()
-    ensured = ensure_table(resolved)
-    per_file = load_file.partial(tables=ensured).expand(load=resolved)
+    per_file = load_file.expand(load=resolved)
     choose_source() >> [wait_for_partition, resolved]
     wait_for_partition >> resolved
-    summarize(per_file, resolved)
+    per_file >> summarize(resolved)

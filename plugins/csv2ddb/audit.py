@@ -1,27 +1,39 @@
 """The audit store: one durable record per (DAG run, source file) in the audit table.
 
 Written by the load DAG's ``record_audit`` task for every file it attempted (verified or not),
-read back by ``python -m csv2ddb.audit_cli``. Key: ``dag_run_id`` (HASH) + ``source``
-(RANGE, ``s3://bucket/key``), see ``csv2ddb.tables.audit_table_spec``.
+read back by ``python -m csv2ddb.audit_cli`` and the Loads page. Key: ``dag_run_id`` (HASH) +
+``source`` (RANGE, ``s3://bucket/key``); two indexes serve the page's queries (see
+``csv2ddb.tables.audit_table_spec`` and :class:`RecordFilter`): ``by_time`` (``dag_id`` +
+``recorded_at``) for a date range, ``by_status`` and ``by_table`` (``status`` / ``table`` +
+``recorded_at``) for one status or table in a date range, ``by_file`` (``dag_id`` + ``source``)
+for a file prefix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from csv2ddb.tables import AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME, IndexSpec
+
 STATUS_VERIFIED = "verified"
 STATUS_COUNT_MISMATCH = "count_mismatch"
 STATUS_FAILED = "failed"
+STATUSES = (STATUS_VERIFIED, STATUS_COUNT_MISMATCH, STATUS_FAILED)
 MANIFEST_FIELDS = (
     "rows_read",
     "rows_written",
     "rows_rejected",
     "rows_duplicate",
+    # Set by newer jobs only (write modes, engines, load methods): absent on older records.
+    "rows_skipped",
+    "engine",
+    "load_method",
     "rejected_location",
     "started_at",
     "finished_at",
@@ -52,8 +64,10 @@ def build_record(
     items_counted: int | None,
     error: str | None,
     logical_date: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A flat record; manifest timings and figures are copied under ``load_*`` / ``rows_*``."""
+    """A flat record; manifest timings and figures are copied under ``load_*`` / ``rows_*``;
+    ``extra`` adds fields (e.g. the count check's method, seconds and overwritten keys)."""
     record: dict[str, Any] = {
         "dag_run_id": dag_run_id,
         "source": load["source_uri"],
@@ -84,6 +98,7 @@ def build_record(
             "seconds": "load_seconds",
         }
         record[target.get(name, name)] = value
+    record.update(extra or {})
     return {k: v for k, v in record.items() if v is not None}
 
 
@@ -123,6 +138,58 @@ def scan_records(client: Any, table: str) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def records_of_dag_run(client: Any, table: str, dag_run_id: str) -> list[dict[str, Any]]:
+    """Every record of one DAG run (its HASH key: one strongly consistent Query), by source."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#d = :d",
+        "ExpressionAttributeNames": {"#d": "dag_run_id"},
+        "ExpressionAttributeValues": {":d": {"S": dag_run_id}},
+        "ConsistentRead": True,
+    }
+    records = []
+    while True:
+        page = client.query(**kwargs)
+        records += [from_item(item) for item in page.get("Items", [])]
+        if not page.get("LastEvaluatedKey"):
+            return sorted(records, key=lambda r: r.get("source", ""))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def records_of_load(client: Any, table: str, run_id: str) -> list[dict[str, Any]]:
+    """Every record about one load run id (the load's own and its rollbacks'), oldest first.
+
+    A filtered Scan: the run id is not a key, and the audit log is small (one item per file)."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "#r = :r",
+        "ExpressionAttributeNames": {"#r": "run_id"},
+        "ExpressionAttributeValues": {":r": {"S": run_id}},
+        "ConsistentRead": True,
+    }
+    records = []
+    while True:
+        page = client.scan(**kwargs)
+        records += [from_item(item) for item in page.get("Items", [])]
+        if not page.get("LastEvaluatedKey"):
+            return sorted(records, key=lambda r: r.get("recorded_at", ""))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def update_record(client: Any, table: str, dag_run_id: str, source: str, fields: Mapping[str, Any]) -> None:
+    """Set ``fields`` on an existing record (e.g. a load's ``rolled_back_by``); never creates one."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":v{i}": _serializer.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
+    client.update_item(
+        TableName=table,
+        Key={"dag_run_id": {"S": dag_run_id}, "source": {"S": source}},
+        UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+        ConditionExpression="attribute_exists(dag_run_id)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
 def history(
     client: Any, table: str, *, since: str | None = None, file: str | None = None
 ) -> list[dict[str, Any]]:
@@ -135,3 +202,189 @@ def history(
             continue
         records.append(record)
     return sorted(records, key=lambda r: (r.get("recorded_at", ""), r.get("source", "")))
+
+
+# --- the Loads page's queries -------------------------------------------------------------------
+DAY_START = "T00:00:00Z"
+DAY_END = "T23:59:59Z"  # recorded_at has second precision ("YYYY-MM-DDTHH:MM:SSZ")
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records to list: a UTC date range of ``recorded_at`` (inclusive), optionally one
+    status, one table and a source prefix (``s3://bucket/key...``).
+
+    Each filter has an index whose key serves it (see :attr:`index`); the query reads only that
+    index's matching key range, and the other filters narrow it with a filter expression.
+    """
+
+    date_from: date
+    date_to: date
+    status: str | None = None
+    table: str | None = None
+    source_prefix: str | None = None
+
+    @property
+    def index(self) -> IndexSpec:
+        """The index whose key serves the most selective filter asked for.
+
+        A source prefix (``by_file``: ``begins_with`` on the sort key) first; then a rare status
+        (``failed``/``count_mismatch``: ``by_status``); then a table (``by_table``); then
+        ``verified`` (``by_status``); else the date range alone (``by_time``).
+        """
+        if self.source_prefix:
+            return AUDIT_BY_FILE
+        if self.status and self.status != STATUS_VERIFIED:
+            return AUDIT_BY_STATUS
+        if self.table:
+            return AUDIT_BY_TABLE
+        if self.status:
+            return AUDIT_BY_STATUS
+        return AUDIT_BY_TIME
+
+    @property
+    def newest_first(self) -> bool:
+        """Every index but ``by_file`` sorts by time; ``by_file`` lists files in key order."""
+        return self.index is not AUDIT_BY_FILE
+
+    def query_kwargs(self, dag_id: str) -> dict[str, Any]:
+        """KeyConditionExpression on the index; FilterExpression for what its key does not serve."""
+        index = self.index
+        wanted = {"dag_id": dag_id, "status": self.status, "table": self.table}
+        names = {"#p": index.hash_key, "#k": index.range_key or ""}
+        values: dict[str, Any] = {":p": {"S": wanted[index.hash_key]}}
+        day_from = {"S": f"{self.date_from.isoformat()}{DAY_START}"}
+        day_to = {"S": f"{self.date_to.isoformat()}{DAY_END}"}
+        conditions = []
+        if index is AUDIT_BY_FILE:
+            key = "#p = :p AND begins_with(#k, :pfx)"
+            values[":pfx"] = {"S": self.source_prefix}
+            names["#at"] = "recorded_at"
+            values.update({":from": day_from, ":to": day_to})
+            conditions.append("#at BETWEEN :from AND :to")
+        else:
+            key = "#p = :p AND #k BETWEEN :from AND :to"
+            values.update({":from": day_from, ":to": day_to})
+        for attribute, value in wanted.items():
+            if value and attribute != index.hash_key:
+                names[f"#{attribute}"] = attribute
+                values[f":{attribute}"] = {"S": value}
+                conditions.append(f"#{attribute} = :{attribute}")
+        kwargs: dict[str, Any] = {
+            "IndexName": index.name,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": not self.newest_first,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if conditions:
+            kwargs["FilterExpression"] = " AND ".join(conditions)
+        return kwargs
+
+    @property
+    def narrows(self) -> bool:
+        """True when a filter the key does not serve may drop items the key condition reads (then
+        a page reads bigger chunks). The dag_id check on a status/table partition is not counted:
+        every record there is csv2ddb_load's in practice."""
+        index = self.index
+        if index is AUDIT_BY_FILE:
+            return True  # the date range is a filter there
+        asked = {"status": self.status, "table": self.table}
+        return any(value and name != index.hash_key for name, value in asked.items())
+
+    def start_key_names(self) -> set[str]:
+        """The attributes of a valid ExclusiveStartKey on this filter's index."""
+        index = self.index
+        return {"dag_run_id", "source", index.hash_key, index.range_key or ""}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of records in the index's order, and where the next page starts (None: no more)."""
+
+    records: list[dict[str, Any]]
+    next_key: dict[str, Any] | None
+    items_read: int
+
+
+def start_key_of(record: Mapping[str, Any], flt: RecordFilter) -> dict[str, Any]:
+    """The ExclusiveStartKey that continues right after ``record`` on ``flt``'s index."""
+    return {name: {"S": str(record[name])} for name in sorted(flt.start_key_names())}
+
+
+def check_start_key(key: Any, flt: RecordFilter) -> dict[str, Any]:
+    """``key`` if it is a well-formed start key for ``flt``'s index; else ValueError (a bad cursor)."""
+    names = flt.start_key_names()
+    if not isinstance(key, dict) or set(key) != names:
+        raise ValueError(f"cursor must name exactly {sorted(names)}")
+    for name, value in key.items():
+        if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
+            raise ValueError(f"cursor attribute {name!r} must be a string")
+    return key
+
+
+def query_page(
+    client: Any,
+    table: str,
+    flt: RecordFilter,
+    *,
+    dag_id: str,
+    limit: int,
+    start_key: dict[str, Any] | None = None,
+    read_budget: int = 2000,
+) -> Page:
+    """Up to ``limit`` records matching ``flt`` by Query on one index (never a Scan): newest first,
+    or by file for a source prefix.
+
+    DynamoDB applies a filter expression after reading, so a narrow table/prefix filter may need
+    several Query calls per page; ``read_budget`` bounds the items read per page. A page cut
+    short by the budget still carries ``next_key``, so the caller can go on.
+    """
+    base = {"TableName": table, **flt.query_kwargs(dag_id)}
+    records: list[dict[str, Any]] = []
+    items_read = 0
+    key = start_key
+    while True:
+        remaining = limit - len(records)
+        chunk = max(remaining, 100) if flt.narrows else remaining
+        kwargs = {**base, "Limit": max(1, min(chunk, read_budget - items_read))}
+        if key:
+            kwargs["ExclusiveStartKey"] = key
+        response = client.query(**kwargs)
+        items_read += int(response.get("ScannedCount", 0))
+        for item in response.get("Items", []):
+            records.append(from_item(item))
+            if len(records) == limit:
+                # Continue after the last record *returned* (the chunk may have read beyond it).
+                more = bool(response.get("LastEvaluatedKey")) or item is not response["Items"][-1]
+                return Page(records, start_key_of(records[-1], flt) if more else None, items_read)
+        key = response.get("LastEvaluatedKey")
+        if not key:
+            return Page(records, None, items_read)
+        if items_read >= read_budget:
+            return Page(records, key, items_read)
+
+
+def query_records(
+    client: Any,
+    table: str,
+    flt: RecordFilter,
+    *,
+    dag_id: str,
+    projection: tuple[str, ...] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every record matching ``flt``, in the index's order, page by page (the CSV export, the chart).
+
+    ``projection`` limits the attributes read back (the charts need a handful)."""
+    kwargs: dict[str, Any] = {"TableName": table, **flt.query_kwargs(dag_id)}
+    if projection:
+        aliases = {f"#a{i}": name for i, name in enumerate(projection)}
+        kwargs["ProjectionExpression"] = ", ".join(aliases)
+        kwargs["ExpressionAttributeNames"] = {**kwargs["ExpressionAttributeNames"], **aliases}
+    while True:
+        response = client.query(**kwargs)
+        for item in response.get("Items", []):
+            yield from_item(item)
+        if not response.get("LastEvaluatedKey"):
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from csv2ddb import audit
+from csv2ddb import audit, lineage_cli
 from csv2ddb.aws import client
 from csv2ddb.settings import load_settings
 
@@ -63,8 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--file", help="only this source: an object key (raw/x.csv) or s3://bucket/key")
     parser.add_argument("--table", help="audit table (default: settings.audit_table)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    lineage_cli.add_parsers(
+        parser.add_subparsers(dest="question", help="lineage questions (default: history)")
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
+    if args.question:
+        return lineage_cli.answer(args, settings)
     table = args.table or settings.audit_table
     try:
         records = audit.history(client(settings, "dynamodb"), table, since=args.since, file=args.file)

@@ -1,26 +1,41 @@
 """The csv2ddb_load trigger form (``params``) and the decision what one DAG run loads.
 
 Three ways in, one request: the S3-event Lambda sends ``{bucket, key, etag, version_id, size,
-sequencer}`` as conf; a person fills the form (bucket, key *or* prefix, table, reject
-tolerance); a scheduled or backfill run with neither loads its day's partition
+sequencer}`` as conf; a person fills the form (a key *or* a prefix; everything else has a
+default); a scheduled or backfill run with neither loads its day's partition
 ``raw/dt=<ds>/*.csv``. Per-field checks live in the JSON schemas below (Airflow rejects a bad
 conf before anything runs); rules spanning fields are checked in :func:`plan_request`.
+
+Why every field is ``["null", "string"]``: Airflow 3's trigger form treats a param whose type
+does not include ``"null"`` as *required*, even with a default of ``""``; one empty required
+field keeps the Trigger (and Run Backfill) button disabled. Emptying a field in the form sends
+``null``, which :func:`plan_request` reads as "use the default".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from csv2ddb_core.contract import TOLERANCE_PATTERN, WRITE_MODES
+
+from csv2ddb import load_options
+from csv2ddb.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.settings import Settings
 
-TOLERANCE_PATTERN = r"^([0-9]+|0?\.[0-9]+)$"
 BUCKET_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 TABLE_PATTERN = r"^$|^[A-Za-z0-9_.-]{3,255}$"
 KEY_PATTERN = r"^$|^[^/].*$"
-EVENT_SECTION = "S3 event (filled in by the trigger Lambda)"
+KEY_ATTR_PATTERN = r"^$|^[^:]{1,255}(:[SNB])?$"
+OPTIONAL_STRING = ["null", "string"]
+# Sections of the form, in the order they appear. Fields without a section go to Airflow's
+# default section, the only one that is open when the dialog opens: what to load.
+TARGET_SECTION = "Target (optional: defaults to the stack's bucket and table)"
+CHECKS_SECTION = "Checks (optional)"
+WRITE_SECTION = "How to write (optional: the table's keys and the stack's settings by default)"
+EVENT_SECTION = "S3 event (filled in by the trigger Lambda; leave empty)"
 SCHEDULED_RUN_TYPES = frozenset({"scheduled", "backfill"})
 
 
@@ -29,54 +44,190 @@ class InvalidLoadRequest(ValueError):
 
 
 def load_params(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``airflow.sdk.Param`` per field (kept Airflow-free for unit tests)."""
+    """Keyword arguments for ``airflow.sdk.Param`` per field (kept Airflow-free for unit tests).
+
+    Order matters: the form shows fields, and sections, in this order.
+    """
     return {
-        "bucket": {
-            "default": settings.bucket,
-            "type": "string",
-            "pattern": BUCKET_PATTERN,
-            "title": "Bucket",
-            "description": "S3 bucket holding the CSV file(s). Empty = the stack's bucket.",
-        },
         "key": {
-            "default": "",
-            "type": "string",
+            "default": None,
+            "type": OPTIONAL_STRING,
             "pattern": KEY_PATTERN,
             "maxLength": 1024,
             "title": "Object key",
-            "description": "One CSV object to load, e.g. raw/flights.csv. Give this OR a prefix.",
+            "description": (
+                f"One CSV object to load, e.g. {settings.raw_prefix}flights.csv. "
+                "Give this OR a key prefix, not both."
+            ),
         },
         "prefix": {
-            "default": "",
-            "type": "string",
+            "default": None,
+            "type": OPTIONAL_STRING,
             "pattern": KEY_PATTERN,
             "maxLength": 1024,
             "title": "Key prefix",
-            "description": "Load every .csv object under this prefix (recursively), e.g. raw/dt=2024-01-01/.",
+            "description": (
+                "Load every .csv object under this prefix (recursively), "
+                f"e.g. {settings.raw_prefix}dt=2024-01-01/. "
+                "Leave key and prefix empty for a backfill: each day then loads its own partition."
+            ),
+        },
+        "bucket": {
+            "default": settings.bucket,
+            "type": OPTIONAL_STRING,
+            "pattern": BUCKET_PATTERN,
+            "title": "Bucket",
+            "section": TARGET_SECTION,
+            "description": (
+                f"S3 bucket holding the CSV file(s). Empty = the stack's bucket ({settings.bucket})."
+            ),
         },
         "table": {
             "default": settings.table,
-            "type": "string",
+            "type": OPTIONAL_STRING,
             "pattern": TABLE_PATTERN,
             "title": "DynamoDB table",
-            "description": "Target table; created if missing (PAY_PER_REQUEST, PITR on). Empty = default.",
+            "section": TARGET_SECTION,
+            "description": (
+                f"Target table; created if missing (on-demand, point-in-time recovery). "
+                f"Empty = the stack's table ({settings.table})."
+            ),
         },
         "reject_tolerance": {
             "default": settings.reject_tolerance,
-            "type": "string",
+            "type": OPTIONAL_STRING,
             "pattern": TOLERANCE_PATTERN,
             "title": "Reject tolerance",
-            "description": "Rejected rows allowed before the load fails: a count (25) or a fraction (0.01).",
+            "section": CHECKS_SECTION,
+            "description": (
+                "Rejected rows allowed before the load fails: a count (25) or a fraction of rows "
+                f"read (0.01; 1.0 = any number). Empty = {settings.reject_tolerance}."
+            ),
         },
+        "count_method": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, *METHODS],
+            "values_display": {
+                "null": f"the stack's setting ({settings.count_method})",
+                BY_KEYS: "keys: look up this load's keys (cost follows the load)",
+                BY_SCAN: "scan: count the whole table (a reconciliation)",
+            },
+            "title": "Count check",
+            "section": CHECKS_SECTION,
+            "description": (
+                "How the load is verified against the table. Empty = the stack's setting "
+                f"({settings.count_method})."
+            ),
+        },
+        **write_params(settings),
         "etag": {
-            "default": "",
-            "type": "string",
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "ETag",
             "section": EVENT_SECTION,
             "description": "ETag from the S3 event; the run fails if the object has changed since.",
         },
-        "version_id": {"default": None, "type": ["null", "string"], "section": EVENT_SECTION},
-        "size": {"default": None, "type": ["null", "integer"], "minimum": 0, "section": EVENT_SECTION},
-        "sequencer": {"default": None, "type": ["null", "string"], "section": EVENT_SECTION},
+        "version_id": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Version id",
+            "section": EVENT_SECTION,
+            "description": "Object version from the S3 event (versioned buckets).",
+        },
+        "size": {
+            "default": None,
+            "type": ["null", "integer"],
+            "minimum": 0,
+            "title": "Size (bytes)",
+            "section": EVENT_SECTION,
+            "description": "Object size from the S3 event; informational.",
+        },
+        "sequencer": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Sequencer",
+            "section": EVENT_SECTION,
+            "description": "S3 event sequencer; part of the Lambda's run id.",
+        },
+    }
+
+
+def write_params(settings: Settings) -> dict[str, Any]:
+    """The write options (issue: real tables), one section; each is a job argument of the same name."""
+    key_text = "NAME or NAME:S|N|B (S by default)"
+    return {
+        "partition_key": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "pattern": KEY_ATTR_PATTERN,
+            "title": "Partition key",
+            "section": WRITE_SECTION,
+            "description": (
+                f"The column that becomes the partition key: {key_text}. Empty = the existing "
+                f"table's key, or for a new table the stack's ({settings.partition_key}). A file "
+                "without that column gets the content-hash id."
+            ),
+        },
+        "sort_key": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "pattern": KEY_ATTR_PATTERN,
+            "title": "Sort key",
+            "section": WRITE_SECTION,
+            "description": f"The column that becomes the sort key: {key_text}. Empty = none.",
+        },
+        "write_mode": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, *WRITE_MODES],
+            "values_display": {
+                "null": f"the stack's setting ({settings.write_mode})",
+                "overwrite": "overwrite: replace existing items",
+                "insert": "insert: never replace an existing item",
+                "upsert_newer": "upsert_newer: replace only when the version column is greater",
+            },
+            "title": "Write mode",
+            "section": WRITE_SECTION,
+            "description": "What happens to an item already in the table. Rows not written count as skipped.",
+        },
+        "version_column": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Version column",
+            "section": WRITE_SECTION,
+            "description": "upsert_newer only: the numeric column compared with the stored item's.",
+        },
+        "max_write_rate": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "pattern": r"^$|^[0-9]+(\.[0-9]+)?( wcu)?$",
+            "title": "Write-rate cap",
+            "section": WRITE_SECTION,
+            "description": "Items/s (500) or write capacity units/s (500 wcu). Empty = no cap.",
+        },
+        "ttl_column": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "TTL column",
+            "section": WRITE_SECTION,
+            "description": (
+                "NAME or NAME:epoch|iso: written as an epoch number, and DynamoDB TTL is turned on for it."
+            ),
+        },
+        "validate_first": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, "true", "false"],
+            "values_display": {
+                "null": f"the stack's setting ({str(settings.validate_first).lower()})",
+                "true": "all or nothing: check the whole file before the first write",
+                "false": "one pass: rows before a failure stay written",
+            },
+            "title": "Validate first",
+            "section": WRITE_SECTION,
+            "description": "Parse the whole file before writing: over its tolerance, it writes nothing.",
+        },
     }
 
 
@@ -93,6 +244,7 @@ class LoadRequest:
     recursive: bool = True
     expected_etag: str = ""
     version_id: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # write options the params name
 
 
 def run_type_name(run_type: Any) -> str:
@@ -128,11 +280,15 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     tolerance = str(params.get("reject_tolerance") or settings.reject_tolerance).strip()
     if not re.fullmatch(TOLERANCE_PATTERN, tolerance):
         raise InvalidLoadRequest(
-            f"reject_tolerance must be a count (25) or a fraction (0.01), got {tolerance!r}"
+            f"reject_tolerance must be a count (25) or a fraction of rows read (0.01, 1.0), got {tolerance!r}"
         )
     key = (params.get("key") or "").strip()
     prefix = (params.get("prefix") or "").strip()
-    common = {"bucket": bucket, "table": table, "reject_tolerance": tolerance}
+    try:
+        options = load_options.requested(params)
+    except load_options.InvalidOptions as exc:
+        raise InvalidLoadRequest(str(exc)) from exc
+    common = {"bucket": bucket, "table": table, "reject_tolerance": tolerance, "options": options}
     if key and prefix:
         raise InvalidLoadRequest(f"give either key ({key!r}) or prefix ({prefix!r}), not both")
     for what, value in (("key", key), ("prefix", prefix)):

@@ -19,35 +19,66 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.sdk.exceptions import AirflowFailException
 
-from csv2ddb.glue_job import create_job_kwargs, default_arguments, job_description
-from csv2ddb.settings import Settings
+from csv2ddb.glue_job import (
+    PYTHONSHELL,
+    SPARK,
+    create_job_kwargs,
+    default_arguments,
+    job_description,
+    job_name,
+    role_name,
+    script_uri,
+)
+from csv2ddb.load_options import job_arguments
+from csv2ddb.settings import ENGINES, Settings, load_settings
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 RUN_ID_ARG = "--run_id"
+ENGINE_ARG = "--engine"  # recorded in the Glue run's arguments; both scripts ignore it
+MIB = 1 << 20
+
+
+def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
+    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
+    Spark for an object larger than ``spark_threshold_mb``."""
+    engine = (requested or settings.engine).strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {requested!r}")
+    if engine == "auto":
+        return SPARK if (size or 0) > settings.spark_threshold_mb * MIB else PYTHONSHELL
+    return engine
+
+
+def engine_kwargs(settings: Settings, engine: str) -> dict[str, Any]:
+    """The operator arguments that name the engine's Glue job (the ONE definition in glue_job)."""
+    kwargs = create_job_kwargs(settings, engine)
+    return {
+        "job_name": job_name(settings, engine),
+        "job_desc": job_description(settings, engine),
+        "script_location": script_uri(settings, engine),
+        "iam_role_name": role_name(settings, engine),
+        "create_job_kwargs": kwargs,
+        # The hook puts num_of_dpus into MaxCapacity *after* create_job_kwargs and defaults it
+        # to 10, so the capacity must be given here; a Spark job takes workers instead (None).
+        "num_of_dpus": kwargs.get("MaxCapacity"),
+    }
 
 
 def operator_kwargs(settings: Settings) -> dict[str, Any]:
     """Arguments of the (mapped) Glue task, all from settings."""
-    kwargs = create_job_kwargs(settings)
     return {
-        "job_name": settings.glue_job_name,
-        "job_desc": job_description(settings),
-        "script_location": settings.script_s3_uri,
+        **engine_kwargs(settings, PYTHONSHELL),  # the Spark job replaces these per file (use_engine)
         "s3_bucket": settings.bucket,
-        "iam_role_name": settings.glue_role_name,
         "aws_conn_id": settings.aws_conn_id,
         "region_name": settings.region,
-        "create_job_kwargs": kwargs,
-        # The hook puts num_of_dpus into MaxCapacity *after* create_job_kwargs and defaults it
-        # to 10, so the capacity must be given here; a Spark job takes workers instead.
-        "num_of_dpus": kwargs.get("MaxCapacity"),
         "concurrent_run_limit": settings.glue_max_concurrent_runs,
         "retry_limit": 0,  # Airflow owns retries; a Glue-side retry would load behind its back
         "update_config": True,
         "wait_for_completion": True,
         "verbose": settings.glue_verbose,
-        "job_poll_interval": 3,
+        "job_poll_interval": settings.glue_poll_seconds,
         "stop_job_run_on_kill": True,
     }
 
@@ -61,6 +92,7 @@ def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
         "--table": load["table"],
         RUN_ID_ARG: load["run_id"],
         "--reject_tolerance": str(load["reject_tolerance"]),
+        **job_arguments(load.get("options") or {}),
         **default_arguments(settings),
     }
 
@@ -83,6 +115,31 @@ def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) 
 
 class GuardedGlueJobOperator(GlueJobOperator):
     """``GlueJobOperator`` that never starts a second Glue run for a load whose run is active."""
+
+    # The file's load dict (``resolve_inputs``) when the task has one: its size feeds engine "auto".
+    load: Mapping[str, Any] | None = None
+
+    def execute(self, context: Any) -> str | None:
+        """Pick the engine of this file (params ``engine``, else the setting): the Spark engine
+        switches this task to the Spark job; the Python shell runs the job it was built with."""
+        settings = load_settings()
+        requested = (context.get("params") or {}).get("engine")
+        try:
+            engine = choose_engine(requested, (self.load or {}).get("size"), settings)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        if engine == SPARK:
+            self.use_engine(engine, settings)
+        return super().execute(context)
+
+    def use_engine(self, engine: str, settings: Settings) -> None:
+        """Point this task at the engine's Glue job, with that job's stack arguments."""
+        for name, value in engine_kwargs(settings, engine).items():
+            setattr(self, name, value)
+        stack_args = set(default_arguments(settings, PYTHONSHELL)) | set(default_arguments(settings, SPARK))
+        per_file = {k: v for k, v in (self.script_args or {}).items() if k not in stack_args}
+        self.script_args = {**per_file, **default_arguments(settings, engine), ENGINE_ARG: engine}
+        self.log.info("engine %s: Glue job %s", engine, self.job_name)
 
     @property
     def _hook_parameters(self) -> dict[str, Any]:

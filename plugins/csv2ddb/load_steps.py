@@ -16,9 +16,10 @@ from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
-from csv2ddb_core.contract import ManifestError
+from botocore.config import Config
+from csv2ddb_core.contract import STATUS_FAILED, ManifestError
 
-from csv2ddb import audit, counts, load_inputs, tables
+from csv2ddb import audit, counts, load_inputs, load_options, tables
 from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
@@ -26,10 +27,8 @@ from csv2ddb.tables import audit_table_spec, items_table_spec
 
 log = logging.getLogger(__name__)
 
-OUTCOME_KEY = "count_check"
 
-
-def dynamodb_client(settings: Settings) -> Any:
+def dynamodb_client(settings: Settings, pool: int | None = None) -> Any:
     """A low-level DynamoDB client on DynamoDBHook's session, connection and endpoint.
 
     ``DynamoDBHook.client`` is the *resource's* client, which serializes values itself: a typed
@@ -37,10 +36,14 @@ def dynamodb_client(settings: Settings) -> Any:
     count check and the audit store speak the typed low-level API, so they get a plain client.
     """
     hook = DynamoDBHook(aws_conn_id=settings.aws_conn_id)
+    config = hook.config
+    if pool:  # one client shared by the check's threads: a connection each
+        extra = Config(max_pool_connections=pool)
+        config = config.merge(extra) if config is not None else extra
     return hook.get_session().client(
         "dynamodb",
         endpoint_url=hook.conn_config.get_service_endpoint_url(service_name="dynamodb"),
-        config=hook.config,
+        config=config,
         verify=hook.verify,
     )
 
@@ -69,20 +72,35 @@ def resolve(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
     return loads
 
 
-def ensure_tables(loads: Sequence[Mapping[str, Any]], settings: Settings) -> list[dict[str, Any]]:
-    """Ensure every target table of the run (in practice one)."""
-    return [ensure(table, settings) for table in sorted({load["table"] for load in loads})]
+def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[dict[str, Any]]:
+    """Resolve the run's files, then ensure their tables: one task, so no file starts before its
+    table is ready and the run pays for one task start instead of two."""
+    loads = resolve(request, dag_run_id, settings)
+    for table in sorted({load["table"] for load in loads}):
+        options = ensure(table, settings, request.options)
+        for load in loads:
+            if load["table"] == table:
+                load["options"] = options
+    return loads
 
 
-def ensure(table: str, settings: Settings) -> dict[str, Any]:
+def ensure(table: str, settings: Settings, requested: Mapping[str, str]) -> dict[str, str]:
+    """Decide the table's write options (keys: the params', else the existing table's, else the
+    settings'), then create or check the table with them; return the decided options."""
+    client = dynamodb_client(settings)
+    existing = tables.describe(client, table)
     try:
-        result = tables.ensure_table(
-            dynamodb_client(settings), items_table_spec(settings, table), tags=settings.tags
+        options = load_options.resolve(
+            requested, tables.key_schema_of(existing) if existing else None, settings
         )
-    except tables.TableSchemaMismatch as exc:
+        spec = items_table_spec(
+            settings, table, load_options.key_schema(options), load_options.ttl_attribute(options)
+        )
+        result = tables.ensure_table(client, spec, tags=settings.tags)
+    except (tables.TableSchemaMismatch, load_options.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc
-    log.info("table ready: %s", result)
-    return result
+    log.info("table ready: %s; load options %s", result, options)
+    return options
 
 
 def read_manifest(load: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str]:
@@ -95,88 +113,144 @@ def read_manifest(load: Mapping[str, Any], settings: Settings) -> tuple[dict[str
     return counts.parse_manifest(hook.read_key(key, bucket_name=settings.bucket), where), where
 
 
-def check(load: Mapping[str, Any], settings: Settings, ti: Any) -> dict[str, Any]:
-    """Verify one load; the outcome is pushed to XCom (``count_check``) even when it fails,
-    so the audit step records the figures of a failed check too."""
-    outcome: dict[str, Any] = {"ok": False, "error": None, "verification": None}
-    try:
-        manifest, where = read_manifest(load, settings)
-        if manifest is None:
-            raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
-        result = counts.verify_load(manifest, load, dynamodb_client(settings), where)
-        outcome.update(ok=result.ok, verification=result.as_dict())
-        counts.raise_on_mismatch(result)
-    except (ManifestError, counts.CountMismatch) as exc:
-        outcome["error"] = str(exc)
-        ti.xcom_push(key=OUTCOME_KEY, value=outcome)
-        raise AirflowFailException(str(exc)) from exc
-    ti.xcom_push(key=OUTCOME_KEY, value=outcome)
+def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:
+    """The run's count method: its conf ``count_method`` (a reconciliation run asks for ``scan``),
+    else ``settings.count_method``; anything else fails the file without retries."""
+    method = (params or {}).get("count_method") or settings.count_method
+    if method not in counts.METHODS:
+        raise AirflowFailException(f"count_method must be one of {counts.METHODS}, got {method!r}")
+    return str(method)
+
+
+def check(
+    load: Mapping[str, Any], manifest: dict[str, Any] | None, where: str, settings: Settings, method: str
+) -> counts.Verification:
+    """Verify one load whose Glue run succeeded: its manifest, then the table (see csv2ddb.counts)."""
+    if manifest is None:
+        raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
+    result = counts.verify_load(
+        manifest,
+        dict(load),
+        dynamodb_client(settings, pool=settings.key_read_threads + 2),
+        where,
+        s3=S3Hook(aws_conn_id=settings.aws_conn_id).get_conn(),
+        method=method,
+        workers=settings.key_read_threads,
+        segments=settings.scan_segments,
+    )
     log.info(
-        "verified %s: read %s = written %s + rejected %s + duplicate %s; table holds %s items of this run",
+        "%s: read %s = written %s + rejected %s + duplicate %s + skipped %s; %s (%s check, %.2fs)",
         load["source_uri"],
         result.rows_read,
         result.rows_written,
         result.rows_rejected,
         result.rows_duplicate,
-        result.items_counted,
+        result.rows_skipped,
+        counts.describe(result),
+        result.method,
+        result.check_seconds or 0.0,
     )
-    return outcome["verification"]
+    return result
 
 
-def record(
+def glue_failure(manifest: Mapping[str, Any] | None) -> str:
+    """Why a file whose Glue task did not succeed has no verification."""
+    if manifest is not None and manifest.get("status") == STATUS_FAILED:
+        return f"Glue job failed: {manifest.get('error')}"
+    return "the load did not reach the count check (Glue task or an earlier step failed; see its log)"
+
+
+def check_fields(result: counts.Verification) -> dict[str, Any]:
+    """What the audit record keeps of a check beyond ``items_counted``."""
+    fields = {
+        "count_method": result.method,
+        "check_seconds": result.check_seconds,
+        "keys_checked": result.keys_checked,
+    }
+    if result.method == counts.BY_KEYS:
+        fields |= {
+            "items_overwritten": result.items_overwritten,
+            "items_missing": result.items_missing,
+            "items_stale": result.items_stale,
+            "overwritten_by": result.overwritten_by or None,
+        }
+    return fields
+
+
+def verify(
     load: Mapping[str, Any],
     settings: Settings,
     ti: Any,
     dag_run: Any,
     glue_task_id: str,
-    check_task_id: str,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the audit record of one (DAG run, file), whatever happened before; return it."""
+    """Check one file and write its audit record, whatever happened before; return the record.
+
+    Runs after the Glue task whatever its state (``all_done``). The Glue task returns its JobRunId
+    only when the run succeeded, so without it the file is recorded ``failed`` (the Glue task has
+    already failed and alerted). A failed check is recorded first, then fails this task (no retries).
+    An AWS error during the check is recorded as ``failed`` too, then raised so the task retries
+    (a successful retry overwrites the record).
+    """
     map_index = getattr(ti, "map_index", -1)
-    outcome = ti.xcom_pull(task_ids=check_task_id, key=OUTCOME_KEY, map_indexes=map_index)
     glue_run = ti.xcom_pull(task_ids=glue_task_id, key="glue_job_run_id", map_indexes=map_index)
+    glue_done = ti.xcom_pull(task_ids=glue_task_id, map_indexes=map_index) is not None
+    method = count_method(params, settings)
+    result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
-    error: str | None = None
     try:
-        manifest, _ = read_manifest(load, settings)
+        manifest, where = read_manifest(load, settings)
+        if glue_done:
+            result = check(load, manifest, where, settings, method)
+            status = audit.STATUS_VERIFIED if result.ok else audit.STATUS_COUNT_MISMATCH
+            error = None if result.ok else counts.mismatch(result)
+        else:
+            status, error = audit.STATUS_FAILED, glue_failure(manifest)
     except ManifestError as exc:
-        error = str(exc)
-    verification = (outcome or {}).get("verification")
-    if outcome and outcome.get("ok"):
-        status = audit.STATUS_VERIFIED
-    elif verification:
-        status = audit.STATUS_COUNT_MISMATCH
-        error = outcome.get("error")
-    else:
-        status = audit.STATUS_FAILED
-        if outcome:
-            error = outcome.get("error")
-        elif manifest and manifest.get("status") == "failed":
-            error = f"Glue job failed: {manifest.get('error')}"
-        elif error is None:
-            error = (
-                "the load did not reach the count check (Glue task or an earlier step failed; see its log)"
-            )
+        status, error = audit.STATUS_FAILED, str(exc)
+    except Exception as exc:
+        why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
+        _record(load, settings, ti, dag_run, glue_run, manifest, None, audit.STATUS_FAILED, why)
+        raise
+    rec = _record(load, settings, ti, dag_run, glue_run, manifest, result, status, error)
+    if glue_done and status != audit.STATUS_VERIFIED:
+        raise AirflowFailException(f"{load['source_uri']}: {error}")
+    return rec
+
+
+def _record(
+    load: Mapping[str, Any],
+    settings: Settings,
+    ti: Any,
+    dag_run: Any,
+    glue_run: str | None,
+    manifest: Mapping[str, Any] | None,
+    result: counts.Verification | None,
+    status: str,
+    error: str | None,
+) -> dict[str, Any]:
     rec = audit.build_record(
         dag_id=ti.dag_id,
         dag_run_id=ti.run_id,
         run_type=run_type_name(getattr(dag_run, "run_type", "")),
-        triggered_by=_triggered_by(dag_run),
+        triggered_by=triggered_by(dag_run),
         logical_date=_iso(getattr(dag_run, "logical_date", None)),
         load=load,
         status=status,
         glue_job_name=settings.glue_job_name,
         glue_job_run_id=glue_run,
         manifest=manifest,
-        items_counted=(verification or {}).get("items_counted"),
+        items_counted=result.items_counted if result else None,
         error=error,
+        extra=check_fields(result) if result else None,
     )
     audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
     log.info("audit record written to %s: %s", settings.audit_table, rec)
     return rec
 
 
-def _triggered_by(dag_run: Any) -> str:
+def triggered_by(dag_run: Any) -> str:
     user = getattr(dag_run, "triggering_user_name", None)
     if user:
         return str(user)
@@ -205,18 +279,20 @@ def summarize(records: Sequence[Mapping[str, Any]], expected: int) -> tuple[str,
 
 
 def finish(
-    records: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
     loads: Sequence[Mapping[str, Any]] | None,
     dag_id: str,
     dag_run_id: str,
     settings: Settings,
 ) -> dict[str, Any]:
-    """Note the run's figures on the DAG run; fail unless every file of the run is verified."""
-    # Pulled from a mapped task group, one file's record arrives as a dict, several as a list.
-    if isinstance(records, Mapping):
-        records = [records]
-    records = [dict(r) for r in (records or [])]
-    note, problems = summarize(records, len(loads or []))
+    """Note the run's figures on the DAG run; fail unless every file of the run is verified.
+
+    The records are read back from the audit table (one Query on the run's key), the durable
+    record, so a file whose verify task died without returning still shows up as missing.
+    """
+    sources = {load["source_uri"] for load in loads or []}
+    stored = audit.records_of_dag_run(dynamodb_client(settings), audit_table_spec(settings).name, dag_run_id)
+    records = [r for r in stored if r.get("source") in sources]
+    note, problems = summarize(records, len(sources))
     reader = SecretsManagerHook(aws_conn_id=settings.aws_conn_id).get_secret_as_dict
     try_set_note(settings.airflow_api_url, reader, settings.airflow_api_secret_name, dag_id, dag_run_id, note)
     if problems:

@@ -1,8 +1,9 @@
-"""The DynamoDB tables: on-demand billing, point-in-time recovery, tags.
+"""The DynamoDB tables: on-demand billing, point-in-time recovery, tags, secondary indexes.
 
 Specs, creation, the ACTIVE wait, PITR and the key-schema check come from ``csv2ddb.tables``, the
 same code the DAG's ensure-table step runs. A key schema cannot be changed in place: that drift is
-reported and ``create`` refuses to "repair" it.
+reported and ``create`` refuses to "repair" it. A missing index (e.g. the audit table's, on a stack
+created before it existed) is drift that ``create`` repairs by adding it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Table(Resource):
         drift = tags.drift(actual_tags, self.settings)
         if self._key_drift(table):
             drift.append(self._key_drift(table))
+        drift += tables.index_drift(self.spec, table)
         billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
         if billing != tables.BILLING_MODE:
             drift.append(f"billing mode {billing}, want {tables.BILLING_MODE}")
@@ -68,7 +70,8 @@ class Table(Resource):
         tables.wait_active(ddb, self.name)
         tables.ensure_pitr(ddb, self.name)
         keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in self.spec.key_schema())
-        return f"keys {keys}, on-demand, point-in-time recovery"
+        indexes = "".join(f", index {index.name}" for index in self.spec.indexes)
+        return f"keys {keys}{indexes}, on-demand, point-in-time recovery"
 
     def repair(self, observed: Observation) -> str:
         table = self._describe()
@@ -80,6 +83,10 @@ class Table(Resource):
                 "and run create again"
             )
         ddb = self.ctx.client("dynamodb")
+        try:
+            tables.ensure_indexes(ddb, self.spec, table)
+        except tables.TableSchemaMismatch as exc:
+            raise BootstrapError(str(exc)) from exc
         ddb.tag_resource(ResourceArn=table["TableArn"], Tags=tags.as_list(self.settings.tags))
         if table.get("BillingModeSummary", {}).get("BillingMode") != tables.BILLING_MODE:
             ddb.update_table(TableName=self.name, BillingMode=tables.BILLING_MODE)

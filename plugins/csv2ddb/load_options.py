@@ -1,0 +1,92 @@
+"""How one load writes: the per-run options (key schema, write mode, version column, rate cap, TTL,
+validation pass) from the run's params, the target table and the settings, in that order.
+
+Every option is validated by the load core's own validator (``csv2ddb_core.options``), so the form,
+the settings and the Glue job agree on what is valid. The result is a dict of job-argument values
+carried in each file's load dict and passed to the job as ``--name value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from csv2ddb_core.contract import ArgumentError, KeySchema
+from csv2ddb_core.options import (
+    check_options,
+    key_schema_from,
+    parse_bool,
+    parse_ttl,
+    parse_write_mode,
+    parse_write_rate,
+)
+
+from csv2ddb.settings import Settings
+
+KEY_OPTIONS = ("partition_key", "sort_key")
+WRITE_OPTIONS = ("write_mode", "version_column", "max_write_rate", "ttl_column", "validate_first")
+OPTIONS = KEY_OPTIONS + WRITE_OPTIONS
+
+
+class InvalidOptions(ValueError):
+    """The run's write options contradict each other or are malformed; the message names them."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value).strip()
+
+
+def requested(params: Mapping[str, Any]) -> dict[str, str]:
+    """The options the run's params name (empty ones mean "the default"), checked one by one."""
+    chosen = {name: _text(params.get(name)) for name in OPTIONS if _text(params.get(name))}
+    try:
+        if "partition_key" in chosen or "sort_key" in chosen:
+            key_schema_from(chosen.get("partition_key", ""), chosen.get("sort_key", ""))
+        parse_write_mode(chosen.get("write_mode", ""))
+        parse_write_rate(chosen.get("max_write_rate", ""))
+        parse_ttl(chosen.get("ttl_column", ""))
+        if "validate_first" in chosen:
+            parse_bool(chosen["validate_first"], "validate_first")
+    except ArgumentError as exc:
+        raise InvalidOptions(str(exc)) from exc
+    return chosen
+
+
+def resolve(chosen: Mapping[str, str], table_keys: KeySchema | None, settings: Settings) -> dict[str, str]:
+    """Every option decided: the params' choice, else (keys) the existing table's, else the settings'."""
+    if "partition_key" in chosen:
+        keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
+    else:
+        keys = table_keys or settings.key_schema
+    options = {
+        "partition_key": str(keys.partition),
+        "sort_key": str(keys.sort) if keys.sort else "",
+        "write_mode": chosen.get("write_mode") or settings.write_mode,
+        "version_column": chosen.get("version_column", settings.version_column),
+        "max_write_rate": chosen.get("max_write_rate", settings.max_write_rate),
+        "ttl_column": chosen.get("ttl_column", settings.ttl_column),
+        "validate_first": chosen.get("validate_first") or _text(settings.validate_first),
+    }
+    try:
+        mode = parse_write_mode(options["write_mode"])
+        check_options(keys, mode, options["version_column"], parse_ttl(options["ttl_column"]))
+        parse_write_rate(options["max_write_rate"])
+    except ArgumentError as exc:
+        raise InvalidOptions(str(exc)) from exc
+    return options
+
+
+def key_schema(options: Mapping[str, str]) -> KeySchema:
+    return key_schema_from(options["partition_key"], options.get("sort_key", ""))
+
+
+def ttl_attribute(options: Mapping[str, str]) -> str | None:
+    ttl = parse_ttl(options.get("ttl_column", ""))
+    return ttl.column if ttl else None
+
+
+def job_arguments(options: Mapping[str, str]) -> dict[str, str]:
+    """``--name value`` for every decided option (empty values left out: the job's defaults)."""
+    return {f"--{name}": value for name, value in options.items() if name in OPTIONS and value}

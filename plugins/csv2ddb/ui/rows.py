@@ -1,0 +1,112 @@
+"""Audit records shaped for the Loads table, its links and the CSV export.
+
+Engine, load method and ``rows_skipped`` come from newer jobs only; a record without them shows
+``None`` (the page prints "—", the CSV an empty cell), never a made-up default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from csv2ddb.settings import Settings
+
+FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped")
+CSV_COLUMNS = (
+    "recorded_at",
+    "source",
+    "table",
+    "dag_run_id",
+    "run_type",
+    "triggered_by",
+    "status",
+    *FIGURES,
+    "items_counted",
+    "engine",
+    "load_method",
+    "load_seconds",
+    "rows_per_second",
+    "reject_tolerance",
+    "rejected_location",
+    "run_id",
+    "error",
+)
+# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection);
+# S3 keys and error texts are not ours to trust.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def reject_rate(record: Mapping[str, Any]) -> float | None:
+    read, rejected = record.get("rows_read"), record.get("rows_rejected")
+    if not isinstance(read, int) or not isinstance(rejected, int) or read <= 0:
+        return None
+    return round(rejected / read, 6)
+
+
+def object_key(uri: str | None, settings: Settings) -> str | None:
+    """The key of ``s3://<stack bucket>/<key>``; None for another bucket (not served)."""
+    head = f"s3://{settings.bucket}/"
+    return uri[len(head) :] if uri and uri.startswith(head) else None
+
+
+def links(
+    record: Mapping[str, Any], settings: Settings, ui_base: str, app_base: str
+) -> dict[str, str | None]:
+    """The DAG run in Airflow's UI; the manifest and the rejects through this app's object route."""
+    dag_id, dag_run_id = quote(record.get("dag_id", ""), safe=""), quote(record["dag_run_id"], safe="")
+    run = f"{ui_base}/dags/{dag_id}/runs/{dag_run_id}"
+    manifest = None
+    if record.get("run_id") and record.get("rows_read") is not None:  # a manifest was read
+        manifest = f"{app_base}/api/object?{urlencode({'key': settings.manifest_key(record['run_id'])})}"
+    rejects_key = object_key(record.get("rejected_location"), settings)
+    rejects = f"{app_base}/api/object?{urlencode({'key': rejects_key})}" if rejects_key else None
+    return {"run": run, "manifest": manifest, "rejects": rejects}
+
+
+def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_base: str) -> dict[str, Any]:
+    """One row of the page's table (JSON)."""
+    return {
+        "recorded_at": record.get("recorded_at"),
+        "file": record.get("source_key"),
+        "source": record.get("source"),
+        "table": record.get("table"),
+        "dag_run_id": record.get("dag_run_id"),
+        "run_type": record.get("run_type"),
+        "triggered_by": record.get("triggered_by"),
+        "status": record.get("status"),
+        **{name: record.get(name) for name in FIGURES},
+        "items_counted": record.get("items_counted"),
+        "engine": record.get("engine"),
+        "load_method": record.get("load_method"),
+        "load_seconds": record.get("load_seconds"),
+        "rows_per_second": record.get("rows_per_second"),
+        "reject_rate": reject_rate(record),
+        "error": record.get("error"),
+        "links": links(record, settings, ui_base, app_base),
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def csv_lines(records: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The header, then one line per record (streamed: the export never holds every row)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        writer.writerow([_cell(record.get(column)) for column in CSV_COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():  # the header alone, when no record matched
+        yield buffer.getvalue()

@@ -1,0 +1,291 @@
+// The csv2ddb Loads page: filters -> api/loads (a page of rows), api/summary (the per-day chart),
+// api/loads.csv (the export). Plain DOM + SVG, no external code: the page works offline and under
+// a strict Content-Security-Policy. Every URL is relative to the page (Airflow may sit under a path).
+"use strict";
+
+const STATUSES = ["verified", "count_mismatch", "failed"];
+const PAGE_SIZE = 50;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const FILTER_NAMES = ["from", "to", "status", "table", "file"];
+const DASH = "—";
+
+const state = { cursors: [null], page: 0, nextCursor: null, summaryKey: null, summary: null };
+const $ = (id) => document.getElementById(id);
+
+function currentFilters() {
+  const params = new URLSearchParams();
+  for (const name of FILTER_NAMES) {
+    const value = $(`f-${name}`).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+function setFilters(params) {
+  for (const name of FILTER_NAMES) $(`f-${name}`).value = params.get(name) || "";
+}
+
+function showMessage(text, isError) {
+  const box = $("message");
+  box.textContent = text || "";
+  box.className = isError ? "error" : "";
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  let body = null;
+  try { body = await response.json(); } catch (_) { body = null; }
+  if (!response.ok) {
+    const detail = body && body.detail;
+    const text = Array.isArray(detail)
+      ? detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ")
+      : (detail || response.statusText);
+    const error = new Error(`${response.status}: ${text}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+// --- the table ---------------------------------------------------------------------------------
+const fmt = (value) => (value === null || value === undefined || value === "" ? DASH
+  : typeof value === "number" ? value.toLocaleString("en-US") : String(value));
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.textContent = text;
+  row.appendChild(td);
+  return td;
+}
+
+function link(text, href, download) {
+  const a = document.createElement("a");
+  a.textContent = text;
+  a.href = href;
+  if (download) a.setAttribute("download", "");
+  return a;
+}
+
+// Inside Airflow's UI this page is a sandboxed same-origin iframe that may not navigate the top
+// window; Airflow's UI is a single-page app, so the link is handed to its router instead.
+function openInAirflow(event) {
+  if (window.top === window.self || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  try {
+    const url = new URL(event.currentTarget.href, window.location.href);
+    window.top.history.pushState({}, "", url.pathname + url.search);
+    window.top.dispatchEvent(new PopStateEvent("popstate", { state: {} }));
+    event.preventDefault();
+  } catch (_) { /* not allowed: the link opens inside the frame instead */ }
+}
+
+function renderTable(rows) {
+  const body = document.querySelector("#loads tbody");
+  body.replaceChildren();
+  for (const r of rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.runId = r.dag_run_id;
+    tr.dataset.source = r.source || "";
+    cell(tr, fmt(r.recorded_at), "when");
+    cell(tr, fmt(r.file), "file").title = r.source || "";
+    cell(tr, fmt(r.table), "table");
+    const run = cell(tr, "", "run");
+    const runLink = link(r.dag_run_id, r.links.run);
+    runLink.title = `${r.dag_run_id} (${r.run_type || "?"})`;
+    runLink.addEventListener("click", openInAirflow);
+    run.appendChild(runLink);
+    cell(tr, fmt(r.triggered_by), "by");
+    for (const name of ["rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped"]) {
+      cell(tr, fmt(r[name]), `num ${name}`);
+    }
+    const status = cell(tr, "", "status-cell");
+    const badge = document.createElement("span");
+    badge.className = `status ${r.status}`;
+    badge.textContent = r.status;
+    if (r.error) badge.title = r.error;
+    status.appendChild(badge);
+    cell(tr, fmt(r.engine), "engine");
+    cell(tr, fmt(r.load_method), "method");
+    const files = cell(tr, "", "files");
+    if (r.links.manifest) files.appendChild(link("manifest", r.links.manifest, true)).className = "manifest";
+    if (r.links.rejects) files.appendChild(link("rejects", r.links.rejects, true)).className = "rejects";
+    if (!files.childNodes.length) files.textContent = DASH;
+    body.appendChild(tr);
+  }
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = cell(tr, "No loads match these filters.", "empty");
+    td.colSpan = 14;
+    body.appendChild(tr);
+  }
+}
+
+// --- charts (SVG) ------------------------------------------------------------------------------
+const W = 420, H = 200, LEFT = 46, BOTTOM = 26, TOP = 10, RIGHT = 8;
+
+function svgEl(name, attrs, text) {
+  const el = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function frame(svg, maxValue, label) {
+  svg.replaceChildren();
+  svg.appendChild(svgEl("line", { class: "axis", x1: LEFT, y1: H - BOTTOM, x2: W - RIGHT, y2: H - BOTTOM }));
+  svg.appendChild(svgEl("line", { class: "axis", x1: LEFT, y1: TOP, x2: LEFT, y2: H - BOTTOM }));
+  svg.appendChild(svgEl("text", { x: LEFT - 4, y: TOP + 8, "text-anchor": "end" }, label(maxValue)));
+  svg.appendChild(svgEl("text", { x: LEFT - 4, y: H - BOTTOM, "text-anchor": "end" }, label(0)));
+}
+
+function empty(svg, text) {
+  svg.replaceChildren(svgEl("text", { class: "empty", x: W / 2, y: H / 2, "text-anchor": "middle" }, text));
+}
+
+const compact = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k`
+  : String(Math.round(n * 100) / 100));
+
+function drawDaily(summary) {
+  const svg = $("chart-daily");
+  $("legend-daily").replaceChildren();
+  $("daily-note").textContent = summary.truncated ? `(first ${summary.records.toLocaleString("en-US")} loads)` : "";
+  const days = [...new Set(summary.days.map((d) => d.day))].sort();
+  // The known statuses in their order, then any other the records carry (nothing is left out).
+  const statuses = [...STATUSES, ...new Set(summary.days.map((d) => d.status).filter((s) => !STATUSES.includes(s)))];
+  if (!days.length) return empty(svg, "no loads in this range");
+  const totals = days.map((day) => summary.days.filter((d) => d.day === day)
+    .reduce((sum, d) => sum + d.rows_written, 0));
+  const max = Math.max(1, ...totals);
+  frame(svg, max, compact);
+  const slot = (W - LEFT - RIGHT) / days.length;
+  const width = Math.max(2, Math.min(40, slot * 0.7));
+  days.forEach((day, i) => {
+    let y = H - BOTTOM;
+    for (const status of statuses) {
+      const entry = summary.days.find((d) => d.day === day && d.status === status);
+      if (!entry) continue;
+      const h = (entry.rows_written / max) * (H - BOTTOM - TOP);
+      y -= h;
+      const rect = svgEl("rect", {
+        class: `bar ${status}`, x: LEFT + i * slot + (slot - width) / 2, y, width, height: Math.max(h, 0.5),
+        "data-day": day, "data-status": status, "data-rows": entry.rows_written, "data-loads": entry.loads,
+      });
+      rect.appendChild(svgEl("title", {}, `${day} ${status}: ${entry.rows_written.toLocaleString("en-US")} rows in ${entry.loads} load(s)`));
+      svg.appendChild(rect);
+    }
+    if (days.length <= 12 || i % Math.ceil(days.length / 12) === 0) {
+      svg.appendChild(svgEl("text", { x: LEFT + i * slot + slot / 2, y: H - 10, "text-anchor": "middle" }, day.slice(5)));
+    }
+  });
+  const legend = $("legend-daily");
+  legend.replaceChildren(...statuses.map((s) => {
+    const span = document.createElement("span");
+    span.className = s;
+    span.textContent = s;
+    return span;
+  }));
+}
+
+function drawPerLoad(svgId, rows, value, label, klass, newestFirst) {
+  const svg = $(svgId);
+  const points = rows.map((r) => ({ r, v: value(r) })).filter((p) => p.v !== null && p.v !== undefined);
+  if (newestFirst) points.reverse();
+  if (!points.length) return empty(svg, "no figures on this page");
+  const max = Math.max(...points.map((p) => p.v), klass === "rate" ? 0.01 : 1);
+  frame(svg, max, label);
+  const slot = (W - LEFT - RIGHT) / points.length;
+  const width = Math.max(2, Math.min(30, slot * 0.7));
+  points.forEach((p, i) => {
+    const h = (p.v / max) * (H - BOTTOM - TOP);
+    const rect = svgEl("rect", {
+      class: `bar ${klass} ${p.r.status}`, x: LEFT + i * slot + (slot - width) / 2, y: H - BOTTOM - h,
+      width, height: Math.max(h, 0.5), "data-run-id": p.r.dag_run_id, "data-source": p.r.source || "", "data-value": p.v,
+    });
+    rect.appendChild(svgEl("title", {}, `${p.r.file}: ${label(p.v)} (${p.r.dag_run_id})`));
+    svg.appendChild(rect);
+  });
+  const order = newestFirst ? "oldest → newest on this page" : "in file order on this page";
+  svg.appendChild(svgEl("text", { x: W - RIGHT, y: H - 10, "text-anchor": "end" }, order));
+}
+
+// --- loading -----------------------------------------------------------------------------------
+// A narrow filter may leave a page short (the server bounds the items one request reads):
+// fetch on, up to MAX_FETCHES requests, until the page is full or there is nothing more.
+const MAX_FETCHES = 5;
+
+async function fetchPage(filters, cursor) {
+  let rows = [];
+  let next = cursor;
+  let page = null;
+  let read = 0;
+  for (let i = 0; i < MAX_FETCHES; i += 1) {
+    const params = new URLSearchParams(filters);
+    params.set("limit", String(PAGE_SIZE - rows.length));
+    if (next) params.set("cursor", next);
+    page = await getJson(`api/loads?${params}`);
+    rows = rows.concat(page.rows);
+    read += page.query.items_read;
+    next = page.next_cursor;
+    if (rows.length >= PAGE_SIZE || !next) break;
+  }
+  return { ...page, rows, next_cursor: next, items_read: read };
+}
+
+async function load() {
+  const filters = currentFilters();
+  showMessage("Loading…");
+  document.body.dataset.state = "loading";
+  document.body.dataset.table = "loading";
+  // The table comes from one page of the index; the per-day chart reads the whole range, so it
+  // may take longer: the table is drawn as soon as its page arrives.
+  // Paging (Newer/Older) keeps the filters: the chart of the range is fetched once per filter set.
+  if (state.summaryKey !== filters.toString()) {
+    state.summaryKey = filters.toString();
+    state.summary = getJson(`api/summary?${filters}`);
+    state.summary.catch(() => { state.summaryKey = null; });  // reported below; retried next time
+  }
+  const summaryRequest = state.summary;
+  try {
+    const page = await fetchPage(filters, state.cursors[state.page]);
+    // The server fills in defaults (the last 30 days): show what was actually asked.
+    setFilters(new URLSearchParams(Object.entries(page.filters).filter(([, v]) => v)));
+    renderTable(page.rows);
+    const newestFirst = page.order === "newest first";
+    drawPerLoad("chart-rejects", page.rows, (r) => r.reject_rate, (v) => `${(v * 100).toFixed(v < 0.01 ? 2 : 1)}%`, "rate", newestFirst);
+    drawPerLoad("chart-speed", page.rows, (r) => r.rows_per_second, compact, "speed", newestFirst);
+    state.nextCursor = page.next_cursor;
+    $("prev").disabled = state.page === 0;
+    $("next").disabled = !page.next_cursor;
+    $("page-no").textContent = `page ${state.page + 1}`;
+    $("query-info").textContent =
+      `${page.rows.length} loads, ${page.order} · index ${page.query.index} · ${page.items_read} items read`;
+    $("export").href = `api/loads.csv?${currentFilters()}`;
+    document.body.dataset.table = "ready";
+    drawDaily(await summaryRequest);
+    showMessage("");
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    if (document.body.dataset.table !== "ready") renderTable([]);
+    showMessage(error.message, true);
+    document.body.dataset.state = "error";
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setFilters(new URLSearchParams(window.location.search));
+  // New filters load the page anew at an address that carries them: Airflow's UI mirrors the
+  // frame's address in its own, so a filtered view can be bookmarked and shared.
+  $("filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.location.search = currentFilters().toString();
+  });
+  $("reset").addEventListener("click", () => { window.location.search = ""; });
+  $("next").addEventListener("click", () => {
+    if (!state.nextCursor) return;
+    state.cursors[state.page + 1] = state.nextCursor;
+    state.page += 1;
+    load();
+  });
+  $("prev").addEventListener("click", () => { if (state.page > 0) { state.page -= 1; load(); } });
+  load();
+});

@@ -1,0 +1,201 @@
+"""The Loads page's pure parts: query-string rules, cursors, rows, CSV, chart figures, object policy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from csv2ddb import audit
+from csv2ddb.settings import load_settings
+from csv2ddb.tables import AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME
+from csv2ddb.ui import charts, filters, objects, rows
+from fastapi import HTTPException
+
+SETTINGS = load_settings({}, prefix="unit")
+TODAY = date(2026, 12, 1)
+RECORD = {
+    "dag_run_id": "manual__2026-12-01T10:00:00+00:00",
+    "source": "s3://unit-data/raw/a b.csv",
+    "source_key": "raw/a b.csv",
+    "dag_id": "csv2ddb_load",
+    "run_id": "manual__2026-12-01T10_00_00_00_00__a_b.csv__0123456789abcdef",
+    "status": "verified",
+    "table": "unit-items",
+    "rows_read": 10,
+    "rows_written": 7,
+    "rows_rejected": 2,
+    "rows_duplicate": 1,
+    "rejected_location": "s3://unit-data/rejected/manual__x/rejects.csv",
+    "recorded_at": "2026-12-01T10:01:02Z",
+}
+
+
+def test_default_range_is_the_last_30_days() -> None:
+    flt = filters.record_filter(None, None, None, None, None, "unit-data", today=TODAY)
+    assert (flt.date_from, flt.date_to) == (date(2026, 11, 2), TODAY)
+    assert flt.index is AUDIT_BY_TIME
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "message"),
+    [(date(2026, 3, 2), date(2026, 3, 1), "is after"), (date(2025, 1, 1), date(2026, 1, 2), "at most 366")],
+)
+def test_bad_ranges_are_400_with_a_message(date_from: date, date_to: date, message: str) -> None:
+    with pytest.raises(HTTPException) as info:
+        filters.record_filter(date_from, date_to, None, None, None, "unit-data")
+    assert info.value.status_code == 400
+    assert message in info.value.detail
+
+
+def test_a_status_is_served_by_its_own_index_partition() -> None:
+    flt = filters.record_filter(TODAY, TODAY, "failed", "unit-items", None, "unit-data", today=TODAY)
+    kwargs = flt.query_kwargs("csv2ddb_load")
+    assert kwargs["IndexName"] == AUDIT_BY_STATUS.name
+    assert kwargs["KeyConditionExpression"] == "#p = :p AND #k BETWEEN :from AND :to"
+    assert kwargs["ExpressionAttributeValues"][":p"] == {"S": "failed"}
+    assert kwargs["ExpressionAttributeValues"][":from"] == {"S": "2026-12-01T00:00:00Z"}
+    assert kwargs["ExpressionAttributeValues"][":to"] == {"S": "2026-12-01T23:59:59Z"}
+    assert kwargs["ScanIndexForward"] is False  # newest first
+    # status partitions hold every DAG's records; the table is narrowed by a filter
+    assert kwargs["FilterExpression"] == "#dag_id = :dag_id AND #table = :table"
+
+
+@pytest.mark.parametrize(
+    ("status", "table", "file", "index"),
+    [
+        (None, None, None, AUDIT_BY_TIME),
+        ("verified", None, None, AUDIT_BY_STATUS),
+        ("failed", "t", None, AUDIT_BY_STATUS),
+        ("verified", "t", None, AUDIT_BY_TABLE),
+        (None, "t", None, AUDIT_BY_TABLE),
+        ("failed", "t", "raw/a", AUDIT_BY_FILE),
+    ],
+)
+def test_the_most_selective_filter_picks_the_index(
+    status: str | None, table: str | None, file: str | None, index: object
+) -> None:
+    assert filters.record_filter(TODAY, TODAY, status, table, file, "unit-data").index is index
+
+
+def test_a_file_prefix_is_a_key_condition_on_the_source() -> None:
+    flt = filters.record_filter(TODAY, TODAY, None, None, "raw/a", "unit-data")
+    assert flt.source_prefix == "s3://unit-data/raw/a"
+    kwargs = flt.query_kwargs("csv2ddb_load")
+    assert kwargs["IndexName"] == AUDIT_BY_FILE.name
+    assert kwargs["KeyConditionExpression"] == "#p = :p AND begins_with(#k, :pfx)"
+    assert kwargs["ExpressionAttributeValues"][":pfx"] == {"S": "s3://unit-data/raw/a"}
+    assert kwargs["FilterExpression"] == "#at BETWEEN :from AND :to"
+    assert kwargs["ScanIndexForward"] is True  # by file
+    other_bucket = filters.record_filter(TODAY, TODAY, None, None, "s3://other/raw/", "unit-data")
+    assert other_bucket.source_prefix == "s3://other/raw/"
+
+
+def test_cursor_round_trip_and_refusals() -> None:
+    flt = filters.record_filter(None, None, None, None, None, "unit-data", today=TODAY)
+    key = audit.start_key_of(RECORD, flt)
+    assert set(key) == {"dag_run_id", "source", "dag_id", "recorded_at"}
+    assert filters.decode_cursor(filters.encode_cursor(key), flt) == key
+    other_index = filters.record_filter(None, None, "failed", None, None, "unit-data", today=TODAY)
+    for token, against in (("%%%", flt), ("bm90LWpzb24", flt), (filters.encode_cursor(key), other_index)):
+        with pytest.raises(HTTPException) as info:
+            filters.decode_cursor(token, against)
+        assert info.value.status_code == 400
+        assert "cursor" in info.value.detail
+
+
+def test_row_shows_what_the_record_has_and_none_for_what_it_lacks() -> None:
+    row = rows.present(RECORD, SETTINGS, "/base", "/base/csv2ddb")
+    assert (row["rows_skipped"], row["engine"], row["load_method"]) == (None, None, None)
+    assert row["reject_rate"] == 0.2
+    assert row["links"]["run"] == "/base/dags/csv2ddb_load/runs/manual__2026-12-01T10%3A00%3A00%2B00%3A00"
+    assert row["links"]["manifest"] == (
+        "/base/csv2ddb/api/object?key=manifests%2F" + RECORD["run_id"] + ".json"
+    )
+    assert row["links"]["rejects"] == "/base/csv2ddb/api/object?key=rejected%2Fmanual__x%2Frejects.csv"
+    newer = rows.present(
+        {**RECORD, "rows_skipped": 3, "engine": "spark", "load_method": "import"}, SETTINGS, "", ""
+    )
+    assert (newer["rows_skipped"], newer["engine"], newer["load_method"]) == (3, "spark", "import")
+    elsewhere = rows.present({**RECORD, "rejected_location": "s3://other/rejected/x.csv"}, SETTINGS, "", "")
+    assert elsewhere["links"]["rejects"] is None  # another bucket's objects are not served
+
+
+def test_csv_export_has_a_header_and_defuses_formulas() -> None:
+    hostile = {**RECORD, "source_key": "=HYPERLINK(1)", "error": "+cmd", "source": "@x"}
+    text = "".join(rows.csv_lines([RECORD, hostile]))
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert list(parsed[0]) == list(rows.CSV_COLUMNS)
+    assert parsed[0]["rows_written"] == "7"
+    assert parsed[0]["engine"] == ""
+    assert parsed[1]["source"] == "'@x"
+    assert parsed[1]["error"] == "'+cmd"
+    assert "".join(rows.csv_lines([])) == ",".join(rows.CSV_COLUMNS) + "\r\n"
+
+
+def test_daily_totals_by_day_and_status_with_a_cap() -> None:
+    records = [
+        {"recorded_at": "2026-12-01T01:00:00Z", "status": "verified", "rows_written": 5, "rows_rejected": 1},
+        {"recorded_at": "2026-12-01T02:00:00Z", "status": "verified", "rows_written": 7},
+        {"recorded_at": "2026-12-01T03:00:00Z", "status": "failed", "rows_written": None},
+        {"recorded_at": "2026-12-02T03:00:00Z", "status": "verified", "rows_written": 1},
+    ]
+    totals = charts.daily_totals(records)
+    assert totals["days"] == [
+        {"day": "2026-12-01", "status": "failed", "loads": 1, "rows_written": 0, "rows_rejected": 0},
+        {"day": "2026-12-01", "status": "verified", "loads": 2, "rows_written": 12, "rows_rejected": 1},
+        {"day": "2026-12-02", "status": "verified", "loads": 1, "rows_written": 1, "rows_rejected": 0},
+    ]
+    assert (totals["records"], totals["truncated"]) == (4, False)
+    capped = charts.daily_totals(records, max_records=2)
+    assert (capped["records"], capped["truncated"]) == (2, True)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "raw/x.csv",
+        "scripts/job.py",
+        "manifests/",
+        "rejected/",
+        "/manifests/x.json",
+        "manifests/../raw/x.csv",
+        "manifests\\x",
+        "m" * 1025,
+    ],
+)
+def test_object_policy_refuses_everything_but_manifests_and_rejects(key: str) -> None:
+    with pytest.raises(objects.ObjectRefused):
+        objects.served_object(key, SETTINGS)
+
+
+def test_object_policy_serves_manifests_and_rejects_of_the_stack_bucket() -> None:
+    manifest = objects.served_object("manifests/run1.json", SETTINGS)
+    assert (manifest.bucket, manifest.media_type, manifest.filename) == (
+        "unit-data",
+        "application/json",
+        "run1.json",
+    )
+    rejects = objects.served_object("rejected/run1/rejects.csv", SETTINGS)
+    assert (rejects.media_type, rejects.filename) == ("text/csv", "run1__rejects.csv")
+
+
+def test_the_plugin_file_stays_cheap_to_import() -> None:
+    """Every task process imports every plugin (Airflow's macros integration): the page's app, FastAPI
+    and Airflow's API security must load only in the api-server, on the first request."""
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    heavy = ("csv2ddb.ui.app", "airflow.api_fastapi.core_api.security")
+    code = (
+        f"import sys; sys.path.insert(0, {str(plugins)!r}); import csv2ddb_ui_plugin as p; "
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]; "
+        "print(heavy, p.Csv2ddbUiPlugin.fastapi_apps[0]['url_prefix'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n")[-2] == "[] /csv2ddb", done.stdout + done.stderr
