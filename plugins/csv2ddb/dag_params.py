@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from csv2ddb_core.contract import TOLERANCE_PATTERN, WRITE_MODES
+from csv2ddb_core.contract import LOAD_METHODS, TOLERANCE_PATTERN, WRITE_MODES
 
 from csv2ddb import load_options
 from csv2ddb.counts import BY_KEYS, BY_SCAN, METHODS
-from csv2ddb.settings import Settings
+from csv2ddb.settings import ENGINES, Settings
 
 BUCKET_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 TABLE_PATTERN = r"^$|^[A-Za-z0-9_.-]{3,255}$"
@@ -121,6 +121,7 @@ def load_params(settings: Settings) -> dict[str, Any]:
             ),
         },
         **write_params(settings),
+        **engine_params(settings),
         "etag": {
             "default": None,
             "type": OPTIONAL_STRING,
@@ -149,6 +150,33 @@ def load_params(settings: Settings) -> dict[str, Any]:
             "title": "Sequencer",
             "section": EVENT_SECTION,
             "description": "S3 event sequencer; part of the Lambda's run id.",
+        },
+    }
+
+
+ENGINE_SECTION = "Engine (optional: the stack's setting by default)"
+
+
+def engine_params(settings: Settings) -> dict[str, Any]:
+    """Which Glue job loads each file (docs/spark.md); read by the Glue task, not a job argument."""
+    s = settings
+    workers = f"{s.spark_workers} x {s.spark_worker_type}, timeout {s.spark_timeout_minutes} min"
+    return {
+        "engine": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, *ENGINES],
+            "values_display": {
+                "null": f"the stack's setting ({settings.engine})",
+                "auto": f"auto: Spark for files over {settings.spark_threshold_mb} MiB, else Python shell",
+                "pythonshell": "pythonshell: one Glue Python-shell process",
+                "spark": f"spark: the Glue ETL job ({workers})",
+            },
+            "title": "Engine",
+            "section": ENGINE_SECTION,
+            "description": (
+                f"Spark workers: {workers} (settings CSV2DDB_SPARK_WORKER_TYPE, _WORKERS, _TIMEOUT_MINUTES)."
+            ),
         },
     }
 
@@ -214,6 +242,20 @@ def write_params(settings: Settings) -> dict[str, Any]:
             "description": (
                 "NAME or NAME:epoch|iso: written as an epoch number, and DynamoDB TTL is turned on for it."
             ),
+        },
+        "load_method": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, *LOAD_METHODS],
+            "values_display": {
+                "null": f"the stack's setting ({settings.load_method})",
+                "auto": "auto: ImportTable into a new table, batch writes into an existing one",
+                "import": "import: DynamoDB ImportTable (the table must not exist yet)",
+                "batch": "batch: BatchWriteItem / PartiQL writes",
+            },
+            "title": "Load method",
+            "section": WRITE_SECTION,
+            "description": "ImportTable uses no write capacity, for first loads into a new table.",
         },
         "validate_first": {
             "default": None,

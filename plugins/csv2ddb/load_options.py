@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from csv2ddb_core.contract import ArgumentError, KeySchema
+from csv2ddb_core.contract import (
+    LOAD_AUTO,
+    LOAD_BATCH,
+    LOAD_IMPORT,
+    WRITE_OVERWRITE,
+    ArgumentError,
+    KeySchema,
+)
 from csv2ddb_core.options import (
+    check_import_options,
     check_options,
     key_schema_from,
     parse_bool,
+    parse_load_method,
     parse_ttl,
     parse_write_mode,
     parse_write_rate,
@@ -24,7 +33,14 @@ from csv2ddb_core.options import (
 from csv2ddb.settings import Settings
 
 KEY_OPTIONS = ("partition_key", "sort_key")
-WRITE_OPTIONS = ("write_mode", "version_column", "max_write_rate", "ttl_column", "validate_first")
+WRITE_OPTIONS = (
+    "write_mode",
+    "version_column",
+    "max_write_rate",
+    "ttl_column",
+    "validate_first",
+    "load_method",
+)
 OPTIONS = KEY_OPTIONS + WRITE_OPTIONS
 
 
@@ -49,13 +65,20 @@ def requested(params: Mapping[str, Any]) -> dict[str, str]:
         parse_ttl(chosen.get("ttl_column", ""))
         if "validate_first" in chosen:
             parse_bool(chosen["validate_first"], "validate_first")
+        parse_load_method(chosen.get("load_method", ""))
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
     return chosen
 
 
-def resolve(chosen: Mapping[str, str], table_keys: KeySchema | None, settings: Settings) -> dict[str, str]:
-    """Every option decided: the params' choice, else (keys) the existing table's, else the settings'."""
+def resolve(
+    chosen: Mapping[str, str], table_keys: KeySchema | None, settings: Settings, table_exists: bool = False
+) -> dict[str, str]:
+    """Every option decided: the params' choice, else (keys) the existing table's, else the settings'.
+
+    The load method too: ``auto`` imports into a table that does not exist yet (ImportTable: no
+    write capacity) when the options allow it (``overwrite``, no rate cap), else writes in batches;
+    ``import`` into an existing table is refused before any work."""
     if "partition_key" in chosen:
         keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
     else:
@@ -72,9 +95,20 @@ def resolve(chosen: Mapping[str, str], table_keys: KeySchema | None, settings: S
     try:
         mode = parse_write_mode(options["write_mode"])
         check_options(keys, mode, options["version_column"], parse_ttl(options["ttl_column"]))
-        parse_write_rate(options["max_write_rate"])
+        rate = parse_write_rate(options["max_write_rate"])
+        method = parse_load_method(chosen.get("load_method") or settings.load_method)
+        if method == LOAD_IMPORT and table_exists:
+            raise ArgumentError(
+                "load_method import creates its table, but the table exists already: "
+                "use load_method batch (or auto) to load into it"
+            )
+        if method == LOAD_AUTO:
+            importable = not table_exists and mode == WRITE_OVERWRITE and rate is None
+            method = LOAD_IMPORT if importable else LOAD_BATCH
+        check_import_options(method, mode, rate)
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
+    options["load_method"] = method
     return options
 
 

@@ -17,12 +17,13 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 from botocore.config import Config
-from csv2ddb_core.contract import STATUS_FAILED, ManifestError
+from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import audit, counts, load_inputs, load_options, tables
 from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
+from csv2ddb.staging import delete_staging
 from csv2ddb.tables import audit_table_spec, items_table_spec
 
 log = logging.getLogger(__name__)
@@ -84,15 +85,24 @@ def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
     return loads
 
 
+def by_method(loads: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The run's loads, all of them and split by load method (one mapped task group each)."""
+    imports = [load for load in loads if load["options"].get("load_method") == LOAD_IMPORT]
+    return {"all": loads, "import": imports, "batch": [load for load in loads if load not in imports]}
+
+
 def ensure(table: str, settings: Settings, requested: Mapping[str, str]) -> dict[str, str]:
     """Decide the table's write options (keys: the params', else the existing table's, else the
-    settings'), then create or check the table with them; return the decided options."""
+    settings'; the load method: import into a new table, batch into an existing one), then create
+    or check the table with them (an import creates its own table); return the decided options."""
     client = dynamodb_client(settings)
     existing = tables.describe(client, table)
     try:
-        options = load_options.resolve(
-            requested, tables.key_schema_of(existing) if existing else None, settings
-        )
+        keys = tables.key_schema_of(existing) if existing else None
+        options = load_options.resolve(requested, keys, settings, table_exists=existing is not None)
+        if options["load_method"] == LOAD_IMPORT:
+            log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
+            return options
         spec = items_table_spec(
             settings, table, load_options.key_schema(options), load_options.ttl_attribute(options)
         )
@@ -196,6 +206,7 @@ def verify(
     map_index = getattr(ti, "map_index", -1)
     glue_run = ti.xcom_pull(task_ids=glue_task_id, key="glue_job_run_id", map_indexes=map_index)
     glue_done = ti.xcom_pull(task_ids=glue_task_id, map_indexes=map_index) is not None
+    imports = (load.get("options") or {}).get("load_method") == LOAD_IMPORT  # staged, then imported
     method = count_method(params, settings)
     result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
@@ -205,8 +216,12 @@ def verify(
             result = check(load, manifest, where, settings, method)
             status = audit.STATUS_VERIFIED if result.ok else audit.STATUS_COUNT_MISMATCH
             error = None if result.ok else counts.mismatch(result)
+        elif imports and manifest and manifest.get("status") == "succeeded":
+            status, error = audit.STATUS_FAILED, import_failure(manifest)
         else:
             status, error = audit.STATUS_FAILED, glue_failure(manifest)
+        if status == audit.STATUS_VERIFIED and imports and manifest:
+            log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
     except ManifestError as exc:
         status, error = audit.STATUS_FAILED, str(exc)
     except Exception as exc:
@@ -217,6 +232,14 @@ def verify(
     if glue_done and status != audit.STATUS_VERIFIED:
         raise AirflowFailException(f"{load['source_uri']}: {error}")
     return rec
+
+
+def import_failure(manifest: Mapping[str, Any]) -> str:
+    staged = (manifest.get("staging") or {}).get("location")
+    return (
+        f"the file was staged ({manifest.get('rows_written')} items at {staged}, kept for inspection) "
+        "but ImportTable did not complete it: see the import task's log for the import ARN and counts"
+    )
 
 
 def _record(

@@ -18,7 +18,14 @@ from typing import Any
 
 import csv2ddb_core
 from csv2ddb_core.contract import ArgumentError, KeySchema
-from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode, parse_write_rate
+from csv2ddb_core.options import (
+    check_options,
+    key_schema_from,
+    parse_load_method,
+    parse_ttl,
+    parse_write_mode,
+    parse_write_rate,
+)
 
 from csv2ddb.counts import METHODS as COUNT_METHODS
 
@@ -28,6 +35,7 @@ DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
 DAG_ID_ROLLBACK = "csv2ddb_rollback"
 STACK_TAG_KEY = "csv2ddb:stack"
+ENGINES = ("auto", "pythonshell", "spark")
 
 
 def core_wheel_name() -> str:
@@ -69,7 +77,8 @@ class Settings:
     partition_key: str = "id"
     sort_key: str = ""
     audit_table: str = ""  # default: "<prefix>-audit"
-    create_table_in_bootstrap: bool = True
+    # False: the first load creates the items table (by ImportTable when load_method is auto)
+    create_table_in_bootstrap: bool = False
 
     # --- Glue ---------------------------------------------------------------------------------
     glue_job_name: str = ""  # default: "<prefix>-load"
@@ -93,9 +102,27 @@ class Settings:
     max_write_rate: str = ""  # items/s ("500") or write capacity units/s ("500 wcu"); "" = no cap
     ttl_column: str = ""  # NAME[:epoch|iso]: written as an N epoch; ensure-table turns TTL on
     validate_first: bool = True  # parse the whole file before the first write (all-or-nothing)
+    # auto: ImportTable (no write capacity) when the target table does not exist yet, else batch
+    load_method: str = "auto"  # auto | import | batch
+    staging_prefix: str = "staging/"  # the import path's DynamoDB JSON, staging/<run>/
     # GlueJobOperator polls the run this often: every second of it is latency on each load. On AWS
     # with many files per run, raise it (GetJobRun is rate-limited per account).
     glue_poll_seconds: float = 1.0
+
+    # --- the Spark engine (glue/csv2ddb_spark_job.py, docs/spark.md) ---------------------------
+    engine: str = "auto"  # auto | pythonshell | spark; a run's params/conf "engine" overrides it
+    spark_threshold_mb: int = 1024  # auto picks Spark for an object larger than this
+    spark_job_name: str = ""  # default: "<prefix>-load-spark"
+    spark_role_name: str = ""  # default: "<prefix>-glue-spark-role"
+    spark_script_name: str = "csv2ddb_spark_job.py"
+    # "glueetl" on AWS. The local emulator only runs pythonshell jobs (it marks glueetl runs
+    # SUCCEEDED without running them): the local stack registers the same script as pythonshell,
+    # and the script brings Spark up in local mode itself.
+    spark_job_command: str = "glueetl"
+    spark_worker_type: str = "G.1X"
+    spark_workers: int = 10
+    spark_timeout_minutes: int = 2880
+    spark_local_cores: int = 2  # local mode only: local[N,4]
 
     # --- the count check and rollback (csv2ddb.counts, csv2ddb.rollback) -------------------------
     # "keys": look up the load's key list (cost follows the load); "scan": count the whole table
@@ -131,6 +158,8 @@ class Settings:
             "audit_table": f"{self.prefix}-audit",
             "glue_job_name": f"{self.prefix}-load",
             "glue_role_name": f"{self.prefix}-glue-role",
+            "spark_job_name": f"{self.prefix}-load-spark",
+            "spark_role_name": f"{self.prefix}-glue-spark-role",
             "lambda_function_name": f"{self.prefix}-trigger",
             "lambda_role_name": f"{self.prefix}-lambda-role",
             "airflow_api_secret_name": f"{self.prefix}/airflow-api",
@@ -139,13 +168,20 @@ class Settings:
         for name, default in defaults.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, default)
-        for name in ("raw_prefix", "rejected_prefix", "manifests_prefix", "scripts_prefix"):
+        for name in ("raw_prefix", "rejected_prefix", "manifests_prefix", "scripts_prefix", "staging_prefix"):
             value = getattr(self, name)
             if not value.endswith("/") or value.startswith("/"):
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must look like 'name/', got {value!r}")
         if self.glue_command not in {"pythonshell", "glueetl"}:
             raise ValueError(
                 f"{ENV_PREFIX}GLUE_COMMAND must be pythonshell or glueetl, got {self.glue_command!r}"
+            )
+        if self.engine not in ENGINES:
+            raise ValueError(f"{ENV_PREFIX}ENGINE must be one of {ENGINES}, got {self.engine!r}")
+        if self.spark_job_command not in {"glueetl", "pythonshell"}:
+            raise ValueError(
+                f"{ENV_PREFIX}SPARK_JOB_COMMAND must be glueetl (AWS) or pythonshell (the local emulator), "
+                f"got {self.spark_job_command!r}"
             )
         if self.count_method not in COUNT_METHODS:
             raise ValueError(
@@ -161,6 +197,7 @@ class Settings:
                 parse_ttl(self.ttl_column),
             )
             parse_write_rate(self.max_write_rate)
+            parse_load_method(self.load_method)
         except ArgumentError as exc:
             raise ValueError(f"{ENV_PREFIX}*: {exc}") from exc
         if self.trigger_mode not in {"airflow", "mwaa"}:
@@ -183,6 +220,14 @@ class Settings:
     @property
     def script_s3_uri(self) -> str:
         return f"s3://{self.bucket}/{self.script_key}"
+
+    @property
+    def spark_script_key(self) -> str:
+        return f"{self.scripts_prefix}{self.spark_script_name}"
+
+    @property
+    def spark_script_s3_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.spark_script_key}"
 
     @property
     def core_wheel_key(self) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.airflow
 
-DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown"}
+DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown", "csv2ddb_rollback"}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,19 @@ def test_load_dag_retries_and_trigger_form(dagbag: dict[str, Any]) -> None:
     dag = dagbag["dags"]["csv2ddb_load"]
     retries = {task_id: task["retries"] for task_id, task in dag["tasks"].items()}
     assert retries["load_file.run_glue"] >= 1
-    assert retries["ensure_table"] >= 1
+    assert retries["resolve_inputs"] >= 1  # also ensures the table (AWS hiccups retry)
+    assert retries["load_file.verify"] >= 1  # bad figures fail without retries (AirflowFailException)
     assert retries["summarize"] == 0  # a verdict, not a transient step
+    # Every task is a process start and a scheduler round trip: the per-file work is two tasks
+    # (an import into a new table runs its ImportTable inside the Glue task).
+    assert sorted(dag["tasks"]) == [
+        "choose_source",
+        "load_file.run_glue",
+        "load_file.verify",
+        "resolve_inputs",
+        "summarize",
+        "wait_for_partition",
+    ]
     assert retries["wait_for_partition"] == 0  # its timeout is the limit
     assert {"bucket", "key", "prefix", "table", "reject_tolerance"} <= set(dag["params"])
     assert dag["schedule"] != "None"
@@ -61,3 +72,10 @@ def test_load_dag_retries_and_trigger_form(dagbag: dict[str, Any]) -> None:
 
 def test_teardown_has_no_retries(dagbag: dict[str, Any]) -> None:
     assert {t["retries"] for t in dagbag["dags"]["csv2ddb_teardown"]["tasks"].values()} == {0}
+
+
+def test_rollback_dag_takes_a_run_id_and_retries_to_finish(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["csv2ddb_rollback"]
+    assert dag["params"] == ["run_id"]
+    assert dag["schedule"] == "None"
+    assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == {"roll_back": 2}

@@ -71,3 +71,39 @@ def test_form_options_reach_the_job_and_the_table(
     (record,) = audit_records(ddb, stack, second.result["dag_run_id"])
     assert record["status"] == "verified", record
     assert (record["rows_read"], record["rows_written"], record["rows_skipped"]) == (ROWS, 0, ROWS)
+
+
+def test_a_first_load_into_a_new_table_is_an_import_reconciled_exactly(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """load_method auto: the table does not exist, so the job stages DynamoDB JSON and the DAG
+    imports it with ImportTable; the count check and audit run as for any load."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/options/first.csv.gz"
+    upload(s3, stack, key, weather_like_gz())
+    table = f"{stack.prefix}-imported"
+    conf = {"key": key, "table": table, "partition_key": "origin", "sort_key": "time_hour"}
+    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    assert run.state == "success", run.output[-6000:]
+    (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    assert record["load_method"] == "import"
+    assert (record["rows_written"], record["items_counted"]) == (ROWS, ROWS)
+    manifest = json.loads(
+        s3.get_object(Bucket=stack.bucket, Key=f"manifests/{record['run_id']}.json")["Body"].read()
+    )
+    assert (manifest["imported_count"], manifest["error_count"]) == (ROWS, 0)
+    assert manifest["import_arn"]
+    staged = s3.list_objects_v2(Bucket=stack.bucket, Prefix=f"staging/{record['run_id']}/")
+    assert staged.get("KeyCount", 0) == 0  # deleted after the verified load
+    backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+    # An explicit import into the table that now exists is refused before any work.
+    refused = dag_runner.run(
+        stack, "test", "csv2ddb_load", "--conf", json.dumps({**conf, "load_method": "import"})
+    )
+    assert refused.state == "failed"
+    assert refused.tasks["resolve_inputs"] == "failed"
+    assert "exists already" in refused.output

@@ -67,6 +67,10 @@ def empty_versions(s3: Any, bucket: str, prefix: str = "", key: str | None = Non
     return deleted
 
 
+STAGING_RULE_ID = "csv2ddb-staging-expiry"
+STAGING_EXPIRY_DAYS = 7
+
+
 class Bucket(Resource):
     kind = "s3-bucket"
 
@@ -87,7 +91,34 @@ class Bucket(Resource):
             drift.append(f"versioning {versioning or 'never enabled'}, want Enabled")
         drift += self._encryption_drift(s3)
         drift += self._public_access_drift(s3)
+        drift += self._lifecycle_drift(s3)
         return Observation(exists=True, drift=tuple(drift))
+
+    def staging_rule(self) -> dict[str, Any]:
+        """Staging data a failed import left behind expires (a verified import deletes its own)."""
+        return {
+            "ID": STAGING_RULE_ID,
+            "Filter": {"Prefix": self.settings.staging_prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": STAGING_EXPIRY_DAYS},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+
+    def _lifecycle_drift(self, s3: Any) -> list[str]:
+        try:
+            rules = s3.get_bucket_lifecycle_configuration(Bucket=self.name).get("Rules", [])
+        except ClientError as exc:
+            if is_error(exc, "NoSuchLifecycleConfiguration"):
+                rules = []
+            else:
+                raise
+        ours = [r for r in rules if r.get("ID") == STAGING_RULE_ID]
+        want = self.staging_rule()
+        if not ours:
+            return [f"lifecycle rule {STAGING_RULE_ID} missing"]
+        have = {k: ours[0].get(k) for k in want}
+        return [] if have == want else [f"lifecycle rule {STAGING_RULE_ID} {have}, want {want}"]
 
     def _encryption_drift(self, s3: Any) -> list[str]:
         try:
@@ -117,7 +148,7 @@ class Bucket(Resource):
         s3.create_bucket(**kwargs)
         s3.get_waiter("bucket_exists").wait(Bucket=self.name)
         self._apply({})
-        return "versioning, SSE-S3, public access block, tags"
+        return "versioning, SSE-S3, public access block, staging lifecycle rule, tags"
 
     def repair(self, observed: Observation) -> str:
         self._apply(bucket_tags(self.ctx) or {})
@@ -137,6 +168,16 @@ class Bucket(Resource):
             ServerSideEncryptionConfiguration={
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_ALGORITHM}}]
             },
+        )
+        try:  # keep rules others added; replace ours
+            rules = s3.get_bucket_lifecycle_configuration(Bucket=self.name).get("Rules", [])
+        except ClientError as exc:
+            if not is_error(exc, "NoSuchLifecycleConfiguration"):
+                raise
+            rules = []
+        others = [r for r in rules if r.get("ID") != STAGING_RULE_ID]
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=self.name, LifecycleConfiguration={"Rules": [*others, self.staging_rule()]}
         )
 
     def delete(self) -> str:

@@ -7,6 +7,7 @@ time, and the 6 random characters Secrets Manager appends to a secret's ARN.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from csv2ddb.bootstrap.context import StackContext
@@ -16,6 +17,7 @@ VERSION = "2012-10-17"
 Policy = dict[str, Any]
 
 GLUE_POLICY_NAME = "csv2ddb-glue-job"
+SPARK_POLICY_NAME = "csv2ddb-glue-spark-job"
 LAMBDA_POLICY_NAME = "csv2ddb-trigger"
 
 
@@ -65,7 +67,11 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 "Sid": "WriteRejectsAndManifests",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                "Resource": [f"{bucket}/{s.rejected_prefix}*", f"{bucket}/{s.manifests_prefix}*"],
+                "Resource": [
+                    f"{bucket}/{s.rejected_prefix}*",
+                    f"{bucket}/{s.manifests_prefix}*",
+                    f"{bucket}/{s.staging_prefix}*",  # the import path's staged DynamoDB JSON
+                ],
             },
             {
                 # Listing is a bucket-level action; the condition limits it to our prefixes.
@@ -110,6 +116,27 @@ def glue_job_policy(ctx: StackContext) -> Policy:
             },
         ],
     }
+
+
+def spark_job_policy(ctx: StackContext) -> Policy:
+    """The Spark job's own role: the load job's policy with the Spark script in place of the
+    Python-shell script, plus the per-split parts its driver reads back, merges into rejects.csv
+    and the key list, and deletes (``<manifests>/<run>.parts/``; the ``*`` is the run id)."""
+    s = ctx.settings
+    policy = copy.deepcopy(glue_job_policy(ctx))
+    script, spark_script = f"{ctx.bucket_arn}/{s.script_key}", f"{ctx.bucket_arn}/{s.spark_script_key}"
+    for statement in policy["Statement"]:
+        if statement["Sid"] == "ReadRawFilesAndScript":
+            statement["Resource"] = [spark_script if r == script else r for r in statement["Resource"]]
+    policy["Statement"].append(
+        {
+            "Sid": "MergeSplitParts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:DeleteObject"],
+            "Resource": [f"{ctx.bucket_arn}/{s.manifests_prefix}*.parts/*"],
+        }
+    )
+    return policy
 
 
 def lambda_policy(ctx: StackContext) -> Policy:

@@ -1,0 +1,148 @@
+"""The import path's Airflow half: ImportTable of a load's staged DynamoDB JSON, reconciled exactly.
+
+Built on the provider's ``S3ToDynamoDBOperator`` (new-table mode), with its gaps closed here:
+
+- its waiter calls an import ``COMPLETED`` without looking at ``ErrorCount``, and it returns only
+  the ARN: :func:`reconcile` reads ``DescribeImport`` and fails the load unless
+  ``ImportedItemCount`` equals the manifest's ``rows_written`` and ``ErrorCount`` is 0, naming the
+  import ARN and its CloudWatch log group;
+- a retried task must not start a second import: every import carries a ``ClientToken`` derived
+  from the load's run id, so DynamoDB answers a repeat with the first import, and a table that an
+  import of this run already created is not created twice (the same token finds the same import);
+- ImportTable cannot set point-in-time recovery, TTL or tags: the table is then ensured with the
+  same spec the batch path uses (``csv2ddb.tables.ensure_table``);
+- its "existing table" mode imports into a temporary table and rewrites every item with
+  ``batch_writer``: never used; an import into an existing table is refused before any work.
+
+Run inside the file's Glue task (``csv2ddb.load_operator``) right after the staging job, so a
+batch file's work stays two tasks; for a batch load it skips itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.transfers.s3_to_dynamodb import S3ToDynamoDBOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED
+
+from csv2ddb import load_options, tables
+from csv2ddb.load_steps import dynamodb_client
+from csv2ddb.settings import Settings, load_settings
+
+CLIENT_TOKEN_CHARS = 32  # ImportTable's ClientToken: 1-36 characters
+
+
+def client_token(run_id: str) -> str:
+    """Same load run, same token: a retried task gets the first import back, not a second one."""
+    return hashlib.sha256(f"csv2ddb-import:{run_id}".encode()).hexdigest()[:CLIENT_TOKEN_CHARS]
+
+
+def reconcile(description: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The import's figures; AirflowFailException unless it imported exactly what was staged."""
+    figures = {
+        "import_arn": description.get("ImportArn"),
+        "import_status": description.get("ImportStatus"),
+        "imported_count": int(description.get("ImportedItemCount", 0)),
+        "processed_count": int(description.get("ProcessedItemCount", 0)),
+        "error_count": int(description.get("ErrorCount", 0)),
+        "import_log_group": description.get("CloudWatchLogGroupArn"),
+    }
+    staged = manifest["rows_written"]
+    if (
+        figures["import_status"] != "COMPLETED"
+        or figures["imported_count"] != staged
+        or figures["error_count"] != 0
+    ):
+        raise AirflowFailException(
+            f"ImportTable {figures['import_arn']} did not import what was staged: status "
+            f"{figures['import_status']}, imported {figures['imported_count']} of {staged} staged items, "
+            f"{figures['error_count']} error(s); see CloudWatch log group {figures['import_log_group']}. "
+            f"The staging data is kept at {manifest.get('staging', {}).get('location')}"
+        )
+    return figures
+
+
+class ImportLoadOperator(S3ToDynamoDBOperator):
+    """ImportTable of one load's staging prefix into its new table (skipped for batch loads)."""
+
+    template_fields: Sequence[str] = (*S3ToDynamoDBOperator.template_fields, "load")
+
+    def __init__(self, *, load: Mapping[str, Any], **kwargs: Any) -> None:
+        placeholder = {"s3_bucket": "", "s3_key": "", "dynamodb_table_name": "", "dynamodb_key_schema": []}
+        super().__init__(**{**placeholder, **kwargs})
+        self.load = load
+
+    def execute(self, context: Any) -> str:
+        load = self.load
+        options = load.get("options") or {}
+        if options.get("load_method") != LOAD_IMPORT:
+            raise AirflowSkipException(f"{load['source_uri']} is a batch load: nothing to import")
+        settings = load_settings()
+        manifest = read_manifest(load, settings)
+        spec = tables.items_table_spec(
+            settings, load["table"], load_options.key_schema(options), load_options.ttl_attribute(options)
+        )
+        bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
+        self.s3_bucket, self.s3_key = bucket, prefix
+        self.dynamodb_table_name = spec.name
+        self.dynamodb_key_schema = spec.key_schema()
+        self.dynamodb_attributes = spec.attribute_definitions()
+        self.input_format = "DYNAMODB_JSON"
+        self.import_table_kwargs = {
+            "InputCompressionType": "GZIP",
+            "ClientToken": client_token(load["run_id"]),
+        }
+        self.delete_on_error = False  # a failed import's table and staging stay for inspection
+        arn = super().execute(context)
+        client = dynamodb_client(settings)
+        figures = reconcile(client.describe_import(ImportArn=arn)["ImportTableDescription"], manifest)
+        ensured = tables.ensure_table(client, spec, tags=settings.tags)
+        # ImportTable takes no tags: tag the new table as CreateTable would have.
+        arn_of_table = client.describe_table(TableName=spec.name)["Table"]["TableArn"]
+        client.tag_resource(
+            ResourceArn=arn_of_table, Tags=[{"Key": k, "Value": v} for k, v in settings.tags.items()]
+        )
+        self.log.info("imported %s: %s; table %s", load["source_uri"], figures, ensured)
+        write_manifest(load, settings, {**manifest, **figures, "table_after_import": ensured})
+        return arn
+
+
+def manifest_location(load: Mapping[str, Any], settings: Settings) -> tuple[str, str]:
+    return settings.bucket, settings.manifest_key(load["run_id"])
+
+
+def staged_already(load: Mapping[str, Any], settings: Settings) -> bool:
+    """This load's staging job has succeeded before (a retried task must not stage twice)."""
+    bucket, key = manifest_location(load, settings)
+    hook = S3Hook(aws_conn_id=settings.aws_conn_id)
+    if not hook.check_for_key(key, bucket_name=bucket):
+        return False
+    manifest = json.loads(hook.read_key(key, bucket_name=bucket))
+    return manifest.get("status") == STATUS_SUCCEEDED and bool(manifest.get("staging"))
+
+
+def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """The staging job's manifest: it must exist, be this load's, and say succeeded."""
+    bucket, key = manifest_location(load, settings)
+    hook = S3Hook(aws_conn_id=settings.aws_conn_id)
+    if not hook.check_for_key(key, bucket_name=bucket):
+        raise AirflowFailException(f"s3://{bucket}/{key} does not exist: the staging job wrote no manifest")
+    manifest = json.loads(hook.read_key(key, bucket_name=bucket))
+    if manifest.get("status") != STATUS_SUCCEEDED or not manifest.get("staging"):
+        raise AirflowFailException(
+            f"the staging job of {load['source_uri']} did not succeed: {manifest.get('error')}; "
+            "nothing imported"
+        )
+    return manifest
+
+
+def write_manifest(load: Mapping[str, Any], settings: Settings, manifest: Mapping[str, Any]) -> None:
+    """The manifest gains the import's ARN and counts (the audit record and the Loads page show them)."""
+    bucket, key = manifest_location(load, settings)
+    body = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+    S3Hook(aws_conn_id=settings.aws_conn_id).load_string(body, key, bucket_name=bucket, replace=True)
