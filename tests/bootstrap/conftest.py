@@ -7,10 +7,12 @@ ones of their own (and a copy of the core) so they do not depend on, or change, 
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from csv2ddb.bootstrap import Sources
+from csv2ddb.settings import Settings, load_settings
 
 REPO_GLUE = Path(__file__).resolve().parents[2] / "glue"
 
@@ -53,7 +55,14 @@ def sources(tmp_path: Path) -> Sources:
     glue_dir = tmp_path / "glue"
     glue_dir.mkdir()
     shutil.copy(REPO_GLUE / "pyproject.toml", glue_dir)
+    shutil.copy(REPO_GLUE / "csv2ddb_spark_job.py", glue_dir)  # the Spark job's script
     shutil.copytree(
         REPO_GLUE / "csv2ddb_core", glue_dir / "csv2ddb_core", ignore=shutil.ignore_patterns("__pycache__")
     )
     return Sources(glue_script=script, lambda_dir=lambda_dir, glue_dir=glue_dir)
+
+
+@pytest.fixture
+def stack_settings(aws_env: dict[str, str]) -> Settings:
+    """The bootstrap tests manage the items table too (the default leaves it to the first load)."""
+    return load_settings(aws_env, prefix=f"t{uuid.uuid4().hex[:10]}", create_table_in_bootstrap=True)

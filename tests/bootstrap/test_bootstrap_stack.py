@@ -22,7 +22,9 @@ pytestmark = pytest.mark.emulator
 KINDS = [
     "s3-bucket",
     "glue-script",
+    "glue-spark-script",
     "glue-core-wheel",
+    "iam-role",
     "iam-role",
     "iam-role",
     "dynamodb-table",
@@ -30,6 +32,7 @@ KINDS = [
     "sns-topic",
     "secret",
     "glue-job",
+    "glue-spark-job",
     "lambda-function",
     "lambda-permission",
     "s3-notification",
