@@ -32,6 +32,7 @@ bench: setup  ## benchmark csv2ddb vs the emulator's ceiling and peers (flights 
 	@bash bench/setup.sh
 	@.venv-bench/bin/python -m bench.run --big
 	@$(PY) -m bench.modes
+	@$(PY) -m bench.spark_engine
 
 bench-quick: setup  ## the benchmark on a 20k-row flights slice (a few minutes); results under .cache/bench/
 	@bash bench/setup.sh

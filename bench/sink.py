@@ -29,6 +29,7 @@ import threading
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -171,12 +172,42 @@ class Handler(BaseHTTPRequestHandler):
                 remaining -= len(chunk)
 
     def do_HEAD(self) -> None:
-        self.do_GET()
+        """HeadObject (the Spark engine's first call): headers only -- a body would desync the
+        client's keep-alive connection."""
+        raw = self.wfile
+        self.wfile = _NoBody(raw)  # type: ignore[assignment]
+        try:
+            self.do_GET()
+        finally:
+            self.wfile = raw
 
     def do_PUT(self) -> None:
         key = self.path.lstrip("/").split("?", 1)[0]
         self.state.objects[key] = self._body()
         self._reply(200, b"", "application/xml", {"ETag": '"sink"'})
+
+
+class _NoBody:
+    """A response stream that sends the status line and headers but drops the body (HEAD)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._headers_done = False
+
+    def write(self, data: bytes) -> int:
+        if self._headers_done:
+            return len(data)
+        if data.endswith(b"\r\n\r\n") or b"\r\n\r\n" in data:
+            head, _, _rest = data.partition(b"\r\n\r\n")
+            self._headers_done = True
+            return self._raw.write(head + b"\r\n\r\n")
+        return self._raw.write(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,9 @@ class Emulator:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "CSV2DDB_ENDPOINT_URL": self.endpoint_url,
             "CSV2DDB_REGION": self.region,
+            # The emulator runs only Python-shell jobs (a glueetl run is marked SUCCEEDED unrun):
+            # the Spark job is registered as one, and its script starts Spark in local mode.
+            "CSV2DDB_SPARK_JOB_COMMAND": "pythonshell",
         }
 
     def is_healthy(self) -> bool:

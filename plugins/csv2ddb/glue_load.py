@@ -20,6 +20,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.sdk.exceptions import AirflowFailException
+from csv2ddb_core.contract import LOAD_IMPORT
 
 from csv2ddb.glue_job import (
     PYTHONSHELL,
@@ -128,6 +129,15 @@ class GuardedGlueJobOperator(GlueJobOperator):
             engine = choose_engine(requested, (self.load or {}).get("size"), settings)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
+        if engine == SPARK and (self.load or {}).get("options", {}).get("load_method") == LOAD_IMPORT:
+            # The import path stages files for ImportTable in one process; Spark writes in batches.
+            if (requested or settings.engine) == SPARK:
+                raise AirflowFailException(
+                    "engine spark writes with the batch path, but this load was planned as "
+                    "load_method import (its table does not exist yet): pass load_method batch"
+                )
+            self.log.info("load_method import: staged by the Python-shell job, not the Spark engine")
+            engine = PYTHONSHELL
         if engine == SPARK:
             self.use_engine(engine, settings)
         return super().execute(context)

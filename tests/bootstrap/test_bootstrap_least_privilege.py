@@ -55,7 +55,7 @@ def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
                 patch.setenv(key, value)
             patch.delenv("AWS_PROFILE", raising=False)
             patch.delenv("AWS_SESSION_TOKEN", raising=False)
-            settings = load_settings(prefix=f"lp{uuid.uuid4().hex[:8]}")
+            settings = load_settings(prefix=f"lp{uuid.uuid4().hex[:8]}", create_table_in_bootstrap=True)
             lambda_dir = workdir / "lambda"
             lambda_dir.mkdir()
             (lambda_dir / "trigger_dag.py").write_text("def handler(event, context):\n    return event\n")

@@ -16,19 +16,26 @@ from botocore.exceptions import ClientError
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
-from csv2ddb.glue_job import job_definition
+from csv2ddb.glue_job import PYTHONSHELL, SPARK, job_definition, job_name, role_name
 
 
 class GlueJob(Resource):
     kind = "glue-job"
+    engine = PYTHONSHELL
 
     @property
     def name(self) -> str:
-        return self.settings.glue_job_name
+        return job_name(self.settings, self.engine)
+
+    @property
+    def arn(self) -> str:
+        return self.ctx.arn("glue", f"job/{self.name}")
 
     def spec(self) -> dict[str, Any]:
         """The job definition (everything but the name): ``csv2ddb.glue_job``, shared with the DAG."""
-        return job_definition(self.settings, self.ctx.role_arn(self.settings.glue_role_name))
+        return job_definition(
+            self.settings, self.ctx.role_arn(role_name(self.settings, self.engine)), self.engine
+        )
 
     def observe(self) -> Observation:
         glue = self.ctx.client("glue")
@@ -38,7 +45,7 @@ class GlueJob(Resource):
             if is_error(exc, "EntityNotFoundException"):
                 return MISSING
             raise
-        actual_tags = glue.get_tags(ResourceArn=self.ctx.glue_job_arn).get("Tags", {})
+        actual_tags = glue.get_tags(ResourceArn=self.arn).get("Tags", {})
         if not tags.is_owned(actual_tags, self.settings):
             return Observation(exists=True, owned=False)
         drift = tags.drift(actual_tags, self.settings)
@@ -61,7 +68,7 @@ class GlueJob(Resource):
         glue.create_job(Name=self.name, Tags=self.settings.tags, **self.spec())
         # ministack keeps CreateJob's Tags on the job record but answers GetTags from a separate
         # store, so tag explicitly; on AWS this repeats the same tags and is harmless.
-        glue.tag_resource(ResourceArn=self.ctx.glue_job_arn, TagsToAdd=self.settings.tags)
+        glue.tag_resource(ResourceArn=self.arn, TagsToAdd=self.settings.tags)
         command = self.spec()["Command"]
         return f"{command['Name']} python {command['PythonVersion']}, script {command['ScriptLocation']}"
 
@@ -69,12 +76,20 @@ class GlueJob(Resource):
         glue = self.ctx.client("glue")
         # UpdateJob replaces the whole definition, so send all of it.
         glue.update_job(JobName=self.name, JobUpdate=self.spec())
-        glue.tag_resource(ResourceArn=self.ctx.glue_job_arn, TagsToAdd=self.settings.tags)
+        glue.tag_resource(ResourceArn=self.arn, TagsToAdd=self.settings.tags)
         return "; ".join(observed.drift)
 
     def delete(self) -> str:
         self.ctx.client("glue").delete_job(JobName=self.name)
         return "deleted"
+
+
+class SparkGlueJob(GlueJob):
+    """The Spark engine's job (Glue ETL; registered as Python shell on the local emulator), with
+    its own role: created, checked and deleted exactly like the Python-shell job."""
+
+    kind = "glue-spark-job"
+    engine = SPARK
 
 
 def _same(have: Any, want: Any) -> bool:

@@ -116,6 +116,17 @@ def glue_role(ctx: StackContext) -> Role:
     )
 
 
+def spark_role(ctx: StackContext) -> Role:
+    return Role(
+        ctx,
+        ctx.settings.spark_role_name,
+        policies.glue_trust_policy(),
+        policies.SPARK_POLICY_NAME,
+        policies.spark_job_policy,
+        f"csv2ddb {ctx.settings.prefix}: Glue Spark load job (read raw/, write items table)",
+    )
+
+
 def lambda_role(ctx: StackContext) -> Role:
     return Role(
         ctx,

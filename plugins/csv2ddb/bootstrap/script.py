@@ -111,6 +111,20 @@ class GlueScript(UploadedArtifact):
             raise BootstrapError(f"Glue script {self.local_path} not found: nothing to upload") from exc
 
 
+class SparkScript(GlueScript):
+    """The Spark engine's entry script (``glue/csv2ddb_spark_job.py``)."""
+
+    kind = "glue-spark-script"
+
+    @property
+    def key(self) -> str:
+        return self.settings.spark_script_key
+
+    @property
+    def local_path(self) -> Path:
+        return self.ctx.sources.glue_dir / self.settings.spark_script_name
+
+
 class CoreWheel(UploadedArtifact):
     """The load core as a wheel (``--extra-py-files``), built from ``glue/csv2ddb_core``."""
 

@@ -14,8 +14,8 @@ from csv2ddb.bootstrap.base import Resource
 from csv2ddb.bootstrap.bucket import Bucket
 from csv2ddb.bootstrap.context import Sources, StackContext
 from csv2ddb.bootstrap.dynamodb_tables import audit_table, items_table
-from csv2ddb.bootstrap.glue_job import GlueJob
-from csv2ddb.bootstrap.iam_roles import glue_role, lambda_role
+from csv2ddb.bootstrap.glue_job import GlueJob, SparkGlueJob
+from csv2ddb.bootstrap.iam_roles import glue_role, lambda_role, spark_role
 from csv2ddb.bootstrap.lambda_function import TriggerFunction
 from csv2ddb.bootstrap.model import (
     ABSENT,
@@ -30,7 +30,7 @@ from csv2ddb.bootstrap.model import (
     ResourceStatus,
 )
 from csv2ddb.bootstrap.s3_trigger import BucketNotification, InvokePermission
-from csv2ddb.bootstrap.script import CoreWheel, GlueScript
+from csv2ddb.bootstrap.script import CoreWheel, GlueScript, SparkScript
 from csv2ddb.bootstrap.secret import AirflowApiSecret
 from csv2ddb.bootstrap.sns_topic import AlertsTopic
 from csv2ddb.bootstrap.tags import not_owned_note
@@ -44,14 +44,17 @@ def resources(ctx: StackContext) -> list[Resource]:
     return [
         Bucket(ctx),
         GlueScript(ctx),
+        SparkScript(ctx),
         CoreWheel(ctx),
         glue_role(ctx),
+        spark_role(ctx),
         lambda_role(ctx),
         items_table(ctx),
         audit_table(ctx),
         AlertsTopic(ctx),
         AirflowApiSecret(ctx),
         GlueJob(ctx),
+        SparkGlueJob(ctx),
         TriggerFunction(ctx),
         InvokePermission(ctx),
         BucketNotification(ctx),

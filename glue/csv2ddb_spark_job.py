@@ -1,0 +1,327 @@
+"""csv2ddb load job, Spark engine: the same load as ``csv2ddb_load_job.py`` (same arguments, same
+items, same manifest, rejects and key list) for files beyond one machine.
+
+AWS Glue runs it as a ``glueetl`` (Glue 5.0: Spark 3.5, Python 3.11) job, with the load core from
+the wheel in ``--additional-python-modules``. From a shell, or as the local emulator's job, it
+brings Spark up in local mode (``local[N,4]``: N cores, a failed task retried up to 4 times)::
+
+    .venv/bin/python glue/csv2ddb_spark_job.py --source_bucket B --source_key raw/x.csv \\
+        --table T --run_id r1 [--spark_local_cores 2] [--split_mb 128]
+
+Three passes over byte-range splits (``csv2ddb_core.partition``): scan (exact split boundaries for
+quoted newlines), digest (every row's key, to find each key's first occurrence across splits),
+write. All pyspark code of csv2ddb is in this file; docs/spark.md explains the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from csv2ddb_core.args import parse_job_args, resolve_options
+from csv2ddb_core.artifacts import delete_parts, merge_keys, merge_rejects
+from csv2ddb_core.clients import make_clients
+from csv2ddb_core.contract import LOAD_BATCH, ArgumentError, JobArgs, JobError
+from csv2ddb_core.driver import (
+    assemble,
+    data_start,
+    finish,
+    first_error,
+    judge,
+    loadable,
+    prepare,
+    sum_results,
+    summaries_from,
+    tolerance_message,
+    whole_object_split,
+)
+from csv2ddb_core.load import check_table
+from csv2ddb_core.manifest import LoadStats, utc_now
+from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, digest_split, load_split, scan_split
+from csv2ddb_core.splits import Split, nominal_starts, split_count
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, IntegerType, LongType, StructField, StructType
+
+LOG = logging.getLogger("csv2ddb.load")
+MB = 1 << 20
+SPARK_OPTIONS = {
+    "spark_master": "",  # e.g. local[4,4]; default: the cluster's (Glue), else local[N,4]
+    "spark_local_cores": "2",
+    "split_mb": "128",  # largest split
+    "min_split_mb": "1",  # smallest split, unless the file is smaller
+    "split_bytes": "",  # exact split size (tests)
+    "worker_type": "",  # recorded in the manifest (Glue does not tell the script)
+    "number_of_workers": "",
+}
+DIGESTS = StructType(
+    [
+        StructField("split", IntegerType(), False),
+        StructField("line", LongType(), False),
+        StructField("d", BinaryType(), False),
+    ]
+)
+
+
+def spark_options(argv: Sequence[str], env: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    got = resolve_options(argv, list(SPARK_OPTIONS), env)
+    opts = {name: (got.get(name) or default).strip() for name, default in SPARK_OPTIONS.items()}
+    for name in ("spark_local_cores", "split_mb", "min_split_mb"):
+        if not opts[name].isdigit() or int(opts[name]) < 1:
+            raise ArgumentError(f"--{name} must be a positive integer, got {opts[name]!r}")
+    if opts["split_bytes"] and (not opts["split_bytes"].isdigit() or int(opts["split_bytes"]) < 1):
+        raise ArgumentError(f"--split_bytes must be a positive integer, got {opts['split_bytes']!r}")
+    return opts
+
+
+def start_spark(opts: Mapping[str, str]) -> SparkSession:
+    """The cluster's session under spark-submit (Glue); else local mode bound to 127.0.0.1."""
+    builder = SparkSession.builder.appName("csv2ddb-load")
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if opts["spark_master"] or not under_submit:
+        # Local workers run this interpreter (its venv holds the core): PySpark reads the worker
+        # Python from PYSPARK_PYTHON, not from the spark.pyspark.python setting.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = (
+            builder.master(opts["spark_master"] or f"local[{int(opts['spark_local_cores'])},4]")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", str(2 * int(opts["spark_local_cores"])))
+        )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def plan_splits(
+    spark: SparkSession, s3: Any, plan: LoadPlan, opts: Mapping[str, str], result: Dict
+) -> List[Split]:
+    """Pass 1: exact splits (or the whole object as one split when it cannot be split)."""
+    offset, header_lines = data_start(s3, plan, result.get("compression"))
+    if offset is None:
+        return [whole_object_split(plan)]
+    span = plan.size - offset
+    if opts["split_bytes"]:
+        count = max(1, -(-span // int(opts["split_bytes"])))
+    else:
+        parallelism = spark.sparkContext.defaultParallelism
+        count = split_count(span, parallelism, int(opts["split_mb"]) * MB, int(opts["min_split_mb"]) * MB)
+    nominal = nominal_starts(offset, plan.size, count)
+    sc = spark.sparkContext
+    scans = (
+        sc.parallelize(range(len(nominal)), len(nominal))
+        .map(lambda i: scan_split(plan, i, nominal))
+        .collect()
+    )
+    return assemble(scans, header_lines)
+
+
+def duplicates_of(digests: DataFrame) -> DataFrame:
+    """(split, line) of every row whose key occurred on an earlier line: the first one wins."""
+    first = F.min("line").over(Window.partitionBy("d"))
+    return digests.withColumn("first", first).where(F.col("line") > F.col("first")).select("split", "line")
+
+
+def read_before(
+    broken: int, summaries: Sequence[Mapping[str, Any]], digests: DataFrame, stats: LoadStats
+) -> None:
+    """The figures of what was read before the first malformed record (the Python shell's
+    validation pass reports them the same way): rows, rejects, duplicates; nothing written."""
+    before = [s for s in summaries if s["index"] <= broken]
+    stats.rows_read = sum(s["read"] for s in before)
+    stats.rows_rejected = sum(s["rejected"] for s in before)
+    for s in before:
+        for reason, count in s["reasons"].items():
+            stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
+    stats.rows_duplicate = duplicates_of(
+        digests.where((F.col("line") >= 0) & (F.col("split") <= broken))
+    ).count()
+
+
+def write_splits(
+    spark: SparkSession,
+    plan: LoadPlan,
+    live: Sequence[Split],
+    duplicates: DataFrame,
+    write: bool,
+    fault: Optional[Fault],
+) -> List[SplitResult]:
+    """Pass 3: one task per split, given the lines of its duplicates; the committed results."""
+    sc = spark.sparkContext
+    position = {s.index: i for i, s in enumerate(live)}
+    specs = sc.parallelize([(s.index, (0, s)) for s in live], len(live))
+    dups = duplicates.rdd.map(lambda r: (r[0], (1, r[1])))
+
+    def run(values: Any) -> SplitResult:
+        split = next(v for tag, v in values if tag == 0)
+        return load_split(plan, split, {v for tag, v in values if tag == 1}, write, fault)
+
+    grouped = specs.union(dups).groupByKey(len(live), partitionFunc=lambda k: position[k])
+    return grouped.map(lambda kv: run(kv[1])).collect()
+
+
+def run_load(
+    spark: SparkSession,
+    args: JobArgs,
+    opts: Mapping[str, str],
+    s3: Any,
+    ddb: Any,
+    fault: Optional[Fault] = None,
+) -> Dict[str, Any]:
+    """One load through Spark; the manifest (also on failure). ``fault`` lets a test kill tasks."""
+    started = utc_now()
+    stats = LoadStats()
+    result: Dict[str, Any] = {"rejected_location": None}
+    sc = spark.sparkContext
+    engine: Dict[str, Any] = {
+        "master": sc.master,
+        "default_parallelism": sc.defaultParallelism,
+        "worker_type": opts.get("worker_type") or None,
+        "number_of_workers": int(opts["number_of_workers"]) if opts.get("number_of_workers") else None,
+        "seconds": {},
+    }
+    error: Optional[str] = None
+    cached: List[DataFrame] = []
+    table_checked = False
+    try:
+        refuse_import_path(args)
+        check_table(ddb, args.table, args.keys)
+        table_checked = True
+        plan = prepare(s3, args, started, result)
+        splits = timed(engine, "scan", lambda: plan_splits(spark, s3, plan, opts, result))
+        live = loadable(splits)
+        engine["splits"] = len(splits)
+        plan = dataclasses.replace(plan, rate_share=max(1, min(len(live), sc.defaultParallelism)))
+        digests = spark.createDataFrame(
+            sc.parallelize(live, len(live)).flatMap(lambda s: digest_split(plan, s)), DIGESTS
+        )
+        digests = digests.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(digests)
+        summaries = timed(engine, "digest", lambda: summaries_from(digests.where("line < 0").collect()))
+        broken = first_error(summaries)
+        if broken is not None:  # a malformed file: found before the first write, nothing written
+            read_before(broken[0], summaries, digests, stats)
+            result["nothing_written"] = True
+            raise JobError(broken[1])
+        duplicates = duplicates_of(digests.where("line >= 0")).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(duplicates)
+        checked = LoadStats(
+            rows_read=sum(s["read"] for s in summaries),
+            rows_rejected=sum(s["rejected"] for s in summaries),
+            rows_duplicate=duplicates.count(),
+        )
+        if args.validate_first:  # reported only when the Python shell would run its validation pass
+            figures = ("rows_read", "rows_rejected", "rows_duplicate")
+            result["validation"] = {k: getattr(checked, k) for k in figures}
+        write = not (
+            args.validate_first and args.tolerance.exceeded(checked.rows_rejected, checked.rows_read)
+        )
+        results = timed(engine, "write", lambda: write_splits(spark, plan, live, duplicates, write, fault))
+        collect_artifacts(s3, args, results, stats, result)
+        engine["executor_peak_rss_mb"] = max((r.peak_rss_mb for r in results), default=0.0)
+        if not write:
+            result["nothing_written"] = True
+            raise JobError(tolerance_message(args, stats, result, validated=True))
+        judge(args, stats, result)
+    except JobError as exc:
+        error = str(exc)
+        if table_checked and "keys_location" not in result:  # as the Python shell: an empty list
+            result.update(merge_keys(s3, args, []))
+    except Exception as exc:  # Spark gave up on a task (4 failures), or a bug: fail loudly
+        LOG.exception("unexpected error")
+        error = f"internal error: {type(exc).__name__}: {str(exc)[:2000]}"
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    return finish(args, s3, stats, result, started, utc_now(), error, engine)
+
+
+def collect_artifacts(
+    s3: Any, args: JobArgs, results: Sequence[SplitResult], stats: LoadStats, result: Dict[str, Any]
+) -> None:
+    """Figures from the committed results; one rejects.csv and one key list from their parts."""
+    sum_results(results, stats)
+    errors = [r.error for r in sorted(results, key=lambda r: r.index) if r.error]
+    if errors:
+        result["task_error"] = errors[0]
+    try:
+        result["rejected_location"] = merge_rejects(s3, args, results)
+    except Exception as exc:  # noqa: BLE001 - reported as the load's failure, like the Python shell
+        result["rejects_error"] = f"the {stats.rows_rejected} rejected row(s) could not be stored: {exc}"
+    try:
+        result.update(merge_keys(s3, args, results))
+    except Exception as exc:  # noqa: BLE001
+        result["keys_error"] = f"the key list could not be stored at {args.keys_key}: {exc}"
+    try:
+        delete_parts(s3, args, results)
+    except Exception as exc:  # noqa: BLE001 - leftover parts are untidy, not wrong: say so, go on
+        LOG.warning("could not delete the split parts under %s.parts/: %s", args.run_id, exc)
+
+
+def timed(engine: Dict[str, Any], name: str, step: Callable[[], Any]) -> Any:
+    began = time.monotonic()
+    try:
+        return step()
+    finally:
+        engine["seconds"][name] = round(time.monotonic() - began, 3)
+
+
+def refuse_import_path(args: JobArgs) -> None:
+    """The Spark engine writes through the batch path; staging for ImportTable is one process's."""
+    if getattr(args, "load_method", LOAD_BATCH) != LOAD_BATCH:
+        raise ArgumentError(
+            f"--load_method {args.load_method} is the Python shell's (one staging writer); "
+            "the Spark engine writes with --load_method batch"
+        )
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise JobError(f"terminated by signal {signum}")
+
+
+def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s csv2ddb-spark: %(message)s"
+    )
+    argv = sys.argv[1:] if argv is None else argv
+    env = os.environ if env is None else env
+    try:
+        args, opts = parse_job_args(argv, env), spark_options(argv, env)
+        refuse_import_path(args)
+    except ArgumentError as exc:
+        LOG.error("%s", exc)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    s3, ddb = make_clients(args)
+    spark = start_spark(opts)
+    try:
+        manifest = run_load(spark, args, opts, s3, ddb)
+    finally:
+        spark.stop()
+    print(json.dumps(manifest, indent=2, sort_keys=True), flush=True)
+    if manifest["status"] != "succeeded":
+        LOG.error("load failed: %s", manifest["error"])
+        return 1
+    LOG.info(
+        "load succeeded: %d written, %d rejected, %d duplicate of %d read in %.1fs on %s",
+        manifest["rows_written"],
+        manifest["rows_rejected"],
+        manifest["rows_duplicate"],
+        manifest["rows_read"],
+        manifest["seconds"],
+        manifest["spark"]["master"],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

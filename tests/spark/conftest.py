@@ -1,0 +1,180 @@
+"""The Spark engine's fixtures: ONE local Spark session for every Spark test (it takes seconds to
+start), the emulator, and a helper that runs the same load through both engines.
+
+The session is started with the emulator's endpoint already in the environment: Spark's Python
+workers inherit the environment of the JVM, which is fixed when the session starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb_core.args import parse_job_args
+from csv2ddb_core.clients import make_clients
+from csv2ddb_core.keylist import read_key_list
+from csv2ddb_core.load import run
+from csv2ddb_dev.emulator import Emulator
+
+from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
+from tests.glue.digest import fetch_items, items_digest
+
+SPARK_JOB = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_spark_job.py"
+LOCAL_CORES = "2"
+
+
+def load_job_module() -> ModuleType:
+    """The entry script as a module (it is a script, not a package: Glue runs it by path)."""
+    spec = importlib.util.spec_from_file_location("csv2ddb_spark_job", SPARK_JOB)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def spark_job() -> ModuleType:
+    return load_job_module()
+
+
+@pytest.fixture(scope="session")
+def spark(emulator: Emulator, spark_job: ModuleType) -> Iterator[Any]:
+    saved = {k: os.environ.get(k) for k in emulator.client_env()}
+    os.environ.update(emulator.client_env())
+    session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
+    try:
+        yield session
+    finally:
+        session.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _binary(item: dict[str, Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
+    """B values between the key list's base64 text and the bytes boto3 sends and returns."""
+    return {name: ({"B": convert(value["B"])} if "B" in value else value) for name, value in item.items()}
+
+
+def _numbers(key: dict[str, Any]) -> dict[str, Any]:
+    return {n: ({"N": format(Decimal(v["N"]).normalize(), "f")} if "N" in v else v) for n, v in key.items()}
+
+
+@dataclass
+class Loaded:
+    manifest: dict[str, Any]
+    bucket: str
+    table: str
+    s3: Any
+    ddb: Any
+
+    @property
+    def figures(self) -> tuple[int, ...]:
+        names = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped")
+        return (*tuple(self.manifest[n] for n in names), self.manifest["rows_unconfirmed"])
+
+    def digest(self) -> str:
+        """The item-set digest of exactly the keys the load listed (tests/glue/digest.py)."""
+        listed = read_key_list(self.s3, self.manifest, self.manifest["run_id"])
+        # ministack finds an N key only under its normalized text (DynamoDB compares by value).
+        keys = [_numbers(_binary(k, base64.b64decode)) for k in listed]
+        items = fetch_items(self.ddb, self.table, keys)
+        return items_digest([_binary(i, lambda b: base64.b64encode(b).decode()) for i in items], self.bucket)
+
+    def rejects(self) -> list[str]:
+        """rejects.csv's data lines, sorted (tasks write them in split order, not file order)."""
+        location = self.manifest["rejected_location"]
+        if not location:
+            return []
+        key = location.split("/", 3)[3]
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
+        header, *lines = body.split("\r\n")
+        assert header == "line_number,reason,detail,raw_row"
+        return sorted(line for line in lines if line)
+
+
+@dataclass
+class Engines:
+    """Runs one file through the Python shell and through Spark, each into its own bucket and table."""
+
+    spark: Any
+    job: ModuleType
+    s3: Any
+    ddb: Any
+    created: list[str] = field(default_factory=list)
+
+    def place(self, key: str, body: bytes, make_table: Callable[[Any, str], None] | None = None) -> str:
+        bucket = f"spk-{uuid.uuid4().hex[:12]}"
+        self.s3.create_bucket(Bucket=bucket)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        table = f"{bucket}-items"
+        (make_table or self.default_table)(self.ddb, table)
+        self.created.append(table)
+        return bucket
+
+    def default_table(self, ddb: Any, table: str) -> None:
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def argv(self, bucket: str, key: str, run_id: str, **extra: str) -> list[str]:
+        argv = [
+            "--source_bucket",
+            bucket,
+            "--source_key",
+            key,
+            "--table",
+            f"{bucket}-items",
+            "--run_id",
+            run_id,
+        ]
+        for name, value in extra.items():
+            argv += [f"--{name}", value]
+        return argv
+
+    def pythonshell(self, bucket: str, key: str, run_id: str, **extra: str) -> Loaded:
+        args = parse_job_args(self.argv(bucket, key, run_id, **extra), env={})
+        s3, ddb = make_clients(args)
+        return Loaded(run(args, s3, ddb), bucket, args.table, self.s3, self.ddb)
+
+    def spark_load(self, bucket: str, key: str, run_id: str, fault: Any = None, **extra: str) -> Loaded:
+        argv = self.argv(bucket, key, run_id, **extra)
+        args = parse_job_args(argv, env={})
+        s3, ddb = make_clients(args)
+        manifest = self.job.run_load(self.spark, args, self.job.spark_options(argv, {}), s3, ddb, fault)
+        return Loaded(manifest, bucket, args.table, self.s3, self.ddb)
+
+    def both(self, key: str, body: bytes, run_id: str, **extra: str) -> tuple[Loaded, Loaded]:
+        """(Python shell, Spark) loads of ``body`` under the same key and run id."""
+        shell = self.pythonshell(self.place(key, body), key, run_id, **extra)
+        on_spark = self.spark_load(self.place(key, body), key, run_id, **extra)
+        return shell, on_spark
+
+
+@pytest.fixture(scope="session")
+def engines(spark: Any, spark_job: ModuleType, emulator: Emulator) -> Iterator[Engines]:
+    env = emulator.client_env()
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    s3 = session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    return Engines(spark, spark_job, s3, ddb)
