@@ -72,13 +72,19 @@ def requested(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def resolve(
-    chosen: Mapping[str, str], table_keys: KeySchema | None, settings: Settings, table_exists: bool = False
+    chosen: Mapping[str, str],
+    table_keys: KeySchema | None,
+    settings: Settings,
+    table_exists: bool = False,
+    files: int = 1,
 ) -> dict[str, str]:
     """Every option decided: the params' choice, else (keys) the existing table's, else the settings'.
 
     The load method too: ``auto`` imports into a table that does not exist yet (ImportTable: no
     write capacity) when the options allow it (``overwrite``, no rate cap), else writes in batches;
-    ``import`` into an existing table is refused before any work."""
+    ``import`` into an existing table is refused before any work. ImportTable creates the table
+    from one file's staging, so a run loading several files into one new table writes in batches
+    (``auto``) or is refused (``import``)."""
     if "partition_key" in chosen:
         keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
     else:
@@ -102,8 +108,13 @@ def resolve(
                 "load_method import creates its table, but the table exists already: "
                 "use load_method batch (or auto) to load into it"
             )
+        if method == LOAD_IMPORT and files > 1:
+            raise ArgumentError(
+                f"load_method import creates a new table from one file; this run loads {files} files "
+                "into it: use load_method batch (or auto), or import one file first"
+            )
         if method == LOAD_AUTO:
-            importable = not table_exists and mode == WRITE_OVERWRITE and rate is None
+            importable = not table_exists and files == 1 and mode == WRITE_OVERWRITE and rate is None
             method = LOAD_IMPORT if importable else LOAD_BATCH
         check_import_options(method, mode, rate)
     except ArgumentError as exc:

@@ -78,7 +78,8 @@ def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
     table is ready and the run pays for one task start instead of two."""
     loads = resolve(request, dag_run_id, settings)
     for table in sorted({load["table"] for load in loads}):
-        options = ensure(table, settings, request.options)
+        files = sum(1 for load in loads if load["table"] == table)
+        options = ensure(table, settings, request.options, files)
         for load in loads:
             if load["table"] == table:
                 load["options"] = options
@@ -91,7 +92,7 @@ def by_method(loads: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {"all": loads, "import": imports, "batch": [load for load in loads if load not in imports]}
 
 
-def ensure(table: str, settings: Settings, requested: Mapping[str, str]) -> dict[str, str]:
+def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: int = 1) -> dict[str, str]:
     """Decide the table's write options (keys: the params', else the existing table's, else the
     settings'; the load method: import into a new table, batch into an existing one), then create
     or check the table with them (an import creates its own table); return the decided options."""
@@ -99,7 +100,9 @@ def ensure(table: str, settings: Settings, requested: Mapping[str, str]) -> dict
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
-        options = load_options.resolve(requested, keys, settings, table_exists=existing is not None)
+        options = load_options.resolve(
+            requested, keys, settings, table_exists=existing is not None, files=files
+        )
         if options["load_method"] == LOAD_IMPORT:
             log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
             return options

@@ -1,0 +1,62 @@
+"""How a run's write options are decided (params, then the table, then the settings): unit tests."""
+
+from __future__ import annotations
+
+import pytest
+from csv2ddb import load_options
+from csv2ddb.settings import load_settings
+from csv2ddb_core.options import key_schema_from
+
+SETTINGS = load_settings({}, prefix="opt")
+
+
+@pytest.mark.parametrize(
+    ("chosen", "exists", "files", "method"),
+    [
+        ({}, False, 1, "import"),  # a first load into a new table: ImportTable
+        ({}, False, 2, "batch"),  # several files: ImportTable would create the table once
+        ({}, True, 1, "batch"),
+        ({"write_mode": "insert"}, False, 1, "batch"),  # a condition needs writes
+        ({"max_write_rate": "500"}, False, 1, "batch"),  # a cap is about write capacity
+        ({"load_method": "batch"}, False, 1, "batch"),
+        ({"load_method": "import"}, False, 1, "import"),
+    ],
+)
+def test_auto_imports_only_a_plain_first_load_of_one_file(
+    chosen: dict[str, str], exists: bool, files: int, method: str
+) -> None:
+    options = load_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
+    assert options["load_method"] == method
+
+
+@pytest.mark.parametrize(
+    ("chosen", "exists", "files", "words"),
+    [
+        ({"load_method": "import"}, True, 1, "exists already"),
+        ({"load_method": "import"}, False, 3, "loads 3 files"),
+        ({"load_method": "import", "write_mode": "insert"}, False, 1, "has nothing to compare with"),
+        ({"write_mode": "upsert_newer"}, True, 1, "needs --version_column"),
+        ({"partition_key": "pk", "ttl_column": "pk"}, True, 1, "is also a key"),
+    ],
+)
+def test_contradictions_fail_before_any_work(
+    chosen: dict[str, str], exists: bool, files: int, words: str
+) -> None:
+    with pytest.raises(load_options.InvalidOptions, match=words):
+        load_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
+
+
+def test_keys_come_from_the_params_else_the_table_else_the_settings() -> None:
+    table_keys = key_schema_from("origin", "hour:N")
+    assert load_options.resolve({}, table_keys, SETTINGS, table_exists=True)["sort_key"] == "hour:N"
+    chosen = {"partition_key": "tailnum"}
+    assert (
+        load_options.resolve(chosen, table_keys, SETTINGS, table_exists=True)["partition_key"] == "tailnum:S"
+    )
+    assert load_options.resolve({}, None, SETTINGS)["partition_key"] == "id:S"
+
+
+def test_bad_params_fail_in_the_plan() -> None:
+    with pytest.raises(load_options.InvalidOptions, match="--max_write_rate"):
+        load_options.requested({"max_write_rate": "fast"})
+    assert load_options.requested({"write_mode": None, "sort_key": " sk:N "}) == {"sort_key": "sk:N"}
