@@ -35,6 +35,7 @@ class Harness:
         self.ddb = ddb.client(self.env, "dynamodb")
         self.s3 = ddb.client(self.env, "s3")
         self.results: list[dict[str, Any]] = []
+        self.extras: dict[str, Any] = {}  # figures that are not a loader's record (check_scale)
         self.expected_ids: dict[str, list[str]] = {}
         self._n = first_log  # numbers the contenders' log files and tables
 

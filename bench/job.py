@@ -45,7 +45,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _builder(header_row: list[str], source_file: str, type_map: dict[str, str] | None = None) -> Any:
-    header = validate_header(header_row, ID_COLUMN)
+    header = validate_header(header_row)  # the default key: a string `id` (hash of the row if absent)
     return RowBuilder(
         header,
         source_file=source_file,

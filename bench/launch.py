@@ -19,6 +19,7 @@ from csv2ddb_dev.paths import REPO_ROOT
 from bench import job
 from bench.bucket import BUCKET
 from bench.harness import Harness
+from bench.measure import run_child
 from bench.record import STRINGS, TYPED
 
 JOB_DEFAULT_CONCURRENCY = 8
@@ -139,7 +140,7 @@ def dag(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
     argv = [str(AIRFLOW_PYTHON), "-m", "bench.dag_run", str(out), json.dumps(kwargs)]
     return harness.measure(
         "csv2ddb_dag",
-        "csv2ddb_load DAG (dag.test): ensure table, Glue job, exact count, audit",
+        "csv2ddb_load DAG (dag.test, load_method batch): ensure table, Glue job, key-list count check, audit",
         dataset,
         argv,
         f"{prefix}-items",
@@ -176,3 +177,24 @@ def import_table(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
     )
     record["verified"] = bool(record["verified"]) and record["reconciled"]
     return record
+
+
+def check_scale(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """The count check of the same load into an empty table and into a 3x-fuller one
+    (``bench/check_scale.py``); not a loader, so it is kept beside the records, not among them."""
+    out = harness.run_dir / f"check-scale-{dataset['name']}.json"
+    argv = [sys.executable, "-m", "bench.check_scale", str(out)]
+    argv.append(json.dumps({"key": dataset["key"], "csv_path": str(dataset["path"])}))
+    print(f"[bench] count check vs table size on {dataset['name']} ...", flush=True)
+    child = run_child(argv, harness.child_env(), harness.run_dir / "check-scale.log", cwd=REPO_ROOT)
+    if child.returncode != 0 or not out.exists():
+        print(f"[bench]   FAILED (exit {child.returncode}):\n{child.stdout_tail}", flush=True)
+        return {"ok": False, "dataset": dataset["name"], "error": child.stdout_tail[-2000:]}
+    result = {"ok": True, "dataset": dataset["name"], "rows": dataset["rows"], **json.loads(out.read_text())}
+    empty, full = result["empty"], result["full"]
+    print(
+        f"[bench]   check {empty['seconds']:.2f}s on an empty table, {full['seconds']:.2f}s beside "
+        f"{full['table_items_before']:,} items: ratio {result['ratio_full_to_empty']:.2f}",
+        flush=True,
+    )
+    return result

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, flights_zip
 from csv2ddb_dev.paths import REPO_ROOT
@@ -23,24 +25,32 @@ DEFAULT_DEST = REPO_ROOT / ".cache" / "flights_x17.csv"
 
 def write_replicated_flights(dest: Path, copies: int = DEFAULT_COPIES) -> int:
     """Write header + ``copies`` × flights rows, each prefixed by its copy number; return the row count."""
+    with zipfile.ZipFile(flights_zip()) as zf:
+        rows = write_copies(lambda: zf.open("flights.csv"), dest, copies)
+    if rows != copies * FLIGHTS_ROWS:
+        raise RuntimeError(f"wrote {rows} rows, expected {copies * FLIGHTS_ROWS}")
+    return rows
+
+
+def write_copies(open_source: Callable[[], IO[bytes]], dest: Path, copies: int) -> int:
+    """Header + ``copies`` × the source's rows, each prefixed by its copy number (so every row, and
+    its content-hash id, is distinct); return the row count. The source must have no quoted
+    newlines (flights has none): every physical line is one record."""
     if copies < 1:
         raise ValueError(f"copies must be at least 1, got {copies}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     tmp = dest.with_suffix(dest.suffix + ".part")
-    with zipfile.ZipFile(flights_zip()) as zf, open(tmp, "wb") as out:
+    with open(tmp, "wb") as out:
         for copy in range(copies):
             prefix = f"{copy},".encode()
-            with zf.open("flights.csv") as src:
+            with open_source() as src:
                 header = src.readline()
                 if copy == 0:
                     out.write(b"copy," + header)
-                # flights.csv has no quoted fields, so every physical line is one record.
                 for line in src:
                     out.write(prefix + line)
                     rows += 1
-    if rows != copies * FLIGHTS_ROWS:
-        raise RuntimeError(f"wrote {rows} rows, expected {copies * FLIGHTS_ROWS}")
     tmp.replace(dest)
     return rows
 

@@ -26,7 +26,7 @@ from bench import data, facts, launch
 from bench.big import run_big
 from bench.harness import Harness, on_emulator, prepare_dataset
 from bench.measure import load_average, process_cpu_seconds
-from bench.report import document, output, tables
+from bench.report import baseline, document, output, tables
 
 QUICK_ROWS = 20_000
 DEFAULT_THREADS = (4, 8, 16)
@@ -77,6 +77,7 @@ ALL_CONTENDERS = (
     "awswrangler",
     "import_table",
     "csv2ddb_dag",
+    "check_scale",  # not a loader: the count check against the table's size
 )
 
 
@@ -132,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         results += run_big(run_dir, base_env, datasets[0], big_path, best_threads, only)
         datasets.append({"name": data.BIG_ON_SINK, "path": big_path, "rows": data.count_rows(big_path)})
         datasets[-1]["bytes"] = big_path.stat().st_size
+    if not args.big_only:
+        meta["check_scale"] = harness.extras.get("check_scale")
+        # The DAG row of the last run before this one (docs/, else the newest cached run): "before".
+        meta["dag_before"] = baseline.previous_dag(name)
     meta["load_average_end"] = [round(x, 2) for x in load_average()]
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["datasets"] = [
@@ -148,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[bench] table: {md_path.relative_to(REPO_ROOT)}  chart: {png_path.relative_to(REPO_ROOT)}")
     print(tables.markdown_table(doc))
     failed = [r["label"] for r in results if not r["ok"]]
+    if (meta.get("check_scale") or {}).get("ok") is False:
+        failed.append("count check vs table size")
     return 1 if failed else 0
 
 
@@ -181,8 +188,10 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         launch.awswrangler(harness, flights)
     if "import_table" in only:
         launch.import_table(harness, flights)
-    if "csv2ddb_dag" in only:  # last: it bootstraps a whole stack on the emulator
+    if "csv2ddb_dag" in only:  # it bootstraps a whole stack on the emulator
         launch.dag(harness, flights)
+    if "check_scale" in only:
+        harness.extras["check_scale"] = launch.check_scale(harness, flights)
     return best_threads
 
 

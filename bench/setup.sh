@@ -14,7 +14,7 @@ LOCK=requirements-bench.lock
 PYTHON_VERSION="${CSV2DDB_PYTHON:-3.11}"
 log() { printf '[bench-setup] %s\n' "$*"; }
 
-want="$(sha256sum "$LOCK" pyproject.toml | sha256sum | cut -c1-16)"
+want="$(sha256sum "$LOCK" pyproject.toml glue/pyproject.toml bench/setup.sh | sha256sum | cut -c1-16)"
 if [[ -f "$DIR/.csv2ddb-stamp" ]] && [[ "$(cat "$DIR/.csv2ddb-stamp")" == "$want" ]]; then
   log "$DIR is up to date"
   exit 0
@@ -22,7 +22,8 @@ fi
 log "building $DIR from $LOCK"
 [[ -x "$DIR/bin/python" ]] || "$UV" venv --quiet --python "$PYTHON_VERSION" "$DIR"
 "$UV" pip sync --quiet --python "$DIR/bin/python" "$LOCK"
-# The csv2ddb library (emulator control, datasets) without its Airflow dependencies.
-"$UV" pip install --quiet --python "$DIR/bin/python" --no-deps -e .
+# The csv2ddb library (emulator control, datasets, the count check) without its Airflow
+# dependencies, and the load core (csv2ddb_core: the job script and the bench's row functions).
+"$UV" pip install --quiet --python "$DIR/bin/python" --no-deps -e . -e glue
 echo "$want" > "$DIR/.csv2ddb-stamp"
 log "ready: $DIR ($("$DIR/bin/python" --version))"

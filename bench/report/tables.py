@@ -60,34 +60,98 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
 
 def dag_section(doc: dict[str, Any]) -> str:
-    """Where the DAG run's time goes: the Glue job's own seconds vs the orchestration around it."""
+    """Where the DAG run's time goes: the Glue job's own seconds vs the orchestration around it,
+    and the same row of the run before this one ("before")."""
     runs = [r for r in doc["results"] if r["contender"] == "csv2ddb_dag" and r["ok"]]
     if not runs:
         return ""
     lines = [
         "### Through the DAG: the orchestration overhead\n",
         "The same file once through `csv2ddb_load` with `dag.test()` (real Airflow, tasks in one",
-        "process; the Glue job run by the emulator from the stack's script). *Glue job* is the job's",
-        "own time from its manifest; *orchestration* is the DAG run's wall time minus that. The DAG",
-        "row's client CPU and RSS are the Airflow process's; the job's CPU is in the emulator column.\n",
-        "| data | DAG wall s | Glue job s | Glue rows/s | orchestration s | per task (s) |",
-        "|---|--:|--:|--:|--:|---|",
+        "process; the Glue job run by the emulator from the stack's script). *Load* is the job's own",
+        "time from its manifest; *Glue run* is the job run as Glue reports it (StartedOn to",
+        "CompletedOn: the job's process start included); *orchestration* is the DAG run's wall time",
+        "minus the load; *check* is the count check inside it (the load's key list, BatchGetItem).",
+        "The DAG row's client CPU and RSS are the Airflow process's; the job's CPU is in the emulator",
+        "column.\n",
+        "| data | DAG wall s | load s | Glue run s | DAG ÷ Glue run | check s | orchestration s "
+        "| per task (s) |",
+        "|---|--:|--:|--:|--:|--:|--:|---|",
     ]
     for r in runs:
-        inner = r.get("inner") or {}
-        tasks = ", ".join(
-            f"{name} {_fmt(t.get('seconds'), '.1f')}" for name, t in (inner.get("tasks") or {}).items()
-        )
-        cells = [
-            f"{r['dataset']} ({r['rows']:,})",
-            _fmt(r["wall_s"], ".1f"),
-            _fmt(inner.get("glue_job_s"), ".1f"),
-            _fmt(inner.get("glue_rows_per_s")),
-            _fmt(inner.get("orchestration_s"), ".1f"),
-            tasks,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(_dag_row(f"{r['dataset']} ({r['rows']:,})", r["wall_s"], r.get("inner") or {}))
+    before = doc.get("dag_before")
+    if before:
+        label = f"{before['dataset']} ({before['rows']:,}), before: {before['from']}, {before['started_at']}"
+        lines.append(_dag_row(label, before.get("wall_s"), before))
+        after = runs[-1]
+        was, now = before.get("orchestration_s"), (after.get("inner") or {}).get("orchestration_s")
+        if was and now is not None:
+            lines.append(
+                f"\nOrchestration before → after: {was:,.1f} s → {now:,.1f} s "
+                f"({before.get('count_method') or 'scan'} count check → "
+                f"{(after.get('inner') or {}).get('count_method')})."
+            )
     return "\n".join(lines) + "\n"
+
+
+def _dag_row(label: str, wall: float | None, inner: dict[str, Any]) -> str:
+    tasks = ", ".join(
+        f"{name} {_fmt(t.get('seconds'), '.1f')}" for name, t in (inner.get("tasks") or {}).items()
+    )
+    glue_run = inner.get("glue_run_s")
+    cells = [
+        label,
+        _fmt(wall, ".1f"),
+        _fmt(inner.get("glue_job_s"), ".1f"),
+        _fmt(glue_run, ".1f"),
+        _fmt(wall / glue_run if wall and glue_run else None, ".2f"),
+        _fmt(inner.get("check_s"), ".1f"),
+        _fmt(inner.get("orchestration_s"), ".1f"),
+        tasks,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def check_scale_section(doc: dict[str, Any]) -> str:
+    """The count check's seconds against the table's size (bench/check_scale.py)."""
+    scale = doc.get("check_scale")
+    if not scale:
+        return ""
+    if not scale.get("ok"):
+        return f"### The count check against the table's size\n\nFailed: `{scale.get('error', '')[-300:]}`\n"
+    empty, full = scale["empty"], scale["full"]
+    return (
+        "\n".join(
+            [
+                "### The count check against the table's size\n",
+                f"The same {scale['dataset']} load checked as the DAG checks it (its key list, "
+                f"{scale['threads']} threads of BatchGetItem), once in an empty table and once in a table "
+                f"already holding {scale['fill_copies']}× as many other items (loaded first, outside the "
+                "clock). The check reads the load's keys, never the table: the ratio should stay near 1.\n",
+                "| table | items in the table | keys checked | check s | keys/s |",
+                "|---|--:|--:|--:|--:|",
+                f"| empty | {empty['table_items']:,} | {empty['keys']:,} | {empty['seconds']:.2f} "
+                f"| {empty['keys_per_s']:,} |",
+                f"| holding {full['table_items_before']:,} other items | {full['table_items']:,} "
+                f"| {full['keys']:,} | {full['seconds']:.2f} | {full['keys_per_s']:,} |",
+                f"\nRatio full ÷ empty: **{scale['ratio_full_to_empty']:.2f}**.",
+                *_rollback_line(scale.get("rollback")),
+            ]
+        )
+        + "\n"
+    )
+
+
+def _rollback_line(rollback: dict[str, Any] | None) -> list[str]:
+    if not rollback:
+        return []
+    return [
+        f"\nRolling that load back out of the fuller table (`csv2ddb.rollback`: key list, BatchGetItem, "
+        f"conditional PartiQL deletes): {rollback['deleted']:,} items deleted in {rollback['seconds']:.1f} s "
+        f"({rollback['items_per_s']:,} items/s); the table went from {rollback['table_items_before']:,} "
+        f"to {rollback['table_items_after']:,} items."
+    ]
 
 
 def targets_table(doc: dict[str, Any]) -> str:

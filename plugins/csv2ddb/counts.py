@@ -1,18 +1,38 @@
-"""The count check: a load is verified only when the job's manifest adds up and the table
-itself holds exactly ``rows_written`` items stamped with this load's run id.
+"""The count check: a load is verified only when the job's manifest adds up and the table itself
+holds every item the load wrote.
 
-``DescribeTable.ItemCount`` is refreshed by AWS only about every six hours, so the table is
-counted with a paginated, strongly consistent ``Scan`` (``Select=COUNT``) filtered on the
-``load_run_id`` attribute the Glue job writes on every item.
+Two ways to count, both exact (``DescribeTable.ItemCount`` is refreshed by AWS only about every six
+hours, so it is never used):
+
+- ``keys`` (the default): read the load's key list (``csv2ddb_core.keylist``: proven whole by its
+  count and SHA-256) and look every key up with parallel BatchGetItem (``csv2ddb.keyreads``). Its
+  cost follows the load, not the table: a 2-row file costs one call however big the table is.
+  Verified when each listed key holds either this load's item or a *later* load's (one that started
+  after this one: it overwrote the item since, which is reported, not counted as a loss). A key
+  that is missing, or holds an item of a load that started earlier, fails the check.
+- ``scan``: the reconciliation count, a strongly consistent parallel ``Scan`` (``Segment`` /
+  ``TotalSegments``) of the whole table with ``Select=COUNT`` filtered on ``load_run_id``. It reads
+  the whole table (on AWS: every item's RCUs) and cannot tell an overwritten item from a lost one:
+  verified when exactly ``rows_written`` items carry this run.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
 from csv2ddb_core.contract import ATTR_LOAD_RUN_ID, STATUS_SUCCEEDED, ManifestError, validate_manifest
+from csv2ddb_core.keylist import read_key_list
+
+from csv2ddb import keyreads
+
+BY_KEYS = "keys"
+BY_SCAN = "scan"
+METHODS = (BY_KEYS, BY_SCAN)
 
 
 class CountMismatch(RuntimeError):
@@ -27,10 +47,27 @@ class Verification:
     rows_written: int
     rows_rejected: int
     rows_duplicate: int
-    items_counted: int
+    items_counted: int  # items still carrying this load's run id
+    rows_skipped: int = 0  # rows a write mode chose not to write (not in the key list)
+    method: str = BY_SCAN
+    # keys method only: keys a later load overwrote since (still written, not ours any more) ...
+    items_overwritten: int = 0
+    # ... and keys that hold no item, or an item of a load that started before this one.
+    items_missing: int = 0
+    items_stale: int = 0
+    overwritten_by: dict[str, int] = field(default_factory=dict)
+    stale_from: dict[str, int] = field(default_factory=dict)
+    keys_checked: int | None = None
+    check_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
+        if self.method == BY_KEYS:
+            return (
+                self.items_missing == 0
+                and self.items_stale == 0
+                and self.items_counted + self.items_overwritten == self.rows_written
+            )
         return self.items_counted == self.rows_written
 
     def as_dict(self) -> dict[str, Any]:
@@ -43,6 +80,17 @@ def parse_manifest(text: str, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ManifestError(f"manifest {where} is not JSON: {exc}") from exc
     return validate_manifest(manifest, where)
+
+
+def fetch_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The validated manifest at ``s3://bucket/key`` (a boto3 client), or None when there is none."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    return parse_manifest(body.decode("utf-8"), f"s3://{bucket}/{key}")
 
 
 def check_manifest(manifest: dict[str, Any], load: dict[str, Any], where: str) -> None:
@@ -64,9 +112,10 @@ def check_manifest(manifest: dict[str, Any], load: dict[str, Any], where: str) -
     validate_manifest(manifest, where)
 
 
-def count_items(client: Any, table: str, run_id: str, page_size: int | None = None) -> int:
-    """Exact number of items in ``table`` whose ``load_run_id`` equals ``run_id``."""
-    kwargs: dict[str, Any] = {
+def count_items(client: Any, table: str, run_id: str, page_size: int | None = None, segments: int = 1) -> int:
+    """Exact number of items in ``table`` whose ``load_run_id`` equals ``run_id``: a strongly
+    consistent ``Scan`` of the whole table, ``segments`` parallel segments (the reconciliation count)."""
+    base: dict[str, Any] = {
         "TableName": table,
         "Select": "COUNT",
         "FilterExpression": "#rid = :rid",
@@ -75,35 +124,110 @@ def count_items(client: Any, table: str, run_id: str, page_size: int | None = No
         "ConsistentRead": True,
     }
     if page_size:
-        kwargs["Limit"] = page_size
-    total = 0
-    while True:
-        page = client.scan(**kwargs)
-        total += int(page["Count"])
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            return total
-        kwargs["ExclusiveStartKey"] = last
+        base["Limit"] = page_size
+
+    def segment(number: int) -> int:
+        kwargs = dict(base)
+        if segments > 1:
+            kwargs.update(Segment=number, TotalSegments=segments)
+        total = 0
+        while True:
+            page = client.scan(**kwargs)
+            total += int(page["Count"])
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return total
+            kwargs["ExclusiveStartKey"] = last
+
+    if segments <= 1:
+        return segment(0)
+    with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="csv2ddb-scan") as pool:
+        return sum(pool.map(segment, range(segments)))
 
 
-def verify_load(manifest: dict[str, Any], load: dict[str, Any], client: Any, where: str) -> Verification:
-    """Check the manifest, count the table; the caller decides what a mismatch means."""
+def verify_load(
+    manifest: dict[str, Any],
+    load: dict[str, Any],
+    client: Any,
+    where: str,
+    *,
+    s3: Any = None,
+    method: str = BY_KEYS,
+    workers: int = 8,
+    segments: int = 8,
+) -> Verification:
+    """Check the manifest, then count the table by ``method``; the caller decides what a mismatch means.
+
+    ``s3`` (a boto3 S3 client) reads the key list; a missing, truncated or altered list raises
+    ManifestError (the check never passes without the whole list).
+    """
+    if method not in METHODS:
+        raise ValueError(f"count method must be one of {METHODS}, got {method!r}")
     check_manifest(manifest, load, where)
-    counted = count_items(client, load["table"], load["run_id"])
+    figures = {
+        name: manifest[name] for name in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
+    }
+    started = time.monotonic()
+    if method == BY_SCAN:
+        counted = count_items(client, load["table"], load["run_id"], segments=segments)
+        return Verification(
+            run_id=load["run_id"],
+            table=load["table"],
+            **figures,
+            items_counted=counted,
+            method=BY_SCAN,
+            check_seconds=round(time.monotonic() - started, 3),
+        )
+    if s3 is None:
+        raise ValueError("the keys method needs an S3 client to read the key list")
+    keys = read_key_list(s3, manifest, where)
+    census = keyreads.count_keys(
+        client, load["table"], keys, load["run_id"], manifest.get("started_at"), workers=workers
+    )
+    top = census.as_dict()
     return Verification(
         run_id=load["run_id"],
         table=load["table"],
-        rows_read=manifest["rows_read"],
-        rows_written=manifest["rows_written"],
-        rows_rejected=manifest["rows_rejected"],
-        rows_duplicate=manifest["rows_duplicate"],
-        items_counted=counted,
+        **figures,
+        items_counted=census.ours,
+        method=BY_KEYS,
+        items_overwritten=census.later,
+        items_missing=census.missing,
+        items_stale=census.stale,
+        overwritten_by=top["later_runs"],
+        stale_from=top["stale_runs"],
+        keys_checked=census.keys,
+        check_seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def describe(result: Verification) -> str:
+    """One line: what the table holds of this load."""
+    if result.method == BY_SCAN:
+        return (
+            f"table {result.table} holds {result.items_counted} items with load_run_id={result.run_id} "
+            f"(full-table scan)"
+        )
+    parts = [f"{result.items_counted} still this load's"]
+    if result.items_overwritten:
+        parts.append(f"{result.items_overwritten} overwritten since by later loads {result.overwritten_by}")
+    if result.items_missing:
+        parts.append(f"{result.items_missing} missing")
+    if result.items_stale:
+        parts.append(
+            f"{result.items_stale} holding an earlier load's item {result.stale_from} "
+            "(this load's write is not there)"
+        )
+    return f"of the {result.keys_checked} keys in its key list, table {result.table} has " + ", ".join(parts)
+
+
+def mismatch(result: Verification) -> str:
+    return (
+        f"count check failed for {result.run_id}: the manifest says rows_written={result.rows_written}, "
+        f"but {describe(result)}"
     )
 
 
 def raise_on_mismatch(result: Verification) -> None:
     if not result.ok:
-        raise CountMismatch(
-            f"count check failed for {result.run_id}: the manifest says rows_written={result.rows_written}, "
-            f"but table {result.table} holds {result.items_counted} items with load_run_id={result.run_id}"
-        )
+        raise CountMismatch(mismatch(result))

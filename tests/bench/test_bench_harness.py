@@ -228,7 +228,9 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
     assert inner["orchestration_s"] == pytest.approx(record["wall_s"] - inner["glue_job_s"], abs=0.01)
     states = {name: task["state"] for name, task in inner["tasks"].items()}
     assert states["load_file.run_glue[0]"] == "success"
-    assert states["load_file.check_counts[0]"] == "success"
+    assert states["load_file.verify[0]"] == "success"
+    assert (inner["count_method"], inner["keys_checked"]) == ("keys", TINY_ROWS)
+    assert 0 < inner["glue_run_s"] <= record["wall_s"]
     section = tables.dag_section({"results": [record]})
     assert f"| tiny ({TINY_ROWS:,}) | {record['wall_s']:.1f} | {inner['glue_job_s']:.1f} |" in section
 
@@ -257,3 +259,29 @@ def test_each_item_shape_is_judged_against_its_own_ceiling() -> None:
     assert ratios[("batch_writer", "strings")] == round(3500 / 9000, 3)
     assert ratios[("csv2ddb_job", "typed")] == round(3800 / 4000, 3)
     assert verdicts["loader ≥ 0.9× the ceiling, every column a string"]["value"] == round(8000 / 9000, 2)
+
+
+def test_count_check_is_timed_beside_an_empty_and_a_fuller_table(
+    emulator: Emulator, tiny_flights: Path, tmp_path: Path
+) -> None:
+    """bench/check_scale.py: the DAG's own check of one load, in an empty table and beside 3x items."""
+    harness = on_emulator(emulator, tmp_path)
+    dataset = _tiny_dataset(harness, tiny_flights)
+    harness.upload(tiny_flights, dataset["key"])
+
+    result = launch.check_scale(harness, dataset)
+
+    assert result["ok"], result.get("error")
+    assert result["empty"]["keys"] == result["full"]["keys"] == TINY_ROWS
+    assert result["empty"]["table_items"] == TINY_ROWS
+    assert result["full"]["table_items_before"] == 3 * TINY_ROWS  # distinct copies, no duplicates
+    assert result["full"]["table_items"] == 4 * TINY_ROWS
+    rollback = result["rollback"]  # the load rolled back out again: the 3x other items all stay
+    assert (rollback["deleted"], rollback["table_items_after"]) == (TINY_ROWS, 3 * TINY_ROWS)
+    assert result["ratio_full_to_empty"] == pytest.approx(
+        result["full"]["seconds"] / result["empty"]["seconds"], abs=0.01
+    )
+    section = tables.check_scale_section({"check_scale": result})
+    assert f"| empty | {TINY_ROWS} | {TINY_ROWS} |" in section
+    assert f"| holding {3 * TINY_ROWS:,} other items | {4 * TINY_ROWS:,} | {TINY_ROWS} |" in section
+    assert f"{TINY_ROWS:,} items deleted in" in section

@@ -8,17 +8,22 @@ items in the table, the audit records, the manifests.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.audit import from_item
+from csv2ddb.audit import build_record, from_item, put_record
 from csv2ddb.settings import Settings
+from csv2ddb_core.contract import load_run_id
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
+JOB_PATH = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
 
 
 def upload(s3: Any, settings: Settings, key: str, body: bytes) -> dict[str, Any]:
@@ -112,13 +117,15 @@ def test_params_run_loads_every_csv_under_a_prefix(
     upload(s3, stack, "raw/batch/b.csv", generated_csv(8, "b") + b"b-0,item 0,0.0\n")
     upload(s3, stack, "raw/batch/readme.txt", b"not a csv")
     table = f"{stack.prefix}-form-table"  # not created by the bootstrap: ensure_table creates it
-    conf = {"prefix": "raw/batch/", "table": table, "reject_tolerance": "0"}
+    # A reconciliation run: the full-table count (parallel Scan) instead of the key list.
+    conf = {"prefix": "raw/batch/", "table": table, "reject_tolerance": "0", "count_method": "scan"}
     run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
     assert run.state == "success", run.output[-6000:]
     records = audit_records(ddb, stack, run.result["dag_run_id"])
     assert [r["source_key"] for r in records] == ["raw/batch/a.csv", "raw/batch/b.csv"]
     assert_verified(records[0], 12, ddb)
     assert_verified(records[1], 9, ddb)
+    assert {r["count_method"] for r in records} == {"scan"}
     assert records[1]["rows_duplicate"] == 1
     assert {r["table"] for r in records} == {table}
     desc = ddb.describe_table(TableName=table)["Table"]
@@ -181,7 +188,7 @@ def test_bad_input_fails_clearly_and_alerts_by_sns(
     assert run.state == "failed"
     assert run.tasks["resolve_inputs"] == "failed"
     assert f"s3://{stack.bucket}/raw/missing.csv does not exist" in run.output
-    assert run.tasks["ensure_table"] == "upstream_failed"
+    assert [state for name, state in run.tasks.items() if "run_glue" in name] in ([], ["upstream_failed"])
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     started = [
         r["Arguments"].get("--source_key") for r in glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"]
@@ -203,3 +210,72 @@ def test_bad_input_fails_clearly_and_alerts_by_sns(
     alert = next(b for b in bodies if "resolve_inputs" in b)
     for text in ("csv2ddb_load", run.result["dag_run_id"], f"s3://{stack.bucket}/raw/missing.csv", "Log:"):
         assert text in alert
+
+
+def test_rollback_dag_undoes_a_load_and_refuses_to_do_it_twice(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """The load is made by the Glue job script with the load DAG's audit record (a load DAG run
+    is tested above; the whole chain with the REST-triggered rollback in tests/local)."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    upload(s3, stack, "raw/undo/me.csv", generated_csv(20, "undo"))
+    load_run = "manual__undo"
+    load = {
+        "run_id": load_run_id(load_run, stack.bucket, "raw/undo/me.csv"),
+        "bucket": stack.bucket,
+        "key": "raw/undo/me.csv",
+        "source_uri": f"s3://{stack.bucket}/raw/undo/me.csv",
+        "table": stack.table,
+    }
+    env = {**os.environ, **emulator.client_env()}
+    argv = ["--source_bucket", stack.bucket, "--source_key", load["key"], "--table", stack.table]
+    job = subprocess.run(
+        [sys.executable, str(JOB_PATH), *argv, "--run_id", load["run_id"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert job.returncode == 0, job.stderr[-3000:]
+    record = build_record(
+        dag_id="csv2ddb_load",
+        dag_run_id=load_run,
+        run_type="manual",
+        triggered_by="tester",
+        load=load,
+        status="verified",
+        glue_job_name=stack.glue_job_name,
+        glue_job_run_id=None,
+        manifest=json.loads(job.stdout),
+        items_counted=20,
+        error=None,
+    )
+    put_record(ddb, stack.audit_table, record)
+    assert items_of_run(ddb, stack.table, record["run_id"]) == 20
+
+    undo = dag_runner.run(
+        stack, "test", "csv2ddb_rollback", "--conf", json.dumps({"run_id": record["run_id"]})
+    )
+    assert undo.state == "success", undo.output[-6000:]
+    assert items_of_run(ddb, stack.table, record["run_id"]) == 0
+    (done,) = audit_records(ddb, stack, undo.result["dag_run_id"])
+    assert (done["dag_id"], done["status"], done["run_id"]) == (
+        "csv2ddb_rollback",
+        "rolled_back",
+        record["run_id"],
+    )
+    assert (done["items_deleted"], done["items_remaining"]) == (20, 0)
+    assert done["rolls_back_dag_run_id"] == load_run
+    (undone,) = audit_records(ddb, stack, load_run)
+    assert undone["rolled_back_by"] == undo.result["dag_run_id"]
+    # No API server here: the notes are logged; the rollback's links to the load's run.
+    assert f"rolled back load `{record['run_id']}`" in undo.output
+    assert f"/dags/csv2ddb_load/runs/{load_run}" in undo.output
+
+    again = dag_runner.run(
+        stack, "test", "csv2ddb_rollback", "--conf", json.dumps({"run_id": record["run_id"]})
+    )
+    assert again.state == "failed"
+    assert again.tasks["roll_back"] == "failed"
+    assert f"load {record['run_id']} was already rolled back by {undo.result['dag_run_id']}" in again.output

@@ -15,6 +15,8 @@ from csv2ddb.dag_params import InvalidLoadRequest, plan_request
 from csv2ddb.load_inputs import resolve_inputs
 from csv2ddb.settings import Settings
 from csv2ddb.tables import TableSchemaMismatch, TableSpec, ensure_table, items_table_spec
+from csv2ddb_core.contract import KEYS_SUFFIX
+from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_dev.emulator import Emulator
 
 pytestmark = pytest.mark.emulator
@@ -116,41 +118,105 @@ def test_ensure_table_creates_with_pitr_then_accepts_it_then_refuses_another_sch
         ensure_table(ddb, TableSpec(name=other.name, hash_key="id"), delay_seconds=0.2)
 
 
-def test_count_check_fails_when_an_item_is_deleted_behind_its_back(
-    stack_settings: Settings, clients: dict[str, Any]
-) -> None:
-    ddb = clients["dynamodb"]
+STARTED = "2026-01-01T00:00:10.000Z"  # the load's start: its ingestion_timestamp
+
+
+def item(key: str, run: str, ts: str = STARTED) -> dict[str, Any]:
+    return {"id": {"S": key}, "load_run_id": {"S": run}, "ingestion_timestamp": {"S": ts}}
+
+
+@pytest.fixture
+def written_load(stack_settings: Settings, clients: dict[str, Any]) -> dict[str, Any]:
+    """Load run-a's 7 items (and 3 of run-b) and its manifest with a real key list (the core's
+    KeyListWriter, as the job writes it)."""
+    ddb, s3 = clients["dynamodb"], clients["s3"]
     spec = items_table_spec(stack_settings)
     ensure_table(ddb, spec, delay_seconds=0.2)
-    load = {
-        "run_id": "run-a",
-        "bucket": "b",
-        "key": "raw/x.csv",
-        "source_uri": "s3://b/raw/x.csv",
-        "table": spec.name,
-    }
-    for i in range(7):
-        ddb.put_item(TableName=spec.name, Item={"id": {"S": f"a{i}"}, "load_run_id": {"S": "run-a"}})
-    for i in range(3):  # another load's items in the same table are not counted
-        ddb.put_item(TableName=spec.name, Item={"id": {"S": f"b{i}"}, "load_run_id": {"S": "run-b"}})
+    s3.create_bucket(Bucket=stack_settings.bucket)
+    items = [item(f"a{i}", "run-a") for i in range(7)]
+    for one in items + [item(f"b{i}", "run-b") for i in range(3)]:  # another load's items too
+        ddb.put_item(TableName=spec.name, Item=one)
+    writer = KeyListWriter(("id",))
+    writer.add(items)
+    keys = writer.upload(s3, stack_settings.bucket, f"manifests/run-a{KEYS_SUFFIX}")
+    writer.close()
     manifest = {
         "run_id": "run-a",
         "status": "succeeded",
         "table": spec.name,
         "source": {"bucket": "b", "key": "raw/x.csv"},
+        "started_at": STARTED,
         "rows_read": 8,
         "rows_written": 7,
         "rows_rejected": 0,
         "rows_duplicate": 1,
+        "rows_skipped": 0,
+        **keys,
     }
-    assert counts.count_items(ddb, spec.name, "run-a", page_size=2) == 7  # paginated scan
-    result = counts.verify_load(manifest, load, ddb, "m")
-    assert result.ok
+    load = {"run_id": "run-a", "bucket": "b", "key": "raw/x.csv", "source_uri": "s3://b/raw/x.csv"}
+    return {"manifest": manifest, "load": {**load, "table": spec.name}, "table": spec.name}
+
+
+def test_key_list_check_counts_this_load_and_names_what_changed(
+    written_load: dict[str, Any], clients: dict[str, Any]
+) -> None:
+    ddb, s3 = clients["dynamodb"], clients["s3"]
+    manifest, load, table = written_load["manifest"], written_load["load"], written_load["table"]
+
+    def check() -> counts.Verification:
+        return counts.verify_load(manifest, load, ddb, "m", s3=s3, workers=3)
+
+    result = check()
+    assert (result.ok, result.items_counted, result.keys_checked, result.method) == (True, 7, 7, "keys")
     counts.raise_on_mismatch(result)
 
-    ddb.delete_item(TableName=spec.name, Key={"id": {"S": "a3"}})
-    result = counts.verify_load(manifest, load, ddb, "m")
-    assert (result.rows_written, result.items_counted) == (7, 6)
+    # a later load overwrote a2: still written, reported, not counted as lost
+    ddb.put_item(TableName=table, Item=item("a2", "run-c", ts="2026-01-01T00:05:00.000Z"))
+    result = check()
+    assert result.ok
+    assert (result.items_counted, result.items_overwritten, result.overwritten_by) == (6, 1, {"run-c": 1})
+
+    # a5 holds an item of a load that started *before* run-a: run-a's write is not there
+    ddb.put_item(TableName=table, Item=item("a5", "run-0", ts="2025-12-31T23:59:59.000Z"))
+    # and a3 is gone
+    ddb.delete_item(TableName=table, Key={"id": {"S": "a3"}})
+    result = check()
+    assert not result.ok
+    assert (result.items_counted, result.items_missing, result.items_stale) == (4, 1, 1)
+    with pytest.raises(counts.CountMismatch, match=r"rows_written=7, but of the 7 keys .* 1 missing"):
+        counts.raise_on_mismatch(result)
+
+
+def test_key_list_missing_truncated_or_altered_fails_the_check(
+    written_load: dict[str, Any], clients: dict[str, Any], stack_settings: Settings
+) -> None:
+    ddb, s3 = clients["dynamodb"], clients["s3"]
+    manifest, load = written_load["manifest"], written_load["load"]
+    bucket, key = stack_settings.bucket, f"manifests/run-a{KEYS_SUFFIX}"
+    with pytest.raises(counts.ManifestError, match="has no key list"):
+        counts.verify_load({k: v for k, v in manifest.items() if k != "keys_location"}, load, ddb, "m", s3=s3)
+    with pytest.raises(counts.ManifestError, match="holds 7 keys, manifest m says 8"):
+        counts.verify_load(
+            {**manifest, "keys_count": 8, "rows_written": 8, "rows_read": 9}, load, ddb, "m", s3=s3
+        )
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=body[: len(body) // 2])  # truncated
+    with pytest.raises(counts.ManifestError, match="truncated or not this load's"):
+        counts.verify_load(manifest, load, ddb, "m", s3=s3)
+    s3.delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(counts.ManifestError, match="cannot be read"):
+        counts.verify_load(manifest, load, ddb, "m", s3=s3)
+
+
+def test_full_table_count_is_a_parallel_scan(written_load: dict[str, Any], clients: dict[str, Any]) -> None:
+    ddb = clients["dynamodb"]
+    manifest, load, table = written_load["manifest"], written_load["load"], written_load["table"]
+    assert counts.count_items(ddb, table, "run-a", page_size=2) == 7  # paginated, one segment
+    assert counts.count_items(ddb, table, "run-a", segments=3) == 7  # Segment/TotalSegments
+    result = counts.verify_load(manifest, load, ddb, "m", method=counts.BY_SCAN, segments=3)
+    assert (result.ok, result.method, result.items_counted) == (True, "scan", 7)
+    ddb.delete_item(TableName=table, Key={"id": {"S": "a3"}})
+    result = counts.verify_load(manifest, load, ddb, "m", method=counts.BY_SCAN, segments=3)
     with pytest.raises(counts.CountMismatch, match=r"rows_written=7, but table .* holds 6 items"):
         counts.raise_on_mismatch(result)
 

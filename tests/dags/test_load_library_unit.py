@@ -134,6 +134,7 @@ def manifest(**changes: object) -> dict:
         "rows_written": 7,
         "rows_rejected": 2,
         "rows_duplicate": 1,
+        "rows_skipped": 0,
     }
     return {**base, **changes}
 
@@ -163,6 +164,43 @@ def test_mismatch_message_names_both_numbers() -> None:
     assert not result.ok
     with pytest.raises(counts.CountMismatch, match=r"rows_written=7.*holds 6 items"):
         counts.raise_on_mismatch(result)
+
+
+def test_key_list_check_counts_later_overwrites_as_written_but_never_a_missing_key() -> None:
+    """The decision documented in csv2ddb.counts: an item a later load overwrote was written (verified,
+    reported); a missing key, or one holding an earlier load's item, fails."""
+    base = {"method": counts.BY_KEYS, "keys_checked": 7}
+    superseded = counts.Verification("r1", "t", 10, 7, 2, 1, items_counted=5, items_overwritten=2, **base)
+    assert superseded.ok
+    missing = counts.Verification("r1", "t", 10, 7, 2, 1, items_counted=6, items_missing=1, **base)
+    assert not missing.ok
+    stale = counts.Verification(
+        "r1", "t", 10, 7, 2, 1, items_counted=6, items_stale=1, stale_from={"r0": 1}, **base
+    )
+    assert not stale.ok
+    message = counts.mismatch(stale)
+    assert "rows_written=7" in message
+    assert "6 still this load's" in message
+    assert "1 holding an earlier load's item {'r0': 1}" in message
+
+
+def test_who_holds_a_key_is_decided_by_stamp_and_start_time() -> None:
+    from csv2ddb import keyreads
+
+    def item(run: str, ts: str) -> dict:
+        return {"id": {"S": "k"}, "load_run_id": {"S": run}, "ingestion_timestamp": {"S": ts}}
+
+    started = "2026-01-01T00:00:10.000Z"
+    assert keyreads.classify(item("r1", "2026-01-01T00:00:10.000Z"), "r1", started) == ("ours", "r1")
+    assert keyreads.classify(item("r2", "2026-01-01T00:00:11.000Z"), "r1", started) == ("later", "r2")
+    assert keyreads.classify(item("r0", "2026-01-01T00:00:09.000Z"), "r1", started) == ("stale", "r0")
+    assert keyreads.classify({"id": {"S": "k"}}, "r1", started) == ("stale", None)
+    census, ours = keyreads.census_of([item("r1", started), item("r2", "2027")], 3, "r1", started)
+    assert (census.ours, census.later, census.stale, census.missing) == (1, 1, 0, 1)
+    assert len(ours) == 1
+    # numbers compare by value and binary by bytes, as DynamoDB compares keys
+    assert keyreads.canonical({"n": {"N": "1e3"}}) == keyreads.canonical({"n": {"N": "1000.0"}})
+    assert keyreads.canonical({"b": {"B": b"\x00\xff"}}) == keyreads.canonical({"b": {"B": "AP8="}})
 
 
 def test_manifest_that_is_not_json_is_a_manifest_error() -> None:
@@ -208,6 +246,18 @@ def test_note_lists_every_file_and_the_missing_ones() -> None:
     assert "1/2 file(s) verified" in note
     assert "raw/a.csv" in note
     assert "1 file(s) have no audit record" in note
+    assert "Roll back" not in note
+
+
+def test_note_of_a_failed_load_says_how_to_roll_it_back() -> None:
+    records = [
+        {"source_key": "raw/a.csv", "status": "verified", "run_id": "ra"},
+        {"source_key": "raw/b.csv", "status": "failed", "run_id": "rb", "error": "Glue job failed"},
+    ]
+    note = run_notes.format_note(records, expected=2)
+    assert "- `raw/b.csv`: to delete what load rb wrote, trigger csv2ddb_rollback with run_id=rb" in note
+    assert "python -m csv2ddb.rollback_cli rb" in note
+    assert "load ra" not in note
 
 
 # --- alerts -------------------------------------------------------------------------------------------
@@ -218,12 +268,12 @@ def test_alert_names_dag_run_task_file_and_log_url() -> None:
     ti = SimpleNamespace(
         dag_id="csv2ddb_load",
         run_id="manual__1",
-        task_id="load_file.check_counts",
+        task_id="load_file.verify",
         map_index=2,
         try_number=3,
         log_url="http://127.0.0.1:8080/log",
     )
-    task = SimpleNamespace(op_kwargs={"load": {"source_uri": "s3://b/raw/x.csv"}})
+    task = SimpleNamespace(op_kwargs={"load": {"source_uri": "s3://b/raw/x.csv", "run_id": "manual__1__x"}})
     subject, body = failure_message(
         {
             "ti": ti,
@@ -236,12 +286,59 @@ def test_alert_names_dag_run_task_file_and_log_url() -> None:
     assert len(subject) <= 100
     for text in (
         "manual__1",
-        "load_file.check_counts[2]",
+        "load_file.verify[2]",
         "s3://b/raw/x.csv",
         "http://127.0.0.1:8080/log",
         "boom",
+        "Undo:     to delete what load manual__1__x wrote, trigger csv2ddb_rollback with run_id=manual__1__x",
     ):
         assert text in body
+
+
+def test_alert_of_the_glue_operator_names_its_load_and_how_to_undo_it() -> None:
+    from csv2ddb.alerts import failure_message
+
+    ti = SimpleNamespace(dag_id="csv2ddb_load", run_id="m", task_id="load_file.run_glue", map_index=0)
+    task = SimpleNamespace(load={"source_uri": "s3://b/raw/y.csv", "run_id": "m__y"}, script_args={})
+    _, body = failure_message({"ti": ti, "task": task, "exception": RuntimeError("x")})
+    assert "File:     s3://b/raw/y.csv" in body
+    assert "run_id=m__y" in body
+    # a rollback's own failure is not told to roll itself back
+    ti = SimpleNamespace(dag_id="csv2ddb_rollback", run_id="m", task_id="roll_back", map_index=-1)
+    _, body = failure_message({"ti": ti, "task": None, "params": {"run_id": "m__y"}, "exception": None})
+    assert "(the items of load m__y)" in body
+    assert "Undo:" not in body
+
+
+def test_rollback_form_takes_exactly_a_run_id() -> None:
+    import jsonschema
+    from csv2ddb.rollback import rollback_params
+
+    schema = rollback_params()["run_id"]
+    jsonschema.validate("manual__2026-01-01T00_00_00__x.csv__0123456789abcdef", schema)
+    for bad in ("", "a b", "x" * 201, "../etc"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+
+
+def test_lineage_types_a_key_as_the_table_does() -> None:
+    from csv2ddb.lineage import LineageError, key_text, typed_key
+
+    table = {
+        "TableName": "t",
+        "KeySchema": [{"AttributeName": "n", "KeyType": "RANGE"}, {"AttributeName": "p", "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "p", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+    }
+    assert typed_key(table, ["a", "12"]) == {"p": {"S": "a"}, "n": {"N": "12"}}
+    with pytest.raises(LineageError, match="give 2 value"):
+        typed_key(table, ["a"])
+    with pytest.raises(LineageError, match="is a number"):
+        typed_key(table, ["a", "twelve"])
+    assert key_text({"id": {"S": "k1"}}) == "k1"
+    assert key_text({"p": {"S": "a"}, "n": {"N": "12"}}) == "n=12 p=a"
 
 
 # --- the Glue job definition -------------------------------------------------------------------------

