@@ -77,8 +77,9 @@ class Settings:
     partition_key: str = "id"
     sort_key: str = ""
     audit_table: str = ""  # default: "<prefix>-audit"
-    # False: the first load creates the items table (by ImportTable when load_method is auto)
-    create_table_in_bootstrap: bool = False
+    # True: the stack's items table exists before any load, so concurrent first loads (a backfill)
+    # never race to create it by ImportTable. False: the first load creates it (an import with auto).
+    create_table_in_bootstrap: bool = True
 
     # --- Glue ---------------------------------------------------------------------------------
     glue_job_name: str = ""  # default: "<prefix>-load"

@@ -192,7 +192,15 @@ def test_rollback_of_bad_input_is_refused_and_deletes_nothing(
 
 def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     run_id = world.r1["run_id"]
-    assert world.items_of(run_id) == ROWS - OVERWRITTEN
+    dry = world.cli("csv2ddb.rollback_cli", run_id, "--dry-run", "--json", check=True)
+    assert json.loads(dry.stdout) == {
+        "run_id": run_id,
+        "table": world.settings.table,
+        "would_delete": ROWS - OVERWRITTEN,
+        "left_other_loads": OVERWRITTEN,
+        "already_gone": 0,
+    }
+    assert world.items_of(run_id) == ROWS - OVERWRITTEN  # a dry run deletes nothing
     # One thread, so it cannot finish in the time it takes to read its first progress line.
     first = subprocess.Popen(
         [sys.executable, "-m", "csv2ddb.rollback_cli", run_id, "--threads", "1"],
