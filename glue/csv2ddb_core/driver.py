@@ -14,11 +14,9 @@ import json
 import logging
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-import botocore.exceptions
-
 from csv2ddb_core.contract import JobArgs, JobError
 from csv2ddb_core.header import header_from
-from csv2ddb_core.manifest import LoadStats, build_manifest, iso
+from csv2ddb_core.manifest import LoadStats, finish_manifest, iso
 from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
 from csv2ddb_core.ranged import RangeStream, version_pin
 from csv2ddb_core.source import open_text
@@ -158,27 +156,9 @@ def finish(
     engine: Mapping[str, Any],
 ) -> Dict[str, Any]:
     """The manifest (the Python shell's fields plus ``engine`` and its settings), stored in S3."""
-    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
-        error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
-    manifest = build_manifest(args, stats, result, started, finished, error)
-    manifest["engine"] = ENGINE
-    manifest["spark"] = dict(engine)
-    uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"
-    try:
-        s3.put_object(
-            Bucket=args.manifest_bucket,
-            Key=args.manifest_key,
-            Body=json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
-            ContentType="application/json",
-        )
-        manifest["manifest_location"] = uri
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        LOG.error("could not write the manifest to %s: %s", uri, exc)
-        manifest["manifest_location"] = None
-        if not manifest["error"]:
-            manifest["status"] = "failed"
-            manifest["error"] = f"could not write the manifest to {uri}: {exc}"
-    return manifest
+    return finish_manifest(
+        args, s3, stats, result, started, finished, error, {"engine": ENGINE, "spark": dict(engine)}
+    )
 
 
 def first_error(summaries: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, str]]:

@@ -4,7 +4,6 @@ and write the manifest and the key list, also when it fails."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -24,7 +23,7 @@ from csv2ddb_core.contract import (
 from csv2ddb_core.header import header_from
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.keys import DedupeIndex
-from csv2ddb_core.manifest import LoadStats, build_manifest, iso, utc_now
+from csv2ddb_core.manifest import LoadStats, finish_manifest, iso, utc_now
 from csv2ddb_core.progress import Progress
 from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
@@ -327,23 +326,4 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     except Exception as exc:
         LOG.exception("unexpected error")
         error = f"internal error: {type(exc).__name__}: {exc}"
-    finished = utc_now()
-    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
-        error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
-    manifest = build_manifest(args, stats, result, started, finished, error)
-    uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"
-    try:
-        s3.put_object(
-            Bucket=args.manifest_bucket,
-            Key=args.manifest_key,
-            Body=json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
-            ContentType="application/json",
-        )
-        manifest["manifest_location"] = uri
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        LOG.error("could not write the manifest to %s: %s", uri, exc)
-        manifest["manifest_location"] = None
-        if not manifest["error"]:
-            manifest["status"] = "failed"
-            manifest["error"] = f"could not write the manifest to {uri}: {exc}"
-    return manifest
+    return finish_manifest(args, s3, stats, result, started, utc_now(), error)

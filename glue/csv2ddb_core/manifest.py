@@ -7,13 +7,19 @@ The identity ``rows_read = written + rejected + duplicate`` and its validator li
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import os
 import resource
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
+import botocore.exceptions
+
 from csv2ddb_core.contract import JOB_VERSION, STATUS_FAILED, STATUS_SUCCEEDED, JobArgs
+
+LOG = logging.getLogger("csv2ddb.load")
 
 
 @dataclass
@@ -117,3 +123,40 @@ def build_manifest(
         "job_version": JOB_VERSION,
         "error": error,
     }
+
+
+def finish_manifest(
+    args: JobArgs,
+    s3: Any,
+    stats: LoadStats,
+    result: Mapping[str, Any],
+    started: dt.datetime,
+    finished: dt.datetime,
+    error: Optional[str],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
+    """Build the manifest (plus an engine's ``extra`` fields), store it in S3, return it.
+
+    Every engine ends here, so a failed load's message and a manifest that could not be stored
+    read the same whichever engine ran.
+    """
+    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
+        error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
+    manifest = build_manifest(args, stats, result, started, finished, error)
+    manifest.update(extra or {})
+    uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"
+    try:
+        s3.put_object(
+            Bucket=args.manifest_bucket,
+            Key=args.manifest_key,
+            Body=json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
+            ContentType="application/json",
+        )
+        manifest["manifest_location"] = uri
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        LOG.error("could not write the manifest to %s: %s", uri, exc)
+        manifest["manifest_location"] = None
+        if not manifest["error"]:
+            manifest["status"] = STATUS_FAILED
+            manifest["error"] = f"could not write the manifest to {uri}: {exc}"
+    return manifest
