@@ -240,6 +240,11 @@ def print_summary(run: dict[str, Any], records: list[dict[str, Any]], ui_url: st
             ("rows written", ("rows_written",)),
             ("rows rejected", ("rows_rejected",)),
             ("rows duplicate", ("rows_duplicate",)),
+            ("rows skipped", ("rows_skipped",)),
+            ("load method", ("load_method",)),
+            ("ImportTable", ("import_arn",)),
+            ("items imported", ("imported_count",)),
+            ("engine", ("engine",)),
             ("verified count", ("items_counted",)),
             ("audit status", ("status",)),
             ("load seconds", ("load_seconds", "seconds")),  # audit record / manifest
@@ -247,7 +252,8 @@ def print_summary(run: dict[str, Any], records: list[dict[str, Any]], ui_url: st
             ("Glue job run", ("glue_job_run_id", "job_run_id")),
         ):
             value = next((rec[n] for n in names if rec.get(n) is not None), None)
-            print(f"   {label:<15}: {value}")
+            if value is not None or label not in ("ImportTable", "items imported"):
+                print(f"   {label:<15}: {value}")
         ok = ok and rec.get("status") in ("verified", "succeeded")
         print("   audit record   :")
         print("     " + json.dumps(rec, indent=2, sort_keys=True, default=str).replace("\n", "\n     "))

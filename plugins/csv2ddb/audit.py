@@ -34,6 +34,8 @@ MANIFEST_FIELDS = (
     "rows_skipped",
     "engine",
     "load_method",
+    "import_arn",  # the import path: the ImportTable that created the table, and what it imported
+    "imported_count",
     "rejected_location",
     "started_at",
     "finished_at",

@@ -25,6 +25,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow.exceptions import AirflowException
+from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.transfers.s3_to_dynamodb import S3ToDynamoDBOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -67,6 +69,34 @@ def reconcile(description: Mapping[str, Any], manifest: Mapping[str, Any]) -> di
     return figures
 
 
+class TableTaken(AirflowFailException):
+    """The new table this load was to import exists now, made by another load (two first loads of
+    one table at once, e.g. a backfill): ImportTable cannot run into it."""
+
+
+def import_of_run(client: Any, table: str, token: str) -> str | None:
+    """The ARN of the import carrying ``token`` that created ``table`` (this load's own, from an
+    earlier attempt), or None when another load made the table."""
+    table_arn = client.describe_table(TableName=table)["Table"]["TableArn"]
+    request: dict[str, Any] = {"TableArn": table_arn}
+    while True:
+        page = client.list_imports(**request)
+        for summary in page.get("ImportSummaryList", []):
+            described = client.describe_import(ImportArn=summary["ImportArn"])["ImportTableDescription"]
+            if described.get("ClientToken") == token:
+                return str(summary["ImportArn"])
+        if not page.get("NextToken"):
+            return None
+        request["NextToken"] = page["NextToken"]
+
+
+def taken(table: str) -> TableTaken:
+    return TableTaken(
+        f"table {table} was created by another load after this one planned to import it; "
+        "ImportTable only creates new tables"
+    )
+
+
 class ImportLoadOperator(S3ToDynamoDBOperator):
     """ImportTable of one load's staging prefix into its new table (skipped for batch loads)."""
 
@@ -98,8 +128,8 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
             "ClientToken": client_token(load["run_id"]),
         }
         self.delete_on_error = False  # a failed import's table and staging stay for inspection
-        arn = super().execute(context)
         client = dynamodb_client(settings)
+        arn = self.start_or_resume(context, client, spec.name, client_token(load["run_id"]))
         figures = reconcile(client.describe_import(ImportArn=arn)["ImportTableDescription"], manifest)
         ensured = tables.ensure_table(client, spec, tags=settings.tags)
         # ImportTable takes no tags: tag the new table as CreateTable would have.
@@ -109,6 +139,25 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         )
         self.log.info("imported %s: %s; table %s", load["source_uri"], figures, ensured)
         write_manifest(load, settings, {**manifest, **figures, "table_after_import": ensured})
+        return arn
+
+    def start_or_resume(self, context: Any, client: Any, table: str, token: str) -> str:
+        """ImportTable, or this run's import found again when an earlier attempt started it;
+        :class:`TableTaken` when another load created the table."""
+        if tables.describe(client, table) is None:
+            try:
+                return str(super().execute(context))
+            except AirflowException:
+                if tables.describe(client, table) is None or import_of_run(client, table, token):
+                    raise
+                raise taken(table) from None
+        arn = import_of_run(client, table, token)
+        if arn is None:
+            raise taken(table)
+        self.log.info("table %s was created by this load's import %s: waiting for it", table, arn)
+        DynamoDBHook(aws_conn_id=self.aws_conn_id).get_waiter("import_table").wait(
+            ImportArn=arn, WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts}
+        )
         return arn
 
 

@@ -13,9 +13,15 @@ from typing import Any
 
 from csv2ddb_core.contract import LOAD_IMPORT
 
+from csv2ddb import load_options, tables
 from csv2ddb.glue_load import GuardedGlueJobOperator, script_args
-from csv2ddb.import_load import ImportLoadOperator, staged_already
-from csv2ddb.settings import load_settings
+from csv2ddb.import_load import ImportLoadOperator, TableTaken, read_manifest, staged_already, taken
+from csv2ddb.load_steps import dynamodb_client
+from csv2ddb.settings import Settings, load_settings
+from csv2ddb.staging import delete_staging
+
+# How long a load waits for another load's import of its table to finish (ACTIVE): 2 hours.
+IMPORT_WAIT = {"delay_seconds": 5, "max_attempts": 1440}
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -33,18 +39,57 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
 
     def execute(self, context: Any) -> str | None:
         settings = load_settings()
-        imports = (self.load.get("options") or {}).get("load_method") == LOAD_IMPORT
-        if imports and staged_already(self.load, settings):
+        options = self.load.get("options") or {}
+        if options.get("load_method") == LOAD_IMPORT:
+            try:
+                return self.stage_and_import(context, settings)
+            except TableTaken as exc:
+                if not options.get(load_options.AUTO_IMPORT):
+                    raise
+                self.batch_instead(settings, exc)
+        self.script_args = script_args(self.load, settings)
+        return super().execute(context)
+
+    def stage_and_import(self, context: Any, settings: Settings) -> str:
+        """The import path (a new table): the job stages, then ImportTable in this task, so a batch
+        file's work stays two tasks. The provider's operator does the import."""
+        if staged_already(self.load, settings):
             # A retry after the staging job succeeded: import what is staged, never stage twice.
             self.log.info("%s is staged already: importing it", self.load["source_uri"])
             job_run_id = None
         else:
+            if tables.describe(dynamodb_client(settings), self.load["table"]) is not None:
+                raise taken(self.load["table"])  # not this load's import: it has staged nothing yet
             self.script_args = script_args(self.load, settings)
             job_run_id = super().execute(context)
-        if imports:
-            # The import path (a new table): ImportTable of what the job staged, in this task, so a
-            # batch file's work stays two tasks. The provider's operator does the import.
-            ImportLoadOperator(
-                task_id=f"{self.task_id}_import", load=self.load, aws_conn_id=self.aws_conn_id
-            ).execute(context)
+        ImportLoadOperator(
+            task_id=f"{self.task_id}_import", load=self.load, aws_conn_id=self.aws_conn_id
+        ).execute(context)
         return job_run_id or "staged"
+
+    def batch_instead(self, settings: Settings, reason: TableTaken) -> None:
+        """``auto`` planned an import, but another load created the table first (two first loads
+        of one table at once): wait until that table is ACTIVE (its import done), check it has this
+        load's keys, drop what this load staged, and load the file in batches."""
+        self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
+        batch = {**self.load, "options": load_options.as_batch(self.load["options"])}
+        spec = tables.items_table_spec(
+            settings,
+            batch["table"],
+            load_options.key_schema(batch["options"]),
+            load_options.ttl_attribute(batch["options"]),
+        )
+        try:
+            ready = tables.ensure_table(dynamodb_client(settings), spec, tags=settings.tags, **IMPORT_WAIT)
+        except tables.TableSchemaMismatch as exc:
+            raise TableTaken(f"{reason}, with other keys: {exc}") from exc
+        self.log.info("table ready for the batch load: %s", ready)
+        if staged_already(self.load, settings):
+            dropped = delete_staging(read_manifest(self.load, settings), settings)
+            self.log.info("deleted %d staged object(s) this load no longer imports", dropped)
+        self.load = batch
+        # This attempt's task state holds the staging run's id: reconnecting would "resume" it.
+        self.durable = False
+        # The provider's cached GlueJobHook popped "Command" out of its job kwargs on the staging
+        # run; reused, it would update the job to its default command (glueetl). A fresh hook.
+        self.__dict__.pop("hook", None)

@@ -42,6 +42,9 @@ WRITE_OPTIONS = (
     "load_method",
 )
 OPTIONS = KEY_OPTIONS + WRITE_OPTIONS
+# Not a job argument: set when ``auto`` chose import, so a load whose new table another load
+# created meanwhile (two first loads of one table, e.g. a backfill) may write in batches instead.
+AUTO_IMPORT = "auto_import"
 
 
 class InvalidOptions(ValueError):
@@ -113,14 +116,22 @@ def resolve(
                 f"load_method import creates a new table from one file; this run loads {files} files "
                 "into it: use load_method batch (or auto), or import one file first"
             )
-        if method == LOAD_AUTO:
+        auto = method == LOAD_AUTO
+        if auto:
             importable = not table_exists and files == 1 and mode == WRITE_OVERWRITE and rate is None
             method = LOAD_IMPORT if importable else LOAD_BATCH
         check_import_options(method, mode, rate)
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
     options["load_method"] = method
+    if auto and method == LOAD_IMPORT:
+        options[AUTO_IMPORT] = "true"
     return options
+
+
+def as_batch(options: Mapping[str, str]) -> dict[str, str]:
+    """The same options written in batches (an ``auto`` import whose table appeared meanwhile)."""
+    return {**{k: v for k, v in options.items() if k != AUTO_IMPORT}, "load_method": LOAD_BATCH}
 
 
 def key_schema(options: Mapping[str, str]) -> KeySchema:

@@ -209,12 +209,15 @@ def verify(
     map_index = getattr(ti, "map_index", -1)
     glue_run = ti.xcom_pull(task_ids=glue_task_id, key="glue_job_run_id", map_indexes=map_index)
     glue_done = ti.xcom_pull(task_ids=glue_task_id, map_indexes=map_index) is not None
-    imports = (load.get("options") or {}).get("load_method") == LOAD_IMPORT  # staged, then imported
+    planned = (load.get("options") or {}).get("load_method")
     method = count_method(params, settings)
     result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
     try:
         manifest, where = read_manifest(load, settings)
+        # Staged, then imported: the manifest says what ran (an auto import may have written in
+        # batches after all, when another load created its table first).
+        imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
         if glue_done:
             result = check(load, manifest, where, settings, method)
             status = audit.STATUS_VERIFIED if result.ok else audit.STATUS_COUNT_MISMATCH

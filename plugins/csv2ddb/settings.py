@@ -77,9 +77,10 @@ class Settings:
     partition_key: str = "id"
     sort_key: str = ""
     audit_table: str = ""  # default: "<prefix>-audit"
-    # True: the stack's items table exists before any load, so concurrent first loads (a backfill)
-    # never race to create it by ImportTable. False: the first load creates it (an import with auto).
-    create_table_in_bootstrap: bool = True
+    # False: the first load creates the stack's items table (by ImportTable with load_method auto;
+    # of two first loads at once, the one that finds the table made writes in batches). True: the
+    # bootstrap creates it, so every load writes in batches.
+    create_table_in_bootstrap: bool = False
 
     # --- Glue ---------------------------------------------------------------------------------
     glue_job_name: str = ""  # default: "<prefix>-load"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 from typing import Any
 
 import boto3
 import pytest
+from csv2ddb.glue_job import PYTHONSHELL, job_name
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
@@ -107,3 +110,69 @@ def test_a_first_load_into_a_new_table_is_an_import_reconciled_exactly(
     assert refused.state == "failed"
     assert refused.tasks["resolve_inputs"] == "failed"
     assert "exists already" in refused.output
+
+
+def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batches(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """Two first loads of one new table at once (a backfill): both plan ImportTable, and the one
+    that finds the table made by the other loads in batches instead of failing.
+
+    The other load is played by this test: it creates the table the moment this run's staging
+    job has staged its file, before the DAG's import step (the Glue task polls the job every
+    second), which is exactly what the second of two racing imports sees."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/options/raced.csv.gz"
+    upload(s3, stack, key, weather_like_gz())
+    table = f"{stack.prefix}-raced"
+    conf = {"key": key, "table": table, "partition_key": "origin", "sort_key": "time_hour"}
+    staged_before = {
+        o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket, Prefix="staging/").get("Contents", [])
+    }
+    outcome: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(
+            run=dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+        )
+    )
+    runner.start()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and runner.is_alive():
+        listed = s3.list_objects_v2(Bucket=stack.bucket, Prefix="staging/").get("Contents", [])
+        if {o["Key"] for o in listed} - staged_before:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the run staged nothing: it did not plan an import")
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "origin", "KeyType": "HASH"},
+            {"AttributeName": "time_hour", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "origin", "AttributeType": "S"},
+            {"AttributeName": "time_hour", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    runner.join(timeout=600)
+    run = outcome["run"]
+    assert run.state == "success", run.output[-6000:]
+    assert "loading in batches instead" in run.output
+    (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    assert record["load_method"] == "batch"
+    assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (ROWS, ROWS, ROWS)
+    assert (
+        ddb.list_imports(TableArn=ddb.describe_table(TableName=table)["Table"]["TableArn"])[
+            "ImportSummaryList"
+        ]
+        == []
+    )
+    left = s3.list_objects_v2(Bucket=stack.bucket, Prefix=f"staging/{record['run_id']}/")
+    assert left.get("KeyCount", 0) == 0  # the staged parts it no longer imports are gone
+    # The second Glue run of the task used the job as defined (not the hook's default glueetl).
+    glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
+    assert glue.get_job(JobName=job_name(stack, PYTHONSHELL))["Job"]["Command"]["Name"] == PYTHONSHELL
