@@ -90,7 +90,8 @@ def load_params(settings: Settings) -> dict[str, Any]:
             "section": TARGET_SECTION,
             "description": (
                 f"Target table; created if missing (on-demand, point-in-time recovery). "
-                f"Empty = the stack's table ({settings.table})."
+                f"Empty = the stack's table ({settings.table}); others must match "
+                f"{settings.table_pattern} (the Glue role may write only those)."
             ),
         },
         "reject_tolerance": {
@@ -319,6 +320,12 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     run_type = run_type_name(run_type)
     bucket = (params.get("bucket") or settings.bucket).strip()
     table = (params.get("table") or settings.table).strip()
+    if not settings.may_load(table):
+        raise InvalidLoadRequest(
+            f"table {table!r} is not one this stack loads: {settings.table!r} or names matching "
+            f"CSV2DDB_TABLE_PATTERN {settings.table_pattern!r}, never the audit table "
+            f"{settings.audit_table!r} (the Glue roles may write only those)"
+        )
     tolerance = str(params.get("reject_tolerance") or settings.reject_tolerance).strip()
     if not re.fullmatch(TOLERANCE_PATTERN, tolerance):
         raise InvalidLoadRequest(

@@ -21,6 +21,7 @@ from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import audit, counts, load_inputs, load_options, tables
 from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
+from csv2ddb.glue_job import PYTHONSHELL, job_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
 from csv2ddb.staging import delete_staging
@@ -267,7 +268,8 @@ def _record(
         logical_date=_iso(getattr(dag_run, "logical_date", None)),
         load=load,
         status=status,
-        glue_job_name=settings.glue_job_name,
+        # The job of the engine that ran (the manifest says; a run without one was the default's).
+        glue_job_name=job_name(settings, str((manifest or {}).get("engine") or PYTHONSHELL)),
         glue_job_run_id=glue_run,
         manifest=manifest,
         items_counted=result.items_counted if result else None,

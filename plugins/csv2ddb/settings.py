@@ -12,6 +12,7 @@ only reads the environment mapping it is given.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -77,6 +78,9 @@ class Settings:
     partition_key: str = "id"
     sort_key: str = ""
     audit_table: str = ""  # default: "<prefix>-audit"
+    # Which tables a load may write (IAM wildcards * and ?), besides the items table: the Glue
+    # roles may write these and no others (the audit table never), and the DAG refuses the rest.
+    table_pattern: str = ""  # default: "<prefix>-*"
     # False: the first load creates the stack's items table (by ImportTable with load_method auto;
     # of two first loads at once, the one that finds the table made writes in batches). True: the
     # bootstrap creates it, so every load writes in batches.
@@ -158,6 +162,7 @@ class Settings:
             "bucket": f"{self.prefix}-data",
             "table": f"{self.prefix}-items",
             "audit_table": f"{self.prefix}-audit",
+            "table_pattern": f"{self.prefix}-*",
             "glue_job_name": f"{self.prefix}-load",
             "glue_role_name": f"{self.prefix}-glue-role",
             "spark_job_name": f"{self.prefix}-load-spark",
@@ -209,6 +214,14 @@ class Settings:
     @property
     def key_schema(self) -> KeySchema:
         return key_schema_from(self.partition_key, self.sort_key)
+
+    def may_load(self, table: str) -> bool:
+        """A load may write ``table``: the items table, or a name the pattern covers (not the audit
+        table). The same rule as the Glue roles' policy (``bootstrap/policies.py``)."""
+        if table == self.audit_table:
+            return False
+        wildcard = re.escape(self.table_pattern).replace(r"\*", ".*").replace(r"\?", ".")
+        return table == self.table or re.fullmatch(wildcard, table) is not None
 
     @property
     def tags(self) -> dict[str, str]:

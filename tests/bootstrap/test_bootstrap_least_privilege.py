@@ -108,6 +108,17 @@ def test_glue_role_writes_only_the_items_table(auth_stack: AuthStack) -> None:
 
     audit_item = {"dag_run_id": {"S": "r"}, "source": {"S": "s"}}
     assert not allowed(lambda: ddb.put_item(TableName=s.audit_table, Item=audit_item))
+    # A table a run's form names: allowed when CSV2DDB_TABLE_PATTERN ("<prefix>-*") covers it.
+    root = auth_stack.root("dynamodb")
+    for name in (f"{s.prefix}-orders", f"x{s.prefix}-orders"):
+        root.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert allowed(lambda: ddb.put_item(TableName=f"{s.prefix}-orders", Item=item))
+    assert not allowed(lambda: ddb.put_item(TableName=f"x{s.prefix}-orders", Item=item))
     assert not allowed(lambda: ddb.scan(TableName=s.table))
     assert not allowed(lambda: ddb.delete_table(TableName=s.table))
 

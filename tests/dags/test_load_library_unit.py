@@ -81,12 +81,15 @@ def test_event_conf_plans_one_object_with_its_etag() -> None:
 
 def test_prefix_from_the_form() -> None:
     req = plan_request(
-        {"prefix": "raw/batch/", "table": "t1", "reject_tolerance": "0.1"}, "manual", None, SETTINGS
+        {"prefix": "raw/batch/", "table": f"{SETTINGS.prefix}-t1", "reject_tolerance": "0.1"},
+        "manual",
+        None,
+        SETTINGS,
     )
     assert (req.mode, req.prefix, req.table, req.reject_tolerance, req.recursive) == (
         "prefix",
         "raw/batch/",
-        "t1",
+        f"{SETTINGS.prefix}-t1",
         "0.1",
         True,
     )

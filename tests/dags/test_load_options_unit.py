@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from csv2ddb import load_options
+from csv2ddb.dag_params import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from
 
@@ -60,3 +61,15 @@ def test_bad_params_fail_in_the_plan() -> None:
     with pytest.raises(load_options.InvalidOptions, match="--max_write_rate"):
         load_options.requested({"max_write_rate": "fast"})
     assert load_options.requested({"write_mode": None, "sort_key": " sk:N "}) == {"sort_key": "sk:N"}
+
+
+@pytest.mark.parametrize("table", ["other-items", "csv2ddb-audit"])
+def test_a_table_the_glue_role_may_not_write_is_refused_before_any_work(table: str) -> None:
+    """The form may name any table; the Glue roles may write the items table and the pattern's
+    tables only (never the audit table): the run fails in planning, saying which may be loaded."""
+    settings = load_settings(env={})
+    with pytest.raises(InvalidLoadRequest, match="CSV2DDB_TABLE_PATTERN 'csv2ddb-\\*'"):
+        plan_request({"key": "raw/a.csv", "table": table}, "manual", None, settings)
+    assert plan_request({"key": "raw/a.csv", "table": "csv2ddb-orders"}, "manual", None, settings).table == (
+        "csv2ddb-orders"
+    )

@@ -43,9 +43,20 @@ def lambda_trust_policy() -> Policy:
     return trust_policy("lambda.amazonaws.com")
 
 
+# What the load job does to a table it loads.
+ITEM_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+)
+
+
 def glue_job_policy(ctx: StackContext) -> Policy:
     """What the load job does: read raw CSVs and its script, write rejects and manifests,
-    write items into the one items table, and log."""
+    write items into the items table (or a table the stack's pattern names, never the audit
+    table), and log."""
     s = ctx.settings
     bucket = ctx.bucket_arn
     return {
@@ -94,14 +105,15 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 # bad rows. PartiQL Insert/Update: the conditional write modes (insert, upsert_newer).
                 "Sid": "WriteItemsTable",
                 "Effect": "Allow",
-                "Action": [
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:DescribeTable",
-                    "dynamodb:PartiQLInsert",
-                    "dynamodb:PartiQLUpdate",
-                ],
-                "Resource": [ctx.table_arn(s.table)],
+                "Action": list(ITEM_ACTIONS),
+                "Resource": sorted({ctx.table_arn(s.table), ctx.table_arn(s.table_pattern)}),
+            },
+            {
+                # The pattern ("<prefix>-*") would cover the audit table: an explicit Deny wins.
+                "Sid": "NeverTheAuditTable",
+                "Effect": "Deny",
+                "Action": list(ITEM_ACTIONS),
+                "Resource": [ctx.table_arn(s.audit_table)],
             },
             {
                 # Glue names its log groups under /aws-glue/ (python-jobs/output, jobs/error, ...)
