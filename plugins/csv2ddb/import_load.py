@@ -30,6 +30,7 @@ from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.transfers.s3_to_dynamodb import S3ToDynamoDBOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED
 
 from csv2ddb import load_options, tables
@@ -60,9 +61,12 @@ def reconcile(description: Mapping[str, Any], manifest: Mapping[str, Any]) -> di
         or figures["imported_count"] != staged
         or figures["error_count"] != 0
     ):
+        failure = description.get("FailureCode")
+        why = f" ({failure}: {description.get('FailureMessage')})" if failure else ""
         raise AirflowFailException(
             f"ImportTable {figures['import_arn']} did not import what was staged: status "
-            f"{figures['import_status']}, imported {figures['imported_count']} of {staged} staged items, "
+            f"{figures['import_status']}{why}, imported {figures['imported_count']} of {staged} staged "
+            "items, "
             f"{figures['error_count']} error(s); see CloudWatch log group {figures['import_log_group']}. "
             f"The staging data is kept at {manifest.get('staging', {}).get('location')}"
         )
@@ -75,15 +79,16 @@ class TableTaken(AirflowFailException):
 
 
 def import_of_run(client: Any, table: str, token: str) -> str | None:
-    """The ARN of the import carrying ``token`` that created ``table`` (this load's own, from an
-    earlier attempt), or None when another load made the table."""
-    table_arn = client.describe_table(TableName=table)["Table"]["TableArn"]
-    request: dict[str, Any] = {"TableArn": table_arn}
+    """The ARN of this load's import of ``table`` (the one carrying ``token``), or None when there
+    is none (another load made the table). A failed import may have left no table: then every
+    import of the account is looked through (only on that failure path)."""
+    described = tables.describe(client, table)
+    request: dict[str, Any] = {"TableArn": described["TableArn"]} if described else {}
     while True:
         page = client.list_imports(**request)
         for summary in page.get("ImportSummaryList", []):
-            described = client.describe_import(ImportArn=summary["ImportArn"])["ImportTableDescription"]
-            if described.get("ClientToken") == token:
+            one = client.describe_import(ImportArn=summary["ImportArn"])["ImportTableDescription"]
+            if one.get("ClientToken") == token and str(one.get("TableArn", "")).endswith(f"/{table}"):
                 return str(summary["ImportArn"])
         if not page.get("NextToken"):
             return None
@@ -117,6 +122,14 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         spec = tables.items_table_spec(
             settings, load["table"], load_options.key_schema(options), load_options.ttl_attribute(options)
         )
+        client = dynamodb_client(settings)
+        if not manifest.get("rows_written"):
+            # Nothing staged (a header-only file, or every row rejected within tolerance): there
+            # is nothing to import, and ImportTable needs data; the table is created empty.
+            ensured = tables.ensure_table(client, spec, tags=settings.tags)
+            self.log.info("%s staged no item: table created, no ImportTable: %s", load["source_uri"], ensured)
+            write_manifest(load, settings, {**manifest, "imported_count": 0, "table_after_import": ensured})
+            return ""
         bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
         self.s3_bucket, self.s3_key = bucket, prefix
         self.dynamodb_table_name = spec.name
@@ -128,7 +141,6 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
             "ClientToken": client_token(load["run_id"]),
         }
         self.delete_on_error = False  # a failed import's table and staging stay for inspection
-        client = dynamodb_client(settings)
         arn = self.start_or_resume(context, client, spec.name, client_token(load["run_id"]))
         figures = reconcile(client.describe_import(ImportArn=arn)["ImportTableDescription"], manifest)
         ensured = tables.ensure_table(client, spec, tags=settings.tags)
@@ -142,22 +154,31 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         return arn
 
     def start_or_resume(self, context: Any, client: Any, table: str, token: str) -> str:
-        """ImportTable, or this run's import found again when an earlier attempt started it;
-        :class:`TableTaken` when another load created the table."""
+        """The ARN of this load's import, finished (COMPLETED or not: ``reconcile`` judges it):
+        ImportTable, or the import an earlier attempt started; :class:`TableTaken` when another
+        load created the table."""
         if tables.describe(client, table) is None:
             try:
                 return str(super().execute(context))
-            except AirflowException:
-                if tables.describe(client, table) is None or import_of_run(client, table, token):
+            except AirflowException as exc:
+                # The provider's failure names no ARN or counts: find this load's import to say them.
+                arn = import_of_run(client, table, token)
+                if arn is not None:
+                    self.log.error("ImportTable failed: %s", exc)
+                    return arn
+                if tables.describe(client, table) is None:
                     raise
                 raise taken(table) from None
         arn = import_of_run(client, table, token)
         if arn is None:
             raise taken(table)
         self.log.info("table %s was created by this load's import %s: waiting for it", table, arn)
-        DynamoDBHook(aws_conn_id=self.aws_conn_id).get_waiter("import_table").wait(
-            ImportArn=arn, WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts}
-        )
+        try:
+            DynamoDBHook(aws_conn_id=self.aws_conn_id).get_waiter("import_table").wait(
+                ImportArn=arn, WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts}
+            )
+        except WaiterError as exc:
+            self.log.error("import %s did not complete: %s", arn, exc)
         return arn
 
 
@@ -172,7 +193,7 @@ def staged_already(load: Mapping[str, Any], settings: Settings) -> bool:
     if not hook.check_for_key(key, bucket_name=bucket):
         return False
     manifest = json.loads(hook.read_key(key, bucket_name=bucket))
-    return manifest.get("status") == STATUS_SUCCEEDED and bool(manifest.get("staging"))
+    return manifest.get("status") == STATUS_SUCCEEDED and manifest.get("load_method") == LOAD_IMPORT
 
 
 def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
@@ -182,7 +203,7 @@ def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]
     if not hook.check_for_key(key, bucket_name=bucket):
         raise AirflowFailException(f"s3://{bucket}/{key} does not exist: the staging job wrote no manifest")
     manifest = json.loads(hook.read_key(key, bucket_name=bucket))
-    if manifest.get("status") != STATUS_SUCCEEDED or not manifest.get("staging"):
+    if manifest.get("status") != STATUS_SUCCEEDED or manifest.get("load_method") != LOAD_IMPORT:
         raise AirflowFailException(
             f"the staging job of {load['source_uri']} did not succeed: {manifest.get('error')}; "
             "nothing imported"

@@ -20,9 +20,6 @@ from csv2ddb.load_steps import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.staging import delete_staging
 
-# How long a load waits for another load's import of its table to finish (ACTIVE): 2 hours.
-IMPORT_WAIT = {"delay_seconds": 5, "max_attempts": 1440}
-
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
     """``GuardedGlueJobOperator`` for one load (``load``: a dict from ``resolve_inputs``).
@@ -63,7 +60,11 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
             self.script_args = script_args(self.load, settings)
             job_run_id = super().execute(context)
         ImportLoadOperator(
-            task_id=f"{self.task_id}_import", load=self.load, aws_conn_id=self.aws_conn_id
+            task_id=f"{self.task_id}_import",
+            load=self.load,
+            aws_conn_id=self.aws_conn_id,
+            check_interval=settings.import_poll_seconds,
+            max_attempts=settings.import_poll_attempts,
         ).execute(context)
         return job_run_id or "staged"
 
@@ -80,7 +81,13 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
             load_options.ttl_attribute(batch["options"]),
         )
         try:
-            ready = tables.ensure_table(dynamodb_client(settings), spec, tags=settings.tags, **IMPORT_WAIT)
+            ready = tables.ensure_table(
+                dynamodb_client(settings),
+                spec,
+                tags=settings.tags,
+                delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
+                max_attempts=settings.import_poll_attempts,
+            )
         except tables.TableSchemaMismatch as exc:
             raise TableTaken(f"{reason}, with other keys: {exc}") from exc
         self.log.info("table ready for the batch load: %s", ready)

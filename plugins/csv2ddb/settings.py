@@ -114,6 +114,10 @@ class Settings:
     # GlueJobOperator polls the run this often: every second of it is latency on each load. On AWS
     # with many files per run, raise it (GetJobRun is rate-limited per account).
     glue_poll_seconds: float = 1.0
+    # How often the import path asks DynamoDB whether its ImportTable finished (DescribeImport),
+    # and for how long: 5 s x 1440 = 2 hours.
+    import_poll_seconds: int = 5
+    import_poll_attempts: int = 1440
 
     # --- the Spark engine (glue/csv2ddb_spark_job.py, docs/spark.md) ---------------------------
     engine: str = "auto"  # auto | pythonshell | spark; a run's params/conf "engine" overrides it
