@@ -21,6 +21,11 @@ Produced by `tests/reliability` (issue 6); do not edit by hand. Regenerate with
 `CSV2DDB_UPDATE_RELIABILITY_REPORT=1 .venv/bin/python -m pytest tests/reliability -q`; the last test
 of the suite fails when this page differs from what the run produced.
 
+The **import path** column: the same file as a first load into a new table through ImportTable
+(the job stages DynamoDB JSON, ImportTable creates the table), asserted to give the batch path's
+figures, rejects and exact item set (empty: not run that way, e.g. a conditional write mode, which
+a new table cannot use).
+
 Every row was asserted by a test against the real emulator (and real Airflow where the "via"
 column says so): the outcome, the manifest figures, and an exact scan of the table holding exactly
 the expected items. **Rows lost** = rows of the input that are neither written, nor rejected with a
@@ -67,10 +72,17 @@ def render(
             continue
         out.append(f"\n## {title}\n")
         if kind == "case":
-            out.append("| case | input | via | outcome | read | written | rejected | duplicate | rows lost |")
-            out.append("|---|---|---|---|---:|---:|---:|---:|---:|")
+            # The same case as a first load through ImportTable (tests/reliability/test_import_path.py).
+            imported = {r["name"]: r for r in rows if r["kind"] == "import"}
+            out.append(
+                "| case | input | via | outcome | read | written | rejected | duplicate | rows lost "
+                "| import path |"
+            )
+            out.append("|---|---|---|---|---:|---:|---:|---:|---:|---|")
             for r in section:
+                other = imported.get(r["name"])
                 cells = [r["name"], r["input"], r["via"], r["outcome"], *r["figures"], r["rows_lost"]]
+                cells.append(other["outcome"] if other else "")
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         else:
             out.append("| name | what was done | via | outcome | rows lost |")
