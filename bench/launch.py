@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -47,10 +48,33 @@ def ceiling(harness: Harness, dataset: dict[str, Any], threads: int, strings: bo
     return _in_worker(harness, "ceiling", label, dataset, dataset["path"], threads, item_types, worker_kwargs)
 
 
+# The last commit before the load core became a package (issue 10): its one-file job is the
+# "before" of the loader-vs-ceiling ratio, run in the same benchmark as today's job.
+ROUND1_COMMIT = "0633102"
+
+
+def round1_job(run_dir: Path) -> Path:
+    """The round-1 job script, taken from git history into the run's directory."""
+    script = run_dir / f"csv2ddb_load_job-{ROUND1_COMMIT}.py"
+    shown = subprocess.run(
+        ["git", "show", f"{ROUND1_COMMIT}:glue/csv2ddb_load_job.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    )
+    script.write_bytes(shown.stdout)
+    return script
+
+
 def glue_job(
-    harness: Harness, dataset: dict[str, Any], concurrency: int, strings: bool = False
+    harness: Harness,
+    dataset: dict[str, Any],
+    concurrency: int,
+    strings: bool = False,
+    script: Path | None = None,
 ) -> dict[str, Any]:
-    """The job script run directly; ``strings``: with ``--type_map {"*": "S"}``, as the peers write."""
+    """The job script run directly; ``strings``: with ``--type_map {"*": "S"}``, as the peers write;
+    ``script``: another version of the job (the round-1 one), as contender ``csv2ddb_job_before``."""
     table = harness.new_table("csv2ddb")
     job_args = dict(dataset["job_args"])
     if strings:
@@ -58,7 +82,7 @@ def glue_job(
     run_id = f"bench-{uuid.uuid4().hex[:12]}"
     argv = [
         sys.executable,
-        str(job.JOB_PATH),
+        str(script or job.JOB_PATH),
         "--source_bucket",
         BUCKET,
         "--source_key",
@@ -73,8 +97,10 @@ def glue_job(
     ]
     kind = ", every column a string" if strings else ""
     label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}{kind}"
+    if script is not None:
+        label = f"csv2ddb Glue job before the load core ({ROUND1_COMMIT}), write_concurrency {concurrency}"
     record = harness.measure(
-        "csv2ddb_job",
+        "csv2ddb_job_before" if script is not None else "csv2ddb_job",
         label,
         dataset,
         argv,
@@ -176,6 +202,31 @@ def import_table(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
         and inner.get("error_count") == 0
     )
     record["verified"] = bool(record["verified"]) and record["reconciled"]
+    return record
+
+
+def csv2ddb_import(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
+    """Our import path on a first load: the job stages typed DynamoDB JSON, ImportTable creates
+    the table, its counters reconciled exactly with the manifest (what the DAG's import step does)."""
+    table = harness.new_table("csv2ddb-import")
+    out = harness.run_dir / f"csv2ddb-import-{dataset['name']}.json"
+    run_id = f"bench-{uuid.uuid4().hex[:12]}"
+    kwargs = {"bucket": BUCKET, "key": dataset["key"], "table": table, "run_id": run_id}
+    argv = worker_argv("csv2ddb_import", out, job_args=dict(dataset["job_args"]), **kwargs)
+    record = harness.measure(
+        "csv2ddb_import",
+        "csv2ddb import path: job stages DynamoDB JSON (gzip), ImportTable, reconciled",
+        dataset,
+        argv,
+        table,
+        create_table=False,
+        result_path=out,
+        expected_items=dataset["items"],
+        item_types=TYPED,
+    )
+    record["reconciled"] = bool(record["inner"].get("reconciled"))
+    record["verified"] = bool(record["verified"]) and record["reconciled"]
+    record["manifest"] = harness.manifest(run_id)
     return record
 
 

@@ -73,9 +73,11 @@ ALL_CONTENDERS = (
     "transform_only",
     "ceiling",
     "csv2ddb_job",
+    "csv2ddb_job_before",
     "batch_writer",
     "awswrangler",
     "import_table",
+    "csv2ddb_import",
     "csv2ddb_dag",
     "check_scale",  # not a loader: the count check against the table's size
 )
@@ -182,12 +184,17 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         if best_threads != launch.JOB_DEFAULT_CONCURRENCY:
             launch.glue_job(harness, flights, best_threads)
         launch.glue_job(harness, flights, launch.JOB_DEFAULT_CONCURRENCY, strings=True)
+    if "csv2ddb_job_before" in only:
+        before = launch.round1_job(harness.run_dir)
+        launch.glue_job(harness, flights, launch.JOB_DEFAULT_CONCURRENCY, script=before)
     if "batch_writer" in only:
         launch.batch_writer(harness, flights)
     if "awswrangler" in only:
         launch.awswrangler(harness, flights)
     if "import_table" in only:
         launch.import_table(harness, flights)
+    if "csv2ddb_import" in only:
+        launch.csv2ddb_import(harness, flights)
     if "csv2ddb_dag" in only:  # it bootstraps a whole stack on the emulator
         launch.dag(harness, flights)
     if "check_scale" in only:

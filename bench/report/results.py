@@ -14,11 +14,13 @@ from bench.record import TYPED, item_types
 ORDER = {
     "ceiling": 0,
     "csv2ddb_job": 1,
+    "csv2ddb_job_before": 1,
     "csv2ddb_dag": 2,
     "transform_only": 3,
-    "import_table": 4,
-    "batch_writer": 5,
-    "awswrangler": 6,
+    "csv2ddb_import": 4,
+    "import_table": 5,
+    "batch_writer": 6,
+    "awswrangler": 7,
 }
 UNORDERED = 9  # after every contender ORDER knows
 

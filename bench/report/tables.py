@@ -48,6 +48,14 @@ def markdown_table(doc: dict[str, Any]) -> str:
         if r["contender"] == "import_table" and r.get("inner"):
             inner = r["inner"]
             verified += f" (imported {inner.get('imported_item_count')}, errors {inner.get('error_count')})"
+        if r["contender"] == "csv2ddb_import" and r.get("inner"):
+            inner = r["inner"]
+            verified += (
+                f" (staging {inner.get('staging_s')} s + import {inner.get('import_s')} s; "
+                f"{_fmt(inner.get('staged_bytes'))} bytes in {inner.get('staged_parts')} part(s) staged; "
+                f"imported {inner.get('imported_item_count')} of {inner.get('rows_written')} written, "
+                f"errors {inner.get('error_count')})"
+            )
         rows.append(
             f"| {r['dataset']} ({r['rows']:,}){_run_tag(r)} | {r['label']} | {_fmt(r.get('threads'), 'd')} "
             f"| {_fmt(r['wall_s'], '.1f')} | {_fmt(r['rows_per_s'])} | {_fmt(r['ratio_to_ceiling'], '.2f')} "
