@@ -33,6 +33,7 @@ bench: setup  ## benchmark csv2ddb vs the emulator's ceiling and peers (flights 
 	@.venv-bench/bin/python -m bench.run --big
 	@$(PY) -m bench.modes
 	@$(PY) -m bench.spark_engine
+	@$(PY) -m bench.spark_dag
 
 bench-quick: setup  ## the benchmark on a 20k-row flights slice (a few minutes); results under .cache/bench/
 	@bash bench/setup.sh

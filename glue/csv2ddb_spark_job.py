@@ -33,17 +33,15 @@ from csv2ddb_core.driver import (
     data_start,
     finish,
     first_error,
-    judge,
     loadable,
     prepare,
     sum_results,
     summaries_from,
-    tolerance_message,
     whole_object_split,
 )
-from csv2ddb_core.load import check_table
+from csv2ddb_core.load import check_table, judge, tolerance_message
 from csv2ddb_core.manifest import LoadStats, utc_now
-from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, digest_split, load_split, scan_split
+from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, Tap, digest_split, load_split, scan_split
 from csv2ddb_core.splits import Split, nominal_starts, split_count
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -154,6 +152,7 @@ def write_splits(
     duplicates: DataFrame,
     write: bool,
     fault: Optional[Fault],
+    tap: Optional[Tap] = None,
 ) -> List[SplitResult]:
     """Pass 3: one task per split, given the lines of its duplicates; the committed results."""
     sc = spark.sparkContext
@@ -163,7 +162,7 @@ def write_splits(
 
     def run(values: Any) -> SplitResult:
         split = next(v for tag, v in values if tag == 0)
-        return load_split(plan, split, {v for tag, v in values if tag == 1}, write, fault)
+        return load_split(plan, split, {v for tag, v in values if tag == 1}, write, fault, tap)
 
     grouped = specs.union(dups).groupByKey(len(live), partitionFunc=lambda k: position[k])
     return grouped.map(lambda kv: run(kv[1])).collect()
@@ -176,8 +175,10 @@ def run_load(
     s3: Any,
     ddb: Any,
     fault: Optional[Fault] = None,
+    tap: Optional[Tap] = None,
 ) -> Dict[str, Any]:
-    """One load through Spark; the manifest (also on failure). ``fault`` lets a test kill tasks."""
+    """One load through Spark; the manifest (also on failure). ``fault`` lets a test kill tasks,
+    ``tap`` capture what the tasks' writers send (``csv2ddb_core.partition.Tap``)."""
     started = utc_now()
     stats = LoadStats()
     result: Dict[str, Any] = {"rejected_location": None}
@@ -212,20 +213,18 @@ def run_load(
             read_before(broken[0], summaries, digests, stats)
             result["nothing_written"] = True
             raise JobError(broken[1])
-        duplicates = duplicates_of(digests.where("line >= 0")).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(duplicates)
-        checked = LoadStats(
-            rows_read=sum(s["read"] for s in summaries),
-            rows_rejected=sum(s["rejected"] for s in summaries),
-            rows_duplicate=duplicates.count(),
+        # Computed by the write pass (one Spark job less per load): every split's task is handed
+        # the lines of its duplicates, and reports how many it was handed.
+        duplicates = duplicates_of(digests.where("line >= 0"))
+        read = sum(s["read"] for s in summaries)
+        rejected = sum(s["rejected"] for s in summaries)
+        write = not (args.validate_first and args.tolerance.exceeded(rejected, read))
+        results = timed(
+            engine, "write", lambda: write_splits(spark, plan, live, duplicates, write, fault, tap)
         )
         if args.validate_first:  # reported only when the Python shell would run its validation pass
-            figures = ("rows_read", "rows_rejected", "rows_duplicate")
-            result["validation"] = {k: getattr(checked, k) for k in figures}
-        write = not (
-            args.validate_first and args.tolerance.exceeded(checked.rows_rejected, checked.rows_read)
-        )
-        results = timed(engine, "write", lambda: write_splits(spark, plan, live, duplicates, write, fault))
+            marked = sum(r.marked_duplicates for r in results)
+            result["validation"] = {"rows_read": read, "rows_rejected": rejected, "rows_duplicate": marked}
         collect_artifacts(s3, args, results, stats, result)
         engine["executor_peak_rss_mb"] = max((r.peak_rss_mb for r in results), default=0.0)
         if not write:

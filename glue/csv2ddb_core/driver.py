@@ -2,8 +2,8 @@
 splits, and judge the figures the tasks committed.
 
 The engine (``glue/csv2ddb_spark_job.py``) only runs the three passes of ``partition`` over the
-splits planned here and hands their results back. Everything that decides *what* is loaded and
-*whether the load succeeded* is here, in the same words as the Python shell's ``load.run``.
+splits planned here and hands their results back. What decides *what* is loaded is here; *whether
+the load succeeded* is the Python shell's own rule (``load.judge``), on the summed figures.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import json
 import logging
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from csv2ddb_core.contract import JobArgs, JobError
+from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.header import header_from
 from csv2ddb_core.manifest import LoadStats, finish_manifest, iso
 from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
-from csv2ddb_core.ranged import RangeStream, version_pin
-from csv2ddb_core.source import open_text
+from csv2ddb_core.ranged import range_stream, version_pin
+from csv2ddb_core.source import S3ObjectStream, open_text
 from csv2ddb_core.splits import (
     BROKEN,
     Split,
@@ -49,7 +49,7 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: Dict[str, Any]
         "version_id": version_id,
     }
     pin = version_pin(version_id, etag)
-    head_stream = RangeStream(s3, args.source_bucket, args.source_key, pin, 0, size)
+    head_stream = range_stream(s3, args.source_bucket, args.source_key, pin, 0, size)
     text, result["compression"] = open_text(head_stream, args.encoding)
     try:
         header = header_from(split_records(text, args.delimiter, Split(-1, 0, size, 1, NO_LINE_LIMIT)), args)
@@ -62,9 +62,9 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: Dict[str, Any]
     return plan
 
 
-def _stream(s3: Any, plan: LoadPlan, start: int) -> RangeStream:
+def _stream(s3: Any, plan: LoadPlan, start: int) -> S3ObjectStream:
     a = plan.args
-    return RangeStream(s3, a.source_bucket, a.source_key, plan.pin, start, plan.size)
+    return range_stream(s3, a.source_bucket, a.source_key, plan.pin, start, plan.size)
 
 
 def data_start(s3: Any, plan: LoadPlan, compression: Optional[str]) -> Tuple[Optional[int], int]:
@@ -119,30 +119,6 @@ def sum_results(results: Sequence[SplitResult], stats: LoadStats) -> None:
         stats.bytes_read += r.bytes_read
         for reason, count in r.reject_reasons.items():
             stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
-
-
-def judge(args: JobArgs, stats: LoadStats, result: Mapping[str, Any]) -> None:
-    """Raise JobError unless the load succeeded (the Python shell's ``run`` rules, same words)."""
-    for problem in ("rejects_error", "keys_error", "task_error"):
-        if result.get(problem):
-            raise JobError(result[problem])
-    if stats.rows_unconfirmed != 0:
-        raise JobError(
-            f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
-            f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate} "
-            f"+ skipped {stats.rows_skipped}"
-        )
-    if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
-        raise JobError(tolerance_message(args, stats, result, validated=False))
-
-
-def tolerance_message(args: JobArgs, stats: LoadStats, result: Mapping[str, Any], validated: bool) -> str:
-    nothing = "nothing was written (validate_first); " if validated else ""
-    return (
-        f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
-        f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
-        f"{nothing}rejects are in {result.get('rejected_location')}"
-    )
 
 
 def finish(

@@ -165,11 +165,7 @@ def validate(args: JobArgs, s3: Any, result: Dict[str, Any], started: dt.datetim
         if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
             _store_rejects(rejects, s3, args, result)
             result["validation_stats"] = stats
-            raise JobError(
-                f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
-                f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
-                f"nothing was written (validate_first); rejects are in {result.get('rejected_location')}"
-            )
+            raise JobError(tolerance_message(args, stats, result, validated=True))
     finally:
         rejects.close()
 
@@ -296,6 +292,36 @@ def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: Dict[st
         keys.close()
 
 
+# What makes a load fail after its rows were read, whatever the engine: an artifact that could
+# not be stored, a failed task (parallel engines), then the identity, then the tolerance.
+PROBLEMS = ("rejects_error", "keys_error", "task_error")
+
+
+def judge(args: JobArgs, stats: LoadStats, result: Dict[str, Any]) -> None:
+    """Raise JobError unless the load succeeded: every engine's rule, in the same words."""
+    for problem in PROBLEMS:
+        if result.get(problem):
+            raise JobError(result[problem])
+    if stats.rows_unconfirmed != 0:
+        raise JobError(
+            f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
+            f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate} "
+            f"+ skipped {stats.rows_skipped}"
+        )
+    if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
+        raise JobError(tolerance_message(args, stats, result, validated=False))
+
+
+def tolerance_message(args: JobArgs, stats: LoadStats, result: Dict[str, Any], validated: bool) -> str:
+    """Why a load over its reject tolerance failed; ``validated``: found before the first write."""
+    nothing = "nothing was written (validate_first); " if validated else ""
+    return (
+        f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
+        f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
+        f"{nothing}rejects are in {result.get('rejected_location')}"
+    )
+
+
 def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     """Load, judge the result, write the manifest (also on failure); return the manifest."""
     started = utc_now()
@@ -304,21 +330,7 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
     error: Optional[str] = None
     try:
         load(args, s3, ddb, stats, result, started)
-        for problem in ("rejects_error", "keys_error"):
-            if result.get(problem):
-                raise JobError(result[problem])
-        if stats.rows_unconfirmed != 0:
-            raise JobError(
-                f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
-                f"+ rejected {stats.rows_rejected} + duplicate {stats.rows_duplicate} "
-                f"+ skipped {stats.rows_skipped}"
-            )
-        if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
-            raise JobError(
-                f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
-                f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
-                f"rejects are in {result.get('rejected_location')}"
-            )
+        judge(args, stats, result)
     except JobError as exc:
         error = str(exc)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:

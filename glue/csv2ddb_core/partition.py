@@ -19,6 +19,8 @@ import dataclasses
 import io
 import json
 import os
+import sys
+import zipimport
 import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -32,7 +34,7 @@ from csv2ddb_core.header import HeaderSpec
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.load import make_writer
 from csv2ddb_core.manifest import peak_rss_mb
-from csv2ddb_core.ranged import RangeStream, read_range, read_until_line_start, version_pin
+from csv2ddb_core.ranged import range_stream, read_range, read_until_line_start, version_pin
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
 from csv2ddb_core.source import open_text
@@ -48,6 +50,9 @@ TASK_ERRORS = (
     zlib.error,
 )
 Fault = Callable[[int, int], None]  # (split index, rows read so far): a test's way to kill a task
+# (split index, the task's DynamoDB client) -> the client the task's writer uses: a test's way to
+# capture the exact requests the writer sends (tests/spark), without a table to read them back from.
+Tap = Callable[[int, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,24 @@ class LoadPlan:
 _CLIENTS: Dict[Tuple[str, int], Tuple[Any, Any]] = {}
 
 
+def _keep_directory(self: Any) -> None:
+    """``zipimporter.invalidate_caches`` as before Python 3.10: keep the directory read once."""
+
+
+def keep_zip_directories() -> None:
+    """Make ``importlib.invalidate_caches()`` cheap again in this (Spark worker) process.
+
+    PySpark's worker calls it before every task; on Python 3.10 and 3.11 that re-reads the central
+    directory of every zip on ``sys.path``, and PySpark puts its own pyspark.zip and py4j's zip
+    there: about 70 ms of CPU per task, more than a small split's whole work (cpython#103200, fixed
+    in 3.12; SPARK-54744). Those zips do not change while a worker lives, so their importers keep
+    the directory they read, as on every Python before 3.10. Every pass calls this first: the
+    first task of a worker process pays once, its later tasks not at all.
+    """
+    if sys.version_info[:2] in ((3, 10), (3, 11)):
+        zipimport.zipimporter.invalidate_caches = _keep_directory  # type: ignore[method-assign]
+
+
 def clients_for(args: JobArgs) -> Tuple[Any, Any]:
     """The (S3, DynamoDB) clients of this worker process, made once: a worker runs many tasks one
     after another, and making clients costs a fraction of a second of CPU each time."""
@@ -112,7 +135,7 @@ def builder_for(plan: LoadPlan) -> RowBuilder:
 def split_text(s3: Any, plan: LoadPlan, split: Split) -> io.TextIOWrapper:
     """The split's text from its first byte to the end of the object (read lazily)."""
     args = plan.args
-    stream = RangeStream(s3, args.source_bucket, args.source_key, plan.pin, split.start, plan.size)
+    stream = range_stream(s3, args.source_bucket, args.source_key, plan.pin, split.start, plan.size)
     if split.whole_object:
         return open_text(stream, args.encoding)[0]
     codec = range_codec(args.encoding)
@@ -125,6 +148,7 @@ def split_text(s3: Any, plan: LoadPlan, split: Split) -> io.TextIOWrapper:
 
 def scan_split(plan: LoadPlan, index: int, nominal: Sequence[int]) -> Dict[str, Any]:
     """Pass 1 for split ``index`` of the ``nominal`` starts (``nominal[0]`` = first data byte)."""
+    keep_zip_directories()
     args = plan.args
     s3, _ = clients_for(args)
     where = (s3, args.source_bucket, args.source_key, plan.pin)
@@ -153,6 +177,7 @@ def scan_split(plan: LoadPlan, index: int, nominal: Sequence[int]) -> Dict[str, 
 
 def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes]]:
     """Pass 2: ``(split, line, digest)`` per good row, then ``(split, -1, summary JSON)``."""
+    keep_zip_directories()
     s3, _ = clients_for(plan.args)
     build = builder_for(plan).build
     read = rejected = 0
@@ -185,6 +210,7 @@ class SplitResult:
     written: int = 0
     rejected: int = 0
     duplicate: int = 0
+    marked_duplicates: int = 0  # the lines the driver named duplicates (all of them, also on error)
     skipped: int = 0
     write_retries: int = 0
     bytes_read: int = 0
@@ -202,14 +228,18 @@ def load_split(
     duplicates: Collection[int],
     write: bool = True,
     fault: Optional[Fault] = None,
+    tap: Optional[Tap] = None,
 ) -> SplitResult:
     """Pass 3: write the split's rows (all but ``duplicates``, by line); return its figures.
 
     ``write=False`` only sorts rows (the validation failed): rejects are still stored.
     """
+    keep_zip_directories()
     args = plan.args
     s3, ddb = clients_for(args)
-    out = SplitResult(split.index)
+    if tap is not None:
+        ddb = tap(split.index, ddb)
+    out = SplitResult(split.index, marked_duplicates=len(duplicates))
     rejects = RejectSink(args.delimiter, args.encoding)
     keys = KeyListWriter(args.keys.names)
     builder = builder_for(plan)

@@ -26,8 +26,8 @@ import csv
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from csv2ddb_core.contract import CSV_FIELD_LIMIT, JobError
-from csv2ddb_core.source import NUL_MARK, NulEscaper
+from csv2ddb_core.contract import CSV_FIELD_LIMIT
+from csv2ddb_core.source import NulEscaper, read_records
 
 START = "start"  # a record begins at the split's first byte
 QUOTED = "quoted"  # the first byte continues a quoted field of an earlier split
@@ -36,10 +36,6 @@ STATES = (START, QUOTED)
 
 # Encodings whose decoders keep state across lines or bytes: never split.
 _STATEFUL = ("utf_7", "iso2022", "hz", "utf_16", "utf_32")
-
-
-class CsvStructureError(JobError):
-    """A record the csv module cannot parse (strict mode), with the global line numbers."""
 
 
 @dataclass(frozen=True)
@@ -203,37 +199,13 @@ def entry_states(transitions: Sequence[Tuple[str, str]]) -> List[str]:
 def split_records(text: Iterable[str], delimiter: str, split: Split) -> Iterator[Tuple[int, List[str]]]:
     """(global start line, cells) of every record that starts in ``split``.
 
-    The same parse as the Python shell's ``read_records`` (strict csv module, NUL kept, blank lines
-    skipped), with line numbers offset to the whole file, a QUOTED entry simulated by a leading
-    quote (that record began in an earlier split and is dropped), and a stop at the first record
-    starting after ``split.last_line``. Raises CsvStructureError in the same words.
+    The Python shell's ``read_records`` (strict csv module, NUL kept, blank lines skipped, the same
+    errors in the same words) with line numbers offset to the whole file, a stop before the first
+    record starting after ``split.last_line``, and a QUOTED entry simulated by a leading quote: that
+    record began in an earlier split and is dropped (as is the header of a whole-object split).
     """
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    escaper = NulEscaper(_Lines(text, '"' if split.entry == QUOTED else ""))
-    reader = csv.reader(escaper, delimiter=delimiter, strict=True)
-    base = split.first_line - 1
-    # A QUOTED split's first record began earlier; a whole-object split starts with the header.
-    drop = split.entry == QUOTED or split.whole_object
-    line = 0
-    while True:
-        start = line + 1
-        if base + start > split.last_line:
-            return
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise CsvStructureError(
-                f"malformed CSV at line {base + reader.line_num} (record starting at line "
-                f"{base + start}): {exc}; an unbalanced quote is the usual cause"
-            ) from exc
-        line = reader.line_num
-        if not row:
-            continue
-        if drop:
-            drop = False
-            continue
-        if escaper.seen_nul:
-            row = [cell.replace(NUL_MARK, "\x00") for cell in row]
-        yield base + start, row
+    lines = _Lines(text, '"' if split.entry == QUOTED else "")
+    records = read_records(lines, delimiter, first_line=split.first_line, last_line=split.last_line)
+    if split.entry == QUOTED or split.whole_object:
+        next(records, None)
+    yield from records

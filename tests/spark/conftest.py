@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,13 +23,18 @@ import boto3
 import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
+from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.load import run
 from csv2ddb_dev.emulator import Emulator
+from pyspark import cloudpickle
 
 from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.glue.digest import fetch_items, items_digest
+from tests.spark import capture
 
+# Spark's Python workers get the capturing tap by value: they need not import the test package.
+cloudpickle.register_pickle_by_value(capture)
 SPARK_JOB = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_spark_job.py"
 LOCAL_CORES = "2"
 
@@ -115,6 +121,8 @@ class Engines:
     s3: Any
     ddb: Any
     created: list[str] = field(default_factory=list)
+    job_clients: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def place(self, key: str, body: bytes, make_table: Callable[[Any, str], None] | None = None) -> str:
         bucket = f"spk-{uuid.uuid4().hex[:12]}"
@@ -148,16 +156,26 @@ class Engines:
             argv += [f"--{name}", value]
         return argv
 
+    def clients(self, args: JobArgs) -> tuple[Any, Any]:
+        """The job's own clients (csv2ddb_core.clients), made once per writer-thread count, as a
+        job process makes them once: making them costs ~0.15 s of CPU, times ~100 loads here."""
+        with self.lock:
+            if args.write_concurrency not in self.job_clients:
+                self.job_clients[args.write_concurrency] = make_clients(args)
+            return self.job_clients[args.write_concurrency]
+
     def pythonshell(self, bucket: str, key: str, run_id: str, **extra: str) -> Loaded:
         args = parse_job_args(self.argv(bucket, key, run_id, **extra), env={})
-        s3, ddb = make_clients(args)
+        s3, ddb = self.clients(args)
         return Loaded(run(args, s3, ddb), bucket, args.table, self.s3, self.ddb)
 
-    def spark_load(self, bucket: str, key: str, run_id: str, fault: Any = None, **extra: str) -> Loaded:
+    def spark_load(
+        self, bucket: str, key: str, run_id: str, fault: Any = None, tap: Any = None, **extra: str
+    ) -> Loaded:
         argv = self.argv(bucket, key, run_id, **extra)
         args = parse_job_args(argv, env={})
-        s3, ddb = make_clients(args)
-        manifest = self.job.run_load(self.spark, args, self.job.spark_options(argv, {}), s3, ddb, fault)
+        s3, ddb = self.clients(args)
+        manifest = self.job.run_load(self.spark, args, self.job.spark_options(argv, {}), s3, ddb, fault, tap)
         return Loaded(manifest, bucket, args.table, self.s3, self.ddb)
 
     def both(self, key: str, body: bytes, run_id: str, **extra: str) -> tuple[Loaded, Loaded]:
