@@ -50,6 +50,12 @@ HOW_TAKEN = """\
   and adds `ingestion_timestamp`, `source_file`, `load_run_id` to every item.
 - **ImportTable** runs inside the emulator (no HTTP per batch); its `ImportedItemCount` and
   `ErrorCount` are reconciled with the source row count as well as the table counted.
+- **csv2ddb import path** (issue 14): the job with `--load_method import` stages the loader's
+  typed items as gzip'd DynamoDB JSON, then ImportTable creates the table from them; its
+  `ImportedItemCount` must equal the manifest's `rows_written` with `ErrorCount` 0. Its wall time
+  is both parts (the split and the bytes staged are in its row); its client CPU includes the job's.
+- **Glue job before the load core**: the round-1 one-file job (commit `0633102`, read from git
+  history) on the same file in the same run: the "before" of the loader-vs-ceiling ratio.
 - **Through the DAG** (the `csv2ddb_load DAG` row, `bench/dag_run.py`): `dag.test()` of the real
   DAG in the Airflow virtualenv against the same emulator, after a stack bootstrap and the upload
   (outside the clock). Its wall time is the whole DAG run: the Glue job (run by the emulator

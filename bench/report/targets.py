@@ -180,12 +180,14 @@ def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict
 
 
 def _import_targets(results: list[dict[str, Any]], main: str | None) -> list[dict[str, Any]]:
-    """The import path (staging + ImportTable + reconcile) against each BatchWriteItem contender's
-    best run of any item shape (the peers write strings, which the emulator stores for less)."""
+    """The import path (staging + ImportTable + reconcile) against each BatchWriteItem contender:
+    our ceiling and batch job with typed items, as the import path writes them; the peers as they
+    write (strings, which the emulator stores for less)."""
     imported = best(results, "csv2ddb_import", main)
     out = []
     for other_name in ("ceiling", *BATCH_WRITE_CONTENDERS):
-        other = best(results, other_name, main, None)
+        # Ours (ceiling, batch job) like for like: typed items, as the import path writes them.
+        other = best(results, other_name, main, TYPED if other_name in ("ceiling", "csv2ddb_job") else None)
         value = _ratio(imported, other)
         out.append(
             _target(
