@@ -119,9 +119,7 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
             raise AirflowSkipException(f"{load['source_uri']} is a batch load: nothing to import")
         settings = load_settings()
         manifest = read_manifest(load, settings)
-        spec = tables.items_table_spec(
-            settings, load["table"], load_options.key_schema(options), load_options.ttl_attribute(options)
-        )
+        spec = load_options.table_spec(settings, load["table"], options)
         client = dynamodb_client(settings)
         if not manifest.get("rows_written"):
             # Nothing staged (a header-only file, or every row rejected within tolerance): there
@@ -186,14 +184,16 @@ def manifest_location(load: Mapping[str, Any], settings: Settings) -> tuple[str,
     return settings.bucket, settings.manifest_key(load["run_id"])
 
 
-def staged_already(load: Mapping[str, Any], settings: Settings) -> bool:
-    """This load's staging job has succeeded before (a retried task must not stage twice)."""
+def staged_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any] | None:
+    """The manifest of this load's succeeded staging job, or None when it has not staged (a retried
+    task must not stage twice)."""
     bucket, key = manifest_location(load, settings)
     hook = S3Hook(aws_conn_id=settings.aws_conn_id)
     if not hook.check_for_key(key, bucket_name=bucket):
-        return False
+        return None
     manifest = json.loads(hook.read_key(key, bucket_name=bucket))
-    return manifest.get("status") == STATUS_SUCCEEDED and manifest.get("load_method") == LOAD_IMPORT
+    staged = manifest.get("status") == STATUS_SUCCEEDED and manifest.get("load_method") == LOAD_IMPORT
+    return manifest if staged else None
 
 
 def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

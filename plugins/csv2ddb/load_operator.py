@@ -15,7 +15,7 @@ from csv2ddb_core.contract import LOAD_IMPORT
 
 from csv2ddb import load_options, tables
 from csv2ddb.glue_load import GuardedGlueJobOperator, script_args
-from csv2ddb.import_load import ImportLoadOperator, TableTaken, read_manifest, staged_already, taken
+from csv2ddb.import_load import ImportLoadOperator, TableTaken, staged_manifest, taken
 from csv2ddb.load_steps import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.staging import delete_staging
@@ -50,7 +50,7 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
     def stage_and_import(self, context: Any, settings: Settings) -> str:
         """The import path (a new table): the job stages, then ImportTable in this task, so a batch
         file's work stays two tasks. The provider's operator does the import."""
-        if staged_already(self.load, settings):
+        if staged_manifest(self.load, settings):
             # A retry after the staging job succeeded: import what is staged, never stage twice.
             self.log.info("%s is staged already: importing it", self.load["source_uri"])
             job_run_id = None
@@ -74,16 +74,10 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         load's keys, drop what this load staged, and load the file in batches."""
         self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
         batch = {**self.load, "options": load_options.as_batch(self.load["options"])}
-        spec = tables.items_table_spec(
-            settings,
-            batch["table"],
-            load_options.key_schema(batch["options"]),
-            load_options.ttl_attribute(batch["options"]),
-        )
         try:
             ready = tables.ensure_table(
                 dynamodb_client(settings),
-                spec,
+                load_options.table_spec(settings, batch["table"], batch["options"]),
                 tags=settings.tags,
                 delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
                 max_attempts=settings.import_poll_attempts,
@@ -91,8 +85,9 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         except tables.TableSchemaMismatch as exc:
             raise TableTaken(f"{reason}, with other keys: {exc}") from exc
         self.log.info("table ready for the batch load: %s", ready)
-        if staged_already(self.load, settings):
-            dropped = delete_staging(read_manifest(self.load, settings), settings)
+        staged = staged_manifest(self.load, settings)
+        if staged:
+            dropped = delete_staging(staged, settings)
             self.log.info("deleted %d staged object(s) this load no longer imports", dropped)
         self.load = batch
         # This attempt's task state holds the staging run's id: reconnecting would "resume" it.

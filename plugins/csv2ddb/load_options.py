@@ -30,6 +30,7 @@ from csv2ddb_core.options import (
     parse_write_rate,
 )
 
+from csv2ddb import tables
 from csv2ddb.settings import Settings
 
 KEY_OPTIONS = ("partition_key", "sort_key")
@@ -141,6 +142,11 @@ def key_schema(options: Mapping[str, str]) -> KeySchema:
 def ttl_attribute(options: Mapping[str, str]) -> str | None:
     ttl = parse_ttl(options.get("ttl_column", ""))
     return ttl.column if ttl else None
+
+
+def table_spec(settings: Settings, table: str, options: Mapping[str, str]) -> tables.TableSpec:
+    """The table a load with these decided options writes: their keys and TTL attribute."""
+    return tables.items_table_spec(settings, table, key_schema(options), ttl_attribute(options))
 
 
 def job_arguments(options: Mapping[str, str]) -> dict[str, str]:

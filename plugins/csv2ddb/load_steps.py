@@ -25,7 +25,7 @@ from csv2ddb.glue_job import PYTHONSHELL, job_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
 from csv2ddb.staging import delete_staging
-from csv2ddb.tables import audit_table_spec, items_table_spec
+from csv2ddb.tables import audit_table_spec
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,7 @@ def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: 
         if options["load_method"] == LOAD_IMPORT:
             log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
             return options
-        spec = items_table_spec(
-            settings, table, load_options.key_schema(options), load_options.ttl_attribute(options)
-        )
+        spec = load_options.table_spec(settings, table, options)
         result = tables.ensure_table(client, spec, tags=settings.tags)
     except (tables.TableSchemaMismatch, load_options.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc

@@ -243,7 +243,7 @@ def key_set(s3: Any, manifest: dict[str, Any], label: str) -> set[str]:
 def start_import(run: PathRun, ddb: Any) -> str | None:
     """ImportTable of the run's staging prefix as the DAG's import step asks for it; None when the
     import step refuses the load (its staging job did not succeed), recorded on the run."""
-    from csv2ddb import load_options, tables
+    from csv2ddb import load_options
     from csv2ddb.import_load import client_token, read_manifest
 
     assert run.load is not None
@@ -255,9 +255,7 @@ def start_import(run: PathRun, ddb: Any) -> str | None:
             run.import_error = exc
             return None
     options = run.load["options"]
-    spec = tables.items_table_spec(
-        run.settings, run.table, load_options.key_schema(options), load_options.ttl_attribute(options)
-    )
+    spec = load_options.table_spec(run.settings, run.table, options)
     bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
     answer = ddb.import_table(
         S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": prefix},
