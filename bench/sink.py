@@ -10,7 +10,9 @@ too, so the big-file figures are compared like with like. Every other figure use
 
 It answers exactly what the job and the ceiling send: DynamoDB ``DescribeTable`` and
 ``BatchWriteItem`` (JSON protocol, ``X-Amz-Target``), S3 ``GetObject`` (with ``Range``) of the
-files it is told to serve, and S3 ``PutObject`` (the job's manifest, kept in memory). It counts
+files it is told to serve, S3 ``PutObject`` and multipart uploads (the manifest, the key list and
+the Spark engine's per-task artifacts, kept in memory: a 5.7 M-row load's key list is larger than
+boto3's 8 MB multipart threshold) and ``DeleteObjects``. It counts
 the distinct ``id`` values it received, so the load is still verified by item count.
 
     python -m bench.sink --port 4599 --serve csv2ddb-bench/raw/bench/big.csv=/path/big.csv
@@ -26,10 +28,12 @@ import re
 import socket
 import sys
 import threading
+import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 HOST = "127.0.0.1"
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -41,6 +45,7 @@ class SinkState:
     def __init__(self, files: dict[str, Path]) -> None:
         self.files = files
         self.objects: dict[str, bytes] = {}
+        self.uploads: dict[str, dict[int, bytes]] = {}  # multipart upload id -> its parts
         self.lock = threading.Lock()
         self.reset()
 
@@ -94,6 +99,9 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.reset()
             self._json(200, {})
+            return
+        if not target:
+            self._s3_post(body)
             return
         operation = target.rpartition(".")[2]
         if operation == "BatchWriteItem":
@@ -182,9 +190,49 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile = raw
 
     def do_PUT(self) -> None:
-        key = self.path.lstrip("/").split("?", 1)[0]
-        self.state.objects[key] = self._body()
+        key, _, query = self.path.lstrip("/").partition("?")
+        body = self._body()
+        params = parse_qs(query)
+        with self.state.lock:
+            if "uploadId" in params:  # UploadPart
+                parts = self.state.uploads[params["uploadId"][0]]
+                parts[int(params["partNumber"][0])] = body
+            else:
+                self.state.objects[key] = body
         self._reply(200, b"", "application/xml", {"ETag": '"sink"'})
+
+    def _s3_post(self, body: bytes) -> None:
+        """CreateMultipartUpload (``?uploads``), CompleteMultipartUpload (``?uploadId=``) and
+        DeleteObjects (``?delete``)."""
+        path, _, query = self.path.lstrip("/").partition("?")
+        bucket, _, key = path.partition("/")
+        params = parse_qs(query, keep_blank_values=True)
+        ns = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+        if "uploads" in params:
+            upload = f"sink-{uuid.uuid4().hex}"
+            with self.state.lock:
+                self.state.uploads[upload] = {}
+            xml = (
+                f"<InitiateMultipartUploadResult {ns}><Bucket>{bucket}</Bucket><Key>{key}</Key>"
+                f"<UploadId>{upload}</UploadId></InitiateMultipartUploadResult>"
+            )
+        elif "uploadId" in params:
+            with self.state.lock:
+                parts = self.state.uploads.pop(params["uploadId"][0])
+                self.state.objects[path] = b"".join(parts[n] for n in sorted(parts))
+            xml = (
+                f"<CompleteMultipartUploadResult {ns}><Bucket>{bucket}</Bucket><Key>{key}</Key>"
+                '<ETag>"sink"</ETag></CompleteMultipartUploadResult>'
+            )
+        elif "delete" in params:
+            with self.state.lock:
+                for name in re.findall(r"<Key>(.*?)</Key>", body.decode()):
+                    self.state.objects.pop(f"{bucket}/{name}", None)
+            xml = f"<DeleteResult {ns}></DeleteResult>"
+        else:
+            self._reply(400, b"<Error><Code>NotImplemented</Code></Error>", "application/xml")
+            return
+        self._reply(200, f'<?xml version="1.0" encoding="UTF-8"?>{xml}'.encode(), "application/xml")
 
 
 class _NoBody:

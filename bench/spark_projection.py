@@ -41,7 +41,7 @@ def plan(rows: int, per_core: float, shell_rate: float) -> dict[str, Any]:
     }
 
 
-def projection_markdown(runs: Sequence[dict[str, Any]]) -> str:
+def projection_markdown(runs: Sequence[dict[str, Any]], measured_on: str) -> str:
     spark = [r for r in runs if r["engine"] == "spark"]
     shell = [r for r in runs if r["engine"] == "pythonshell"]
     if not spark or not shell:
@@ -51,7 +51,7 @@ def projection_markdown(runs: Sequence[dict[str, Any]]) -> str:
     lines = [
         "## Projection: 100 M and 1 B rows on Glue",
         "",
-        f"Measured: the Spark engine costs {best['cpu_s_per_m_rows']:,.0f} CPU s per M rows "
+        f"Measured on {measured_on}: the Spark engine costs {best['cpu_s_per_m_rows']:,.0f} CPU s per M rows "
         f"(all passes, JVM included): **{per_core:,.0f} rows/s per core**. The Python shell ran at "
         f"{shell[0]['rows_per_second']:,.0f} rows/s in one process. A table taking "
         f"{TABLE_WCU_PER_S:,} WCU/s needs {math.ceil(TABLE_WCU_PER_S / per_core)} cores: G.1X workers "

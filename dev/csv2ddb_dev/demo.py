@@ -10,14 +10,12 @@ Services keep running afterwards (``make down`` stops them).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from csv2ddb.aws import client
@@ -30,9 +28,9 @@ from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb_dev.emulator import EmulatorError
 from csv2ddb_dev.paths import LOCAL_DIR, REPO_ROOT
+from csv2ddb_dev.scripts import lambda_module
 from csv2ddb_dev.timings import run_timings
 
-LAMBDA_FILE = REPO_ROOT / "lambda" / "trigger_dag.py"
 DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_load.py"
 GLUE_FILE = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
 DEMO_KEY_NAME = "flights.csv"
@@ -55,17 +53,6 @@ def phase(name: str, timings: dict[str, float]) -> Iterator[None]:
     finally:
         timings[name] = time.monotonic() - started
         print(f"   ({name}: {timings[name]:.1f}s)", flush=True)
-
-
-def lambda_module() -> ModuleType:
-    """The Lambda's own run-id function, so the demo waits for exactly the run it must start."""
-    spec = importlib.util.spec_from_file_location("csv2ddb_trigger_dag", LAMBDA_FILE)
-    if spec is None or spec.loader is None:
-        raise DemoError(f"cannot load {LAMBDA_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- steps --------------------------------------------------------------------------------------------

@@ -47,8 +47,25 @@ def auto_number(text: str) -> Optional[str]:
     return text if is_dynamodb_number(Decimal(text)) else None
 
 
+def canonical_number(value: Decimal) -> str:
+    """The text DynamoDB stores and returns for ``value``: plain notation, no exponent, no
+    trailing fraction zeros, ``0`` for any zero (``1e3`` -> ``1000``, ``1.50`` -> ``1.5``).
+
+    Exact at any precision (no ``normalize()``: it rounds to the context's 28 digits, and two
+    38-digit keys would then look alike). One value, one text: the dedupe, the key list and the
+    stored item agree.
+    """
+    if value.is_zero():
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def strict_number(text: str) -> Optional[str]:
-    """For a column typed ``N``: any decimal notation (spaces, ``+``, leading zeros allowed)."""
+    """For a column typed ``N``: any decimal notation (spaces, ``+``, leading zeros allowed),
+    sent in DynamoDB's own canonical text."""
     if not _LOOSE_NUMBER_RE.match(text):
         return None
     try:
@@ -57,7 +74,7 @@ def strict_number(text: str) -> Optional[str]:
         return None
     if not is_dynamodb_number(value):
         return None
-    return str(value)
+    return canonical_number(value)
 
 
 OMIT = None  # attribute value meaning "leave this attribute out of the item"

@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 import json
-from decimal import Decimal
 from typing import Dict, Sequence, Tuple, Union
 
 from csv2ddb_core.cells import strict_number
@@ -105,7 +104,7 @@ class DedupeIndex:
 def key_cell(text: str, attr: KeyAttr, max_bytes: int) -> Union[Tuple[Dict[str, str], bytes], Reject]:
     """(attribute value, canonical bytes for dedupe) of one key cell, or the Reject saying why not.
 
-    Canonical bytes compare keys as DynamoDB does: numbers by value (``1e3`` = ``1000``), binary
+    Canonical bytes compare keys as DynamoDB does: numbers by exact value (``1e3`` = ``1000``), binary
     by the decoded bytes, strings by their UTF-8.
     """
     if not text or text.isspace():
@@ -118,7 +117,7 @@ def key_cell(text: str, attr: KeyAttr, max_bytes: int) -> Union[Tuple[Dict[str, 
         if number is None:
             detail = f"{attr.name!r} is an N key and {text[:40]!r} is not a DynamoDB number"
             return Reject(R_INVALID_NUMBER_KEY, detail)
-        raw = str(Decimal(number).normalize()).encode()
+        raw = number.encode()  # canonical: one text per value, at every precision
         value = {"N": number}
     else:
         try:

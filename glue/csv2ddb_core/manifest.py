@@ -12,12 +12,12 @@ import logging
 import os
 import resource
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import botocore.exceptions
 
-from csv2ddb_core.contract import JOB_VERSION, STATUS_FAILED, STATUS_SUCCEEDED, JobArgs
+from csv2ddb_core.contract import JOB_VERSION, LOAD_IMPORT, STATUS_FAILED, STATUS_SUCCEEDED, JobArgs
 
 LOG = logging.getLogger("csv2ddb.load")
 
@@ -125,6 +125,21 @@ def build_manifest(
     }
 
 
+def staged_not_imported(
+    stats: LoadStats, result: Mapping[str, Any], error: str
+) -> Tuple[LoadStats, Dict[str, Any], str]:
+    """A failed staging run starts no ImportTable: the rows it staged never reach a table.
+
+    The manifest then says so (``rows_written`` 0, ``nothing_written``) and keeps the staged count
+    under ``staging.items``, so no one reads "written" for items that are only files in S3.
+    """
+    staging = dict(result.get("staging") or {})
+    staging["items"] = stats.rows_written
+    where = staging.get("location") or "the staging prefix"
+    error += f" (nothing was imported: the {stats.rows_written} staged item(s) are kept at {where})"
+    return replace(stats, rows_written=0), {**result, "staging": staging, "nothing_written": True}, error
+
+
 def finish_manifest(
     args: JobArgs,
     s3: Any,
@@ -140,6 +155,8 @@ def finish_manifest(
     Every engine ends here, so a failed load's message and a manifest that could not be stored
     read the same whichever engine ran.
     """
+    if error and args.load_method == LOAD_IMPORT and stats.rows_written:
+        stats, result, error = staged_not_imported(stats, result, error)
     if error and stats.rows_unconfirmed and not result.get("nothing_written"):
         error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
     manifest = build_manifest(args, stats, result, started, finished, error)

@@ -114,13 +114,13 @@ class BatchWriter:
         self._closed = False
         self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self._body_hook: Optional[PreEncodedBody] = None
+        self._body_event = ""
         events = getattr(getattr(client, "meta", None), "events", None)
         if events is not None and getattr(client.meta, "service_model", None) is not None:
             self._body_hook = PreEncodedBody()
-            events.register(
-                f"before-call.{client.meta.service_model.service_id.hyphenize()}.BatchWriteItem",
-                self._body_hook,
-            )
+            service = client.meta.service_model.service_id.hyphenize()
+            self._body_event = f"before-call.{service}.BatchWriteItem"
+            events.register(self._body_event, self._body_hook)
         self._threads = [
             threading.Thread(target=self._worker, name=f"ddb-writer-{i}", daemon=True) for i in range(threads)
         ]
@@ -146,6 +146,9 @@ class BatchWriter:
                 self._queue.put(None)
             for thread in self._threads:
                 thread.join()
+            if self._body_hook is not None:
+                # A Spark worker's client outlives this writer: leave no hook behind for the next task.
+                self._client.meta.events.unregister(self._body_event, self._body_hook)
         if raise_error and self.error is not None:
             raise self.error
 

@@ -66,3 +66,22 @@ def test_sink_serves_its_file_with_ranges_and_keeps_puts(sink: Sink) -> None:
     assert s3.get_object(Bucket=BUCKET, Key="manifests/r.json")["Body"].read() == b"{}"
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=BUCKET, Key="raw/bench/missing.csv")
+
+
+def test_sink_keeps_multipart_uploads_and_deletes(sink: Sink, tmp_path: Path) -> None:
+    """A 5.7 M-row load's key list is over boto3's 8 MB multipart threshold, and the Spark engine
+    reads its tasks' key-list parts back, then deletes them: the sink must do all three as S3 does
+    (boto3's upload_file, as the job calls it), or the run fails at its very end."""
+    s3 = ddb.client(_env(sink), "s3")
+    big = tmp_path / "keys.jsonl.gz"
+    body = bytes(range(256)) * (9 << 12)  # 9 MB: two parts
+    big.write_bytes(body)
+
+    s3.upload_file(str(big), BUCKET, "manifests/r.keys.jsonl.gz")
+
+    assert s3.get_object(Bucket=BUCKET, Key="manifests/r.keys.jsonl.gz")["Body"].read() == body
+    s3.delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": "manifests/r.keys.jsonl.gz"}], "Quiet": True}
+    )
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=BUCKET, Key="manifests/r.keys.jsonl.gz")

@@ -168,3 +168,28 @@ def test_backoff_is_capped() -> None:
         policy.backoff(attempt)
     assert max(slept) <= 3.0
     assert min(slept) >= 0.0
+
+
+def test_a_closed_writer_leaves_no_hook_on_a_long_lived_client(sleeps: list[float]) -> None:
+    """A Spark worker keeps one real client for all its tasks; each task's writer hooks the client
+    to send its pre-encoded body. Closed writers must take their hook with them, or every later
+    call runs through one more hook per task the worker ever ran. (A real botocore client, never
+    called: emitting the event counts the handlers registered for it.)"""
+    import boto3
+
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    event = "before-call.dynamodb.BatchWriteItem"
+
+    def handlers() -> int:
+        model = client.meta.service_model.operation_model("BatchWriteItem")
+        return len(client.meta.events.emit(event, params={}, model=model, context={}))
+
+    before = handlers()
+    policy = RetryPolicy(max_attempts=1, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
+    for _ in range(5):
+        writer = BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"), KeyListWriter(("id",)))
+        assert handlers() == before + 1
+        writer.close()
+    assert handlers() == before

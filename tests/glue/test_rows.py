@@ -188,7 +188,11 @@ def test_every_auto_number_is_a_valid_dynamodb_number(value: Decimal) -> None:
     [
         ("007", "N", {"N": "7"}),
         (" +5 ", "N", {"N": "5"}),
-        ("1e3", "N", {"N": "1E+3"}),
+        ("1e3", "N", {"N": "1000"}),
+        ("1.50", "N", {"N": "1.5"}),
+        ("-0.00", "N", {"N": "0"}),
+        ("1E-130", "N", {"N": "0." + "0" * 129 + "1"}),
+        ("9" * 38 + "e87", "N", {"N": "9" * 38 + "0" * 87}),
         ("abc", "N", "mismatch"),
         ("NaN", "N", "mismatch"),
         ("1e200", "N", "mismatch"),
@@ -201,6 +205,22 @@ def test_every_auto_number_is_a_valid_dynamodb_number(value: Decimal) -> None:
 def test_declared_types(cell: str, kind: str, expected: Any) -> None:
     got = type_cell(cell, kind)
     assert (got is MISMATCH) if expected == "mismatch" else (got == expected)
+
+
+def test_number_keys_are_one_key_per_value_at_full_precision() -> None:
+    """DynamoDB compares N keys by exact value, up to 38 digits: ``1e3`` and ``1000.0`` are one
+    item (the second is a duplicate), while two 31-digit keys that differ in the last digit are two.
+    (Rounding them to 28 digits made the second a "duplicate": a row lost without a reject.)"""
+    b = builder(["n", "v"], id_column="n:N")
+    same = [b.build([text, "x"]) for text in ("1e3", "1000.0", " +1000 ")]
+    assert {item["n"]["N"] for item, _ in same} == {"1000"}
+    assert len({digest for _, digest in same}) == 1
+    wide = [b.build(["123456789012345678901234567890" + last, "x"]) for last in "12"]
+    assert wide[0][1] != wide[1][1]
+    assert [item["n"]["N"] for item, _ in wide] == [
+        "1234567890123456789012345678901",
+        "1234567890123456789012345678902",
+    ]
 
 
 def test_item_shape_and_empty_cells() -> None:

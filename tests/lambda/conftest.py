@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from csv2ddb_dev.scripts import lambda_module
 from fake_airflow_api import FakeAirflow, serve_fake_airflow
-
-LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"
 
 
 @pytest.fixture(scope="session")
 def trigger_dag() -> ModuleType:
     """The Lambda module, loaded from its file (lambda/ is not a package: it ships as one file)."""
-    spec = importlib.util.spec_from_file_location("trigger_dag", LAMBDA_FILE)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["trigger_dag"] = module
-    spec.loader.exec_module(module)
-    return module
+    return lambda_module()
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import importlib.util
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,10 +34,10 @@ from csv2ddb_dev.airflow_api import AirflowApi
 from csv2ddb_dev.airflow_runner import AirflowProcesses, start_airflow
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.scripts import lambda_module
 from csv2ddb_dev.timings import run_timings
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
-LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"
 TIMINGS: dict[str, Any] = {}
 
 
@@ -83,16 +81,6 @@ class Chain:
         minutes on ministack: it re-sorts the whole table for every page)."""
         manifest, keys = keys_of(self.s3, self.settings, run_id)
         return count_keys(self.ddb, self.settings.table, keys, run_id, manifest.get("started_at")).ours
-
-
-def lambda_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trigger_dag_e2e_timed", LAMBDA_FILE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,10 @@ Tests run in file order against one module-scoped Airflow; the last one stops it
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 import time
 import urllib.request
 from pathlib import Path
-from types import ModuleType
 
 import boto3
 import pytest
@@ -20,9 +17,9 @@ from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
 from csv2ddb_dev.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
+from csv2ddb_dev.scripts import lambda_module
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
-LAMBDA_FILE = Path(__file__).resolve().parents[2] / "lambda" / "trigger_dag.py"
 
 
 def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
@@ -85,16 +82,6 @@ def test_login_works_and_a_wrong_password_is_refused(airflow: AirflowProcesses) 
         assert password not in log.read_text(errors="replace"), f"password leaked into {log}"
 
 
-def _load_lambda_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trigger_dag_e2e", LAMBDA_FILE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
 def _wait_for_run(api: AirflowApi, run_id: str, timeout: float = 120.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,7 +111,7 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
         key = f"{settings.raw_prefix}e2e flights (1).csv"
         s3.put_object(Bucket=settings.bucket, Key=key, Body=b"id,carrier\n1,AA\n2,UA\n")
         etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
-        run_id = _load_lambda_module().dag_run_id(settings.bucket, key, etag)
+        run_id = lambda_module().dag_run_id(settings.bucket, key, etag)
 
         run = _wait_for_run(api, run_id)
         assert run["conf"]["bucket"] == settings.bucket

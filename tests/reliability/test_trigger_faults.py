@@ -5,9 +5,7 @@ still going, and the same S3 event delivered three times.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +15,7 @@ import pytest
 from csv2ddb import glue_load
 from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.scripts import load_script
 
 from tests.glue.conftest import JOB_PATH
 from tests.reliability.casegen import BAD_KEYS
@@ -116,13 +115,7 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
 def _fake_airflow_module() -> ModuleType:
     """tests/lambda's stand-in Airflow API (tests/lambda cannot be imported as a package: 'lambda')."""
     path = REPO / "tests" / "lambda" / "fake_airflow_api.py"
-    spec = importlib.util.spec_from_file_location("fake_airflow_api_for_reliability", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(path, "fake_airflow_api_for_reliability")
 
 
 def test_same_s3_event_delivered_three_times_triggers_one_dag_run(

@@ -8,7 +8,6 @@ workers inherit the environment of the JVM, which is fixed when the session star
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
 import threading
 import uuid
@@ -27,6 +26,7 @@ from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.load import run
 from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.scripts import load_script
 from pyspark import cloudpickle
 
 from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
@@ -41,12 +41,7 @@ LOCAL_CORES = "2"
 
 def load_job_module() -> ModuleType:
     """The entry script as a module (it is a script, not a package: Glue runs it by path)."""
-    spec = importlib.util.spec_from_file_location("csv2ddb_spark_job", SPARK_JOB)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SPARK_JOB, "csv2ddb_spark_job", register=False)
 
 
 @pytest.fixture(scope="session")
