@@ -527,6 +527,11 @@ def test_import_path_matches_the_batch_path(name: str, paths: Paths, results: Re
         # What it staged before failing (only a one-pass load stages anything) is what batch wrote.
         assert digest(staged, imp.bucket) == digest(batch.items or [], batch.bucket)
         outcome = "staging job failed as the batch job did, same words and figures; nothing imported"
+        if staged:
+            outcome = (
+                f"staging job failed as the batch job did, same words and rejects; nothing imported: "
+                f"rows_written 0, the {len(staged)} staged item(s) (batch wrote them) under staging.items"
+            )
     record_import_row(results, case, outcome, imp.manifest)
 
 
