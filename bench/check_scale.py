@@ -1,10 +1,10 @@
 """The count check against the table's size: one file loaded into an empty table, and into a table
 that already holds 3x as many other items; each load then checked exactly as the DAG checks it
-(``csv2ddb.counts.verify_load``, method ``keys``: the key list, parallel BatchGetItem).
+(``csv2ddb.load.counts.verify_load``, method ``keys``: the key list, parallel BatchGetItem).
 
 The check reads the load's keys, never the table, so the two check times should be about equal:
 the ratio (full ÷ empty) is the figure. Then the load is rolled back out of the fuller table
-(``csv2ddb.rollback``, the DAG's and the CLI's code), timed, and every other item must stay.
+(``csv2ddb.history.rollback``, the DAG's and the CLI's code), timed, and every other item must stay.
 Run by the harness as a child of the bench venv::
 
     python -m bench.check_scale RESULT_JSON KWARGS_JSON
@@ -26,8 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.counts import BY_KEYS, verify_load
-from csv2ddb.rollback import roll_back
+from csv2ddb.history.rollback import roll_back
+from csv2ddb.load.counts import BY_KEYS, verify_load
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import audit_table_spec, ensure_table
 
@@ -84,7 +84,7 @@ def timed_check(client: Any, s3: Any, manifest: dict[str, Any], key: str, thread
 def timed_rollback(
     env: dict[str, str], client: Any, s3: Any, manifest: dict[str, Any], table: str, threads: int, tag: str
 ) -> dict[str, Any]:
-    """Roll the load back out of the fuller table (``csv2ddb.rollback``, what the DAG and CLI run),
+    """Roll the load back out of the fuller table (``csv2ddb.history.rollback``, what the DAG and CLI run),
     timed; the other items must all stay."""
     settings = load_settings(env, prefix=f"bench{tag}", bucket=BUCKET, table=table)
     before = ddb.item_count(client, table)

@@ -140,8 +140,8 @@ def run_dag(prefix: str, csv_path: str, work_dir: str) -> dict[str, Any]:
 
 def check_of(settings: Any, dag_run_id: str) -> dict[str, Any]:
     """The run's audit record figures of its count check, and its Glue job run's own seconds."""
-    from csv2ddb import audit
     from csv2ddb.aws import client
+    from csv2ddb.history import audit
 
     (record,) = audit.records_of_dag_run(client(settings, "dynamodb"), settings.audit_table, dag_run_id)
     run = client(settings, "glue").get_job_run(

@@ -48,8 +48,8 @@ def run_spark_dag(work: Path, csv_path: Path) -> dict[str, Any]:
     endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_DEFAULT_REGION"]
     os.environ.update(airflow_home_env(home, endpoint, region))
     os.environ["CSV2DDB_PREFIX"] = f"sdag{uuid.uuid4().hex[:8]}"
-    from csv2ddb import audit
     from csv2ddb.aws import client
+    from csv2ddb.history import audit
     from csv2ddb.settings import load_settings
 
     settings = load_settings()

@@ -1,7 +1,7 @@
 """csv2ddb_bootstrap: create (or repair) every AWS resource of the stack, then verify it.
 
 Same code as ``infra_bootstrap.py create``; idempotent, so it is safe to run again. The
-bootstrap library is imported inside the tasks (see csv2ddb.stack_tasks).
+bootstrap library is imported inside the tasks (see csv2ddb.bootstrap.dag_tasks).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, task
-from csv2ddb import alerts, stack_tasks
+from csv2ddb import alerts
+from csv2ddb.bootstrap import dag_tasks
 from csv2ddb.settings import DAG_ID_BOOTSTRAP, load_settings
 
 with DAG(
@@ -31,10 +32,10 @@ with DAG(
 
     @task
     def create_stack() -> list:
-        return stack_tasks.create(load_settings())
+        return dag_tasks.create(load_settings())
 
     @task
     def verify_stack() -> list:
-        return stack_tasks.status(load_settings(), require_ok=True)
+        return dag_tasks.status(load_settings(), require_ok=True)
 
     create_stack() >> verify_stack()

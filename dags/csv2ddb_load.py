@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task, task_group
-from csv2ddb import alerts, glue_load, load_steps
-from csv2ddb.dag_params import load_params
-from csv2ddb.load_operator import LoadFileGlueOperator
+from csv2ddb import alerts
+from csv2ddb.load import glue_run, steps
+from csv2ddb.load.glue_task import LoadFileGlueOperator
+from csv2ddb.load.trigger_form import load_params
 from csv2ddb.settings import DAG_ID_LOAD, load_settings
 from csv2ddb_core.contract import CSV_SUFFIX
 
@@ -45,7 +46,7 @@ with DAG(
     @task.branch
     def choose_source(params: dict, dag_run=None, ds=None) -> str:
         """Scheduled/backfill runs without key or prefix wait for their partition first."""
-        request = load_steps.plan(params, dag_run.run_type, ds, load_settings())
+        request = steps.plan(params, dag_run.run_type, ds, load_settings())
         return "wait_for_partition" if request.mode == "partition" else "resolve_inputs"
 
     wait_for_partition = S3KeySensor(
@@ -66,23 +67,23 @@ with DAG(
     def resolve_inputs(params: dict, dag_run=None, ds=None) -> list:
         """The run's files, and their tables ensured (one task: each is a process start)."""
         cfg = load_settings()
-        request = load_steps.plan(params, dag_run.run_type, ds, cfg)
-        return load_steps.prepare(request, dag_run.run_id, cfg)
+        request = steps.plan(params, dag_run.run_type, ds, cfg)
+        return steps.prepare(request, dag_run.run_id, cfg)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def verify(load: dict, params=None, ti=None, dag_run=None) -> dict:
         """Count check and audit record of one file, whatever the Glue task did."""
-        return load_steps.verify(load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", params)
+        return steps.verify(load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", params)
 
     @task_group(group_id=GROUP)
     def load_file(load: dict):
-        run_glue = LoadFileGlueOperator(task_id="run_glue", load=load, **glue_load.operator_kwargs(settings))
+        run_glue = LoadFileGlueOperator(task_id="run_glue", load=load, **glue_run.operator_kwargs(settings))
         run_glue >> verify(load)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize(loads: list, dag_run=None) -> dict:
         """Set the DAG-run note; fail the run unless every file is verified (read from the audit table)."""
-        return load_steps.finish(loads, dag_run.dag_id, dag_run.run_id, load_settings())
+        return steps.finish(loads, dag_run.dag_id, dag_run.run_id, load_settings())
 
     resolved = resolve_inputs()
     per_file = load_file.expand(load=resolved)

@@ -3,8 +3,8 @@
 Param ``run_id``: the load's run id (its audit record's ``run_id``; a failed load's note and alert
 name it). The items are found through the load's key list, so a rollback costs what the load cost,
 not what the table holds; items a later load overwrote are left alone and counted. Recorded in the
-audit table and the DAG-run notes (this run's, and the undone load's). Logic: ``csv2ddb.rollback``
-(see docs/dags.md); the same as ``python -m csv2ddb.rollback_cli RUN_ID``.
+audit table and the DAG-run notes (this run's, and the undone load's). Logic: ``csv2ddb.history.rollback``
+(see docs/dags.md); the same as ``python -m csv2ddb.history.rollback_cli RUN_ID``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
-from csv2ddb import alerts, rollback_steps
-from csv2ddb.rollback import rollback_params
+from csv2ddb import alerts
+from csv2ddb.history import rollback_steps
+from csv2ddb.history.rollback import rollback_params
 from csv2ddb.settings import DAG_ID_ROLLBACK, load_settings
 
 with DAG(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import DAG, Param, task
-from csv2ddb import alerts, stack_tasks
+from csv2ddb import alerts
+from csv2ddb.bootstrap import dag_tasks
 from csv2ddb.settings import DAG_ID_TEARDOWN, load_settings
 
 with DAG(
@@ -36,14 +37,14 @@ with DAG(
 
     @task
     def confirm_deletion(params: dict) -> None:
-        stack_tasks.require_confirmation(params.get("confirm"), load_settings())
+        dag_tasks.require_confirmation(params.get("confirm"), load_settings())
 
     @task
     def delete_stack() -> list:
-        return stack_tasks.delete(load_settings())
+        return dag_tasks.delete(load_settings())
 
     @task
     def show_status() -> list:
-        return stack_tasks.status(load_settings(), require_ok=False)
+        return dag_tasks.status(load_settings(), require_ok=False)
 
     confirm_deletion() >> delete_stack() >> show_status()

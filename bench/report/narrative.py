@@ -64,7 +64,7 @@ HOW_TAKEN = """\
   whole table, which ministack serves in O(N²): the "before" row); the table is verified like the
   others.
 - **The count check against the table's size** (`bench/check_scale.py`): the DAG's check
-  (`csv2ddb.counts.verify_load`) of the same load into an empty table and into one already holding
+  (`csv2ddb.load.counts.verify_load`) of the same load into an empty table and into one already holding
   3× as many other items; the loads are outside the clock.
 - **The 5.7 M-row file** (17 copies of flights with a `copy` column; "the 5.6 M-row file" of the
   issue) runs the job directly, not through Glue (the emulator caps a Glue Python-shell run at

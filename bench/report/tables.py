@@ -155,7 +155,8 @@ def _rollback_line(rollback: dict[str, Any] | None) -> list[str]:
     if not rollback:
         return []
     return [
-        f"\nRolling that load back out of the fuller table (`csv2ddb.rollback`: key list, BatchGetItem, "
+        f"\nRolling that load back out of the fuller table (`csv2ddb.history.rollback`: key list, "
+        "BatchGetItem, "
         f"conditional PartiQL deletes): {rollback['deleted']:,} items deleted in {rollback['seconds']:.1f} s "
         f"({rollback['items_per_s']:,} items/s); the table went from {rollback['table_items_before']:,} "
         f"to {rollback['table_items_after']:,} items."

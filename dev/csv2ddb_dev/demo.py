@@ -150,9 +150,9 @@ def watch_run(api: AirflowApi, run_id: str, poll: float = 1.0) -> dict[str, Any]
 
 
 def audit_records(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
-    """The run's audit records (csv2ddb.audit); without that module, the job's manifests in S3."""
+    """The run's audit records (csv2ddb.history.audit); without that module, the job's manifests in S3."""
     try:
-        from csv2ddb import audit
+        from csv2ddb.history import audit
     except ImportError:
         return manifests_for(settings, dag_run_id)
     ddb = client(settings, "dynamodb")

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from csv2ddb.glue_load import RUN_ID_ARG
-from csv2ddb.rollback import rollback_hint
+from csv2ddb.history.rollback import rollback_hint
+from csv2ddb.load.glue_run import RUN_ID_ARG
 from csv2ddb.settings import DAG_ID_ROLLBACK, Settings, load_settings
 
 log = logging.getLogger(__name__)

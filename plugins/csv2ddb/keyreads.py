@@ -1,7 +1,8 @@
 """Read items by the keys a load wrote: BatchGetItem, 100 keys a call, from several threads.
 
-The one definition the count check (``csv2ddb.counts``), the rollback (``csv2ddb.rollback``) and the
-lineage questions (``csv2ddb.lineage``) share, so that each costs what the load cost, not what the
+The one definition the count check (``csv2ddb.load.counts``), the rollback
+(``csv2ddb.history.rollback``) and the
+lineage questions (``csv2ddb.history.lineage``) share, so that each costs what the load cost, not what the
 table holds. Every call is strongly consistent and projects only the key, ``load_run_id`` and
 ``ingestion_timestamp``; ``UnprocessedKeys`` and throttling are retried with the Glue job's own
 full-jitter backoff (``csv2ddb_core.writer.RetryPolicy``), a bounded number of times, then it fails

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from csv2ddb.rollback import rollback_hint
+from csv2ddb.history.rollback import rollback_hint
 
 log = logging.getLogger(__name__)
 

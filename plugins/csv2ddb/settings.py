@@ -28,7 +28,7 @@ from csv2ddb_core.options import (
     parse_write_rate,
 )
 
-from csv2ddb.counts import METHODS as COUNT_METHODS
+from csv2ddb.load.counts import METHODS as COUNT_METHODS
 
 ENV_PREFIX = "CSV2DDB_"
 DAG_ID_LOAD = "csv2ddb_load"
@@ -134,7 +134,7 @@ class Settings:
     spark_timeout_minutes: int = 2880
     spark_local_cores: int = 2  # local mode only: local[N,4]
 
-    # --- the count check and rollback (csv2ddb.counts, csv2ddb.rollback) -------------------------
+    # --- the count check and rollback (csv2ddb.load.counts, csv2ddb.history.rollback) ------------
     # "keys": look up the load's key list (cost follows the load); "scan": count the whole table
     # (the reconciliation count; a run's conf {"count_method": "scan"} asks for it once).
     count_method: str = "keys"

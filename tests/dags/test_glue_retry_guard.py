@@ -152,7 +152,7 @@ def test_plain_operator_starts_a_second_run_when_the_worker_died_before_storing_
 
 
 def test_guarded_operator_waits_for_the_running_load_instead(slow_job: dict[str, Any]) -> None:
-    from csv2ddb.glue_load import GuardedGlueJobOperator
+    from csv2ddb.load.glue_run import GuardedGlueJobOperator
 
     store = DictStateStore()
     run_1 = operator(GuardedGlueJobOperator, slow_job["job_name"], "load-3").submit_job(

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.audit import build_record, from_item, put_record
+from csv2ddb.history.audit import build_record, from_item, put_record
 from csv2ddb.settings import Settings
 from csv2ddb_core.contract import load_run_id
 from csv2ddb_dev.datasets import write_flights_csv

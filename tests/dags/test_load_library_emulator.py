@@ -10,9 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb import audit, counts
-from csv2ddb.dag_params import InvalidLoadRequest, plan_request
-from csv2ddb.load_inputs import resolve_inputs
+from csv2ddb.history import audit
+from csv2ddb.load import counts
+from csv2ddb.load.inputs import resolve_inputs
+from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import Settings
 from csv2ddb.tables import TableSchemaMismatch, TableSpec, ensure_table, items_table_spec
 from csv2ddb_core.contract import KEYS_SUFFIX
@@ -255,7 +256,7 @@ def test_audit_history_and_cli(
     ]
 
     env = {**os.environ, **aws_env, "CSV2DDB_PREFIX": stack_settings.prefix}
-    cli = [sys.executable, "-m", "csv2ddb.audit_cli"]
+    cli = [sys.executable, "-m", "csv2ddb.history.audit_cli"]
     done = subprocess.run([*cli, "--file", "raw/b.csv"], env=env, capture_output=True, text=True, check=True)
     assert "manual__1" in done.stdout
     assert "jr_1" in done.stdout

@@ -7,9 +7,11 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from csv2ddb import audit, counts, glue_load, run_notes
-from csv2ddb.audit_cli import render_table
-from csv2ddb.dag_params import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
+from csv2ddb import run_notes
+from csv2ddb.history import audit
+from csv2ddb.history.audit_cli import render_table
+from csv2ddb.load import counts, glue_run
+from csv2ddb.load.trigger_form import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.contract import MAX_RUN_ID_LENGTH, load_run_id, sanitize
 from hypothesis import given
@@ -170,7 +172,7 @@ def test_mismatch_message_names_both_numbers() -> None:
 
 
 def test_key_list_check_counts_later_overwrites_as_written_but_never_a_missing_key() -> None:
-    """The decision documented in csv2ddb.counts: an item a later load overwrote was written (verified,
+    """The decision documented in csv2ddb.load.counts: an item a later load overwrote was written (verified,
     reported); a missing key, or one holding an earlier load's item, fails."""
     base = {"method": counts.BY_KEYS, "keys_checked": 7}
     superseded = counts.Verification("r1", "t", 10, 7, 2, 1, items_counted=5, items_overwritten=2, **base)
@@ -259,7 +261,7 @@ def test_note_of_a_failed_load_says_how_to_roll_it_back() -> None:
     ]
     note = run_notes.format_note(records, expected=2)
     assert "- `raw/b.csv`: to delete what load rb wrote, trigger csv2ddb_rollback with run_id=rb" in note
-    assert "python -m csv2ddb.rollback_cli rb" in note
+    assert "python -m csv2ddb.history.rollback_cli rb" in note
     assert "load ra" not in note
 
 
@@ -315,7 +317,7 @@ def test_alert_of_the_glue_operator_names_its_load_and_how_to_undo_it() -> None:
 
 def test_rollback_form_takes_exactly_a_run_id() -> None:
     import jsonschema
-    from csv2ddb.rollback import rollback_params
+    from csv2ddb.history.rollback import rollback_params
 
     schema = rollback_params()["run_id"]
     jsonschema.validate("manual__2026-01-01T00_00_00__x.csv__0123456789abcdef", schema)
@@ -325,7 +327,7 @@ def test_rollback_form_takes_exactly_a_run_id() -> None:
 
 
 def test_lineage_types_a_key_as_the_table_does() -> None:
-    from csv2ddb.lineage import LineageError, key_text, typed_key
+    from csv2ddb.history.lineage import LineageError, key_text, typed_key
 
     table = {
         "TableName": "t",
@@ -346,7 +348,7 @@ def test_lineage_types_a_key_as_the_table_does() -> None:
 
 # --- the Glue job definition -------------------------------------------------------------------------
 def test_glue_operator_settings_come_from_settings() -> None:
-    kwargs = glue_load.operator_kwargs(SETTINGS)
+    kwargs = glue_run.operator_kwargs(SETTINGS)
     job = kwargs["create_job_kwargs"]
     assert job["Command"] == {
         "Name": "pythonshell",
@@ -362,7 +364,7 @@ def test_glue_operator_settings_come_from_settings() -> None:
 
 
 def test_script_args_follow_the_glue_contract() -> None:
-    args = glue_load.script_args({**LOAD, "reject_tolerance": "0.01"}, SETTINGS)
+    args = glue_run.script_args({**LOAD, "reject_tolerance": "0.01"}, SETTINGS)
     assert args["--source_bucket"] == "b"
     assert args["--source_key"] == "raw/x.csv"
     assert args["--table"] == "t"
@@ -376,7 +378,7 @@ def test_script_args_follow_the_glue_contract() -> None:
 @pytest.mark.parametrize("confirm", ["", None, "yes", "Delete", " delete"])
 def test_teardown_confirmation_must_be_exactly_delete(confirm: object) -> None:
     from airflow.sdk.exceptions import AirflowFailException
-    from csv2ddb.stack_tasks import require_confirmation
+    from csv2ddb.bootstrap.dag_tasks import require_confirmation
 
     with pytest.raises(AirflowFailException, match="Nothing was deleted"):
         require_confirmation(confirm, SETTINGS)

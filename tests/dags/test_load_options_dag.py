@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.glue_job import PYTHONSHELL, job_name
+from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb import load_options
-from csv2ddb.dag_params import InvalidLoadRequest, plan_request
+from csv2ddb.load import write_options
+from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from
 
@@ -26,7 +26,7 @@ SETTINGS = load_settings({}, prefix="opt")
 def test_auto_imports_only_a_plain_first_load_of_one_file(
     chosen: dict[str, str], exists: bool, files: int, method: str
 ) -> None:
-    options = load_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
+    options = write_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
     assert options["load_method"] == method
 
 
@@ -43,24 +43,24 @@ def test_auto_imports_only_a_plain_first_load_of_one_file(
 def test_contradictions_fail_before_any_work(
     chosen: dict[str, str], exists: bool, files: int, words: str
 ) -> None:
-    with pytest.raises(load_options.InvalidOptions, match=words):
-        load_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
+    with pytest.raises(write_options.InvalidOptions, match=words):
+        write_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
 
 
 def test_keys_come_from_the_params_else_the_table_else_the_settings() -> None:
     table_keys = key_schema_from("origin", "hour:N")
-    assert load_options.resolve({}, table_keys, SETTINGS, table_exists=True)["sort_key"] == "hour:N"
+    assert write_options.resolve({}, table_keys, SETTINGS, table_exists=True)["sort_key"] == "hour:N"
     chosen = {"partition_key": "tailnum"}
     assert (
-        load_options.resolve(chosen, table_keys, SETTINGS, table_exists=True)["partition_key"] == "tailnum:S"
+        write_options.resolve(chosen, table_keys, SETTINGS, table_exists=True)["partition_key"] == "tailnum:S"
     )
-    assert load_options.resolve({}, None, SETTINGS)["partition_key"] == "id:S"
+    assert write_options.resolve({}, None, SETTINGS)["partition_key"] == "id:S"
 
 
 def test_bad_params_fail_in_the_plan() -> None:
-    with pytest.raises(load_options.InvalidOptions, match="--max_write_rate"):
-        load_options.requested({"max_write_rate": "fast"})
-    assert load_options.requested({"write_mode": None, "sort_key": " sk:N "}) == {"sort_key": "sk:N"}
+    with pytest.raises(write_options.InvalidOptions, match="--max_write_rate"):
+        write_options.requested({"max_write_rate": "fast"})
+    assert write_options.requested({"write_mode": None, "sort_key": " sk:N "}) == {"sort_key": "sk:N"}
 
 
 @pytest.mark.parametrize("table", ["other-items", "csv2ddb-audit"])

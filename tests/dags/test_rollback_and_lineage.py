@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb import audit, rollback
+from csv2ddb.history import audit, rollback
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb.tables import audit_table_spec, ensure_table, items_table_spec
 from csv2ddb_dev.emulator import Emulator
@@ -135,31 +135,33 @@ def world(emulator: Emulator) -> Iterator[World]:
 
 # --- lineage ---------------------------------------------------------------------------------------
 def test_which_load_wrote_a_key(world: World) -> None:
-    done = world.cli("csv2ddb.audit_cli", "who-wrote", "k00007", "--json", check=True)
+    done = world.cli("csv2ddb.history.audit_cli", "who-wrote", "k00007", "--json", check=True)
     found = json.loads(done.stdout)
     assert found["load_run_id"] == world.r1["run_id"]
     assert found["source_file"] == f"s3://{world.settings.bucket}/raw/first.csv"
     assert found["ingestion_timestamp"] == world.r1["started_at"]
     assert (found["dag_run_id"], found["status"]) == ("manual__r1", "verified")
 
-    overwritten = world.cli("csv2ddb.audit_cli", "who-wrote", f"k{ROWS - 1:05d}", check=True).stdout
+    overwritten = world.cli("csv2ddb.history.audit_cli", "who-wrote", f"k{ROWS - 1:05d}", check=True).stdout
     assert f"load_run_id          {world.r2['run_id']}" in overwritten
     assert "dag_run_id           None" in overwritten  # R2 has no audit record
 
-    missing = world.cli("csv2ddb.audit_cli", "who-wrote", "no-such-key")
+    missing = world.cli("csv2ddb.history.audit_cli", "who-wrote", "no-such-key")
     assert missing.returncode == 1
     assert f"no item with key no-such-key in table {world.settings.table}" in missing.stderr
 
 
 def test_which_keys_a_load_wrote(world: World) -> None:
-    done = world.cli("csv2ddb.audit_cli", "keys-of", world.r1["run_id"], check=True)
+    done = world.cli("csv2ddb.history.audit_cli", "keys-of", world.r1["run_id"], check=True)
     listed = done.stdout.split()
     assert len(listed) == ROWS
     assert set(listed) == {f"k{i:05d}" for i in range(ROWS)}
     assert f"wrote {ROWS} key(s)" in done.stderr
     assert "count and sha256 verified" in done.stderr
 
-    states = world.cli("csv2ddb.audit_cli", "keys-of", world.r1["run_id"], "--state", "--json", check=True)
+    states = world.cli(
+        "csv2ddb.history.audit_cli", "keys-of", world.r1["run_id"], "--state", "--json", check=True
+    )
     rows = [json.loads(line) for line in states.stdout.splitlines()]
     by_state: dict[str, int] = {}
     for row in rows:
@@ -167,7 +169,7 @@ def test_which_keys_a_load_wrote(world: World) -> None:
     assert by_state == {"ours": ROWS - OVERWRITTEN, "later": OVERWRITTEN}
     assert {row["load_run_id"] for row in rows if row["state"] == "later"} == {world.r2["run_id"]}
 
-    unknown = world.cli("csv2ddb.audit_cli", "keys-of", "never-loaded")
+    unknown = world.cli("csv2ddb.history.audit_cli", "keys-of", "never-loaded")
     assert unknown.returncode == 1
     assert "no load never-loaded" in unknown.stderr
 
@@ -183,7 +185,7 @@ def test_which_keys_a_load_wrote(world: World) -> None:
 def test_rollback_of_bad_input_is_refused_and_deletes_nothing(
     world: World, run_id: str, message: str
 ) -> None:
-    done = world.cli("csv2ddb.rollback_cli", run_id)
+    done = world.cli("csv2ddb.history.rollback_cli", run_id)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "nothing was deleted" in done.stderr or "not a load run id" in done.stderr
@@ -192,7 +194,7 @@ def test_rollback_of_bad_input_is_refused_and_deletes_nothing(
 
 def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     run_id = world.r1["run_id"]
-    dry = world.cli("csv2ddb.rollback_cli", run_id, "--dry-run", "--json", check=True)
+    dry = world.cli("csv2ddb.history.rollback_cli", run_id, "--dry-run", "--json", check=True)
     assert json.loads(dry.stdout) == {
         "run_id": run_id,
         "table": world.settings.table,
@@ -203,7 +205,7 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     assert world.items_of(run_id) == ROWS - OVERWRITTEN  # a dry run deletes nothing
     # One thread, so it cannot finish in the time it takes to read its first progress line.
     first = subprocess.Popen(
-        [sys.executable, "-m", "csv2ddb.rollback_cli", run_id, "--threads", "1"],
+        [sys.executable, "-m", "csv2ddb.history.rollback_cli", run_id, "--threads", "1"],
         env=world.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -223,7 +225,7 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     ]
     assert interrupted["status"] == rollback.ROLLING_BACK
 
-    again = world.cli("csv2ddb.rollback_cli", run_id, "--json")
+    again = world.cli("csv2ddb.history.rollback_cli", run_id, "--json")
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["deleted"] == left_after_kill
@@ -248,7 +250,7 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     )
     assert rollbacks[rollback.ROLLBACK_INTERRUPTED]["resumed_by"] == done["dag_run_id"]
 
-    twice = world.cli("csv2ddb.rollback_cli", run_id)
+    twice = world.cli("csv2ddb.history.rollback_cli", run_id)
     assert twice.returncode == 2
     assert f"load {run_id} was already rolled back by {done['dag_run_id']}" in twice.stderr
     assert world.items_of(world.r2["run_id"]) == OVERWRITTEN

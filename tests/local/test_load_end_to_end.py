@@ -25,10 +25,10 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.audit import from_item
 from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.history.audit import from_item
+from csv2ddb.history.lineage import keys_of
 from csv2ddb.keyreads import count_keys
-from csv2ddb.lineage import keys_of
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb_dev.airflow_api import AirflowApi
 from csv2ddb_dev.airflow_runner import AirflowProcesses, start_airflow

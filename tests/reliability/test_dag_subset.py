@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.audit import from_item
+from csv2ddb.history.audit import from_item
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 

@@ -8,11 +8,11 @@ real emulator, two stacks (two buckets), one run id:
   ``test_bad_inputs.py`` runs (run again here: that suite keeps its runs in its own module fixture,
   and they cost ~5 s);
 - **import**: the same job with ``--load_method import`` for a table that does not exist yet (the
-  DAG's option resolution, ``csv2ddb.load_options.resolve``, must choose ``import`` for it), which
+  DAG's option resolution, ``csv2ddb.load.write_options.resolve``, must choose ``import`` for it), which
   stages gzip'd DynamoDB JSON under ``staging/<run>/``; then what the DAG's import step asks of
   DynamoDB (``ImportTable``: DYNAMODB_JSON, GZIP, the table spec, the run's ``ClientToken``; the
-  manifest read and the reconciliation are ``csv2ddb.import_load``'s own functions), then the DAG's
-  count check (``csv2ddb.counts.verify_load``, by key list). The imports are issued by hand rather
+  manifest read and the reconciliation are ``csv2ddb.load.import_table``'s own functions), then the DAG's
+  count check (``csv2ddb.load.counts.verify_load``, by key list). The imports are issued by hand rather
   than through ``ImportLoadOperator`` only for time: the operator opens new provider hooks (boto3
   sessions) for every call, which on this 2-core machine costs more than the import, x 35 cases.
   The operator itself runs for the loads that stage nothing and for the import that ends with
@@ -115,7 +115,7 @@ class PathRun:
     import_error: BaseException | None = None
     description: dict[str, Any] | None = None  # DescribeImport
     imported: dict[str, Any] | None = None  # the manifest with the reconciled import figures
-    verification: Any = None  # csv2ddb.counts.Verification
+    verification: Any = None  # csv2ddb.load.counts.Verification
 
     @property
     def bucket(self) -> str:
@@ -239,8 +239,8 @@ def key_set(s3: Any, manifest: dict[str, Any], label: str) -> set[str]:
 def start_import(run: PathRun, ddb: Any) -> str | None:
     """ImportTable of the run's staging prefix as the DAG's import step asks for it; None when the
     import step refuses the load (its staging job did not succeed), recorded on the run."""
-    from csv2ddb import load_options
-    from csv2ddb.import_load import client_token, read_manifest
+    from csv2ddb.load import write_options
+    from csv2ddb.load.import_table import client_token, read_manifest
 
     assert run.load is not None
     manifest = run.manifest or {}
@@ -251,7 +251,7 @@ def start_import(run: PathRun, ddb: Any) -> str | None:
             run.import_error = exc
             return None
     options = run.load["options"]
-    spec = load_options.table_spec(run.settings, run.table, options)
+    spec = write_options.table_spec(run.settings, run.table, options)
     bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
     answer = ddb.import_table(
         S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": prefix},
@@ -270,7 +270,7 @@ def start_import(run: PathRun, ddb: Any) -> str | None:
 
 def finish_import(run: PathRun, arn: str, ddb: Any) -> None:
     """Wait for the import and reconcile it as the DAG's import step does."""
-    from csv2ddb.import_load import reconcile
+    from csv2ddb.load.import_table import reconcile
 
     assert run.manifest is not None
     for _ in range(600):
@@ -286,7 +286,7 @@ def finish_import(run: PathRun, arn: str, ddb: Any) -> None:
 
 def import_with_operator(run: PathRun, ddb: Any, s3: Any) -> None:
     """The DAG's own import step, ImportLoadOperator, for one load."""
-    from csv2ddb.import_load import ImportLoadOperator
+    from csv2ddb.load.import_table import ImportLoadOperator
 
     assert run.load is not None
     operator = ImportLoadOperator(task_id="import", load=run.load, check_interval=IMPORT_POLL_SECONDS)
@@ -303,7 +303,7 @@ def import_with_operator(run: PathRun, ddb: Any, s3: Any) -> None:
 
 def count_check(run: PathRun, manifest: dict[str, Any], ddb: Any, s3: Any) -> Any:
     """The DAG's count check of one succeeded load (key list + BatchGetItem)."""
-    from csv2ddb import counts
+    from csv2ddb.load import counts
 
     assert run.load is not None
     where = f"s3://{run.bucket}/{run.settings.manifest_key(run.run_id)}"
@@ -312,7 +312,7 @@ def count_check(run: PathRun, manifest: dict[str, Any], ddb: Any, s3: Any) -> An
 
 @pytest.fixture(scope="module")
 def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    from csv2ddb import load_options
+    from csv2ddb.load import write_options
 
     tag = uuid.uuid4().hex[:8]
     env = aws_env(emulator, f"rii{tag}", str(tmp_path_factory.mktemp("airflow_home_import")))
@@ -354,8 +354,8 @@ def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 s3.put_object(Bucket=import_stack.bucket, Key=case.key, Body=case.body)
                 argv = job_argv(import_stack.bucket, case, table, run_id, "--load_method", LOAD_IMPORT)
                 imp = run_job(import_stack, table, run_id, argv)
-                imp.options_decided = load_options.resolve(
-                    load_options.requested(case.args), None, import_stack, table_exists=False
+                imp.options_decided = write_options.resolve(
+                    write_options.requested(case.args), None, import_stack, table_exists=False
                 )
                 if case.name not in NOT_IMPORTABLE:
                     imp.load = load_dict(case, import_stack, run_id, table, imp.options_decided)
@@ -436,11 +436,11 @@ def comparable(manifest: dict[str, Any], bucket: str) -> dict[str, Any]:
 
 def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None:
     """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides."""
-    from csv2ddb import load_options
+    from csv2ddb.load import write_options
 
     settings = load_settings({}, prefix="p")
     chosen = {
-        name: load_options.resolve(load_options.requested(case.args), None, settings)["load_method"]
+        name: write_options.resolve(write_options.requested(case.args), None, settings)["load_method"]
         for name, case in CASES.items()
     }
     assert {name for name, method in chosen.items() if method == LOAD_BATCH} == set(NOT_IMPORTABLE)
@@ -539,16 +539,16 @@ def test_import_path_matches_the_batch_path(name: str, paths: Paths, results: Re
 def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths, results: Results) -> None:
     """load_method auto writes these in batches; an explicit import is refused, by the DAG's option
     resolution and by the job (exit 2: bad arguments, nothing read, no manifest), naming the option."""
-    from csv2ddb import load_options
+    from csv2ddb.load import write_options
 
     p = paths.cases[name]
     case, imp = p.case, p.imp
     mode = case.args["write_mode"]
     assert imp.options_decided is not None
     assert imp.options_decided["load_method"] == LOAD_BATCH
-    forced = {**load_options.requested(case.args), "load_method": LOAD_IMPORT}
-    with pytest.raises(load_options.InvalidOptions, match=f"write_mode {mode} has nothing to compare with"):
-        load_options.resolve(forced, None, imp.settings)
+    forced = {**write_options.requested(case.args), "load_method": LOAD_IMPORT}
+    with pytest.raises(write_options.InvalidOptions, match=f"write_mode {mode} has nothing to compare with"):
+        write_options.resolve(forced, None, imp.settings)
     assert imp.returncode == 2
     assert imp.manifest is None
     for words in (*REFUSAL_WORDS, f"--write_mode {mode}"):
@@ -566,7 +566,7 @@ def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths
 def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -> None:
     """A table that exists (here: a case's batch table) is never imported into: the job fails before
     it opens the object, the DAG's options refuse an explicit import and choose batch under auto."""
-    from csv2ddb import load_options
+    from csv2ddb.load import write_options
 
     case, batch = paths.cases["bom"].case, paths.cases["bom"].batch
     run_id = "rel-bom-import-existing"
@@ -582,10 +582,10 @@ def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -
     assert (m["source"]["etag"], m["source"]["size"]) == (None, None)  # the object was never opened
     assert staging_keys(paths.s3, batch.bucket, run_id) == []
     assert scan(paths.ddb, batch.table) == batch.items  # untouched
-    forced = {**load_options.requested(case.args), "load_method": LOAD_IMPORT}
-    with pytest.raises(load_options.InvalidOptions, match="exists already"):
-        load_options.resolve(forced, None, batch.settings, table_exists=True)
-    auto = load_options.resolve(load_options.requested(case.args), None, batch.settings, table_exists=True)
+    forced = {**write_options.requested(case.args), "load_method": LOAD_IMPORT}
+    with pytest.raises(write_options.InvalidOptions, match="exists already"):
+        write_options.resolve(forced, None, batch.settings, table_exists=True)
+    auto = write_options.resolve(write_options.requested(case.args), None, batch.settings, table_exists=True)
     assert auto["load_method"] == LOAD_BATCH
 
 
@@ -612,7 +612,8 @@ def failed_import(paths: Paths) -> FailedImport:
     key attribute, a line that is not JSON: what a corrupted or hand-edited part would hold); then
     the DAG's import step (ImportLoadOperator) and its verify step, as the DAG runs them when the
     import task fails (the Glue task returned nothing)."""
-    from csv2ddb import load_options, load_steps, tables
+    from csv2ddb import tables
+    from csv2ddb.load import steps, write_options
 
     case, stack, s3, ddb = CASES["bom"], paths.import_stack, paths.s3, paths.ddb
     run_id, table = "rel-bom-import-errors", f"{stack.prefix}-bom-import-errors"
@@ -622,7 +623,7 @@ def failed_import(paths: Paths) -> FailedImport:
     assert run.manifest["status"] == "succeeded", run.manifest["error"]
     bad = gzip.compress(b'{"Item":{"name":{"S":"no key attribute"}}}\nnot DynamoDB JSON\n', mtime=0)
     s3.put_object(Bucket=stack.bucket, Key=f"staging/{run_id}/part-99999.json.gz", Body=bad)
-    options = load_options.resolve(load_options.requested(case.args), None, stack)
+    options = write_options.resolve(write_options.requested(case.args), None, stack)
     run.load = load_dict(case, stack, run_id, table, options)
     try:
         staged_before = staging_keys(s3, stack.bucket, run_id)
@@ -639,8 +640,8 @@ def failed_import(paths: Paths) -> FailedImport:
             dag_id="csv2ddb_load", run_id="manual__import-errors", map_index=-1, xcom_pull=lambda **kw: None
         )
         dag_run = SimpleNamespace(run_type="manual", logical_date=None, triggering_user_name="reliability")
-        record = load_steps.verify(run.load, stack, ti, dag_run, "load_file")
-        _note, problems = load_steps.summarize([record], 1)
+        record = steps.verify(run.load, stack, ti, dag_run, "load_file")
+        _note, problems = steps.summarize([record], 1)
         manifest_after = json.loads(get_object(s3, stack.bucket, stack.manifest_key(run_id)) or b"{}")
         return FailedImport(
             run,
@@ -695,7 +696,7 @@ def test_reconcile_fails_an_import_with_errors_naming_what_to_inspect() -> None:
     """The reconciliation rule itself (whatever status DynamoDB reports): ImportedItemCount must
     equal rows_written and ErrorCount be 0, else the load fails naming the ARN, the log group and
     the staging data it keeps."""
-    from csv2ddb.import_load import reconcile
+    from csv2ddb.load.import_table import reconcile
 
     manifest = {"rows_written": 3, "staging": {"location": "s3://b-data/staging/r1/"}}
     good = {

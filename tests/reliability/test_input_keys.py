@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from csv2ddb import load_steps
+from csv2ddb.load import steps
 from csv2ddb.settings import load_settings
 
 from tests.reliability.casegen import BAD_KEYS
@@ -23,7 +23,7 @@ def test_the_dag_refuses_bad_keys_before_anything_runs(field: str, results: Resu
     for name, (key, words) in BAD_KEYS.items():
         value = key if field == "key" else key.rsplit("/", 1)[0] + "/"
         with pytest.raises(AirflowFailException, match="invalid load request") as info:
-            load_steps.plan({field: value}, "manual", None, settings)
+            steps.plan({field: value}, "manual", None, settings)
         assert words in str(info.value)
         if field == "key":
             results.record(

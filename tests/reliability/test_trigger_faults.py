@@ -12,8 +12,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from csv2ddb import glue_load
 from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.load import glue_run
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import load_script
 
@@ -60,11 +60,11 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     glue.create_job(
         Name=settings.glue_job_name,
         Role=f"arn:aws:iam::000000000000:role/{settings.glue_role_name}",
-        **glue_load.create_job_kwargs(settings),
+        **glue_run.create_job_kwargs(settings),
     )
     load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
     load["reject_tolerance"] = "0"
-    args = {**glue_load.script_args(load, settings), "--write_concurrency": "1"}  # slow: still running
+    args = {**glue_run.script_args(load, settings), "--write_concurrency": "1"}  # slow: still running
     try:
         first = glue.start_job_run(JobName=settings.glue_job_name, Arguments=args)["JobRunId"]
         wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
@@ -75,8 +75,8 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
         connection = {"conn_type": "aws", "login": "test", "password": "test"}
         connection["extra"] = {"region_name": settings.region, "endpoint_url": emulator.endpoint_url}
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-        operator = glue_load.GuardedGlueJobOperator(
-            task_id="run_glue", script_args=args, **glue_load.operator_kwargs(settings)
+        operator = glue_run.GuardedGlueJobOperator(
+            task_id="run_glue", script_args=args, **glue_run.operator_kwargs(settings)
         )
         ti = TaskInstanceStub()
         assert operator.submit_job({"ti": ti}) == first

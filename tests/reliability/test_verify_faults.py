@@ -14,7 +14,9 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from csv2ddb import counts, keyreads, rollback
+from csv2ddb import keyreads
+from csv2ddb.history import rollback
+from csv2ddb.load import counts
 from csv2ddb.tables import audit_table_spec, ensure_table
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.writer import RetryPolicy

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.audit import from_item
+from csv2ddb.history.audit import from_item
 from csv2ddb.settings import Settings
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator

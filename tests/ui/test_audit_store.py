@@ -12,9 +12,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from csv2ddb import audit, tables
+from csv2ddb import tables
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.dynamodb_tables import audit_table
+from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb.tables import (
     AUDIT_BY_FILE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-from csv2ddb.dag_params import EVENT_SECTION, TOLERANCE_PATTERN, load_params, plan_request
+from csv2ddb.load.trigger_form import EVENT_SECTION, TOLERANCE_PATTERN, load_params, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.contract import TOLERANCE_PATTERN as CORE_TOLERANCE_PATTERN
 
@@ -80,8 +80,8 @@ def test_a_backfill_run_with_neither_key_nor_prefix_loads_its_day() -> None:
 
 def test_the_count_check_choice_reaches_the_count_step() -> None:
     """The Checks section's enum is read per run by the verify task (not a field for show)."""
-    from csv2ddb import counts, load_steps
+    from csv2ddb.load import counts, steps
 
     assert PARAMS["count_method"]["enum"] == [None, *counts.METHODS]
-    assert load_steps.count_method({"count_method": None}, SETTINGS) == SETTINGS.count_method
-    assert load_steps.count_method({"count_method": counts.BY_SCAN}, SETTINGS) == counts.BY_SCAN
+    assert steps.count_method({"count_method": None}, SETTINGS) == SETTINGS.count_method
+    assert steps.count_method({"count_method": counts.BY_SCAN}, SETTINGS) == counts.BY_SCAN

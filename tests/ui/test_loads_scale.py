@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from csv2ddb import audit
+from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD
 from playwright.sync_api import expect
 

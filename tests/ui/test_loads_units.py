@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from csv2ddb import audit
+from csv2ddb.history import audit
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME
-from csv2ddb.ui import charts, filters, objects, rows
+from csv2ddb.ui import charts, filters, objects, table_rows
 from fastapi import HTTPException
 
 SETTINGS = load_settings({}, prefix="unit")
@@ -109,7 +109,7 @@ def test_cursor_round_trip_and_refusals() -> None:
 
 
 def test_row_shows_what_the_record_has_and_none_for_what_it_lacks() -> None:
-    row = rows.present(RECORD, SETTINGS, "/base", "/base/csv2ddb")
+    row = table_rows.present(RECORD, SETTINGS, "/base", "/base/csv2ddb")
     assert (row["rows_skipped"], row["engine"], row["load_method"]) == (None, None, None)
     assert row["reject_rate"] == 0.2
     assert row["links"]["run"] == "/base/dags/csv2ddb_load/runs/manual__2026-12-01T10%3A00%3A00%2B00%3A00"
@@ -117,24 +117,26 @@ def test_row_shows_what_the_record_has_and_none_for_what_it_lacks() -> None:
         "/base/csv2ddb/api/object?key=manifests%2F" + RECORD["run_id"] + ".json"
     )
     assert row["links"]["rejects"] == "/base/csv2ddb/api/object?key=rejected%2Fmanual__x%2Frejects.csv"
-    newer = rows.present(
+    newer = table_rows.present(
         {**RECORD, "rows_skipped": 3, "engine": "spark", "load_method": "import"}, SETTINGS, "", ""
     )
     assert (newer["rows_skipped"], newer["engine"], newer["load_method"]) == (3, "spark", "import")
-    elsewhere = rows.present({**RECORD, "rejected_location": "s3://other/rejected/x.csv"}, SETTINGS, "", "")
+    elsewhere = table_rows.present(
+        {**RECORD, "rejected_location": "s3://other/rejected/x.csv"}, SETTINGS, "", ""
+    )
     assert elsewhere["links"]["rejects"] is None  # another bucket's objects are not served
 
 
 def test_csv_export_has_a_header_and_defuses_formulas() -> None:
     hostile = {**RECORD, "source_key": "=HYPERLINK(1)", "error": "+cmd", "source": "@x"}
-    text = "".join(rows.csv_lines([RECORD, hostile]))
+    text = "".join(table_rows.csv_lines([RECORD, hostile]))
     parsed = list(csv.DictReader(io.StringIO(text)))
-    assert list(parsed[0]) == list(rows.CSV_COLUMNS)
+    assert list(parsed[0]) == list(table_rows.CSV_COLUMNS)
     assert parsed[0]["rows_written"] == "7"
     assert parsed[0]["engine"] == ""
     assert parsed[1]["source"] == "'@x"
     assert parsed[1]["error"] == "'+cmd"
-    assert "".join(rows.csv_lines([])) == ",".join(rows.CSV_COLUMNS) + "\r\n"
+    assert "".join(table_rows.csv_lines([])) == ",".join(table_rows.CSV_COLUMNS) + "\r\n"
 
 
 def test_daily_totals_by_day_and_status_with_a_cap() -> None:

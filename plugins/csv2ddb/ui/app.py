@@ -23,11 +23,11 @@ from botocore.exceptions import ClientError
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
-from csv2ddb import audit
-from csv2ddb.audit import RecordFilter
+from csv2ddb.history import audit
+from csv2ddb.history.audit import RecordFilter
 from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
-from csv2ddb.ui import access, charts, filters, objects, rows
-from csv2ddb.ui.clients import client
+from csv2ddb.ui import access, charts, filters, objects, table_rows
+from csv2ddb.ui.aws_clients import client
 from csv2ddb.ui.routes import PAGE_PATH, URL_PREFIX
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -111,7 +111,7 @@ def list_loads(
         raise _audit_error(exc, settings) from exc
     ui_base, app_base = _bases(request)
     return {
-        "rows": [rows.present(r, settings, ui_base, app_base) for r in page.records],
+        "rows": [table_rows.present(r, settings, ui_base, app_base) for r in page.records],
         "next_cursor": filters.encode_cursor(page.next_key),
         "filters": {
             "from": flt.date_from.isoformat(),
@@ -139,7 +139,7 @@ def export_csv(flt: Filter) -> StreamingResponse:
     except ClientError as exc:
         raise _audit_error(exc, settings) from exc
     head = [] if first is None else [first]
-    lines = rows.csv_lines(itertools.islice(itertools.chain(head, records), MAX_EXPORT_ROWS))
+    lines = table_rows.csv_lines(itertools.islice(itertools.chain(head, records), MAX_EXPORT_ROWS))
     name = f"csv2ddb-loads_{flt.date_from}_{flt.date_to}.csv"
     return StreamingResponse(
         lines,

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Query, status
 
-from csv2ddb.audit import STATUSES, RecordFilter, check_start_key
-from csv2ddb.dag_params import TABLE_PATTERN
+from csv2ddb.history.audit import STATUSES, RecordFilter, check_start_key
+from csv2ddb.load.trigger_form import TABLE_PATTERN
 from csv2ddb.settings import load_settings
 
 DEFAULT_DAYS = 30

@@ -1,7 +1,7 @@
-"""The lineage questions of ``python -m csv2ddb.audit_cli`` (see ``csv2ddb.lineage``)::
+"""The lineage questions of ``python -m csv2ddb.history.audit_cli`` (see ``csv2ddb.history.lineage``)::
 
-python -m csv2ddb.audit_cli who-wrote KEY [SORT_KEY] [--table T] [--json]
-python -m csv2ddb.audit_cli keys-of RUN_ID [--state] [--json]
+python -m csv2ddb.history.audit_cli who-wrote KEY [SORT_KEY] [--table T] [--json]
+python -m csv2ddb.history.audit_cli keys-of RUN_ID [--state] [--json]
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.config import Config
 
-from csv2ddb import lineage
 from csv2ddb.aws import RETRIES, client, session
+from csv2ddb.history import lineage
 from csv2ddb.settings import Settings
 
 WHO_WROTE = "who-wrote"

@@ -1,7 +1,7 @@
 """The audit store: one durable record per (DAG run, source file) in the audit table.
 
 Written by the load DAG's ``load_file.verify`` task for every file it attempted (verified or not),
-read back by ``python -m csv2ddb.audit_cli`` and the Loads page. Key: ``dag_run_id`` (HASH) +
+read back by ``python -m csv2ddb.history.audit_cli`` and the Loads page. Key: ``dag_run_id`` (HASH) +
 ``source`` (RANGE, ``s3://bucket/key``); two indexes serve the page's queries (see
 ``csv2ddb.tables.audit_table_spec`` and :class:`RecordFilter`): ``by_time`` (``dag_id`` +
 ``recorded_at``) for a date range, ``by_status`` and ``by_table`` (``status`` / ``table`` +

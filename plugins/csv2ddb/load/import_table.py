@@ -14,7 +14,7 @@ Built on the provider's ``S3ToDynamoDBOperator`` (new-table mode), with its gaps
 - its "existing table" mode imports into a temporary table and rewrites every item with
   ``batch_writer``: never used; an import into an existing table is refused before any work.
 
-Run inside the file's Glue task (``csv2ddb.load_operator``) right after the staging job, so a
+Run inside the file's Glue task (``csv2ddb.load.glue_task``) right after the staging job, so a
 batch file's work stays two tasks; for a batch load it skips itself.
 """
 
@@ -33,8 +33,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED
 
-from csv2ddb import load_options, tables
-from csv2ddb.load_steps import dynamodb_client
+from csv2ddb import tables
+from csv2ddb.load import write_options
+from csv2ddb.load.steps import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
 CLIENT_TOKEN_CHARS = 32  # ImportTable's ClientToken: 1-36 characters
@@ -119,7 +120,7 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
             raise AirflowSkipException(f"{load['source_uri']} is a batch load: nothing to import")
         settings = load_settings()
         manifest = read_manifest(load, settings)
-        spec = load_options.table_spec(settings, load["table"], options)
+        spec = write_options.table_spec(settings, load["table"], options)
         client = dynamodb_client(settings)
         if not manifest.get("rows_written"):
             # Nothing staged (a header-only file, or every row rejected within tolerance): there

@@ -1,6 +1,6 @@
-"""Roll back one load from a shell: ``python -m csv2ddb.rollback_cli RUN_ID [--dry-run] [--json]``.
+"""Roll back one load from a shell: ``python -m csv2ddb.history.rollback_cli RUN_ID [--dry-run] [--json]``.
 
-The same rollback as the ``csv2ddb_rollback`` DAG (``csv2ddb.rollback``), with plain boto3 and the
+The same rollback as the ``csv2ddb_rollback`` DAG (``csv2ddb.history.rollback``), with plain boto3 and the
 ``CSV2DDB_*`` settings, for when Airflow is not at hand. Progress goes to stderr; the report to
 stdout. Exit code 0 rolled back (or, with ``--dry-run``, counted), 2 refused (nothing deleted:
 malformed, unknown or already rolled back run, no whole key list), 1 failed part-way (run it again:
@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from csv2ddb import audit, keyreads, rollback
+from csv2ddb import keyreads
 from csv2ddb.aws import RETRIES, client, session
+from csv2ddb.history import audit, rollback
 from csv2ddb.settings import load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m csv2ddb.rollback_cli", description=__doc__.splitlines()[0]
+        prog="python -m csv2ddb.history.rollback_cli", description=__doc__.splitlines()[0]
     )
     parser.add_argument("run_id", help="the load's run id (its audit record's run_id)")
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")

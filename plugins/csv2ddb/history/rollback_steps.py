@@ -15,9 +15,9 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 
-from csv2ddb import rollback
-from csv2ddb.dag_params import run_type_name
-from csv2ddb.load_steps import dynamodb_client, triggered_by
+from csv2ddb.history import rollback
+from csv2ddb.load.steps import dynamodb_client, triggered_by
+from csv2ddb.load.trigger_form import run_type_name
 from csv2ddb.run_notes import try_set_note
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 

@@ -1,6 +1,7 @@
 """Roll back one load: delete the items that still carry its ``load_run_id``, found through its key list.
 
-Used by the ``csv2ddb_rollback`` DAG (``csv2ddb.rollback_steps``) and ``python -m csv2ddb.rollback_cli``;
+Used by the ``csv2ddb_rollback`` DAG (``csv2ddb.history.rollback_steps``) and
+``python -m csv2ddb.history.rollback_cli``;
 both hand in their own clients (provider hooks in Airflow, plain boto3 outside).
 
 How (cost follows the load, never the table):
@@ -42,8 +43,9 @@ from csv2ddb_core.contract import (
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.writer import RetryPolicy, for_botocore
 
-from csv2ddb import audit, keyreads
-from csv2ddb.counts import fetch_manifest
+from csv2ddb import keyreads
+from csv2ddb.history import audit
+from csv2ddb.load.counts import fetch_manifest
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ def rollback_hint(run_id: str) -> str:
     """How to undo one load: the same words in the failed load's note, its alert and the docs."""
     return (
         f"to delete what load {run_id} wrote, trigger {DAG_ID_ROLLBACK} with run_id={run_id} "
-        f"(or run: python -m csv2ddb.rollback_cli {run_id})"
+        f"(or run: python -m csv2ddb.history.rollback_cli {run_id})"
     )
 
 
@@ -86,7 +88,7 @@ def rollback_params() -> dict[str, dict[str, Any]]:
             "title": "Load run id",
             "description": (
                 "The load_run_id of the load to undo: its audit record's run_id "
-                "(python -m csv2ddb.audit_cli), also named in a failed load's note and alert."
+                "(python -m csv2ddb.history.audit_cli), also named in a failed load's note and alert."
             ),
         }
     }

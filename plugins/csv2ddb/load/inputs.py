@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from csv2ddb_core.contract import CSV_SUFFIX, is_csv_key, load_run_id
 
-from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest
+from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest
 
 
 class S3Reader(Protocol):

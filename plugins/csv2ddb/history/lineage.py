@@ -20,8 +20,9 @@ from csv2ddb_core.contract import ATTR_INGESTION_TIMESTAMP, ATTR_LOAD_RUN_ID, AT
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.writer import RetryPolicy
 
-from csv2ddb import audit, keyreads
-from csv2ddb.counts import fetch_manifest
+from csv2ddb import keyreads
+from csv2ddb.history import audit
+from csv2ddb.load.counts import fetch_manifest
 from csv2ddb.settings import DAG_ID_ROLLBACK, Settings
 
 

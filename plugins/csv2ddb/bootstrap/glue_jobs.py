@@ -1,5 +1,5 @@
 """The Glue load job resource: Python shell (3.9) by default; script and core wheel uploaded by
-``script.py``, definition from ``csv2ddb.glue_job`` (the same one the DAG's operator sends).
+``script.py``, definition from ``csv2ddb.engines`` (the same one the DAG's operator sends).
 
 ``DefaultArguments`` carry the stack's locations (manifest bucket/prefix, rejected prefix,
 write concurrency) so the DAG passes only per-run arguments. ``MaxRetries`` is 0: Airflow owns
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
-from csv2ddb.glue_job import PYTHONSHELL, SPARK, job_definition, job_name, role_name
+from csv2ddb.engines import PYTHONSHELL, SPARK, job_definition, job_name, role_name
 
 
 class GlueJob(Resource):
@@ -32,7 +32,7 @@ class GlueJob(Resource):
         return self.ctx.arn("glue", f"job/{self.name}")
 
     def spec(self) -> dict[str, Any]:
-        """The job definition (everything but the name): ``csv2ddb.glue_job``, shared with the DAG."""
+        """The job definition (everything but the name): ``csv2ddb.engines``, shared with the DAG."""
         return job_definition(
             self.settings, self.ctx.role_arn(role_name(self.settings, self.engine)), self.engine
         )

@@ -19,12 +19,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from botocore.config import Config
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
-from csv2ddb import audit, counts, load_inputs, load_options, tables
-from csv2ddb.dag_params import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
-from csv2ddb.glue_job import PYTHONSHELL, job_name
+from csv2ddb import tables
+from csv2ddb.engines import PYTHONSHELL, job_name
+from csv2ddb.history import audit
+from csv2ddb.load import counts, inputs, write_options
+from csv2ddb.load.staging_cleanup import delete_staging
+from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
-from csv2ddb.staging import delete_staging
 from csv2ddb.tables import audit_table_spec
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def plan(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Set
 def resolve(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[dict[str, Any]]:
     """The run's loads (one dict per file); fails (without retries) when there is nothing to load."""
     try:
-        loads = load_inputs.resolve_inputs(request, S3Hook(aws_conn_id=settings.aws_conn_id), dag_run_id)
+        loads = inputs.resolve_inputs(request, S3Hook(aws_conn_id=settings.aws_conn_id), dag_run_id)
     except InvalidLoadRequest as exc:
         raise AirflowFailException(str(exc)) from exc
     for load in loads:
@@ -101,15 +103,15 @@ def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: 
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
-        options = load_options.resolve(
+        options = write_options.resolve(
             requested, keys, settings, table_exists=existing is not None, files=files
         )
         if options["load_method"] == LOAD_IMPORT:
             log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
             return options
-        spec = load_options.table_spec(settings, table, options)
+        spec = write_options.table_spec(settings, table, options)
         result = tables.ensure_table(client, spec, tags=settings.tags)
-    except (tables.TableSchemaMismatch, load_options.InvalidOptions) as exc:
+    except (tables.TableSchemaMismatch, write_options.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc
     log.info("table ready: %s; load options %s", result, options)
     return options
@@ -137,7 +139,7 @@ def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:
 def check(
     load: Mapping[str, Any], manifest: dict[str, Any] | None, where: str, settings: Settings, method: str
 ) -> counts.Verification:
-    """Verify one load whose Glue run succeeded: its manifest, then the table (see csv2ddb.counts)."""
+    """Verify one load whose Glue run succeeded: its manifest, then the table (see csv2ddb.load.counts)."""
     if manifest is None:
         raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
     result = counts.verify_load(

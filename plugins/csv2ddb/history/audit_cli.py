@@ -1,4 +1,6 @@
-"""Print the load audit history as a table: ``python -m csv2ddb.audit_cli [--since DATE] [--file KEY]``.
+"""Print the load audit history as a table.
+
+``python -m csv2ddb.history.audit_cli [--since DATE] [--file KEY]``.
 
 Reads ``settings.audit_table`` (``CSV2DDB_*`` env, e.g. ``CSV2DDB_PREFIX``/``CSV2DDB_ENDPOINT_URL``)
 with plain boto3: it runs outside Airflow.
@@ -15,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from csv2ddb import audit, lineage_cli
 from csv2ddb.aws import client
+from csv2ddb.history import audit, lineage_cli
 from csv2ddb.settings import load_settings
 
 COLUMNS = (
@@ -58,7 +60,9 @@ def render_table(records: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m csv2ddb.audit_cli", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m csv2ddb.history.audit_cli", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--since", type=_since, help="only records written at or after this date/time (UTC)")
     parser.add_argument("--file", help="only this source: an object key (raw/x.csv) or s3://bucket/key")
     parser.add_argument("--table", help="audit table (default: settings.audit_table)")

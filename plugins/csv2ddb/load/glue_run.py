@@ -1,6 +1,6 @@
 """Run the Glue load job from Airflow: operator arguments, per-file arguments, and a retry guard.
 
-The job definition itself lives in ``csv2ddb.glue_job`` (shared with the bootstrap).
+The job definition itself lives in ``csv2ddb.engines`` (shared with the bootstrap).
 
 Why a subclass of ``GlueJobOperator`` (provider 9.39.0): its own protection against a retry
 starting a second Glue run is ``durable`` (on by default on Airflow 3.3), which stores the
@@ -22,7 +22,7 @@ from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.contract import LOAD_IMPORT
 
-from csv2ddb.glue_job import (
+from csv2ddb.engines import (
     PYTHONSHELL,
     SPARK,
     create_job_kwargs,
@@ -32,7 +32,7 @@ from csv2ddb.glue_job import (
     role_name,
     script_uri,
 )
-from csv2ddb.load_options import job_arguments
+from csv2ddb.load.write_options import job_arguments
 from csv2ddb.settings import ENGINES, Settings, load_settings
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})

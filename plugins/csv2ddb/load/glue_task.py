@@ -2,7 +2,7 @@
 
 Why a subclass and not a ``glue_args`` task feeding ``script_args``: every task of the load DAG is a
 process start, a DAG parse and a scheduler round trip (seconds each on a busy laptop), for what is a
-dict lookup. The job arguments are the same ``csv2ddb.glue_load.script_args``, computed in
+dict lookup. The job arguments are the same ``csv2ddb.load.glue_run.script_args``, computed in
 ``execute``: after templating, so a key that happens to contain ``{{`` is never rendered.
 """
 
@@ -13,12 +13,13 @@ from typing import Any
 
 from csv2ddb_core.contract import LOAD_IMPORT
 
-from csv2ddb import load_options, tables
-from csv2ddb.glue_load import GuardedGlueJobOperator, script_args
-from csv2ddb.import_load import ImportLoadOperator, TableTaken, staged_manifest, taken
-from csv2ddb.load_steps import dynamodb_client
+from csv2ddb import tables
+from csv2ddb.load import write_options
+from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
+from csv2ddb.load.import_table import ImportLoadOperator, TableTaken, staged_manifest, taken
+from csv2ddb.load.staging_cleanup import delete_staging
+from csv2ddb.load.steps import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
-from csv2ddb.staging import delete_staging
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -41,7 +42,7 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
             try:
                 return self.stage_and_import(context, settings)
             except TableTaken as exc:
-                if not options.get(load_options.AUTO_IMPORT):
+                if not options.get(write_options.AUTO_IMPORT):
                     raise
                 self.batch_instead(settings, exc)
         self.script_args = script_args(self.load, settings)
@@ -73,11 +74,11 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         of one table at once): wait until that table is ACTIVE (its import done), check it has this
         load's keys, drop what this load staged, and load the file in batches."""
         self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
-        batch = {**self.load, "options": load_options.as_batch(self.load["options"])}
+        batch = {**self.load, "options": write_options.as_batch(self.load["options"])}
         try:
             ready = tables.ensure_table(
                 dynamodb_client(settings),
-                load_options.table_spec(settings, batch["table"], batch["options"]),
+                write_options.table_spec(settings, batch["table"], batch["options"]),
                 tags=settings.tags,
                 delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
                 max_attempts=settings.import_poll_attempts,

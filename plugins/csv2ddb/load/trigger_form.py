@@ -21,8 +21,8 @@ from typing import Any
 
 from csv2ddb_core.contract import LOAD_METHODS, TOLERANCE_PATTERN, WRITE_MODES
 
-from csv2ddb import load_options
-from csv2ddb.counts import BY_KEYS, BY_SCAN, METHODS
+from csv2ddb.load import write_options
+from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.settings import ENGINES, Settings
 
 BUCKET_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -334,8 +334,8 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     key = (params.get("key") or "").strip()
     prefix = (params.get("prefix") or "").strip()
     try:
-        options = load_options.requested(params)
-    except load_options.InvalidOptions as exc:
+        options = write_options.requested(params)
+    except write_options.InvalidOptions as exc:
         raise InvalidLoadRequest(str(exc)) from exc
     common = {"bucket": bucket, "table": table, "reject_tolerance": tolerance, "options": options}
     if key and prefix:

@@ -1,0 +1,1 @@
+"""What was loaded, by whom, and undoing it: the audit store, lineage, rollback and their CLIs."""
