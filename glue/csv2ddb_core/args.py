@@ -3,10 +3,17 @@ parsed and validated into one :class:`~csv2ddb_core.contract.JobArgs`."""
 
 from __future__ import annotations
 
-import json
 from typing import Dict, Mapping, Optional, Sequence
 
 from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
+from csv2ddb_core.dialect import (
+    CSV_OPTION_DEFAULTS,
+    parse_delimiter,
+    parse_empty_cells,
+    parse_encoding,
+    parse_na_values,
+    parse_type_map,
+)
 from csv2ddb_core.options import (
     check_import_options,
     check_options,
@@ -25,7 +32,6 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "rejected_prefix": "rejected/",
     "reject_tolerance": "0",
     "partition_key": "",  # NAME[:S|N|B]; default: the contract's HASH_KEY ("id", S)
-    "id_column": "",  # alias of --partition_key (round-1 name)
     "sort_key": "",
     "write_mode": "overwrite",
     "version_column": "",
@@ -34,17 +40,12 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "validate_first": "true",
     "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
     "staging_prefix": "staging/",
-    "type_map": "",
-    "delimiter": ",",
-    "encoding": "utf-8",
     "write_concurrency": "8",
-    "empty_cells": "omit",
-    "na_values": "",
+    **CSV_OPTION_DEFAULTS,
     "write_max_attempts": "12",
     "JOB_RUN_ID": None,
     "job_run_id": None,
 }
-EMPTY_CELL_MODES = ("omit", "null", "empty_string")
 
 
 def resolve_options(
@@ -82,38 +83,6 @@ def resolve_options(
     return found
 
 
-TYPE_NAMES = {
-    "auto": "auto",
-    "s": "S",
-    "string": "S",
-    "n": "N",
-    "number": "N",
-    "bool": "BOOL",
-    "boolean": "BOOL",
-}
-
-
-def parse_type_map(text: str) -> Dict[str, str]:
-    """``{"col": "S"|"N"|"BOOL"|"auto", "*": default}`` → normalized kinds."""
-    if not text.strip():
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise ArgumentError(f"--type_map is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ArgumentError('--type_map must be a JSON object like {"zip": "S", "price": "N"}')
-    out: Dict[str, str] = {}
-    for column, kind in raw.items():
-        norm = TYPE_NAMES.get(str(kind).strip().lower())
-        if norm is None:
-            raise ArgumentError(
-                f"--type_map: column {column!r} has unknown type {kind!r} (use S, N, BOOL or auto)"
-            )
-        out[str(column).strip()] = norm
-    return out
-
-
 def _positive_int(name: str, text: str, upper: int) -> int:
     try:
         value = int(text)
@@ -143,25 +112,11 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         )
     values = {n: got.get(n, default) for n, default in OPTIONAL_ARGS.items()}
     run_id = check_run_id(got["run_id"])
-    delimiter = values["delimiter"] or ","
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    if len(delimiter) != 1 or delimiter in '\r\n"':
-        raise ArgumentError(f"--delimiter must be one character (not a quote or newline), got {delimiter!r}")
-    encoding = (values["encoding"] or "utf-8").strip()
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise ArgumentError(f"--encoding: unknown encoding {encoding!r}") from None
-    empty_cells = (values["empty_cells"] or "omit").strip()
-    if empty_cells not in EMPTY_CELL_MODES:
-        raise ArgumentError(
-            f"--empty_cells must be one of {', '.join(EMPTY_CELL_MODES)}, got {empty_cells!r}"
-        )
+    delimiter = parse_delimiter(values["delimiter"] or "")
+    encoding = parse_encoding(values["encoding"] or "")
+    empty_cells = parse_empty_cells(values["empty_cells"] or "")
     prefixes = {name: _prefix(values[name] or "") for name in ("manifest_prefix", "rejected_prefix")}
-    if values["partition_key"] and values["id_column"]:
-        raise ArgumentError("give --partition_key or its alias --id_column, not both")
-    keys = key_schema_from(values["partition_key"] or values["id_column"] or "", values["sort_key"] or "")
+    keys = key_schema_from(values["partition_key"] or "", values["sort_key"] or "")
     write_mode = parse_write_mode(values["write_mode"] or "")
     version_column = (values["version_column"] or "").strip()
     ttl = parse_ttl(values["ttl_column"] or "")
@@ -169,7 +124,6 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     load_method = parse_load_method(values["load_method"] or "", decided=True)
     max_write_rate = parse_write_rate(values["max_write_rate"] or "")
     check_import_options(load_method, write_mode, max_write_rate)
-    na_text = values["na_values"] or ""
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
         source_key=got["source_key"].strip(),
@@ -185,7 +139,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         encoding=encoding,
         write_concurrency=_positive_int("write_concurrency", values["write_concurrency"] or "8", 64),
         empty_cells=empty_cells,
-        na_values=tuple(v for v in na_text.split(",") if v) if na_text else (),
+        na_values=parse_na_values(values["na_values"] or ""),
         write_max_attempts=_positive_int("write_max_attempts", values["write_max_attempts"] or "12", 100),
         job_run_id=values["JOB_RUN_ID"] or values["job_run_id"] or None,
         write_mode=write_mode,
