@@ -1,0 +1,503 @@
+"""The processed zone: a load's items as typed Parquet under one date-partitioned prefix, and its
+rejects likewise, so SQL (Athena) can answer what DynamoDB cannot without a full scan.
+
+Layout (one definition; the DAG side's catalog and queries import these names)::
+
+    <processed_prefix><table>/load_date=YYYY-MM-DD/<run_id>/part-NNNNN.parquet
+    <rejected_prefix>parquet/dataset=<table>/load_date=YYYY-MM-DD/<run_id>/rejects.parquet
+
+What is written: the items DynamoDB *confirmed* (the Python shell tees the key list, which every
+writer fills with exactly the confirmed items), so the zone's row count for a run equals the
+manifest's ``rows_written``; never a re-read of the table. Every row carries the item's
+attributes as columns, ``load_run_id`` among them.
+
+Column types, a declared rule (items are typed per cell, Parquet per column): only ``S`` ->
+string, only ``N`` -> int64 when every value is an integer that fits, else double; only ``BOOL``
+-> boolean; only ``B`` -> binary; ``NULL`` cells are nulls of any type; a column whose cells mix
+kinds (``auto`` typing: ``"12"`` and ``"n/a"``) becomes a string column holding each cell's text,
+and the manifest's ``processed.coerced`` names it. Across parts of one load the same rule widens
+(int64 + double -> double, anything else mixed -> string).
+
+Off by default in the core (``--processed false``): a load without the argument behaves as
+before, and nothing imports pyarrow. The DAG turns it on. pyarrow is imported lazily, only when
+the zone is on (Glue Python shell: the ``analytics`` library set; Spark: Glue 5.0 ships it).
+A failure here never fails the DynamoDB load: it is reported as ``processed.error`` in the
+manifest, and the DAG's analytics step fails and alerts on it.
+
+Python 3.9, standard library + boto3 (+ pyarrow when on).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from csv2ddb_core.contract import ArgumentError, JobArgs
+from csv2ddb_core.keylist import KeyListWriter
+
+LOG = logging.getLogger("csv2ddb.load")
+
+PROCESSED_PREFIX = "processed/"
+REJECTS_DIR = "parquet/"  # under the rejected prefix, beside the per-run rejects.csv folders
+LOAD_DATE = "load_date"  # the partition key of every processed table
+DATASET = "dataset"  # the rejects table's first partition key: the DynamoDB table loaded
+PART_ROWS = 16384  # items buffered per row group: ~100 MB of item dicts at flights' width
+REJECT_COLUMNS = ("line_number", "reason", "detail", "raw_row")
+# Parquet (arrow) type -> Athena / Glue Data Catalog type.
+ATHENA_TYPES = {
+    "null": "string",
+    "int64": "bigint",
+    "double": "double",
+    "bool": "boolean",
+    "string": "string",
+    "binary": "binary",
+}
+PROCESSED_OPTIONS = {"processed": "false", "processed_prefix": PROCESSED_PREFIX}
+
+
+# --- layout and options (stdlib only) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessedOptions:
+    """The zone's switch and prefix for one load (job arguments ``--processed``, ``--processed_prefix``)."""
+
+    enabled: bool = False
+    prefix: str = PROCESSED_PREFIX
+
+
+def parse_processed_options(values: Mapping[str, str]) -> ProcessedOptions:
+    """Validate the two job arguments; a clear error for anything but true/false and ``name/``."""
+    raw = (values.get("processed") or "false").strip().lower()
+    if raw not in ("true", "false", "on", "off", "1", "0"):
+        raise ArgumentError(f"--processed must be true or false, got {values.get('processed')!r}")
+    prefix = (values.get("processed_prefix") or PROCESSED_PREFIX).strip().lstrip("/")
+    if not prefix.endswith("/"):
+        prefix += "/"
+    if prefix == "/" or ".." in prefix.split("/"):
+        raise ArgumentError(
+            f"--processed_prefix must look like 'name/', got {values.get('processed_prefix')!r}"
+        )
+    return ProcessedOptions(raw in ("true", "on", "1"), prefix)
+
+
+def load_date(timestamp: str) -> str:
+    """``YYYY-MM-DD`` of an ISO timestamp (the load's ingestion timestamp, UTC)."""
+    return timestamp[:10]
+
+
+def items_prefix(prefix: str, table: str, date: str, run_id: str) -> str:
+    """Where one load's item parts go: ``<prefix><table>/load_date=<date>/<run_id>/``."""
+    return f"{prefix}{table}/{LOAD_DATE}={date}/{run_id}/"
+
+
+def table_root(prefix: str, table: str) -> str:
+    """The location of a table's processed data (the catalog table's LOCATION)."""
+    return f"{prefix}{table}/"
+
+
+def rejects_root(rejected_prefix: str) -> str:
+    """The location of every dataset's rejects as Parquet (the rejects table's LOCATION)."""
+    return f"{rejected_prefix}{REJECTS_DIR}"
+
+
+def rejects_key(rejected_prefix: str, table: str, date: str, run_id: str) -> str:
+    return f"{rejects_root(rejected_prefix)}{DATASET}={table}/{LOAD_DATE}={date}/{run_id}/rejects.parquet"
+
+
+# --- items to columns (pyarrow, imported lazily) ------------------------------------------------
+
+
+def _pa() -> Any:
+    import pyarrow  # lazily: the core runs without pyarrow while the zone is off
+
+    return pyarrow
+
+
+def _cell_text(cell: Mapping[str, Any]) -> Optional[str]:
+    """A cell as text, for a column whose kinds differ: S/N as stored, BOOL as true/false."""
+    for kind, value in cell.items():
+        if kind in ("S", "N", "B"):
+            return str(value)
+        if kind == "BOOL":
+            return "true" if value else "false"
+        if kind == "NULL":
+            return None
+        return json.dumps(value, sort_keys=True, default=str)
+    return None
+
+
+def column_array(name: str, cells: Sequence[Optional[Mapping[str, Any]]], notes: Dict[str, str]) -> Any:
+    """One column of low-level cells (``None`` = attribute absent) as one typed arrow array."""
+    pa = _pa()
+    kinds = {k for cell in cells if cell is not None for k in cell}
+    kinds.discard("NULL")
+    if not kinds:
+        return pa.nulls(len(cells))
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        if kind == "S":
+            return pa.array([c.get("S") if c else None for c in cells], pa.string())
+        if kind == "N":
+            text = pa.array([c.get("N") if c else None for c in cells], pa.string())
+            try:
+                return text.cast(pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return text.cast(pa.float64())
+        if kind == "BOOL":
+            return pa.array([c.get("BOOL") if c else None for c in cells], pa.bool_())
+        if kind == "B":
+            return pa.array(
+                [base64.b64decode(c["B"]) if c and "B" in c else None for c in cells], pa.binary()
+            )
+    notes[name] = f"cells of kinds {','.join(sorted(kinds))}: stored as string"
+    return pa.array([_cell_text(c) if c else None for c in cells], pa.string())
+
+
+def items_table(items: Sequence[Mapping[str, Any]], notes: Dict[str, str]) -> Any:
+    """Items -> an arrow table, columns in order of first appearance."""
+    pa = _pa()
+    names: Dict[str, None] = {}
+    for item in items:
+        for name in item:
+            if name not in names:
+                names[name] = None
+    arrays = [column_array(n, [item.get(n) for item in items], notes) for n in names]
+    return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def _type_name(arrow_type: Any) -> str:
+    pa = _pa()
+    for name, check in (
+        ("null", pa.types.is_null),
+        ("int64", pa.types.is_int64),
+        ("double", pa.types.is_float64),
+        ("bool", pa.types.is_boolean),
+        ("string", pa.types.is_string),
+        ("binary", pa.types.is_binary),
+    ):
+        if check(arrow_type):
+            return name
+    raise ValueError(f"unexpected arrow type {arrow_type}")
+
+
+def _wider(a: str, b: str) -> str:
+    if a == b or b == "null":
+        return a
+    if a == "null":
+        return b
+    if {a, b} == {"int64", "double"}:
+        return "double"
+    return "string"
+
+
+def unify(schemas: Iterable[Any], notes: Dict[str, str]) -> Any:
+    """One schema for every part: columns in first-seen order, types widened by the zone's rule."""
+    pa = _pa()
+    types: Dict[str, str] = {}
+    for schema in schemas:
+        for f in schema:
+            have, got = types.get(f.name), _type_name(f.type)
+            wide = got if have is None else _wider(have, got)
+            if have is not None and wide == "string" and have != got and "null" not in (have, got):
+                notes.setdefault(f.name, f"{have} in one part, {got} in another: stored as string")
+            types[f.name] = wide
+    arrow = {
+        "null": pa.null(),
+        "int64": pa.int64(),
+        "double": pa.float64(),
+        "bool": pa.bool_(),
+        "string": pa.string(),
+        "binary": pa.binary(),
+    }
+    return pa.schema([pa.field(n, arrow[t]) for n, t in types.items()])
+
+
+def conform(table: Any, schema: Any) -> Any:
+    """``table`` with exactly ``schema``'s columns: missing ones null, others cast (widened)."""
+    pa = _pa()
+    arrays = []
+    for f in schema:
+        if f.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, f.type))
+            continue
+        column = table.column(f.name)
+        if column.type.equals(f.type):
+            arrays.append(column)
+        elif pa.types.is_binary(column.type) and pa.types.is_string(f.type):
+            values = column.to_pylist()
+            arrays.append(pa.array([base64.b64encode(v).decode() if v is not None else None for v in values]))
+        else:
+            arrays.append(column.cast(f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def catalog_columns(schema: Any) -> List[Tuple[str, str]]:
+    """``(name, Athena type)`` of each column: what the catalog table and the manifest record."""
+    return [(f.name, ATHENA_TYPES[_type_name(f.type)]) for f in schema]
+
+
+# --- local part files, then S3 ------------------------------------------------------------------
+
+
+@dataclass
+class LocalPart:
+    path: str
+    rows: int
+    schema: Any
+
+
+class ParquetParts:
+    """Items to local Parquet files, ``PART_ROWS`` a row group, one file until a row group's types
+    do not fit it (then the next file starts with the wider schema). Thread-safe ``add``."""
+
+    def __init__(self, stem: str = "part", part_rows: int = PART_ROWS) -> None:
+        self._dir = tempfile.mkdtemp(prefix="csv2ddb-processed-")
+        self._stem = stem
+        self._part_rows = part_rows
+        self._buffer: List[Mapping[str, Any]] = []
+        self._lock = threading.Lock()
+        self._writer: Any = None
+        self._current: Optional[LocalPart] = None
+        self.parts: List[LocalPart] = []
+        self.notes: Dict[str, str] = {}
+        self.rows = 0
+
+    def add(self, items: Sequence[Mapping[str, Any]]) -> None:
+        with self._lock:
+            self._buffer.extend(items)
+            if len(self._buffer) >= self._part_rows:
+                chunk, self._buffer = self._buffer, []
+                self._write(chunk)
+
+    def _write(self, chunk: Sequence[Mapping[str, Any]]) -> None:
+        import pyarrow.parquet as pq  # lazily, see _pa
+
+        table = items_table(chunk, self.notes)
+        current = self._current
+        if current is not None:
+            wide = unify([current.schema, table.schema], self.notes)
+            if wide.equals(current.schema):
+                self._writer.write_table(conform(table, wide))
+                current.rows += table.num_rows
+                self.rows += table.num_rows
+                return
+            self._writer.close()
+            table = conform(table, wide)
+        path = os.path.join(self._dir, f"{self._stem}-{len(self.parts):05d}.parquet")
+        self._writer = pq.ParquetWriter(path, table.schema, compression="snappy")
+        self._writer.write_table(table)
+        self._current = LocalPart(path, table.num_rows, table.schema)
+        self.parts.append(self._current)
+        self.rows += table.num_rows
+
+    def close(self) -> List[LocalPart]:
+        """Write what is buffered and close the open file; the parts, in order."""
+        with self._lock:
+            if self._buffer:
+                chunk, self._buffer = self._buffer, []
+                self._write(chunk)
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        return self.parts
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def conform_file(path: str, schema: Any) -> None:
+    """Rewrite one part with the load's unified schema (only parts whose types were widened)."""
+    import pyarrow.parquet as pq
+
+    table = conform(pq.read_table(path), schema)
+    pq.write_table(table, path, compression="snappy")
+
+
+def clear_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    """Delete what an earlier attempt of the same run left under its prefix (a retried load)."""
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+
+
+def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) -> Tuple[int, List[str]]:
+    """Upload every part under ``prefix`` (cleared first); (bytes, keys)."""
+    clear_prefix(s3, bucket, prefix)
+    total, keys = 0, []
+    for index, part in enumerate(parts):
+        key = f"{prefix}part-{index:05d}.parquet"
+        total += os.path.getsize(part.path)
+        s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        keys.append(key)
+    return total, keys
+
+
+def finish_parts(
+    s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart], notes: Dict[str, str]
+) -> Dict[str, Any]:
+    """Unify the parts' schemas, rewrite the parts that differ, upload; the manifest's figures."""
+    schema = unify([p.schema for p in parts], notes)
+    for part in parts:
+        if not part.schema.equals(schema):
+            conform_file(part.path, schema)
+    size, keys = upload_parts(s3, bucket, prefix, parts)
+    return {
+        "location": f"s3://{bucket}/{prefix}",
+        "rows": sum(p.rows for p in parts),
+        "bytes": size,
+        "files": len(keys),
+        "columns": catalog_columns(schema),
+        "coerced": dict(notes),
+    }
+
+
+# --- rejects ------------------------------------------------------------------------------------
+
+
+def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any]]:
+    """The load's ``rejects.csv`` (written by every engine at ``args.rejects_key``) as Parquet with
+    the run id and source file on every row; None when the load rejected nothing."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    pa = _pa()
+    try:
+        body = s3.get_object(Bucket=args.manifest_bucket, Key=args.rejects_key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    table = pcsv.read_csv(
+        pa.BufferReader(body),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types={"line_number": pa.int64(), **{c: pa.string() for c in REJECT_COLUMNS[1:]}},
+            strings_can_be_null=False,
+        ),
+    )
+    rows = table.num_rows
+    table = table.append_column("load_run_id", pa.array([args.run_id] * rows, pa.string()))
+    table = table.append_column("source_file", pa.array([args.source_uri] * rows, pa.string()))
+    key = rejects_key(args.rejected_prefix, args.table, date, args.run_id)
+    with tempfile.TemporaryDirectory(prefix="csv2ddb-rejects-") as tmp:
+        path = os.path.join(tmp, "rejects.parquet")
+        pq.write_table(table, path, compression="snappy")
+        size = os.path.getsize(path)
+        s3.upload_file(path, args.manifest_bucket, key)
+    return {"location": f"s3://{args.manifest_bucket}/{key}", "rows": rows, "bytes": size}
+
+
+# --- the Python shell's hook: a key list that also writes the processed zone --------------------
+
+
+@dataclass
+class ProcessedZone:
+    """One load's processed zone: where it goes and what it wrote (the manifest's ``processed``)."""
+
+    args: JobArgs
+    options: ProcessedOptions
+    date: str
+    error: Optional[str] = None
+    seconds: float = 0.0
+    fields: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return items_prefix(self.options.prefix, self.args.table, self.date, self.args.run_id)
+
+    def finish(self, s3: Any, parts: Optional[ParquetParts], rejected: int) -> Dict[str, Any]:
+        """Upload items and rejects; the manifest's ``processed`` (with ``error`` if it failed)."""
+        began = time.monotonic()
+        out: Dict[str, Any] = {"load_date": self.date, "error": self.error}
+        try:
+            if self.error is None and parts is not None:
+                out.update(
+                    finish_parts(s3, self.args.manifest_bucket, self.prefix, parts.close(), parts.notes)
+                )
+            if self.error is None and rejected:
+                out["rejects"] = rejects_parquet(s3, self.args, self.date)
+        except Exception as exc:  # the zone never fails the table load: reported instead
+            LOG.exception("the processed zone could not be written")
+            out["error"] = f"the processed zone could not be written: {type(exc).__name__}: {exc}"
+        finally:
+            if parts is not None:
+                parts.discard()
+        self.seconds += time.monotonic() - began
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+class ProcessedKeyList(KeyListWriter):
+    """The load's key list, teed: every confirmed batch also goes to the Parquet parts, and the
+    key list's upload (at the end of every load, also a failed one) also stores the zone.
+
+    A tee of the key list, because the key list is where every writer hands exactly the items
+    DynamoDB confirmed: the zone then holds ``rows_written`` rows, whatever the write mode.
+    """
+
+    def __init__(self, zone: ProcessedZone, rejects: Any) -> None:
+        super().__init__(zone.args.keys.names)
+        self.zone = zone
+        self._rejects = rejects
+        self._parts: Optional[ParquetParts] = ParquetParts()
+        self.outcome: Optional[Dict[str, Any]] = None
+
+    def add(self, items: Sequence[Mapping[str, Any]]) -> None:
+        super().add(items)
+        if self._parts is None or not items:
+            return
+        began = time.monotonic()
+        try:
+            self._parts.add(items)
+        except Exception as exc:  # a writer thread: the load goes on, the zone reports
+            LOG.exception("the processed zone stopped")
+            self.zone.error = f"the processed zone stopped: {type(exc).__name__}: {exc}"
+            self._parts.discard()
+            self._parts = None
+        finally:
+            self.zone.seconds += time.monotonic() - began
+
+    def upload(self, s3: Any, bucket: str, key: str) -> Dict[str, Any]:
+        """Store the key list, then the zone (``self.outcome``, the manifest's ``processed``)."""
+        out = super().upload(s3, bucket, key)
+        self.outcome = self.zone.finish(s3, self._parts, getattr(self._rejects, "count", 0))
+        self._parts = None
+        return out
+
+    def close(self) -> None:
+        super().close()
+        if self._parts is not None:
+            self._parts.discard()
+            self._parts = None
+
+
+def key_list(args: JobArgs, rejects: Any, ingestion_timestamp: str) -> KeyListWriter:
+    """The load's key list: plain when the zone is off, teed into the zone when it is on."""
+    options = options_of(args)
+    if not options.enabled:
+        return KeyListWriter(args.keys.names)
+    return ProcessedKeyList(ProcessedZone(args, options, load_date(ingestion_timestamp)), rejects)
+
+
+def outcome(keys: KeyListWriter) -> Optional[Dict[str, Any]]:
+    """The manifest's ``processed`` after the key list was stored; None when the zone is off."""
+    return getattr(keys, "outcome", None)
+
+
+def options_of(args: JobArgs) -> ProcessedOptions:
+    """The load's zone options (``JobArgs.processed`` / ``processed_prefix``; off when absent)."""
+    return ProcessedOptions(
+        bool(getattr(args, "processed", False)), getattr(args, "processed_prefix", PROCESSED_PREFIX)
+    )

@@ -1,0 +1,97 @@
+"""The processed zone's column rule, on arrow values (no emulator): one Parquet type per column
+from cells typed one by one, widened across parts, and the core importable without pyarrow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from csv2ddb_core import processed
+from csv2ddb_core.contract import ArgumentError
+
+
+def test_each_kind_gets_its_parquet_type() -> None:
+    notes: dict[str, str] = {}
+    items = [
+        {"id": {"S": "a"}, "n": {"N": "1"}, "x": {"N": "1.5"}, "b": {"BOOL": True}, "z": {"NULL": True}},
+        {"id": {"S": "b"}, "n": {"N": "-7"}, "x": {"N": "2"}, "b": {"BOOL": False}},
+    ]
+    table = processed.items_table(items, notes)
+    assert [str(f.type) for f in table.schema] == ["string", "int64", "double", "bool", "null"]
+    assert table.to_pylist() == [
+        {"id": "a", "n": 1, "x": 1.5, "b": True, "z": None},
+        {"id": "b", "n": -7, "x": 2.0, "b": False, "z": None},
+    ]
+    assert notes == {}
+
+
+def test_a_column_of_mixed_kinds_becomes_text_with_a_note() -> None:
+    notes: dict[str, str] = {}
+    table = processed.items_table([{"v": {"N": "12"}}, {"v": {"S": "n/a"}}, {"v": {"BOOL": True}}], notes)
+    assert table.column("v").to_pylist() == ["12", "n/a", "true"]
+    assert notes == {"v": "cells of kinds BOOL,N,S: stored as string"}
+
+
+def test_numbers_beyond_int64_are_doubles() -> None:
+    table = processed.items_table([{"v": {"N": "12345678901234567890123"}}], {})
+    assert table.schema.field("v").type == pa.float64()
+
+
+def test_parts_widen_to_one_schema(tmp_path: Path) -> None:
+    """Two row groups whose types differ: a second file, then one schema for both (int -> double,
+    int vs text -> string, a column only the second part has -> null in the first)."""
+    parts = processed.ParquetParts(part_rows=2)
+    parts.add([{"id": {"S": "1"}, "n": {"N": "1"}, "m": {"N": "5"}}, {"id": {"S": "2"}, "n": {"N": "2"}}])
+    parts.add([{"id": {"S": "3"}, "n": {"N": "2.5"}, "m": {"S": "x"}, "new": {"S": "y"}}])
+    local = parts.close()
+    assert len(local) == 2
+    schema = processed.unify([p.schema for p in local], parts.notes)
+    for part in local:
+        processed.conform_file(part.path, schema)
+    rows = [row for part in local for row in pq.read_table(part.path).to_pylist()]
+    assert rows == [
+        {"id": "1", "n": 1.0, "m": "5", "new": None},
+        {"id": "2", "n": 2.0, "m": None, "new": None},
+        {"id": "3", "n": 2.5, "m": "x", "new": "y"},
+    ]
+    assert processed.catalog_columns(schema) == [
+        ("id", "string"),
+        ("n", "double"),
+        ("m", "string"),
+        ("new", "string"),
+    ]
+    assert "m" in parts.notes
+    parts.discard()
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes please"])
+def test_the_switch_refuses_anything_but_true_or_false(value: str) -> None:
+    with pytest.raises(ArgumentError, match="--processed must be true or false"):
+        processed.parse_processed_options({"processed": value})
+
+
+def test_the_layout_is_date_partitioned_per_run() -> None:
+    assert processed.items_prefix("processed/", "t-items", "2026-12-05", "r1") == (
+        "processed/t-items/load_date=2026-12-05/r1/"
+    )
+    assert processed.rejects_key("rejected/", "t-items", "2026-12-05", "r1") == (
+        "rejected/parquet/dataset=t-items/load_date=2026-12-05/r1/rejects.parquet"
+    )
+
+
+def test_the_core_does_not_import_pyarrow_while_the_zone_is_off() -> None:
+    """A Python shell without the analytics library set still loads (the zone is off by default)."""
+    code = (
+        "import sys; import csv2ddb_core.load, csv2ddb_core.processed as p; "
+        "from csv2ddb_core.args import parse_job_args; "
+        "a = parse_job_args(['--source_bucket', 'b', '--source_key', 'k', '--table', 't', "
+        "'--run_id', 'r'], env={}); "
+        "k = p.key_list(a, None, '2026-12-05T00:00:00.000Z'); "
+        "assert type(k).__name__ == 'KeyListWriter', type(k); k.close(); "
+        "assert 'pyarrow' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
