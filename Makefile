@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup demo down test lint lock bench bench-quick clean
+.PHONY: help setup demo down status test lint lock bench bench-quick clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -14,8 +14,11 @@ setup:  ## install uv, the project venv and the emulator venv from the lock file
 demo: setup  ## start emulator + Airflow, bootstrap, load the real flights file, print a verified summary
 	@$(PY) -m csv2ddb_dev.demo
 
-down:  ## stop the demo's emulator and Airflow (by recorded PID)
+down:  ## stop the demo's emulator, Airflow and its PostgreSQL (by recorded PID)
 	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack down; else echo "nothing to stop"; fi
+
+status:  ## which component of the local stack runs; for a dead one, why (from its log)
+	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack status; else echo "nothing is running"; fi
 
 test: setup  ## lint, then run the whole test suite (unit, emulator integration, end-to-end)
 	@bash scripts/test.sh

@@ -209,6 +209,17 @@ def manifests_for(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
     return found
 
 
+def components_alive(stack: local_stack.LocalStack) -> bool:
+    """Every component (emulator, postgres, api-server, scheduler, dag-processor, triggerer) still
+    runs: a demo whose run succeeded while the scheduler died is not a success."""
+    dead = stack.dead()
+    states = [f"{name} {'DEAD' if name in dead else 'alive'}" for name in stack.running()]
+    print(f"   components     : {', '.join(states)}")
+    for name, cause in dead.items():
+        print(f"   {name} died; the end of {stack.log_of(name)}:\n     " + cause.replace("\n", "\n     "))
+    return not dead
+
+
 def login_hint(user: str, home: Path) -> str:
     """Where the local login is, not the password itself: demo output ends up in CI logs."""
     where = home / PASSWORDS_FILE_NAME
@@ -300,6 +311,7 @@ def run_demo() -> int:
             two_rows_ok = bool(two_rows) and two_rows.get("status") == "verified"
     print("\n== summary")
     ok = print_summary(run, records, airflow.url, login_hint(user, airflow.home)) and two_rows_ok
+    ok = components_alive(stack) and ok
     print_breakdown(settings, api, run_id, records)
     print("\n   phase timings:")
     for name, seconds in timings.items():

@@ -29,6 +29,7 @@ from csv2ddb_dev.airflow_runner import (
     stop_recorded,
     unhealthy_components,
 )
+from csv2ddb_dev.diagnosis import cause_from_log
 from csv2ddb_dev.emulator import Emulator, EmulatorError, start_emulator
 from csv2ddb_dev.paths import LOCAL_DIR, port_is_free
 
@@ -73,15 +74,29 @@ class LocalStack:
     def running(self) -> dict[str, bool]:
         """Which recorded process groups still run their program (alive != answering)."""
         alive = {"emulator": group_runs(self.emulator.pid, "ministack")}
-        for name, pgid in (self.airflow.pids if self.airflow else {}).items():
-            alive[name] = group_runs(pgid, "airflow")
+        if self.airflow is not None:
+            alive.update(self.airflow.running())
         return alive
+
+    def log_of(self, component: str) -> Path:
+        """The log file a component writes (stdout and stderr)."""
+        if component == "emulator":
+            return self.emulator.log_path
+        assert self.airflow is not None
+        if component == "postgres" and self.airflow.postgres is not None:
+            return self.airflow.postgres.log_path
+        return self.airflow.log_dir / f"{component}.log"
+
+    def dead(self) -> dict[str, str]:
+        """Each component that is no longer running, with why (from its own log)."""
+        return {name: cause_from_log(self.log_of(name)) for name, up in self.running().items() if not up}
 
     def problems(self) -> list[str]:
         """Empty when every part answers its health check."""
         found = []
         if not _emulator_answers(self.emulator.endpoint_url):
             found.append(f"emulator at {self.emulator.endpoint_url} does not answer")
+        found += [f"{name} is not running" for name in self.dead()]
         if self.airflow is None:
             found.append("Airflow was never started")
         else:
@@ -172,8 +187,9 @@ def _wait_healthy(stack: LocalStack, timeout: float) -> list[str]:
 
 
 def reset_airflow_db() -> None:
-    """Drop the SQLite metadata DB and task logs (the admin password file stays)."""
-    (AIRFLOW_HOME / "airflow.db").unlink(missing_ok=True)
+    """Drop the task logs and a metadata DB of an older layout (the admin password file stays).
+    The PostgreSQL cluster is created afresh by ``start_airflow`` itself."""
+    (AIRFLOW_HOME / "airflow.db").unlink(missing_ok=True)  # SQLite, before issue 24
     if (AIRFLOW_HOME / "logs").exists():
         shutil.rmtree(AIRFLOW_HOME / "logs")
 
@@ -182,12 +198,18 @@ def down(log: Any = print) -> list[str]:
     """Stop everything recorded (idempotent); returns what was stopped."""
     stack = load_stack()
     airflow_pids: dict[str, int] = {}
+    postgres = []
     if stack is not None and stack.airflow is not None:
         airflow_pids.update(stack.airflow.pids)
+        postgres.append(stack.airflow.postgres)
     recorded = load_state(AIRFLOW_HOME)  # written while Airflow starts, even if up() failed later
     if recorded is not None:
         airflow_pids.update(recorded.pids)
+        postgres.append(recorded.postgres)
     stopped = stop_recorded(airflow_pids, marker="airflow")
+    for server in {p.pid: p for p in postgres if p is not None}.values():  # after its clients
+        if server.stop():
+            stopped.append(f"postgres (pgid {server.pid})")
     if stack is not None:
         stopped += stop_recorded({"emulator": stack.emulator.pid}, marker="ministack")
     (AIRFLOW_HOME / "processes.json").unlink(missing_ok=True)
@@ -197,13 +219,19 @@ def down(log: Any = print) -> list[str]:
 
 
 def status(log: Any = print) -> int:
+    """Where everything runs, each component alive or not, and for a dead one why (its log)."""
     stack = load_stack()
     if stack is None:
         log(f"not running (no {STACK_FILE})")
         return 1
     log(json.dumps(stack.to_json(), indent=2))
+    dead = stack.dead()
+    for name, up in stack.running().items():
+        log(f"  {name:<14} {'running' if up else 'DEAD'}   log: {stack.log_of(name)}")
+    for name, cause in dead.items():
+        log(f"\n{name} is not running; the end of its log says:\n  " + cause.replace("\n", "\n  "))
     problems = stack.problems()
-    log("healthy" if not problems else "NOT healthy: " + "; ".join(problems))
+    log("healthy" if not problems else "\nNOT healthy: " + "; ".join(problems))
     return 0 if not problems else 1
 
 

@@ -51,11 +51,34 @@ def _address(hex_addr: str, width: int) -> str:
 
 def test_every_component_runs_and_listens_on_loopback_only(airflow: AirflowProcesses) -> None:
     assert set(airflow.pids) == set(COMPONENTS)
-    pids = {member for pgid in airflow.pids.values() for member in group_members(pgid)}
-    assert all(group_members(pgid) for pgid in airflow.pids.values()), "a component's group is gone"
+    assert airflow.postgres is not None
+    assert airflow.running() == {name: True for name in (*COMPONENTS, "postgres")}
+    groups = [*airflow.pids.values(), airflow.postgres.pid]
+    pids = {member for pgid in groups for member in group_members(pgid)}
     sockets = listening_sockets(pids)
     assert ("127.0.0.1", airflow.port) in sockets
+    assert ("127.0.0.1", airflow.postgres.port) in sockets
     assert [s for s in sockets if s[0] != "127.0.0.1"] == [], f"non-loopback listeners: {sockets}"
+
+
+def test_the_metadata_database_is_postgres_with_a_password(airflow: AirflowProcesses) -> None:
+    """Every component shares one PostgreSQL (SQLite died under a burst: issue 24); TCP logins
+    need the generated password, which never appears in a log."""
+    import psycopg
+
+    assert airflow.postgres is not None
+    assert not (airflow.home / "airflow.db").exists()
+    url = airflow.postgres.url("psycopg").replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'dag_run'").fetchone()
+        assert tables == (1,)  # migrated
+        assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(url.replace(":" + url.split(":")[2].split("@")[0] + "@", ":wrong@")).close()
+    password = airflow.postgres.password_file.read_text().strip()
+    assert airflow.postgres.password_file.stat().st_mode & 0o077 == 0
+    for log in airflow.log_dir.glob("*.log"):
+        assert password not in log.read_text(errors="replace"), f"database password leaked into {log}"
 
 
 def test_health_reports_every_component_healthy(airflow: AirflowProcesses) -> None:
@@ -143,8 +166,11 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
 
 def test_stop_by_process_group_leaves_no_process(airflow: AirflowProcesses) -> None:
     stopped = airflow.stop()
-    assert len(stopped) == len(COMPONENTS)
-    assert [pgid for pgid in airflow.pids.values() if group_members(pgid)] == []
+    assert len(stopped) == len(COMPONENTS) + 1  # and postgres, last
+    assert stopped[-1].startswith("postgres")
+    assert airflow.postgres is not None
+    groups = [*airflow.pids.values(), airflow.postgres.pid]
+    assert [pgid for pgid in groups if group_members(pgid)] == []
     assert health(airflow.url) is None
     assert not airflow.state_file.exists()
     assert airflow.stop() == []  # idempotent

@@ -100,3 +100,32 @@ def test_down_stops_the_recorded_process_groups(local_dir: Path, lookalike: int)
     assert stopped == [f"api-server (pgid {lookalike})"]  # the emulator entry is the same group
     assert group_members(lookalike) == []
     assert not (local_dir / "stack.json").exists()
+
+
+def test_status_names_a_dead_component_and_why_from_its_log(
+    local_dir: Path, lookalike: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A component whose process group is gone is reported DEAD with its log's last traceback."""
+    gone = subprocess.Popen(["true"], start_new_session=True)
+    gone.wait()  # a reaped group: nothing runs under that id any more
+    logs = local_dir / "airflow" / "process-logs"
+    logs.mkdir(parents=True)
+    (logs / "scheduler.log").write_text(
+        'starting\nTraceback (most recent call last):\n  File "x.py", line 1, in run\n'
+        "sqlite3.OperationalError: database is locked\nshutting down\n"
+    )
+    record = {
+        "emulator": {"pid": lookalike, "port": 1, "endpoint_url": "http://127.0.0.1:1", "log": "x"},
+        "airflow": {
+            "home": str(local_dir / "airflow"),
+            "port": 1,
+            "pids": {"api-server": lookalike, "scheduler": gone.pid},
+        },
+    }
+    (local_dir / "stack.json").write_text(json.dumps(record))
+    assert stack.main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert "scheduler      DEAD" in out
+    assert "api-server     running" in out
+    assert "scheduler is not running; the end of its log says:" in out
+    assert "sqlite3.OperationalError: database is locked" in out
