@@ -176,3 +176,48 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
     # The second Glue run of the task used the job as defined (not the hook's default glueetl).
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     assert glue.get_job(JobName=job_name(stack, PYTHONSHELL))["Job"]["Command"]["Name"] == PYTHONSHELL
+
+
+def test_csv_options_from_the_conf_read_a_semicolon_latin1_file(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """delimiter, encoding, na_values, empty_cells and type_map set by the run (they had no way in
+    before the file plan): the job reads the file as asked, and the audit record keeps them."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/options/planes.csv"
+    text = "tailnum;manufacturer;seats;year\nN10156;EMBRAER;55;2004\nN102UW;AIRBUS INDUSTRIE;NA;1998\n"
+    text += "N103US;AÉROSPATIALE;182;NA\n"
+    upload(s3, stack, key, text.encode("latin-1"))
+    table = f"{stack.prefix}-planes"
+    csv_options = {
+        "delimiter": ";",
+        "encoding": "latin-1",
+        "na_values": "NA",
+        "empty_cells": "null",
+        "type_map": json.dumps({"tailnum": "S", "year": "S"}),
+    }
+    conf = {"key": key, "table": table, "partition_key": "tailnum", "load_method": "batch", **csv_options}
+    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    assert run.state == "success", run.output[-6000:]
+    (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    assert (record["rows_read"], record["rows_written"]) == (3, 3)
+    assert record["csv_options"] == csv_options
+    assert record["write_options"]["partition_key"] == "tailnum:S"
+    got = {
+        item["tailnum"]["S"]: item
+        for item in ddb.scan(TableName=table)["Items"]  # three items: a scan is the plain check
+    }
+    assert got["N103US"]["manufacturer"] == {"S": "AÉROSPATIALE"}  # decoded from Latin-1
+    assert got["N103US"]["year"] == {"NULL": True}  # NA, as empty_cells=null says
+    assert got["N102UW"]["seats"] == {"NULL": True}
+    assert got["N10156"]["seats"] == {"N": "55"}
+    assert got["N10156"]["year"] == {"S": "2004"}  # the type map keeps it a string
+
+    # A bad option fails the run before anything is read, naming the option.
+    bad = dag_runner.run(
+        stack, "test", "csv2ddb_load", "--conf", json.dumps({**conf, "encoding": "klingon-8"})
+    )
+    assert bad.state == "failed"
+    assert "--encoding: unknown encoding 'klingon-8'" in bad.output

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 from csv2ddb.bootstrap.policies import glue_job_policy, spark_job_policy
 from csv2ddb.engines import job_definition
-from csv2ddb.load.glue_run import choose_engine, engine_kwargs
+from csv2ddb.load.file_plan import choose_engine
+from csv2ddb.load.glue_run import engine_kwargs
 from csv2ddb.settings import load_settings
 
 ROLE = "arn:aws:iam::123456789012:role/x"

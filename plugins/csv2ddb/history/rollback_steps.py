@@ -16,8 +16,9 @@ from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHoo
 from airflow.sdk.exceptions import AirflowFailException
 
 from csv2ddb.history import rollback
-from csv2ddb.load.steps import dynamodb_client, triggered_by
+from csv2ddb.load.steps import triggered_by
 from csv2ddb.load.trigger_form import run_type_name
+from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.run_notes import try_set_note
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 

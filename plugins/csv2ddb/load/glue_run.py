@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.sdk.exceptions import AirflowFailException
-from csv2ddb_core.contract import LOAD_IMPORT
 
 from csv2ddb.engines import (
     PYTHONSHELL,
@@ -32,24 +30,11 @@ from csv2ddb.engines import (
     role_name,
     script_uri,
 )
-from csv2ddb.load.write_options import job_arguments
-from csv2ddb.settings import ENGINES, Settings, load_settings
+from csv2ddb.load.file_plan import RUN_ID_ARG, FilePlan
+from csv2ddb.settings import Settings, load_settings
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
-RUN_ID_ARG = "--run_id"
 ENGINE_ARG = "--engine"  # recorded in the Glue run's arguments; both scripts ignore it
-MIB = 1 << 20
-
-
-def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
-    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
-    Spark for an object larger than ``spark_threshold_mb``."""
-    engine = (requested or settings.engine).strip().lower()
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {requested!r}")
-    if engine == "auto":
-        return SPARK if (size or 0) > settings.spark_threshold_mb * MIB else PYTHONSHELL
-    return engine
 
 
 def engine_kwargs(settings: Settings, engine: str) -> dict[str, Any]:
@@ -85,17 +70,9 @@ def operator_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
-    """Per-file job arguments (the Glue job contract); stack locations are repeated so a run
-    never depends on the job's DefaultArguments being current."""
-    return {
-        "--source_bucket": load["bucket"],
-        "--source_key": load["key"],
-        "--table": load["table"],
-        RUN_ID_ARG: load["run_id"],
-        "--reject_tolerance": str(load["reject_tolerance"]),
-        **job_arguments(load.get("options") or {}),
-        **default_arguments(settings),
-    }
+    """Per-file job arguments (the plan's) plus the stack locations, repeated so a run never depends
+    on the job's DefaultArguments being current."""
+    return {**FilePlan.from_xcom(load).job_arguments(), **default_arguments(settings)}
 
 
 def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) -> tuple[str, str] | None:
@@ -121,25 +98,11 @@ class GuardedGlueJobOperator(GlueJobOperator):
     load: Mapping[str, Any] | None = None
 
     def execute(self, context: Any) -> str | None:
-        """Pick the engine of this file (params ``engine``, else the setting): the Spark engine
-        switches this task to the Spark job; the Python shell runs the job it was built with."""
-        settings = load_settings()
-        requested = (context.get("params") or {}).get("engine")
-        try:
-            engine = choose_engine(requested, (self.load or {}).get("size"), settings)
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from exc
-        if engine == SPARK and (self.load or {}).get("options", {}).get("load_method") == LOAD_IMPORT:
-            # The import path stages files for ImportTable in one process; Spark writes in batches.
-            if (requested or settings.engine) == SPARK:
-                raise AirflowFailException(
-                    "engine spark writes with the batch path, but this load was planned as "
-                    "load_method import (its table does not exist yet): pass load_method batch"
-                )
-            self.log.info("load_method import: staged by the Python-shell job, not the Spark engine")
-            engine = PYTHONSHELL
+        """Run the engine the file's plan names: the Spark engine switches this task to the Spark
+        job; the Python shell runs the job it was built with."""
+        engine = FilePlan.from_xcom(self.load).engine if self.load else PYTHONSHELL
         if engine == SPARK:
-            self.use_engine(engine, settings)
+            self.use_engine(engine, load_settings())
         return super().execute(context)
 
     def use_engine(self, engine: str, settings: Settings) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from csv2ddb_core.contract import LOAD_IMPORT
-
 from csv2ddb import tables
 from csv2ddb.load import write_options
+from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import ImportLoadOperator, TableTaken, staged_manifest, taken
 from csv2ddb.load.staging_cleanup import delete_staging
-from csv2ddb.load.steps import dynamodb_client
+from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
 
@@ -37,14 +36,14 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
 
     def execute(self, context: Any) -> str | None:
         settings = load_settings()
-        options = self.load.get("options") or {}
-        if options.get("load_method") == LOAD_IMPORT:
+        plan = FilePlan.from_xcom(self.load)
+        if plan.imports:
             try:
                 return self.stage_and_import(context, settings)
             except TableTaken as exc:
-                if not options.get(write_options.AUTO_IMPORT):
+                if not plan.auto_import:
                     raise
-                self.batch_instead(settings, exc)
+                self.batch_instead(settings, plan, exc)
         self.script_args = script_args(self.load, settings)
         return super().execute(context)
 
@@ -69,16 +68,16 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         ).execute(context)
         return job_run_id or "staged"
 
-    def batch_instead(self, settings: Settings, reason: TableTaken) -> None:
+    def batch_instead(self, settings: Settings, plan: FilePlan, reason: TableTaken) -> None:
         """``auto`` planned an import, but another load created the table first (two first loads
         of one table at once): wait until that table is ACTIVE (its import done), check it has this
         load's keys, drop what this load staged, and load the file in batches."""
         self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
-        batch = {**self.load, "options": write_options.as_batch(self.load["options"])}
+        batch = plan.as_batch()  # a new plan: the same file, written in batches
         try:
             ready = tables.ensure_table(
                 dynamodb_client(settings),
-                write_options.table_spec(settings, batch["table"], batch["options"]),
+                write_options.table_spec(settings, batch.table, batch.write),
                 tags=settings.tags,
                 delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
                 max_attempts=settings.import_poll_attempts,
@@ -90,7 +89,7 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         if staged:
             dropped = delete_staging(staged, settings)
             self.log.info("deleted %d staged object(s) this load no longer imports", dropped)
-        self.load = batch
+        self.load = batch.to_xcom()
         # This attempt's task state holds the staging run's id: reconnecting would "resume" it.
         self.durable = False
         # The provider's cached GlueJobHook popped "Command" out of its job kwargs on the staging

@@ -35,7 +35,7 @@ from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED
 
 from csv2ddb import tables
 from csv2ddb.load import write_options
-from csv2ddb.load.steps import dynamodb_client
+from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
 CLIENT_TOKEN_CHARS = 32  # ImportTable's ClientToken: 1-36 characters

@@ -12,44 +12,23 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
-from botocore.config import Config
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import tables
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, inputs, write_options
+from csv2ddb.load import counts, file_plan, inputs, write_options
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
+from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import Settings
 from csv2ddb.tables import audit_table_spec
 
 log = logging.getLogger(__name__)
-
-
-def dynamodb_client(settings: Settings, pool: int | None = None) -> Any:
-    """A low-level DynamoDB client on DynamoDBHook's session, connection and endpoint.
-
-    ``DynamoDBHook.client`` is the *resource's* client, which serializes values itself: a typed
-    ``{"S": "x"}`` becomes a map and a ``load_run_id`` filter silently matches nothing. The
-    count check and the audit store speak the typed low-level API, so they get a plain client.
-    """
-    hook = DynamoDBHook(aws_conn_id=settings.aws_conn_id)
-    config = hook.config
-    if pool:  # one client shared by the check's threads: a connection each
-        extra = Config(max_pool_connections=pool)
-        config = config.merge(extra) if config is not None else extra
-    return hook.get_session().client(
-        "dynamodb",
-        endpoint_url=hook.conn_config.get_service_endpoint_url(service_name="dynamodb"),
-        config=config,
-        verify=hook.verify,
-    )
 
 
 def plan(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
@@ -77,22 +56,23 @@ def resolve(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
 
 
 def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[dict[str, Any]]:
-    """Resolve the run's files, then ensure their tables: one task, so no file starts before its
-    table is ready and the run pays for one task start instead of two."""
+    """Resolve the run's files, ensure their tables, and decide each file's plan (``load.file_plan``),
+    in one task: no file starts before its table is ready, and the run pays one task start."""
     loads = resolve(request, dag_run_id, settings)
+    decided: dict[str, dict[str, str]] = {}
     for table in sorted({load["table"] for load in loads}):
         files = sum(1 for load in loads if load["table"] == table)
-        options = ensure(table, settings, request.options, files)
-        for load in loads:
-            if load["table"] == table:
-                load["options"] = options
-    return loads
-
-
-def by_method(loads: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The run's loads, all of them and split by load method (one mapped task group each)."""
-    imports = [load for load in loads if load["options"].get("load_method") == LOAD_IMPORT]
-    return {"all": loads, "import": imports, "batch": [load for load in loads if load not in imports]}
+        decided[table] = ensure(table, settings, request.options, files)
+    try:
+        plans = [
+            file_plan.decide(load, decided[load["table"]], request.csv_options, request.engine, settings)
+            for load in loads
+        ]
+    except file_plan.InvalidPlan as exc:
+        raise AirflowFailException(f"invalid load request: {exc}") from exc
+    for one in plans:
+        log.info("%s: engine %s, options %s, csv %s", one.source.uri, one.engine, one.write, one.csv)
+    return [one.to_xcom() for one in plans]
 
 
 def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: int = 1) -> dict[str, str]:

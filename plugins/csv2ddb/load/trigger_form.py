@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csv2ddb_core.contract import LOAD_METHODS, TOLERANCE_PATTERN, WRITE_MODES
+from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, EMPTY_CELL_MODES
 
-from csv2ddb.load import write_options
+from csv2ddb.load import file_plan, write_options
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.settings import ENGINES, Settings
 
@@ -122,6 +123,7 @@ def load_params(settings: Settings) -> dict[str, Any]:
             ),
         },
         **write_params(settings),
+        **csv_params(),
         **engine_params(settings),
         "etag": {
             "default": None,
@@ -156,6 +158,59 @@ def load_params(settings: Settings) -> dict[str, Any]:
 
 
 ENGINE_SECTION = "Engine (optional: the stack's setting by default)"
+CSV_SECTION = "How to read the file (optional: a comma-delimited UTF-8 CSV with a header by default)"
+
+
+def csv_params() -> dict[str, Any]:
+    """The CSV options, one section; each is a job argument of the same name, checked by the load
+    core's validator (``csv2ddb_core.dialect``) when the run is planned."""
+    defaults = CSV_OPTION_DEFAULTS
+    return {
+        "delimiter": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "maxLength": 3,
+            "title": "Delimiter",
+            "section": CSV_SECTION,
+            "description": f"One character (e.g. ; or |), or tab. Empty = {defaults['delimiter']!r}.",
+        },
+        "encoding": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Encoding",
+            "section": CSV_SECTION,
+            "description": f"The file's encoding, e.g. latin-1 or cp1252. Empty = {defaults['encoding']}.",
+        },
+        "na_values": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "NA values",
+            "section": CSV_SECTION,
+            "description": "Comma-separated cell texts that mean missing, e.g. NA,N/A. Empty = none.",
+        },
+        "empty_cells": {
+            # A pattern, not an enum: the mode "null" would collide with the form's own null choice.
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "pattern": "^$|^(" + "|".join(EMPTY_CELL_MODES) + ")$",
+            "title": "Empty cells",
+            "section": CSV_SECTION,
+            "description": (
+                "What an empty (or NA) cell becomes: omit (left out of the item), null (a DynamoDB "
+                f"NULL) or empty_string. Empty = {defaults['empty_cells']}."
+            ),
+        },
+        "type_map": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Column types",
+            "section": CSV_SECTION,
+            "description": (
+                'JSON: a type per column, S, N, BOOL or auto, e.g. {"zip": "S", "price": "N"}; '
+                '"*" sets the rest. Empty = auto (numbers become N).'
+            ),
+        },
+    }
 
 
 def engine_params(settings: Settings) -> dict[str, Any]:
@@ -288,6 +343,8 @@ class LoadRequest:
     expected_etag: str = ""
     version_id: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # write options the params name
+    csv_options: Mapping[str, str] = field(default_factory=dict)  # CSV options the params name
+    engine: str | None = None  # the params' engine; None = the setting
 
 
 def run_type_name(run_type: Any) -> str:
@@ -335,9 +392,19 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     prefix = (params.get("prefix") or "").strip()
     try:
         options = write_options.requested(params)
-    except write_options.InvalidOptions as exc:
+        csv_options = file_plan.checked_csv_options(params)
+        engine = params.get("engine") or None
+        file_plan.choose_engine(engine, 0, settings)  # a bad name fails here, before S3 is asked
+    except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
         raise InvalidLoadRequest(str(exc)) from exc
-    common = {"bucket": bucket, "table": table, "reject_tolerance": tolerance, "options": options}
+    common = {
+        "bucket": bucket,
+        "table": table,
+        "reject_tolerance": tolerance,
+        "options": options,
+        "csv_options": csv_options,
+        "engine": engine,
+    }
     if key and prefix:
         raise InvalidLoadRequest(f"give either key ({key!r}) or prefix ({prefix!r}), not both")
     for what, value in (("key", key), ("prefix", prefix)):

@@ -22,7 +22,7 @@ _cache: dict[tuple[str, str], tuple[float, Any]] = {}
 
 def _build(service: str, settings: Settings) -> Any:
     if service == "dynamodb":
-        from csv2ddb.load.steps import dynamodb_client  # the one DynamoDB-client recipe
+        from csv2ddb.provider_clients import dynamodb_client  # the one DynamoDB-client recipe
 
         return dynamodb_client(settings)
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook

@@ -1,0 +1,179 @@
+"""One file's plan: everything about its load, decided once in ``prepare`` and read by every later
+step (the Glue task, the import step, its batch fallback, the count check, the audit record).
+
+Why a frozen type: before it, the engine was picked by the Glue operator from the run's params, the
+load method re-derived from the manifest, and the options read as loose dict keys in eight modules.
+A plan is decided in one place and only ever replaced by a new plan (:meth:`FilePlan.as_batch`).
+
+Between tasks a plan travels as XCom, i.e. as the plain dict of :meth:`FilePlan.to_xcom` (the
+shape the count check and the audit store read); :meth:`FilePlan.from_xcom` is its one reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from csv2ddb_core.contract import LOAD_IMPORT, ArgumentError
+from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
+
+from csv2ddb.engines import PYTHONSHELL, SPARK
+from csv2ddb.load import write_options
+from csv2ddb.settings import ENGINES, Settings
+
+MIB = 1 << 20
+RUN_ID_ARG = "--run_id"  # Glue runs are found by it (``glue_run.find_active_run``)
+
+
+class InvalidPlan(ValueError):
+    """The run's choices cannot make a plan for this file; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """The S3 object a load reads, as S3 described it when the run resolved its files."""
+
+    bucket: str
+    key: str
+    etag: str = ""
+    size: int = 0
+    version_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """One file's load, decided: source, target, write and CSV options, engine, run id."""
+
+    source: SourceObject
+    table: str
+    run_id: str
+    reject_tolerance: str
+    # The decided write options as job-argument texts (``write_options.resolve``): keys, write
+    # mode, version column, rate cap, TTL, validation pass, load method.
+    write: Mapping[str, str] = field(default_factory=dict)
+    # The CSV options the run chose (``csv2ddb_core.dialect``); absent ones are the job's defaults.
+    csv: Mapping[str, str] = field(default_factory=dict)
+    engine: str = PYTHONSHELL
+
+    @property
+    def load_method(self) -> str:
+        return self.write.get("load_method", "")
+
+    @property
+    def imports(self) -> bool:
+        return self.load_method == LOAD_IMPORT
+
+    @property
+    def auto_import(self) -> bool:
+        """``auto`` chose the import: another load creating the table first may make it a batch load."""
+        return bool(self.write.get(write_options.AUTO_IMPORT))
+
+    def job_arguments(self) -> dict[str, str]:
+        """The per-file Glue job arguments (the Glue job contract)."""
+        return {
+            "--source_bucket": self.source.bucket,
+            "--source_key": self.source.key,
+            "--table": self.table,
+            RUN_ID_ARG: self.run_id,
+            "--reject_tolerance": self.reject_tolerance,
+            **write_options.job_arguments(self.write),
+            **{f"--{name}": value for name, value in self.csv.items() if value},
+        }
+
+    def as_batch(self) -> FilePlan:
+        """The same load written in batches (an ``auto`` import whose table another load created)."""
+        return replace(self, write=write_options.as_batch(self.write))
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "bucket": self.source.bucket,
+            "key": self.source.key,
+            "source_uri": self.source.uri,
+            "etag": self.source.etag,
+            "size": self.source.size,
+            "version_id": self.source.version_id,
+            "table": self.table,
+            "run_id": self.run_id,
+            "reject_tolerance": self.reject_tolerance,
+            "options": dict(self.write),
+            "csv_options": dict(self.csv),
+            "engine": self.engine,
+        }
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> FilePlan:
+        return cls(
+            source=SourceObject(
+                bucket=data["bucket"],
+                key=data["key"],
+                etag=data.get("etag") or "",
+                size=int(data.get("size") or 0),
+                version_id=data.get("version_id"),
+            ),
+            table=data["table"],
+            run_id=data["run_id"],
+            reject_tolerance=str(data["reject_tolerance"]),
+            write=dict(data.get("options") or {}),
+            csv=dict(data.get("csv_options") or {}),
+            engine=data.get("engine") or PYTHONSHELL,
+        )
+
+
+def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
+    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
+    Spark for an object larger than ``spark_threshold_mb``."""
+    engine = (requested or settings.engine).strip().lower()
+    if engine not in ENGINES:
+        raise InvalidPlan(f"engine must be one of {ENGINES}, got {requested!r}")
+    if engine == "auto":
+        return SPARK if (size or 0) > settings.spark_threshold_mb * MIB else PYTHONSHELL
+    return engine
+
+
+def engine_for(requested: str | None, size: int, load_method: str, settings: Settings) -> str:
+    """The file's engine, given its load method: the import path stages files for ImportTable in
+    one Python-shell process, so an import never runs on Spark (asked for by name, it is refused)."""
+    engine = choose_engine(requested, size, settings)
+    if engine == SPARK and load_method == LOAD_IMPORT:
+        if (requested or settings.engine) == SPARK:
+            raise InvalidPlan(
+                "engine spark writes with the batch path, but this load was planned as "
+                "load_method import (its table does not exist yet): pass load_method batch"
+            )
+        return PYTHONSHELL
+    return engine
+
+
+def checked_csv_options(params: Mapping[str, Any]) -> dict[str, str]:
+    """The CSV options the run's params name, each checked by the core's validator."""
+    texts = {name: str(params[name]) for name in CSV_OPTIONS if params.get(name) not in (None, "")}
+    try:
+        return check_csv_options(texts)
+    except ArgumentError as exc:
+        raise InvalidPlan(str(exc)) from exc
+
+
+def decide(
+    resolved: Mapping[str, Any],
+    write: Mapping[str, str],
+    csv: Mapping[str, str],
+    requested_engine: str | None,
+    settings: Settings,
+) -> FilePlan:
+    """The plan of one file of a run: the file as ``inputs.resolve_inputs`` found it, its table's
+    decided write options, and the run's CSV options and engine choice."""
+    found = FilePlan.from_xcom(resolved)
+    return FilePlan(
+        source=found.source,
+        table=found.table,
+        run_id=found.run_id,
+        reject_tolerance=found.reject_tolerance,
+        write=dict(write),
+        csv=dict(csv),
+        engine=engine_for(requested_engine, found.source.size, write.get("load_method", ""), settings),
+    )
