@@ -3,13 +3,36 @@ DynamoDB, Glue Data Catalog, Athena on DuckDB, CloudWatch and SNS)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import csv2ddb_dev.emulator as emulator_module
 import pytest
 from csv2ddb.settings import Settings
+from csv2ddb_dev.emulator import Emulator, start_emulator
+
+# The analytics side also needs ministack's Athena and CloudWatch, which the harness's SERVICES
+# list (dev/csv2ddb_dev/emulator.py, not this suite's file) does not start yet.
+ANALYTICS_SERVICES = "athena,cloudwatch"
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """This suite's own ministack: the harness's services plus Athena and CloudWatch."""
+    services = ",".join(dict.fromkeys([*emulator_module.SERVICES.split(","), *ANALYTICS_SERVICES.split(",")]))
+    patch = pytest.MonkeyPatch()
+    patch.setattr(emulator_module, "SERVICES", services)
+    try:
+        em = start_emulator(tmp_path_factory.mktemp("ministack-analytics"))
+    finally:
+        patch.undo()
+    try:
+        yield em
+    finally:
+        em.stop()
 
 
 @dataclass
@@ -52,3 +75,22 @@ def place(stack_settings: Settings, boto_session: boto3.Session) -> Iterator[Pla
         yield Place(stack_settings, boto_session)
     finally:
         ddb.delete_table(TableName=stack_settings.table)
+
+
+@pytest.fixture
+def airflow_aws(
+    emulator: Any,
+    aws_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The provider's hooks in this process reach the emulator through the aws_default connection
+    (read from the environment: no Airflow database is needed for that)."""
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    connection = {
+        "conn_type": "aws",
+        "login": "test",
+        "password": "test",
+        "extra": {"region_name": emulator.region, "endpoint_url": emulator.endpoint_url},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))

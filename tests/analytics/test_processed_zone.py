@@ -12,11 +12,9 @@ import pyarrow.parquet as pq
 from csv2ddb_core import processed
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
-from csv2ddb_core.contract import Reject
-from csv2ddb_core.rejects import RejectSink
-from csv2ddb_core.writer import BatchWriter, RetryPolicy
 
 from tests.analytics.conftest import Place
+from tests.analytics.loads import job_args, write_load
 
 
 def _plain(cell: dict[str, Any]) -> Any:
@@ -39,26 +37,7 @@ def _read_parquet(s3: Any, location: str) -> list[dict[str, Any]]:
 
 def test_the_zone_holds_exactly_the_confirmed_items(place: Place) -> None:
     run_id = f"run-{uuid.uuid4().hex[:8]}"
-    args = parse_job_args(
-        [
-            "--source_bucket",
-            place.bucket,
-            "--source_key",
-            "raw/x.csv",
-            "--table",
-            place.table,
-            "--run_id",
-            run_id,
-        ],
-        env={},
-    )
-    s3, ddb = make_clients(args)
-    rejects = RejectSink(",", "utf-8")
-    rejects.add(7, Reject("ragged_row", "3 cells, header has 4"), ["a", "b", "c"])
-    rejects.upload(s3, place.bucket, args.rejects_key)
-    zone = processed.ProcessedZone(args, processed.ProcessedOptions(True), "2026-12-05")
-    keys = processed.ProcessedKeyList(zone, rejects)
-    writer = BatchWriter(ddb, place.table, 4, RetryPolicy(), rejects, keys)
+    args = job_args(place.bucket, place.table, run_id)
     items = [
         {
             "id": {"S": f"k{i}"},
@@ -70,19 +49,12 @@ def test_the_zone_holds_exactly_the_confirmed_items(place: Place) -> None:
         }
         for i in range(1000)
     ]
-    for start in range(0, len(items), 25):
-        writer.submit(
-            [({"PutRequest": {"Item": it}}, i + 2, []) for i, it in enumerate(items[start : start + 25])]
-        )
-    writer.close()
-    keys.upload(s3, place.bucket, args.keys_key)
-    keys.close()
-    rejects.close()
-
-    out = keys.outcome
+    manifest = write_load(args, items, [(7, "ragged_row", "3 cells, header has 4", ["a", "b", "c"])])
+    s3, _ = make_clients(args)
+    out = manifest["processed"]
     assert out is not None
     assert out["error"] is None, out
-    assert out["rows"] == writer.written == 1000
+    assert out["rows"] == manifest["rows_written"] == 1000
     assert out["location"] == f"s3://{place.bucket}/processed/{place.table}/load_date=2026-12-05/{run_id}/"
     assert out["bytes"] > 0
     assert out["files"] == 1

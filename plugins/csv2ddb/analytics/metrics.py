@@ -1,0 +1,137 @@
+"""CloudWatch metrics: one set per load (dataset = the DynamoDB table, as a dimension) and the
+staleness check's per-dataset freshness, through the provider's ``AwsBaseHook``.
+
+Why a stack-wide series beside the per-table one: a CloudWatch alarm watches one metric with
+fixed dimensions, so "any load failed" needs the series without a dimension (the load also
+publishes it), while the dashboard and the per-dataset staleness alarms use the ``Table`` one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+from csv2ddb.analytics.config import Analytics
+from csv2ddb.history.audit import STATUS_VERIFIED
+from csv2ddb.tables import AUDIT_BY_TABLE
+
+TABLE = "Table"
+# Metric name -> unit. The names are the dashboard's and the alarms' too (one definition).
+ROWS_WRITTEN, ROWS_REJECTED, ROWS_DUPLICATE = "RowsWritten", "RowsRejected", "RowsDuplicate"
+LOAD_SECONDS, ROWS_PER_SECOND = "LoadSeconds", "RowsPerSecond"
+VERIFIED, FAILED, REJECT_RATE = "Verified", "Failed", "RejectRatePercent"
+FRESHNESS, STALE = "FreshnessSeconds", "Stale"
+UNITS = {
+    ROWS_WRITTEN: "Count",
+    ROWS_REJECTED: "Count",
+    ROWS_DUPLICATE: "Count",
+    LOAD_SECONDS: "Seconds",
+    ROWS_PER_SECOND: "Count/Second",
+    VERIFIED: "Count",
+    FAILED: "Count",
+    REJECT_RATE: "Percent",
+    FRESHNESS: "Seconds",
+    STALE: "Count",
+}
+STACK_WIDE = (FAILED, REJECT_RATE)  # also published without a dimension, for the stack's alarms
+
+
+def cloudwatch(cfg: Analytics) -> Any:
+    return AwsBaseHook(
+        aws_conn_id=cfg.settings.aws_conn_id, client_type="cloudwatch", region_name=cfg.settings.region
+    ).conn
+
+
+def load_metrics(manifest: Mapping[str, Any] | None, verified: bool) -> dict[str, float]:
+    """The figures of one load (a load without a manifest still counts as failed)."""
+    m = manifest or {}
+    read = int(m.get("rows_read") or 0)
+    rejected = int(m.get("rows_rejected") or 0)
+    out = {
+        VERIFIED: 1.0 if verified else 0.0,
+        FAILED: 0.0 if verified else 1.0,
+        ROWS_WRITTEN: float(m.get("rows_written") or 0),
+        ROWS_REJECTED: float(rejected),
+        ROWS_DUPLICATE: float(m.get("rows_duplicate") or 0),
+        REJECT_RATE: round(100.0 * rejected / read, 4) if read else 0.0,
+    }
+    if m.get("seconds") is not None:
+        out[LOAD_SECONDS] = float(m["seconds"])
+        out[ROWS_PER_SECOND] = float(m.get("rows_per_second") or 0)
+    return out
+
+
+def datum(name: str, value: float, table: str | None, when: dt.datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {"MetricName": name, "Value": value, "Unit": UNITS[name], "Timestamp": when}
+    if table is not None:
+        out["Dimensions"] = [{"Name": TABLE, "Value": table}]
+    return out
+
+
+def put(cfg: Analytics, data: list[dict[str, Any]], client: Any = None) -> None:
+    client = client or cloudwatch(cfg)
+    for start in range(0, len(data), 500):  # PutMetricData's per-call limit (1000) with room
+        client.put_metric_data(Namespace=cfg.namespace, MetricData=data[start : start + 500])
+
+
+def publish_load(
+    cfg: Analytics, table: str, manifest: Mapping[str, Any] | None, verified: bool
+) -> dict[str, float]:
+    """Put one load's metrics (per table, and the stack-wide failure and reject-rate series)."""
+    when = dt.datetime.now(dt.UTC)
+    figures = load_metrics(manifest, verified)
+    data = [datum(name, value, table, when) for name, value in figures.items()]
+    data += [datum(name, figures[name], None, when) for name in STACK_WIDE]
+    put(cfg, data)
+    return figures
+
+
+def last_verified(client: Any, audit_table: str, table: str) -> str | None:
+    """``recorded_at`` of the newest verified audit record of ``table`` (its ``by_table`` index)."""
+    kwargs: dict[str, Any] = {
+        "TableName": audit_table,
+        "IndexName": AUDIT_BY_TABLE.name,
+        "KeyConditionExpression": "#t = :t",
+        "FilterExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#t": AUDIT_BY_TABLE.hash_key, "#s": "status"},
+        "ExpressionAttributeValues": {":t": {"S": table}, ":s": {"S": STATUS_VERIFIED}},
+        "ScanIndexForward": False,
+        "ProjectionExpression": "recorded_at",
+    }
+    while True:
+        page = client.query(**kwargs)
+        if page.get("Items"):
+            return page["Items"][0]["recorded_at"]["S"]
+        if "LastEvaluatedKey" not in page:
+            return None
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def freshness(
+    cfg: Analytics, tables: Iterable[str], last: Mapping[str, str | None], now: dt.datetime
+) -> dict[str, dict[str, float]]:
+    """Per dataset: the age of its newest verified load, and Stale = 1 when that is older than
+    ``stale_after_hours`` or there is none (a dataset never loaded is stale)."""
+    limit = cfg.stale_after_hours * 3600
+    out: dict[str, dict[str, float]] = {}
+    for table in tables:
+        when = last.get(table)
+        if when is None:
+            out[table] = {STALE: 1.0}
+            continue
+        age = (now - dt.datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+        out[table] = {FRESHNESS: round(age, 1), STALE: 1.0 if age > limit else 0.0}
+    return out
+
+
+def publish_staleness(cfg: Analytics, tables: Iterable[str], ddb: Any) -> dict[str, dict[str, float]]:
+    """Read each dataset's newest verified load from the audit table and put its freshness."""
+    tables = list(tables)
+    now = dt.datetime.now(dt.UTC)
+    last = {t: last_verified(ddb, cfg.settings.audit_table, t) for t in tables}
+    figures = freshness(cfg, tables, last, now)
+    put(cfg, [datum(name, value, table, now) for table, f in figures.items() for name, value in f.items()])
+    return figures

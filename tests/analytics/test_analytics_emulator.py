@@ -1,0 +1,214 @@
+"""The analytics side against the emulator, for real: the bootstrap's catalog, workgroup, saved
+queries, alarms and dashboard; a load's partition and its Athena count (DuckDB); the rejects table
+queried by reason; schema evolution; metrics; alarms that fire and reach the SNS topic."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from csv2ddb.analytics import athena, metrics
+from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
+from csv2ddb.analytics.config import analytics_config
+from csv2ddb.analytics.step import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED, analyze_load
+from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
+from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
+from csv2ddb.bootstrap.analytics_catalog import AnalyticsDatabase, RejectsCatalogTable
+from csv2ddb.bootstrap.analytics_dashboard import LoadsDashboard
+from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.dynamodb_tables import audit_table
+from csv2ddb.bootstrap.model import CREATED, DELETED, UNCHANGED
+from csv2ddb.bootstrap.sns_topic import AlertsTopic
+from csv2ddb.bootstrap.stack import ensure, remove
+
+from tests.analytics.conftest import Place
+from tests.analytics.loads import job_args, write_load
+
+
+def analytics_resources(ctx: StackContext) -> list[Any]:
+    return [
+        AnalyticsDatabase(ctx),
+        RejectsCatalogTable(ctx),
+        AthenaWorkgroup(ctx),
+        SavedQueries(ctx),
+        *analytics_alarms(ctx),
+        LoadsDashboard(ctx),
+    ]
+
+
+@pytest.fixture
+def stack(place: Place, airflow_aws: None) -> Iterator[StackContext]:
+    """The alerts topic, the audit table and the analytics resources, made by the bootstrap."""
+    ctx = StackContext(place.settings)
+    base = [AlertsTopic(ctx), audit_table(ctx)]
+    changes = [ensure(r) for r in [*base, *analytics_resources(ctx)]]
+    assert {c.action for c in changes} == {CREATED}, changes
+    yield ctx
+    for resource in reversed([*base, *analytics_resources(ctx)]):
+        remove(resource)
+
+
+@pytest.fixture
+def inbox(stack: StackContext) -> Any:
+    """An SQS queue subscribed to the alerts topic: what SNS delivers lands here."""
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName=f"{stack.settings.prefix}-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+
+    def messages(wait: float = 10.0) -> list[str]:
+        got: list[str] = []
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not got:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            got += [m["Body"] for m in answer.get("Messages", [])]
+        return got
+
+    return messages
+
+
+def items_of(run_id: str, count: int, **extra: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": {"S": f"{run_id}-{i}"},
+            "qty": {"N": str(i)},
+            "carrier": {"S": "UA" if i % 2 else "AA"},
+            "load_run_id": {"S": run_id},
+            **extra,
+        }
+        for i in range(count)
+    ]
+
+
+def test_the_bootstrap_resources_are_idempotent(stack: StackContext) -> None:
+    changes = [ensure(r) for r in analytics_resources(stack)]
+    assert {c.action for c in changes} == {UNCHANGED}, changes
+    glue = stack.client("glue")
+    cfg = analytics_config(stack.settings)
+    rejects = glue.get_table(DatabaseName=cfg.database, Name=cfg.rejects_table)["Table"]
+    assert [k["Name"] for k in rejects["PartitionKeys"]] == ["dataset", "load_date"]
+    group = stack.client("athena").get_work_group(WorkGroup=cfg.workgroup)["WorkGroup"]
+    assert group["Configuration"]["ResultConfiguration"]["OutputLocation"] == cfg.athena_output
+    body = json.loads(stack.client("cloudwatch").get_dashboard(DashboardName=cfg.dashboard)["DashboardBody"])
+    assert body["widgets"][-1]["type"] == "alarm"
+    removed = [remove(r) for r in reversed(analytics_resources(stack))]
+    assert {c.action for c in removed} == {DELETED}, removed
+
+
+def test_a_load_is_registered_and_reconciled_by_athena(place: Place, stack: StackContext, inbox: Any) -> None:
+    cfg = analytics_config(stack.settings)
+    run_id = f"r-{uuid.uuid4().hex[:8]}"
+    manifest = write_load(
+        job_args(place.bucket, place.table, run_id),
+        items_of(run_id, 120),
+        [(5, "ragged_row", "2 cells", ["a", "b"]), (9, "type_mismatch", "qty: 'x'", ["x"])],
+    )
+    fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
+    assert fields["analytics_status"] == RECONCILED, fields
+    assert fields["athena_count"] == manifest["rows_written"] == 120
+    assert fields["table_change"] == "created"
+    assert fields["partition"] == "created"
+    hook = glue_hook(cfg)
+    parts = hook.conn.get_partitions(DatabaseName=cfg.database, TableName=cfg.items_table(place.table))
+    assert [p["Values"] for p in parts["Partitions"]] == [["2026-12-05"]]
+    # The rejects table answers "which rows did that load reject, and why".
+    by_reason = athena.run(
+        cfg,
+        f"SELECT reason, count(*) FROM {athena.quoted(cfg.database, cfg.rejects_table)} "
+        f"WHERE dataset = {athena.literal(place.table)} AND load_run_id = {athena.literal(run_id)} "
+        "GROUP BY reason ORDER BY reason",
+    )
+    assert by_reason.rows == [["ragged_row", "1"], ["type_mismatch", "1"]]
+    # Metrics appear, per table.
+    cw = stack.client("cloudwatch")
+    listed = cw.list_metrics(Namespace=cfg.namespace, MetricName=metrics.ROWS_WRITTEN)["Metrics"]
+    assert {"Name": metrics.TABLE, "Value": place.table} in listed[0]["Dimensions"]
+    assert inbox(wait=2) == []  # a reconciled load alerts no one
+
+
+def test_a_new_column_widens_the_table_and_a_changed_type_is_refused(
+    place: Place, stack: StackContext
+) -> None:
+    cfg = analytics_config(stack.settings)
+    hook = glue_hook(cfg)
+    assert ensure_items_table(hook, cfg, place.table, [("id", "string"), ("qty", "bigint")]) == "created"
+    assert ensure_items_table(hook, cfg, place.table, [("id", "string"), ("note", "string")]) == "added note"
+    columns = hook.get_table(cfg.database, cfg.items_table(place.table))["StorageDescriptor"]["Columns"]
+    assert [(c["Name"], c["Type"]) for c in columns] == [
+        ("id", "string"),
+        ("qty", "bigint"),
+        ("note", "string"),
+    ]
+    with pytest.raises(CatalogError, match="qty is bigint in the table, double in this load"):
+        ensure_items_table(hook, cfg, place.table, [("qty", "double")])
+
+
+def test_an_analytics_failure_is_reported_and_alerted_never_raised(
+    place: Place, stack: StackContext, inbox: Any
+) -> None:
+    cfg = analytics_config(stack.settings)
+    ensure_items_table(glue_hook(cfg), cfg, place.table, [("qty", "string")])  # the next load has bigint
+    run_id = f"r-{uuid.uuid4().hex[:8]}"
+    manifest = write_load(job_args(place.bucket, place.table, run_id), items_of(run_id, 10))
+    fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
+    assert fields["analytics_status"] == FAILED
+    assert "qty is string in the table, bigint in this load" in fields["analytics_error"]
+    assert any("analytics step of load" in body and run_id in body for body in inbox())
+    # A count that differs from rows_written is a mismatch (here: the manifest claims one more).
+    other = f"r-{uuid.uuid4().hex[:8]}"
+    manifest = write_load(job_args(place.bucket, f"{place.table}", other), [])
+    assert (
+        analyze_load(stack.settings, place.table, other, manifest, verified=False, cfg=cfg)[
+            "analytics_status"
+        ]
+        == SKIPPED
+    )
+
+
+def test_a_count_mismatch_is_flagged(place: Place, stack: StackContext) -> None:
+    cfg = analytics_config(stack.settings)
+    run_id = f"r-{uuid.uuid4().hex[:8]}"
+    manifest = write_load(job_args(place.bucket, place.table, run_id), items_of(run_id, 30))
+    manifest["rows_written"] = 31
+    fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
+    assert fields["analytics_status"] == COUNT_MISMATCH
+    assert fields["athena_count"] == 30
+
+
+def _state(stack: StackContext, name: str) -> str:
+    found = stack.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return found[0]["StateValue"]
+
+
+def test_a_failed_load_drives_its_alarm_to_alarm_and_sns(stack: StackContext, inbox: Any) -> None:
+    cfg = analytics_config(stack.settings)
+    metrics.publish_load(cfg, stack.settings.table, {"rows_read": 10, "rows_written": 10}, verified=True)
+    assert _state(stack, cfg.failure_alarm) != "ALARM"
+    metrics.publish_load(cfg, stack.settings.table, None, verified=False)
+    assert _state(stack, cfg.failure_alarm) == "ALARM"
+    bodies = inbox()
+    assert any(json.loads(b).get("AlarmName") == cfg.failure_alarm for b in bodies), bodies
+
+
+def test_a_reject_rate_over_the_threshold_alarms(stack: StackContext) -> None:
+    cfg = analytics_config(stack.settings)
+    manifest = {"rows_read": 100, "rows_written": 90, "rows_rejected": 10}  # 10 % > 5 %
+    metrics.publish_load(cfg, stack.settings.table, manifest, verified=True)
+    assert _state(stack, cfg.reject_rate_alarm) == "ALARM"
+
+
+def test_the_staleness_alarm_fires_for_a_dataset_with_no_load(stack: StackContext, inbox: Any) -> None:
+    cfg = analytics_config(stack.settings)
+    figures = metrics.publish_staleness(cfg, [stack.settings.table], stack.client("dynamodb"))
+    assert figures == {stack.settings.table: {metrics.STALE: 1.0}}
+    assert _state(stack, cfg.stale_alarm(stack.settings.table)) == "ALARM"
+    bodies = inbox()
+    assert any(json.loads(b).get("AlarmName") == cfg.stale_alarm(stack.settings.table) for b in bodies), (
+        bodies
+    )
