@@ -23,8 +23,8 @@ status:  ## which component of the local stack runs; for a dead one, why (from i
 test: setup  ## lint, then run the whole test suite (unit, emulator integration, end-to-end)
 	@bash scripts/test.sh
 
-lint: setup  ## ruff check + format check
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: setup  ## ruff check + format check + mypy (the load core and plugins/csv2ddb)
+	@bash scripts/lint.sh
 
 lock:  ## re-resolve the pinned lock files from requirements*.in
 	@bash scripts/setup.sh >/dev/null || true

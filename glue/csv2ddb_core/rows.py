@@ -107,8 +107,7 @@ class RowBuilder:
             # == row_id(): names pre-sorted once, so no per-row sort (see canonical_row).
             digest = hashlib.sha256(
                 self._encode(dict(zip(self._sorted_names, self._sorted_cells(row)))).encode()
-            )
-            digest = digest.digest()[:16]
+            ).digest()[:16]
             key = digest.hex()
             part: Dict[str, str] = {"S": key}
             part_raw = digest

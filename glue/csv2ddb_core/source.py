@@ -10,7 +10,7 @@ import logging
 import random
 import time
 import zlib
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple, Type, cast
 
 import botocore.exceptions
 
@@ -18,7 +18,7 @@ from csv2ddb_core.contract import CSV_FIELD_LIMIT, JobError
 
 LOG = logging.getLogger("csv2ddb.load")
 
-_STREAM_ERRORS: Tuple[type, ...] = (botocore.exceptions.BotoCoreError, OSError)
+_STREAM_ERRORS: Tuple[Type[BaseException], ...] = (botocore.exceptions.BotoCoreError, OSError)
 try:  # urllib3 is a botocore dependency; its read errors are not always wrapped by botocore
     import urllib3.exceptions
 
@@ -159,7 +159,7 @@ def decompressed(raw: io.RawIOBase) -> Tuple[IO[bytes], str]:
     buffered = io.BufferedReader(raw, buffer_size=1 << 20)
     head = buffered.peek(3)[:3]
     if head[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"
+        return cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")), "gzip"
     if head == BZIP2_MAGIC:
         return bz2.BZ2File(buffered, mode="rb"), "bzip2"
     return buffered, "none"
@@ -176,7 +176,7 @@ def open_text(raw: io.RawIOBase, encoding: str) -> Tuple[io.TextIOWrapper, str]:
     """(text stream, compression) of ``raw``; see :func:`text_stream`."""
     codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
     binary, compression = decompressed(raw)
-    text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(binary, encoding=codec, errors="surrogateescape", newline="")
     return text, compression
 
 

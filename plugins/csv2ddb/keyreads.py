@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 from csv2ddb_core.contract import ATTR_INGESTION_TIMESTAMP, ATTR_LOAD_RUN_ID, RETRYABLE_ERROR_CODES
@@ -154,7 +154,7 @@ def get_items(
         raise ValueError(f"BatchGetItem takes 1 to {BATCH_GET_MAX} keys, got {len(keys)}")
     attrs = {f"#k{i}": name for i, name in enumerate(names)}
     attrs |= {"#run": ATTR_LOAD_RUN_ID, "#ts": ATTR_INGESTION_TIMESTAMP}
-    request = {"ProjectionExpression": ", ".join(attrs), "ExpressionAttributeNames": attrs}
+    request: dict[str, Any] = {"ProjectionExpression": ", ".join(attrs), "ExpressionAttributeNames": attrs}
     request["ConsistentRead"] = True
     hook = _body_hook(client)
     found: list[dict[str, Any]] = []
@@ -260,19 +260,19 @@ def run_chunks(
     The first failure stops the rest (queued chunks are cancelled) and is raised. ``progress``
     is called (from the calling thread) with the running total after each chunk.
     """
-    total = total if total is not None else Census()  # type: ignore[assignment]
+    merged = total if total is not None else cast(C, Census())
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="csv2ddb-keys") as pool:
         futures = [pool.submit(work, chunk) for chunk in chunked(items, size)]
         try:
             for future in as_completed(futures):
-                total.add(future.result())
+                merged.add(future.result())
                 if progress is not None:
-                    progress(total)
+                    progress(merged)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-    return total
+    return merged
 
 
 def count_keys(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
@@ -94,8 +95,8 @@ def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) 
 class GuardedGlueJobOperator(GlueJobOperator):
     """``GlueJobOperator`` that never starts a second Glue run for a load whose run is active."""
 
-    # The file's load dict (``resolve_inputs``) when the task has one: its size feeds engine "auto".
-    load: Mapping[str, Any] | None = None
+    # The file's plan (``file_plan.FilePlan.to_xcom``) when the task has one: it names the engine.
+    load: Mapping[str, Any] = MappingProxyType({})
 
     def execute(self, context: Any) -> str | None:
         """Run the engine the file's plan names: the Spark engine switches this task to the Spark

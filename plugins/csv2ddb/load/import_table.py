@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
@@ -132,8 +132,9 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
         self.s3_bucket, self.s3_key = bucket, prefix
         self.dynamodb_table_name = spec.name
-        self.dynamodb_key_schema = spec.key_schema()
-        self.dynamodb_attributes = spec.attribute_definitions()
+        # Plain dicts of the shapes the provider's TypedDicts describe.
+        self.dynamodb_key_schema = cast(Any, spec.key_schema())
+        self.dynamodb_attributes = cast(Any, spec.attribute_definitions())
         self.input_format = "DYNAMODB_JSON"
         self.import_table_kwargs = {
             "InputCompressionType": "GZIP",

@@ -156,7 +156,7 @@ def glue_failure(manifest: Mapping[str, Any] | None) -> str:
 
 def check_fields(result: counts.Verification) -> dict[str, Any]:
     """What the audit record keeps of a check beyond ``items_counted``."""
-    fields = {
+    fields: dict[str, Any] = {
         "count_method": result.method,
         "check_seconds": result.check_seconds,
         "keys_checked": result.keys_checked,

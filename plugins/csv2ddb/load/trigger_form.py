@@ -397,7 +397,7 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
         file_plan.choose_engine(engine, 0, settings)  # a bad name fails here, before S3 is asked
     except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
         raise InvalidLoadRequest(str(exc)) from exc
-    common = {
+    common: dict[str, Any] = {
         "bucket": bucket,
         "table": table,
         "reject_tolerance": tolerance,
