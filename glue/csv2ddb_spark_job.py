@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from csv2ddb_core.args import parse_job_args, resolve_options
 from csv2ddb_core.artifacts import delete_parts, merge_keys, merge_rejects
 from csv2ddb_core.clients import make_clients
-from csv2ddb_core.contract import LOAD_BATCH, ArgumentError, JobArgs, JobError
+from csv2ddb_core.contract import LOAD_BATCH, ArgumentError, JobArgs, JobError, Manifest
 from csv2ddb_core.driver import (
     assemble,
     data_start,
@@ -40,7 +40,7 @@ from csv2ddb_core.driver import (
     whole_object_split,
 )
 from csv2ddb_core.load import check_table, judge, tolerance_message
-from csv2ddb_core.manifest import LoadStats, utc_now
+from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
 from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, Tap, digest_split, load_split, scan_split
 from csv2ddb_core.splits import Split, nominal_starts, split_count
 from pyspark import StorageLevel
@@ -101,10 +101,10 @@ def start_spark(opts: Mapping[str, str]) -> SparkSession:
 
 
 def plan_splits(
-    spark: SparkSession, s3: Any, plan: LoadPlan, opts: Mapping[str, str], result: Dict
+    spark: SparkSession, s3: Any, plan: LoadPlan, opts: Mapping[str, str], result: LoadResult
 ) -> List[Split]:
     """Pass 1: exact splits (or the whole object as one split when it cannot be split)."""
-    offset, header_lines = data_start(s3, plan, result.get("compression"))
+    offset, header_lines = data_start(s3, plan, result.compression)
     if offset is None:
         return [whole_object_split(plan)]
     span = plan.size - offset
@@ -176,12 +176,12 @@ def run_load(
     ddb: Any,
     fault: Optional[Fault] = None,
     tap: Optional[Tap] = None,
-) -> Dict[str, Any]:
+) -> Manifest:
     """One load through Spark; the manifest (also on failure). ``fault`` lets a test kill tasks,
     ``tap`` capture what the tasks' writers send (``csv2ddb_core.partition.Tap``)."""
     started = utc_now()
     stats = LoadStats()
-    result: Dict[str, Any] = {"rejected_location": None}
+    result = LoadResult()
     sc = spark.sparkContext
     engine: Dict[str, Any] = {
         "master": sc.master,
@@ -211,7 +211,7 @@ def run_load(
         broken = first_error(summaries)
         if broken is not None:  # a malformed file: found before the first write, nothing written
             read_before(broken[0], summaries, digests, stats)
-            result["nothing_written"] = True
+            result.nothing_written = True
             raise JobError(broken[1])
         # Computed by the write pass (one Spark job less per load): every split's task is handed
         # the lines of its duplicates, and reports how many it was handed.
@@ -224,17 +224,17 @@ def run_load(
         )
         if args.validate_first:  # reported only when the Python shell would run its validation pass
             marked = sum(r.marked_duplicates for r in results)
-            result["validation"] = {"rows_read": read, "rows_rejected": rejected, "rows_duplicate": marked}
+            result.validation = {"rows_read": read, "rows_rejected": rejected, "rows_duplicate": marked}
         collect_artifacts(s3, args, results, stats, result)
         engine["executor_peak_rss_mb"] = max((r.peak_rss_mb for r in results), default=0.0)
         if not write:
-            result["nothing_written"] = True
+            result.nothing_written = True
             raise JobError(tolerance_message(args, stats, result, validated=True))
         judge(args, stats, result)
     except JobError as exc:
         error = str(exc)
-        if table_checked and "keys_location" not in result:  # as the Python shell: an empty list
-            result.update(merge_keys(s3, args, []))
+        if table_checked and not result.has_key_list:  # as the Python shell: an empty list
+            result.set_key_list(merge_keys(s3, args, []))
     except Exception as exc:  # Spark gave up on a task (4 failures), or a bug: fail loudly
         LOG.exception("unexpected error")
         error = f"internal error: {type(exc).__name__}: {str(exc)[:2000]}"
@@ -245,21 +245,21 @@ def run_load(
 
 
 def collect_artifacts(
-    s3: Any, args: JobArgs, results: Sequence[SplitResult], stats: LoadStats, result: Dict[str, Any]
+    s3: Any, args: JobArgs, results: Sequence[SplitResult], stats: LoadStats, result: LoadResult
 ) -> None:
     """Figures from the committed results; one rejects.csv and one key list from their parts."""
     sum_results(results, stats)
     errors = [r.error for r in sorted(results, key=lambda r: r.index) if r.error]
     if errors:
-        result["task_error"] = errors[0]
+        result.task_error = errors[0]
     try:
-        result["rejected_location"] = merge_rejects(s3, args, results)
+        result.rejected_location = merge_rejects(s3, args, results)
     except Exception as exc:  # noqa: BLE001 - reported as the load's failure, like the Python shell
-        result["rejects_error"] = f"the {stats.rows_rejected} rejected row(s) could not be stored: {exc}"
+        result.rejects_error = f"the {stats.rows_rejected} rejected row(s) could not be stored: {exc}"
     try:
-        result.update(merge_keys(s3, args, results))
+        result.set_key_list(merge_keys(s3, args, results))
     except Exception as exc:  # noqa: BLE001
-        result["keys_error"] = f"the key list could not be stored at {args.keys_key}: {exc}"
+        result.keys_error = f"the key list could not be stored at {args.keys_key}: {exc}"
     try:
         delete_parts(s3, args, results)
     except Exception as exc:  # noqa: BLE001 - leftover parts are untidy, not wrong: say so, go on
@@ -306,18 +306,18 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         manifest = run_load(spark, args, opts, s3, ddb)
     finally:
         spark.stop()
-    print(json.dumps(manifest, indent=2, sort_keys=True), flush=True)
-    if manifest["status"] != "succeeded":
-        LOG.error("load failed: %s", manifest["error"])
+    print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)
+    if not manifest.succeeded:
+        LOG.error("load failed: %s", manifest.error)
         return 1
     LOG.info(
         "load succeeded: %d written, %d rejected, %d duplicate of %d read in %.1fs on %s",
-        manifest["rows_written"],
-        manifest["rows_rejected"],
-        manifest["rows_duplicate"],
-        manifest["rows_read"],
-        manifest["seconds"],
-        manifest["spark"]["master"],
+        manifest.rows_written,
+        manifest.rows_rejected,
+        manifest.rows_duplicate,
+        manifest.rows_read,
+        manifest.seconds,
+        manifest.extra["spark"]["master"],
     )
     return 0
 

@@ -38,18 +38,18 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     signal.signal(signal.SIGTERM, _terminate)
     s3, ddb = make_clients(args)
     manifest = run(args, s3, ddb)
-    print(json.dumps(manifest, indent=2, sort_keys=True), flush=True)
-    if manifest["status"] != "succeeded":
-        LOG.error("load failed: %s", manifest["error"])
+    print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)
+    if not manifest.succeeded:
+        LOG.error("load failed: %s", manifest.error)
         return 1
     LOG.info(
         "load succeeded: %d written, %d rejected, %d duplicate of %d read in %.1fs (%.0f rows/s)",
-        manifest["rows_written"],
-        manifest["rows_rejected"],
-        manifest["rows_duplicate"],
-        manifest["rows_read"],
-        manifest["seconds"],
-        manifest["rows_per_second"],
+        manifest.rows_written,
+        manifest.rows_rejected,
+        manifest.rows_duplicate,
+        manifest.rows_read,
+        manifest.seconds,
+        manifest.rows_per_second,
     )
     return 0
 

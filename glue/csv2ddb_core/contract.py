@@ -9,9 +9,10 @@ and the tests. Python 3.9 and the standard library only: Glue Python shell runs 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 JOB_VERSION = "1.0"
 
@@ -151,6 +152,23 @@ def event_dag_run_id(bucket: str, key: str, etag: str) -> str:
     digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()[:16]
     tail = sanitize(key.rsplit("/", 1)[-1])[-EVENT_RUN_ID_TAIL:] or "file"
     return f"s3__{digest}__{tail}"
+
+
+def batch_dag_run_id(objects: list[Tuple[str, str, str]]) -> str:
+    """The DAG run id of a coalesced batch of S3 events, from its (bucket, key, etag) objects.
+
+    A batch of one keeps that object's ``event_dag_run_id``; several give
+    ``s3batch__<sha256 of the sorted, distinct bucket/key/etag lines [:16]>__<n>files``. Order and
+    repeats do not matter, so the same events delivered again (S3 and SQS deliver at least once)
+    ask Airflow for the same run id, get 409 Conflict, and start nothing twice.
+    """
+    distinct = sorted(set(objects))
+    if not distinct:
+        raise ValueError("a batch of S3 events needs at least one object")
+    if len(distinct) == 1:
+        return event_dag_run_id(*distinct[0])
+    lines = "\n".join(f"{bucket}/{key}/{etag}" for bucket, key, etag in distinct)
+    return f"s3batch__{hashlib.sha256(lines.encode()).hexdigest()[:16]}__{len(distinct)}files"
 
 
 # =============================================================================================
@@ -390,3 +408,205 @@ def validate_manifest(manifest: Any, where: str) -> Dict[str, Any]:
 
 def figures(manifest: Mapping[str, Any]) -> Tuple[int, ...]:
     return tuple(int(manifest[f]) for f in FIGURES)
+
+
+# --- the typed manifest: one type, one reader ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """The object a load read; its etag and version id pin exactly which bytes were loaded."""
+
+    bucket: str
+    key: str
+    etag: Optional[str] = None
+    size: Optional[int] = None
+    version_id: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "etag": self.etag,
+            "size": self.size,
+            "version_id": self.version_id,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A load's own account (``manifests/<run>.json``), as every engine writes it.
+
+    ``to_dict`` gives the stored JSON document, key for key; ``read_manifest`` is the one way back
+    from JSON. ``extra`` holds an engine's own fields (the Spark engine's ``spark``) verbatim;
+    ``manifest_location`` is where the document was stored, known only after storing it, so it is
+    not part of the document.
+    """
+
+    run_id: str
+    status: str
+    table: str
+    source: SourceObject
+    rows_read: int
+    rows_written: int
+    rows_rejected: int
+    rows_duplicate: int
+    rows_skipped: int
+    rows_unconfirmed: int = 0
+    reject_reasons: Mapping[str, int] = field(default_factory=dict)
+    rejected_location: Optional[str] = None
+    keys_location: Optional[str] = None
+    keys_count: Optional[int] = None
+    keys_sha256: Optional[str] = None
+    reject_tolerance: Optional[str] = None
+    rejects_allowed: Optional[int] = None
+    id_source: Optional[str] = None
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    seconds: Optional[float] = None
+    rows_per_second: Optional[float] = None
+    bytes_read: Optional[int] = None
+    write_retries: Optional[int] = None
+    write_concurrency: Optional[int] = None
+    engine: Optional[str] = None
+    load_method: Optional[str] = None
+    staging: Optional[Mapping[str, Any]] = None
+    key_schema: Optional[str] = None
+    write_mode: Optional[str] = None
+    version_column: Optional[str] = None
+    max_write_rate: Optional[str] = None
+    ttl_column: Optional[str] = None
+    validate_first: Optional[bool] = None
+    validation: Optional[Mapping[str, int]] = None
+    nothing_written: bool = False
+    compression: Optional[str] = None
+    peak_rss_mb: Optional[float] = None
+    job_run_id: Optional[str] = None
+    job_version: Optional[str] = None
+    error: Optional[str] = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    manifest_location: Optional[str] = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == STATUS_SUCCEEDED
+
+    @property
+    def figures(self) -> Tuple[int, int, int, int, int]:
+        """(read, written, rejected, duplicate, skipped), in FIGURES order."""
+        return (self.rows_read, self.rows_written, self.rows_rejected, self.rows_duplicate, self.rows_skipped)
+
+    def to_dict(self, with_location: bool = False) -> Dict[str, Any]:
+        """The JSON document (``with_location``: plus ``manifest_location``, as the job prints it)."""
+        doc: Dict[str, Any] = {}
+        for f in fields(self):
+            if f.name not in ("extra", "manifest_location"):
+                value = getattr(self, f.name)
+                doc[f.name] = value.to_dict() if isinstance(value, SourceObject) else _plain(value)
+        doc.update(self.extra)
+        if with_location:
+            doc["manifest_location"] = self.manifest_location
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> Manifest:
+        """The typed manifest of a JSON object; ManifestError naming ``where`` and the first field
+        that is missing or of the wrong type, or figures that do not add up."""
+        if not isinstance(doc, dict):
+            raise ManifestError(f"manifest {where} is not a JSON object")
+        problem = identity_problem(doc)
+        if problem:
+            raise ManifestError(f"manifest {where} {problem}")
+        for name in MANIFEST_REQUIRED:
+            if doc.get(name) is None:
+                raise ManifestError(f"manifest {where} lacks {name!r}")
+        if doc["status"] not in MANIFEST_STATUSES:
+            status = doc["status"]
+            raise ManifestError(f"manifest {where} has status {status!r}, not one of {MANIFEST_STATUSES}")
+        for name, kinds in MANIFEST_TYPES.items():
+            value = doc.get(name)
+            if value is not None and not _is_kind(value, kinds):
+                raise ManifestError(f"manifest {where} has {name}={value!r}, not {' or '.join(kinds)}")
+        source = doc["source"]
+        if not isinstance(source.get("bucket"), str) or not isinstance(source.get("key"), str):
+            raise ManifestError(f"manifest {where} has a source without bucket and key: {source!r}")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {name: doc[name] for name in known if name in doc}
+        values["source"] = SourceObject(**{k: source.get(k) for k in SOURCE_FIELDS})
+        values["extra"] = {k: v for k, v in doc.items() if k not in known}
+        return cls(**values)
+
+
+SOURCE_FIELDS = ("bucket", "key", "etag", "size", "version_id")
+MANIFEST_REQUIRED = ("run_id", "status", "table", "source")
+MANIFEST_STATUSES = (STATUS_SUCCEEDED, STATUS_FAILED)
+_TEXT, _INT, _NUMBER, _BOOL, _OBJECT = "text", "integer", "number", "boolean", "object"
+# The JSON kind of each field that is not a figure (``identity_problem`` checks those).
+MANIFEST_TYPES: Dict[str, Tuple[str, ...]] = {
+    "run_id": (_TEXT,),
+    "status": (_TEXT,),
+    "table": (_TEXT,),
+    "source": (_OBJECT,),
+    "reject_reasons": (_OBJECT,),
+    "rejected_location": (_TEXT,),
+    "keys_location": (_TEXT,),
+    "keys_count": (_INT,),
+    "keys_sha256": (_TEXT,),
+    "reject_tolerance": (_TEXT,),
+    "rejects_allowed": (_INT,),
+    "id_source": (_TEXT,),
+    "started_at": (_TEXT,),
+    "finished_at": (_TEXT,),
+    "seconds": (_NUMBER,),
+    "rows_per_second": (_NUMBER,),
+    "bytes_read": (_INT,),
+    "write_retries": (_INT,),
+    "write_concurrency": (_INT,),
+    "engine": (_TEXT,),
+    "load_method": (_TEXT,),
+    "staging": (_OBJECT,),
+    "key_schema": (_TEXT,),
+    "write_mode": (_TEXT,),
+    "version_column": (_TEXT,),
+    "max_write_rate": (_TEXT,),
+    "ttl_column": (_TEXT,),
+    "validate_first": (_BOOL,),
+    "validation": (_OBJECT,),
+    "nothing_written": (_BOOL,),
+    "compression": (_TEXT,),
+    "peak_rss_mb": (_NUMBER,),
+    "job_run_id": (_TEXT,),
+    "job_version": (_TEXT,),
+    "error": (_TEXT,),
+    "manifest_location": (_TEXT,),
+}
+
+
+def _is_kind(value: Any, kinds: Tuple[str, ...]) -> bool:
+    is_number = type(value) in (int, float)  # bool is not a number here
+    return any(
+        (kind == _TEXT and isinstance(value, str))
+        or (kind == _INT and type(value) is int)
+        or (kind == _NUMBER and is_number)
+        or (kind == _BOOL and isinstance(value, bool))
+        or (kind == _OBJECT and isinstance(value, dict))
+        for kind in kinds
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Mappings as plain dicts, so ``json.dumps`` and ``==`` see the document."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
+def read_manifest(text: Union[str, bytes], where: str) -> Manifest:
+    """THE manifest reader: JSON text (as stored in S3) to a validated ``Manifest``.
+
+    Raises ManifestError naming ``where`` when the text is not JSON, a field is missing or of the
+    wrong type, or the figures do not add up.
+    """
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"manifest {where} is not JSON: {exc}") from exc
+    return Manifest.from_dict(doc, where)

@@ -14,9 +14,9 @@ import json
 import logging
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from csv2ddb_core.contract import JobArgs
+from csv2ddb_core.contract import JobArgs, Manifest, SourceObject
 from csv2ddb_core.header import header_from
-from csv2ddb_core.manifest import LoadStats, finish_manifest, iso
+from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso
 from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
 from csv2ddb_core.ranged import range_stream, version_pin
 from csv2ddb_core.source import S3ObjectStream, open_text
@@ -35,30 +35,24 @@ ENGINE = "spark"
 NO_LINE_LIMIT = 1 << 62
 
 
-def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: Dict[str, Any]) -> LoadPlan:
+def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: LoadResult) -> LoadPlan:
     """Read the object's version and check the header before any task starts (nothing written)."""
     head = s3.head_object(Bucket=args.source_bucket, Key=args.source_key)
     size = int(head.get("ContentLength", 0))
     etag = str(head.get("ETag", "")).strip('"')
     version_id = head.get("VersionId") or None
-    result["source"] = {
-        "bucket": args.source_bucket,
-        "key": args.source_key,
-        "etag": etag,
-        "size": size,
-        "version_id": version_id,
-    }
+    result.source = SourceObject(args.source_bucket, args.source_key, etag, size, version_id)
     pin = version_pin(version_id, etag)
     head_stream = range_stream(s3, args.source_bucket, args.source_key, pin, 0, size)
-    text, result["compression"] = open_text(head_stream, args.encoding)
+    text, result.compression = open_text(head_stream, args.encoding)
     try:
         header = header_from(split_records(text, args.delimiter, Split(-1, 0, size, 1, NO_LINE_LIMIT)), args)
     finally:
         text.close()
     plan = LoadPlan(args, header, size, etag, version_id, iso(started))
     builder = builder_for(plan)  # refuses a --type_map/--ttl_column/--version_column the header lacks
-    result["id_source"] = header.id_source
-    result["columns"] = list(builder.names)
+    result.id_source = header.id_source
+    result.columns = list(builder.names)
     return plan
 
 
@@ -125,16 +119,14 @@ def finish(
     args: JobArgs,
     s3: Any,
     stats: LoadStats,
-    result: Dict[str, Any],
+    result: LoadResult,
     started: dt.datetime,
     finished: dt.datetime,
     error: Optional[str],
     engine: Mapping[str, Any],
-) -> Dict[str, Any]:
-    """The manifest (the Python shell's fields plus ``engine`` and its settings), stored in S3."""
-    return finish_manifest(
-        args, s3, stats, result, started, finished, error, {"engine": ENGINE, "spark": dict(engine)}
-    )
+) -> Manifest:
+    """The manifest (the Python shell's fields, this engine's name and its settings), stored in S3."""
+    return finish_manifest(args, s3, stats, result, started, finished, error, ENGINE, {"spark": dict(engine)})
 
 
 def first_error(summaries: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, str]]:

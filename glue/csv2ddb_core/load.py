@@ -19,11 +19,13 @@ from csv2ddb_core.contract import (
     JobArgs,
     JobError,
     KeySchema,
+    Manifest,
+    SourceObject,
 )
 from csv2ddb_core.header import header_from
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.keys import DedupeIndex
-from csv2ddb_core.manifest import LoadStats, finish_manifest, iso, utc_now
+from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso, utc_now
 from csv2ddb_core.progress import Progress
 from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
@@ -88,7 +90,7 @@ def stream_rows(
     args: JobArgs,
     s3: Any,
     stats: LoadStats,
-    result: Dict[str, Any],
+    result: LoadResult,
     started: dt.datetime,
     rejects: RejectSink,
     sink: Sink,
@@ -97,17 +99,13 @@ def stream_rows(
     """One pass over the object: every row is built and then rejected, counted as a duplicate, or
     handed to ``sink`` (first occurrence of its key). Fills ``stats`` as it goes, also on error."""
     stream = S3ObjectStream(s3, args.source_bucket, args.source_key)
-    result["source"] = {
-        "bucket": args.source_bucket,
-        "key": args.source_key,
-        "etag": stream.etag,
-        "size": stream.size,
-        "version_id": stream.version_id,
-    }
+    result.source = SourceObject(
+        args.source_bucket, args.source_key, stream.etag, stream.size, stream.version_id
+    )
     progress = Progress(stats, stream)
     read = duplicate = 0
     try:
-        text, result["compression"] = open_text(stream, args.encoding)
+        text, result.compression = open_text(stream, args.encoding)
         records = read_records(text, args.delimiter)
         builder = RowBuilder(
             header_from(records, args),
@@ -120,8 +118,8 @@ def stream_rows(
             ttl=args.ttl,
             version_column=args.version_column,
         )
-        result["id_source"] = builder.header.id_source
-        result["columns"] = list(builder.names)
+        result.id_source = builder.header.id_source
+        result.columns = list(builder.names)
         seen = DedupeIndex()
         build = builder.build
         add_seen = seen.add
@@ -137,7 +135,7 @@ def stream_rows(
             if not read & 0x3FF:
                 stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
                 progress.maybe_log(progress_writer)
-        result["dedupe_index_mb"] = round(seen.nbytes / (1024 * 1024), 1)
+        result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)
     finally:
         stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
         stats.reject_reasons = dict(rejects.by_reason)
@@ -146,7 +144,7 @@ def stream_rows(
         stream.close()
 
 
-def validate(args: JobArgs, s3: Any, result: Dict[str, Any], started: dt.datetime) -> None:
+def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -> None:
     """The parse-only pass of an all-or-nothing load: a file over its reject tolerance fails here,
     before its first write, with its rejects stored so the user sees why."""
     stats = LoadStats()
@@ -155,16 +153,16 @@ def validate(args: JobArgs, s3: Any, result: Dict[str, Any], started: dt.datetim
         try:
             stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None)
         except JobError:  # malformed file: fails here, before any write, with what was read
-            result["validation_stats"] = stats
+            result.validation_stats = stats
             raise
-        result["validation"] = {
+        result.validation = {
             "rows_read": stats.rows_read,
             "rows_rejected": stats.rows_rejected,
             "rows_duplicate": stats.rows_duplicate,
         }
         if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
             _store_rejects(rejects, s3, args, result)
-            result["validation_stats"] = stats
+            result.validation_stats = stats
             raise JobError(tolerance_message(args, stats, result, validated=True))
     finally:
         rejects.close()
@@ -198,7 +196,7 @@ def make_writer(
 
 
 def load(
-    args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: Dict[str, Any], started: dt.datetime
+    args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: LoadResult, started: dt.datetime
 ) -> None:
     """Check, (validate,) then stream and write. Fills ``stats`` and ``result`` (also when it raises)."""
     check_table(ddb, args.table, args.keys, args.load_method)
@@ -207,9 +205,9 @@ def load(
             validate(args, s3, result, started)
         except JobError:
             _store_key_list(KeyListWriter(args.keys.names), s3, args, result)  # empty: nothing written
-            checked = result.pop("validation_stats", None)
+            checked, result.validation_stats = result.validation_stats, None
             if checked is not None:  # over tolerance: report the validated figures, nothing written
-                result["nothing_written"] = True
+                result.nothing_written = True
                 stats.rows_read, stats.rows_rejected = checked.rows_read, checked.rows_rejected
                 stats.rows_duplicate, stats.reject_reasons = checked.rows_duplicate, checked.reject_reasons
                 stats.bytes_read = checked.bytes_read
@@ -222,7 +220,7 @@ def load(
     def submit(item: Dict[str, Any], line_number: int, row: List[str]) -> None:
         nonlocal writer
         if writer is None:
-            writer = make_writer(args, s3, ddb, rejects, keys, result["columns"])
+            writer = make_writer(args, s3, ddb, rejects, keys, result.columns)
             LOG.info(
                 "loading %s into %s (%s, mode %s, cap %s): id from %s, %d writer threads",
                 args.source_uri,
@@ -230,7 +228,7 @@ def load(
                 args.keys,
                 args.write_mode,
                 args.max_write_rate or "none",
-                result.get("id_source"),
+                result.id_source,
                 args.write_concurrency,
             )
         batch.append(({"PutRequest": {"Item": item}}, line_number, row))
@@ -252,7 +250,7 @@ def load(
             stats.rows_skipped = writer.skipped
             stats.write_retries = writer.retried_calls
             if isinstance(writer, StagingWriter):
-                result["staging"] = {
+                result.staging = {
                     "location": writer.location,
                     "parts": len(writer.parts),
                     "bytes": writer.staged_bytes,
@@ -264,30 +262,30 @@ def load(
         _store_key_list(keys, s3, args, result)
 
 
-def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: Dict[str, Any]) -> None:
+def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: LoadResult) -> None:
     if not rejects.count:
         return
     try:
-        result["rejected_location"] = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
+        result.rejected_location = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
     # upload_file wraps S3 errors in boto3's S3UploadFailedError (reliability finding F8): caught
     # so the cleanup still runs, and reported by run() as a failure, since rejected rows whose
     # reasons cannot be stored are not "rejected with a reason".
     except UPLOAD_ERRORS as exc:
         LOG.error("could not upload the rejects file to %s: %s", args.rejects_key, exc)
-        result["rejects_error"] = (
+        result.rejects_error = (
             f"the {rejects.count} rejected row(s) could not be stored at "
             f"s3://{args.manifest_bucket}/{args.rejects_key}: {exc}"
         )
 
 
-def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: Dict[str, Any]) -> None:
+def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: LoadResult) -> None:
     """Upload the key list, also after a failure (a rollback needs the keys that were written)."""
     try:
-        result.update(keys.upload(s3, args.manifest_bucket, args.keys_key))
+        result.set_key_list(keys.upload(s3, args.manifest_bucket, args.keys_key))
     except UPLOAD_ERRORS as exc:
         LOG.error("could not upload the key list to %s: %s", args.keys_key, exc)
         where = f"s3://{args.manifest_bucket}/{args.keys_key}"
-        result["keys_error"] = f"the key list could not be stored at {where}: {exc}"
+        result.keys_error = f"the key list could not be stored at {where}: {exc}"
     finally:
         keys.close()
 
@@ -297,11 +295,12 @@ def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: Dict[st
 PROBLEMS = ("rejects_error", "keys_error", "task_error")
 
 
-def judge(args: JobArgs, stats: LoadStats, result: Dict[str, Any]) -> None:
+def judge(args: JobArgs, stats: LoadStats, result: LoadResult) -> None:
     """Raise JobError unless the load succeeded: every engine's rule, in the same words."""
     for problem in PROBLEMS:
-        if result.get(problem):
-            raise JobError(result[problem])
+        message = getattr(result, problem)
+        if message:
+            raise JobError(message)
     if stats.rows_unconfirmed != 0:
         raise JobError(
             f"accounting identity violated: rows_read {stats.rows_read} != written {stats.rows_written} "
@@ -312,21 +311,21 @@ def judge(args: JobArgs, stats: LoadStats, result: Dict[str, Any]) -> None:
         raise JobError(tolerance_message(args, stats, result, validated=False))
 
 
-def tolerance_message(args: JobArgs, stats: LoadStats, result: Dict[str, Any], validated: bool) -> str:
+def tolerance_message(args: JobArgs, stats: LoadStats, result: LoadResult, validated: bool) -> str:
     """Why a load over its reject tolerance failed; ``validated``: found before the first write."""
     nothing = "nothing was written (validate_first); " if validated else ""
     return (
         f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
         f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
-        f"{nothing}rejects are in {result.get('rejected_location')}"
+        f"{nothing}rejects are in {result.rejected_location}"
     )
 
 
-def run(args: JobArgs, s3: Any, ddb: Any) -> Dict[str, Any]:
+def run(args: JobArgs, s3: Any, ddb: Any) -> Manifest:
     """Load, judge the result, write the manifest (also on failure); return the manifest."""
     started = utc_now()
     stats = LoadStats()
-    result: Dict[str, Any] = {"rejected_location": None}
+    result = LoadResult()
     error: Optional[str] = None
     try:
         load(args, s3, ddb, stats, result, started)

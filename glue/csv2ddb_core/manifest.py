@@ -1,7 +1,8 @@
 """The manifest's figures and fields: what the job says it did, written to ``manifests/<run>.json``.
 
-The identity ``rows_read = written + rejected + duplicate`` and its validator live in
-:mod:`csv2ddb_core.contract`; this module gathers the figures and renders the document.
+The ``Manifest`` type, its reader and the identity ``rows_read = written + rejected + duplicate +
+skipped`` live in :mod:`csv2ddb_core.contract`; this module gathers a load's figures
+(``LoadStats``) and findings (``LoadResult``) and builds and stores the document.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import os
 import resource
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import botocore.exceptions
 
-from csv2ddb_core.contract import JOB_VERSION, LOAD_IMPORT, STATUS_FAILED, STATUS_SUCCEEDED, JobArgs
+from csv2ddb_core.contract import (
+    JOB_VERSION,
+    LOAD_IMPORT,
+    STATUS_FAILED,
+    STATUS_SUCCEEDED,
+    JobArgs,
+    Manifest,
+    SourceObject,
+)
 
 LOG = logging.getLogger("csv2ddb.load")
 
@@ -38,6 +47,46 @@ class LoadStats:
         """Rows read but neither written, rejected, duplicate nor skipped: 0 for a good load."""
         accounted = self.rows_written + self.rows_rejected + self.rows_duplicate + self.rows_skipped
         return self.rows_read - accounted
+
+
+ENGINE_PYTHONSHELL = "pythonshell"
+
+
+@dataclass
+class LoadResult:
+    """What a load found and stored on its way, beside its figures (``LoadStats``): filled as the
+    load goes, also when it fails, and turned into the ``Manifest`` at the end by ``build_manifest``.
+
+    Mutable on purpose: an engine learns each field at a different step, and a failure at any step
+    must still leave what was learned before it.
+    """
+
+    source: Optional[SourceObject] = None
+    compression: Optional[str] = None
+    id_source: Optional[str] = None
+    columns: List[str] = field(default_factory=list)
+    dedupe_index_mb: Optional[float] = None
+    validation: Optional[Dict[str, int]] = None
+    validation_stats: Optional[LoadStats] = None  # the validation pass's figures when it failed the load
+    rejected_location: Optional[str] = None
+    rejects_error: Optional[str] = None
+    keys_location: Optional[str] = None
+    keys_count: Optional[int] = None
+    keys_sha256: Optional[str] = None
+    keys_error: Optional[str] = None
+    task_error: Optional[str] = None
+    staging: Optional[Dict[str, Any]] = None
+    nothing_written: bool = False
+
+    def set_key_list(self, stored: Mapping[str, Any]) -> None:
+        """Record where the key list went (``KeyListWriter.upload``'s ``keys_*`` fields)."""
+        self.keys_location = stored["keys_location"]
+        self.keys_count = stored["keys_count"]
+        self.keys_sha256 = stored["keys_sha256"]
+
+    @property
+    def has_key_list(self) -> bool:
+        return self.keys_location is not None
 
 
 def utc_now() -> dt.datetime:
@@ -67,113 +116,109 @@ def peak_rss_mb() -> float:
 def build_manifest(
     args: JobArgs,
     stats: LoadStats,
-    result: Mapping[str, Any],
+    result: LoadResult,
     started: dt.datetime,
     finished: dt.datetime,
     error: Optional[str],
-) -> Dict[str, Any]:
+    engine: str = ENGINE_PYTHONSHELL,
+    extra: Optional[Mapping[str, Any]] = None,
+) -> Manifest:
+    """The manifest of a load from its request, its figures and what it stored on its way."""
     seconds = max((finished - started).total_seconds(), 1e-9)
-    return {
-        "run_id": args.run_id,
-        "status": STATUS_FAILED if error else STATUS_SUCCEEDED,
-        "table": args.table,
-        "source": result.get("source")
-        or {
-            "bucket": args.source_bucket,
-            "key": args.source_key,
-            "etag": None,
-            "size": None,
-            "version_id": None,
-        },
-        "rows_read": stats.rows_read,
-        "rows_written": stats.rows_written,
-        "rows_rejected": stats.rows_rejected,
-        "rows_duplicate": stats.rows_duplicate,
-        "rows_skipped": stats.rows_skipped,
-        "rows_unconfirmed": stats.rows_unconfirmed,
-        "reject_reasons": stats.reject_reasons,
-        "rejected_location": result.get("rejected_location"),
-        "keys_location": result.get("keys_location"),
-        "keys_count": result.get("keys_count"),
-        "keys_sha256": result.get("keys_sha256"),
-        "reject_tolerance": args.tolerance.text,
-        "rejects_allowed": args.tolerance.allowed(stats.rows_read),
-        "id_source": result.get("id_source"),
-        "started_at": iso(started),
-        "finished_at": iso(finished),
-        "seconds": round(seconds, 3),
-        "rows_per_second": round(stats.rows_written / seconds, 1),
-        "bytes_read": stats.bytes_read,
-        "write_retries": stats.write_retries,
-        "write_concurrency": args.write_concurrency,
-        "engine": "pythonshell",
-        "load_method": args.load_method,
-        "staging": result.get("staging"),
-        "key_schema": str(args.keys),
-        "write_mode": args.write_mode,
-        "version_column": args.version_column or None,
-        "max_write_rate": str(args.max_write_rate) if args.max_write_rate else None,
-        "ttl_column": f"{args.ttl.column}:{args.ttl.format}" if args.ttl else None,
-        "validate_first": args.validate_first,
-        "validation": result.get("validation"),
-        "nothing_written": bool(result.get("nothing_written")),
-        "compression": result.get("compression"),
-        "peak_rss_mb": peak_rss_mb(),
-        "job_run_id": args.job_run_id,
-        "job_version": JOB_VERSION,
-        "error": error,
-    }
+    source = result.source or SourceObject(args.source_bucket, args.source_key)
+    return Manifest(
+        run_id=args.run_id,
+        status=STATUS_FAILED if error else STATUS_SUCCEEDED,
+        table=args.table,
+        source=source,
+        rows_read=stats.rows_read,
+        rows_written=stats.rows_written,
+        rows_rejected=stats.rows_rejected,
+        rows_duplicate=stats.rows_duplicate,
+        rows_skipped=stats.rows_skipped,
+        rows_unconfirmed=stats.rows_unconfirmed,
+        reject_reasons=dict(stats.reject_reasons),
+        rejected_location=result.rejected_location,
+        keys_location=result.keys_location,
+        keys_count=result.keys_count,
+        keys_sha256=result.keys_sha256,
+        reject_tolerance=args.tolerance.text,
+        rejects_allowed=args.tolerance.allowed(stats.rows_read),
+        id_source=result.id_source,
+        started_at=iso(started),
+        finished_at=iso(finished),
+        seconds=round(seconds, 3),
+        rows_per_second=round(stats.rows_written / seconds, 1),
+        bytes_read=stats.bytes_read,
+        write_retries=stats.write_retries,
+        write_concurrency=args.write_concurrency,
+        engine=engine,
+        load_method=args.load_method,
+        staging=result.staging,
+        key_schema=str(args.keys),
+        write_mode=args.write_mode,
+        version_column=args.version_column or None,
+        max_write_rate=str(args.max_write_rate) if args.max_write_rate else None,
+        ttl_column=f"{args.ttl.column}:{args.ttl.format}" if args.ttl else None,
+        validate_first=args.validate_first,
+        validation=result.validation,
+        nothing_written=result.nothing_written,
+        compression=result.compression,
+        peak_rss_mb=peak_rss_mb(),
+        job_run_id=args.job_run_id,
+        job_version=JOB_VERSION,
+        error=error,
+        extra=dict(extra or {}),
+    )
 
 
 def staged_not_imported(
-    stats: LoadStats, result: Mapping[str, Any], error: str
-) -> Tuple[LoadStats, Dict[str, Any], str]:
+    stats: LoadStats, result: LoadResult, error: str
+) -> Tuple[LoadStats, LoadResult, str]:
     """A failed staging run starts no ImportTable: the rows it staged never reach a table.
 
     The manifest then says so (``rows_written`` 0, ``nothing_written``) and keeps the staged count
     under ``staging.items``, so no one reads "written" for items that are only files in S3.
     """
-    staging = dict(result.get("staging") or {})
+    staging = dict(result.staging or {})
     staging["items"] = stats.rows_written
     where = staging.get("location") or "the staging prefix"
     error += f" (nothing was imported: the {stats.rows_written} staged item(s) are kept at {where})"
-    return replace(stats, rows_written=0), {**result, "staging": staging, "nothing_written": True}, error
+    return replace(stats, rows_written=0), replace(result, staging=staging, nothing_written=True), error
 
 
 def finish_manifest(
     args: JobArgs,
     s3: Any,
     stats: LoadStats,
-    result: Mapping[str, Any],
+    result: LoadResult,
     started: dt.datetime,
     finished: dt.datetime,
     error: Optional[str],
+    engine: str = ENGINE_PYTHONSHELL,
     extra: Optional[Mapping[str, Any]] = None,
-) -> Dict[str, Any]:
-    """Build the manifest (plus an engine's ``extra`` fields), store it in S3, return it.
+) -> Manifest:
+    """Build the manifest (with an engine's ``extra`` fields), store it in S3, return it.
 
     Every engine ends here, so a failed load's message and a manifest that could not be stored
     read the same whichever engine ran.
     """
     if error and args.load_method == LOAD_IMPORT and stats.rows_written:
         stats, result, error = staged_not_imported(stats, result, error)
-    if error and stats.rows_unconfirmed and not result.get("nothing_written"):
+    if error and stats.rows_unconfirmed and not result.nothing_written:
         error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"
-    manifest = build_manifest(args, stats, result, started, finished, error)
-    manifest.update(extra or {})
+    manifest = build_manifest(args, stats, result, started, finished, error, engine, extra)
     uri = f"s3://{args.manifest_bucket}/{args.manifest_key}"
     try:
         s3.put_object(
             Bucket=args.manifest_bucket,
             Key=args.manifest_key,
-            Body=json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
+            Body=json.dumps(manifest.to_dict(), indent=2, sort_keys=True).encode("utf-8"),
             ContentType="application/json",
         )
-        manifest["manifest_location"] = uri
+        return replace(manifest, manifest_location=uri)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         LOG.error("could not write the manifest to %s: %s", uri, exc)
-        manifest["manifest_location"] = None
-        if not manifest["error"]:
-            manifest["status"] = STATUS_FAILED
-            manifest["error"] = f"could not write the manifest to {uri}: {exc}"
-    return manifest
+        if manifest.error:
+            return manifest
+        return replace(manifest, status=STATUS_FAILED, error=f"could not write the manifest to {uri}: {exc}")

@@ -69,7 +69,7 @@ class LoadTarget(BucketTable):
         """Run the job in-process (its real clients, pointed at the emulator by AWS_ENDPOINT_URL)."""
         args = parse_job_args(self.job_argv(key, run_id, **extra), env={})
         s3, ddb = make_clients(args)
-        return run(args, s3, ddb)
+        return run(args, s3, ddb).to_dict(with_location=True)  # the JSON the job prints
 
     def scan_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

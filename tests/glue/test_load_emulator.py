@@ -228,7 +228,7 @@ def test_missing_table_fails_clearly(target: LoadTarget) -> None:
     args = parse_job_args(target.job_argv(key, run_id="no-table"), env={})
     args = type(args)(**{**args.__dict__, "table": f"{target.table}-missing"})
     s3, ddb = make_clients(args)
-    manifest = run(args, s3, ddb)
+    manifest = run(args, s3, ddb).to_dict(with_location=True)
     assert manifest["status"] == "failed"
     assert "does not exist" in manifest["error"]
 

@@ -242,7 +242,7 @@ class FlakyDynamoDB:
 def _run_with(place: Place, client: Any, key: str, run_id: str, **extra: str) -> dict:
     args = parse_job_args(place.job_argv(key, run_id, **extra), env={})
     s3, _ = make_clients(args)
-    return run(args, s3, client)
+    return run(args, s3, client).to_dict(with_location=True)
 
 
 def test_throttling_and_unprocessed_items(

@@ -49,7 +49,7 @@ def run_job_as(stack: AuthStack, role: str, monkeypatch: pytest.MonkeyPatch, **a
         argv += [f"--{name}", value]
     parsed = parse_job_args(argv, env={})
     s3, ddb = make_clients(parsed)
-    return run(parsed, s3, ddb)
+    return run(parsed, s3, ddb).to_dict(with_location=True)
 
 
 def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(

@@ -162,7 +162,7 @@ class Engines:
     def pythonshell(self, bucket: str, key: str, run_id: str, **extra: str) -> Loaded:
         args = parse_job_args(self.argv(bucket, key, run_id, **extra), env={})
         s3, ddb = self.clients(args)
-        return Loaded(run(args, s3, ddb), bucket, args.table, self.s3, self.ddb)
+        return Loaded(run(args, s3, ddb).to_dict(with_location=True), bucket, args.table, self.s3, self.ddb)
 
     def spark_load(
         self, bucket: str, key: str, run_id: str, fault: Any = None, tap: Any = None, **extra: str
@@ -171,7 +171,7 @@ class Engines:
         args = parse_job_args(argv, env={})
         s3, ddb = self.clients(args)
         manifest = self.job.run_load(self.spark, args, self.job.spark_options(argv, {}), s3, ddb, fault, tap)
-        return Loaded(manifest, bucket, args.table, self.s3, self.ddb)
+        return Loaded(manifest.to_dict(with_location=True), bucket, args.table, self.s3, self.ddb)
 
     def both(self, key: str, body: bytes, run_id: str, **extra: str) -> tuple[Loaded, Loaded]:
         """(Python shell, Spark) loads of ``body`` under the same key and run id."""

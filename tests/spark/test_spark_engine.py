@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.keylist import read_key_list
+from csv2ddb_core.manifest import LoadResult
 from csv2ddb_core.splits import QUOTED, START
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 
@@ -40,7 +41,7 @@ def plan_of(engines: Engines, bucket: str, key: str, split_bytes: str) -> list[A
     argv = engines.argv(bucket, key, "plan", split_bytes=split_bytes)
     args = parse_job_args(argv, env={})
     s3, _ = engines.clients(args)
-    result: dict[str, Any] = {}
+    result = LoadResult()
     plan = job.prepare(s3, args, job.utc_now(), result)
     return job.plan_splits(engines.spark, s3, plan, job.spark_options(argv, {}), result)
 
