@@ -1,20 +1,28 @@
-"""S3 ObjectCreated -> one Airflow DAG run per CSV file (Lambda, python3.12 runtime, stdlib + boto3).
+"""S3 ObjectCreated events -> Airflow DAG runs of csv2ddb_load, a burst coalesced into few runs
+(Lambda, python3.12 runtime, stdlib + boto3).
 
-S3 delivers events at least once, so the dag_run_id is derived from the object itself
-(bucket/key/etag): a repeated event asks Airflow for the same run id, gets 409 Conflict, and
-starts nothing twice. The Airflow login comes from Secrets Manager (never from code or logs).
+S3 notifies the events queue (SQS); its event source mapping invokes this handler with a few
+messages, and the handler keeps taking messages from the queue until it is quiet (``queue_drain``).
+All the objects go into ONE DAG run: ``conf.objects`` (a batch of one also carries the object's
+fields at the top level, the pre-batch conf). S3 and SQS deliver at least once, so the dag_run_id
+is derived from the batch's objects (``csv2ddb_core.contract.batch_dag_run_id``): the same events
+again ask Airflow for the same run id, get 409 Conflict, and start nothing twice. The Airflow login
+comes from Secrets Manager (never from code or logs).
 
 Configuration (environment, written by the bootstrap):
   CSV2DDB_AIRFLOW_API_URL   e.g. http://127.0.0.1:8080 (mode "airflow")
   CSV2DDB_SECRET_ID         Secrets Manager secret with {"username", "password"} (mode "airflow")
   CSV2DDB_DAG_ID            default "csv2ddb_load"
-  CSV2DDB_RAW_PREFIX        default "raw/"; other keys are ignored
+  CSV2DDB_RAW_PREFIX        default "raw/"; other keys are skipped (logged)
   CSV2DDB_TRIGGER_MODE      "airflow" (REST API, default) or "mwaa" (boto3 mwaa.invoke_rest_api)
   CSV2DDB_MWAA_ENVIRONMENT  MWAA environment name (mode "mwaa")
   CSV2DDB_HTTP_TIMEOUT      seconds per Airflow API call, default 10
+  CSV2DDB_EVENT_WINDOW_SECONDS / _QUIET_SECONDS / _MAX_OBJECTS   see queue_drain.DrainLimits
+  (the queue drained is the one the SQS records came from, their ``eventSourceARN``; a window of 0
+  takes only the invocation's own records)
 
-A failure for one record is logged with its key; the other records are still triggered, then
-the invocation fails so S3/Lambda retry it (already triggered records then answer 409).
+If the trigger fails, the invocation fails: the mapping's messages and the drained ones return to
+the queue (visibility timeout) and are retried; nothing is deleted before its run exists.
 """
 
 from __future__ import annotations
@@ -25,14 +33,15 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-# Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rule).
-from csv2ddb_core.contract import event_dag_run_id, is_csv_key
+# Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rules).
+from csv2ddb_core.contract import batch_dag_run_id, event_dag_run_id, is_csv_key
+from queue_drain import DrainLimits, delete_drained, drain, queue_url_of
+from s3_events import S3Object, first_per_identity, is_sqs_event, objects_of_message, parse_records
 
 LOG = logging.getLogger("csv2ddb.trigger_dag")
 LOG.setLevel(logging.INFO)
@@ -43,51 +52,6 @@ ALREADY_TRIGGERED = "already_triggered"
 
 class TriggerError(RuntimeError):
     """Airflow refused or failed a trigger (anything but created / already exists)."""
-
-
-@dataclass(frozen=True)
-class S3Object:
-    """One object named by an S3 event record, with the key already URL-decoded."""
-
-    bucket: str
-    key: str
-    etag: str
-    version_id: str | None
-    size: int | None
-    sequencer: str | None
-
-    def conf(self) -> dict[str, Any]:
-        """The DAG run conf (the csv2ddb_load contract)."""
-        return {
-            "bucket": self.bucket,
-            "key": self.key,
-            "etag": self.etag,
-            "version_id": self.version_id,
-            "size": self.size,
-            "sequencer": self.sequencer,
-        }
-
-
-def parse_records(event: dict[str, Any]) -> list[S3Object]:
-    """Every ObjectCreated record of an S3 event; keys arrive URL-encoded (spaces as '+')."""
-    objects = []
-    for record in event.get("Records") or []:
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        s3 = record.get("s3") or {}
-        obj = s3.get("object") or {}
-        size = obj.get("size")
-        objects.append(
-            S3Object(
-                bucket=str((s3.get("bucket") or {}).get("name", "")),
-                key=urllib.parse.unquote_plus(str(obj.get("key", ""))),
-                etag=str(obj.get("eTag") or obj.get("etag") or "").strip('"'),
-                version_id=obj.get("versionId") or None,
-                size=int(size) if size is not None else None,
-                sequencer=obj.get("sequencer") or None,
-            )
-        )
-    return objects
 
 
 def skip_reason(key: str, raw_prefix: str) -> str | None:
@@ -213,37 +177,72 @@ def make_trigger(env: dict[str, str]) -> AirflowRestTrigger | MwaaTrigger:
 
 
 # --- the handler ------------------------------------------------------------------------------------
+def batch_conf(objects: list[S3Object]) -> dict[str, Any]:
+    """The conf of the batch's one DAG run: ``objects``; a batch of one also keeps the object's own
+    fields at the top level (what the load DAG read before batches)."""
+    conf: dict[str, Any] = {"objects": [obj.conf() for obj in objects]}
+    if len(objects) == 1:
+        conf.update(objects[0].conf())
+    return conf
+
+
+def _event_objects(event: dict[str, Any], env: dict[str, str]) -> tuple[list[S3Object], Any]:
+    """The objects this invocation must start a run for, and what it drained from the queue."""
+    if not is_sqs_event(event):
+        return parse_records(event), None
+    objects = [obj for record in event["Records"] for obj in objects_of_message(str(record.get("body", "")))]
+    limits = DrainLimits.from_env(env)
+    if limits.window_seconds <= 0:
+        return objects, None
+    sqs = boto3.client("sqs")
+    queue_url = queue_url_of(sqs, str(event["Records"][0].get("eventSourceARN", "")))
+
+    def count(bodies: list[str]) -> int:
+        return sum(len(objects_of_message(b)) for b in bodies)
+
+    drained = drain(sqs, queue_url, limits, count, already=len(objects))
+    objects += [obj for body in drained.bodies for obj in objects_of_message(body)]
+    return objects, (sqs, queue_url, drained)
+
+
+def _some_keys(batch: list[S3Object], shown: int = 5) -> str:
+    more = f" and {len(batch) - shown} more" if len(batch) > shown else ""
+    return ", ".join(obj.key for obj in batch[:shown]) + more
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Trigger one DAG run per new CSV under the raw prefix; returns what happened to each key."""
+    """Start ONE DAG run for every new CSV under the raw prefix in this burst; returns what happened
+    to each key (``triggered`` / ``already_triggered`` name the batch's run id)."""
     env = dict(os.environ)
     dag_id = env.get("CSV2DDB_DAG_ID", "csv2ddb_load") or "csv2ddb_load"
     raw_prefix = env.get("CSV2DDB_RAW_PREFIX", "raw/") or "raw/"
-    summary: dict[str, Any] = {"dag_id": dag_id, "skipped": [], "failed": []}
+    summary: dict[str, Any] = {"dag_id": dag_id, "dag_run_id": None, "skipped": [], "failed": []}
     summary.update({TRIGGERED: [], ALREADY_TRIGGERED: []})
-    objects = parse_records(event)
-    trigger = None
-    errors: list[BaseException] = []
+    objects, drained = _event_objects(event, env)
+    loadable = []
     for obj in objects:
         reason = skip_reason(obj.key, raw_prefix)
         if reason:
             LOG.info("skipping s3://%s/%s: %s", obj.bucket, obj.key, reason)
             summary["skipped"].append({"key": obj.key, "reason": reason})
-            continue
-        run_id = dag_run_id(obj.bucket, obj.key, obj.etag)
-        try:
-            trigger = trigger or make_trigger(env)
-            outcome = trigger.trigger(dag_id, run_id, obj.conf())
-        except Exception as exc:  # logged with the key, re-raised below so the event is retried
-            LOG.exception("trigger of %s for s3://%s/%s failed", dag_id, obj.bucket, obj.key)
-            summary["failed"].append({"key": obj.key, "dag_run_id": run_id, "error": str(exc)[:300]})
-            errors.append(exc)
-            continue
-        if outcome == ALREADY_TRIGGERED:
-            LOG.info("s3://%s/%s already triggered as %s (409): nothing to do", obj.bucket, obj.key, run_id)
         else:
-            LOG.info("triggered %s run %s for s3://%s/%s", dag_id, run_id, obj.bucket, obj.key)
-        summary[outcome].append({"key": obj.key, "dag_run_id": run_id})
-    if errors:
-        keys = ", ".join(item["key"] for item in summary["failed"])
-        raise TriggerError(f"{len(errors)} of {len(objects)} records failed ({keys})") from errors[0]
+            loadable.append(obj)
+    batch = first_per_identity(loadable)
+    if batch:
+        run_id = batch_dag_run_id([obj.identity for obj in batch])
+        summary["dag_run_id"] = run_id
+        keys = _some_keys(batch)
+        try:
+            outcome = make_trigger(env).trigger(dag_id, run_id, batch_conf(batch))
+        except Exception as exc:  # logged with the keys, re-raised so the events are retried
+            LOG.exception("trigger of %s run %s for %d file(s) (%s) failed", dag_id, run_id, len(batch), keys)
+            raise TriggerError(f"{len(batch)} of {len(objects)} records failed ({keys})") from exc
+        if outcome == ALREADY_TRIGGERED:
+            LOG.info("%d file(s) (%s) already triggered as %s (409): nothing to do", len(batch), keys, run_id)
+        else:
+            LOG.info("triggered %s run %s for %d file(s): %s", dag_id, run_id, len(batch), keys)
+        summary[outcome] = [{"key": obj.key, "dag_run_id": run_id} for obj in batch]
+    if drained is not None:  # only now: the run exists (201 or 409)
+        summary["not_deleted"] = delete_drained(*drained)
+    summary["events"] = len(objects)
     return summary

@@ -86,9 +86,9 @@ def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: 
     """Name the broken link of S3 -> Lambda -> Airflow when the run never appeared."""
     lines = [f"no DAG run {run_id} for s3://{settings.bucket}/{key} within {RUN_APPEAR_TIMEOUT:.0f}s."]
     notification = client(settings, "s3").get_bucket_notification_configuration(Bucket=settings.bucket)
-    targets = notification.get("LambdaFunctionConfigurations", [])
+    targets = notification.get("QueueConfigurations", [])
     state = "configured" if targets else "MISSING (run infra_bootstrap.py create)"
-    lines.append(f"  S3 notification -> Lambda: {state}")
+    lines.append(f"  S3 notification -> events queue -> Lambda: {state}")
     logs = client(settings, "logs")
     group = f"/aws/lambda/{settings.lambda_function_name}"
     try:

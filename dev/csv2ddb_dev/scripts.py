@@ -34,5 +34,10 @@ def load_script(path: Path, name: str, register: bool = True) -> ModuleType:
 
 
 def lambda_module(name: str = "trigger_dag") -> ModuleType:
-    """The S3-event Lambda's handler module, loaded from ``lambda/trigger_dag.py``."""
+    """The S3-event Lambda's handler module, loaded from ``lambda/trigger_dag.py``. Its sibling
+    modules (``s3_events``, ``queue_drain``) sit at the top of the Lambda zip, so their folder goes
+    on ``sys.path``, as the Lambda runtime has it."""
+    folder = str(LAMBDA_FILE.parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     return load_script(LAMBDA_FILE, name)

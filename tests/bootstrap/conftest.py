@@ -16,18 +16,22 @@ from csv2ddb.settings import Settings, load_settings
 
 REPO_GLUE = Path(__file__).resolve().parents[2] / "glue"
 
-# Writes a marker object when S3 invokes it, so a test can see the notification wiring work.
+# Writes a marker object per S3 record the events queue hands it (S3 -> SQS -> event source
+# mapping -> Lambda), so a test can see the notification wiring work.
 HANDLER = """
+import json
 import os
 import boto3
 
 
 def handler(event, context):
     s3 = boto3.client("s3")
-    for record in event.get("Records", []):
-        bucket = record["s3"]["bucket"]["name"]
-        key = record["s3"]["object"]["key"]
-        s3.put_object(Bucket=bucket, Key="manifests/seen/" + key, Body=os.environ["CSV2DDB_DAG_ID"].encode())
+    for message in event.get("Records", []):
+        for record in json.loads(message["body"]).get("Records", []):
+            bucket = record["s3"]["bucket"]["name"]
+            key = record["s3"]["object"]["key"]
+            body = os.environ["CSV2DDB_DAG_ID"].encode()
+            s3.put_object(Bucket=bucket, Key="manifests/seen/" + key, Body=body)
     return {"ok": True}
 """
 

@@ -60,7 +60,7 @@ def test_status_create_status_delete_exit_codes(
     created = run(repo_root, cli_env, sources, "create")
     assert created.returncode == 0, created.stderr
     # Every resource but the items table: the first load creates it (CSV2DDB_CREATE_TABLE_IN_BOOTSTRAP).
-    assert "15 resource(s) changed" in created.stdout
+    assert "17 resource(s) changed" in created.stdout
     items_table = [line for line in created.stdout.splitlines() if f"{prefix}-items" in line]
     assert items_table, created.stdout
     assert all("skipped" in line for line in items_table), items_table
@@ -99,9 +99,9 @@ def test_status_create_status_delete_exit_codes(
 def test_bad_settings_are_a_clear_usage_error(
     repo_root: Path, cli_env: dict[str, str], sources: Sources
 ) -> None:
-    result = run(repo_root, {**cli_env, "CSV2DDB_GLUE_COMMAND": "spark"}, sources, "status")
+    result = run(repo_root, {**cli_env, "CSV2DDB_ENGINE": "flink"}, sources, "status")
     assert result.returncode == 2
-    assert "CSV2DDB_GLUE_COMMAND" in result.stderr
+    assert "CSV2DDB_ENGINE" in result.stderr
 
 
 @pytest.mark.parametrize(("answer", "returncode"), [("n\n", 1), ("yes\n", 0)])

@@ -118,8 +118,16 @@ def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifes
 
 def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None:
     plain = policies.lambda_policy(context())
-    assert [s["Sid"] for s in plain["Statement"]] == ["ReadAirflowApiSecret", "FunctionLogs"]
-    assert plain["Statement"][0]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert [s["Sid"] for s in plain["Statement"]] == [
+        "ConsumeEventQueue",
+        "ReadAirflowApiSecret",
+        "FunctionLogs",
+    ]
+    assert plain["Statement"][0]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:p1-events"]
+    assert not [
+        a for a in plain["Statement"][0]["Action"] if a in ("sqs:SendMessage", "sqs:*", "sqs:PurgeQueue")
+    ]
+    assert plain["Statement"][1]["Action"] == ["secretsmanager:GetSecretValue"]
 
     mwaa = policies.lambda_policy(context(trigger_mode="mwaa", mwaa_environment="prod-airflow"))
     invoke = mwaa["Statement"][-1]

@@ -15,6 +15,7 @@ from csv2ddb.bootstrap import ForeignResourceError, Sources, create_stack, delet
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import ABSENT, CREATED, DELETED, KEPT, SKIPPED, UNCHANGED, UPDATED
 from csv2ddb.bootstrap.stack import ensure, resources
+from csv2ddb.engines import script_uri
 from csv2ddb.settings import Settings
 
 pytestmark = pytest.mark.emulator
@@ -33,8 +34,10 @@ KINDS = [
     "secret",
     "glue-job",
     "glue-spark-job",
+    "sqs-queue",
+    "sqs-queue",
     "lambda-function",
-    "lambda-permission",
+    "lambda-event-source",
     "s3-notification",
 ]
 LOGIN = {"CSV2DDB_AIRFLOW_API_USERNAME": "alice", "CSV2DDB_AIRFLOW_API_PASSWORD": "pw-local-test"}
@@ -163,7 +166,7 @@ def test_drift_is_reported_and_create_repairs_it(
     assert not job_status.matches
     assert "PythonVersion" in job_status.detail
     assert "MaxCapacity" in job_status.detail
-    assert not statuses[("glue-script", stack_settings.script_s3_uri)].matches
+    assert not statuses[("glue-script", script_uri(stack_settings))].matches
     wheel = statuses[("glue-core-wheel", stack_settings.core_wheel_s3_uri)]
     assert not wheel.matches
     assert "content sha256" in wheel.detail
@@ -180,7 +183,7 @@ def test_drift_is_reported_and_create_repairs_it(
 
     changes = by_kind_name(create_stack(stack_settings, sources=sources, env=LOGIN))
     assert changes[("glue-job", stack_settings.glue_job_name)].action == UPDATED
-    assert changes[("glue-script", stack_settings.script_s3_uri)].action == UPDATED
+    assert changes[("glue-script", script_uri(stack_settings))].action == UPDATED
     assert changes[("glue-core-wheel", stack_settings.core_wheel_s3_uri)].action == UPDATED
     assert changes[("iam-role", stack_settings.glue_role_name)].action == UPDATED
     assert_all_match(stack_settings, sources)

@@ -93,30 +93,39 @@ def lambda_env(
     return fake_airflow
 
 
-def test_handler_triggers_each_csv_once(
+def test_handler_triggers_one_run_for_the_batch(
     trigger_dag: ModuleType, lambda_env: FakeAirflow, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="csv2ddb.trigger_dag")
-    event = s3_event("raw/a.csv", "raw/sub/b c.csv", "raw/notes.txt", "other/x.csv")
+    event = s3_event("raw/sub/b c.csv", "raw/a.csv", "raw/notes.txt", "other/x.csv", "raw/a.csv")
     summary = trigger_dag.handler(event, None)
     assert [t["key"] for t in summary["triggered"]] == ["raw/a.csv", "raw/sub/b c.csv"]
     assert [s["key"] for s in summary["skipped"]] == ["raw/notes.txt", "other/x.csv"]
     assert summary["already_triggered"] == []
-    assert summary["failed"] == []
 
-    run_id = trigger_dag.dag_run_id("b", "raw/sub/b c.csv", "abc123")
+    run_id = trigger_dag.batch_dag_run_id([("b", "raw/a.csv", "abc123"), ("b", "raw/sub/b c.csv", "abc123")])
+    assert summary["dag_run_id"] == run_id
+    assert list(lambda_env.runs) == [run_id]  # one run, the repeated raw/a.csv record once
     body = lambda_env.runs[run_id]
     assert body["logical_date"] is None
-    assert body["conf"]["key"] == "raw/sub/b c.csv"
-    assert body["conf"]["etag"] == "abc123"
+    assert [o["key"] for o in body["conf"]["objects"]] == ["raw/a.csv", "raw/sub/b c.csv"]
+    assert body["conf"]["objects"][1] == {
+        "bucket": "b",
+        "key": "raw/sub/b c.csv",
+        "etag": "abc123",
+        "version_id": "v1",
+        "size": 42,
+        "sequencer": "0055AED6DCD90281E5",
+    }
+    assert "key" not in body["conf"]  # several objects: only conf.objects
     trigger_calls = [r for r in lambda_env.requests if r[1] == "/api/v2/dags/csv2ddb_load/dagRuns"]
     assert all(headers["Authorization"] == f"Bearer {TOKEN}" for _, _, headers, _ in trigger_calls)
 
-    # S3 delivers at least once: the same event again starts nothing new
-    again = trigger_dag.handler(event, None)
+    # S3 delivers at least once: the same events again (in any order) start nothing new
+    again = trigger_dag.handler(s3_event("raw/a.csv", "raw/sub/b c.csv"), None)
     assert [t["key"] for t in again["already_triggered"]] == ["raw/a.csv", "raw/sub/b c.csv"]
     assert again["triggered"] == []
-    assert len(lambda_env.runs) == 2
+    assert len(lambda_env.runs) == 1
     assert "already triggered" in caplog.text
     assert PASSWORD not in caplog.text
     assert TOKEN not in caplog.text
@@ -128,8 +137,7 @@ def test_handler_reraises_airflow_errors_with_the_key(
     lambda_env.fail_with = 500
     with pytest.raises(trigger_dag.TriggerError, match=r"2 of 2 records failed \(raw/a.csv, raw/b.csv\)"):
         trigger_dag.handler(s3_event("raw/a.csv", "raw/b.csv"), None)
-    assert "s3://b/raw/a.csv failed" in caplog.text
-    assert "s3://b/raw/b.csv failed" in caplog.text
+    assert "for 2 file(s) (raw/a.csv, raw/b.csv) failed" in caplog.text
     assert PASSWORD not in caplog.text
     assert TOKEN not in caplog.text
 

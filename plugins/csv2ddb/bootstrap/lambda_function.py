@@ -1,5 +1,8 @@
 """The S3-event Lambda that starts the load DAG (code from ``lambda/``, runtime python3.12).
 
+It consumes the events queue (``events.py``) and waits up to ``EVENT_WINDOW_SECONDS`` for a burst to
+end before it starts one DAG run for all of it, so its timeout covers that window plus the trigger.
+
 Everything it needs arrives as environment variables written here from Settings, so the
 handler types no name. IAM is eventually consistent on AWS: a just-created role can be refused
 by CreateFunction for a few seconds, which ``create`` retries (bounded) before failing.
@@ -16,13 +19,21 @@ from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
 from csv2ddb.bootstrap.lambda_package import build_zip, code_sha256
 from csv2ddb.bootstrap.model import MISSING, Observation
-from csv2ddb.settings import DAG_ID_LOAD
+from csv2ddb.settings import DAG_ID_LOAD, Settings
 
 RUNTIME = "python3.12"
-TIMEOUT_SECONDS = 30
+EVENT_WINDOW_SECONDS = 20  # the longest a burst is collected before its run starts
+EVENT_QUIET_SECONDS = 3  # a burst is over when no event came for this long
+EVENT_MAX_OBJECTS = 500  # objects in one DAG run at most
+TIMEOUT_SECONDS = 60  # the window, plus login and trigger calls
 MEMORY_MB = 128
 ROLE_PROPAGATION_ATTEMPTS = 12
 ROLE_PROPAGATION_DELAY = 5.0
+
+
+def queue_name(settings: Settings) -> str:
+    """The events queue's name (defined here, next to the function that consumes it)."""
+    return f"{settings.prefix}-events"
 
 
 class TriggerFunction(Resource):
@@ -41,6 +52,9 @@ class TriggerFunction(Resource):
             "CSV2DDB_RAW_PREFIX": s.raw_prefix,
             "CSV2DDB_TRIGGER_MODE": s.trigger_mode,
             "CSV2DDB_MWAA_ENVIRONMENT": s.mwaa_environment,
+            "CSV2DDB_EVENT_WINDOW_SECONDS": str(EVENT_WINDOW_SECONDS),
+            "CSV2DDB_EVENT_QUIET_SECONDS": str(EVENT_QUIET_SECONDS),
+            "CSV2DDB_EVENT_MAX_OBJECTS": str(EVENT_MAX_OBJECTS),
         }
 
     def configuration(self) -> dict[str, Any]:
@@ -50,7 +64,7 @@ class TriggerFunction(Resource):
             "Role": self.ctx.role_arn(self.settings.lambda_role_name),
             "Timeout": TIMEOUT_SECONDS,
             "MemorySize": MEMORY_MB,
-            "Description": f"csv2ddb {self.settings.prefix}: start the load DAG for new raw/ CSV files",
+            "Description": f"csv2ddb {self.settings.prefix}: one load DAG run per burst of new raw/ CSVs",
             "Environment": {"Variables": self.environment()},
         }
 

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.lambda_function import queue_name
 from csv2ddb.bootstrap.model import BootstrapError
 
 VERSION = "2012-10-17"
@@ -152,10 +153,25 @@ def spark_job_policy(ctx: StackContext) -> Policy:
 
 
 def lambda_policy(ctx: StackContext) -> Policy:
-    """What the S3-event Lambda does: read the Airflow API login, log, and (MWAA mode) call MWAA."""
+    """What the S3-event Lambda does: consume the events queue, read the Airflow API login, log, and
+    (MWAA mode) call MWAA."""
     s = ctx.settings
     log_group = f"/aws/lambda/{s.lambda_function_name}"
     statements: list[dict[str, Any]] = [
+        {
+            # The event source mapping receives and deletes through the function's role; the
+            # handler drains the queue itself (lambda/queue_drain.py).
+            "Sid": "ConsumeEventQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+            ],
+            "Resource": [ctx.arn("sqs", queue_name(s))],
+        },
         {
             # "-??????": the random suffix Secrets Manager adds to the secret's ARN.
             "Sid": "ReadAirflowApiSecret",

@@ -14,6 +14,7 @@ from csv2ddb.bootstrap.base import Resource
 from csv2ddb.bootstrap.bucket import Bucket
 from csv2ddb.bootstrap.context import Sources, StackContext
 from csv2ddb.bootstrap.dynamodb_tables import audit_table, items_table
+from csv2ddb.bootstrap.events import EventDeadLetterQueue, EventQueue, EventSourceMapping
 from csv2ddb.bootstrap.glue_jobs import GlueJob, SparkGlueJob
 from csv2ddb.bootstrap.iam_roles import glue_role, lambda_role, spark_role
 from csv2ddb.bootstrap.lambda_function import TriggerFunction
@@ -29,7 +30,7 @@ from csv2ddb.bootstrap.model import (
     ForeignResourceError,
     ResourceStatus,
 )
-from csv2ddb.bootstrap.s3_trigger import BucketNotification, InvokePermission
+from csv2ddb.bootstrap.s3_trigger import BucketNotification
 from csv2ddb.bootstrap.script import CoreWheel, GlueScript, SparkScript
 from csv2ddb.bootstrap.secret import AirflowApiSecret
 from csv2ddb.bootstrap.sns_topic import AlertsTopic
@@ -55,8 +56,10 @@ def resources(ctx: StackContext) -> list[Resource]:
         AirflowApiSecret(ctx),
         GlueJob(ctx),
         SparkGlueJob(ctx),
+        EventDeadLetterQueue(ctx),
+        EventQueue(ctx),
         TriggerFunction(ctx),
-        InvokePermission(ctx),
+        EventSourceMapping(ctx),
         BucketNotification(ctx),
     ]
 
