@@ -1,100 +1,165 @@
-"""The ONE definition of the Glue load job, used by the bootstrap (CreateJob / UpdateJob / status)
-and by the DAG's ``GlueJobOperator`` (``create_job_kwargs`` with ``update_config=True``).
+"""The engines that run a load, one :class:`EngineSpec` each, and the ONE definition of their Glue
+jobs, used by the bootstrap (CreateJob / UpdateJob / status) and by the DAG's ``GlueJobOperator``
+(``create_job_kwargs`` with ``update_config=True``).
 
-Airflow-free so ``infra_bootstrap.py`` can import it. ``MaxRetries`` is 0: Airflow owns retries,
-and a Glue-level retry would start a second load behind the DAG's back.
+Adding an engine is one spec in :data:`ENGINES` (plus its entry script in ``glue/``); nothing else
+branches on an engine's name. Airflow-free so ``infra_bootstrap.py`` can import it. ``MaxRetries``
+is 0: Airflow owns retries, and a Glue-level retry would start a second load behind the DAG's back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from csv2ddb.settings import Settings
 
-# The Spark scale path (glueetl) takes workers, not MaxCapacity, and Python "3".
-GLUEETL_VERSION = "5.0"
-GLUEETL_WORKER_TYPE = "G.1X"
-GLUEETL_WORKERS = 2
-EXTRA_PY_FILES = "--extra-py-files"
-ADDITIONAL_PYTHON_MODULES = "--additional-python-modules"  # Glue ETL: pip-installs the wheel
 PYTHONSHELL = "pythonshell"
 SPARK = "spark"
+GLUE_ETL_VERSION = "5.0"  # Glue 5.0: Spark 3.5, Python 3.11
+EXTRA_PY_FILES = "--extra-py-files"  # Python shell: the core's wheel on the path
+ADDITIONAL_PYTHON_MODULES = "--additional-python-modules"  # Glue ETL: pip-installs the wheel
 # Set by the hook from the operator's own arguments (job_desc, iam_role_name, retry_limit).
 OPERATOR_OWNED_FIELDS = ("Description", "Role", "MaxRetries")
 
 
-def job_description(settings: Settings, engine: str = PYTHONSHELL) -> str:
-    how = " (Spark engine)" if engine == SPARK else ""
-    return f"csv2ddb {settings.prefix}: load one CSV file from S3 into DynamoDB{how}"
+def _shell_capacity(settings: Settings) -> dict[str, Any]:
+    return {"MaxCapacity": settings.glue_max_capacity}
 
 
-def default_arguments(settings: Settings, engine: str = PYTHONSHELL) -> dict[str, str]:
-    """Stack locations every run needs, and the load core's wheel for Glue to install.
-
-    Python shell takes the wheel in ``--extra-py-files``; Glue ETL installs it with pip from
-    ``--additional-python-modules`` (on the driver and every worker). The Spark job also records its
-    worker settings in the manifest, and, run locally, how many cores its local Spark gets.
-    """
-    args = {
-        "--manifest_bucket": settings.bucket,
-        "--manifest_prefix": settings.manifests_prefix,
-        "--rejected_prefix": settings.rejected_prefix,
-        "--staging_prefix": settings.staging_prefix,
-        "--write_concurrency": str(settings.write_concurrency),
+def _spark_workers(settings: Settings) -> dict[str, Any]:
+    return {
+        "GlueVersion": GLUE_ETL_VERSION,
+        "WorkerType": settings.spark_worker_type,
+        "NumberOfWorkers": settings.spark_workers,
     }
-    if engine != SPARK:
-        return {**args, EXTRA_PY_FILES: settings.core_wheel_s3_uri}
-    args.update(
-        {"--worker_type": settings.spark_worker_type, "--number_of_workers": str(settings.spark_workers)}
-    )
+
+
+def _shell_arguments(settings: Settings) -> dict[str, str]:
+    return {EXTRA_PY_FILES: settings.core_wheel_s3_uri}
+
+
+def _spark_arguments(settings: Settings) -> dict[str, str]:
+    """The Spark job records its worker settings in the manifest; Glue ETL installs the core's wheel
+    with pip on the driver and every worker; run locally, the script gets its local cores."""
+    args = {"--worker_type": settings.spark_worker_type, "--number_of_workers": str(settings.spark_workers)}
     if settings.spark_job_command == "glueetl":
         return {**args, ADDITIONAL_PYTHON_MODULES: settings.core_wheel_s3_uri}
     return {**args, "--spark_local_cores": str(settings.spark_local_cores)}
 
 
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine: its Glue job's names, script, command and capacity, and what it supports."""
+
+    name: str
+    description: str  # appended to the job description
+    job_name: Callable[[Settings], str]
+    role_name: Callable[[Settings], str]
+    script_key: Callable[[Settings], str]  # where the bootstrap uploads the entry script
+    command: Callable[[Settings], str]  # Glue Command.Name
+    python_version: Callable[[Settings], str]
+    timeout_minutes: Callable[[Settings], int]
+    capacity: Callable[[Settings], dict[str, Any]]  # MaxCapacity, or Glue version + workers
+    stack_arguments: Callable[[Settings], dict[str, str]]  # engine-only DefaultArguments
+    # Stages a file for ImportTable (the import path runs in one Python-shell process).
+    stages_imports: bool
+
+    def script_uri(self, settings: Settings) -> str:
+        return f"s3://{settings.bucket}/{self.script_key(settings)}"
+
+
+ENGINES: dict[str, EngineSpec] = {
+    PYTHONSHELL: EngineSpec(
+        name=PYTHONSHELL,
+        description="",
+        job_name=lambda s: s.glue_job_name,
+        role_name=lambda s: s.glue_role_name,
+        script_key=lambda s: s.script_key,
+        command=lambda s: "pythonshell",
+        python_version=lambda s: s.glue_python_version,
+        timeout_minutes=lambda s: s.glue_timeout_minutes,
+        capacity=_shell_capacity,
+        stack_arguments=_shell_arguments,
+        stages_imports=True,
+    ),
+    SPARK: EngineSpec(
+        name=SPARK,
+        description=" (Spark engine)",
+        job_name=lambda s: s.spark_job_name,
+        role_name=lambda s: s.spark_role_name,
+        script_key=lambda s: s.spark_script_key,
+        # "glueetl" on AWS; the local emulator only runs pythonshell jobs, so the local stack
+        # registers the same script as pythonshell and the script starts local Spark itself.
+        command=lambda s: s.spark_job_command,
+        python_version=lambda s: "3",
+        timeout_minutes=lambda s: s.spark_timeout_minutes,
+        capacity=_spark_workers,
+        stack_arguments=_spark_arguments,
+        stages_imports=False,
+    ),
+}
+
+
+def engine_spec(engine: str) -> EngineSpec:
+    try:
+        return ENGINES[engine]
+    except KeyError:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}") from None
+
+
+def job_description(settings: Settings, engine: str = PYTHONSHELL) -> str:
+    how = engine_spec(engine).description
+    return f"csv2ddb {settings.prefix}: load one CSV file from S3 into DynamoDB{how}"
+
+
+def default_arguments(settings: Settings, engine: str = PYTHONSHELL) -> dict[str, str]:
+    """Stack locations every run needs, and the engine's own (the core's wheel, workers)."""
+    return {
+        "--manifest_bucket": settings.bucket,
+        "--manifest_prefix": settings.manifests_prefix,
+        "--rejected_prefix": settings.rejected_prefix,
+        "--staging_prefix": settings.staging_prefix,
+        "--write_concurrency": str(settings.write_concurrency),
+        **engine_spec(engine).stack_arguments(settings),
+    }
+
+
+def stack_argument_names(settings: Settings) -> set[str]:
+    """Every engine's DefaultArguments names: what a task switching engines replaces."""
+    return {name for engine in ENGINES for name in default_arguments(settings, engine)}
+
+
 def job_name(settings: Settings, engine: str = PYTHONSHELL) -> str:
-    return settings.spark_job_name if engine == SPARK else settings.glue_job_name
+    return engine_spec(engine).job_name(settings)
 
 
 def role_name(settings: Settings, engine: str = PYTHONSHELL) -> str:
-    return settings.spark_role_name if engine == SPARK else settings.glue_role_name
+    return engine_spec(engine).role_name(settings)
 
 
 def script_uri(settings: Settings, engine: str = PYTHONSHELL) -> str:
-    return settings.spark_script_s3_uri if engine == SPARK else settings.script_s3_uri
+    return engine_spec(engine).script_uri(settings)
 
 
 def job_definition(settings: Settings, role_arn: str, engine: str = PYTHONSHELL) -> dict[str, Any]:
-    """Everything but the name, as CreateJob and UpdateJob (``JobUpdate``) take it.
-
-    ``engine`` "spark" is the Glue ETL job (Glue 5.0, workers): ``spark_job_command`` "glueetl".
-    Locally it is registered as ``pythonshell`` (the emulator runs nothing else; the script starts
-    local Spark itself) -- the one field in which the local Spark job differs from AWS.
-    """
-    spark = engine == SPARK
-    name = settings.spark_job_command if spark else settings.glue_command
-    command: dict[str, Any] = {"Name": name, "ScriptLocation": script_uri(settings, engine)}
-    definition: dict[str, Any] = {
+    """Everything but the name, as CreateJob and UpdateJob (``JobUpdate``) take it."""
+    spec = engine_spec(engine)
+    return {
         "Description": job_description(settings, engine),
         "Role": role_arn,
-        "Command": command,
+        "Command": {
+            "Name": spec.command(settings),
+            "ScriptLocation": spec.script_uri(settings),
+            "PythonVersion": spec.python_version(settings),
+        },
         "DefaultArguments": default_arguments(settings, engine),
         "MaxRetries": 0,
-        "Timeout": settings.spark_timeout_minutes if spark else settings.glue_timeout_minutes,
+        "Timeout": spec.timeout_minutes(settings),
         "ExecutionProperty": {"MaxConcurrentRuns": settings.glue_max_concurrent_runs},
+        **spec.capacity(settings),
     }
-    if not spark and name == "pythonshell":
-        command["PythonVersion"] = settings.glue_python_version
-        definition["MaxCapacity"] = settings.glue_max_capacity
-    else:  # Glue ETL: Python "3" and workers, not MaxCapacity (the local Spark job keeps them too)
-        command["PythonVersion"] = "3"
-        worker_type, workers = (
-            (settings.spark_worker_type, settings.spark_workers)
-            if spark
-            else (GLUEETL_WORKER_TYPE, GLUEETL_WORKERS)
-        )
-        definition.update(GlueVersion=GLUEETL_VERSION, WorkerType=worker_type, NumberOfWorkers=workers)
-    return definition
 
 
 def create_job_kwargs(settings: Settings, engine: str = PYTHONSHELL) -> dict[str, Any]:

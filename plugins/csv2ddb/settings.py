@@ -90,7 +90,6 @@ class Settings:
     glue_job_name: str = ""  # default: "<prefix>-load"
     glue_role_name: str = ""  # default: "<prefix>-glue-role"
     glue_script_name: str = "csv2ddb_load_job.py"
-    glue_command: str = "pythonshell"  # "glueetl" is the Spark scale path
     glue_python_version: str = "3.9"
     glue_max_capacity: float = 0.0625
     # AWS reads Timeout in minutes. The local emulator reads it as seconds and caps a
@@ -183,10 +182,6 @@ class Settings:
             value = getattr(self, name)
             if not value.endswith("/") or value.startswith("/"):
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must look like 'name/', got {value!r}")
-        if self.glue_command not in {"pythonshell", "glueetl"}:
-            raise ValueError(
-                f"{ENV_PREFIX}GLUE_COMMAND must be pythonshell or glueetl, got {self.glue_command!r}"
-            )
         if self.engine not in ENGINES:
             raise ValueError(f"{ENV_PREFIX}ENGINE must be one of {ENGINES}, got {self.engine!r}")
         if self.spark_job_command not in {"glueetl", "pythonshell"}:
@@ -237,16 +232,8 @@ class Settings:
         return f"{self.scripts_prefix}{self.glue_script_name}"
 
     @property
-    def script_s3_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.script_key}"
-
-    @property
     def spark_script_key(self) -> str:
         return f"{self.scripts_prefix}{self.spark_script_name}"
-
-    @property
-    def spark_script_s3_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.spark_script_key}"
 
     @property
     def core_wheel_key(self) -> str:

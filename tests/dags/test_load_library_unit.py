@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from csv2ddb import run_notes
+from csv2ddb.engines import script_uri
 from csv2ddb.history import audit
 from csv2ddb.history.audit_cli import render_table
 from csv2ddb.load import counts, glue_run
@@ -352,7 +353,7 @@ def test_glue_operator_settings_come_from_settings() -> None:
     job = kwargs["create_job_kwargs"]
     assert job["Command"] == {
         "Name": "pythonshell",
-        "ScriptLocation": SETTINGS.script_s3_uri,
+        "ScriptLocation": script_uri(SETTINGS),
         "PythonVersion": SETTINGS.glue_python_version,
     }
     assert kwargs["num_of_dpus"] == job["MaxCapacity"] == SETTINGS.glue_max_capacity

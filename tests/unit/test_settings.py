@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from csv2ddb.engines import script_uri
 from csv2ddb.settings import STACK_TAG_KEY, load_settings
 
 
@@ -56,7 +57,7 @@ def test_explicit_names_and_typed_values_override_defaults() -> None:
         ({"CSV2DDB_GLUE_VERBOSE": "maybe"}, "CSV2DDB_GLUE_VERBOSE"),
         ({"CSV2DDB_WRITE_CONCURRENCY": "many"}, "expected int"),
         ({"CSV2DDB_RAW_PREFIX": "raw"}, "CSV2DDB_RAW_PREFIX"),
-        ({"CSV2DDB_GLUE_COMMAND": "spark"}, "pythonshell or glueetl"),
+        ({"CSV2DDB_ENGINE": "flink"}, "ENGINE must be one of"),
         ({"CSV2DDB_EXTRA_TAGS": "novalue"}, "k=v"),
     ],
 )
@@ -67,6 +68,15 @@ def test_bad_values_fail_with_the_variable_named(env: dict[str, str], message: s
 
 def test_derived_keys() -> None:
     s = load_settings({})
-    assert s.script_s3_uri == "s3://csv2ddb-data/scripts/csv2ddb_load_job.py"
+    assert script_uri(s) == "s3://csv2ddb-data/scripts/csv2ddb_load_job.py"
     assert s.manifest_key("r1") == "manifests/r1.json"
     assert s.rejected_key_prefix("r1") == "rejected/r1/"
+
+
+def test_the_engine_setting_names_the_registered_engines() -> None:
+    """``CSV2DDB_ENGINE`` takes ``auto`` or a registered engine: the settings cannot import the
+    registry (it reads the settings), so this holds the two lists together."""
+    from csv2ddb.engines import ENGINES as REGISTERED
+    from csv2ddb.settings import ENGINES as CHOICES
+
+    assert set(CHOICES) == {"auto", *REGISTERED}

@@ -18,7 +18,7 @@ from typing import Any
 from csv2ddb_core.contract import LOAD_IMPORT, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 
-from csv2ddb.engines import PYTHONSHELL, SPARK
+from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
 from csv2ddb.load import write_options
 from csv2ddb.settings import ENGINES, Settings
 
@@ -139,10 +139,10 @@ def engine_for(requested: str | None, size: int, load_method: str, settings: Set
     """The file's engine, given its load method: the import path stages files for ImportTable in
     one Python-shell process, so an import never runs on Spark (asked for by name, it is refused)."""
     engine = choose_engine(requested, size, settings)
-    if engine == SPARK and load_method == LOAD_IMPORT:
-        if (requested or settings.engine) == SPARK:
+    if load_method == LOAD_IMPORT and not engine_spec(engine).stages_imports:
+        if (requested or settings.engine) == engine:
             raise InvalidPlan(
-                "engine spark writes with the batch path, but this load was planned as "
+                f"engine {engine} writes with the batch path, but this load was planned as "
                 "load_method import (its table does not exist yet): pass load_method batch"
             )
         return PYTHONSHELL

@@ -23,13 +23,13 @@ from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
 from csv2ddb.engines import (
     PYTHONSHELL,
-    SPARK,
     create_job_kwargs,
     default_arguments,
     job_description,
     job_name,
     role_name,
     script_uri,
+    stack_argument_names,
 )
 from csv2ddb.load.file_plan import RUN_ID_ARG, FilePlan
 from csv2ddb.settings import Settings, load_settings
@@ -39,7 +39,7 @@ ENGINE_ARG = "--engine"  # recorded in the Glue run's arguments; both scripts ig
 
 
 def engine_kwargs(settings: Settings, engine: str) -> dict[str, Any]:
-    """The operator arguments that name the engine's Glue job (the ONE definition in glue_job)."""
+    """The operator arguments that name the engine's Glue job (the ONE definition in engines)."""
     kwargs = create_job_kwargs(settings, engine)
     return {
         "job_name": job_name(settings, engine),
@@ -102,7 +102,7 @@ class GuardedGlueJobOperator(GlueJobOperator):
         """Run the engine the file's plan names: the Spark engine switches this task to the Spark
         job; the Python shell runs the job it was built with."""
         engine = FilePlan.from_xcom(self.load).engine if self.load else PYTHONSHELL
-        if engine == SPARK:
+        if engine != PYTHONSHELL:  # the task was built for the Python shell's job
             self.use_engine(engine, load_settings())
         return super().execute(context)
 
@@ -110,7 +110,7 @@ class GuardedGlueJobOperator(GlueJobOperator):
         """Point this task at the engine's Glue job, with that job's stack arguments."""
         for name, value in engine_kwargs(settings, engine).items():
             setattr(self, name, value)
-        stack_args = set(default_arguments(settings, PYTHONSHELL)) | set(default_arguments(settings, SPARK))
+        stack_args = stack_argument_names(settings)
         per_file = {k: v for k, v in (self.script_args or {}).items() if k not in stack_args}
         self.script_args = {**per_file, **default_arguments(settings, engine), ENGINE_ARG: engine}
         self.log.info("engine %s: Glue job %s", engine, self.job_name)
