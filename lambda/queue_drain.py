@@ -30,6 +30,7 @@ class DrainLimits:
     window_seconds: float = 20.0  # never wait longer than this after the first event
     quiet_seconds: float = 3.0  # stop once no new message arrived for this long
     max_objects: int = 500  # at most this many objects in one DAG run
+    retry_seconds: int = 30  # a failed trigger's messages come back after this long
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> DrainLimits:
@@ -37,14 +38,19 @@ class DrainLimits:
             window_seconds=float(env.get("CSV2DDB_EVENT_WINDOW_SECONDS", cls.window_seconds)),
             quiet_seconds=float(env.get("CSV2DDB_EVENT_QUIET_SECONDS", cls.quiet_seconds)),
             max_objects=int(env.get("CSV2DDB_EVENT_MAX_OBJECTS", cls.max_objects)),
+            retry_seconds=int(env.get("CSV2DDB_EVENT_RETRY_SECONDS", cls.retry_seconds)),
         )
 
 
 @dataclass
 class Drained:
     """The messages this invocation took from the queue itself (the mapping's own batch is deleted
-    by Lambda when the handler returns normally)."""
+    by Lambda when the handler returns normally), and the mapping's batch (``given``)."""
 
+    sqs: Any
+    queue_url: str
+    limits: DrainLimits
+    given: list[str] = field(default_factory=list)  # receipt handles of the mapping's batch
     bodies: list[str] = field(default_factory=list)
     receipt_handles: list[str] = field(default_factory=list)
 
@@ -58,16 +64,14 @@ def queue_url_of(sqs: Any, queue_arn: str) -> str:
 
 
 def drain(
-    sqs: Any,
-    queue_url: str,
-    limits: DrainLimits,
+    drained: Drained,
     count_objects: Callable[[list[str]], int],
     already: int,
     clock: Callable[[], float] = time.monotonic,
 ) -> Drained:
-    """Receive from ``queue_url`` until quiet, the window ends, or ``limits.max_objects`` objects
+    """Receive from the queue until quiet, the window ends, or ``limits.max_objects`` objects
     (``already`` of them came with the mapping's batch; ``count_objects`` counts a list of bodies)."""
-    drained = Drained()
+    sqs, queue_url, limits = drained.sqs, drained.queue_url, drained.limits
     deadline = clock() + limits.window_seconds
     total = already
     while total < limits.max_objects:
@@ -87,7 +91,7 @@ def drain(
     return drained
 
 
-def delete_drained(sqs: Any, queue_url: str, drained: Drained) -> int:
+def delete_drained(drained: Drained) -> int:
     """Delete what this invocation received itself, 10 at a time; returns how many could not be
     deleted. Those are logged, not raised: their run exists, and failing the invocation would send
     the mapping's batch round again. A message that comes back names objects the load DAG finds
@@ -97,8 +101,26 @@ def delete_drained(sqs: Any, queue_url: str, drained: Drained) -> int:
     for start in range(0, len(handles), RECEIVE_MAX):
         chunk = handles[start : start + RECEIVE_MAX]
         entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
-        failed = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed") or []
+        resp = drained.sqs.delete_message_batch(QueueUrl=drained.queue_url, Entries=entries)
+        failed = resp.get("Failed") or []
         if failed:
             LOG.error("%d drained message(s) not deleted after their run started: %s", len(failed), failed[0])
             not_deleted += len(failed)
     return not_deleted
+
+
+def retry_later(drained: Drained) -> None:
+    """After a failed trigger: every message of this invocation (the mapping's batch and the drained
+    ones) becomes visible again in ``limits.retry_seconds`` instead of the queue's visibility
+    timeout, so a short outage of Airflow delays a burst by seconds, not minutes. Each retry counts
+    towards the dead-letter queue's ``maxReceiveCount``."""
+    handles = drained.given + drained.receipt_handles
+    for start in range(0, len(handles), RECEIVE_MAX):
+        chunk = handles[start : start + RECEIVE_MAX]
+        entries = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": drained.limits.retry_seconds}
+            for i, h in enumerate(chunk)
+        ]
+        resp = drained.sqs.change_message_visibility_batch(QueueUrl=drained.queue_url, Entries=entries)
+        for failure in resp.get("Failed") or []:
+            LOG.warning("message keeps the queue's visibility timeout: %s", failure)

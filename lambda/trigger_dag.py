@@ -17,12 +17,13 @@ Configuration (environment, written by the bootstrap):
   CSV2DDB_TRIGGER_MODE      "airflow" (REST API, default) or "mwaa" (boto3 mwaa.invoke_rest_api)
   CSV2DDB_MWAA_ENVIRONMENT  MWAA environment name (mode "mwaa")
   CSV2DDB_HTTP_TIMEOUT      seconds per Airflow API call, default 10
-  CSV2DDB_EVENT_WINDOW_SECONDS / _QUIET_SECONDS / _MAX_OBJECTS   see queue_drain.DrainLimits
+  CSV2DDB_EVENT_WINDOW_SECONDS / _QUIET_SECONDS / _MAX_OBJECTS / _RETRY_SECONDS  queue_drain.DrainLimits
   (the queue drained is the one the SQS records came from, their ``eventSourceARN``; a window of 0
   takes only the invocation's own records)
 
 If the trigger fails, the invocation fails: the mapping's messages and the drained ones return to
-the queue (visibility timeout) and are retried; nothing is deleted before its run exists.
+the queue after CSV2DDB_EVENT_RETRY_SECONDS and are retried (after 50 receives they go to the
+dead-letter queue, kept 14 days); nothing is deleted before its run exists.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from botocore.config import Config
 
 # Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rules).
 from csv2ddb_core.contract import batch_dag_run_id, event_dag_run_id, is_csv_key
-from queue_drain import DrainLimits, delete_drained, drain, queue_url_of
+from queue_drain import Drained, DrainLimits, delete_drained, drain, queue_url_of, retry_later
 from s3_events import S3Object, first_per_identity, is_sqs_event, objects_of_message, parse_records
 
 LOG = logging.getLogger("csv2ddb.trigger_dag")
@@ -186,23 +187,24 @@ def batch_conf(objects: list[S3Object]) -> dict[str, Any]:
     return conf
 
 
-def _event_objects(event: dict[str, Any], env: dict[str, str]) -> tuple[list[S3Object], Any]:
-    """The objects this invocation must start a run for, and what it drained from the queue."""
+def _event_objects(event: dict[str, Any], env: dict[str, str]) -> tuple[list[S3Object], Drained | None]:
+    """The objects this invocation must start a run for, and the messages it holds (SQS only)."""
     if not is_sqs_event(event):
         return parse_records(event), None
-    objects = [obj for record in event["Records"] for obj in objects_of_message(str(record.get("body", "")))]
-    limits = DrainLimits.from_env(env)
-    if limits.window_seconds <= 0:
-        return objects, None
+    records = event["Records"]
+    objects = [obj for record in records for obj in objects_of_message(str(record.get("body", "")))]
     sqs = boto3.client("sqs")
-    queue_url = queue_url_of(sqs, str(event["Records"][0].get("eventSourceARN", "")))
+    queue_url = queue_url_of(sqs, str(records[0].get("eventSourceARN", "")))
+    held = Drained(sqs, queue_url, DrainLimits.from_env(env), given=[r["receiptHandle"] for r in records])
+    if held.limits.window_seconds <= 0:
+        return objects, held
 
     def count(bodies: list[str]) -> int:
         return sum(len(objects_of_message(b)) for b in bodies)
 
-    drained = drain(sqs, queue_url, limits, count, already=len(objects))
-    objects += [obj for body in drained.bodies for obj in objects_of_message(body)]
-    return objects, (sqs, queue_url, drained)
+    drain(held, count, already=len(objects))
+    objects += [obj for body in held.bodies for obj in objects_of_message(body)]
+    return objects, held
 
 
 def _some_keys(batch: list[S3Object], shown: int = 5) -> str:
@@ -218,7 +220,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     raw_prefix = env.get("CSV2DDB_RAW_PREFIX", "raw/") or "raw/"
     summary: dict[str, Any] = {"dag_id": dag_id, "dag_run_id": None, "skipped": [], "failed": []}
     summary.update({TRIGGERED: [], ALREADY_TRIGGERED: []})
-    objects, drained = _event_objects(event, env)
+    objects, held = _event_objects(event, env)
     loadable = []
     for obj in objects:
         reason = skip_reason(obj.key, raw_prefix)
@@ -236,13 +238,15 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             outcome = make_trigger(env).trigger(dag_id, run_id, batch_conf(batch))
         except Exception as exc:  # logged with the keys, re-raised so the events are retried
             LOG.exception("trigger of %s run %s for %d file(s) (%s) failed", dag_id, run_id, len(batch), keys)
+            if held is not None:
+                retry_later(held)
             raise TriggerError(f"{len(batch)} of {len(objects)} records failed ({keys})") from exc
         if outcome == ALREADY_TRIGGERED:
             LOG.info("%d file(s) (%s) already triggered as %s (409): nothing to do", len(batch), keys, run_id)
         else:
             LOG.info("triggered %s run %s for %d file(s): %s", dag_id, run_id, len(batch), keys)
         summary[outcome] = [{"key": obj.key, "dag_run_id": run_id} for obj in batch]
-    if drained is not None:  # only now: the run exists (201 or 409)
-        summary["not_deleted"] = delete_drained(*drained)
+    if held is not None:  # only now: the run exists (201 or 409)
+        summary["not_deleted"] = delete_drained(held)
     summary["events"] = len(objects)
     return summary

@@ -76,23 +76,6 @@ def test_dag_run_id_is_always_safe(trigger_dag: ModuleType, key: str, etag: str)
 
 
 # --- the handler against Secrets Manager (emulator) and a stand-in Airflow API ----------------------
-@pytest.fixture
-def lambda_env(
-    fake_airflow: FakeAirflow, boto_session: boto3.Session, monkeypatch: pytest.MonkeyPatch
-) -> FakeAirflow:
-    """The handler's environment as the bootstrap writes it; the login is in Secrets Manager."""
-    secret_id = f"csv2ddb-test/{id(fake_airflow)}"
-    sm = boto_session.client("secretsmanager")
-    sm.create_secret(Name=secret_id, SecretString=json.dumps({"username": USERNAME, "password": PASSWORD}))
-    fake_airflow.secret_id = secret_id
-    monkeypatch.setenv("CSV2DDB_AIRFLOW_API_URL", fake_airflow.url)
-    monkeypatch.setenv("CSV2DDB_SECRET_ID", secret_id)
-    monkeypatch.setenv("CSV2DDB_DAG_ID", "csv2ddb_load")
-    monkeypatch.setenv("CSV2DDB_RAW_PREFIX", "raw/")
-    monkeypatch.setenv("CSV2DDB_TRIGGER_MODE", "airflow")
-    return fake_airflow
-
-
 def test_handler_triggers_one_run_for_the_batch(
     trigger_dag: ModuleType, lambda_env: FakeAirflow, caplog: pytest.LogCaptureFixture
 ) -> None:

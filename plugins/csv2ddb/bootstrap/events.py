@@ -26,7 +26,9 @@ from csv2ddb.settings import Settings
 RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: events outlive a long Airflow outage
 # SQS requires at least the function's timeout for a queue a Lambda consumes; twice leaves room.
 VISIBILITY_SECONDS = 2 * TIMEOUT_SECONDS
-MAX_RECEIVES = 5  # tries of one event before it moves to the dead-letter queue
+# Tries of one event before it moves to the dead-letter queue: a failed trigger retries every 30 s
+# (CSV2DDB_EVENT_RETRY_SECONDS), so 50 receives ride out an Airflow outage of about half an hour.
+MAX_RECEIVES = 50
 BATCH_SIZE = 10  # the mapping's batch; the handler drains the rest itself (the emulator caps at 10)
 # At most this many handlers drain at once (AWS's minimum for an SQS mapping is 2).
 MAX_CONCURRENCY = 2

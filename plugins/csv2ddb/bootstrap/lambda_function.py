@@ -25,6 +25,7 @@ RUNTIME = "python3.12"
 EVENT_WINDOW_SECONDS = 20  # the longest a burst is collected before its run starts
 EVENT_QUIET_SECONDS = 3  # a burst is over when no event came for this long
 EVENT_MAX_OBJECTS = 500  # objects in one DAG run at most
+EVENT_RETRY_SECONDS = 30  # a failed trigger's events come back after this long
 TIMEOUT_SECONDS = 60  # the window, plus login and trigger calls
 MEMORY_MB = 128
 ROLE_PROPAGATION_ATTEMPTS = 12
@@ -55,6 +56,7 @@ class TriggerFunction(Resource):
             "CSV2DDB_EVENT_WINDOW_SECONDS": str(EVENT_WINDOW_SECONDS),
             "CSV2DDB_EVENT_QUIET_SECONDS": str(EVENT_QUIET_SECONDS),
             "CSV2DDB_EVENT_MAX_OBJECTS": str(EVENT_MAX_OBJECTS),
+            "CSV2DDB_EVENT_RETRY_SECONDS": str(EVENT_RETRY_SECONDS),
         }
 
     def configuration(self) -> dict[str, Any]:
