@@ -24,6 +24,7 @@ from csv2ddb_core.options import (
     parse_write_mode,
     parse_write_rate,
 )
+from csv2ddb_core.processed import PROCESSED_OPTIONS, parse_processed_options
 
 REQUIRED_ARGS = ("source_bucket", "source_key", "table", "run_id")
 OPTIONAL_ARGS: Dict[str, Optional[str]] = {
@@ -40,6 +41,7 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "validate_first": "true",
     "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
     "staging_prefix": "staging/",
+    **PROCESSED_OPTIONS,  # --processed true|false (default false), --processed_prefix processed/
     "write_concurrency": "8",
     **CSV_OPTION_DEFAULTS,
     "write_max_attempts": "12",
@@ -124,6 +126,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     load_method = parse_load_method(values["load_method"] or "", decided=True)
     max_write_rate = parse_write_rate(values["max_write_rate"] or "")
     check_import_options(load_method, write_mode, max_write_rate)
+    zone = parse_processed_options({n: values[n] or "" for n in PROCESSED_OPTIONS})
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
         source_key=got["source_key"].strip(),
@@ -149,4 +152,6 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         validate_first=parse_bool(values["validate_first"] or "true", "--validate_first"),
         load_method=load_method,
         staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
+        processed=zone.enabled,
+        processed_prefix=zone.prefix,
     )

@@ -331,6 +331,9 @@ class JobArgs:
     validate_first: bool = True
     load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
     staging_prefix: str = "staging/"
+    # The processed zone (csv2ddb_core.processed): the written items as Parquet; off unless asked.
+    processed: bool = False
+    processed_prefix: str = "processed/"
 
     @property
     def source_uri(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import boto3.exceptions
 import botocore.exceptions
 
+from csv2ddb_core import processed
 from csv2ddb_core.conditional import ConditionalWriter
 from csv2ddb_core.contract import (
     BATCH_SIZE,
@@ -213,7 +214,7 @@ def load(
                 stats.bytes_read = checked.bytes_read
             raise
     rejects = RejectSink(args.delimiter, args.encoding)
-    keys = KeyListWriter(args.keys.names)
+    keys = processed.key_list(args, rejects, iso(started))  # teed into the processed zone when on
     writer: Optional[Any] = None
     batch: List[Entry] = []
 
@@ -260,6 +261,7 @@ def load(
         _store_rejects(rejects, s3, args, result)
         rejects.close()
         _store_key_list(keys, s3, args, result)
+        result.processed = processed.outcome(keys)
 
 
 def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: LoadResult) -> None:

@@ -77,6 +77,7 @@ class LoadResult:
     task_error: Optional[str] = None
     staging: Optional[Dict[str, Any]] = None
     nothing_written: bool = False
+    processed: Optional[Dict[str, Any]] = None  # the processed zone's figures (csv2ddb_core.processed)
 
     def set_key_list(self, stored: Mapping[str, Any]) -> None:
         """Record where the key list went (``KeyListWriter.upload``'s ``keys_*`` fields)."""
@@ -168,7 +169,10 @@ def build_manifest(
         job_run_id=args.job_run_id,
         job_version=JOB_VERSION,
         error=error,
-        extra=dict(extra or {}),
+        extra={
+            **({"processed": result.processed} if result.processed is not None else {}),
+            **dict(extra or {}),
+        },
     )
 
 

