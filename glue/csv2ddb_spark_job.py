@@ -42,6 +42,7 @@ from csv2ddb_core.driver import (
 from csv2ddb_core.load import check_table, judge, tolerance_message
 from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
 from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, Tap, digest_split, load_split, scan_split
+from csv2ddb_core.processed_spark import spark_zone
 from csv2ddb_core.splits import Split, nominal_starts, split_count
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -230,6 +231,16 @@ def run_load(
         if not write:
             result.nothing_written = True
             raise JobError(tolerance_message(args, stats, result, validated=True))
+        result.processed = spark_zone(  # the processed zone (off unless --processed true): one more pass
+            sc,
+            plan,
+            live,
+            duplicates,
+            stats.rows_rejected,
+            stats.reject_reasons,
+            stats.rows_skipped,
+            result.keys_location,
+        )
         judge(args, stats, result)
     except JobError as exc:
         error = str(exc)
