@@ -14,6 +14,7 @@ import pytest
 from csv2ddb.analytics import athena, metrics
 from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
+from csv2ddb.analytics.rollback import remove_processed
 from csv2ddb.analytics.step import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED, analyze_load
 from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
 from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
@@ -212,3 +213,32 @@ def test_the_staleness_alarm_fires_for_a_dataset_with_no_load(stack: StackContex
     assert any(json.loads(b).get("AlarmName") == cfg.stale_alarm(stack.settings.table) for b in bodies), (
         bodies
     )
+
+
+def test_a_rolled_back_load_leaves_the_zone_and_its_day_goes_with_the_last_one(
+    place: Place, stack: StackContext
+) -> None:
+    cfg = analytics_config(stack.settings)
+    runs = [f"r-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    manifests = [
+        write_load(
+            job_args(place.bucket, place.table, run), items_of(run, 20), [(3, "ragged_row", "x", ["x"])]
+        )
+        for run in runs
+    ]
+    for run, manifest in zip(runs, manifests, strict=True):
+        assert (
+            analyze_load(stack.settings, place.table, run, manifest, verified=True, cfg=cfg)[
+                "analytics_status"
+            ]
+            == RECONCILED
+        )
+    first = remove_processed(cfg, place.table, manifests[0]["processed"])
+    assert first == {"processed_removed": 2, "partition_dropped": False}  # one part, one rejects file
+    assert athena.reconcile(cfg, place.table, "2026-12-05", runs[0], 0)["athena_count"] == 0
+    assert athena.reconcile(cfg, place.table, "2026-12-05", runs[1], 20)["athena_matches"]
+    assert remove_processed(cfg, place.table, manifests[1]["processed"])["partition_dropped"] is True
+    parts = glue_hook(cfg).conn.get_partitions(
+        DatabaseName=cfg.database, TableName=cfg.items_table(place.table)
+    )
+    assert parts["Partitions"] == []

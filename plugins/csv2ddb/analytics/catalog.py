@@ -138,7 +138,13 @@ def add_partition(
     described = hook.get_table(database, table)
     storage = {**described["StorageDescriptor"], "Location": location}
     try:
-        hook.create_partition(database, table, {"Values": list(values), "StorageDescriptor": storage})
+        # hook.conn, as GlueCatalogCreatePartitionOperator does: the hook's create_partition wraps
+        # every ClientError in an AirflowException, hiding AlreadyExistsException.
+        hook.conn.create_partition(
+            DatabaseName=database,
+            TableName=table,
+            PartitionInput={"Values": list(values), "StorageDescriptor": storage},
+        )
         return "created"
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "AlreadyExistsException":
