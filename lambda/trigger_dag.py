@@ -18,6 +18,8 @@ Configuration (environment, written by the bootstrap):
   CSV2DDB_MWAA_ENVIRONMENT  MWAA environment name (mode "mwaa")
   CSV2DDB_HTTP_TIMEOUT      seconds per Airflow API call, default 10
   CSV2DDB_EVENT_WINDOW_SECONDS / _QUIET_SECONDS / _MAX_OBJECTS / _RETRY_SECONDS  queue_drain.DrainLimits
+  CSV2DDB_EVENT_CLAIMS_TABLE, CSV2DDB_EVENT_CLAIM_GRACE_SECONDS   the ledger (claims.py): an object
+  already handed to an existing run is a duplicate, dropped from a later batch
   (the queue drained is the one the SQS records came from, their ``eventSourceARN``; a window of 0
   takes only the invocation's own records)
 
@@ -34,10 +36,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from claims import Claims
 
 # Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rules).
 from csv2ddb_core.contract import batch_dag_run_id, event_dag_run_id, is_csv_key
@@ -73,11 +77,14 @@ def dag_run_id(bucket: str, key: str, etag: str) -> str:
     return event_dag_run_id(bucket, key, etag)
 
 
-def _http_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> tuple[int, Any]:
+def _http_json(
+    url: str, body: dict[str, Any] | None, headers: dict[str, str], timeout: float
+) -> tuple[int, Any]:
+    """POST ``body`` as JSON (GET when it is None); the status and the decoded answer."""
     req = urllib.request.Request(
         url,
-        data=json.dumps(body).encode(),
-        method="POST",
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
     )
     try:
@@ -127,6 +134,13 @@ class AirflowRestTrigger:
         )
         return _outcome(status, body)
 
+    def exists(self, dag_id: str, run_id: str) -> bool:
+        """Does the DAG run exist (the ledger asks before it drops a duplicate)?"""
+        dag, run = (urllib.parse.quote(part, safe="") for part in (dag_id, run_id))
+        url = f"{self.api_url}/api/v2/dags/{dag}/dagRuns/{run}"
+        status, body = _http_json(url, None, {"Authorization": f"Bearer {self._login()}"}, self.timeout)
+        return _found(status, body)
+
 
 class MwaaTrigger:
     """Amazon MWAA: ``mwaa.invoke_rest_api`` signs the call with the Lambda role (no password)."""
@@ -153,6 +167,25 @@ class MwaaTrigger:
             status = int(err.response.get("RestApiStatusCode", 400))
             return _outcome(status, err.response.get("RestApiResponse"))
         return _outcome(int(resp.get("RestApiStatusCode", 200)), resp.get("RestApiResponse"))
+
+    def exists(self, dag_id: str, run_id: str) -> bool:
+        try:
+            resp = self.client.invoke_rest_api(
+                Name=self.environment, Path=f"/dags/{dag_id}/dagRuns/{run_id}", Method="GET"
+            )
+        except self.client.exceptions.RestApiClientException as err:
+            status = int(err.response.get("RestApiStatusCode", 400))
+            return _found(status, err.response.get("RestApiResponse"))
+        return _found(int(resp.get("RestApiStatusCode", 200)), resp.get("RestApiResponse"))
+
+
+def _found(status: int, body: Any) -> bool:
+    if status == 200:
+        return True
+    if status == 404:
+        return False
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    raise TriggerError(f"Airflow answered HTTP {status} to a DAG-run lookup: {str(detail)[:300]}")
 
 
 def _outcome(status: int, body: Any) -> str:
@@ -207,6 +240,26 @@ def _event_objects(event: dict[str, Any], env: dict[str, str]) -> tuple[list[S3O
     return objects, held
 
 
+def _claimed(
+    env: dict[str, str],
+    candidates: list[S3Object],
+    run_id: str,
+    run_exists: Callable[[str], bool],
+    summary: dict[str, Any],
+) -> list[S3Object]:
+    """The candidates not handed to another existing run (the claims ledger, ``claims.py``); without
+    ``CSV2DDB_EVENT_CLAIMS_TABLE`` all of them. Duplicates are logged and listed in the summary."""
+    table = env.get("CSV2DDB_EVENT_CLAIMS_TABLE", "")
+    if not table:
+        return candidates
+    grace = float(env.get("CSV2DDB_EVENT_CLAIM_GRACE_SECONDS", "180"))
+    result = Claims(boto3.client("dynamodb"), table, grace).claim(candidates, run_id, run_exists)
+    for key, other in result.duplicates.items():
+        LOG.info("s3://%s already went to run %s: a duplicate event, not loaded again", key, other)
+        summary["duplicates"].append({"key": key, "dag_run_id": other})
+    return result.kept
+
+
 def _some_keys(batch: list[S3Object], shown: int = 5) -> str:
     more = f" and {len(batch) - shown} more" if len(batch) > shown else ""
     return ", ".join(obj.key for obj in batch[:shown]) + more
@@ -229,23 +282,30 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             summary["skipped"].append({"key": obj.key, "reason": reason})
         else:
             loadable.append(obj)
-    batch = first_per_identity(loadable)
-    if batch:
-        run_id = batch_dag_run_id([obj.identity for obj in batch])
+    candidates = first_per_identity(loadable)
+    summary["duplicates"] = []
+    if candidates:
+        run_id = batch_dag_run_id([obj.identity for obj in candidates])
         summary["dag_run_id"] = run_id
-        keys = _some_keys(batch)
+        keys = _some_keys(candidates)
         try:
-            outcome = make_trigger(env).trigger(dag_id, run_id, batch_conf(batch))
+            trigger = make_trigger(env)
+            batch = _claimed(env, candidates, run_id, lambda other: trigger.exists(dag_id, other), summary)
+            outcome = trigger.trigger(dag_id, run_id, batch_conf(batch)) if batch else None
         except Exception as exc:  # logged with the keys, re-raised so the events are retried
-            LOG.exception("trigger of %s run %s for %d file(s) (%s) failed", dag_id, run_id, len(batch), keys)
+            LOG.exception(
+                "trigger of %s run %s for %d file(s) (%s) failed", dag_id, run_id, len(candidates), keys
+            )
             if held is not None:
                 retry_later(held)
-            raise TriggerError(f"{len(batch)} of {len(objects)} records failed ({keys})") from exc
+            raise TriggerError(f"{len(candidates)} of {len(objects)} records failed ({keys})") from exc
+        keys = _some_keys(batch)
         if outcome == ALREADY_TRIGGERED:
             LOG.info("%d file(s) (%s) already triggered as %s (409): nothing to do", len(batch), keys, run_id)
-        else:
+        elif outcome == TRIGGERED:
             LOG.info("triggered %s run %s for %d file(s): %s", dag_id, run_id, len(batch), keys)
-        summary[outcome] = [{"key": obj.key, "dag_run_id": run_id} for obj in batch]
+        if outcome is not None:
+            summary[outcome] = [{"key": obj.key, "dag_run_id": run_id} for obj in batch]
     if held is not None:  # only now: the run exists (201 or 409)
         summary["not_deleted"] = delete_drained(held)
     summary["events"] = len(objects)

@@ -120,14 +120,18 @@ def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None
     plain = policies.lambda_policy(context())
     assert [s["Sid"] for s in plain["Statement"]] == [
         "ConsumeEventQueue",
+        "ClaimEventObjects",
         "ReadAirflowApiSecret",
         "FunctionLogs",
     ]
+    claims = plain["Statement"][1]
+    assert claims["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert claims["Resource"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-event-claims"]
     assert plain["Statement"][0]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:p1-events"]
     assert not [
         a for a in plain["Statement"][0]["Action"] if a in ("sqs:SendMessage", "sqs:*", "sqs:PurgeQueue")
     ]
-    assert plain["Statement"][1]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert plain["Statement"][2]["Action"] == ["secretsmanager:GetSecretValue"]
 
     mwaa = policies.lambda_policy(context(trigger_mode="mwaa", mwaa_environment="prod-airflow"))
     invoke = mwaa["Statement"][-1]

@@ -36,6 +36,7 @@ KINDS = [
     "glue-spark-job",
     "sqs-queue",
     "sqs-queue",
+    "dynamodb-table",
     "lambda-function",
     "lambda-event-source",
     "s3-notification",

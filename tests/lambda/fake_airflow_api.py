@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +44,17 @@ def _make_handler(state: FakeAirflow) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
             self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            state.requests.append(("GET", self.path, dict(self.headers), None))
+            if state.require_token and self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._reply(401, {"detail": "bad token"})
+                return
+            run_id = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
+            if run_id in state.runs:
+                self._reply(200, {"dag_run_id": run_id, "conf": state.runs[run_id]["conf"]})
+            else:
+                self._reply(404, {"detail": f"DAG run {run_id} not found"})
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"null")

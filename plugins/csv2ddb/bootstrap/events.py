@@ -17,9 +17,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from csv2ddb import tables
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, canonical_policy, is_error
-from csv2ddb.bootstrap.lambda_function import TIMEOUT_SECONDS, queue_name
+from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.dynamodb_tables import Table
+from csv2ddb.bootstrap.lambda_function import TIMEOUT_SECONDS, claims_table_name, queue_name
 from csv2ddb.bootstrap.model import MISSING, BootstrapError, Observation
 from csv2ddb.settings import Settings
 
@@ -224,3 +227,17 @@ class EventSourceMapping(Resource):
             return "already gone"
         self.ctx.client("lambda").delete_event_source_mapping(UUID=mapping["UUID"])
         return "deleted"
+
+
+class ClaimsTable(Table):
+    """Which run each object went to (``lambda/claims.py``): HASH ``object`` = bucket/key/etag; items
+    expire through DynamoDB TTL on ``expires_at`` (90 days, set by the Lambda)."""
+
+    def __init__(self, ctx: StackContext) -> None:
+        name = claims_table_name(ctx.settings)
+        super().__init__(ctx, tables.TableSpec(name=name, hash_key="object", ttl_attribute="expires_at"))
+
+    def create(self) -> str:
+        detail = super().create()
+        tables.ensure_ttl(self.ctx.client("dynamodb"), self.name, "expires_at")
+        return f"{detail}, TTL on expires_at"

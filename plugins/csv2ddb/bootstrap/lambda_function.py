@@ -27,6 +27,9 @@ EVENT_QUIET_SECONDS = 3  # a burst is over when no event came for this long
 EVENT_MAX_OBJECTS = 500  # objects in one DAG run at most
 EVENT_RETRY_SECONDS = 30  # a failed trigger's events come back after this long
 TIMEOUT_SECONDS = 60  # the window, plus login and trigger calls
+# A claim by a run that does not exist is another collection's in flight for this long (longer
+# than one invocation can take), an orphan after it (its trigger failed; its events regrouped).
+EVENT_CLAIM_GRACE_SECONDS = 3 * TIMEOUT_SECONDS
 MEMORY_MB = 128
 ROLE_PROPAGATION_ATTEMPTS = 12
 ROLE_PROPAGATION_DELAY = 5.0
@@ -35,6 +38,11 @@ ROLE_PROPAGATION_DELAY = 5.0
 def queue_name(settings: Settings) -> str:
     """The events queue's name (defined here, next to the function that consumes it)."""
     return f"{settings.prefix}-events"
+
+
+def claims_table_name(settings: Settings) -> str:
+    """The table of which run each object went to (``lambda/claims.py``)."""
+    return f"{settings.prefix}-event-claims"
 
 
 class TriggerFunction(Resource):
@@ -57,6 +65,8 @@ class TriggerFunction(Resource):
             "CSV2DDB_EVENT_QUIET_SECONDS": str(EVENT_QUIET_SECONDS),
             "CSV2DDB_EVENT_MAX_OBJECTS": str(EVENT_MAX_OBJECTS),
             "CSV2DDB_EVENT_RETRY_SECONDS": str(EVENT_RETRY_SECONDS),
+            "CSV2DDB_EVENT_CLAIMS_TABLE": claims_table_name(s),
+            "CSV2DDB_EVENT_CLAIM_GRACE_SECONDS": str(EVENT_CLAIM_GRACE_SECONDS),
         }
 
     def configuration(self) -> dict[str, Any]:

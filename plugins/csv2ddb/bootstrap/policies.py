@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from csv2ddb.bootstrap.context import StackContext
-from csv2ddb.bootstrap.lambda_function import queue_name
+from csv2ddb.bootstrap.lambda_function import claims_table_name, queue_name
 from csv2ddb.bootstrap.model import BootstrapError
 
 VERSION = "2012-10-17"
@@ -171,6 +171,13 @@ def lambda_policy(ctx: StackContext) -> Policy:
                 "sqs:GetQueueUrl",
             ],
             "Resource": [ctx.arn("sqs", queue_name(s))],
+        },
+        {
+            # The ledger of which run each object went to (lambda/claims.py): conditional puts.
+            "Sid": "ClaimEventObjects",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": [ctx.table_arn(claims_table_name(s))],
         },
         {
             # "-??????": the random suffix Secrets Manager adds to the secret's ARN.

@@ -14,7 +14,7 @@ from csv2ddb.bootstrap.base import Resource
 from csv2ddb.bootstrap.bucket import Bucket
 from csv2ddb.bootstrap.context import Sources, StackContext
 from csv2ddb.bootstrap.dynamodb_tables import audit_table, items_table
-from csv2ddb.bootstrap.events import EventDeadLetterQueue, EventQueue, EventSourceMapping
+from csv2ddb.bootstrap.events import ClaimsTable, EventDeadLetterQueue, EventQueue, EventSourceMapping
 from csv2ddb.bootstrap.glue_jobs import GlueJob, SparkGlueJob
 from csv2ddb.bootstrap.iam_roles import glue_role, lambda_role, spark_role
 from csv2ddb.bootstrap.lambda_function import TriggerFunction
@@ -58,6 +58,7 @@ def resources(ctx: StackContext) -> list[Resource]:
         SparkGlueJob(ctx),
         EventDeadLetterQueue(ctx),
         EventQueue(ctx),
+        ClaimsTable(ctx),
         TriggerFunction(ctx),
         EventSourceMapping(ctx),
         BucketNotification(ctx),
