@@ -68,7 +68,7 @@ with DAG(
         """The run's files, and their tables ensured (one task: each is a process start)."""
         cfg = load_settings()
         request = steps.plan(params, dag_run.run_type, ds, cfg)
-        return steps.prepare(request, dag_run.run_id, cfg)
+        return steps.prepare(request, dag_run.run_id, cfg, dag_run.dag_id)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def verify(load: dict, params=None, ti=None, dag_run=None) -> dict:

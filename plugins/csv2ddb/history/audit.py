@@ -11,7 +11,8 @@ for a file prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -103,8 +104,61 @@ def build_record(
             "seconds": "load_seconds",
         }
         record[target.get(name, name)] = value
+    record.update(quality_fields(manifest or {}))
     record.update(extra or {})
     return {k: v for k, v in record.items() if v is not None}
+
+
+def quality_fields(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What the load found about its data (docs/checks.md), flat for the audit table and the Loads
+    page: duplicates exact and conflicting and the policy, whether the key is a column taken only
+    for its name (``id``), and the checks: passed or not, which failed, every result as JSON."""
+    fields: dict[str, Any] = {}
+    duplicates = manifest.get("duplicates") or {}
+    if duplicates:
+        fields["on_conflict"] = duplicates.get("on_conflict")
+        fields["duplicates_exact"] = duplicates.get("exact")
+        fields["duplicates_conflicting"] = duplicates.get("conflicting")
+    if manifest.get("key_by_default"):
+        fields["key_by_default"] = True
+    checks = manifest.get("checks")
+    if checks:
+        fields["checks_passed"] = bool(checks.get("passed"))
+        fields["checks_failed"] = check_failures_text(checks) or None
+        fields["check_results"] = json.dumps(checks.get("results") or [], sort_keys=True)
+    return fields
+
+
+def check_failures_text(checks: Mapping[str, Any]) -> str:
+    """``between:amount (2 rows); row_count_history: row count 4,120 is 48 % of ...``: the failed
+    checks of a manifest's ``checks`` and by how much, for a note, an alert or a table cell."""
+    said = []
+    for result in checks.get("results") or []:
+        if result.get("status") != "failed":
+            continue
+        if result.get("kind") == "row":
+            said.append(f"{result['check']} ({result.get('rows_failing', 0):,} rows)")
+        else:
+            said.append(f"{result['check']}: {result.get('detail', '')}")
+    return "; ".join(said)
+
+
+def recent_row_counts(client: Any, table: str, dag_id: str, items_table: str, last: int) -> list[int]:
+    """``rows_read`` of the last ``last`` verified loads into ``items_table``, newest first: the
+    history a ``row_count_history`` check compares a file with (one Query of the by-table index)."""
+    flt = RecordFilter(
+        date_from=date(2000, 1, 1),
+        date_to=datetime.now(UTC).date(),
+        status=STATUS_VERIFIED,
+        table=items_table,
+    )
+    counts: list[int] = []
+    for record in query_records(client, table, flt, dag_id=dag_id):
+        if isinstance(record.get("rows_read"), int):
+            counts.append(record["rows_read"])
+        if len(counts) >= last:
+            break
+    return counts
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -179,6 +233,41 @@ def records_of_load(client: Any, table: str, run_id: str) -> list[dict[str, Any]
         if not page.get("LastEvaluatedKey"):
             return sorted(records, key=lambda r: r.get("recorded_at", ""))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def verified_versions(
+    client: Any, table: str, dag_id: str, versions: Sequence[tuple[str, str]]
+) -> dict[str, str]:
+    """{source: dag_run_id} of the ``(source, etag)`` object versions ``dag_id`` has verified, one
+    Query of the by-file index each (the cost follows the batch, not the audit log)."""
+    done: dict[str, str] = {}
+    for source, etag in versions:
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": AUDIT_BY_FILE.name,
+            "KeyConditionExpression": "#d = :d AND #s = :s",
+            "FilterExpression": "#st = :verified AND #e = :e",
+            "ExpressionAttributeNames": {
+                "#d": "dag_id",
+                "#s": "source",
+                "#st": "status",
+                "#e": "source_etag",
+            },
+            "ExpressionAttributeValues": {
+                ":d": {"S": dag_id},
+                ":s": {"S": source},
+                ":verified": {"S": STATUS_VERIFIED},
+                ":e": {"S": etag},
+            },
+        }
+        while source not in done:
+            page = client.query(**kwargs)
+            for item in page.get("Items", []):
+                done[source] = from_item(item)["dag_run_id"]
+            if not page.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return done
 
 
 def update_record(client: Any, table: str, dag_run_id: str, source: str, fields: Mapping[str, Any]) -> None:

@@ -6,11 +6,14 @@ S3 is asked through the Amazon provider's ``S3Hook`` (duck-typed here as ``head_
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from csv2ddb_core.contract import CSV_SUFFIX, is_csv_key, load_run_id
 
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest
+
+log = logging.getLogger(__name__)
 
 
 class S3Reader(Protocol):
@@ -39,7 +42,10 @@ def _load(request: LoadRequest, dag_run_id: str, key: str, etag: str, size: int,
 
 
 def resolve_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[dict[str, Any]]:
-    """The files to load, sorted by key; raises InvalidLoadRequest when there is nothing to load."""
+    """The files to load, sorted by key; raises InvalidLoadRequest when there is nothing to load
+    (an event batch may resolve to none: every object gone or replaced since its event)."""
+    if request.mode == "objects":
+        return batch_inputs(request, s3, dag_run_id)
     if request.mode == "object":
         head = s3.head_object(key=request.key, bucket_name=request.bucket)
         if head is None:
@@ -66,4 +72,25 @@ def resolve_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[
     if not loads:
         where = f"s3://{request.bucket}/{request.prefix}"
         raise InvalidLoadRequest(f"no {CSV_SUFFIX} objects under {where} ({len(listing)} other objects)")
+    return sorted(loads, key=lambda load: load["key"])
+
+
+def batch_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[dict[str, Any]]:
+    """The objects of an event batch that are still as their events saw them. An object deleted or
+    replaced since is left out (logged): a replacing upload has its own event, so it is loaded by
+    that event's run, and this run never audits content its event did not announce."""
+    loads = []
+    for obj in request.objects:
+        key, expected = obj["key"], obj.get("etag") or ""
+        head = s3.head_object(key=key, bucket_name=request.bucket)
+        where = f"s3://{request.bucket}/{key}"
+        if head is None:
+            log.warning("%s: left out, deleted since its event", where)
+            continue
+        etag = _etag(head.get("ETag"))
+        if expected and expected != etag:
+            log.warning("%s: left out, replaced since its event (etag %s, now %s)", where, expected, etag)
+            continue
+        version_id = head.get("VersionId") or obj.get("version_id")
+        loads.append(_load(request, dag_run_id, key, etag, head.get("ContentLength", 0), version_id))
     return sorted(loads, key=lambda load: load["key"])

@@ -8,6 +8,7 @@ retries apply.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
+from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import tables
@@ -25,7 +27,7 @@ from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.run_notes import format_note, try_set_note
-from csv2ddb.settings import Settings
+from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb.tables import audit_table_spec
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,30 @@ def plan(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Set
         raise AirflowFailException(f"invalid load request: {exc}") from exc
 
 
-def resolve(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[dict[str, Any]]:
-    """The run's loads (one dict per file); fails (without retries) when there is nothing to load."""
+def resolve(
+    request: LoadRequest, dag_run_id: str, settings: Settings, dag_id: str = DAG_ID_LOAD
+) -> list[dict[str, Any]]:
+    """The run's loads (one dict per file); fails (without retries) when there is nothing to load.
+
+    An event batch leaves out what it must not load (logged): objects outside the raw prefix, gone
+    or replaced since their event, and object versions this DAG has verified already (S3 and SQS
+    deliver at least once, and a redelivered event may land in another batch, so another run)."""
+    for why in request.ignored:
+        log.warning("left out of this batch: %s", why)
     try:
         loads = inputs.resolve_inputs(request, S3Hook(aws_conn_id=settings.aws_conn_id), dag_run_id)
     except InvalidLoadRequest as exc:
         raise AirflowFailException(str(exc)) from exc
+    if request.mode == "objects":
+        done = audit.verified_versions(
+            dynamodb_client(settings),
+            audit_table_spec(settings).name,
+            dag_id,
+            [(load["source_uri"], load["etag"]) for load in loads],
+        )
+        for source, by_run in sorted(done.items()):
+            log.info("%s: left out, this version was verified already by run %s", source, by_run)
+        loads = [load for load in loads if load["source_uri"] not in done]
     for load in loads:
         log.info(
             "will load %s (etag %s, %s bytes) as run %s",
@@ -55,17 +75,28 @@ def resolve(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
     return loads
 
 
-def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[dict[str, Any]]:
+def prepare(
+    request: LoadRequest, dag_run_id: str, settings: Settings, dag_id: str = DAG_ID_LOAD
+) -> list[dict[str, Any]]:
     """Resolve the run's files, ensure their tables, and decide each file's plan (``load.file_plan``),
     in one task: no file starts before its table is ready, and the run pays one task start."""
-    loads = resolve(request, dag_run_id, settings)
+    loads = resolve(request, dag_run_id, settings, dag_id)
     decided: dict[str, dict[str, str]] = {}
     for table in sorted({load["table"] for load in loads}):
         files = sum(1 for load in loads if load["table"] == table)
         decided[table] = ensure(table, settings, request.options, files)
+    checks = {table: resolved_checks(request.checks, table, settings, dag_id) for table in decided}
     try:
         plans = [
-            file_plan.decide(load, decided[load["table"]], request.csv_options, request.engine, settings)
+            file_plan.decide(
+                load,
+                decided[load["table"]],
+                request.csv_options,
+                request.engine,
+                settings,
+                checks[load["table"]],
+                request.on_conflict,
+            )
             for load in loads
         ]
     except file_plan.InvalidPlan as exc:
@@ -73,6 +104,25 @@ def prepare(request: LoadRequest, dag_run_id: str, settings: Settings) -> list[d
     for one in plans:
         log.info("%s: engine %s, options %s, csv %s", one.source.uri, one.engine, one.write, one.csv)
     return [one.to_xcom() for one in plans]
+
+
+def resolved_checks(checks: str, table: str, settings: Settings, dag_id: str) -> str:
+    """The run's checks for one table with ``row_count_history`` made a concrete bound: the row
+    counts of the last N verified loads into that table, read from the audit table here (the job
+    never reads the audit table). No history yet: the check passes and says so."""
+    if not checks:
+        return ""
+    declared = json.loads(checks)
+    wanted = history_of(declared)
+    if wanted is None:
+        return checks
+    counts = audit.recent_row_counts(
+        dynamodb_client(settings), audit_table_spec(settings).name, dag_id, table, wanted[0]
+    )
+    resolved = with_history(declared, counts)
+    spec = resolved["file"]["row_count_history"]
+    log.info("%s: row-count history of %d verified load(s), median %s", table, spec["loads"], spec["median"])
+    return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
 
 
 def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: int = 1) -> dict[str, str]:
@@ -300,6 +350,16 @@ def finish(
     The records are read back from the audit table (one Query on the run's key), the durable
     record, so a file whose verify task died without returning still shows up as missing.
     """
+    if loads == []:  # an event batch whose every object was loaded already, or is gone
+        note = (
+            "Nothing new to load: every object of this batch was verified already, or is gone "
+            "(see resolve_inputs)"
+        )
+        reader = SecretsManagerHook(aws_conn_id=settings.aws_conn_id).get_secret_as_dict
+        try_set_note(
+            settings.airflow_api_url, reader, settings.airflow_api_secret_name, dag_id, dag_run_id, note
+        )
+        return {"verified": 0, "note": note}
     sources = {load["source_uri"] for load in loads or []}
     stored = audit.records_of_dag_run(dynamodb_client(settings), audit_table_spec(settings).name, dag_run_id)
     records = [r for r in stored if r.get("source") in sources]

@@ -19,7 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from csv2ddb_core.contract import LOAD_METHODS, TOLERANCE_PATTERN, WRITE_MODES
+from csv2ddb_core.contract import (
+    CSV_SUFFIX,
+    LOAD_METHODS,
+    ON_CONFLICT_POLICIES,
+    TOLERANCE_PATTERN,
+    WRITE_MODES,
+    is_csv_key,
+)
 from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, EMPTY_CELL_MODES
 
 from csv2ddb.load import file_plan, write_options
@@ -122,6 +129,7 @@ def load_params(settings: Settings) -> dict[str, Any]:
                 f"({settings.count_method})."
             ),
         },
+        **check_params(),
         **write_params(settings),
         **csv_params(),
         **engine_params(settings),
@@ -154,11 +162,55 @@ def load_params(settings: Settings) -> dict[str, Any]:
             "section": EVENT_SECTION,
             "description": "S3 event sequencer; part of the Lambda's run id.",
         },
+        "objects": {
+            "default": None,
+            "type": ["null", "array"],
+            "items": {"type": "object", "required": ["key"]},
+            "title": "S3 objects (a coalesced batch)",
+            "section": EVENT_SECTION,
+            "description": (
+                "The objects of a burst of S3 events, one run for all of them: "
+                '[{"bucket", "key", "etag", "version_id", "size", "sequencer"}, ...].'
+            ),
+        },
     }
 
 
 ENGINE_SECTION = "Engine (optional: the stack's setting by default)"
 CSV_SECTION = "How to read the file (optional: a comma-delimited UTF-8 CSV with a header by default)"
+
+
+def check_params() -> dict[str, Any]:
+    """What a good file is (docs/checks.md): the checks as one JSON value and what a duplicate key
+    with other cells means; both are job arguments, checked by the load core when the run is planned."""
+    return {
+        "checks": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "title": "Checks (JSON)",
+            "section": CHECKS_SECTION,
+            "description": (
+                'e.g. {"columns": {"price": {"not_null": true, "between": {"min": 0}}}, '
+                '"file": {"row_count_history": {"last": 7, "within_pct": 50}}}. Rules: not_null, '
+                "unique, accepted_values, between, matches, max_length; required_columns, row_count, "
+                "row_count_history. Empty = none."
+            ),
+        },
+        "on_conflict": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, *ON_CONFLICT_POLICIES],
+            "values_display": {
+                "null": "reject (the default)",
+                "reject": "reject: later rows of a key with other cells are rejected",
+                "keep_first": "keep_first: write the key's first row",
+                "keep_last": "keep_last: write the key's last row",
+            },
+            "title": "Duplicate keys with other cells",
+            "section": CHECKS_SECTION,
+            "description": "Rows repeating a key with the same cells are always dropped as duplicates.",
+        },
+    }
 
 
 def csv_params() -> dict[str, Any]:
@@ -344,6 +396,11 @@ class LoadRequest:
     version_id: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # write options the params name
     csv_options: Mapping[str, str] = field(default_factory=dict)  # CSV options the params name
+    checks: str = ""  # canonical JSON of the declared checks (csv2ddb_core.checks); "" = none
+    on_conflict: str = ""  # csv2ddb_core.conflicts policy; "" = the job's default (reject)
+    # mode "objects": the batch's objects ({"key", "etag", "version_id"}), and why others were left
+    objects: tuple[Mapping[str, Any], ...] = ()
+    ignored: tuple[str, ...] = ()
     engine: str | None = None  # the params' engine; None = the setting
 
 
@@ -393,6 +450,7 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
     try:
         options = write_options.requested(params)
         csv_options = file_plan.checked_csv_options(params)
+        checks, on_conflict = file_plan.checked_quality(params)
         engine = params.get("engine") or None
         file_plan.choose_engine(engine, 0, settings)  # a bad name fails here, before S3 is asked
     except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
@@ -404,9 +462,15 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
         "options": options,
         "csv_options": csv_options,
         "engine": engine,
+        "checks": checks,
+        "on_conflict": on_conflict,
     }
     if key and prefix:
         raise InvalidLoadRequest(f"give either key ({key!r}) or prefix ({prefix!r}), not both")
+    if params.get("objects"):
+        if prefix:
+            raise InvalidLoadRequest("give either objects (an event batch) or a prefix, not both")
+        return objects_request(params["objects"], settings, common)
     for what, value in (("key", key), ("prefix", prefix)):
         _check_under_raw(what, value, settings.raw_prefix)
     if key:
@@ -429,3 +493,30 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
         f"a {run_type} run needs a key or a prefix to load (conf/params 'key' or 'prefix'); "
         "only scheduled and backfill runs default to the day's raw/dt=<date>/ partition"
     )
+
+
+def objects_request(objects: Any, settings: Settings, common: Mapping[str, Any]) -> LoadRequest:
+    """A coalesced batch of S3 events: every object of the run's bucket under the raw prefix; the
+    rest are left out with the reason (logged by the run), never loaded anywhere."""
+    if not isinstance(objects, list):
+        raise InvalidLoadRequest(f"objects must be a list of S3 objects, got {type(objects).__name__}")
+    accepted: list[dict[str, Any]] = []
+    ignored: list[str] = []
+    for index, obj in enumerate(objects):
+        if not isinstance(obj, Mapping) or not str(obj.get("key") or "").strip():
+            raise InvalidLoadRequest(f"objects[{index}] names no key: {obj!r}")
+        key = str(obj["key"]).strip()
+        bucket = str(obj.get("bucket") or common["bucket"])
+        where = f"s3://{bucket}/{key}"
+        try:
+            if bucket != common["bucket"]:
+                raise InvalidLoadRequest(f"not in this run's bucket {common['bucket']}")
+            _check_under_raw("key", key, settings.raw_prefix)
+            if not is_csv_key(key):
+                raise InvalidLoadRequest(f"not a CSV object ({CSV_SUFFIX}, .csv.gz, .csv.bz2)")
+        except InvalidLoadRequest as exc:
+            ignored.append(f"{where}: {exc}")
+            continue
+        etag = str(obj.get("etag") or "").strip('"')
+        accepted.append({"key": key, "etag": etag, "version_id": obj.get("version_id") or None})
+    return LoadRequest(mode="objects", objects=tuple(accepted), ignored=tuple(ignored), **common)

@@ -1,0 +1,93 @@
+"""The file plan and the requests it is decided from, without AWS: what a run's params become."""
+
+from __future__ import annotations
+
+import pytest
+from csv2ddb.load.file_plan import FilePlan, InvalidPlan, SourceObject, engine_for
+from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
+from csv2ddb.settings import load_settings
+
+SETTINGS = load_settings({}, prefix="unit")
+
+
+def plan(**changes: object) -> FilePlan:
+    base = FilePlan(
+        source=SourceObject("b", "raw/x.csv", "e1", 10, None),
+        table="unit-items",
+        run_id="r1",
+        reject_tolerance="0",
+        write={"partition_key": "id:S", "write_mode": "overwrite", "load_method": "batch"},
+        csv={"delimiter": ";", "encoding": "latin-1"},
+        engine="pythonshell",
+    )
+    return FilePlan(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_a_plan_survives_its_xcom_form_and_names_every_job_argument() -> None:
+    one = plan()
+    assert FilePlan.from_xcom(one.to_xcom()) == one
+    args = one.job_arguments()
+    assert args["--source_key"] == "raw/x.csv"
+    assert (args["--delimiter"], args["--encoding"], args["--write_mode"]) == (";", "latin-1", "overwrite")
+    assert "--na_values" not in args  # not chosen: the job's default
+
+
+def test_the_batch_fallback_is_a_new_plan() -> None:
+    imported = plan(write={"partition_key": "id:S", "load_method": "import", "auto_import": "true"})
+    batch = imported.as_batch()
+    assert (imported.load_method, batch.load_method) == ("import", "batch")
+    assert not batch.auto_import
+    assert imported.auto_import
+    assert batch.csv == imported.csv
+    assert batch.source == imported.source
+
+
+def test_an_import_never_runs_on_spark() -> None:
+    big = 10 << 30
+    assert engine_for(None, big, "import", SETTINGS) == "pythonshell"  # auto would pick Spark
+    assert engine_for(None, big, "batch", SETTINGS) == "spark"
+    with pytest.raises(InvalidPlan, match="engine spark writes with the batch path"):
+        engine_for("spark", 1, "import", SETTINGS)
+
+
+def test_csv_options_in_the_params_are_checked_by_the_core() -> None:
+    request = plan_request(
+        {"key": "raw/x.csv", "delimiter": "tab", "na_values": "NA,N/A", "empty_cells": "null"},
+        "manual",
+        None,
+        SETTINGS,
+    )
+    assert request.csv_options == {"delimiter": "tab", "na_values": "NA,N/A", "empty_cells": "null"}
+    for bad, says in (
+        ({"delimiter": ";;"}, "--delimiter must be one character"),
+        ({"encoding": "klingon-8"}, "unknown encoding 'klingon-8'"),
+        ({"type_map": '{"a": "DATE"}'}, "column 'a' has unknown type 'DATE'"),
+        ({"empty_cells": "zero"}, "--empty_cells must be one of"),
+        ({"engine": "flink"}, "engine must be one of"),
+    ):
+        with pytest.raises(InvalidLoadRequest, match=says):
+            plan_request({"key": "raw/x.csv", **bad}, "manual", None, SETTINGS)
+
+
+def test_an_event_batch_keeps_what_it_may_load_and_says_why_not_the_rest() -> None:
+    objects = [
+        {"bucket": SETTINGS.bucket, "key": "raw/a.csv", "etag": '"e1"'},
+        {"bucket": SETTINGS.bucket, "key": "raw/b.csv.gz", "etag": "e2", "version_id": "v2"},
+        {"bucket": SETTINGS.bucket, "key": "other/c.csv", "etag": "e3"},
+        {"bucket": SETTINGS.bucket, "key": "raw/notes.txt", "etag": "e4"},
+        {"bucket": "someone-else", "key": "raw/d.csv", "etag": "e5"},
+    ]
+    request = plan_request({"objects": objects, "key": "raw/a.csv"}, "manual", None, SETTINGS)
+    assert request.mode == "objects"
+    assert [(o["key"], o["etag"], o["version_id"]) for o in request.objects] == [
+        ("raw/a.csv", "e1", None),
+        ("raw/b.csv.gz", "e2", "v2"),
+    ]
+    assert len(request.ignored) == 3
+    assert any("other/c.csv" in why and "outside raw/" in why for why in request.ignored)
+    assert any("not a CSV object" in why for why in request.ignored)
+    assert any("not in this run's bucket" in why for why in request.ignored)
+    with pytest.raises(InvalidLoadRequest, match=r"objects\[0\] names no key"):
+        plan_request({"objects": [{"bucket": SETTINGS.bucket}]}, "manual", None, SETTINGS)
+    with pytest.raises(InvalidLoadRequest, match="objects must be a list"):
+        plan_request({"objects": {"key": "raw/a.csv"}}, "manual", None, SETTINGS)
