@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import os
+import platform
 from typing import Any, Tuple
 
 import boto3
+import botocore
 from botocore.config import Config
 
-from csv2ddb_core.contract import JobArgs
+from csv2ddb_core.contract import JOB_VERSION, JobArgs
+
+
+def fixed_user_agent() -> str:
+    """One User-Agent string for every request, built once.
+
+    Without ``Config(user_agent=...)`` botocore rebuilds and sanitizes its User-Agent from a dozen
+    components twice per request: about a fifth of a BatchWriteItem call's client CPU (profiled).
+    The header is informational only; this one still names the SDK, Python and the platform.
+    """
+    return (
+        f"csv2ddb/{JOB_VERSION} Boto3/{boto3.__version__} Botocore/{botocore.__version__} "
+        f"Python/{platform.python_version()} {platform.system()}/{platform.release()}"
+    )
 
 
 def make_clients(args: JobArgs) -> Tuple[Any, Any]:
     """One S3 client and ONE shared DynamoDB client (botocore clients are thread-safe).
 
     Retries are ours (bounded, jittered), so botocore's are switched off for DynamoDB; parameter
-    validation is off because we build the low-level items ourselves and it costs CPU per item.
+    validation is off because we build the low-level items ourselves and it costs CPU per item;
+    the User-Agent is built once (``fixed_user_agent``).
     ``AWS_ENDPOINT_URL`` is read explicitly because Glue's older botocore ignores it; it is only set
     for the local emulator.
     """
@@ -32,6 +48,7 @@ def make_clients(args: JobArgs) -> Tuple[Any, Any]:
             retries={"total_max_attempts": 1, "mode": "standard"},
             parameter_validation=False,
             tcp_keepalive=True,
+            user_agent=fixed_user_agent(),
         ),
     )
     return s3, ddb

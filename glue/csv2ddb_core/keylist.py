@@ -19,16 +19,35 @@ import json
 import os
 import tempfile
 import threading
+from json.encoder import encode_basestring
 from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from csv2ddb_core.contract import KEYS_SUFFIX, ManifestError
 
+# One encoder for every key line: ``json.dumps`` with these options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
 
 def key_line(item: Mapping[str, Any], key_names: Sequence[str]) -> str:
     """The key of ``item`` (a low-level item) as one canonical JSON line (without newline)."""
-    return json.dumps(
-        {name: item[name] for name in key_names}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    return _ENCODE({name: item[name] for name in key_names})
+
+
+class KeyLines:
+    """``key_line`` + newline for many items at once: the key names escaped and sorted once, each
+    item's key values encoded alone and set into a ``%`` template of the line (the same text)."""
+
+    def __init__(self, key_names: Sequence[str]) -> None:
+        self.names = sorted(key_names)
+        fields = (encode_basestring(name).replace("%", "%%") + ":%s" for name in self.names)
+        self._format = "{" + ",".join(fields) + "}\n"
+
+    def text(self, items: Sequence[Mapping[str, Any]]) -> str:
+        fmt, names, encode = self._format, self.names, _ENCODE
+        if len(names) == 1:
+            name = names[0]
+            return "".join([fmt % encode(item[name]) for item in items])
+        return "".join([fmt % tuple([encode(item[n]) for n in names]) for item in items])
 
 
 class KeyListWriter:
@@ -36,6 +55,7 @@ class KeyListWriter:
 
     def __init__(self, key_names: Sequence[str]) -> None:
         self.key_names = tuple(key_names)
+        self._lines = KeyLines(self.key_names)
         fd, self._path = tempfile.mkstemp(prefix="csv2ddb-keys-", suffix=KEYS_SUFFIX)
         os.close(fd)
         # Kept open for the whole load; close() closes and deletes it. mtime=0: same keys, same bytes.
@@ -46,8 +66,7 @@ class KeyListWriter:
     def add(self, items: Sequence[Mapping[str, Any]]) -> None:
         if not items:
             return
-        names = self.key_names
-        text = "".join(key_line(item, names) + "\n" for item in items).encode("utf-8", "surrogatepass")
+        text = self._lines.text(items).encode("utf-8", "surrogatepass")
         with self._lock:
             self._gzip.write(text)
             self.count += len(items)

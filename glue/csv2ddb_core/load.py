@@ -96,6 +96,7 @@ def stream_rows(
     rejects: RejectSink,
     sink: Sink,
     progress_writer: Optional[Any] = None,
+    items: bool = True,
 ) -> None:
     """One pass over the object: every row is built and then rejected, counted as a duplicate, or
     handed to ``sink`` (first occurrence of its key). Fills ``stats`` as it goes, also on error."""
@@ -122,7 +123,8 @@ def stream_rows(
         result.id_source = builder.header.id_source
         result.columns = list(builder.names)
         seen = DedupeIndex()
-        build = builder.build
+        # The validation pass only decides each row (no item to hand on): RowBuilder.verdict.
+        build = builder.build if items else builder.verdict
         add_seen = seen.add
         for line_number, row in records:
             read += 1
@@ -152,7 +154,7 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
     rejects = RejectSink(args.delimiter, args.encoding)
     try:
         try:
-            stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None)
+            stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None, items=False)
         except JobError:  # malformed file: fails here, before any write, with what was read
             result.validation_stats = stats
             raise

@@ -19,8 +19,10 @@ from csv2ddb_core.contract import (
     R_UNDECODABLE,
     HeaderError,
     KeySchema,
+    TtlSpec,
 )
 from csv2ddb_core.header import validate_header
+from csv2ddb_core.keylist import KeyLines, key_line
 from csv2ddb_core.keys import DedupeIndex, canonical_row, key_digest, row_id
 from csv2ddb_core.options import key_schema_from
 from csv2ddb_core.rejects import raw_row_text
@@ -113,6 +115,19 @@ def test_id_is_stable_and_matches_the_spec(values: list[str]) -> None:
     assert first[0]["id"] == second[0]["id"]
     assert first[0]["id"]["S"] == row_id(names, values)[0]
     assert len(first[0]["id"]["S"]) == 32
+
+
+# Names with what a JSON or %-template could get wrong: quotes, backslashes, %, braces, non-ASCII.
+odd_names = st.lists(st.text(alphabet='ab%{}"\\é\u2028\x01', min_size=1, max_size=5), min_size=1, max_size=6)
+
+
+@given(names=odd_names, data=st.data())
+def test_id_matches_the_spec_whatever_the_column_names(names: list[str], data: Any) -> None:
+    names = [f"c{i}{name}" for i, name in enumerate(names)]  # unique
+    values = data.draw(st.lists(cells, min_size=len(names), max_size=len(names)))
+    rows_of = builder(names)
+    built = rows_of.build(list(values))[0]
+    assert built["id"]["S"] == row_id(rows_of.names, values)[0]  # the header's names, trimmed
 
 
 @given(values=rows, column_order=st.randoms(use_true_random=False))
@@ -338,6 +353,37 @@ def test_builder_classifies_every_row(batch: list[list[str]]) -> None:
     assert items == len(good)
 
 
+VERDICT_CELLS = ["", " ", "1", "x", "1e3", "true", "é", "2026-01-01"]
+# Builders whose rows fail on the key alone, and ones whose typed cells, TTL or version can fail them.
+VERDICT_BUILDERS = [
+    {},
+    {"id_column": "c0"},
+    {"id_column": "c0", "sort_key": "c1:N"},
+    {"type_map": {"c1": "N", "c2": "BOOL"}},
+    {"ttl": TtlSpec("c1", "epoch")},
+    {"version_column": "c2"},
+]
+
+
+@settings(max_examples=40)
+@given(
+    batch=st.lists(st.lists(st.sampled_from(["", " ", "1", "x", "1e3", "true", "é"]), min_size=3, max_size=4))
+)
+def test_the_verdict_is_the_builds_decision_without_the_item(batch: list[list[str]]) -> None:
+    """The validation pass's ``verdict`` rejects exactly the rows ``build`` rejects, for the same
+    reason, and gives the other rows the same dedupe digest."""
+    for kwargs in VERDICT_BUILDERS:
+        b = builder(["c0", "c1", "c2"], **kwargs)
+        for row in batch:
+            item, digest = b.build(list(row))
+            reject, checked = b.verdict(list(row))
+            assert checked == digest
+            if digest is None:
+                assert (reject.reason, reject.detail) == (item.reason, item.detail)
+            else:
+                assert reject is None
+
+
 def test_nul_characters_survive_parsing_on_every_runtime() -> None:
     """NUL is valid UTF-8 and kept. Python 3.9's csv module (Glue Python shell) raises "line
     contains NUL" on it, so read_records escapes it around the parser (checked by hand under
@@ -352,3 +398,30 @@ def test_nul_characters_survive_parsing_on_every_runtime() -> None:
         (3, ["nul2", "q\x00\nx"]),
         (5, ["plain", "c"]),
     ]
+
+
+key_values = st.text(alphabet='ab%{}"\\é\u2028\x01', max_size=6)
+
+
+@given(
+    names=st.lists(
+        st.text(alphabet='ab%{}"\\é', min_size=1, max_size=4),
+        min_size=1,
+        max_size=2,
+        unique=True,
+    ),
+    data=st.data(),
+)
+def test_key_list_lines_are_the_documented_json(names: list[str], data: Any) -> None:
+    """Each key-list line is ``json.dumps`` of the item's key, keys sorted, compact (docs/glue-job.md)."""
+    items = [
+        {name: {data.draw(st.sampled_from(["S", "N", "B"])): data.draw(key_values)} for name in names}
+        for _ in range(data.draw(st.integers(min_value=1, max_value=4)))
+    ]
+    spec = "".join(
+        json.dumps({n: item[n] for n in names}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        + "\n"
+        for item in items
+    )
+    assert KeyLines(names).text(items) == spec
+    assert "".join(key_line(item, names) + "\n" for item in items) == spec
