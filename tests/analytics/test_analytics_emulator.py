@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from csv2ddb.bootstrap.dynamodb_tables import audit_table
 from csv2ddb.bootstrap.model import CREATED, DELETED, UNCHANGED
 from csv2ddb.bootstrap.sns_topic import AlertsTopic
 from csv2ddb.bootstrap.stack import ensure, remove
+from csv2ddb.history.audit import put_record
 
 from tests.analytics.conftest import Place
 from tests.analytics.loads import job_args, write_load
@@ -242,3 +244,19 @@ def test_a_rolled_back_load_leaves_the_zone_and_its_day_goes_with_the_last_one(
         DatabaseName=cfg.database, TableName=cfg.items_table(place.table)
     )
     assert parts["Partitions"] == []
+
+
+def test_the_staleness_check_watches_every_cataloged_dataset(place: Place, stack: StackContext) -> None:
+    """One dataset verified an hour ago (fresh), one cataloged but never verified (stale)."""
+    cfg = analytics_config(stack.settings)
+    hook = glue_hook(cfg)
+    ensure_items_table(hook, cfg, "other-dataset", [("id", "string")])
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    record = {"dag_run_id": "d1", "source": "s3://b/raw/x.csv", "table": place.table}
+    record |= {"status": "verified", "recorded_at": hour_ago, "dag_id": "csv2ddb_load"}
+    put_record(stack.client("dynamodb"), stack.settings.audit_table, record)
+    figures = metrics.staleness_step(stack.settings)
+    assert set(figures) == {place.table, "other-dataset"}
+    assert figures["other-dataset"] == {metrics.STALE: 1.0}
+    assert figures[place.table][metrics.STALE] == 0.0
+    assert 3500 < figures[place.table][metrics.FRESHNESS] < 3700

@@ -71,6 +71,11 @@ class Analytics:
     def processed_prefix(self) -> str:
         return PROCESSED_PREFIX
 
+    @property
+    def processed_root(self) -> str:
+        """Where every dataset's processed folder lies (``s3://<bucket>/processed/``)."""
+        return f"s3://{self.settings.bucket}/{self.processed_prefix}"
+
     def items_location(self, table: str) -> str:
         return f"s3://{self.settings.bucket}/{table_root(self.processed_prefix, table)}"
 

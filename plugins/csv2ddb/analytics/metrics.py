@@ -14,8 +14,11 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from csv2ddb.analytics.config import Analytics
+from csv2ddb.analytics.catalog import glue_hook
+from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.history.audit import STATUS_VERIFIED
+from csv2ddb.provider_clients import dynamodb_client
+from csv2ddb.settings import Settings
 from csv2ddb.tables import AUDIT_BY_TABLE
 
 TABLE = "Table"
@@ -135,3 +138,22 @@ def publish_staleness(cfg: Analytics, tables: Iterable[str], ddb: Any) -> dict[s
     figures = freshness(cfg, tables, last, now)
     put(cfg, [datum(name, value, table, now) for table, f in figures.items() for name, value in f.items()])
     return figures
+
+
+def datasets(cfg: Analytics) -> list[str]:
+    """The datasets to watch: the stack's items table, and every table a load has cataloged (its
+    name is the last folder of its catalog table's location, ``processed/<table>/``)."""
+    found = {cfg.settings.table}
+    paginator = glue_hook(cfg).conn.get_paginator("get_tables")
+    for page in paginator.paginate(DatabaseName=cfg.database):
+        for table in page.get("TableList", []):
+            location = (table.get("StorageDescriptor") or {}).get("Location", "")
+            if table["Name"] != cfg.rejects_table and location.startswith(cfg.processed_root):
+                found.add(location[len(cfg.processed_root) :].strip("/"))
+    return sorted(found)
+
+
+def staleness_step(settings: Settings) -> dict[str, dict[str, float]]:
+    """The scheduled staleness check: every watched dataset's freshness, put to CloudWatch."""
+    cfg = analytics_config(settings)
+    return publish_staleness(cfg, datasets(cfg), dynamodb_client(settings))
