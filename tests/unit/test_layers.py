@@ -46,6 +46,9 @@ ALLOWED = {
         "fastapi",
         "starlette",
         "pydantic",
+        # Airflow's own dependencies: the dataset files are YAML checked against a JSON Schema.
+        "yaml",
+        "jsonschema",
     },
     "dags": {"csv2ddb", "csv2ddb_core", "airflow"},
     "plugins": {"csv2ddb", "csv2ddb_core", "airflow", "fastapi", "starlette"},

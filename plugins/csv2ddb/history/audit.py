@@ -86,6 +86,7 @@ def build_record(
         "source_size": load.get("size"),
         "source_version_id": load.get("version_id"),
         "reject_tolerance": load.get("reject_tolerance"),
+        "dataset": load.get("dataset"),
         # How the file was to be read and written, as planned (csv2ddb.load.file_plan).
         "write_options": dict(load.get("options") or {}) or None,
         "csv_options": dict(load.get("csv_options") or {}) or None,

@@ -11,11 +11,14 @@ shape the count check and the audit store read); :meth:`FilePlan.from_xcom` is i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from csv2ddb_core.contract import LOAD_IMPORT, ArgumentError
+from csv2ddb_core.checks import parse_checks
+from csv2ddb_core.conflicts import parse_on_conflict
+from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 
 from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
@@ -59,6 +62,14 @@ class FilePlan:
     # The CSV options the run chose (``csv2ddb_core.dialect``); absent ones are the job's defaults.
     csv: Mapping[str, str] = field(default_factory=dict)
     engine: str = PYTHONSHELL
+    # The checks (``csv2ddb_core.checks``) as canonical JSON text, their row-count history resolved
+    # from the audit table; empty: none. ``on_conflict``: ``csv2ddb_core.conflicts``; empty: reject.
+    checks: str = ""
+    on_conflict: str = ""
+    dataset: str | None = None  # the dataset whose DAG loads the file (docs/datasets.md); None: ad hoc
+    # False when neither the run nor anything but the default named the partition key: the job is
+    # then not told it, so its manifest can say the key is a column taken for its name (``id``).
+    key_named: bool = True
 
     @property
     def load_method(self) -> str:
@@ -75,14 +86,23 @@ class FilePlan:
 
     def job_arguments(self) -> dict[str, str]:
         """The per-file Glue job arguments (the Glue job contract)."""
+        write = write_options.job_arguments(self.write)
+        if (
+            not self.key_named
+            and not self.write.get("sort_key")
+            and self.write.get("partition_key") == str(DEFAULT_KEYS.partition)
+        ):
+            write.pop("--partition_key", None)  # the job's default key, not a choice: it says so
         return {
             "--source_bucket": self.source.bucket,
             "--source_key": self.source.key,
             "--table": self.table,
             RUN_ID_ARG: self.run_id,
             "--reject_tolerance": self.reject_tolerance,
-            **write_options.job_arguments(self.write),
+            **write,
             **{f"--{name}": value for name, value in self.csv.items() if value},
+            **({"--checks": self.checks} if self.checks else {}),
+            **({"--on_conflict": self.on_conflict} if self.on_conflict else {}),
         }
 
     def as_batch(self) -> FilePlan:
@@ -103,6 +123,10 @@ class FilePlan:
             "options": dict(self.write),
             "csv_options": dict(self.csv),
             "engine": self.engine,
+            "dataset": self.dataset,
+            "checks": self.checks,
+            "on_conflict": self.on_conflict,
+            "key_named": self.key_named,
         }
 
     @classmethod
@@ -121,6 +145,10 @@ class FilePlan:
             write=dict(data.get("options") or {}),
             csv=dict(data.get("csv_options") or {}),
             engine=data.get("engine") or PYTHONSHELL,
+            dataset=data.get("dataset") or None,
+            checks=data.get("checks") or "",
+            on_conflict=data.get("on_conflict") or "",
+            key_named=data.get("key_named", True) is not False,
         )
 
 
@@ -158,15 +186,34 @@ def checked_csv_options(params: Mapping[str, Any]) -> dict[str, str]:
         raise InvalidPlan(str(exc)) from exc
 
 
+def checked_quality(params: Mapping[str, Any]) -> tuple[str, str]:
+    """(checks as canonical JSON text, on_conflict) of the run's params, each checked by the core's
+    one validator (``csv2ddb_core.checks`` / ``.conflicts``); a bad declaration fails the plan here,
+    naming the check and the field. ``checks`` may be JSON text (the form) or a JSON object (conf)."""
+    raw = params.get("checks")
+    text = raw if isinstance(raw, str) else json.dumps(raw) if raw else ""
+    policy = str(params.get("on_conflict") or "")
+    try:
+        checks = parse_checks(text)
+        on_conflict = parse_on_conflict(policy) if policy.strip() else ""
+    except ArgumentError as exc:
+        raise InvalidPlan(str(exc)) from exc
+    return (json.dumps(checks, sort_keys=True, separators=(",", ":")) if checks else ""), on_conflict
+
+
 def decide(
     resolved: Mapping[str, Any],
     write: Mapping[str, str],
     csv: Mapping[str, str],
     requested_engine: str | None,
     settings: Settings,
+    checks: str = "",
+    on_conflict: str = "",
+    key_named: bool = True,
 ) -> FilePlan:
     """The plan of one file of a run: the file as ``inputs.resolve_inputs`` found it, its table's
-    decided write options, and the run's CSV options and engine choice."""
+    decided write options, the run's CSV options and engine choice, and its checks (their history
+    resolved) and conflict policy."""
     found = FilePlan.from_xcom(resolved)
     return FilePlan(
         source=found.source,
@@ -176,4 +223,8 @@ def decide(
         write=dict(write),
         csv=dict(csv),
         engine=engine_for(requested_engine, found.source.size, write.get("load_method", ""), settings),
+        checks=checks,
+        on_conflict=on_conflict,
+        key_named=key_named,
+        dataset=found.dataset,
     )

@@ -38,6 +38,7 @@ def _load(request: LoadRequest, dag_run_id: str, key: str, etag: str, size: int,
         "reject_tolerance": request.reject_tolerance,
         "options": dict(request.options),  # decided per table by load_steps.prepare
         "run_id": load_run_id(dag_run_id, request.bucket, key),
+        "dataset": request.dataset,
     }
 
 

@@ -20,6 +20,7 @@ from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import tables
+from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
 from csv2ddb.load import counts, file_plan, inputs, write_options
@@ -33,9 +34,15 @@ from csv2ddb.tables import audit_table_spec
 log = logging.getLogger(__name__)
 
 
-def plan(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
+def plan(
+    params: Mapping[str, Any],
+    run_type: Any,
+    ds: str | None,
+    settings: Settings,
+    dataset: Dataset | None = None,
+) -> LoadRequest:
     try:
-        return plan_request(params, run_type, ds, settings)
+        return plan_request(params, run_type, ds, settings, dataset)
     except InvalidLoadRequest as exc:
         raise AirflowFailException(f"invalid load request: {exc}") from exc
 
@@ -96,6 +103,7 @@ def prepare(
                 settings,
                 checks[load["table"]],
                 request.on_conflict,
+                key_named="partition_key" in request.options,
             )
             for load in loads
         ]

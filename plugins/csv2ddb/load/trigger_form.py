@@ -27,8 +27,9 @@ from csv2ddb_core.contract import (
     WRITE_MODES,
     is_csv_key,
 )
-from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, EMPTY_CELL_MODES
+from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, CSV_OPTIONS, EMPTY_CELL_MODES
 
+from csv2ddb.datasets.spec import Dataset
 from csv2ddb.load import file_plan, write_options
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.settings import ENGINES, Settings
@@ -51,11 +52,33 @@ class InvalidLoadRequest(ValueError):
     """The run's conf/params do not describe a load; the message says what to change."""
 
 
-def load_params(settings: Settings) -> dict[str, Any]:
+def load_params(settings: Settings, dataset: Dataset | None = None) -> dict[str, Any]:
     """Keyword arguments for ``airflow.sdk.Param`` per field (kept Airflow-free for unit tests).
 
-    Order matters: the form shows fields, and sections, in this order.
+    Order matters: the form shows fields, and sections, in this order. A dataset's form asks only
+    for what its dataset file does not fix (:func:`dataset_params`).
     """
+    params = generic_params(settings)
+    return params if dataset is None else dataset_params(params, dataset)
+
+
+def dataset_params(params: Mapping[str, Any], dataset: Dataset) -> dict[str, Any]:
+    """The generic form less what ``dataset`` fixes (bucket, table, keys, write and CSV options,
+    engine), with its prefix and tolerance as the defaults shown."""
+    fixed = {"bucket", "table", "engine", *write_options.OPTIONS, *CSV_OPTIONS}
+    form = {name: dict(spec) for name, spec in params.items() if name not in fixed}
+    form["key"]["description"] = f"One CSV object of this dataset, e.g. {dataset.prefix}file.csv."
+    form["prefix"]["description"] = (
+        f"Load every CSV object under this prefix, within {dataset.prefix}. Leave key and prefix "
+        "empty for a backfill: each day then loads its own partition."
+    )
+    if dataset.reject_tolerance is not None:
+        form["reject_tolerance"]["default"] = dataset.reject_tolerance
+    return form
+
+
+def generic_params(settings: Settings) -> dict[str, Any]:
+    """The ad-hoc form of ``csv2ddb_load``: every option a run may set."""
     return {
         "key": {
             "default": None,
@@ -402,6 +425,7 @@ class LoadRequest:
     objects: tuple[Mapping[str, Any], ...] = ()
     ignored: tuple[str, ...] = ()
     engine: str | None = None  # the params' engine; None = the setting
+    dataset: str | None = None  # the dataset whose DAG runs this load; None = an ad-hoc load
 
 
 def run_type_name(run_type: Any) -> str:
@@ -409,11 +433,29 @@ def run_type_name(run_type: Any) -> str:
     return str(getattr(run_type, "value", run_type))
 
 
-def partition_prefix(settings: Settings, ds: str) -> str:
-    """``raw/dt=YYYY-MM-DD/`` for a data interval date."""
+def partition_prefix(root: str, ds: str) -> str:
+    """``<root>dt=YYYY-MM-DD/`` for a data interval date (root: the raw prefix, or a dataset's)."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ds or ""):
         raise InvalidLoadRequest(f"scheduled run has no usable date (ds={ds!r})")
-    return f"{settings.raw_prefix}dt={ds}/"
+    return f"{root}dt={ds}/"
+
+
+def with_dataset(params: Mapping[str, Any], dataset: Dataset, settings: Settings) -> dict[str, Any]:
+    """A dataset run's params: what the dataset file fixes wins over anything the conf says (the
+    form does not even ask), so every way in loads a dataset's files the same way."""
+    unset = dict.fromkeys((*write_options.OPTIONS, *CSV_OPTIONS), None)
+    return {
+        **params,
+        **unset,
+        **dataset.write,
+        **dataset.csv,
+        "bucket": settings.bucket,
+        "table": dataset.table,
+        "engine": dataset.engine,
+        "checks": dict(dataset.checks) or None,
+        "on_conflict": dataset.on_conflict,
+        "reject_tolerance": params.get("reject_tolerance") or dataset.reject_tolerance,
+    }
 
 
 def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
@@ -429,8 +471,18 @@ def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
         )
 
 
-def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, settings: Settings) -> LoadRequest:
-    """Turn the run's params into a LoadRequest, or raise InvalidLoadRequest saying why not."""
+def plan_request(
+    params: Mapping[str, Any],
+    run_type: Any,
+    ds: str | None,
+    settings: Settings,
+    dataset: Dataset | None = None,
+) -> LoadRequest:
+    """Turn the run's params into a LoadRequest, or raise InvalidLoadRequest saying why not. A
+    dataset's run loads only under the dataset's prefix, with the dataset's options."""
+    root = settings.raw_prefix
+    if dataset is not None:
+        params, root = with_dataset(params, dataset, settings), dataset.prefix
     run_type = run_type_name(run_type)
     bucket = (params.get("bucket") or settings.bucket).strip()
     table = (params.get("table") or settings.table).strip()
@@ -464,15 +516,16 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
         "engine": engine,
         "checks": checks,
         "on_conflict": on_conflict,
+        "dataset": dataset.name if dataset else None,
     }
     if key and prefix:
         raise InvalidLoadRequest(f"give either key ({key!r}) or prefix ({prefix!r}), not both")
     if params.get("objects"):
         if prefix:
             raise InvalidLoadRequest("give either objects (an event batch) or a prefix, not both")
-        return objects_request(params["objects"], settings, common)
+        return objects_request(params["objects"], root, common)
     for what, value in (("key", key), ("prefix", prefix)):
-        _check_under_raw(what, value, settings.raw_prefix)
+        _check_under_raw(what, value, root)
     if key:
         if key.endswith("/"):
             raise InvalidLoadRequest(f"key {key!r} looks like a folder; use the prefix field for folders")
@@ -487,15 +540,15 @@ def plan_request(params: Mapping[str, Any], run_type: Any, ds: str | None, setti
         return LoadRequest(mode="prefix", prefix=prefix, **common)
     if run_type in SCHEDULED_RUN_TYPES:
         return LoadRequest(
-            mode="partition", prefix=partition_prefix(settings, ds or ""), recursive=False, **common
+            mode="partition", prefix=partition_prefix(root, ds or ""), recursive=False, **common
         )
     raise InvalidLoadRequest(
         f"a {run_type} run needs a key or a prefix to load (conf/params 'key' or 'prefix'); "
-        "only scheduled and backfill runs default to the day's raw/dt=<date>/ partition"
+        f"only scheduled and backfill runs default to the day's {root}dt=<date>/ partition"
     )
 
 
-def objects_request(objects: Any, settings: Settings, common: Mapping[str, Any]) -> LoadRequest:
+def objects_request(objects: Any, root: str, common: Mapping[str, Any]) -> LoadRequest:
     """A coalesced batch of S3 events: every object of the run's bucket under the raw prefix; the
     rest are left out with the reason (logged by the run), never loaded anywhere."""
     if not isinstance(objects, list):
@@ -511,7 +564,7 @@ def objects_request(objects: Any, settings: Settings, common: Mapping[str, Any])
         try:
             if bucket != common["bucket"]:
                 raise InvalidLoadRequest(f"not in this run's bucket {common['bucket']}")
-            _check_under_raw("key", key, settings.raw_prefix)
+            _check_under_raw("key", key, root)
             if not is_csv_key(key):
                 raise InvalidLoadRequest(f"not a CSV object ({CSV_SUFFIX}, .csv.gz, .csv.bz2)")
         except InvalidLoadRequest as exc:

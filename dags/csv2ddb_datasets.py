@@ -1,0 +1,17 @@
+"""One load DAG per dataset file of ``dags/datasets/`` (``csv2ddb_load__<name>``; docs/datasets.md).
+
+Each has its dataset's schedule, owner, tags, run history and a trigger form that asks only for
+what the dataset does not already fix. A broken dataset file does not take the others down: its
+DAG is still listed, tagged ``broken-dataset``, and refuses to run with the file's error
+(``csv2ddb.datasets.dags``). Importing this file reads the dataset files and the environment
+settings only: no AWS call, no Variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from csv2ddb.datasets.dags import dataset_dags
+from csv2ddb.settings import load_settings
+
+globals().update(dataset_dags(Path(__file__).resolve().parent / "datasets", load_settings()))
