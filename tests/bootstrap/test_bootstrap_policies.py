@@ -20,7 +20,7 @@ IDENTITY = {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/tester"}
 
 # The only wildcards allowed, each because AWS offers nothing narrower (see policies.py):
 ALLOWED_WILDCARDS = [
-    r"arn:aws:s3:::p1-data/(raw|rejected|manifests|staging)/\*",  # objects under one prefix
+    r"arn:aws:s3:::p1-data/(raw|rejected|manifests|staging|processed)/\*",  # objects under one prefix
     r"arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/\*(:log-stream:\*)?",  # Glue names them
     r"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/p1-trigger:\*",  # per-run streams
     r"arn:aws:secretsmanager:us-east-1:123456789012:secret:p1/airflow-api-\?\?\?\?\?\?",  # random suffix
@@ -112,8 +112,9 @@ def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifes
         "Action": by_sid["WriteItemsTable"]["Action"],
         "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-audit"],
     }
-    writes = [a for s in policy["Statement"] for a in s["Action"] if a.startswith("s3:Put")]
-    assert writes == ["s3:PutObject"]
+    writes = [(s["Sid"], a) for s in policy["Statement"] for a in s["Action"] if a.startswith("s3:Put")]
+    # The processed zone (docs/analytics.md) is the one other place the job writes.
+    assert writes == [("WriteRejectsAndManifests", "s3:PutObject"), ("WriteProcessedZone", "s3:PutObject")]
 
 
 def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None:

@@ -35,7 +35,8 @@ def analytics_resources(ctx: StackContext) -> list[Resource]:
 
 def glue_job_statements(ctx: StackContext) -> list[dict[str, Any]]:
     """The load job's processed zone: write (and, for a retried run, clear) its Parquet under
-    ``processed/``, and read back its own ``rejects.csv`` to store it as Parquet."""
+    ``processed/`` (the Spark driver also reads back the parts it widens), and read back its own
+    ``rejects.csv`` to store it as Parquet."""
     cfg = analytics_config(ctx.settings)
     s = ctx.settings
     bucket = ctx.bucket_arn
@@ -43,7 +44,7 @@ def glue_job_statements(ctx: StackContext) -> list[dict[str, Any]]:
         {
             "Sid": "WriteProcessedZone",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             "Resource": [f"{bucket}/{cfg.processed_prefix}*"],
         },
         {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from csv2ddb.bootstrap.analytics_stack import glue_job_statements
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.lambda_function import claims_table_name, queue_name
 from csv2ddb.bootstrap.model import BootstrapError
@@ -127,6 +128,8 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                     ctx.log_group_arn("/aws-glue/*:log-stream:*"),
                 ],
             },
+            # The processed zone (docs/analytics.md): write processed/*, read back its own rejects.
+            *glue_job_statements(ctx),
         ],
     }
 
