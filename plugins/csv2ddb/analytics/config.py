@@ -83,6 +83,14 @@ class Analytics:
     def rejects_location(self) -> str:
         return f"s3://{self.settings.bucket}/{rejects_root(self.settings.rejected_prefix)}"
 
+    @property
+    def job_arguments(self) -> dict[str, str]:
+        """The load job's processed-zone arguments (``csv2ddb_core.processed.PROCESSED_OPTIONS``)."""
+        return {
+            "--processed": "true" if self.processed else "false",
+            "--processed_prefix": self.processed_prefix,
+        }
+
     # --- the Glue Data Catalog and Athena ---------------------------------------------------------
     @property
     def database(self) -> str:

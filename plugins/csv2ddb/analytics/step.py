@@ -24,6 +24,7 @@ from csv2ddb.analytics.athena import reconcile
 from csv2ddb.analytics.catalog import register_load
 from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.analytics.metrics import publish_load
+from csv2ddb.history.audit import STATUS_VERIFIED
 from csv2ddb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -122,3 +123,9 @@ def alert(settings: Settings, table: str, run_id: str, error: str) -> None:
         )
     except Exception:
         log.exception("could not publish the analytics alert; it was:\n%s\n%s", subject, body)
+
+
+def audit_fields(settings: Settings, load: Mapping[str, Any], manifest: Any, status: str) -> dict[str, Any]:
+    """The verify step's one call: ``analyze_load`` for a planned file (``load``: its plan) whose
+    audit ``status`` is known; the fields to add to its audit record."""
+    return analyze_load(settings, load["table"], load["run_id"], manifest, status == STATUS_VERIFIED)

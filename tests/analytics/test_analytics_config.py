@@ -1,0 +1,39 @@
+"""Analytics names and knobs come from the stack's settings and CSV2DDB_* variables (no emulator)."""
+
+from __future__ import annotations
+
+import pytest
+from csv2ddb.analytics.config import analytics_config, catalog_name
+from csv2ddb.settings import load_settings
+
+
+def test_names_follow_the_stack_prefix_and_the_cores_layout() -> None:
+    cfg = analytics_config(load_settings({}, prefix="my-stack"), env={})
+    assert cfg.database == "my_stack_analytics"
+    assert cfg.items_table("my-stack-items") == "my_stack_items"
+    assert cfg.items_location("my-stack-items") == "s3://my-stack-data/processed/my-stack-items/"
+    assert cfg.rejects_location == "s3://my-stack-data/rejected/parquet/"
+    assert cfg.workgroup == "my-stack-analytics"
+    assert cfg.namespace == "csv2ddb/my-stack"
+    assert cfg.job_arguments == {"--processed": "true", "--processed_prefix": "processed/"}
+
+
+def test_knobs_are_read_and_checked() -> None:
+    env = {
+        "CSV2DDB_PROCESSED": "false",
+        "CSV2DDB_STALE_AFTER_HOURS": "6",
+        "CSV2DDB_ATHENA_SCAN_LIMIT_MB": "50",
+    }
+    cfg = analytics_config(load_settings({}, prefix="p"), env=env)
+    assert cfg.job_arguments["--processed"] == "false"
+    assert cfg.stale_after_hours == 6
+    assert cfg.athena_scan_limit_mb == 50
+    with pytest.raises(ValueError, match="CSV2DDB_ATHENA_SCAN_LIMIT_MB must be a number >= 10"):
+        analytics_config(load_settings({}, prefix="p"), env={"CSV2DDB_ATHENA_SCAN_LIMIT_MB": "5"})
+    with pytest.raises(ValueError, match="CSV2DDB_PROCESSED must be true or false"):
+        analytics_config(load_settings({}, prefix="p"), env={"CSV2DDB_PROCESSED": "sometimes"})
+
+
+def test_a_name_without_letters_is_refused() -> None:
+    with pytest.raises(ValueError, match="no letter or digit"):
+        catalog_name("---")
