@@ -10,10 +10,11 @@ only: no AWS call, no Variable.
 
 from __future__ import annotations
 
+from airflow.sdk import DAG
 from csv2ddb.load.dag_builder import build_load_dag
 from csv2ddb.settings import DAG_ID_LOAD, load_settings
 
-dag = build_load_dag(
+dag: DAG = build_load_dag(
     DAG_ID_LOAD,
     load_settings(),
     description="Load S3 CSV files into DynamoDB via Glue; verify exact counts; audit each file",

@@ -45,6 +45,7 @@ def _dagbag() -> dict:
             "tags": sorted(dag.tags),
             "schedule": str(getattr(dag, "schedule", None)),
             "catchup": dag.catchup,
+            "description": dag.description,
             "params": sorted(dag.params.keys()),
             "tasks": {
                 t.task_id: {"retries": t.retries, "owner": t.owner, "callback": bool(t.on_failure_callback)}

@@ -3,13 +3,28 @@ time, and carries owners, tags, retries and the failure alert."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.airflow
 
-DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown", "csv2ddb_rollback"}
+REPO = Path(__file__).resolve().parents[2]
+DATASET_OWNERS = {
+    f"csv2ddb_load__{path.stem}": yaml.safe_load(path.read_text())["owner"]
+    for path in sorted((REPO / "dags" / "datasets").glob("*.yaml"))
+}
+DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown", "csv2ddb_rollback", *DATASET_OWNERS}
+OFFLINE = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "CSV2DDB_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_ACCESS_KEY_ID": "none",
+    "AWS_SECRET_ACCESS_KEY": "none",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +33,7 @@ def dagbag(airflow_home: dict[str, str]) -> dict[str, Any]:
 
     # No emulator and an endpoint nobody listens on: an import-time AWS call could only fail
     # (and the runner traps botocore calls and Variable.get anyway, recording any attempt).
-    env = {
-        **airflow_home,
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "CSV2DDB_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_ACCESS_KEY_ID": "none",
-        "AWS_SECRET_ACCESS_KEY": "none",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    return run_airflow(["dagbag"], env).result
+    return run_airflow(["dagbag"], {**airflow_home, **OFFLINE}).result
 
 
 def test_no_import_errors_and_all_dags_present(dagbag: dict[str, Any]) -> None:
@@ -44,7 +51,7 @@ def test_owner_tags_retries_and_alerts_on_every_task(dagbag: dict[str, Any], dag
     assert "csv2ddb" in dag["tags"]
     assert dag["catchup"] is False
     for task_id, task in dag["tasks"].items():
-        assert task["owner"] == "csv2ddb", task_id
+        assert task["owner"] == DATASET_OWNERS.get(dag_id, "csv2ddb"), task_id
         assert task["callback"], f"{task_id} has no on_failure_callback"
 
 
@@ -79,3 +86,33 @@ def test_rollback_dag_takes_a_run_id_and_retries_to_finish(dagbag: dict[str, Any
     assert dag["params"] == ["run_id"]
     assert dag["schedule"] == "None"
     assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == {"roll_back": 2}
+
+
+def test_each_dataset_dag_has_its_files_schedule_form_and_owner(dagbag: dict[str, Any]) -> None:
+    weather = dagbag["dags"]["csv2ddb_load__weather"]
+    assert {"dataset", "nycflights13", "weather"} <= set(weather["tags"])
+    assert weather["schedule"] == "None"  # its files arrive by event: no schedule loads them again
+    assert "table" not in weather["params"]
+    assert "partition_key" not in weather["params"]
+    assert {"key", "prefix", "reject_tolerance"} <= set(weather["params"])
+    assert sorted(weather["tasks"]) == sorted(dagbag["dags"]["csv2ddb_load"]["tasks"])  # one wiring
+
+
+def test_a_broken_dataset_file_leaves_the_other_dataset_dags_working(
+    airflow_home: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.dags.conftest import run_airflow
+
+    dags = tmp_path / "dags"
+    (dags / "datasets").mkdir(parents=True)
+    shutil.copy(REPO / "dags" / "csv2ddb_datasets.py", dags)
+    shutil.copy(REPO / "dags" / "datasets" / "weather.yaml", dags / "datasets")
+    (dags / "datasets" / "orders.yaml").write_text("files: {prefix: raw/orders/}\ntable: {name: x}\n")
+    env = {**airflow_home, **OFFLINE, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
+    bag = run_airflow(["dagbag"], env).result
+    assert bag["import_errors"] == {}
+    assert set(bag["dags"]) == {"csv2ddb_load__weather", "csv2ddb_load__orders"}
+    broken = bag["dags"]["csv2ddb_load__orders"]
+    assert "broken-dataset" in broken["tags"]
+    assert list(broken["tasks"]) == ["refuse"]
+    assert "orders.yaml: table: 'partition_key' is a required property" in broken["description"]

@@ -53,7 +53,7 @@ def broken_dag(error: DatasetError) -> DAG:
     dag_id = f"{DAG_ID_PREFIX}{Path(error.path).stem}"
     with DAG(
         dag_id=dag_id,
-        description=f"BROKEN dataset file: {error}"[:200],
+        description=f"BROKEN dataset file: {error}",
         schedule=None,
         start_date=START_DATE,
         catchup=False,
