@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -253,7 +254,14 @@ class LocalPart:
 
 class ParquetParts:
     """Items to local Parquet files, ``PART_ROWS`` a row group, one file until a row group's types
-    do not fit it (then the next file starts with the wider schema). Thread-safe ``add``."""
+    do not fit it (then the next file starts with the wider schema).
+
+    ``add`` (from any writer thread) only appends to a buffer; full chunks go to ONE converter
+    thread through a queue of two. Converting a chunk takes a fraction of a second: done under the
+    writers' lock it stopped every writer thread meanwhile (no DynamoDB request in flight); on its
+    own thread the writers go on, and the bounded queue keeps memory flat (backpressure).
+    ``seconds`` is the converter thread's own time (``close`` converts the rest in the caller).
+    """
 
     def __init__(self, stem: str = "part", part_rows: int = PART_ROWS) -> None:
         self._dir = tempfile.mkdtemp(prefix="csv2ddb-processed-")
@@ -261,18 +269,44 @@ class ParquetParts:
         self._part_rows = part_rows
         self._buffer: List[Mapping[str, Any]] = []
         self._lock = threading.Lock()
+        self._queue: queue.Queue[Optional[List[Mapping[str, Any]]]] = queue.Queue(maxsize=2)
+        self._thread: Optional[threading.Thread] = None
         self._writer: Any = None
         self._current: Optional[LocalPart] = None
+        self.error: Optional[BaseException] = None
         self.parts: List[LocalPart] = []
         self.notes: Dict[str, str] = {}
         self.rows = 0
+        self.seconds = 0.0
 
     def add(self, items: Sequence[Mapping[str, Any]]) -> None:
+        if self.error is not None:
+            raise self.error
+        chunk: Optional[List[Mapping[str, Any]]] = None
         with self._lock:
             self._buffer.extend(items)
             if len(self._buffer) >= self._part_rows:
                 chunk, self._buffer = self._buffer, []
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._convert, name="processed-zone", daemon=True)
+                    self._thread.start()
+        if chunk is not None:
+            self._queue.put(chunk)
+
+    def _convert(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self.error is not None:
+                continue  # failed: drain, so that writers never block on a full queue
+            began = time.monotonic()
+            try:
                 self._write(chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to add()/close(), which report it
+                self.error = exc
+            finally:
+                self.seconds += time.monotonic() - began
 
     def _write(self, chunk: Sequence[Mapping[str, Any]]) -> None:
         import pyarrow.parquet as pq  # lazily, see _pa
@@ -295,18 +329,29 @@ class ParquetParts:
         self.parts.append(self._current)
         self.rows += table.num_rows
 
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
     def close(self) -> List[LocalPart]:
-        """Write what is buffered and close the open file; the parts, in order."""
+        """Convert what is buffered, close the open file; the parts, in order (or the error)."""
         with self._lock:
-            if self._buffer:
-                chunk, self._buffer = self._buffer, []
-                self._write(chunk)
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+            rest, self._buffer = self._buffer, []
+        self._stop()
+        if self.error is not None:
+            raise self.error
+        if rest:
+            self._write(rest)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         return self.parts
 
     def discard(self) -> None:
+        self.error = self.error or RuntimeError("discarded")
+        self._stop()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -430,7 +475,8 @@ class ProcessedZone:
         finally:
             if parts is not None:
                 parts.discard()
-        self.seconds += time.monotonic() - began
+        # The converter thread's time during the load, then this (the rest, the uploads, rejects).
+        self.seconds = (parts.seconds if parts is not None else 0.0) + time.monotonic() - began
         out["seconds"] = round(self.seconds, 3)
         return out
 
@@ -448,22 +494,21 @@ class ProcessedKeyList(KeyListWriter):
         self.zone = zone
         self._rejects = rejects
         self._parts: Optional[ParquetParts] = ParquetParts()
+        self._stopped: Optional[ParquetParts] = None
         self.outcome: Optional[Dict[str, Any]] = None
 
     def add(self, items: Sequence[Mapping[str, Any]]) -> None:
         super().add(items)
-        if self._parts is None or not items:
+        parts = self._parts
+        if parts is None or not items:
             return
-        began = time.monotonic()
         try:
-            self._parts.add(items)
+            parts.add(items)
         except Exception as exc:  # a writer thread: the load goes on, the zone reports
-            LOG.exception("the processed zone stopped")
-            self.zone.error = f"the processed zone stopped: {type(exc).__name__}: {exc}"
-            self._parts.discard()
-            self._parts = None
-        finally:
-            self.zone.seconds += time.monotonic() - began
+            if self.zone.error is None:
+                LOG.exception("the processed zone stopped")
+                self.zone.error = f"the processed zone stopped: {type(exc).__name__}: {exc}"
+            self._parts, self._stopped = None, parts  # discarded by upload/close, not here
 
     def upload(self, s3: Any, bucket: str, key: str) -> Dict[str, Any]:
         """Store the key list, then the zone (``self.outcome``, the manifest's ``processed``)."""
@@ -474,9 +519,10 @@ class ProcessedKeyList(KeyListWriter):
 
     def close(self) -> None:
         super().close()
-        if self._parts is not None:
-            self._parts.discard()
-            self._parts = None
+        for parts in (self._parts, self._stopped):
+            if parts is not None:
+                parts.discard()
+        self._parts = self._stopped = None
 
 
 def key_list(args: JobArgs, rejects: Any, ingestion_timestamp: str) -> KeyListWriter:

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ from csv2ddb.history.audit import put_record
 
 from tests.analytics.conftest import Place
 from tests.analytics.loads import job_args, write_load
+
+JOB_SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
 
 
 def analytics_resources(ctx: StackContext) -> list[Any]:
@@ -260,3 +263,43 @@ def test_the_staleness_check_watches_every_cataloged_dataset(place: Place, stack
     assert figures["other-dataset"] == {metrics.STALE: 1.0}
     assert figures[place.table][metrics.STALE] == 0.0
     assert 3500 < figures[place.table][metrics.FRESHNESS] < 3700
+
+
+def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, stack: StackContext) -> None:
+    """The real Python-shell job, run by the emulator's Glue with ``--processed true`` (and the
+    analytics library set AWS needs for pyarrow), then the analytics step on its stored manifest."""
+    cfg = analytics_config(stack.settings)
+    s3, glue = stack.client("s3"), stack.client("glue")
+    s3.upload_file(str(JOB_SCRIPT), place.bucket, "scripts/csv2ddb_load_job.py")
+    s3.put_object(Bucket=place.bucket, Key="raw/g.csv", Body=b"id,v,w\na,1,x\nb,2.5,y\nc,3\n")
+    job = f"{stack.settings.prefix}-load"
+    glue.create_job(
+        Name=job,
+        Role="arn:aws:iam::000000000000:role/csv2ddb-test-glue",
+        Command={"Name": "pythonshell", "ScriptLocation": f"s3://{place.bucket}/scripts/csv2ddb_load_job.py"},
+        DefaultArguments={"--library-set": "analytics", **cfg.job_arguments},
+        MaxCapacity=0.0625,
+        Timeout=300,  # minutes on AWS; ministack reads it as seconds (capped at 600): room for a busy machine
+    )
+    run_id = f"g-{uuid.uuid4().hex[:8]}"
+    args = {"--source_bucket": place.bucket, "--source_key": "raw/g.csv", "--table": place.table}
+    args |= {"--run_id": run_id, "--reject_tolerance": "1"}
+    try:
+        glue_run = glue.start_job_run(JobName=job, Arguments=args)["JobRunId"]
+        deadline = time.monotonic() + 300
+        while (state := glue.get_job_run(JobName=job, RunId=glue_run)["JobRun"])["JobRunState"] in (
+            "STARTING",
+            "RUNNING",
+            "STOPPING",
+        ):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        assert state["JobRunState"] == "SUCCEEDED", state.get("ErrorMessage")
+    finally:
+        glue.delete_job(JobName=job)
+    manifest = json.loads(s3.get_object(Bucket=place.bucket, Key=f"manifests/{run_id}.json")["Body"].read())
+    assert manifest["processed"]["rows"] == manifest["rows_written"] == 2
+    assert manifest["processed"]["rejects"]["rows"] == 1
+    fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
+    assert fields["analytics_status"] == RECONCILED, fields
+    assert fields["athena_count"] == 2

@@ -95,3 +95,14 @@ def test_the_core_does_not_import_pyarrow_while_the_zone_is_off() -> None:
         "assert 'pyarrow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_chunk_that_cannot_be_converted_stops_the_parts_with_its_error() -> None:
+    """The converter thread's error reaches the caller (close at the latest), never a hang."""
+    parts = processed.ParquetParts(part_rows=1)
+    parts.add([{"id": {"S": "a"}, "tags": {"L": [{"S": "x"}]}}])  # a list: no Parquet rule for it
+    with pytest.raises(pa.ArrowNotImplementedError):
+        parts.close()
+    with pytest.raises(pa.ArrowNotImplementedError):
+        parts.add([{"id": {"S": "b"}}])
+    parts.discard()
