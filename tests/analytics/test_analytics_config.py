@@ -8,7 +8,7 @@ from csv2ddb.settings import load_settings
 
 
 def test_names_follow_the_stack_prefix_and_the_cores_layout() -> None:
-    cfg = analytics_config(load_settings({}, prefix="my-stack"), env={})
+    cfg = analytics_config(load_settings({}, prefix="my-stack"), env={"CSV2DDB_PROCESSED": "true"})
     assert cfg.database == "my_stack_analytics"
     assert cfg.items_table("my-stack-items") == "my_stack_items"
     assert cfg.items_location("my-stack-items") == "s3://my-stack-data/processed/my-stack-items/"
@@ -16,6 +16,10 @@ def test_names_follow_the_stack_prefix_and_the_cores_layout() -> None:
     assert cfg.workgroup == "my-stack-analytics"
     assert cfg.namespace == "csv2ddb/my-stack"
     assert cfg.job_arguments == {"--processed": "true", "--processed_prefix": "processed/"}
+
+
+def test_the_zone_is_off_by_default() -> None:
+    assert analytics_config(load_settings({}, prefix="p"), env={}).job_arguments["--processed"] == "false"
 
 
 def test_knobs_are_read_and_checked() -> None:

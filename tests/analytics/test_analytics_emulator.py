@@ -269,6 +269,8 @@ def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, st
     """The real Python-shell job, run by the emulator's Glue with ``--processed true`` (and the
     analytics library set AWS needs for pyarrow), then the analytics step on its stored manifest."""
     cfg = analytics_config(stack.settings)
+    on = analytics_config(stack.settings, env={"CSV2DDB_PROCESSED": "true"})
+    assert on.job_arguments["--processed"] == "true"
     s3, glue = stack.client("s3"), stack.client("glue")
     s3.upload_file(str(JOB_SCRIPT), place.bucket, "scripts/csv2ddb_load_job.py")
     s3.put_object(Bucket=place.bucket, Key="raw/g.csv", Body=b"id,v,w\na,1,x\nb,2.5,y\nc,3\n")
@@ -277,7 +279,7 @@ def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, st
         Name=job,
         Role="arn:aws:iam::000000000000:role/csv2ddb-test-glue",
         Command={"Name": "pythonshell", "ScriptLocation": f"s3://{place.bucket}/scripts/csv2ddb_load_job.py"},
-        DefaultArguments={"--library-set": "analytics", **cfg.job_arguments},
+        DefaultArguments={"--library-set": "analytics", **on.job_arguments},
         MaxCapacity=0.0625,
         Timeout=300,  # minutes on AWS; ministack reads it as seconds (capped at 600): room for a busy machine
     )

@@ -61,7 +61,10 @@ class Analytics:
     """The analytics names and knobs of one stack."""
 
     settings: Settings
-    processed: bool = True  # CSV2DDB_PROCESSED: write the processed zone (the job's --processed)
+    # CSV2DDB_PROCESSED: write the processed zone (the job's --processed) and run the analytics
+    # step (catalog, Athena, metrics). Off until the local emulator starts Athena and CloudWatch
+    # (dev/csv2ddb_dev/emulator.py SERVICES): on, every local load's analytics step would fail.
+    processed: bool = False
     reject_rate_alarm_percent: float = 5.0  # CSV2DDB_REJECT_RATE_ALARM_PERCENT
     stale_after_hours: float = 24.0  # CSV2DDB_STALE_AFTER_HOURS: a dataset's expected load interval
     athena_scan_limit_mb: int = 1024  # CSV2DDB_ATHENA_SCAN_LIMIT_MB: the workgroup's per-query cutoff
