@@ -26,8 +26,18 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args, resolve_options
 from csv2ddb_core.artifacts import delete_parts, merge_keys, merge_rejects
+from csv2ddb_core.checks import file_failure, file_results
 from csv2ddb_core.clients import make_clients
-from csv2ddb_core.contract import LOAD_BATCH, ArgumentError, JobArgs, JobError, Manifest
+from csv2ddb_core.contract import (
+    LOAD_BATCH,
+    ON_CONFLICT_KEEP_LAST,
+    ON_CONFLICT_REJECT,
+    R_CONFLICTING_DUPLICATE,
+    ArgumentError,
+    JobArgs,
+    JobError,
+    Manifest,
+)
 from csv2ddb_core.driver import (
     assemble,
     data_start,
@@ -39,7 +49,7 @@ from csv2ddb_core.driver import (
     summaries_from,
     whole_object_split,
 )
-from csv2ddb_core.load import check_table, judge, tolerance_message
+from csv2ddb_core.load import check_table, judge, judge_checks, tolerance_message
 from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
 from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, Tap, digest_split, load_split, scan_split
 from csv2ddb_core.processed_spark import spark_zone
@@ -65,6 +75,7 @@ DIGESTS = StructType(
         StructField("split", IntegerType(), False),
         StructField("line", LongType(), False),
         StructField("d", BinaryType(), False),
+        StructField("c", BinaryType(), False),  # content digest: exact vs conflicting duplicates
     ]
 )
 
@@ -124,14 +135,46 @@ def plan_splits(
     return assemble(scans, header_lines)
 
 
-def duplicates_of(digests: DataFrame) -> DataFrame:
-    """(split, line) of every row whose key occurred on an earlier line: the first one wins."""
-    first = F.min("line").over(Window.partitionBy("d"))
-    return digests.withColumn("first", first).where(F.col("line") > F.col("first")).select("split", "line")
+def classify(digests: DataFrame, policy: str) -> DataFrame:
+    """Every good row with its key's verdict, as the Python shell's ``conflicts.Duplicates`` gives
+    it: ``later`` (a line after its key's first), ``conflict`` (later, other cells than the first
+    row's), ``drop`` (a duplicate not written) and ``reject`` (a conflicting duplicate under
+    ``reject``), and ``first`` (the key's first line)."""
+    by_key = Window.partitionBy("d")
+    rows = digests.withColumn("f", F.min(F.struct("line", "c")).over(by_key))
+    later = F.col("line") > F.col("f.line")
+    rows = rows.withColumn("later", later).withColumn("conflict", later & (F.col("c") != F.col("f.c")))
+    if policy == ON_CONFLICT_KEEP_LAST:
+        any_conflict = F.max(F.col("conflict").cast("int")).over(by_key) > 0
+        winner = F.when(any_conflict, F.max("line").over(by_key)).otherwise(F.col("f.line"))
+        rows = rows.withColumn("drop", F.col("line") != winner).withColumn("reject", F.lit(False))
+    else:
+        rejecting = F.lit(policy == ON_CONFLICT_REJECT)
+        rows = rows.withColumn("reject", F.col("conflict") & rejecting)
+        rows = rows.withColumn("drop", F.col("later") & ~F.col("reject"))
+    return rows.select("split", "line", F.col("f.line").alias("first"), "later", "conflict", "drop", "reject")
+
+
+def duplicate_counts(classified: DataFrame) -> Dict[str, int]:
+    """Later rows, exact and conflicting (one Spark job over the classified rows)."""
+    got = classified.agg(
+        F.sum((F.col("later") & ~F.col("conflict")).cast("long")).alias("exact"),
+        F.sum(F.col("conflict").cast("long")).alias("conflicting"),
+    ).collect()[0]
+    return {"exact": int(got["exact"] or 0), "conflicting": int(got["conflicting"] or 0)}
+
+
+def duplicates_of(digests: DataFrame, policy: str = ON_CONFLICT_REJECT) -> DataFrame:
+    """(split, line) of every row the load does not write because its key keeps another row."""
+    return classify(digests, policy).where("drop").select("split", "line")
 
 
 def read_before(
-    broken: int, summaries: Sequence[Mapping[str, Any]], digests: DataFrame, stats: LoadStats
+    broken: int,
+    summaries: Sequence[Mapping[str, Any]],
+    digests: DataFrame,
+    stats: LoadStats,
+    policy: str = ON_CONFLICT_REJECT,
 ) -> None:
     """The figures of what was read before the first malformed record (the Python shell's
     validation pass reports them the same way): rows, rejects, duplicates; nothing written."""
@@ -141,9 +184,12 @@ def read_before(
     for s in before:
         for reason, count in s["reasons"].items():
             stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
-    stats.rows_duplicate = duplicates_of(
-        digests.where((F.col("line") >= 0) & (F.col("split") <= broken))
-    ).count()
+    classified = classify(digests.where((F.col("line") >= 0) & (F.col("split") <= broken)), policy)
+    stats.rows_duplicate = classified.where("drop").count()
+    conflicts = classified.where("reject").count()
+    if conflicts:
+        stats.rows_rejected += conflicts
+        stats.reject_reasons[R_CONFLICTING_DUPLICATE] = conflicts
 
 
 def write_splits(
@@ -154,16 +200,22 @@ def write_splits(
     write: bool,
     fault: Optional[Fault],
     tap: Optional[Tap] = None,
+    conflicts: Optional[DataFrame] = None,
 ) -> List[SplitResult]:
-    """Pass 3: one task per split, given the lines of its duplicates; the committed results."""
+    """Pass 3: one task per split, given the lines of its duplicates and of its conflicting rows
+    to reject (with their key's first line); the committed results."""
     sc = spark.sparkContext
     position = {s.index: i for i, s in enumerate(live)}
     specs = sc.parallelize([(s.index, (0, s)) for s in live], len(live))
     dups = duplicates.rdd.map(lambda r: (r[0], (1, r[1])))
+    if conflicts is not None:
+        dups = dups.union(conflicts.rdd.map(lambda r: (r[0], (2, (r[1], r[2])))))
 
     def run(values: Any) -> SplitResult:
         split = next(v for tag, v in values if tag == 0)
-        return load_split(plan, split, {v for tag, v in values if tag == 1}, write, fault, tap)
+        lines = {v for tag, v in values if tag == 1}
+        rejected = dict(v for tag, v in values if tag == 2)
+        return load_split(plan, split, lines, write, fault, tap, rejected)
 
     grouped = specs.union(dups).groupByKey(len(live), partitionFunc=lambda k: position[k])
     return grouped.map(lambda kv: run(kv[1])).collect()
@@ -198,6 +250,7 @@ def run_load(
         refuse_import_path(args)
         check_table(ddb, args.table, args.keys)
         table_checked = True
+        refuse_unique(args)
         plan = prepare(s3, args, started, result)
         splits = timed(engine, "scan", lambda: plan_splits(spark, s3, plan, opts, result))
         live = loadable(splits)
@@ -211,25 +264,41 @@ def run_load(
         summaries = timed(engine, "digest", lambda: summaries_from(digests.where("line < 0").collect()))
         broken = first_error(summaries)
         if broken is not None:  # a malformed file: found before the first write, nothing written
-            read_before(broken[0], summaries, digests, stats)
+            read_before(broken[0], summaries, digests, stats, args.on_conflict)
             result.nothing_written = True
             raise JobError(broken[1])
-        # Computed by the write pass (one Spark job less per load): every split's task is handed
-        # the lines of its duplicates, and reports how many it was handed.
-        duplicates = duplicates_of(digests.where("line >= 0"))
+        # Every split's task is handed the lines of its duplicates (and of its conflicting rows to
+        # reject), and reports how many it was handed.
+        classified = classify(digests.where("line >= 0"), args.on_conflict)
+        duplicates = classified.where("drop").select("split", "line")
+        conflicts = classified.where("reject").select("split", "line", "first")
+        counts = timed(engine, "duplicates", lambda: duplicate_counts(classified))
+        result.duplicates = {"on_conflict": args.on_conflict, **counts}
         read = sum(s["read"] for s in summaries)
         rejected = sum(s["rejected"] for s in summaries)
-        write = not (args.validate_first and args.tolerance.exceeded(rejected, read))
+        if args.on_conflict == ON_CONFLICT_REJECT:
+            rejected += counts["conflicting"]
+        file_failed = file_failure(file_results(args.checks, result.columns, read)) if args.checks else None
+        write = not (args.validate_first and (file_failed or args.tolerance.exceeded(rejected, read)))
         results = timed(
-            engine, "write", lambda: write_splits(spark, plan, live, duplicates, write, fault, tap)
+            engine,
+            "write",
+            lambda: write_splits(spark, plan, live, duplicates, write, fault, tap, conflicts),
         )
         if args.validate_first:  # reported only when the Python shell would run its validation pass
             marked = sum(r.marked_duplicates for r in results)
             result.validation = {"rows_read": read, "rows_rejected": rejected, "rows_duplicate": marked}
         collect_artifacts(s3, args, results, stats, result)
         engine["executor_peak_rss_mb"] = max((r.peak_rss_mb for r in results), default=0.0)
+        if args.checks:
+            result.check_failures = sum_check_failures(results)
+            failure = judge_checks(args, result, stats.rows_read)
+            if failure and not args.validate_first:
+                result.checks_error = f"{failure} (rows already written stay written: --validate_first false)"
         if not write:
             result.nothing_written = True
+            if file_failed:
+                raise JobError(f"{file_failed}; nothing was written (validate_first)")
             raise JobError(tolerance_message(args, stats, result, validated=True))
         result.processed = spark_zone(  # the processed zone (off unless --processed true): one more pass
             sc,
@@ -275,6 +344,26 @@ def collect_artifacts(
         delete_parts(s3, args, results)
     except Exception as exc:  # noqa: BLE001 - leftover parts are untidy, not wrong: say so, go on
         LOG.warning("could not delete the split parts under %s.parts/: %s", args.run_id, exc)
+
+
+def sum_check_failures(results: Sequence[SplitResult]) -> Dict[str, int]:
+    """Rows failing each column check, summed over the committed split results."""
+    total: Dict[str, int] = {}
+    for r in results:
+        for name, count in r.check_failures.items():
+            total[name] = total.get(name, 0) + count
+    return total
+
+
+def refuse_unique(args: JobArgs) -> None:
+    """``unique`` needs every row's value at once: the Python shell judges it; this engine does not
+    yet, and says so before reading rather than pass a check it did not run."""
+    unique = [c for c, rules in args.checks.get("columns", {}).items() if rules.get("unique")]
+    if unique:
+        raise JobError(
+            f"check unique on column(s) {unique}: the Spark engine does not judge unique yet; "
+            "run this load with engine pythonshell"
+        )
 
 
 def timed(engine: Dict[str, Any], name: str, step: Callable[[], Any]) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
+from csv2ddb_core.checks import parse_checks
+from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
 from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
 from csv2ddb_core.dialect import (
     CSV_OPTION_DEFAULTS,
@@ -41,6 +43,8 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "validate_first": "true",
     "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
     "staging_prefix": "staging/",
+    "on_conflict": "reject",  # reject | keep_first | keep_last (csv2ddb_core.conflicts)
+    "checks": "",  # JSON (csv2ddb_core.checks)
     **PROCESSED_OPTIONS,  # --processed true|false (default false), --processed_prefix processed/
     "write_concurrency": "8",
     **CSV_OPTION_DEFAULTS,
@@ -126,6 +130,9 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     load_method = parse_load_method(values["load_method"] or "", decided=True)
     max_write_rate = parse_write_rate(values["max_write_rate"] or "")
     check_import_options(load_method, write_mode, max_write_rate)
+    validate_first = parse_bool(values["validate_first"] or "true", "--validate_first")
+    on_conflict = parse_on_conflict(values["on_conflict"] or "")
+    check_on_conflict(on_conflict, validate_first)
     zone = parse_processed_options({n: values[n] or "" for n in PROCESSED_OPTIONS})
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
@@ -149,7 +156,10 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         version_column=version_column,
         max_write_rate=max_write_rate,
         ttl=ttl,
-        validate_first=parse_bool(values["validate_first"] or "true", "--validate_first"),
+        validate_first=validate_first,
+        on_conflict=on_conflict,
+        checks=parse_checks(values["checks"] or ""),
+        key_given=bool((values["partition_key"] or "").strip()),
         load_method=load_method,
         staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
         processed=zone.enabled,

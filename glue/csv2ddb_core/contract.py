@@ -52,6 +52,10 @@ R_INVALID_NUMBER_KEY = "invalid_number_key"
 R_INVALID_BINARY_KEY = "invalid_binary_key"
 R_INVALID_VERSION = "invalid_version"
 R_INVALID_TTL = "invalid_ttl"
+# A later row whose key was seen on an earlier line with other cells (``--on_conflict reject``).
+R_CONFLICTING_DUPLICATE = "conflicting_duplicate"
+# A row that fails a declared check is rejected with ``check:<rule>:<column>`` (csv2ddb_core.checks).
+R_CHECK_PREFIX = "check:"
 REJECT_REASONS = (
     R_RAGGED,
     R_UNDECODABLE,
@@ -64,6 +68,7 @@ REJECT_REASONS = (
     R_ITEM_TOO_LARGE,
     R_TYPE_MISMATCH,
     R_DYNAMODB_REJECTED,
+    R_CONFLICTING_DUPLICATE,
 )
 
 # Error codes worth retrying: throttling and transient server errors.
@@ -224,6 +229,13 @@ LOAD_IMPORT = "import"  # stage DynamoDB JSON for ImportTable (a new table; no w
 LOAD_BATCH = "batch"  # write with BatchWriteItem / PartiQL into an existing table
 LOAD_METHODS = (LOAD_AUTO, LOAD_IMPORT, LOAD_BATCH)
 RATE_UNITS = ("items", "wcu")
+# What a later row with an already-seen key and OTHER cells means (an exact duplicate, same cells,
+# is always dropped and counted in rows_duplicate): reject it (the default), keep the first row, or
+# keep the last one.
+ON_CONFLICT_REJECT = "reject"
+ON_CONFLICT_KEEP_FIRST = "keep_first"
+ON_CONFLICT_KEEP_LAST = "keep_last"
+ON_CONFLICT_POLICIES = (ON_CONFLICT_REJECT, ON_CONFLICT_KEEP_FIRST, ON_CONFLICT_KEEP_LAST)
 
 
 @dataclass(frozen=True)
@@ -331,6 +343,12 @@ class JobArgs:
     validate_first: bool = True
     load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
     staging_prefix: str = "staging/"
+    on_conflict: str = ON_CONFLICT_REJECT
+    # The declared checks as validated JSON (``csv2ddb_core.checks.parse_checks``); empty: none.
+    checks: Mapping[str, Any] = field(default_factory=dict)
+    # False when no --partition_key was given: the key is the contract's default (``id``), so a
+    # column that happens to be named ``id`` becomes the key (the manifest says so).
+    key_given: bool = True
     # The processed zone (csv2ddb_core.processed): the written items as Parquet; off unless asked.
     processed: bool = False
     processed_prefix: str = "processed/"
@@ -482,6 +500,12 @@ class Manifest:
     validate_first: Optional[bool] = None
     validation: Optional[Mapping[str, int]] = None
     nothing_written: bool = False
+    # {"on_conflict", "exact", "conflicting"}: later rows of a seen key, with the same cells or not.
+    duplicates: Optional[Mapping[str, Any]] = None
+    # The declared checks' results (csv2ddb_core.checks.summary); None: no checks.
+    checks: Optional[Mapping[str, Any]] = None
+    # True when the key is a column that is only the key because it is named like the default key.
+    key_by_default: bool = False
     compression: Optional[str] = None
     peak_rss_mb: Optional[float] = None
     job_run_id: Optional[str] = None
@@ -576,6 +600,9 @@ MANIFEST_TYPES: Dict[str, Tuple[str, ...]] = {
     "validate_first": (_BOOL,),
     "validation": (_OBJECT,),
     "nothing_written": (_BOOL,),
+    "duplicates": (_OBJECT,),
+    "checks": (_OBJECT,),
+    "key_by_default": (_BOOL,),
     "compression": (_TEXT,),
     "peak_rss_mb": (_NUMBER,),
     "job_run_id": (_TEXT,),

@@ -14,8 +14,10 @@ import json
 import logging
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from csv2ddb_core.conflicts import key_by_default
 from csv2ddb_core.contract import JobArgs, Manifest, SourceObject
 from csv2ddb_core.header import header_from
+from csv2ddb_core.load import start_checks
 from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso
 from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
 from csv2ddb_core.ranged import range_stream, version_pin
@@ -53,6 +55,8 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: LoadResult) ->
     builder = builder_for(plan)  # refuses a --type_map/--ttl_column/--version_column the header lacks
     result.id_source = header.id_source
     result.columns = list(builder.names)
+    result.key_by_default = key_by_default(args.key_given, header.id_index)
+    start_checks(args, builder.names, result)  # a bad declaration or a missing required column: here
     return plan
 
 
@@ -137,5 +141,6 @@ def first_error(summaries: Sequence[Mapping[str, Any]]) -> Optional[Tuple[int, s
     return None
 
 
-def summaries_from(rows: List[Tuple[int, int, bytes]]) -> List[Dict[str, Any]]:
-    return [{"index": index, **json.loads(blob)} for index, _, blob in rows]
+def summaries_from(rows: Sequence[Sequence[Any]]) -> List[Dict[str, Any]]:
+    """Pass 2's per-split summaries from its ``(split, -1, summary JSON, b"")`` rows."""
+    return [{"index": row[0], **json.loads(row[2])} for row in rows]

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from csv2ddb_core.cells import strict_number
 from csv2ddb_core.contract import (
@@ -47,14 +47,20 @@ class DedupeIndex:
 
     About 16 / 0.7 ≈ 23-46 bytes per row instead of ~100 for a Python ``set`` of bytes, so the
     only memory that grows with the file stays small: 5.6 M rows ≈ 134 MB.
+
+    ``payload`` bytes per slot (``add_payload``) keep a small fixed-size value beside each digest:
+    the conflict check keeps the first row's content digest and line there (16 more bytes per
+    slot), never the row itself.
     """
 
     _EMPTY = bytes(16)
 
-    def __init__(self, capacity_bits: int = 16) -> None:
+    def __init__(self, capacity_bits: int = 16, payload: int = 0) -> None:
         self._bits = capacity_bits
         self._mask = (1 << capacity_bits) - 1
-        self._table = bytearray(16 << capacity_bits)
+        self._payload = payload
+        self._width = 16 + payload
+        self._table = bytearray(self._width << capacity_bits)
         self._count = 0
 
     def __len__(self) -> int:
@@ -84,18 +90,44 @@ class DedupeIndex:
                 return False
             slot = (slot + 1) & mask
 
+    def add_payload(self, digest: bytes, payload: bytes) -> Optional[bytes]:
+        """Insert ``digest`` with ``payload`` (``payload`` bytes long); None when new, else the
+        payload stored with its first insertion (which is kept)."""
+        if digest == self._EMPTY:
+            digest = b"\x00" * 15 + b"\x01"
+        table = self._table
+        mask = self._mask
+        width = self._width
+        slot = int.from_bytes(digest[:8], "little") & mask
+        while True:
+            off = slot * width
+            cur = table[off : off + 16]
+            if cur == self._EMPTY:
+                table[off : off + width] = digest + payload
+                self._count += 1
+                if self._count * 10 > (mask + 1) * 7:
+                    self._grow()
+                return None
+            if cur == digest:
+                return bytes(table[off + 16 : off + width])
+            slot = (slot + 1) & mask
+
     def _grow(self) -> None:
         old = self._table
+        width = self._width
         self._bits += 1
         self._mask = (1 << self._bits) - 1
-        self._table = bytearray(16 << self._bits)
+        self._table = bytearray(width << self._bits)
         self._count = 0
         view = memoryview(old)
         empty = self._EMPTY
-        for off in range(0, len(old), 16):
+        for off in range(0, len(old), width):
             digest = bytes(view[off : off + 16])
             if digest != empty:
-                self.add(digest)
+                if width == 16:
+                    self.add(digest)
+                else:
+                    self.add_payload(digest, bytes(view[off + 16 : off + width]))
 
 
 # --- key values of a table's key schema (partition key + optional sort key, S/N/B) ---------

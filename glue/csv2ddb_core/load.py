@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 import boto3.exceptions
 import botocore.exceptions
 
 from csv2ddb_core import processed
+from csv2ddb_core.checks import RowChecks, file_failure, file_results, row_results, summary
 from csv2ddb_core.conditional import ConditionalWriter
+from csv2ddb_core.conflicts import DROP, KEEP, Duplicates, key_by_default
 from csv2ddb_core.contract import (
     BATCH_SIZE,
     LOAD_BATCH,
     LOAD_IMPORT,
+    ON_CONFLICT_KEEP_LAST,
+    R_CHECK_PREFIX,
+    R_CONFLICTING_DUPLICATE,
     WRITE_OVERWRITE,
     JobArgs,
     JobError,
@@ -25,7 +30,6 @@ from csv2ddb_core.contract import (
 )
 from csv2ddb_core.header import header_from
 from csv2ddb_core.keylist import KeyListWriter
-from csv2ddb_core.keys import DedupeIndex
 from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso, utc_now
 from csv2ddb_core.progress import Progress
 from csv2ddb_core.ratecap import WriteRateLimiter
@@ -96,16 +100,21 @@ def stream_rows(
     rejects: RejectSink,
     sink: Sink,
     progress_writer: Optional[Any] = None,
+    winners: Optional[Dict[bytes, int]] = None,
     items: bool = True,
 ) -> None:
-    """One pass over the object: every row is built and then rejected, counted as a duplicate, or
-    handed to ``sink`` (first occurrence of its key). Fills ``stats`` as it goes, also on error."""
+    """One pass over the object: every row is built and then rejected (a bad row, a failed check, a
+    conflicting duplicate), counted as a duplicate, or handed to ``sink`` (the row its key keeps:
+    the first, or with ``keep_last`` the line ``winners`` names). Fills ``stats`` as it goes, also on
+    error. A load without checks whose key is the content hash runs the plain loop: no per-row cost."""
     stream = S3ObjectStream(s3, args.source_bucket, args.source_key)
     result.source = SourceObject(
         args.source_bucket, args.source_key, stream.etag, stream.size, stream.version_id
     )
     progress = Progress(stats, stream)
     read = duplicate = 0
+    dups: Optional[Duplicates] = None
+    checks: Optional[RowChecks] = None
     try:
         text, result.compression = open_text(stream, args.encoding)
         records = read_records(text, args.delimiter)
@@ -120,31 +129,99 @@ def stream_rows(
             ttl=args.ttl,
             version_column=args.version_column,
         )
-        result.id_source = builder.header.id_source
+        header = builder.header
+        result.id_source = header.id_source
         result.columns = list(builder.names)
-        seen = DedupeIndex()
+        result.key_by_default = key_by_default(args.key_given, header.id_index)
+        checks = start_checks(args, builder.names, result)
+        dups = Duplicates(args.on_conflict, header.id_index is not None, winners)
+        seen = dups.index
         # The validation pass only decides each row (no item to hand on): RowBuilder.verdict.
-        build = builder.build if items else builder.verdict
-        add_seen = seen.add
-        for line_number, row in records:
-            read += 1
-            item, digest = build(row)
-            if digest is None:
-                rejects.add(line_number, item, row)
-            elif add_seen(digest):
-                sink(item, line_number, row)
-            else:
-                duplicate += 1
-            if not read & 0x3FF:
-                stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
-                progress.maybe_log(progress_writer)
+        build = cast(
+            Callable[[List[str]], Tuple[Any, Optional[bytes]]], builder.build if items else builder.verdict
+        )
+        if checks is None and not dups.content:  # the plain loop: exact duplicates only, no checks
+            add_seen = seen.add
+            for line_number, row in records:
+                read += 1
+                item, digest = build(row)
+                if digest is None:
+                    rejects.add(line_number, item, row)
+                elif add_seen(digest):
+                    sink(item, line_number, row)
+                else:
+                    duplicate += 1
+                if not read & 0x3FF:
+                    stats.rows_read, stats.rows_rejected = read, rejects.count
+                    stats.rows_duplicate = duplicate
+                    progress.maybe_log(progress_writer)
+            dups.exact = duplicate
+        else:
+            sort = dups.sort
+            failing = checks.failing if checks is not None and checks.has_stateless else None
+            unique = checks.unique_failing if checks is not None and checks.has_unique else None
+            for line_number, row in records:
+                read += 1
+                if not read & 0x3FF:
+                    stats.rows_read, stats.rows_rejected = read, rejects.count
+                    stats.rows_duplicate = duplicate
+                    progress.maybe_log(progress_writer)
+                item, digest = build(row)
+                if digest is None:
+                    rejects.add(line_number, item, row)
+                    continue
+                if failing is not None:
+                    failed = failing(row)
+                    if failed is not None:
+                        rejects.add(line_number, failed, row)
+                        continue
+                verdict = sort(digest, row, line_number)
+                if verdict == KEEP:
+                    failed = unique(row) if unique is not None else None
+                    if failed is None:
+                        sink(item, line_number, row)
+                    else:
+                        rejects.add(line_number, failed, row)
+                elif verdict == DROP:
+                    duplicate += 1
+                else:
+                    rejects.add(line_number, verdict, row)
         result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)
     finally:
+        if dups is not None:
+            result.duplicates = dups.summary()
+            result.last_lines = dups.last_lines
+        if checks is not None:
+            result.check_failures = dict(checks.failures)
         stats.rows_read, stats.rows_duplicate, stats.rows_rejected = read, duplicate, rejects.count
         stats.reject_reasons = dict(rejects.by_reason)
         stats.bytes_read = stream.pos
         progress.log(progress_writer)
         stream.close()
+
+
+def start_checks(args: JobArgs, names: Any, result: LoadResult) -> Optional[RowChecks]:
+    """The load's column checks compiled against the header (None when it declares none), after its
+    header-time file checks (required columns): a file failing one fails here, before any row."""
+    if not args.checks:
+        return None
+    early = file_results(args.checks, names, None)
+    failure = file_failure(early)
+    if failure:
+        result.checks = summary(early)
+        raise JobError(f"{failure}; nothing was written")
+    checks = RowChecks(args.checks, names, args.na_values)
+    result.check_failures = dict(checks.failures)
+    return None if checks.empty else checks
+
+
+def judge_checks(args: JobArgs, result: LoadResult, rows_read: int) -> Optional[str]:
+    """Record every check's result in ``result.checks``; the file checks' failure, or None."""
+    if not args.checks:
+        return None
+    results = row_results(result.check_failures or {}) + file_results(args.checks, result.columns, rows_read)
+    result.checks = summary(results)
+    return file_failure(results)
 
 
 def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -> None:
@@ -163,6 +240,11 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
             "rows_rejected": stats.rows_rejected,
             "rows_duplicate": stats.rows_duplicate,
         }
+        failure = judge_checks(args, result, stats.rows_read)
+        if failure:
+            _store_rejects(rejects, s3, args, result)
+            result.validation_stats = stats
+            raise JobError(f"{failure}; nothing was written (validate_first)")
         if args.tolerance.exceeded(stats.rows_rejected, stats.rows_read):
             _store_rejects(rejects, s3, args, result)
             result.validation_stats = stats
@@ -239,8 +321,12 @@ def load(
             writer.submit(batch[:])
             batch.clear()
 
+    winners = result.last_lines if args.on_conflict == ON_CONFLICT_KEEP_LAST else None
     try:
-        stream_rows(args, s3, stats, result, started, rejects, submit)
+        stream_rows(args, s3, stats, result, started, rejects, submit, winners=winners)
+        failure = judge_checks(args, result, stats.rows_read)
+        if failure:  # only without validate_first (else the validation pass failed the load)
+            result.checks_error = f"{failure} (rows already written stay written: --validate_first false)"
         if batch:
             assert writer is not None
             writer.submit(batch[:])
@@ -296,7 +382,7 @@ def _store_key_list(keys: KeyListWriter, s3: Any, args: JobArgs, result: LoadRes
 
 # What makes a load fail after its rows were read, whatever the engine: an artifact that could
 # not be stored, a failed task (parallel engines), then the identity, then the tolerance.
-PROBLEMS = ("rejects_error", "keys_error", "task_error")
+PROBLEMS = ("rejects_error", "keys_error", "task_error", "checks_error")
 
 
 def judge(args: JobArgs, stats: LoadStats, result: LoadResult) -> None:
@@ -321,8 +407,24 @@ def tolerance_message(args: JobArgs, stats: LoadStats, result: LoadResult, valid
     return (
         f"{stats.rows_rejected} row(s) rejected, above the tolerance {args.tolerance.text!r} "
         f"(at most {args.tolerance.allowed(stats.rows_read)} of {stats.rows_read} rows read); "
-        f"{nothing}rejects are in {result.rejected_location}"
+        f"{nothing}rejects are in {result.rejected_location}{why_rejected(stats.reject_reasons)}"
     )
+
+
+def why_rejected(reasons: Dict[str, int]) -> str:
+    """The rejects a person must act on, said in words: conflicting duplicates and failed checks
+    (other reasons read well in the rejects file). Empty when there are none."""
+    said = []
+    conflicts = reasons.get(R_CONFLICTING_DUPLICATE, 0)
+    if conflicts:
+        said.append(
+            f"{conflicts} of them {R_CONFLICTING_DUPLICATE}: a key an earlier row has with other cells "
+            "(--on_conflict keep_first or keep_last to load one of them, or name the real key)"
+        )
+    checks = sorted((r, n) for r, n in reasons.items() if r.startswith(R_CHECK_PREFIX))
+    if checks:
+        said.append("failed checks: " + ", ".join(f"{r} {n}" for r, n in checks))
+    return "; " + "; ".join(said) if said else ""
 
 
 def run(args: JobArgs, s3: Any, ddb: Any) -> Manifest:

@@ -77,6 +77,12 @@ class LoadResult:
     task_error: Optional[str] = None
     staging: Optional[Dict[str, Any]] = None
     nothing_written: bool = False
+    duplicates: Optional[Dict[str, Any]] = None  # csv2ddb_core.conflicts.Duplicates.summary
+    last_lines: Dict[bytes, int] = field(default_factory=dict)  # keep_last: the validation pass's winners
+    check_failures: Optional[Dict[str, int]] = None  # rows failing each column check
+    checks: Optional[Dict[str, Any]] = None  # every check's result (csv2ddb_core.checks.summary)
+    checks_error: Optional[str] = None  # a file check that failed after writing (no validation pass)
+    key_by_default: bool = False
     processed: Optional[Dict[str, Any]] = None  # the processed zone's figures (csv2ddb_core.processed)
 
     def set_key_list(self, stored: Mapping[str, Any]) -> None:
@@ -164,6 +170,9 @@ def build_manifest(
         validate_first=args.validate_first,
         validation=result.validation,
         nothing_written=result.nothing_written,
+        duplicates=result.duplicates,
+        checks=result.checks,
+        key_by_default=result.key_by_default,
         compression=result.compression,
         peak_rss_mb=peak_rss_mb(),
         job_run_id=args.job_run_id,

@@ -23,12 +23,14 @@ import sys
 import zipimport
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import boto3.exceptions
 import botocore.exceptions
 
+from csv2ddb_core.checks import RowChecks
 from csv2ddb_core.clients import make_clients
+from csv2ddb_core.conflicts import conflict_reject, content_digest
 from csv2ddb_core.contract import BATCH_SIZE, JobArgs, JobError, WriteRate
 from csv2ddb_core.header import HeaderSpec
 from csv2ddb_core.keylist import KeyListWriter
@@ -132,6 +134,15 @@ def builder_for(plan: LoadPlan) -> RowBuilder:
     )
 
 
+def checks_for(plan: LoadPlan) -> Optional[RowChecks]:
+    """The load's stateless column checks (None when it declares none): what every engine judges
+    before its dedupe. ``unique`` needs the whole file: the Spark driver judges it."""
+    if not plan.args.checks:
+        return None
+    checks = RowChecks(plan.args.checks, plan.header.names, plan.args.na_values)
+    return checks if checks.has_stateless else None
+
+
 def split_text(s3: Any, plan: LoadPlan, split: Split) -> io.TextIOWrapper:
     """The split's text from its first byte to the end of the object (read lazily)."""
     args = plan.args
@@ -175,11 +186,19 @@ def scan_split(plan: LoadPlan, index: int, nominal: Sequence[int]) -> Dict[str, 
 # --- pass 2 -----------------------------------------------------------------------------------
 
 
-def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes]]:
-    """Pass 2: ``(split, line, digest)`` per good row, then ``(split, -1, summary JSON)``."""
+NO_CONTENT = b""
+
+
+def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes, bytes]]:
+    """Pass 2: ``(split, line, key digest, content digest)`` per good row (the content digest only
+    for a key taken from a column: it tells exact from conflicting duplicates), then
+    ``(split, -1, summary JSON, b"")``. Rows failing a column check are rejects here already."""
     keep_zip_directories()
     s3, _ = clients_for(plan.args)
-    build = builder_for(plan).build
+    builder = builder_for(plan)
+    build = builder.build
+    checks = checks_for(plan)
+    content = builder.header.id_index is not None
     read = rejected = 0
     reasons: Dict[str, int] = {}
     error: Optional[str] = None
@@ -187,15 +206,19 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
         for line, row in split_records(split_text(s3, plan, split), plan.args.delimiter, split):
             read += 1
             item, digest = build(row)
+            if digest is not None and checks is not None:
+                failed = checks.failing(row)
+                if failed is not None:
+                    item, digest = failed, None
             if digest is None:
                 rejected += 1
                 reasons[item.reason] = reasons.get(item.reason, 0) + 1
             else:
-                yield split.index, line, digest
+                yield split.index, line, digest, content_digest(row) if content else NO_CONTENT
     except TASK_ERRORS as exc:
         error = _error_text(exc)
     summary = {"read": read, "rejected": rejected, "reasons": reasons, "error": error}
-    yield split.index, -1, json.dumps(summary).encode()
+    yield split.index, -1, json.dumps(summary).encode(), NO_CONTENT
 
 
 # --- pass 3 -----------------------------------------------------------------------------------
@@ -220,6 +243,7 @@ class SplitResult:
     keys_count: int = 0
     error: Optional[str] = None
     peak_rss_mb: float = 0.0
+    check_failures: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def load_split(
@@ -229,10 +253,12 @@ def load_split(
     write: bool = True,
     fault: Optional[Fault] = None,
     tap: Optional[Tap] = None,
+    conflicts: Optional[Mapping[int, int]] = None,
 ) -> SplitResult:
     """Pass 3: write the split's rows (all but ``duplicates``, by line); return its figures.
 
-    ``write=False`` only sorts rows (the validation failed): rejects are still stored.
+    ``conflicts``: lines the driver rejects as conflicting duplicates, with the line of their key's
+    first row. ``write=False`` only sorts rows (the validation failed): rejects are still stored.
     """
     keep_zip_directories()
     args = plan.args
@@ -247,7 +273,10 @@ def load_split(
     if write:
         writer = make_writer(plan.task_args(), s3, ddb, rejects, keys, list(builder.names))
     try:
-        _sort_rows(split_text(s3, plan, split), plan, split, duplicates, builder, rejects, writer, out, fault)
+        _sort_rows(
+            split_text(s3, plan, split), plan, split, duplicates, builder, rejects, writer, out, fault,
+            conflicts or {},
+        )  # fmt: skip
     except TASK_ERRORS as exc:
         out.error = _error_text(exc)
     finally:
@@ -273,17 +302,25 @@ def _sort_rows(
     writer: Optional[BatchWriter],
     out: SplitResult,
     fault: Optional[Fault],
+    conflicts: Mapping[int, int],
 ) -> None:
     """Each record of the split: rejected, a duplicate, or batched to the writer (25 a call)."""
     build = builder.build
+    checks = checks_for(plan)
     batch: List[Entry] = []
     for line, row in split_records(text, plan.args.delimiter, split):
         out.read += 1
         if fault is not None:
             fault(split.index, out.read)
         item, digest = build(row)
+        if digest is not None and checks is not None:
+            failed = checks.failing(row)
+            if failed is not None:
+                item, digest = failed, None
         if digest is None:
             rejects.add(line, item, row)
+        elif line in conflicts:
+            rejects.add(line, conflict_reject(conflicts[line]), row)
         elif line in duplicates:
             out.duplicate += 1
         elif writer is not None:
@@ -293,6 +330,8 @@ def _sort_rows(
                 batch = []
     if batch and writer is not None:
         writer.submit(batch)
+    if checks is not None:
+        out.check_failures = dict(checks.failures)
     if writer is not None:
         writer.close()
 

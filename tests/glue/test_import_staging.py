@@ -50,13 +50,18 @@ def test_staged_import_gives_the_batch_path_items(
 ) -> None:
     ddb = boto_session.client("dynamodb")
     key = target.put("raw/crafted.csv", CRAFTED)
-    batch = target.run(key, run_id="crafted-1", reject_tolerance="3")
+    batch = target.run(key, run_id="crafted-1", reject_tolerance="3", on_conflict="keep_first")
     assert batch["status"] == "succeeded", batch["error"]
 
     imported_table = f"{stack_settings.prefix}-imported"
     # The same run id (the digest covers load_run_id); the later --table wins (the new table).
     staged = target.run(
-        key, run_id="crafted-1", reject_tolerance="3", load_method="import", table=imported_table
+        key,
+        run_id="crafted-1",
+        reject_tolerance="3",
+        load_method="import",
+        table=imported_table,
+        on_conflict="keep_first",
     )
     try:
         assert staged["status"] == "succeeded", staged["error"]

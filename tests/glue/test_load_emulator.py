@@ -60,7 +60,7 @@ FLIGHTS_DIGEST = "06a03954c13eaa484f4e67304facd27a2a6f9e97fcc362a80e858e7bc6137d
 
 def test_crafted_file_exact_manifest_and_table(target: LoadTarget) -> None:
     key = target.put("raw/crafted.csv", CRAFTED)
-    manifest = target.run(key, run_id="crafted-1", reject_tolerance="3")
+    manifest = target.run(key, run_id="crafted-1", reject_tolerance="3", on_conflict="keep_first")
     ids = ("k1", "k2", "k5", "k6")
     items = fetch_items(target.ddb, target.table, [{"id": {"S": i}} for i in ids])
     assert items_digest(items, target.bucket) == CRAFTED_DIGEST
@@ -169,7 +169,7 @@ def test_hash_ids_and_in_file_duplicates(target: LoadTarget) -> None:
 def test_rejects_above_tolerance_fail_the_load_and_write_nothing(target: LoadTarget) -> None:
     """All-or-nothing (the default): the validation pass fails the file before its first write."""
     key = target.put("raw/crafted.csv", CRAFTED)
-    manifest = target.run(key, run_id="over-tolerance")
+    manifest = target.run(key, run_id="over-tolerance", on_conflict="keep_first")
     assert manifest["status"] == "failed"
     uri = f"s3://{target.bucket}/rejected/over-tolerance/rejects.csv"
     assert manifest["error"] == (
@@ -189,7 +189,7 @@ def test_rejects_above_tolerance_fail_the_load_and_write_nothing(target: LoadTar
 def test_without_validation_a_failed_load_keeps_its_good_rows(target: LoadTarget) -> None:
     """validate_first=false: the single streaming pass of round 1; good rows are written."""
     key = target.put("raw/crafted.csv", CRAFTED)
-    manifest = target.run(key, run_id="one-pass", validate_first="false")
+    manifest = target.run(key, run_id="one-pass", validate_first="false", on_conflict="keep_first")
     assert manifest["status"] == "failed"
     assert "nothing was written" not in manifest["error"]
     assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_unconfirmed"]) == (9, 4, 0)
@@ -199,8 +199,12 @@ def test_without_validation_a_failed_load_keeps_its_good_rows(target: LoadTarget
 
 def test_fraction_tolerance(target: LoadTarget) -> None:
     key = target.put("raw/crafted.csv", CRAFTED)
-    assert target.run(key, reject_tolerance="0.34")["status"] == "succeeded"  # 3 <= int(0.34 * 9)
-    assert target.run(key, reject_tolerance="0.3")["status"] == "failed"  # 3 > int(0.3 * 9) = 2
+    assert (
+        target.run(key, reject_tolerance="0.34", on_conflict="keep_first")["status"] == "succeeded"
+    )  # 3 <= int(0.34 * 9)
+    assert (
+        target.run(key, reject_tolerance="0.3", on_conflict="keep_first")["status"] == "failed"
+    )  # 3 > int(0.3 * 9) = 2
 
 
 @pytest.mark.parametrize(
@@ -358,6 +362,7 @@ def test_glue_job_run_in_the_emulator(
                 "--source_key": key,
                 "--table": target.table,
                 "--run_id": "glue-run-1",
+                "--on_conflict": "keep_first",  # b,2 / b,3: the first b wins, as before
                 "--airflow_task_uuid": "ignored",
             },
         )["JobRunId"]

@@ -15,8 +15,9 @@ from tests.glue.test_load_emulator import CRAFTED
 # The stored document's keys: readers outside the core (the DAG, rollback, the UI, the bench) key
 # into the JSON, so the typed manifest must keep every one of them.
 DOCUMENT_KEYS = {
-    "bytes_read", "compression", "engine", "error", "finished_at", "id_source", "job_run_id",
-    "job_version", "key_schema", "keys_count", "keys_location", "keys_sha256", "load_method",
+    "bytes_read", "checks", "compression", "duplicates", "engine", "error", "finished_at", "id_source",
+    "job_run_id", "job_version", "key_by_default", "key_schema", "keys_count", "keys_location",
+    "keys_sha256", "load_method",
     "max_write_rate", "nothing_written", "peak_rss_mb", "reject_reasons", "reject_tolerance",
     "rejected_location", "rejects_allowed", "rows_duplicate", "rows_per_second", "rows_read",
     "rows_rejected", "rows_skipped", "rows_unconfirmed", "rows_written", "run_id", "seconds", "source",
@@ -32,7 +33,7 @@ def stored_bytes(doc: dict[str, Any]) -> bytes:
 
 def test_a_real_manifest_reads_back_typed_and_writes_out_byte_for_byte(target: LoadTarget) -> None:
     key = target.put("raw/crafted.csv", CRAFTED)
-    printed = target.run(key, run_id="typed-1", reject_tolerance="3")
+    printed = target.run(key, run_id="typed-1", reject_tolerance="3", on_conflict="keep_first")
     body = target.s3.get_object(Bucket=target.bucket, Key="manifests/typed-1.json")["Body"].read()
 
     manifest = read_manifest(body, "typed-1")
@@ -42,6 +43,9 @@ def test_a_real_manifest_reads_back_typed_and_writes_out_byte_for_byte(target: L
     assert manifest.succeeded
     assert manifest.validation == {"rows_read": 9, "rows_rejected": 3, "rows_duplicate": 2}
     assert set(manifest.to_dict()) == DOCUMENT_KEYS
+    assert manifest.duplicates == {"on_conflict": "keep_first", "exact": 1, "conflicting": 1}
+    assert manifest.key_by_default is True
+    assert manifest.checks is None
     assert stored_bytes(manifest.to_dict()) == body
     assert manifest.to_dict() == {k: v for k, v in printed.items() if k != "manifest_location"}
 

@@ -49,7 +49,12 @@ def plan_of(engines: Engines, bucket: str, key: str, split_bytes: str) -> list[A
 def test_crafted_file_same_items_as_the_python_shell(engines: Engines) -> None:
     for split_bytes in ("20", "1000000"):  # boundaries inside "two\r\nlines"; one split for all
         shell, spark = engines.both(
-            "raw/crafted.csv", CRAFTED, "crafted-1", reject_tolerance="3", split_bytes=split_bytes
+            "raw/crafted.csv",
+            CRAFTED,
+            "crafted-1",
+            reject_tolerance="3",
+            split_bytes=split_bytes,
+            on_conflict="keep_first",
         )
         assert spark.manifest["status"] == shell.manifest["status"] == "succeeded", spark.manifest["error"]
         assert spark.figures == shell.figures == (9, 4, 3, 2, 0, 0)
