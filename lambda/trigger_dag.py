@@ -50,6 +50,11 @@ from s3_events import S3Object, first_per_identity, is_sqs_event, objects_of_mes
 
 LOG = logging.getLogger("csv2ddb.trigger_dag")
 LOG.setLevel(logging.INFO)
+if not logging.getLogger().handlers:
+    # The Lambda runtime gives the root logger a handler that writes to CloudWatch; a runtime that
+    # does not (the local emulator's worker) would show only warnings. Either way the log says what
+    # happened to each file.
+    logging.basicConfig(format="%(levelname)s %(message)s")
 
 TRIGGERED = "triggered"
 ALREADY_TRIGGERED = "already_triggered"

@@ -102,7 +102,14 @@ class AirflowApi:
         return self._ok("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}")
 
     def list_dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return list(self._ok("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns?limit=100")["dag_runs"])
+        """Every run of the DAG (pages of 100, oldest first)."""
+        runs: list[dict[str, Any]] = []
+        while True:
+            path = f"/api/v2/dags/{_q(dag_id)}/dagRuns?limit=100&offset={len(runs)}&order_by=id"
+            page = self._ok("GET", path)
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= int(page["total_entries"]):
+                return runs
 
     def list_task_instances(self, dag_id: str, dag_run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}/taskInstances?limit=100"

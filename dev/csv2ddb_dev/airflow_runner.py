@@ -54,6 +54,9 @@ class AirflowProcesses:
     port: int
     pids: dict[str, int] = field(default_factory=dict)
     postgres: PostgresServer | None = None
+    # The components' environment (holds the JWT and database secrets): kept in memory only, for
+    # ``restart``; never written to the state file.
+    env: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def url(self) -> str:
@@ -95,6 +98,7 @@ class AirflowProcesses:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("env")
         data["home"] = str(self.home)
         data["url"] = self.url
         data["postgres"] = None if self.postgres is None else self.postgres.to_json()
@@ -244,31 +248,56 @@ def start_airflow(
             )
         if result.returncode != 0:
             raise AirflowError(f"`airflow db migrate` failed ({result.returncode}):\n{tail(migrate_log)}")
+        proc.env = env
         for component in COMPONENTS:
-            args = [str(AIRFLOW_BIN), component]
-            if component == "api-server":
-                args += ["--host", HOST, "--port", str(port)]
-            if component in ("scheduler", "triggerer"):
-                # Their log servers bind every interface (no host option in 3.3.2) on fixed ports.
-                # Task logs are local files the api-server reads directly, so they are not needed.
-                args.append("--skip-serve-logs")
-            with open(proc.log_dir / f"{component}.log", "ab") as log:
-                child = subprocess.Popen(
-                    args,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=home,
-                    start_new_session=True,  # own process group: its LocalExecutor workers go with it
-                )
-            proc.pids[component] = child.pid
-            write_state(proc)
+            spawn(proc, component)
         wait_healthy(proc, health_timeout)
     except BaseException:
         proc.stop()
         raise
     return proc
+
+
+def spawn(proc: AirflowProcesses, component: str) -> int:
+    """Start one component in its own process group with the stack's environment; records its PID."""
+    if not proc.env:
+        raise AirflowError(f"cannot start {component}: this AirflowProcesses was not started here")
+    args = [str(AIRFLOW_BIN), component]
+    if component == "api-server":
+        args += ["--host", HOST, "--port", str(proc.port)]
+    if component in ("scheduler", "triggerer"):
+        # Their log servers bind every interface (no host option in 3.3.2) on fixed ports.
+        # Task logs are local files the api-server reads directly, so they are not needed.
+        args.append("--skip-serve-logs")
+    with open(proc.log_dir / f"{component}.log", "ab") as log:
+        child = subprocess.Popen(
+            args,
+            env=proc.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=proc.home,
+            start_new_session=True,  # own process group: its LocalExecutor workers go with it
+        )
+    proc.pids[component] = child.pid
+    write_state(proc)
+    return child.pid
+
+
+def kill_component(proc: AirflowProcesses, component: str) -> None:
+    """SIGKILL one component's whole process group, as a crash would (tests: a crash mid-burst)."""
+    pgid = proc.pids[component]
+    _signal_groups([pgid], signal.SIGKILL)
+    if not _wait_gone([pgid], 10.0):
+        raise AirflowError(f"{component} (pgid {pgid}) survived SIGKILL: {group_members(pgid)}")
+
+
+def restart_component(proc: AirflowProcesses, component: str, timeout: float = 300.0) -> None:
+    """Start a component that died (or was killed) again and wait until the stack is healthy."""
+    if group_runs(proc.pids[component], "airflow"):
+        raise AirflowError(f"{component} is still running (pgid {proc.pids[component]})")
+    spawn(proc, component)
+    wait_healthy(proc, timeout)
 
 
 def write_state(proc: AirflowProcesses) -> None:
