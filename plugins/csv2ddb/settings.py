@@ -70,6 +70,8 @@ class Settings:
     rejected_prefix: str = "rejected/"
     manifests_prefix: str = "manifests/"
     scripts_prefix: str = "scripts/"
+    # The routing table the S3-event Lambda reads: one route per dataset file (docs/datasets.md).
+    routes_key: str = "config/routes.json"
 
     # --- DynamoDB -----------------------------------------------------------------------------
     table: str = ""  # default: "<prefix>-items"

@@ -60,7 +60,7 @@ def test_status_create_status_delete_exit_codes(
     created = run(repo_root, cli_env, sources, "create")
     assert created.returncode == 0, created.stderr
     # Every resource but the items table: the first load creates it (CSV2DDB_CREATE_TABLE_IN_BOOTSTRAP).
-    assert "18 resource(s) changed" in created.stdout
+    assert "19 resource(s) changed" in created.stdout
     items_table = [line for line in created.stdout.splitlines() if f"{prefix}-items" in line]
     assert items_table, created.stdout
     assert all("skipped" in line for line in items_table), items_table

@@ -20,6 +20,7 @@ from csv2ddb.settings import Settings
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_GLUE_DIR = SOURCE_ROOT / "glue"
 DEFAULT_LAMBDA_DIR = SOURCE_ROOT / "lambda"
+DEFAULT_DATASETS_DIR = SOURCE_ROOT / "dags" / "datasets"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Sources:
     glue_script: Path | None = None  # default: glue/<settings.glue_script_name>
     lambda_dir: Path = DEFAULT_LAMBDA_DIR
     glue_dir: Path = DEFAULT_GLUE_DIR  # holds pyproject.toml + csv2ddb_core/: the core's wheel
+    datasets_dir: Path = DEFAULT_DATASETS_DIR  # the dataset files the routing table is built from
 
     def glue_script_path(self, settings: Settings) -> Path:
         return self.glue_script or self.glue_dir / settings.glue_script_name

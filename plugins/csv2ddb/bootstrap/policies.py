@@ -190,6 +190,13 @@ def lambda_policy(ctx: StackContext) -> Policy:
             "Resource": [ctx.secret_arn_pattern],
         },
         {
+            # Which dataset's DAG a key goes to (bootstrap/routing_table.py): that one object.
+            "Sid": "ReadRoutingTable",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{ctx.bucket_arn}/{s.routes_key}"],
+        },
+        {
             # Lambda creates one stream per execution environment, named at run time.
             "Sid": "FunctionLogs",
             "Effect": "Allow",

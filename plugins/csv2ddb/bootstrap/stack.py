@@ -30,6 +30,7 @@ from csv2ddb.bootstrap.model import (
     ForeignResourceError,
     ResourceStatus,
 )
+from csv2ddb.bootstrap.routing_table import RoutingTable
 from csv2ddb.bootstrap.s3_trigger import BucketNotification
 from csv2ddb.bootstrap.script import CoreWheel, GlueScript, SparkScript
 from csv2ddb.bootstrap.secret import AirflowApiSecret
@@ -47,6 +48,7 @@ def resources(ctx: StackContext) -> list[Resource]:
         GlueScript(ctx),
         SparkScript(ctx),
         CoreWheel(ctx),
+        RoutingTable(ctx),
         glue_role(ctx),
         spark_role(ctx),
         lambda_role(ctx),
