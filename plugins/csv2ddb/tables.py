@@ -107,6 +107,10 @@ AUDIT_BY_TIME = IndexSpec("by_time", hash_key="dag_id", range_key="recorded_at")
 AUDIT_BY_STATUS = IndexSpec("by_status", hash_key="status", range_key="recorded_at")
 AUDIT_BY_TABLE = IndexSpec("by_table", hash_key="table", range_key="recorded_at")
 AUDIT_BY_FILE = IndexSpec("by_file", hash_key="dag_id", range_key="source")
+# Sparse on purpose: only a dataset DAG's load records carry ``dataset`` (an ad-hoc load of
+# csv2ddb_load has none), so this index holds exactly the dataset loads, one partition per dataset:
+# the Loads page's dataset filter and its per-dataset overview (last load, last verified load).
+AUDIT_BY_DATASET = IndexSpec("by_dataset", hash_key="dataset", range_key="recorded_at")
 
 
 def items_table_spec(
@@ -134,12 +138,12 @@ def key_schema_of(description: dict[str, Any]) -> KeySchema:
 
 
 def audit_table_spec(settings: Settings) -> TableSpec:
-    """One audit record per (DAG run, source file); queried by time, status, table and file."""
+    """One audit record per (DAG run, source file); queried by time, status, table, file and dataset."""
     return TableSpec(
         name=settings.audit_table,
         hash_key="dag_run_id",
         range_key="source",
-        indexes=(AUDIT_BY_TIME, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_FILE),
+        indexes=(AUDIT_BY_TIME, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_FILE, AUDIT_BY_DATASET),
     )
 
 

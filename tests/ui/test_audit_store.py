@@ -18,6 +18,7 @@ from csv2ddb.bootstrap.dynamodb_tables import audit_table
 from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb.tables import (
+    AUDIT_BY_DATASET,
     AUDIT_BY_FILE,
     AUDIT_BY_STATUS,
     AUDIT_BY_TABLE,
@@ -80,7 +81,17 @@ def test_audit_table_is_created_with_both_indexes(audit_spec: tuple[Any, TableSp
     client, spec = audit_spec
     description = client.describe_table(TableName=spec.name)["Table"]
     indexes = {g["IndexName"]: g for g in description["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {AUDIT_BY_TIME.name, AUDIT_BY_STATUS.name, AUDIT_BY_TABLE.name, AUDIT_BY_FILE.name}
+    assert set(indexes) == {
+        AUDIT_BY_TIME.name,
+        AUDIT_BY_STATUS.name,
+        AUDIT_BY_TABLE.name,
+        AUDIT_BY_FILE.name,
+        AUDIT_BY_DATASET.name,
+    }
+    assert indexes["by_dataset"]["KeySchema"] == [
+        {"AttributeName": "dataset", "KeyType": "HASH"},
+        {"AttributeName": "recorded_at", "KeyType": "RANGE"},
+    ]
     assert indexes["by_time"]["KeySchema"] == [
         {"AttributeName": "dag_id", "KeyType": "HASH"},
         {"AttributeName": "recorded_at", "KeyType": "RANGE"},
@@ -184,7 +195,7 @@ def test_bootstrap_adds_missing_indexes_to_an_existing_audit_table(
         audit.put_record(client, spec.name, seed_record(1, day=10))
         resource = audit_table(StackContext(stack_settings))
         observed = resource.observe()
-        for name in ("by_time", "by_status", "by_table", "by_file"):
+        for name in ("by_time", "by_status", "by_table", "by_file", "by_dataset"):
             assert f"index {name} missing" in observed.drift
         resource.repair(observed)
         assert resource.observe().drift == ()
@@ -193,6 +204,30 @@ def test_bootstrap_adds_missing_indexes_to_an_existing_audit_table(
             client, spec.name, audit.RecordFilter(date_from=DAY, date_to=DAY), dag_id=DAG_ID_LOAD, limit=5
         )
         assert len(page.records) == 1
+    finally:
+        client.delete_table(TableName=spec.name)
+
+
+def test_bootstrap_adds_the_dataset_index_to_a_stack_of_four_indexes(
+    stack_settings: Settings, boto_session: Any
+) -> None:
+    """A stack bootstrapped before datasets (four indexes, dataset records already written): the
+    audit table's resource reports by_dataset missing, adds it, and the old records are found."""
+    client = boto_session.client("dynamodb")
+    spec = audit_table_spec(stack_settings)
+    before = dataclasses.replace(spec, indexes=tuple(i for i in spec.indexes if i is not AUDIT_BY_DATASET))
+    tables.ensure_table(client, before, tags=stack_settings.tags)
+    try:
+        audit.put_record(client, spec.name, {**seed_record(1, day=10), "dataset": "weather"})
+        resource = audit_table(StackContext(stack_settings))
+        observed = resource.observe()
+        assert observed.drift == ("index by_dataset missing",)
+        resource.repair(observed)
+        assert resource.observe().drift == ()
+        flt = audit.RecordFilter(date_from=DAY, date_to=DAY, dataset="weather")
+        assert flt.index is AUDIT_BY_DATASET
+        page = audit.query_page(client, spec.name, flt, dag_id=DAG_ID_LOAD, limit=5)
+        assert [r["dataset"] for r in page.records] == ["weather"]
     finally:
         client.delete_table(TableName=spec.name)
 

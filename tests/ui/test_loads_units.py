@@ -6,14 +6,14 @@ import csv
 import io
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from csv2ddb.history import audit
 from csv2ddb.settings import load_settings
-from csv2ddb.tables import AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME
-from csv2ddb.ui import charts, filters, objects, table_rows
+from csv2ddb.tables import AUDIT_BY_DATASET, AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME
+from csv2ddb.ui import charts, filters, objects, overview, table_rows
 from fastapi import HTTPException
 
 SETTINGS = load_settings({}, prefix="unit")
@@ -99,13 +99,57 @@ def test_cursor_round_trip_and_refusals() -> None:
     flt = filters.record_filter(None, None, None, None, None, "unit-data", today=TODAY)
     key = audit.start_key_of(RECORD, flt)
     assert set(key) == {"dag_run_id", "source", "dag_id", "recorded_at"}
-    assert filters.decode_cursor(filters.encode_cursor(key), flt) == key
+    dags = {"csv2ddb_load", "csv2ddb_load__weather"}
+    # one start key per DAG partition still open (None: that DAG from its first record)
+    cursors = {"csv2ddb_load": key, "csv2ddb_load__weather": None}
+    assert filters.decode_cursor(filters.encode_cursor(cursors), flt, dags) == cursors
     other_index = filters.record_filter(None, None, "failed", None, None, "unit-data", today=TODAY)
-    for token, against in (("%%%", flt), ("bm90LWpzb24", flt), (filters.encode_cursor(key), other_index)):
+    unreadable = {"csv2ddb_load__secret": key}  # a cursor cannot reach a DAG the user may not read
+    for token, against in (
+        ("%%%", flt),
+        ("bm90LWpzb24", flt),
+        (filters.encode_cursor(cursors), other_index),
+        (filters.encode_cursor({"csv2ddb_load": {"dag_id": {"S": "x"}}}), flt),
+        (filters.encode_cursor(unreadable), flt),
+    ):
         with pytest.raises(HTTPException) as info:
-            filters.decode_cursor(token, against)
+            filters.decode_cursor(token, against, dags)
         assert info.value.status_code == 400
         assert "cursor" in info.value.detail
+    # an index not split by DAG has one partition: the DAGs are a filter there
+    status_key = audit.start_key_of(RECORD, other_index)
+    single = {audit.ALL: status_key}
+    assert filters.decode_cursor(filters.encode_cursor(single), other_index, dags) == single
+
+
+def test_a_dataset_is_served_by_the_dataset_index_with_the_dags_as_a_filter() -> None:
+    flt = filters.record_filter(TODAY, TODAY, "verified", "t", None, "unit-data", dataset="weather")
+    assert flt.index is AUDIT_BY_DATASET
+    assert not flt.by_dag
+    kwargs = flt.query_kwargs(("csv2ddb_load", "csv2ddb_load__weather"))
+    assert kwargs["IndexName"] == "by_dataset"
+    assert kwargs["ExpressionAttributeValues"][":p"] == {"S": "weather"}
+    assert kwargs["FilterExpression"] == (
+        "#dag_id IN (:dag0, :dag1) AND #status = :status AND #table = :table"
+    )
+    assert flt.narrows
+    # a rare status or a file prefix still wins: their partitions are smaller than a dataset's
+    assert (
+        filters.record_filter(TODAY, TODAY, "failed", None, None, "b", dataset="weather").index
+        is AUDIT_BY_STATUS
+    )
+    assert (
+        filters.record_filter(TODAY, TODAY, None, None, "raw/w", "b", dataset="weather").index
+        is AUDIT_BY_FILE
+    )
+    # an index keyed by DAG id reads one DAG per Query
+    with pytest.raises(ValueError, match="one DAG per Query"):
+        filters.record_filter(TODAY, TODAY, None, None, None, "b").query_kwargs(("a", "b"))
+    assert audit.partitions_of(filters.record_filter(TODAY, TODAY, None, None, None, "b"), ["y", "x"]) == [
+        "x",
+        "y",
+    ]
+    assert audit.partitions_of(flt, ["y", "x"]) == [audit.ALL]
 
 
 def test_row_shows_what_the_record_has_and_none_for_what_it_lacks() -> None:
@@ -201,3 +245,45 @@ def test_the_plugin_file_stays_cheap_to_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.split("\n")[-2] == "[] /csv2ddb", done.stdout + done.stderr
+
+
+def test_the_rows_and_the_export_say_which_dataset_and_who_uploaded() -> None:
+    event_load = {
+        **RECORD,
+        "dag_id": "csv2ddb_load__weather",
+        "dataset": "weather",
+        "triggered_by": "csv2ddb-trigger",
+        "uploaded_by": "arn:aws:iam::123456789012:user/alice",
+    }
+    row = table_rows.present(event_load, SETTINGS, "", "/csv2ddb")
+    assert (row["dataset"], row["triggered_by"], row["uploaded_by"]) == (
+        "weather",
+        "csv2ddb-trigger",
+        "arn:aws:iam::123456789012:user/alice",
+    )
+    assert row["links"]["run"].startswith("/dags/csv2ddb_load__weather/runs/")
+    adhoc = table_rows.present(RECORD, SETTINGS, "", "/csv2ddb")
+    assert (adhoc["dataset"], adhoc["uploaded_by"]) == (None, None)  # absent, never invented
+    lines = list(csv.DictReader(io.StringIO("".join(table_rows.csv_lines([event_load, RECORD])))))
+    assert [(r["dataset"], r["triggered_by"], r["uploaded_by"]) for r in lines] == [
+        ("weather", "csv2ddb-trigger", "arn:aws:iam::123456789012:user/alice"),
+        ("", "", ""),
+    ]
+
+
+def test_freshness_and_rows_per_day() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert overview.freshness_seconds("2026-12-01T11:58:30Z", now) == 90
+    assert overview.freshness_seconds(None, now) is None
+    assert overview.freshness_seconds("2026-12-01T12:00:05Z", now) == 0  # a clock ahead: never negative
+    totals = charts.daily_totals(
+        [
+            {"recorded_at": "2026-12-01T01:00:00Z", "status": "verified", "rows_written": 5},
+            {"recorded_at": "2026-12-01T02:00:00Z", "status": "failed"},
+            {"recorded_at": "2026-11-30T02:00:00Z", "status": "verified", "rows_written": 3},
+        ]
+    )
+    assert overview.rows_per_day(totals) == [
+        {"day": "2026-11-30", "rows_written": 3, "loads": 1},
+        {"day": "2026-12-01", "rows_written": 5, "loads": 2},
+    ]

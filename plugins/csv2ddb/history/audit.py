@@ -11,6 +11,7 @@ for a file prefix.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from csv2ddb.tables import AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME, IndexSpec
+from csv2ddb.tables import (
+    AUDIT_BY_DATASET,
+    AUDIT_BY_FILE,
+    AUDIT_BY_STATUS,
+    AUDIT_BY_TABLE,
+    AUDIT_BY_TIME,
+    IndexSpec,
+)
 
 STATUS_VERIFIED = "verified"
 STATUS_COUNT_MISMATCH = "count_mismatch"
@@ -307,7 +315,7 @@ DAY_END = "T23:59:59Z"  # recorded_at has second precision ("YYYY-MM-DDTHH:MM:SS
 @dataclass(frozen=True)
 class RecordFilter:
     """Which records to list: a UTC date range of ``recorded_at`` (inclusive), optionally one
-    status, one table and a source prefix (``s3://bucket/key...``).
+    status, one table, one dataset and a source prefix (``s3://bucket/key...``).
 
     Each filter has an index whose key serves it (see :attr:`index`); the query reads only that
     index's matching key range, and the other filters narrow it with a filter expression.
@@ -318,19 +326,23 @@ class RecordFilter:
     status: str | None = None
     table: str | None = None
     source_prefix: str | None = None
+    dataset: str | None = None
 
     @property
     def index(self) -> IndexSpec:
         """The index whose key serves the most selective filter asked for.
 
         A source prefix (``by_file``: ``begins_with`` on the sort key) first; then a rare status
-        (``failed``/``count_mismatch``: ``by_status``); then a table (``by_table``); then
-        ``verified`` (``by_status``); else the date range alone (``by_time``).
+        (``failed``/``count_mismatch``: ``by_status``); then a dataset (``by_dataset``: that
+        dataset's loads only); then a table (``by_table``); then ``verified`` (``by_status``);
+        else the date range alone (``by_time``).
         """
         if self.source_prefix:
             return AUDIT_BY_FILE
         if self.status and self.status != STATUS_VERIFIED:
             return AUDIT_BY_STATUS
+        if self.dataset:
+            return AUDIT_BY_DATASET
         if self.table:
             return AUDIT_BY_TABLE
         if self.status:
@@ -342,12 +354,24 @@ class RecordFilter:
         """Every index but ``by_file`` sorts by time; ``by_file`` lists files in key order."""
         return self.index is not AUDIT_BY_FILE
 
-    def query_kwargs(self, dag_id: str) -> dict[str, Any]:
-        """KeyConditionExpression on the index; FilterExpression for what its key does not serve."""
+    @property
+    def by_dag(self) -> bool:
+        """True when the index is partitioned by DAG id (``by_time``, ``by_file``): records of
+        several DAGs then come from one Query per DAG (see :func:`query_merged_page`)."""
+        return self.index.hash_key == "dag_id"
+
+    def query_kwargs(self, dag_id: str | Sequence[str]) -> dict[str, Any]:
+        """KeyConditionExpression on the index; FilterExpression for what its key does not serve.
+
+        ``dag_id``: the DAG whose records to read, or several DAGs (``IN`` filter; not on an index
+        partitioned by DAG id, where each DAG is its own Query)."""
         index = self.index
-        wanted = {"dag_id": dag_id, "status": self.status, "table": self.table}
+        dag_ids = [dag_id] if isinstance(dag_id, str) else list(dag_id)
+        if not dag_ids or (len(dag_ids) > 1 and self.by_dag):
+            raise ValueError(f"index {index.name} reads one DAG per Query, got {dag_ids}")
+        wanted = {"dag_id": dag_ids[0], "status": self.status, "table": self.table, "dataset": self.dataset}
         names = {"#p": index.hash_key, "#k": index.range_key or ""}
-        values: dict[str, Any] = {":p": {"S": wanted[index.hash_key]}}
+        values: dict[str, Any] = {":p": {"S": str(wanted[index.hash_key])}}
         day_from = {"S": f"{self.date_from.isoformat()}{DAY_START}"}
         day_to = {"S": f"{self.date_to.isoformat()}{DAY_END}"}
         conditions = []
@@ -363,6 +387,11 @@ class RecordFilter:
         for attribute, value in wanted.items():
             if value and attribute != index.hash_key:
                 names[f"#{attribute}"] = attribute
+                if attribute == "dag_id" and len(dag_ids) > 1:
+                    aliases = [f":dag{i}" for i in range(len(dag_ids))]
+                    values.update({alias: {"S": d} for alias, d in zip(aliases, dag_ids, strict=True)})
+                    conditions.append(f"#dag_id IN ({', '.join(aliases)})")
+                    continue
                 values[f":{attribute}"] = {"S": value}
                 conditions.append(f"#{attribute} = :{attribute}")
         kwargs: dict[str, Any] = {
@@ -384,7 +413,7 @@ class RecordFilter:
         index = self.index
         if index is AUDIT_BY_FILE:
             return True  # the date range is a filter there
-        asked = {"status": self.status, "table": self.table}
+        asked = {"status": self.status, "table": self.table, "dataset": self.dataset}
         return any(value and name != index.hash_key for name, value in asked.items())
 
     def start_key_names(self) -> set[str]:
@@ -423,7 +452,7 @@ def query_page(
     table: str,
     flt: RecordFilter,
     *,
-    dag_id: str,
+    dag_id: str | Sequence[str],
     limit: int,
     start_key: dict[str, Any] | None = None,
     read_budget: int = 2000,
@@ -465,7 +494,7 @@ def query_records(
     table: str,
     flt: RecordFilter,
     *,
-    dag_id: str,
+    dag_id: str | Sequence[str],
     projection: tuple[str, ...] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every record matching ``flt``, in the index's order, page by page (the CSV export, the chart).
@@ -483,3 +512,119 @@ def query_records(
         if not response.get("LastEvaluatedKey"):
             return
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+# --- several load DAGs at once (csv2ddb_load and one DAG per dataset) -----------------------------
+ALL = "*"  # the one partition of a query that is not split by DAG id
+
+
+def partitions_of(flt: RecordFilter, dag_ids: Sequence[str]) -> list[str]:
+    """The Query partitions a listing of ``dag_ids`` needs: one per DAG on an index keyed by DAG id
+    (``by_time``, ``by_file``), else one (:data:`ALL`) with the DAGs as an ``IN`` filter."""
+    return sorted(dag_ids) if flt.by_dag else [ALL]
+
+
+def order_key(record: Mapping[str, Any], flt: RecordFilter) -> str:
+    """The value the filter's index orders by: ``recorded_at``, or ``source`` on ``by_file``."""
+    return str(record.get(flt.index.range_key or "recorded_at", ""))
+
+
+@dataclass(frozen=True)
+class MergedPage:
+    """One page over several partitions, in the index's order; ``cursors`` = where each partition
+    not yet exhausted goes on (None: from its start); None when every partition is done."""
+
+    records: list[dict[str, Any]]
+    cursors: dict[str, dict[str, Any] | None] | None
+    items_read: int
+
+
+def query_merged_page(
+    client: Any,
+    table: str,
+    flt: RecordFilter,
+    *,
+    dag_ids: Sequence[str],
+    limit: int,
+    cursors: Mapping[str, dict[str, Any] | None] | None = None,
+    read_budget: int = 2000,
+) -> MergedPage:
+    """Up to ``limit`` records of any of ``dag_ids`` matching ``flt``, in the index's order.
+
+    On an index keyed by DAG id each DAG is a partition of its own: one Query page per partition,
+    then a merge. A record is only shown once no partition can still hold one that sorts before it
+    (the *horizon*: the furthest point every unfinished partition has read to), so the order is
+    exact across pages; each partition's cursor moves past exactly what was shown from it.
+    """
+    open_parts = dict(cursors) if cursors is not None else dict.fromkeys(partitions_of(flt, dag_ids))
+    if not open_parts:
+        return MergedPage([], None, 0)
+    pages: dict[str, Page] = {}
+    for part, start in open_parts.items():
+        pages[part] = query_page(
+            client,
+            table,
+            flt,
+            dag_id=part if part != ALL else tuple(dag_ids),
+            limit=limit,
+            start_key=start,
+            read_budget=max(100, read_budget // len(open_parts)),
+        )
+    newest_first = flt.newest_first
+    range_key = flt.index.range_key or "recorded_at"
+    bounds = [str(p.next_key[range_key]["S"]) for p in pages.values() if p.next_key]
+    horizon = (max(bounds) if newest_first else min(bounds)) if bounds else None
+
+    def within(record: Mapping[str, Any]) -> bool:
+        if horizon is None:
+            return True
+        value = order_key(record, flt)
+        return value >= horizon if newest_first else value <= horizon
+
+    tagged = (
+        ((order_key(r, flt), part, i), r) for part, page in pages.items() for i, r in enumerate(page.records)
+    )
+    candidates = sorted((t for t in tagged if within(t[1])), key=lambda t: t[0][0], reverse=newest_first)
+    shown = candidates[:limit]
+    taken: dict[str, int] = {}
+    for (_, part, i), _record in shown:
+        taken[part] = max(taken.get(part, 0), i + 1)
+    next_cursors: dict[str, dict[str, Any] | None] = {}
+    for part, page in pages.items():
+        count = taken.get(part, 0)
+        if count == len(page.records):
+            if page.next_key is not None:
+                next_cursors[part] = page.next_key
+        elif count:
+            next_cursors[part] = start_key_of(page.records[count - 1], flt)
+        else:
+            next_cursors[part] = open_parts[part]
+    return MergedPage(
+        [record for _, record in shown],
+        next_cursors or None,
+        sum(p.items_read for p in pages.values()),
+    )
+
+
+def query_merged_records(
+    client: Any,
+    table: str,
+    flt: RecordFilter,
+    *,
+    dag_ids: Sequence[str],
+    projection: tuple[str, ...] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every record of any of ``dag_ids`` matching ``flt``, in the index's order (the CSV export,
+    the chart): one paginated Query per partition, merged as they stream."""
+    parts = partitions_of(flt, dag_ids)
+    if projection:  # the merge orders by the index's range key: it must be read back
+        projection = tuple(dict.fromkeys((*projection, flt.index.range_key or "recorded_at")))
+    streams = [
+        query_records(
+            client, table, flt, dag_id=part if part != ALL else tuple(dag_ids), projection=projection
+        )
+        for part in parts
+    ]
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=lambda r: order_key(r, flt), reverse=flt.newest_first)

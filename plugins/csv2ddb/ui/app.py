@@ -5,9 +5,11 @@ Routes (all behind Airflow's login and the permission to read csv2ddb_load's run
 
 - ``GET /loads``: the page (HTML; without a session: a redirect to Airflow's login);
 - ``GET /api/loads``: one page of loads, newest first (``from``, ``to``, ``status``, ``table``,
-  ``file``, ``limit``, ``cursor``);
+  ``dataset``, ``file``, ``limit``, ``cursor``);
 - ``GET /api/loads.csv``: every load matching the same filters, as CSV;
 - ``GET /api/summary``: rows written per day and status, for the chart;
+- ``GET /api/datasets``: the per-dataset overview (last load, status, freshness, rows per day)
+  and the unrouted files;
 - ``GET /api/object?key=``: a manifest or rejects file of the stack bucket;
 - ``GET /static/<name>``: the page's script and style sheet.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +28,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 
 from csv2ddb.history import audit
 from csv2ddb.history.audit import RecordFilter
-from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
-from csv2ddb.ui import access, charts, filters, objects, table_rows
+from csv2ddb.settings import Settings, load_settings
+from csv2ddb.ui import access, charts, filters, objects, overview, table_rows
 from csv2ddb.ui.aws_clients import client
 from csv2ddb.ui.routes import PAGE_PATH, URL_PREFIX
 
@@ -46,6 +49,8 @@ PAGE_HEADERS = {
 
 Reader = Depends(access.read_loads)
 Filter = Annotated[RecordFilter, Depends(filters.filter_params)]
+# csv2ddb_load and the dataset DAGs (csv2ddb_load__<name>) this user may read: whose loads are listed.
+LoadDags = Annotated[frozenset[str], Depends(access.readable_load_dags)]
 
 app = FastAPI(title="csv2ddb loads", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -90,39 +95,42 @@ def asset(name: str) -> FileResponse:
 def list_loads(
     request: Request,
     flt: Filter,
+    dag_ids: LoadDags,
     limit: filters.PageSize = filters.DEFAULT_PAGE_SIZE,
     cursor: filters.CursorParam = None,
 ) -> dict[str, Any]:
     """One page of loads by Query on one of the audit table's indexes (never a Scan): newest first,
-    or by file when a file prefix is given."""
+    or by file when a file prefix is given; loads of every load DAG the user may read, merged."""
     settings = load_settings()
-    start_key = filters.decode_cursor(cursor, flt)
+    cursors = filters.decode_cursor(cursor, flt, dag_ids)
     started = time.perf_counter()
     try:
-        page = audit.query_page(
+        page = audit.query_merged_page(
             client("dynamodb", settings),
             settings.audit_table,
             flt,
-            dag_id=DAG_ID_LOAD,
+            dag_ids=sorted(dag_ids),
             limit=limit,
-            start_key=start_key,
+            cursors=cursors,
         )
     except ClientError as exc:
         raise _audit_error(exc, settings) from exc
     ui_base, app_base = _bases(request)
     return {
         "rows": [table_rows.present(r, settings, ui_base, app_base) for r in page.records],
-        "next_cursor": filters.encode_cursor(page.next_key),
+        "next_cursor": filters.encode_cursor(page.cursors),
         "filters": {
             "from": flt.date_from.isoformat(),
             "to": flt.date_to.isoformat(),
             "status": flt.status,
             "table": flt.table,
+            "dataset": flt.dataset,
             "file": flt.source_prefix,
         },
         "order": "newest first" if flt.newest_first else "by file",
         "query": {
             "index": flt.index.name,
+            "partitions": len(audit.partitions_of(flt, sorted(dag_ids))),
             "items_read": page.items_read,
             "seconds": round(time.perf_counter() - started, 4),
         },
@@ -130,10 +138,12 @@ def list_loads(
 
 
 @app.get("/api/loads.csv", dependencies=[Reader])
-def export_csv(flt: Filter) -> StreamingResponse:
+def export_csv(flt: Filter, dag_ids: LoadDags) -> StreamingResponse:
     """Every load matching the filters (at most MAX_EXPORT_ROWS), as CSV, newest first."""
     settings = load_settings()
-    records = audit.query_records(client("dynamodb", settings), settings.audit_table, flt, dag_id=DAG_ID_LOAD)
+    records = audit.query_merged_records(
+        client("dynamodb", settings), settings.audit_table, flt, dag_ids=sorted(dag_ids)
+    )
     try:  # fail before the 200 goes out when the table or index is missing
         first = next(records, None)
     except ClientError as exc:
@@ -149,22 +159,44 @@ def export_csv(flt: Filter) -> StreamingResponse:
 
 
 @app.get("/api/summary", dependencies=[Reader])
-def summary(flt: Filter) -> dict[str, Any]:
+def summary(flt: Filter, dag_ids: LoadDags) -> dict[str, Any]:
     """Rows written per UTC day and status over the whole filtered range (the per-day chart)."""
     settings = load_settings()
     started = time.perf_counter()
     try:
-        records = audit.query_records(
+        records = audit.query_merged_records(
             client("dynamodb", settings),
             settings.audit_table,
             flt,
-            dag_id=DAG_ID_LOAD,
+            dag_ids=sorted(dag_ids),
             projection=charts.PROJECTION,
         )
         totals = charts.daily_totals(records)
     except ClientError as exc:
         raise _audit_error(exc, settings) from exc
     return {**totals, "seconds": round(time.perf_counter() - started, 4)}
+
+
+@app.get("/api/datasets", dependencies=[Reader])
+def datasets(request: Request, flt: Filter, dag_ids: LoadDags) -> dict[str, Any]:
+    """The per-dataset overview over the filters' date range (the other filters do not apply: it
+    is about every dataset), plus the unrouted files of that range."""
+    settings = load_settings()
+    ui_base, app_base = _bases(request)
+    started = time.perf_counter()
+    try:
+        found = overview.overview(
+            client("dynamodb", settings),
+            settings,
+            date_from=flt.date_from,
+            date_to=flt.date_to,
+            now=datetime.now(UTC),
+            readable=dag_ids,
+            run_link=lambda r: table_rows.links(r, settings, ui_base, app_base)["run"],
+        )
+    except ClientError as exc:
+        raise _audit_error(exc, settings) from exc
+    return {**found, "seconds": round(time.perf_counter() - started, 4)}
 
 
 @app.get("/api/object", dependencies=[Reader])

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Query, status
 
-from csv2ddb.history.audit import STATUSES, RecordFilter, check_start_key
+from csv2ddb.datasets.schema import NAME_PATTERN
+from csv2ddb.history.audit import ALL, STATUSES, RecordFilter, check_start_key
 from csv2ddb.load.trigger_form import TABLE_PATTERN
 from csv2ddb.settings import load_settings
 
@@ -28,6 +29,10 @@ Status = Literal[STATUSES]  # type: ignore[valid-type]
 DateFrom = Annotated[date | None, Query(alias="from", description="first day (UTC), YYYY-MM-DD")]
 DateTo = Annotated[date | None, Query(alias="to", description="last day (UTC), YYYY-MM-DD; default today")]
 TableParam = Annotated[str | None, Query(pattern=TABLE_PATTERN, max_length=255)]
+# A dataset's name is its file's stem (the DAG id's tail): the dataset files' own rule.
+DatasetParam = Annotated[
+    str | None, Query(pattern=NAME_PATTERN, max_length=63, description="a dataset's name, e.g. weather")
+]
 PrefixParam = Annotated[
     str | None, Query(alias="file", max_length=1024, description="object key or s3:// URI prefix")
 ]
@@ -54,6 +59,7 @@ def record_filter(
     file_prefix: str | None,
     bucket: str,
     today: date | None = None,
+    dataset: str | None = None,
 ) -> RecordFilter:
     """Defaults (the last 30 days) and the range rules: from <= to, at most 366 days."""
     date_to = date_to or today or datetime.now(UTC).date()
@@ -69,24 +75,33 @@ def record_filter(
         status=status_ or None,
         table=table or None,
         source_prefix=source_prefix(file_prefix, bucket),
+        dataset=dataset or None,
     )
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    """An opaque, URL-safe token for the next page's ExclusiveStartKey."""
-    if key is None:
+def encode_cursor(cursors: dict[str, dict[str, Any] | None] | None) -> str | None:
+    """An opaque, URL-safe token for the next page: each unfinished partition's ExclusiveStartKey
+    (``audit.query_merged_page``)."""
+    if cursors is None:
         return None
-    raw = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
+    raw = json.dumps(cursors, sort_keys=True, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str | None, flt: RecordFilter) -> dict[str, Any] | None:
-    """The start key inside ``token``; 400 when it is not one of ours for these filters."""
+def decode_cursor(
+    token: str | None, flt: RecordFilter, dag_ids: frozenset[str] | set[str]
+) -> dict[str, dict[str, Any] | None] | None:
+    """The partitions' start keys inside ``token``; 400 when it is not one of ours for these
+    filters and the DAGs this user may read (a cursor cannot widen what is listed)."""
     if not token:
         return None
+    allowed = set(dag_ids) if flt.by_dag else {ALL}
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return check_start_key(json.loads(raw), flt)
+        cursors = json.loads(raw)
+        if not isinstance(cursors, dict) or not cursors or not set(cursors) <= allowed:
+            raise ValueError(f"cursor must map partitions of {sorted(allowed)} to start keys")
+        return {part: None if key is None else check_start_key(key, flt) for part, key in cursors.items()}
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise bad_request(f"invalid cursor (start again from the first page): {exc}") from exc
 
@@ -99,6 +114,9 @@ def filter_params(
     ] = None,
     table: TableParam = None,
     file_prefix: PrefixParam = None,
+    dataset: DatasetParam = None,
 ) -> RecordFilter:
     """The FastAPI dependency every listing route shares (the page, the CSV, the chart)."""
-    return record_filter(date_from, date_to, status_, table, file_prefix, load_settings().bucket)
+    return record_filter(
+        date_from, date_to, status_, table, file_prefix, load_settings().bucket, dataset=dataset
+    )

@@ -18,10 +18,12 @@ FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows
 CSV_COLUMNS = (
     "recorded_at",
     "source",
+    "dataset",
     "table",
     "dag_run_id",
     "run_type",
     "triggered_by",
+    "uploaded_by",
     "status",
     *FIGURES,
     "items_counted",
@@ -72,10 +74,14 @@ def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_bas
         "recorded_at": record.get("recorded_at"),
         "file": record.get("source_key"),
         "source": record.get("source"),
+        # Absent for an ad-hoc load of csv2ddb_load; a dataset DAG's loads carry their dataset.
+        "dataset": record.get("dataset"),
         "table": record.get("table"),
         "dag_run_id": record.get("dag_run_id"),
         "run_type": record.get("run_type"),
         "triggered_by": record.get("triggered_by"),
+        # An S3 event's uploader (the event record's principal), when the event path recorded it.
+        "uploaded_by": record.get("uploaded_by"),
         "status": record.get("status"),
         **{name: record.get(name) for name in FIGURES},
         "items_counted": record.get("items_counted"),

@@ -1,12 +1,13 @@
 // The csv2ddb Loads page: filters -> api/loads (a page of rows), api/summary (the per-day chart),
-// api/loads.csv (the export). Plain DOM + SVG, no external code: the page works offline and under
+// api/loads.csv (the export), api/datasets (the per-dataset overview and the unrouted files). Plain DOM + SVG, no external code: the page works offline and under
 // a strict Content-Security-Policy. Every URL is relative to the page (Airflow may sit under a path).
 "use strict";
 
 const STATUSES = ["verified", "count_mismatch", "failed"];
 const PAGE_SIZE = 50;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const FILTER_NAMES = ["from", "to", "status", "table", "file"];
+const FILTER_NAMES = ["from", "to", "status", "dataset", "table", "file"];
+const TABLE_COLUMNS = 16;
 const DASH = "—";
 
 const state = { cursors: [null], page: 0, nextCursor: null, summaryKey: null, summary: null };
@@ -88,6 +89,7 @@ function renderTable(rows) {
     tr.dataset.source = r.source || "";
     cell(tr, fmt(r.recorded_at), "when");
     cell(tr, fmt(r.file), "file").title = r.source || "";
+    cell(tr, fmt(r.dataset), "dataset");
     cell(tr, fmt(r.table), "table");
     const run = cell(tr, "", "run");
     const runLink = link(r.dag_run_id, r.links.run);
@@ -95,6 +97,7 @@ function renderTable(rows) {
     runLink.addEventListener("click", openInAirflow);
     run.appendChild(runLink);
     cell(tr, fmt(r.triggered_by), "by");
+    cell(tr, fmt(r.uploaded_by), "uploaded");
     for (const name of ["rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped"]) {
       cell(tr, fmt(r[name]), `num ${name}`);
     }
@@ -115,7 +118,7 @@ function renderTable(rows) {
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = cell(tr, "No loads match these filters.", "empty");
-    td.colSpan = 14;
+    td.colSpan = TABLE_COLUMNS;
     body.appendChild(tr);
   }
 }
@@ -208,6 +211,118 @@ function drawPerLoad(svgId, rows, value, label, klass, newestFirst) {
   svg.appendChild(svgEl("text", { x: W - RIGHT, y: H - 10, "text-anchor": "end" }, order));
 }
 
+// --- the per-dataset overview ----------------------------------------------------------------------
+function ago(seconds) {
+  if (seconds === null || seconds === undefined) return null;
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+function sparkline(points) {
+  const w = 120, h = 24;
+  const svg = svgEl("svg", { class: "spark", viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: "img" });
+  if (!points.length) return svg;
+  const max = Math.max(1, ...points.map((p) => p.rows_written));
+  const slot = w / points.length;
+  points.forEach((p, i) => {
+    const bh = Math.max(1, (p.rows_written / max) * (h - 2));
+    const rect = svgEl("rect", { class: "bar", x: i * slot + slot * 0.15, y: h - bh, width: Math.max(1, slot * 0.7),
+      height: bh, "data-day": p.day, "data-rows": p.rows_written });
+    rect.appendChild(svgEl("title", {}, `${p.day}: ${p.rows_written.toLocaleString("en-US")} rows in ${p.loads} load(s)`));
+    svg.appendChild(rect);
+  });
+  return svg;
+}
+
+function filterLink(name) {
+  const a = document.createElement("a");
+  const params = currentFilters();
+  params.set("dataset", name);
+  a.href = `?${params}`;
+  a.textContent = name;
+  return a;
+}
+
+function renderOverview(data) {
+  const body = document.querySelector("#datasets tbody");
+  body.replaceChildren();
+  $("dataset-names").replaceChildren(...data.datasets.map((d) => {
+    const option = document.createElement("option");
+    option.value = d.name;
+    return option;
+  }));
+  for (const d of data.datasets) {
+    const tr = document.createElement("tr");
+    tr.dataset.dataset = d.name;
+    const name = cell(tr, "", "name");
+    name.appendChild(filterLink(d.name));
+    name.title = `${d.description || ""} (${d.prefix}, DAG ${d.dag_id})`.trim();
+    cell(tr, d.table, "table");
+    cell(tr, d.arrive === "schedule" ? `schedule ${d.schedule}` : d.arrive, "arrive");
+    cell(tr, fmt(d.owner), "owner");
+    const last = d.last_load;
+    const when = cell(tr, last ? last.recorded_at : "no load yet", "last");
+    if (last) when.title = `${last.file} (${last.dag_run_id})`;
+    const status = cell(tr, "", "status-cell");
+    if (last) {
+      const badge = document.createElement("span");
+      badge.className = `status ${last.status}`;
+      badge.textContent = last.status;
+      if (last.error) badge.title = last.error;
+      status.appendChild(badge);
+    } else {
+      status.textContent = DASH;
+    }
+    const fresh = cell(tr, "", "freshness");
+    fresh.textContent = d.freshness_seconds !== null ? ago(d.freshness_seconds)
+      : d.verified_search_complete ? "never verified" : "none verified recently";
+    if (d.last_verified_at) fresh.title = `last verified load: ${d.last_verified_at}`;
+    fresh.dataset.seconds = d.freshness_seconds === null ? "" : String(d.freshness_seconds);
+    cell(tr, fmt(d.rows_written), "num rows");
+    cell(tr, "", "spark-cell").appendChild(sparkline(d.rows_per_day));
+    body.appendChild(tr);
+  }
+  if (!data.datasets.length) {
+    const tr = document.createElement("tr");
+    cell(tr, "No dataset files in this deployment.", "empty").colSpan = 9;
+    body.appendChild(tr);
+  }
+  $("dataset-errors").replaceChildren(...data.errors.map((e) => {
+    const line = document.createElement("span");
+    line.textContent = `${e.file}: ${e.where ? `${e.where}: ` : ""}${e.problem}`;
+    return line;
+  }));
+  const un = data.unrouted;
+  const box = $("unrouted");
+  box.replaceChildren();
+  box.dataset.count = String(un.count);
+  if (un.count) {
+    box.append(`${un.count.toLocaleString("en-US")} unrouted file(s) in this range (no dataset claims them; not loaded)`);
+    const list = document.createElement("ul");
+    for (const u of un.recent) {
+      const item = document.createElement("li");
+      item.textContent = `${u.recorded_at} ${u.source || "?"}${u.reason ? ` — ${u.reason}` : ""}`;
+      list.appendChild(item);
+    }
+    box.appendChild(list);
+  }
+}
+
+async function loadOverview(filters) {
+  const params = new URLSearchParams();
+  for (const name of ["from", "to"]) if (filters.get(name)) params.set(name, filters.get(name));
+  document.body.dataset.overview = "loading";
+  try {
+    renderOverview(await getJson(`api/datasets?${params}`));
+    document.body.dataset.overview = "ready";
+  } catch (error) {
+    $("unrouted").textContent = `Datasets: ${error.message}`;
+    document.body.dataset.overview = "error";
+  }
+}
+
 // --- loading -----------------------------------------------------------------------------------
 // A narrow filter may leave a page short (the server bounds the items one request reads):
 // fetch on, up to MAX_FETCHES requests, until the page is full or there is nothing more.
@@ -288,4 +403,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("prev").addEventListener("click", () => { if (state.page > 0) { state.page -= 1; load(); } });
   load();
+  loadOverview(currentFilters());
 });
