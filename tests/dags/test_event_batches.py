@@ -17,12 +17,14 @@ from csv2ddb_dev.emulator import Emulator
 from tests.dags.test_load_dag_runs import assert_verified, audit_records, generated_csv, upload
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
+UPLOADER = "AWS:AIDAEXAMPLEUPLOADER"  # an S3 event record's userIdentity.principalId
 
 
 def put(s3: Any, settings: Settings, key: str, body: bytes) -> dict[str, Any]:
     """Upload ``body``; the object as its S3 event names it."""
     head = upload(s3, settings, key, body)
-    return {"bucket": settings.bucket, "key": key, "etag": head["ETag"].strip('"'), "size": len(body)}
+    etag = head["ETag"].strip('"')
+    return {"bucket": settings.bucket, "key": key, "etag": etag, "size": len(body), "uploaded_by": UPLOADER}
 
 
 def test_a_batch_loads_each_object_version_once(
@@ -43,6 +45,7 @@ def test_a_batch_loads_each_object_version_once(
     assert [r["source_key"] for r in records] == ["raw/batch/a.csv", "raw/batch/b.csv"]
     for record, rows in zip(records, (5, 6), strict=True):
         assert_verified(record, rows, ddb)
+        assert record["uploaded_by"] == UPLOADER  # who uploaded it, beside who triggered the run
     assert "elsewhere/x.csv: key 'elsewhere/x.csv' is outside raw/" in first.output
     assert "raw/batch/notes.txt: not a CSV object" in first.output
 

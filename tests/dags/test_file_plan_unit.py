@@ -71,7 +71,7 @@ def test_csv_options_in_the_params_are_checked_by_the_core() -> None:
 
 def test_an_event_batch_keeps_what_it_may_load_and_says_why_not_the_rest() -> None:
     objects = [
-        {"bucket": SETTINGS.bucket, "key": "raw/a.csv", "etag": '"e1"'},
+        {"bucket": SETTINGS.bucket, "key": "raw/a.csv", "etag": '"e1"', "uploaded_by": "AWS:AIDA1"},
         {"bucket": SETTINGS.bucket, "key": "raw/b.csv.gz", "etag": "e2", "version_id": "v2"},
         {"bucket": SETTINGS.bucket, "key": "other/c.csv", "etag": "e3"},
         {"bucket": SETTINGS.bucket, "key": "raw/notes.txt", "etag": "e4"},
@@ -83,6 +83,7 @@ def test_an_event_batch_keeps_what_it_may_load_and_says_why_not_the_rest() -> No
         ("raw/a.csv", "e1", None),
         ("raw/b.csv.gz", "e2", "v2"),
     ]
+    assert request.objects[0]["uploaded_by"] == "AWS:AIDA1"
     assert len(request.ignored) == 3
     assert any("other/c.csv" in why and "outside raw/" in why for why in request.ignored)
     assert any("not a CSV object" in why for why in request.ignored)

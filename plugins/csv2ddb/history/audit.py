@@ -95,6 +95,7 @@ def build_record(
         "source_version_id": load.get("version_id"),
         "reject_tolerance": load.get("reject_tolerance"),
         "dataset": load.get("dataset"),
+        "uploaded_by": load.get("uploaded_by"),  # an S3 event's uploader; triggered_by: who started the run
         # How the file was to be read and written, as planned (csv2ddb.load.file_plan).
         "write_options": dict(load.get("options") or {}) or None,
         "csv_options": dict(load.get("csv_options") or {}) or None,

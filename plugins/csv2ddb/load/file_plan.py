@@ -42,6 +42,7 @@ class SourceObject:
     etag: str = ""
     size: int = 0
     version_id: str | None = None
+    uploaded_by: str | None = None  # the S3 event's uploader principal, when an event named it
 
     @property
     def uri(self) -> str:
@@ -117,6 +118,7 @@ class FilePlan:
             "etag": self.source.etag,
             "size": self.source.size,
             "version_id": self.source.version_id,
+            "uploaded_by": self.source.uploaded_by,
             "table": self.table,
             "run_id": self.run_id,
             "reject_tolerance": self.reject_tolerance,
@@ -138,6 +140,7 @@ class FilePlan:
                 etag=data.get("etag") or "",
                 size=int(data.get("size") or 0),
                 version_id=data.get("version_id"),
+                uploaded_by=data.get("uploaded_by") or None,
             ),
             table=data["table"],
             run_id=data["run_id"],

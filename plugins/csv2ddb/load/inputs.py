@@ -26,7 +26,15 @@ def _etag(raw: str | None) -> str:
     return (raw or "").strip('"')
 
 
-def _load(request: LoadRequest, dag_run_id: str, key: str, etag: str, size: int, version_id: str | None):
+def _load(
+    request: LoadRequest,
+    dag_run_id: str,
+    key: str,
+    etag: str,
+    size: int,
+    version_id: str | None,
+    uploaded_by: str | None = None,
+) -> dict[str, Any]:
     return {
         "bucket": request.bucket,
         "key": key,
@@ -39,6 +47,7 @@ def _load(request: LoadRequest, dag_run_id: str, key: str, etag: str, size: int,
         "options": dict(request.options),  # decided per table by load_steps.prepare
         "run_id": load_run_id(dag_run_id, request.bucket, key),
         "dataset": request.dataset,
+        "uploaded_by": uploaded_by,
     }
 
 
@@ -93,5 +102,6 @@ def batch_inputs(request: LoadRequest, s3: S3Reader, dag_run_id: str) -> list[di
             log.warning("%s: left out, replaced since its event (etag %s, now %s)", where, expected, etag)
             continue
         version_id = head.get("VersionId") or obj.get("version_id")
-        loads.append(_load(request, dag_run_id, key, etag, head.get("ContentLength", 0), version_id))
+        size = head.get("ContentLength", 0)
+        loads.append(_load(request, dag_run_id, key, etag, size, version_id, obj.get("uploaded_by")))
     return sorted(loads, key=lambda load: load["key"])

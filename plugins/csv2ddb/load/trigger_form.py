@@ -571,5 +571,13 @@ def objects_request(objects: Any, root: str, common: Mapping[str, Any]) -> LoadR
             ignored.append(f"{where}: {exc}")
             continue
         etag = str(obj.get("etag") or "").strip('"')
-        accepted.append({"key": key, "etag": etag, "version_id": obj.get("version_id") or None})
+        accepted.append(
+            {
+                "key": key,
+                "etag": etag,
+                "version_id": obj.get("version_id") or None,
+                # The S3 event's userIdentity.principalId: who uploaded it (the audit's "who").
+                "uploaded_by": str(obj.get("uploaded_by") or "") or None,
+            }
+        )
     return LoadRequest(mode="objects", objects=tuple(accepted), ignored=tuple(ignored), **common)
