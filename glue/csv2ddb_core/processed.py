@@ -260,7 +260,7 @@ class ParquetParts:
     thread through a queue of two. Converting a chunk takes a fraction of a second: done under the
     writers' lock it stopped every writer thread meanwhile (no DynamoDB request in flight); on its
     own thread the writers go on, and the bounded queue keeps memory flat (backpressure).
-    ``seconds`` is the converter thread's own time (``close`` converts the rest in the caller).
+    ``seconds`` is the converter thread's CPU time (``close`` converts the rest in the caller).
     """
 
     def __init__(self, stem: str = "part", part_rows: int = PART_ROWS) -> None:
@@ -300,13 +300,13 @@ class ParquetParts:
                 return
             if self.error is not None:
                 continue  # failed: drain, so that writers never block on a full queue
-            began = time.monotonic()
+            began = time.thread_time()  # this thread's CPU: its wall time is mostly waiting for the GIL
             try:
                 self._write(chunk)
             except BaseException as exc:  # noqa: BLE001 - handed to add()/close(), which report it
                 self.error = exc
             finally:
-                self.seconds += time.monotonic() - began
+                self.seconds += time.thread_time() - began
 
     def _write(self, chunk: Sequence[Mapping[str, Any]]) -> None:
         import pyarrow.parquet as pq  # lazily, see _pa
@@ -475,7 +475,7 @@ class ProcessedZone:
         finally:
             if parts is not None:
                 parts.discard()
-        # The converter thread's time during the load, then this (the rest, the uploads, rejects).
+        # The converter thread's CPU during the load, then this (the rest, the uploads, rejects).
         self.seconds = (parts.seconds if parts is not None else 0.0) + time.monotonic() - began
         out["seconds"] = round(self.seconds, 3)
         return out

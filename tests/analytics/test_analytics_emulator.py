@@ -16,7 +16,7 @@ import pytest
 from csv2ddb.analytics import athena, metrics
 from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
-from csv2ddb.analytics.rollback import remove_processed
+from csv2ddb.analytics.rollback import remove_processed, remove_processed_of_load
 from csv2ddb.analytics.step import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED, analyze_load
 from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
 from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
@@ -242,7 +242,13 @@ def test_a_rolled_back_load_leaves_the_zone_and_its_day_goes_with_the_last_one(
     assert first == {"processed_removed": 2, "partition_dropped": False}  # one part, one rejects file
     assert athena.reconcile(cfg, place.table, "2026-12-05", runs[0], 0)["athena_count"] == 0
     assert athena.reconcile(cfg, place.table, "2026-12-05", runs[1], 20)["athena_matches"]
-    assert remove_processed(cfg, place.table, manifests[1]["processed"])["partition_dropped"] is True
+    # The rollback's call: by run id, through the load's stored manifest.
+    s3 = stack.client("s3")
+    s3.put_object(
+        Bucket=place.bucket, Key=stack.settings.manifest_key(runs[1]), Body=json.dumps(manifests[1])
+    )
+    assert remove_processed_of_load(stack.settings, runs[1])["partition_dropped"] is True
+    assert remove_processed_of_load(stack.settings, "never-loaded") == {"processed_removed": 0}
     parts = glue_hook(cfg).conn.get_partitions(
         DatabaseName=cfg.database, TableName=cfg.items_table(place.table)
     )

@@ -8,6 +8,7 @@ other loads of the same day keep their files and their partition.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,8 @@ from csv2ddb_core.keylist import parse_s3_uri
 from csv2ddb_core.processed import DATASET, LOAD_DATE
 
 from csv2ddb.analytics.catalog import glue_hook
-from csv2ddb.analytics.config import Analytics
+from csv2ddb.analytics.config import Analytics, analytics_config
+from csv2ddb.settings import Settings
 
 
 def _drop_partition_if_empty(
@@ -63,3 +65,17 @@ def remove_processed(cfg: Analytics, table: str, zone: Mapping[str, Any]) -> dic
             f"{cfg.rejects_location}{DATASET}={table}/{LOAD_DATE}={date}/",
         )
     return out
+
+
+def remove_processed_of_load(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The rollback's one call: read load ``run_id``'s manifest; remove its processed zone, if any."""
+    cfg = analytics_config(settings)
+    s3 = S3Hook(aws_conn_id=settings.aws_conn_id, region_name=settings.region)
+    key = settings.manifest_key(run_id)
+    if not s3.check_for_key(key, bucket_name=settings.bucket):
+        return {"processed_removed": 0}
+    manifest = json.loads(s3.read_key(key, bucket_name=settings.bucket))
+    zone = manifest.get("processed")
+    if not zone or zone.get("error") or not zone.get("load_date"):
+        return {"processed_removed": 0}
+    return remove_processed(cfg, manifest["table"], zone)
