@@ -18,14 +18,19 @@ hours, so it is never used):
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from csv2ddb_core.contract import ATTR_LOAD_RUN_ID, STATUS_SUCCEEDED, ManifestError, validate_manifest
+from csv2ddb_core.contract import (
+    ATTR_LOAD_RUN_ID,
+    STATUS_SUCCEEDED,
+    ManifestError,
+    read_manifest,
+    validate_manifest,
+)
 from csv2ddb_core.keylist import read_key_list
 
 from csv2ddb import keyreads
@@ -75,11 +80,8 @@ class Verification:
 
 
 def parse_manifest(text: str, where: str) -> dict[str, Any]:
-    try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"manifest {where} is not JSON: {exc}") from exc
-    return validate_manifest(manifest, where)
+    """The manifest document, read by the contract's one reader (validated)."""
+    return read_manifest(text, where).to_dict()
 
 
 def fetch_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:

@@ -21,20 +21,18 @@ batch file's work stays two tasks; for a batch load it skips itself.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.transfers.s3_to_dynamodb import S3ToDynamoDBOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.exceptions import WaiterError
-from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED
+from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb import tables
-from csv2ddb.load import write_options
+from csv2ddb.load import manifests, write_options
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
@@ -182,29 +180,28 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         return arn
 
 
-def manifest_location(load: Mapping[str, Any], settings: Settings) -> tuple[str, str]:
-    return settings.bucket, settings.manifest_key(load["run_id"])
+def _fetched(load: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str]:
+    try:
+        return manifests.fetch(settings, load["run_id"])
+    except ManifestError as exc:  # a malformed manifest cannot get better on a retry
+        raise AirflowFailException(str(exc)) from exc
 
 
 def staged_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any] | None:
     """The manifest of this load's succeeded staging job, or None when it has not staged (a retried
     task must not stage twice)."""
-    bucket, key = manifest_location(load, settings)
-    hook = S3Hook(aws_conn_id=settings.aws_conn_id)
-    if not hook.check_for_key(key, bucket_name=bucket):
+    manifest, _ = _fetched(load, settings)
+    if manifest is None:
         return None
-    manifest = json.loads(hook.read_key(key, bucket_name=bucket))
     staged = manifest.get("status") == STATUS_SUCCEEDED and manifest.get("load_method") == LOAD_IMPORT
     return manifest if staged else None
 
 
 def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """The staging job's manifest: it must exist, be this load's, and say succeeded."""
-    bucket, key = manifest_location(load, settings)
-    hook = S3Hook(aws_conn_id=settings.aws_conn_id)
-    if not hook.check_for_key(key, bucket_name=bucket):
-        raise AirflowFailException(f"s3://{bucket}/{key} does not exist: the staging job wrote no manifest")
-    manifest = json.loads(hook.read_key(key, bucket_name=bucket))
+    manifest, where = _fetched(load, settings)
+    if manifest is None:
+        raise AirflowFailException(f"{where} does not exist: the staging job wrote no manifest")
     if manifest.get("status") != STATUS_SUCCEEDED or manifest.get("load_method") != LOAD_IMPORT:
         raise AirflowFailException(
             f"the staging job of {load['source_uri']} did not succeed: {manifest.get('error')}; "
@@ -215,6 +212,4 @@ def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]
 
 def write_manifest(load: Mapping[str, Any], settings: Settings, manifest: Mapping[str, Any]) -> None:
     """The manifest gains the import's ARN and counts (the audit record and the Loads page show them)."""
-    bucket, key = manifest_location(load, settings)
-    body = json.dumps(manifest, indent=2, sort_keys=True, default=str)
-    S3Hook(aws_conn_id=settings.aws_conn_id).load_string(body, key, bucket_name=bucket, replace=True)
+    manifests.store(settings, load["run_id"], manifest)

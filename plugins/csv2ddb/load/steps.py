@@ -23,7 +23,7 @@ from csv2ddb import tables
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, file_plan, inputs, write_options
+from csv2ddb.load import counts, file_plan, inputs, manifests, write_options
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
 from csv2ddb.provider_clients import dynamodb_client
@@ -155,16 +155,6 @@ def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: 
     return options
 
 
-def read_manifest(load: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str]:
-    """(manifest or None when absent, its s3 uri)."""
-    key = settings.manifest_key(load["run_id"])
-    where = f"s3://{settings.bucket}/{key}"
-    hook = S3Hook(aws_conn_id=settings.aws_conn_id)
-    if not hook.check_for_key(key, bucket_name=settings.bucket):
-        return None, where
-    return counts.parse_manifest(hook.read_key(key, bucket_name=settings.bucket), where), where
-
-
 def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:
     """The run's count method: its conf ``count_method`` (a reconciliation run asks for ``scan``),
     else ``settings.count_method``; anything else fails the file without retries."""
@@ -253,7 +243,7 @@ def verify(
     result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
     try:
-        manifest, where = read_manifest(load, settings)
+        manifest, where = manifests.fetch(settings, load["run_id"])
         # Staged, then imported: the manifest says what ran (an auto import may have written in
         # batches after all, when another load created its table first).
         imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
