@@ -459,7 +459,7 @@ def with_dataset(params: Mapping[str, Any], dataset: Dataset, settings: Settings
 
 
 def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
-    """Loads start only from the raw prefix, as the trigger Lambda enforces (reliability finding F6):
+    """Loads start only from the raw prefix (or a dataset's), as the trigger Lambda enforces:
     the Glue role may read nothing else, and a '..' segment must not climb out of it."""
     if not value:
         return
