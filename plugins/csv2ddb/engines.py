@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from csv2ddb.analytics.config import analytics_config
 from csv2ddb.settings import Settings
 
 PYTHONSHELL = "pythonshell"
@@ -37,7 +38,9 @@ def _spark_workers(settings: Settings) -> dict[str, Any]:
 
 
 def _shell_arguments(settings: Settings) -> dict[str, str]:
-    return {EXTRA_PY_FILES: settings.core_wheel_s3_uri}
+    # library-set analytics (no "--": Glue's own key): the Python shell's preloaded pyarrow, which
+    # the processed zone writes Parquet with (docs/analytics.md).
+    return {EXTRA_PY_FILES: settings.core_wheel_s3_uri, "library-set": "analytics"}
 
 
 def _spark_arguments(settings: Settings) -> dict[str, str]:
@@ -122,6 +125,7 @@ def default_arguments(settings: Settings, engine: str = PYTHONSHELL) -> dict[str
         "--rejected_prefix": settings.rejected_prefix,
         "--staging_prefix": settings.staging_prefix,
         "--write_concurrency": str(settings.write_concurrency),
+        **analytics_config(settings).job_arguments,  # --processed, --processed_prefix (analytics.md)
         **engine_spec(engine).stack_arguments(settings),
     }
 

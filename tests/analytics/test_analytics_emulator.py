@@ -285,7 +285,7 @@ def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, st
         Name=job,
         Role="arn:aws:iam::000000000000:role/csv2ddb-test-glue",
         Command={"Name": "pythonshell", "ScriptLocation": f"s3://{place.bucket}/scripts/csv2ddb_load_job.py"},
-        DefaultArguments={"--library-set": "analytics", **on.job_arguments},
+        DefaultArguments={"library-set": "analytics", **on.job_arguments},
         MaxCapacity=0.0625,
         Timeout=300,  # minutes on AWS; ministack reads it as seconds (capped at 600): room for a busy machine
     )
