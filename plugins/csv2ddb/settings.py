@@ -159,6 +159,14 @@ class Settings:
     # --- alerts -------------------------------------------------------------------------------
     alerts_topic_name: str = ""  # default: "<prefix>-alerts"
 
+    # --- the analytics side (docs/analytics.md) ------------------------------------------------
+    # Write the processed zone (the job's --processed) and run the analytics step (catalog, Athena,
+    # metrics). Off until the local emulator starts Athena and CloudWatch (dev SERVICES).
+    processed: bool = False
+    reject_rate_alarm_percent: float = 5.0  # the reject-rate alarm's threshold
+    stale_after_hours: float = 24.0  # a dataset's expected load interval (the staleness check)
+    athena_scan_limit_mb: int = 1024  # the Athena workgroup's per-query scan cutoff (at least 10)
+
     # --- tags put on every resource the bootstrap creates --------------------------------------
     extra_tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -210,6 +218,16 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}*: {exc}") from exc
         if self.trigger_mode not in {"airflow", "mwaa"}:
             raise ValueError(f"{ENV_PREFIX}TRIGGER_MODE must be airflow or mwaa, got {self.trigger_mode!r}")
+        if (
+            self.reject_rate_alarm_percent < 0
+            or self.stale_after_hours <= 0
+            or self.athena_scan_limit_mb < 10
+        ):
+            raise ValueError(
+                f"{ENV_PREFIX}REJECT_RATE_ALARM_PERCENT must be >= 0, {ENV_PREFIX}STALE_AFTER_HOURS > 0 and "
+                f"{ENV_PREFIX}ATHENA_SCAN_LIMIT_MB >= 10 (Athena's smallest cutoff), got "
+                f"{self.reject_rate_alarm_percent}, {self.stale_after_hours}, {self.athena_scan_limit_mb}"
+            )
 
     # --- derived names ------------------------------------------------------------------------
     @property

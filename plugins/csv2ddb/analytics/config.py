@@ -1,15 +1,13 @@
 """Every analytics name and knob, derived from the stack's Settings: one place, nothing retyped.
 
-Names follow the stack prefix like every other resource (``settings.py``); the four knobs read
-``CSV2DDB_*`` variables with documented defaults (docs/analytics.md). The processed zone's
+Names follow the stack prefix like every other resource; the four knobs are ``Settings`` fields
+(``CSV2DDB_PROCESSED`` ...: docs/configuration.md). The processed zone's
 S3 layout itself is the load core's (``csv2ddb_core.processed``), imported, never retyped.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from csv2ddb_core.processed import (
@@ -20,12 +18,11 @@ from csv2ddb_core.processed import (
     table_root,
 )
 
-from csv2ddb.settings import ENV_PREFIX, Settings
+from csv2ddb.settings import Settings
 
 _NOT_CATALOG = re.compile(r"[^a-z0-9_]+")
 REJECTS_TABLE = "rejects"
 ATHENA_RESULTS_PREFIX = "athena-results/"
-MIN_SCAN_LIMIT_MB = 10  # Athena's smallest BytesScannedCutoffPerQuery
 
 
 def catalog_name(text: str) -> str:
@@ -37,37 +34,28 @@ def catalog_name(text: str) -> str:
     return name
 
 
-def _bool(raw: str, name: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{ENV_PREFIX}{name} must be true or false, got {raw!r}")
-
-
-def _number(raw: str, name: str, low: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = low - 1
-    if value < low:
-        raise ValueError(f"{ENV_PREFIX}{name} must be a number >= {low:g}, got {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Analytics:
-    """The analytics names and knobs of one stack."""
+    """The analytics names and knobs of one stack (the knobs are ``Settings`` fields)."""
 
     settings: Settings
-    # CSV2DDB_PROCESSED: write the processed zone (the job's --processed) and run the analytics
-    # step (catalog, Athena, metrics). Off until the local emulator starts Athena and CloudWatch
-    # (dev/csv2ddb_dev/emulator.py SERVICES): on, every local load's analytics step would fail.
-    processed: bool = False
-    reject_rate_alarm_percent: float = 5.0  # CSV2DDB_REJECT_RATE_ALARM_PERCENT
-    stale_after_hours: float = 24.0  # CSV2DDB_STALE_AFTER_HOURS: a dataset's expected load interval
-    athena_scan_limit_mb: int = 1024  # CSV2DDB_ATHENA_SCAN_LIMIT_MB: the workgroup's per-query cutoff
+
+    @property
+    def processed(self) -> bool:
+        """CSV2DDB_PROCESSED: write the processed zone and run the analytics step."""
+        return self.settings.processed
+
+    @property
+    def reject_rate_alarm_percent(self) -> float:
+        return self.settings.reject_rate_alarm_percent
+
+    @property
+    def stale_after_hours(self) -> float:
+        return self.settings.stale_after_hours
+
+    @property
+    def athena_scan_limit_mb(self) -> int:
+        return self.settings.athena_scan_limit_mb
 
     # --- the processed zone (the core's layout) ---------------------------------------------------
     @property
@@ -138,20 +126,6 @@ class Analytics:
         return f"{self.settings.prefix}-stale-{table}"
 
 
-def analytics_config(settings: Settings, env: Mapping[str, str] | None = None) -> Analytics:
-    """The stack's analytics config; the knobs from ``CSV2DDB_*`` (``os.environ`` by default)."""
-    env = os.environ if env is None else env
-    knobs: dict[str, object] = {}
-    if "CSV2DDB_PROCESSED" in env:
-        knobs["processed"] = _bool(env["CSV2DDB_PROCESSED"], "PROCESSED")
-    if "CSV2DDB_REJECT_RATE_ALARM_PERCENT" in env:
-        knobs["reject_rate_alarm_percent"] = _number(
-            env["CSV2DDB_REJECT_RATE_ALARM_PERCENT"], "REJECT_RATE_ALARM_PERCENT", 0
-        )
-    if "CSV2DDB_STALE_AFTER_HOURS" in env:
-        knobs["stale_after_hours"] = _number(env["CSV2DDB_STALE_AFTER_HOURS"], "STALE_AFTER_HOURS", 0.02)
-    if "CSV2DDB_ATHENA_SCAN_LIMIT_MB" in env:
-        knobs["athena_scan_limit_mb"] = int(
-            _number(env["CSV2DDB_ATHENA_SCAN_LIMIT_MB"], "ATHENA_SCAN_LIMIT_MB", MIN_SCAN_LIMIT_MB)
-        )
-    return Analytics(settings, **knobs)  # type: ignore[arg-type]
+def analytics_config(settings: Settings) -> Analytics:
+    """The stack's analytics names and knobs."""
+    return Analytics(settings)
