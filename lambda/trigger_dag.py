@@ -260,7 +260,7 @@ def _claimed(
     grace = float(env.get("CSV2DDB_EVENT_CLAIM_GRACE_SECONDS", "180"))
     result = Claims(boto3.client("dynamodb"), table, grace).claim(candidates, run_id, run_exists)
     for key, other in result.duplicates.items():
-        LOG.info("s3://%s already went to run %s: a duplicate event, not loaded again", key, other)
+        LOG.info("%s already went to run %s: a duplicate event, not loaded again", key, other)
         summary["duplicates"].append({"key": key, "dag_run_id": other})
     return result.kept
 
