@@ -123,8 +123,10 @@ def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None
         "ConsumeEventQueue",
         "ClaimEventObjects",
         "ReadAirflowApiSecret",
+        "ReadRoutingTable",
         "FunctionLogs",
     ]
+    assert plain["Statement"][3]["Resource"] == ["arn:aws:s3:::p1-data/config/routes.json"]
     claims = plain["Statement"][1]
     assert claims["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
     assert claims["Resource"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-event-claims"]

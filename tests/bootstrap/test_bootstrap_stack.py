@@ -25,6 +25,7 @@ KINDS = [
     "glue-script",
     "glue-spark-script",
     "glue-core-wheel",
+    "routing-table",
     "iam-role",
     "iam-role",
     "iam-role",
