@@ -199,8 +199,8 @@ class RowBuilder:
             return got, None
         joined, key, _part, _sort, digest = got
         if self._needs_item or self._may_be_too_large(joined, key):
-            item, digest = self.build(row)
-            return (item, None) if digest is None else (None, digest)
+            item, built = self.build(row)
+            return (item, None) if built is None else (None, built)
         return None, digest
 
     def _may_be_too_large(self, joined: str, key: str) -> bool:
