@@ -132,7 +132,10 @@ def test_page_api_with_10000_audit_records(ui_stack: UiStack, token: str, browse
     first = sample(ui_stack, "/csv2ddb/api/loads?limit=50", token)
     page = first["body"]
     assert len(page["rows"]) == 50
-    assert page["query"] == {**page["query"], "index": "by_time", "items_read": 50}  # 50 of 10,000 read
+    assert page["query"]["index"] == "by_time"
+    # 50 of the 10,000 read: at most a page per load-DAG partition (csv2ddb_load and each dataset
+    # DAG's, merged by time; the dataset DAGs hold the few loads of the other browser tests)
+    assert 50 <= page["query"]["items_read"] <= 50 * page["query"]["partitions"]
     assert [r["recorded_at"] for r in page["rows"]] == sorted(
         (r["recorded_at"] for r in page["rows"]), reverse=True
     )
@@ -144,7 +147,7 @@ def test_page_api_with_10000_audit_records(ui_stack: UiStack, token: str, browse
         _, body = timed(ui_stack, f"{path}&cursor={cursor}", token)
         cursor = json.loads(body)["next_cursor"]
     fifth = sample(ui_stack, f"{path}&cursor={cursor}", token)
-    assert fifth["body"]["query"]["items_read"] == 50
+    assert 50 <= fifth["body"]["query"]["items_read"] <= 50 * fifth["body"]["query"]["partitions"]
 
     failed = sample(ui_stack, "/csv2ddb/api/loads?limit=50&status=failed", token)
     assert failed["body"]["query"]["index"] == "by_status"
