@@ -40,6 +40,10 @@ def format_note(records: Sequence[Mapping[str, Any]], expected: int) -> str:
             r.get(k, "") for k in ("items_counted", "items_overwritten", "load_seconds", "check_seconds")
         ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    found = [line for r in records for line in quality_lines(r)]
+    if found:
+        lines.append("")
+        lines += found
     if len(records) < expected:
         lines.append(f"\n{expected - len(records)} file(s) have no audit record (see the failed tasks).")
     undo = [r for r in records if r.get("status") != "verified" and r.get("run_id")]
@@ -47,6 +51,32 @@ def format_note(records: Sequence[Mapping[str, Any]], expected: int) -> str:
         lines.append("\nRoll back:")
         lines += [f"- `{r.get('source_key')}`: {rollback_hint(r['run_id'])}" for r in undo]
     return "\n".join(lines)
+
+
+ERROR_CHARS = 400
+
+
+def quality_lines(record: Mapping[str, Any]) -> list[str]:
+    """What a person must know about one file's data beyond its figures (docs/checks.md): why it
+    failed, its checks, conflicting duplicates, and a key taken only because a column is named id."""
+    key = record.get("source_key")
+    lines = []
+    if record.get("status") != "verified" and record.get("error"):
+        lines.append(f"- `{key}`: {str(record['error'])[:ERROR_CHARS]}")
+    if "checks_passed" in record:
+        said = "passed" if record["checks_passed"] else f"failed: {record.get('checks_failed')}"
+        lines.append(f"- `{key}`: checks {said}")
+    if record.get("duplicates_conflicting"):
+        lines.append(
+            f"- `{key}`: {record['duplicates_conflicting']} conflicting duplicate(s) "
+            f"(on_conflict {record.get('on_conflict')}), {record.get('duplicates_exact', 0)} exact"
+        )
+    if record.get("key_by_default"):
+        lines.append(
+            f"- `{key}`: the key is the column `id` only because of its name (no partition key was "
+            "given): name the key if `id` is not one row's id"
+        )
+    return lines
 
 
 def _get(url: str, token: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -34,6 +35,12 @@ CSV_COLUMNS = (
     "reject_tolerance",
     "rejected_location",
     "run_id",
+    "checks_passed",
+    "checks_failed",
+    "duplicates_exact",
+    "duplicates_conflicting",
+    "on_conflict",
+    "key_by_default",
     "error",
 )
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection);
@@ -90,8 +97,23 @@ def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_bas
         "load_seconds": record.get("load_seconds"),
         "rows_per_second": record.get("rows_per_second"),
         "reject_rate": reject_rate(record),
+        "checks": checks_of(record),
+        "duplicates_conflicting": record.get("duplicates_conflicting"),
+        "key_by_default": bool(record.get("key_by_default")),
         "error": record.get("error"),
         "links": links(record, settings, ui_base, app_base),
+    }
+
+
+def checks_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The load's checks for the page: passed or not, which failed and by how much, and every
+    result (passed/failed, rows failing); None when the load declared none."""
+    if "checks_passed" not in record:
+        return None
+    return {
+        "passed": record["checks_passed"],
+        "failed": record.get("checks_failed"),
+        "results": json.loads(record.get("check_results") or "[]"),
     }
 
 
