@@ -20,6 +20,7 @@ from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
 from csv2ddb import tables
+from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
@@ -263,7 +264,10 @@ def verify(
         why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
         _record(load, settings, ti, dag_run, glue_run, manifest, None, audit.STATUS_FAILED, why)
         raise
-    rec = _record(load, settings, ti, dag_run, glue_run, manifest, result, status, error)
+    # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
+    # failure is recorded and alerted, never raised: it leaves this status alone.
+    analytics = audit_fields(settings, load, manifest, status) if settings.processed else None
+    rec = _record(load, settings, ti, dag_run, glue_run, manifest, result, status, error, analytics)
     if glue_done and status != audit.STATUS_VERIFIED:
         raise AirflowFailException(f"{load['source_uri']}: {error}")
     return rec
@@ -287,6 +291,7 @@ def _record(
     result: counts.Verification | None,
     status: str,
     error: str | None,
+    analytics: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     rec = audit.build_record(
         dag_id=ti.dag_id,
@@ -302,7 +307,7 @@ def _record(
         manifest=manifest,
         items_counted=result.items_counted if result else None,
         error=error,
-        extra=check_fields(result) if result else None,
+        extra={**(check_fields(result) if result else {}), **(analytics or {})} or None,
     )
     audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
     log.info("audit record written to %s: %s", settings.audit_table, rec)

@@ -1,0 +1,76 @@
+"""The whole path through real Airflow (``dag.test`` of csv2ddb_load) with CSV2DDB_PROCESSED on:
+the Glue job (run by the emulator) lands the zone, the verify step registers the partition, counts
+the load with Athena and records it in the audit record, and the metrics appear."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb.analytics import metrics
+from csv2ddb.analytics.config import analytics_config
+from csv2ddb.bootstrap.analytics_stack import analytics_resources
+from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.stack import ensure, remove
+from csv2ddb.settings import Settings
+from csv2ddb_dev.emulator import Emulator
+
+from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
+from tests.dags.test_load_dag_runs import audit_records, flights_csv, upload
+
+pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
+
+
+@pytest.fixture
+def analytics_stack(stack: Settings, emulator: Emulator) -> Iterator[Settings]:  # noqa: F811
+    """The stack with the analytics side on: its catalog, workgroup, alarms and dashboard."""
+    settings = replace(stack, processed=True)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in emulator.client_env().items():
+            mp.setenv(key, value)
+        ctx = StackContext(settings)
+        for resource in analytics_resources(ctx):
+            ensure(resource)
+        try:
+            yield settings
+        finally:
+            for resource in reversed(analytics_resources(ctx)):
+                remove(resource)
+
+
+def test_a_dag_run_lands_registers_and_reconciles_its_load(
+    analytics_stack: Settings,
+    emulator: Emulator,
+    dag_runner: Any,  # noqa: F811
+    boto_session: boto3.Session,
+    tmp_path: Path,
+) -> None:
+    settings = analytics_stack
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/flights-40.csv"
+    head = upload(s3, settings, key, flights_csv(tmp_path, 40))
+    conf = {
+        "bucket": settings.bucket,
+        "key": key,
+        "etag": head["ETag"].strip('"'),
+        "size": head["ContentLength"],
+    }
+    run = dag_runner.run(
+        settings, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env={"CSV2DDB_PROCESSED": "true"}
+    )
+    assert run.state == "success", run.output[-6000:]
+    (record,) = audit_records(ddb, settings, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    assert record["analytics_status"] == "reconciled", record
+    assert record["athena_count"] == record["rows_written"] == 40
+    assert record["processed_rows"] == 40
+    assert record["partition"] == "created"
+    cfg = analytics_config(settings)
+    cw = boto_session.client("cloudwatch", endpoint_url=emulator.endpoint_url)
+    assert cw.list_metrics(Namespace=cfg.namespace, MetricName=metrics.VERIFIED)["Metrics"]
