@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.contract import R_CHECK_PREFIX, ArgumentError, HeaderError, Reject
@@ -364,6 +365,40 @@ def _describe(rule: str, arg: Any) -> str:
     return f"is longer than {arg} characters"
 
 
+class _Memo(Dict[str, bool]):
+    """cell text -> passes, for one stateless rule: computed on first sight (``__missing__``), so
+    ``map(dict.__getitem__, memos, cells)`` judges a row's cells in C, a lookup each. Cleared when
+    full (bounded like the type caches); NA cells are seeded: they fail ``not_null`` only."""
+
+    def __init__(self, test: Callable[[str], bool], na: frozenset, na_passes: bool) -> None:
+        super().__init__()
+        self._test = test
+        self._seed = dict.fromkeys(na, na_passes)
+        self.update(self._seed)
+
+    def __missing__(self, cell: str) -> bool:
+        ok = self._test(cell)
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+            self.update(self._seed)
+        self[cell] = ok
+        return ok
+
+
+def _cells_getter(indices: Sequence[int]) -> Callable[[Sequence[str]], Any]:
+    """A row's cells at ``indices``, as a tuple, in C (``itemgetter``)."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    if indices:
+        one = indices[0]
+        return lambda row: (row[one],)
+    return lambda row: ()
+
+
+def _not_blank(cell: str) -> bool:
+    return not cell.isspace()
+
+
 class RowChecks:
     """The column checks of one load, compiled against its header; one per pass.
 
@@ -382,8 +417,8 @@ class RowChecks:
         na = frozenset(na_values) | {""}
         self.failures: Dict[str, int] = {}
         self._describe: Dict[str, str] = {}
-        self._memo: List[Tuple[int, Dict[str, bool], Callable[[str], bool], str]] = []
-        self._not_null: List[Tuple[int, str]] = []
+        self._memo: List[Tuple[int, _Memo, str]] = []
+        self._not_null: List[Tuple[int, _Memo, str]] = []
         self._unique: List[Tuple[int, DedupeIndex, str]] = []
         self._na = na
         for column, rules in checks.get("columns", {}).items():
@@ -394,11 +429,16 @@ class RowChecks:
                 self.failures[name] = 0
                 self._describe[name] = f"{column!r} {_describe(rule, arg)}"
                 if rule == "not_null":
-                    self._not_null.append((index[column], name))
+                    self._not_null.append((index[column], _Memo(_not_blank, na, False), name))
                 elif rule == "unique":
                     self._unique.append((index[column], DedupeIndex(), name))
                 else:
-                    self._memo.append((index[column], {}, _memo_test(rule, arg), name))
+                    self._memo.append((index[column], _Memo(_memo_test(rule, arg), na, True), name))
+        stateless = self._not_null + self._memo  # the order of the reasons: not_null first
+        self._memos = [memo for _, memo, _ in stateless]
+        self._names = [name for _, _, name in stateless]
+        indices = [i for i, _, _ in stateless]
+        self._cells: Callable[[Sequence[str]], Any] = _cells_getter(indices)
 
     @property
     def empty(self) -> bool:
@@ -418,25 +458,10 @@ class RowChecks:
 
     def failing(self, row: Sequence[str]) -> Optional[Reject]:
         """The Reject of a row failing a stateless column check, else None."""
-        bad: Optional[List[str]] = None
-        na = self._na
-        for index, name in self._not_null:
-            cell = row[index]
-            if cell in na or cell.isspace():
-                bad = [*(bad or ()), name]
-        for index, cache, test, name in self._memo:
-            cell = row[index]
-            if cell in na:
-                continue
-            ok = cache.get(cell)
-            if ok is None:
-                ok = test(cell)
-                if len(cache) >= MEMO_LIMIT:
-                    cache.clear()
-                cache[cell] = ok
-            if not ok:
-                bad = [*(bad or ()), name]
-        return None if bad is None else self._reject(bad)
+        passed = list(map(dict.__getitem__, self._memos, self._cells(row)))
+        if all(passed):
+            return None
+        return self._reject([name for ok, name in zip(passed, self._names) if not ok])
 
     def unique_failing(self, row: Sequence[str]) -> Optional[Reject]:
         """The Reject of a row repeating a ``unique`` column's value of an earlier kept row."""

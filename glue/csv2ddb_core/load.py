@@ -158,6 +158,8 @@ def stream_rows(
             dups.exact = duplicate
         else:
             sort = dups.sort
+            content = dups.content  # False: a content-hash id, whose duplicates are all exact
+            add_seen = seen.add
             failing = checks.failing if checks is not None and checks.has_stateless else None
             unique = checks.unique_failing if checks is not None and checks.has_unique else None
             for line_number, row in records:
@@ -175,7 +177,9 @@ def stream_rows(
                     if failed is not None:
                         rejects.add(line_number, failed, row)
                         continue
-                verdict = sort(digest, row, line_number)
+                verdict = (
+                    (KEEP if add_seen(digest) else DROP) if not content else sort(digest, row, line_number)
+                )
                 if verdict == KEEP:
                     failed = unique(row) if unique is not None else None
                     if failed is None:
@@ -186,6 +190,8 @@ def stream_rows(
                     duplicate += 1
                 else:
                     rejects.add(line_number, verdict, row)
+            if not content:
+                dups.exact = dups.dropped = duplicate
         result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)
     finally:
         if dups is not None:
