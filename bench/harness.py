@@ -66,7 +66,9 @@ class Harness:
         ddb.upload(self.s3, path, BUCKET, key)
 
     def child_env(self) -> dict[str, str]:
-        env = {**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)}
+        # The checkout first; a caller's own PYTHONPATH (e.g. a worktree's packages) is kept after it.
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, **self.env, "PYTHONPATH": path}
         for leak in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             env.pop(leak, None)
         return env

@@ -7,10 +7,12 @@ child is measured alone by ``Harness.measure``, against whichever server the har
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -66,15 +68,44 @@ def round1_job(run_dir: Path) -> Path:
     return script
 
 
+# The load core before issue 21's CPU work (the typed manifest is its only change since): its
+# glue/ folder, script and core, is the "before" of the client CPU per row, run in the same benchmark.
+PRE21_COMMIT = "f4bda77"
+
+
+def job_at(run_dir: Path, commit: str) -> Path:
+    """The job script of ``commit`` with its own load core beside it, from git history into the run's
+    directory. Python puts a script's folder first on ``sys.path``, so that script imports its own
+    ``csv2ddb_core``, not the installed one."""
+    dest = run_dir / f"glue-{commit}"
+    if not dest.exists():
+        archive = subprocess.run(
+            ["git", "archive", commit, "glue"], cwd=REPO_ROOT, capture_output=True, check=True
+        )
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+    return dest / "glue" / "csv2ddb_load_job.py"
+
+
+def glue_job_pre21(harness: Harness, dataset: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    """The job as it was before issue 21 (``PRE21_COMMIT``), as contender ``csv2ddb_job_pre21``."""
+    script = job_at(harness.run_dir, PRE21_COMMIT)
+    label = f"csv2ddb Glue job before issue 21 ({PRE21_COMMIT}), write_concurrency {concurrency}"
+    return glue_job(harness, dataset, concurrency, script=script, contender="csv2ddb_job_pre21", label=label)
+
+
 def glue_job(
     harness: Harness,
     dataset: dict[str, Any],
     concurrency: int,
     strings: bool = False,
     script: Path | None = None,
+    contender: str = "",
+    label: str = "",
 ) -> dict[str, Any]:
     """The job script run directly; ``strings``: with ``--type_map {"*": "S"}``, as the peers write;
-    ``script``: another version of the job (the round-1 one), as contender ``csv2ddb_job_before``."""
+    ``script``: another version of the job (the round-1 one), as contender ``csv2ddb_job_before``
+    unless ``contender`` and ``label`` name it."""
     table = harness.new_table("csv2ddb")
     job_args = dict(dataset["job_args"])
     if strings:
@@ -96,11 +127,15 @@ def glue_job(
         *[arg for k, v in job_args.items() for arg in (f"--{k}", v)],
     ]
     kind = ", every column a string" if strings else ""
-    label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}{kind}"
-    if script is not None:
-        label = f"csv2ddb Glue job before the load core ({ROUND1_COMMIT}), write_concurrency {concurrency}"
+    if not label:
+        label = f"csv2ddb Glue job (direct), write_concurrency {concurrency}{kind}"
+        if script is not None:
+            label = f"csv2ddb Glue job before the load core ({ROUND1_COMMIT}), write_concurrency"
+            label += f" {concurrency}"
+    if not contender:
+        contender = "csv2ddb_job_before" if script is not None else "csv2ddb_job"
     record = harness.measure(
-        "csv2ddb_job_before" if script is not None else "csv2ddb_job",
+        contender,
         label,
         dataset,
         argv,

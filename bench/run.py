@@ -73,6 +73,7 @@ ALL_CONTENDERS = (
     "transform_only",
     "ceiling",
     "csv2ddb_job",
+    "csv2ddb_job_pre21",
     "csv2ddb_job_before",
     "batch_writer",
     "awswrangler",
@@ -184,6 +185,8 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         if best_threads != launch.JOB_DEFAULT_CONCURRENCY:
             launch.glue_job(harness, flights, best_threads)
         launch.glue_job(harness, flights, launch.JOB_DEFAULT_CONCURRENCY, strings=True)
+    if "csv2ddb_job_pre21" in only:
+        launch.glue_job_pre21(harness, flights, launch.JOB_DEFAULT_CONCURRENCY)
     if "csv2ddb_job_before" in only:
         before = launch.round1_job(harness.run_dir)
         launch.glue_job(harness, flights, launch.JOB_DEFAULT_CONCURRENCY, script=before)

@@ -56,6 +56,9 @@ HOW_TAKEN = """\
   is both parts (the split and the bytes staged are in its row); its client CPU includes the job's.
 - **Glue job before the load core**: the round-1 one-file job (commit `0633102`, read from git
   history) on the same file in the same run: the "before" of the loader-vs-ceiling ratio.
+- **Glue job before issue 21**: the job and its load core at commit `f4bda77` (`git archive`d into
+  the run's folder; the script imports the core beside it), on the same file in the same run: the
+  "before" of the client CPU per row.
 - **Through the DAG** (the `csv2ddb_load DAG` row, `bench/dag_run.py`): `dag.test()` of the real
   DAG in the Airflow virtualenv against the same emulator, after a stack bootstrap and the upload
   (outside the clock). Its wall time is the whole DAG run: the Glue job (run by the emulator

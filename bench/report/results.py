@@ -15,6 +15,7 @@ ORDER = {
     "ceiling": 0,
     "csv2ddb_job": 1,
     "csv2ddb_job_before": 1,
+    "csv2ddb_job_pre21": 1,
     "csv2ddb_dag": 2,
     "transform_only": 3,
     "csv2ddb_import": 4,

@@ -30,6 +30,11 @@ TARGET_IMPORT_VS_BATCH = 2.0
 # on a shared 2-core machine (the two jobs run minutes apart in one benchmark).
 TARGET_NO_DROP = 0.95
 NOT_RUN_BIG = "the 5.6 M-row file was not run (--big)"
+# Issue 21: half the client CPU per row.
+TARGET_CPU_PER_M_ROWS = 65.0  # client CPU-s per million rows, typed items, whole job process
+TARGET_TYPED_VS_CEILING = 0.95
+TARGET_CPU_AFTER_VS_BEFORE = 0.5  # CPU per row after ÷ before issue 21, same run, same file
+TARGET_BIG_PEAK_RSS_MB_21 = 300.0
 
 
 def _target(name: str, value: float | None, goal: str, met: bool | None, detail: str) -> dict[str, Any]:
@@ -164,6 +169,7 @@ def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict
             f"after {after_ratio} vs before {before_ratio} × the ceiling (same run, same file)",
         )
     )
+    out += cpu_targets(results, main)
     out += _import_targets(results, main)
     transform = best(results, "transform_only", main)
     value = _ratio(transform, ceiling)
@@ -176,6 +182,45 @@ def _speed_targets(results: list[dict[str, Any]], main: str | None) -> list[dict
             _detail(transform, ceiling),
         )
     )
+    return out
+
+
+def cpu_targets(results: list[dict[str, Any]], dataset: str | None) -> list[dict[str, Any]]:
+    """Issue 21 on one file: the loader's client CPU per million rows (typed items), against the
+    goal and against the job before issue 21 in the same run, and its typed rows/s against the
+    ceiling's."""
+    ours, before = best(results, "csv2ddb_job", dataset), best(results, "csv2ddb_job_pre21", dataset)
+    cpu = ours["client_cpu_s_per_m_rows"] if ours else None
+    cpu_before = before["client_cpu_s_per_m_rows"] if before else None
+    halved = round(cpu / cpu_before, 2) if cpu and cpu_before else None
+    on = f" ({dataset})" if dataset and SINK_TAG in dataset else ""
+    out = [
+        _target(
+            f"client CPU-s per million rows ≤ {TARGET_CPU_PER_M_ROWS:.0f}, typed items{on}",
+            cpu,
+            f"≤ {TARGET_CPU_PER_M_ROWS:.0f}",
+            None if cpu is None else cpu <= TARGET_CPU_PER_M_ROWS,
+            f"{cpu:,.0f} CPU-s per M rows" if cpu is not None else "not measured in this run",
+        ),
+        _target(
+            f"client CPU per row after ÷ before issue 21 (same run){on}",
+            halved,
+            f"≤ {TARGET_CPU_AFTER_VS_BEFORE}",
+            None if halved is None else halved <= TARGET_CPU_AFTER_VS_BEFORE,
+            f"{cpu:,.0f} vs {cpu_before:,.0f} CPU-s per M rows" if halved else "not measured in this run",
+        ),
+    ]
+    if not on:
+        vs_ceiling = _ratio(ours, best(results, "ceiling", dataset))
+        out.append(
+            _target(
+                f"loader ≥ {TARGET_TYPED_VS_CEILING}× the typed ceiling (issue 21)",
+                vs_ceiling,
+                f"≥ {TARGET_TYPED_VS_CEILING}",
+                None if vs_ceiling is None else vs_ceiling >= TARGET_TYPED_VS_CEILING,
+                _detail(ours, best(results, "ceiling", dataset)),
+            )
+        )
     return out
 
 
@@ -214,6 +259,16 @@ def _big_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f"{big_ours['peak_rss_mb']:.0f} MB" if big_ours else NOT_RUN_BIG,
         )
     )
+    out.append(
+        _target(
+            f"peak RSS ≤ {TARGET_BIG_PEAK_RSS_MB_21:.0f} MB for the 5.6 M-row file (issue 21)",
+            big_ours["peak_rss_mb"] if big_ours else None,
+            f"≤ {TARGET_BIG_PEAK_RSS_MB_21:.0f} MB",
+            None if big_ours is None else big_ours["peak_rss_mb"] <= TARGET_BIG_PEAK_RSS_MB_21,
+            f"{big_ours['peak_rss_mb']:.0f} MB" if big_ours else NOT_RUN_BIG,
+        )
+    )
+    out += cpu_targets(results, FLIGHTS_ON_SINK) + cpu_targets(results, BIG_ON_SINK)
     linear = round(big_ours["rows_per_s"] / sink_ours["rows_per_s"], 2) if big_ours and sink_ours else None
     big_ceiling = best(results, "ceiling", BIG_ON_SINK)
     sink_ceiling = best(results, "ceiling", FLIGHTS_ON_SINK)

@@ -43,11 +43,21 @@ class KeyLines:
         self._format = "{" + ",".join(fields) + "}\n"
 
     def text(self, items: Sequence[Mapping[str, Any]]) -> str:
-        fmt, names, encode = self._format, self.names, _ENCODE
+        fmt, names, encode = self._format, self.names, value_json
         if len(names) == 1:
             name = names[0]
             return "".join([fmt % encode(item[name]) for item in items])
         return "".join([fmt % tuple([encode(item[n]) for n in names]) for item in items])
+
+
+def value_json(value: Mapping[str, Any]) -> str:
+    """One attribute value as compact JSON: ``{"S":"k1"}``. A key value has one type and its text,
+    so it is written from json's own string escaper, without an encoder object per key."""
+    if len(value) == 1:
+        for kind, text in value.items():
+            if type(text) is str:
+                return "{" + encode_basestring(kind) + ":" + encode_basestring(text) + "}"
+    return _ENCODE(value)
 
 
 class KeyListWriter:

@@ -230,7 +230,10 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
     assert states["load_file.run_glue[0]"] == "success"
     assert states["load_file.verify[0]"] == "success"
     assert (inner["count_method"], inner["keys_checked"]) == ("keys", TINY_ROWS)
-    assert 0 < inner["glue_run_s"] <= record["wall_s"]
+    # The Glue run as Glue reports it: the emulator stamps StartedOn/CompletedOn in whole seconds, so
+    # a short run reads 0 s, or up to 1 s more than it took; it still lies inside the DAG run.
+    assert inner["glue_run_s"] is not None
+    assert 0 <= inner["glue_run_s"] <= record["wall_s"] + 1
     section = tables.dag_section({"results": [record]})
     assert f"| tiny ({TINY_ROWS:,}) | {record['wall_s']:.1f} | {inner['glue_job_s']:.1f} |" in section
 
