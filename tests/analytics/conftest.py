@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -72,7 +72,7 @@ def place(stack_settings: Settings, boto_session: boto3.Session) -> Iterator[Pla
     )
     ddb.get_waiter("table_exists").wait(TableName=stack_settings.table)
     try:
-        yield Place(stack_settings, boto_session)
+        yield Place(replace(stack_settings, processed=True), boto_session)  # the analytics side on
     finally:
         ddb.delete_table(TableName=stack_settings.table)
 

@@ -51,3 +51,16 @@ def test_the_glue_jobs_get_the_zone_arguments_and_the_shell_its_library_set() ->
     assert shell["--processed_prefix"] == "processed/"
     assert shell["library-set"] == "analytics"  # Glue's own key (no "--"): the preloaded pyarrow
     assert "library-set" not in spark  # Glue 5.0 Spark ships pyarrow
+
+
+def test_with_the_analytics_side_off_the_bootstrap_skips_its_resources() -> None:
+    from csv2ddb.bootstrap.analytics_stack import analytics_resources
+    from csv2ddb.bootstrap.context import StackContext
+    from csv2ddb.bootstrap.model import SKIPPED
+    from csv2ddb.bootstrap.stack import ensure
+
+    identity = {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/t"}
+    ctx = StackContext(load_settings({}, prefix="p"), identity=identity)  # no client is ever made
+    changes = [ensure(resource) for resource in analytics_resources(ctx)]
+    assert {c.action for c in changes} == {SKIPPED}
+    assert len(changes) == 8

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from csv2ddb.analytics.config import Analytics, analytics_config
+from csv2ddb.analytics.config import Analytics
 from csv2ddb.analytics.metrics import FAILED, REJECT_RATE, STALE, TABLE
 from csv2ddb.bootstrap import tags
-from csv2ddb.bootstrap.base import Resource
+from csv2ddb.bootstrap.analytics_base import AnalyticsResource
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import MISSING, Observation
 
@@ -87,14 +87,13 @@ def stale_alarm_spec(cfg: Analytics, topic: str, table: str) -> dict[str, Any]:
     )
 
 
-class Alarm(Resource):
+class Alarm(AnalyticsResource):
     """One metric alarm, tagged as ours, its action the alerts topic."""
 
     kind = "cloudwatch-alarm"
 
     def __init__(self, ctx: StackContext, which: str) -> None:
         super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
         self.which = which
 
     @property

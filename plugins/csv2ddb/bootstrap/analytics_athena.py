@@ -8,21 +8,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from csv2ddb.analytics.athena import saved_queries
-from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.bootstrap import tags
-from csv2ddb.bootstrap.base import Resource, is_error
-from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.analytics_base import AnalyticsResource
+from csv2ddb.bootstrap.base import is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
 
 MB = 1024 * 1024
 
 
-class AthenaWorkgroup(Resource):
+class AthenaWorkgroup(AnalyticsResource):
     kind = "athena-workgroup"
-
-    def __init__(self, ctx: StackContext) -> None:
-        super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
 
     @property
     def name(self) -> str:
@@ -96,14 +91,10 @@ class AthenaWorkgroup(Resource):
         return "deleted"
 
 
-class SavedQueries(Resource):
+class SavedQueries(AnalyticsResource):
     """The workgroup's named queries (ours: named ``<prefix>-...``; others' are left alone)."""
 
     kind = "athena-queries"
-
-    def __init__(self, ctx: StackContext) -> None:
-        super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
 
     @property
     def name(self) -> str:

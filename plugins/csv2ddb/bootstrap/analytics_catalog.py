@@ -9,20 +9,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from csv2ddb.analytics.catalog import rejects_table_input
-from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.bootstrap import tags
-from csv2ddb.bootstrap.base import Resource, is_error
-from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.analytics_base import AnalyticsResource
+from csv2ddb.bootstrap.base import is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
 from csv2ddb.settings import STACK_TAG_KEY
 
 
-class AnalyticsDatabase(Resource):
+class AnalyticsDatabase(AnalyticsResource):
     kind = "glue-database"
-
-    def __init__(self, ctx: StackContext) -> None:
-        super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
 
     @property
     def name(self) -> str:
@@ -61,14 +56,10 @@ class AnalyticsDatabase(Resource):
         return "deleted (with every dataset's catalog table; the Parquet files stay in S3)"
 
 
-class RejectsCatalogTable(Resource):
+class RejectsCatalogTable(AnalyticsResource):
     """External Parquet table over ``<rejected>/parquet/``, partitioned by dataset and load day."""
 
     kind = "glue-table"
-
-    def __init__(self, ctx: StackContext) -> None:
-        super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
 
     @property
     def name(self) -> str:

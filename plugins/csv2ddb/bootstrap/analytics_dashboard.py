@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from csv2ddb.analytics.config import Analytics, analytics_config
+from csv2ddb.analytics.config import Analytics
 from csv2ddb.analytics.metrics import (
     FAILED,
     FRESHNESS,
@@ -22,8 +22,8 @@ from csv2ddb.analytics.metrics import (
     TABLE,
     VERIFIED,
 )
-from csv2ddb.bootstrap.base import Resource, is_error
-from csv2ddb.bootstrap.context import StackContext
+from csv2ddb.bootstrap.analytics_base import AnalyticsResource
+from csv2ddb.bootstrap.base import is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
 from csv2ddb.settings import STACK_TAG_KEY
 
@@ -72,12 +72,8 @@ def dashboard_body(cfg: Analytics, region: str, alarm_arns: list[str]) -> dict[s
     }
 
 
-class LoadsDashboard(Resource):
+class LoadsDashboard(AnalyticsResource):
     kind = "cloudwatch-dashboard"
-
-    def __init__(self, ctx: StackContext) -> None:
-        super().__init__(ctx)
-        self.cfg: Analytics = analytics_config(ctx.settings)
 
     @property
     def name(self) -> str:
