@@ -1,0 +1,245 @@
+"""A burst of uploads through the real event path (issue 24): S3 -> events queue (SQS) -> the trigger
+Lambda (run by the emulator) -> Airflow's REST API -> csv2ddb_load runs, on the real local stack
+(PostgreSQL, scheduler, LocalExecutor).
+
+What is proven here: hundreds of uploads become a few DAG runs whose ``conf.objects`` name every
+file exactly once (a repeat upload of the same bytes once, a file outside ``raw/`` never); the same
+events again start nothing new; with the api-server and the scheduler killed mid-burst, no file is
+lost and none is in two runs, and every component runs again afterwards.
+
+The first two tests keep the load DAG paused (their runs are created and inspected, 300 Glue runs
+would take the emulator an hour); the crash test loads its few files for real. Every wait is
+bounded and generous; nothing asserts on timing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.history.audit import scan_records
+from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
+from csv2ddb_core.contract import batch_dag_run_id
+from csv2ddb_dev.airflow_api import AirflowApi
+from csv2ddb_dev.airflow_runner import (
+    COMPONENTS,
+    AirflowProcesses,
+    kill_component,
+    restart_component,
+    start_airflow,
+)
+from csv2ddb_dev.burst import all_keys_in_runs, queue_depth, runs_seen, small_csv, upload, wait_for
+from csv2ddb_dev.emulator import Emulator
+
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
+
+BURST_FILES = 300  # the issue's 1,000-file figure is the benchmark's (csv2ddb_dev.burst_bench)
+CRASH_FILES = 3  # loaded for real: one Glue run each in the emulator, on 2 shared cores
+LOAD_TIMEOUT = 1200.0
+MAX_RUNS = 20  # the issue's goal for a burst of 1,000 events
+EVENT_TIMEOUT = 600.0  # from the last upload to every file in a run, on a busy 2-core machine
+
+
+@dataclass
+class Burst:
+    settings: Settings
+    airflow: AirflowProcesses
+    api: AirflowApi
+    s3: Any
+    sqs: Any
+    logs: Any
+    ddb: Any
+    glue: Any
+    queue_url: str
+
+    def lambda_log(self) -> str:
+        group = f"/aws/lambda/{self.settings.lambda_function_name}"
+        try:
+            events = self.logs.filter_log_events(logGroupName=group).get("events", [])
+        except self.logs.exceptions.ResourceNotFoundException:
+            return ""
+        return "\n".join(e["message"] for e in events)
+
+    def drained(self) -> bool | None:
+        return True if queue_depth(self.sqs, self.queue_url) == 0 else None
+
+
+@pytest.fixture(scope="module")
+def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Burst]:
+    env = emulator.client_env()
+    settings = load_settings(env, prefix=f"burst{uuid.uuid4().hex[:8]}")
+    airflow = start_airflow(
+        tmp_path_factory.mktemp("airflow") / "home",
+        aws_env=env,
+        extra_env={"CSV2DDB_PREFIX": settings.prefix},
+    )
+    settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
+    user, password = airflow.credentials()
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=settings.region,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        try:
+            create_stack(
+                settings, env={"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+            )
+            api = airflow.api()
+            api.wait_for_dag(DAG_ID_LOAD, timeout=300)
+            names = ("s3", "sqs", "logs", "dynamodb", "glue")
+            clients = {name: session.client(name, endpoint_url=emulator.endpoint_url) for name in names}
+            queue_url = clients["sqs"].get_queue_url(QueueName=f"{settings.prefix}-events")["QueueUrl"]
+            yield Burst(settings, airflow, api, *(clients[name] for name in names), queue_url)
+        finally:
+            delete_stack(settings)
+            airflow.stop()
+
+
+@pytest.mark.timeout(1200)  # includes the module's Airflow start, minutes on a busy 2-core machine
+def test_a_mixed_burst_becomes_few_runs_with_every_file_once(burst: Burst) -> None:
+    bucket = burst.settings.bucket
+    good = [(f"raw/burst/part-{i:04d}.csv", small_csv(i)) for i in range(BURST_FILES)]
+    bad = (
+        "raw/burst/bad.csv",
+        b"id,a\n1,2\n3,4,5,6\n",
+    )  # ragged: the load rejects it, the event path does not care
+    outside = ("incoming/outside.csv", small_csv(99_999))
+    again = good[7]  # the same object uploaded twice: same bytes, same etag, a second event
+    upload(burst.s3, bucket, [*good, bad, outside, again])
+
+    wanted = {key for key, _ in good} | {bad[0]}
+    seen = wait_for(
+        "every burst file in a DAG run", all_keys_in_runs(burst.api, DAG_ID_LOAD, wanted), EVENT_TIMEOUT
+    )
+    wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
+    seen = runs_seen(burst.api, DAG_ID_LOAD)  # after the queue drained: nothing more can come
+
+    counts = seen.key_counts()
+    assert {key for key, n in counts.items() if n != 1} == set(), "a file is in more than one run"
+    assert set(counts) == wanted  # the outside file started nothing
+    assert 1 <= len(seen.runs) <= MAX_RUNS, f"{len(seen.runs)} runs for {len(wanted)} files"
+    print(f"\n{len(wanted)} files (+1 repeat, +1 outside raw/) -> {len(seen.runs)} DAG runs")
+    for run_id, run in seen.runs.items():
+        objects = run["conf"]["objects"]
+        assert run_id == batch_dag_run_id([(o["bucket"], o["key"], o["etag"]) for o in objects])
+        assert run["triggered_by"] == "rest_api"
+    head = burst.s3.head_object(Bucket=bucket, Key=good[3][0])
+    (obj,) = [o for o in seen.objects() if o["key"] == good[3][0]]
+    assert obj["etag"] == head["ETag"].strip('"')
+    assert obj["size"] == head["ContentLength"] == len(good[3][1])
+    assert obj["version_id"] == head["VersionId"]  # the bucket is versioned: the exact version
+    assert obj["sequencer"]
+    assert f"skipping s3://{bucket}/incoming/outside.csv" not in burst.lambda_log()  # S3 never sent it
+    assert set(burst.airflow.running().values()) == {True}
+
+
+def test_the_same_events_again_start_nothing_new(burst: Burst) -> None:
+    """S3 and SQS deliver at least once: a batch's events delivered again ask Airflow for the same
+    run id (409). Sent here as one message holding every record of an existing run."""
+    before = runs_seen(burst.api, DAG_ID_LOAD)
+    run_id, run = max(before.runs.items(), key=lambda item: len(item[1]["conf"]["objects"]))
+    records = [
+        {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "bucket": {"name": o["bucket"]},
+                "object": {
+                    "key": o["key"],
+                    "eTag": o["etag"],
+                    "size": o["size"],
+                    "versionId": o["version_id"],
+                },
+            },
+        }
+        for o in run["conf"]["objects"]
+    ]
+    burst.sqs.send_message(QueueUrl=burst.queue_url, MessageBody=json.dumps({"Records": records}))
+
+    def answered_409() -> bool | None:
+        return True if f"already triggered as {run_id} (409)" in burst.lambda_log() else None
+
+    wait_for(f"the Lambda's 409 for {run_id}", answered_409, EVENT_TIMEOUT)
+    wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
+    assert set(runs_seen(burst.api, DAG_ID_LOAD).runs) == set(before.runs)
+
+
+@pytest.mark.timeout(1800)  # real loads (a Glue run per file, a failed file's retries) on 2 shared cores
+def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> None:
+    """The api-server (the event path's door) dies by SIGKILL while files arrive: the Lambda's trigger
+    fails and the queue keeps every event. Once it runs again the runs start, this time for real
+    (csv2ddb_load unpaused), and the scheduler dies by SIGKILL in the middle of the loads, with its
+    LocalExecutor task processes. Restarted, every good file ends verified exactly once, the bad one
+    failed with its reason, the repeat upload loaded once; every component runs."""
+    for run_id in list(runs_seen(burst.api, DAG_ID_LOAD).runs):  # the earlier tests' queued runs: not loaded
+        burst.api.request("DELETE", f"/api/v2/dags/{DAG_ID_LOAD}/dagRuns/{run_id}")
+    burst.api.unpause_dag(DAG_ID_LOAD)
+    kill_component(burst.airflow, "api-server")
+    good = [(f"raw/crash/part-{i}.csv", small_csv(10_000 + i, rows=20)) for i in range(CRASH_FILES)]
+    bad = ("raw/crash/ragged.csv", b"id,a\n1,2\n3,4,5,6\n")
+    upload(burst.s3, burst.settings.bucket, [*good, bad, good[0]])  # good[0] twice: same bytes
+
+    def trigger_failed() -> bool | None:
+        return True if " failed" in burst.lambda_log() else None
+
+    wait_for("a failed trigger while the api-server is down", trigger_failed, EVENT_TIMEOUT)
+    restart_component(burst.airflow, "api-server")
+    keys = {key for key, _ in good} | {bad[0]}
+    seen = wait_for(
+        "every crash file in a run", all_keys_in_runs(burst.api, DAG_ID_LOAD, keys), EVENT_TIMEOUT
+    )
+
+    def a_task_running() -> bool | None:
+        for run_id in seen.from_events().runs:
+            if any(ti["state"] == "running" for ti in burst.api.list_task_instances(DAG_ID_LOAD, run_id)):
+                return True
+        return None
+
+    wait_for("a load task running", a_task_running, EVENT_TIMEOUT, poll=0.5)
+    kill_component(burst.airflow, "scheduler")  # its task processes die with it (one process group)
+    restart_component(burst.airflow, "scheduler")
+    wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
+    # The event runs only: unpausing also queued the daily schedule's run, which waits for its
+    # partition (raw/dt=<day>/) and is no part of this.
+    seen = runs_seen(burst.api, DAG_ID_LOAD).from_events()
+    for run_id in seen.runs:
+        burst.api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=LOAD_TIMEOUT, poll=5.0)
+
+    assert sorted(o["key"] for o in seen.objects()) == sorted(keys)  # each exactly once, nothing else
+    records = [r for r in scan_records(burst.ddb, burst.settings.audit_table) if "/raw/crash/" in r["source"]]
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_key.setdefault(record["source"].split(f"{burst.settings.bucket}/", 1)[1], []).append(record)
+    assert sorted(by_key) == sorted(keys)
+    assert {key: len(recs) for key, recs in by_key.items() if len(recs) != 1} == {}  # one record a file
+    verified = {key for key, (rec,) in by_key.items() if rec["status"] == "verified"}
+    # ministack's known Glue defect (DESIGN.md): under load a Python-shell run can report SUCCEEDED
+    # without running its script. The verify step catches it and records the file failed, naming
+    # it; the file is then neither lost silently nor loaded twice, which is what is asserted here.
+    emulator_glue_defect = {
+        key
+        for key, (rec,) in by_key.items()
+        if rec["status"] == "failed"
+        and "the Glue job wrote no account of the load" in (rec.get("error") or "")
+    }
+    assert verified, by_key
+    assert verified | emulator_glue_defect == {k for k, _ in good}, by_key
+    (ragged,) = by_key[bad[0]]
+    assert ragged["status"] != "verified", ragged
+    assert ragged.get("error"), ragged
+    glue_runs = burst.glue.get_job_runs(JobName=burst.settings.glue_job_name)["JobRuns"]
+    print(
+        f"\ncrash burst: {len(keys)} files, {len(seen.runs)} DAG runs, {len(glue_runs)} Glue job runs, "
+        f"{len(verified)} verified, {len(emulator_glue_defect)} caught as the emulator's Glue defect"
+    )
+    assert burst.airflow.running() == {name: True for name in (*COMPONENTS, "postgres")}
