@@ -177,7 +177,7 @@ def stream_rows(
                     if failed is not None:
                         rejects.add(line_number, failed, row)
                         continue
-                verdict = (
+                verdict: Any = (  # KEEP, DROP, or the Reject of a conflicting duplicate
                     (KEEP if add_seen(digest) else DROP) if not content else sort(digest, row, line_number)
                 )
                 if verdict == KEEP:
