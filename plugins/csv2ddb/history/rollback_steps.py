@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 
+from csv2ddb.analytics.rollback import remove_processed_of_load
 from csv2ddb.history import rollback
 from csv2ddb.load.steps import triggered_by
 from csv2ddb.load.trigger_form import run_type_name
@@ -101,7 +102,8 @@ def run(run_id: str, settings: Settings, dag_run: Any) -> dict[str, Any]:
             "again and finishes the job",
         )
         raise
+    zone = remove_processed_of_load(settings, run_id)  # its Parquet and partitions (docs/analytics.md)
     note(dag_run.dag_id, dag_run.run_id, rollback_note(report, settings))
     if report.load_dag_run_id:
         note(DAG_ID_LOAD, report.load_dag_run_id, load_note(report, settings, dag_run.dag_id), append=True)
-    return report.as_dict()
+    return {**report.as_dict(), **zone}
