@@ -129,9 +129,10 @@ def test_trigger_form_loads_a_key_and_backfills_a_date_range(ui_stack: UiStack, 
         run_id = urllib.parse.unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
         SHARED["form_run_id"] = run_id
 
-        # The Backfill choice of the same dialog, for a two-day range.
-        page.goto(f"{ui_stack.url}/dags/{DAG_ID_LOAD}")
-        page.get_by_role("button", name="Trigger Dag").click()
+        # The Backfill choice of the same dialog, for a two-day range. The load just triggered
+        # runs its Glue job now, on the same 2 cores as the api-server: the page may take a while.
+        page.goto(f"{ui_stack.url}/dags/{DAG_ID_LOAD}", timeout=120_000)
+        page.get_by_role("button", name="Trigger Dag").click(timeout=120_000)
         dialog.get_by_text("Backfill", exact=True).click()
         days = sorted(BACKFILL_DAYS)
         _set_backfill_date(page, 0, days[0])
