@@ -187,3 +187,18 @@ def test_the_core_parses_as_python_3_9() -> None:
     """Glue Python shell runs 3.9: every core file must parse with 3.9's grammar."""
     for _, path in module_files("csv2ddb_core"):
         ast.parse(path.read_text(), str(path), feature_version=(3, 9))
+
+
+def test_the_bootstrap_imports_without_airflow() -> None:
+    """infra_bootstrap.py and the bench (whose venv has no Airflow) import the bootstrap: what it
+    needs of Airflow-side modules it imports inside the functions that use them."""
+    import subprocess
+
+    blocked = "import sys\nfor name in ('airflow', 'yaml', 'jsonschema'):\n    sys.modules[name] = None\n"
+    done = subprocess.run(
+        [sys.executable, "-c", blocked + "import csv2ddb.bootstrap, csv2ddb.engines"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -12,10 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from csv2ddb.analytics.config import ATHENA_RESULTS_PREFIX, analytics_config
-from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
-from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
-from csv2ddb.bootstrap.analytics_catalog import AnalyticsDatabase, RejectsCatalogTable
-from csv2ddb.bootstrap.analytics_dashboard import LoadsDashboard
 from csv2ddb.bootstrap.base import Resource
 from csv2ddb.bootstrap.context import StackContext
 
@@ -23,6 +19,14 @@ VERSION = "2012-10-17"
 
 
 def analytics_resources(ctx: StackContext) -> list[Resource]:
+    # Imported here: these resources read the provider's hooks' helpers (Airflow), while the
+    # policies that import this module must stay importable without Airflow (the bench venv,
+    # infra_bootstrap.py on a machine without Airflow).
+    from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
+    from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
+    from csv2ddb.bootstrap.analytics_catalog import AnalyticsDatabase, RejectsCatalogTable
+    from csv2ddb.bootstrap.analytics_dashboard import LoadsDashboard
+
     return [
         AnalyticsDatabase(ctx),
         RejectsCatalogTable(ctx),

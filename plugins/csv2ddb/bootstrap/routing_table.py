@@ -13,8 +13,6 @@ import json
 
 from csv2ddb.bootstrap.model import BootstrapError
 from csv2ddb.bootstrap.script import UploadedArtifact
-from csv2ddb.datasets.registry import load_all
-from csv2ddb.datasets.routing import routing_table
 
 
 class RoutingTable(UploadedArtifact):
@@ -30,6 +28,11 @@ class RoutingTable(UploadedArtifact):
         return f"routes of {self.ctx.sources.datasets_dir}"
 
     def local_bytes(self) -> bytes:
+        # Imported here: reading dataset files needs YAML and JSON Schema (Airflow's own
+        # dependencies), which the bench's venv, importing the bootstrap for its names, lacks.
+        from csv2ddb.datasets.registry import load_all
+        from csv2ddb.datasets.routing import routing_table
+
         found = load_all(self.ctx.sources.datasets_dir, self.settings)
         if found.errors:
             raise BootstrapError(
