@@ -109,13 +109,13 @@ def page_in_browser(stack: UiStack, browser: Any) -> dict[str, float]:
         # Paging: Older -> the next 50, all older than this page; Newer -> back.
         first = frame.locator("#loads tbody td.when").all_inner_texts()
         frame.locator("#next").click()
-        expect(frame.locator("#page-no")).to_have_text("page 2")
+        expect(frame.locator("#page-no")).to_have_text("page 2", timeout=60_000)  # a busy machine
         frame.locator("body[data-state=ready]").wait_for()
         second = frame.locator("#loads tbody td.when").all_inner_texts()
         assert len(second) == 50
         assert max(second) <= min(first)
         frame.locator("#prev").click()
-        expect(frame.locator("#page-no")).to_have_text("page 1")
+        expect(frame.locator("#page-no")).to_have_text("page 1", timeout=60_000)  # a busy machine
         frame.locator("body[data-state=ready]").wait_for()
         assert frame.locator("#loads tbody td.when").all_inner_texts() == first
         return {"table_drawn_s": round(table, 3), "charts_drawn_s": round(charts, 3)}
