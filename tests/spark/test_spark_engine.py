@@ -76,7 +76,9 @@ def test_splits_inside_quoted_newlines(engines: Engines) -> None:
     assert START in entries, entries
     assert sum(s.last_line - s.first_line + 1 for s in splits) == body.count(b"\n") - 1  # every line once
 
-    shell, spark = engines.both("raw/q.csv", body, "qn-1", split_bytes="600")
+    # Later rows of a key differ from the first: keep_first is the first-occurrence rule tested here
+    # (the default, reject, is tested in tests/checks).
+    shell, spark = engines.both("raw/q.csv", body, "qn-1", split_bytes="600", on_conflict="keep_first")
     assert shell.manifest["status"] == "succeeded", shell.manifest["error"]
     assert spark.manifest["status"] == "succeeded", spark.manifest["error"]
     assert spark.figures == shell.figures
@@ -86,7 +88,7 @@ def test_splits_inside_quoted_newlines(engines: Engines) -> None:
 
 def test_a_file_smaller_than_one_split(engines: Engines) -> None:
     body = b'id,v\na,"x\ny"\nb,2\na,3\n'
-    shell, spark = engines.both("raw/tiny.csv", body, "tiny-1")
+    shell, spark = engines.both("raw/tiny.csv", body, "tiny-1", on_conflict="keep_first")
     assert spark.manifest["spark"]["splits"] == 1
     assert spark.figures == shell.figures == (3, 2, 0, 1, 0, 0)
     assert spark.digest() == shell.digest()
@@ -95,7 +97,7 @@ def test_a_file_smaller_than_one_split(engines: Engines) -> None:
 def test_first_occurrence_by_byte_offset_wins_across_splits(engines: Engines) -> None:
     rows = [f"k{i},first-{i}" for i in range(40)] + [f"k{i},later-{i}" for i in range(40)]
     body = ("id,v\n" + "\n".join(rows) + "\n").encode()
-    shell, spark = engines.both("raw/dups.csv", body, "dups-1", split_bytes="128")
+    shell, spark = engines.both("raw/dups.csv", body, "dups-1", split_bytes="128", on_conflict="keep_first")
     assert spark.manifest["spark"]["splits"] >= 6
     assert spark.figures == shell.figures == (80, 40, 0, 40, 0, 0)
     item = engines.ddb.get_item(TableName=spark.table, Key={"id": {"S": "k7"}})["Item"]
