@@ -1,4 +1,5 @@
-"""The Loads page's API with 10,000 audit records: response times, and no full Scan per page view.
+"""The Loads page's API with 10,000 audit records: no full Scan per page view (asserted), and its
+response times (measured and written down, not asserted: a timing bound is a flaky test).
 
 Seeds 10,000 records (30 days, three tables, a few failures) into the real stack's audit table in
 the emulator, then times the page's requests through the real api-server (JWT, plugin app, the
@@ -26,7 +27,6 @@ pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
 RECORDS = 10_000
 TABLES = ("orders-items", "flights-items", "events-items")
 SAMPLES = 7
-PAGE_SECONDS = 2.0  # generous: a shared 2-core machine; measured figures are written down
 
 
 def seed(stack: UiStack, now: datetime) -> None:
@@ -196,6 +196,7 @@ def test_page_api_with_10000_audit_records(ui_stack: UiStack, token: str, browse
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "loads-10k-timings.json").write_text(json.dumps(results, indent=2) + "\n")
+    # The response times are measured and written down, never asserted: on a shared machine a
+    # timing bound fails on load, not on the code. What keeps a page cheap is asserted above: each
+    # request reads an index page of about 50 items, never the whole table.
     print(json.dumps(results, indent=2))
-    for name in ("first_page", "fifth_page", "status_failed", "one_table", "file_prefix"):
-        assert results[name]["median_s"] < PAGE_SECONDS, results
