@@ -190,3 +190,18 @@ def test_a_dataset_s_form_asks_only_for_what_the_file_does_not_fix(tmp_path: Pat
         plan_request({"key": "raw/customers/a.csv"}, "manual", None, SETTINGS, orders)
     scheduled = plan_request({}, "scheduled", "2024-03-01", SETTINGS, orders)
     assert (scheduled.mode, scheduled.prefix) == ("partition", "raw/orders/dt=2024-03-01/")
+
+
+def test_a_dataset_declares_checks_checked_by_the_core(tmp_path: Path) -> None:
+    checks = {"columns": {"zip": {"not_null": True, "max_length": 5}}, "file": {"row_count": {"min": 1}}}
+    write(tmp_path, "orders", {**GOOD, "checks": checks, "on_conflict": "keep_first"})
+    (orders,) = load_all(tmp_path, SETTINGS).datasets
+    assert orders.checks["columns"]["zip"]["max_length"] == 5
+    assert orders.on_conflict == "keep_first"
+    request = plan_request({"key": "raw/orders/a.csv"}, "manual", None, SETTINGS, orders)
+    assert json.loads(request.checks)["columns"]["zip"]["not_null"] is True
+    assert request.on_conflict == "keep_first"
+    write(tmp_path, "orders", {**GOOD, "checks": {"columns": {"zip": {"between": {"min": 5, "max": 1}}}}})
+    (error,) = load_all(tmp_path, SETTINGS).errors
+    assert error.where == "checks"
+    assert "between" in str(error)

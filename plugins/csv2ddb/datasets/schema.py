@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csv2ddb_core.contract import LOAD_METHODS, WRITE_MODES
+from csv2ddb_core.checks import CHECKS_SCHEMA
+from csv2ddb_core.contract import LOAD_METHODS, ON_CONFLICT_POLICIES, WRITE_MODES
 from csv2ddb_core.dialect import EMPTY_CELL_MODES, TYPE_NAMES
 
 from csv2ddb.settings import ENGINES
@@ -106,11 +107,11 @@ DATASET_SCHEMA: dict[str, Any] = {
             "description": "Rejected rows allowed: a count (25) or a fraction of rows read (0.01).",
         },
         "checks": {
-            "type": "object",
+            **CHECKS_SCHEMA,
             "description": "What a good file looks like: column and file checks (docs/checks.md).",
         },
         "on_conflict": {
-            "enum": ["reject", "keep_first", "keep_last"],
+            "enum": list(ON_CONFLICT_POLICIES),
             "description": "Rows whose key repeats with other cells: reject them, or keep the first or last.",
         },
     },

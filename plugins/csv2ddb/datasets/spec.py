@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from csv2ddb_core.checks import validate_checks
 from csv2ddb_core.contract import ArgumentError, parse_tolerance
 from csv2ddb_core.dialect import check_csv_options
 from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode
@@ -150,6 +151,10 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
         except ArgumentError as exc:
             raise DatasetError(path, "reject_tolerance", str(exc)) from None
     _check_columns(path, write, read)
+    try:
+        checks = validate_checks(raw.get("checks") or {})
+    except ArgumentError as exc:
+        raise DatasetError(path, "checks", str(exc)) from None
     return Dataset(
         name=name,
         path=str(path),
@@ -164,7 +169,7 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
         description=raw.get("description") or "",
         owner=raw.get("owner") or "csv2ddb",
         tags=tuple(raw.get("tags") or ()),
-        checks=raw.get("checks") or {},
+        checks=checks,
         on_conflict=raw.get("on_conflict"),
     )
 
