@@ -91,6 +91,12 @@ def spark_options(argv: Sequence[str], env: Optional[Mapping[str, str]]) -> Dict
     return opts
 
 
+# Where the Python workers' S3 and DynamoDB clients connect, handed to them per session: a worker
+# otherwise inherits the JVM's environment, fixed when the first session of the process started
+# (a second local session, e.g. in one test process, would send its reads to the first endpoint).
+WORKER_ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
+
+
 def start_spark(opts: Mapping[str, str]) -> SparkSession:
     """The cluster's session under spark-submit (Glue); else local mode bound to 127.0.0.1."""
     builder = SparkSession.builder.appName("csv2ddb-load")
@@ -107,6 +113,9 @@ def start_spark(opts: Mapping[str, str]) -> SparkSession:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(2 * int(opts["spark_local_cores"])))
         )
+        for name in WORKER_ENDPOINT_ENV:
+            if os.environ.get(name):
+                builder = builder.config(f"spark.executorEnv.{name}", os.environ[name])
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -44,7 +44,7 @@ def test_what_to_load_comes_first_the_event_fields_last_in_a_closed_section() ->
     assert "section" not in PARAMS["key"]  # no section: Airflow's default one, open when the form opens
     assert "section" not in PARAMS["prefix"]
     event = [n for n in names if PARAMS[n].get("section") == EVENT_SECTION]
-    assert event == ["etag", "version_id", "size", "sequencer"]
+    assert event == ["etag", "version_id", "size", "sequencer", "objects"]
     assert names[-len(event) :] == event
 
 
