@@ -13,8 +13,9 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 from csv2ddb.datasets.dags import dataset_dags
+from csv2ddb.datasets.registry import deployed_dir
 from csv2ddb.settings import load_settings
 
 # Airflow finds DAGs among a DAG file's module globals: one per dataset, by its DAG id.
-dags: dict[str, DAG] = dataset_dags(Path(__file__).resolve().parent / "datasets", load_settings())
+dags: dict[str, DAG] = dataset_dags(deployed_dir(Path(__file__).resolve().parent), load_settings())
 globals().update(dags)

@@ -27,6 +27,7 @@ class S3Object:
     version_id: str | None
     size: int | None
     sequencer: str | None
+    uploaded_by: str | None = None  # the record's userIdentity.principalId: who uploaded it
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -35,8 +36,9 @@ class S3Object:
         return (self.bucket, self.key, self.etag)
 
     def conf(self) -> dict[str, Any]:
-        """The object as the load DAG's conf describes it (``conf.objects[]``, or the top level)."""
-        return {
+        """The object as the load DAG's conf describes it (``conf.objects[]``, or the top level);
+        ``uploaded_by`` only when the event named the uploader."""
+        conf: dict[str, Any] = {
             "bucket": self.bucket,
             "key": self.key,
             "etag": self.etag,
@@ -44,6 +46,9 @@ class S3Object:
             "size": self.size,
             "sequencer": self.sequencer,
         }
+        if self.uploaded_by:
+            conf["uploaded_by"] = self.uploaded_by
+        return conf
 
 
 def parse_records(event: dict[str, Any]) -> list[S3Object]:
@@ -63,6 +68,7 @@ def parse_records(event: dict[str, Any]) -> list[S3Object]:
                 version_id=obj.get("versionId") or None,
                 size=int(size) if size is not None else None,
                 sequencer=obj.get("sequencer") or None,
+                uploaded_by=str((record.get("userIdentity") or {}).get("principalId") or "") or None,
             )
         )
     return objects

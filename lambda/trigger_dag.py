@@ -1,9 +1,11 @@
-"""S3 ObjectCreated events -> Airflow DAG runs of csv2ddb_load, a burst coalesced into few runs
-(Lambda, python3.12 runtime, stdlib + boto3).
+"""S3 ObjectCreated events -> Airflow DAG runs, one per dataset a burst touches (Lambda, python3.12
+runtime, stdlib + boto3).
 
 S3 notifies the events queue (SQS); its event source mapping invokes this handler with a few
 messages, and the handler keeps taking messages from the queue until it is quiet (``queue_drain``).
-All the objects go into ONE DAG run: ``conf.objects`` (a batch of one also carries the object's
+Each object goes to the DAG of the dataset that claims its key (``routes.py``: the routing
+table; a key no dataset claims is recorded as ``unrouted``, never loaded). A dataset's objects go
+into ONE DAG run: ``conf.objects`` (a batch of one also carries the object's
 fields at the top level, the pre-batch conf). S3 and SQS deliver at least once, so the dag_run_id
 is derived from the batch's objects (``csv2ddb_core.contract.batch_dag_run_id``): the same events
 again ask Airflow for the same run id, get 409 Conflict, and start nothing twice. The Airflow login
@@ -12,7 +14,10 @@ comes from Secrets Manager (never from code or logs).
 Configuration (environment, written by the bootstrap):
   CSV2DDB_AIRFLOW_API_URL   e.g. http://127.0.0.1:8080 (mode "airflow")
   CSV2DDB_SECRET_ID         Secrets Manager secret with {"username", "password"} (mode "airflow")
-  CSV2DDB_DAG_ID            default "csv2ddb_load"
+  CSV2DDB_ROUTES_KEY        the routing table's key in the event's bucket (routes.py); unset: every
+                            key under the raw prefix goes to CSV2DDB_DAG_ID (the one-table setup)
+  CSV2DDB_AUDIT_TABLE       where an unrouted file is recorded (status "unrouted", with the reason)
+  CSV2DDB_DAG_ID            default "csv2ddb_load" (only without CSV2DDB_ROUTES_KEY)
   CSV2DDB_RAW_PREFIX        default "raw/"; other keys are skipped (logged)
   CSV2DDB_TRIGGER_MODE      "airflow" (REST API, default) or "mwaa" (boto3 mwaa.invoke_rest_api)
   CSV2DDB_MWAA_ENVIRONMENT  MWAA environment name (mode "mwaa")
@@ -46,6 +51,7 @@ from claims import Claims
 # Bundled into the Lambda zip from glue/csv2ddb_core (the one definition of the run-id rules).
 from csv2ddb_core.contract import batch_dag_run_id, event_dag_run_id, is_csv_key
 from queue_drain import Drained, DrainLimits, delete_drained, drain, queue_url_of, retry_later
+from routes import Router, record_unrouted
 from s3_events import S3Object, first_per_identity, is_sqs_event, objects_of_message, parse_records
 
 LOG = logging.getLogger("csv2ddb.trigger_dag")
@@ -270,14 +276,37 @@ def _some_keys(batch: list[S3Object], shown: int = 5) -> str:
     return ", ".join(obj.key for obj in batch[:shown]) + more
 
 
+def _trigger_batch(
+    env: dict[str, str],
+    trigger: AirflowRestTrigger | MwaaTrigger,
+    dag_id: str,
+    candidates: list[S3Object],
+    summary: dict[str, Any],
+) -> None:
+    """ONE run of ``dag_id`` for these objects (minus those the ledger says another run has)."""
+    run_id = batch_dag_run_id([obj.identity for obj in candidates])
+    summary["dag_run_ids"][dag_id] = run_id
+    batch = _claimed(env, candidates, run_id, lambda other: trigger.exists(dag_id, other), summary)
+    if not batch:
+        return
+    outcome = trigger.trigger(dag_id, run_id, batch_conf(batch))
+    keys = _some_keys(batch)
+    if outcome == ALREADY_TRIGGERED:
+        LOG.info("%d file(s) (%s) already triggered as %s (409): nothing to do", len(batch), keys, run_id)
+    else:
+        LOG.info("triggered %s run %s for %d file(s): %s", dag_id, run_id, len(batch), keys)
+    summary[outcome] += [{"key": obj.key, "dag_id": dag_id, "dag_run_id": run_id} for obj in batch]
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Start ONE DAG run for every new CSV under the raw prefix in this burst; returns what happened
-    to each key (``triggered`` / ``already_triggered`` name the batch's run id)."""
+    """Start ONE DAG run per dataset for every new CSV of this burst that a dataset claims (the
+    routing table, ``routes.py``); returns what happened to each key (``triggered`` /
+    ``already_triggered`` name the DAG and run id; ``unrouted`` and ``scheduled`` say why not)."""
     env = dict(os.environ)
-    dag_id = env.get("CSV2DDB_DAG_ID", "csv2ddb_load") or "csv2ddb_load"
+    default_dag_id = env.get("CSV2DDB_DAG_ID", "csv2ddb_load") or "csv2ddb_load"
     raw_prefix = env.get("CSV2DDB_RAW_PREFIX", "raw/") or "raw/"
-    summary: dict[str, Any] = {"dag_id": dag_id, "dag_run_id": None, "skipped": [], "failed": []}
-    summary.update({TRIGGERED: [], ALREADY_TRIGGERED: []})
+    summary: dict[str, Any] = {"dag_run_ids": {}, "skipped": [], "failed": [], "duplicates": []}
+    summary.update({TRIGGERED: [], ALREADY_TRIGGERED: [], "unrouted": [], "scheduled": []})
     objects, held = _event_objects(event, env)
     loadable = []
     for obj in objects:
@@ -288,30 +317,32 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         else:
             loadable.append(obj)
     candidates = first_per_identity(loadable)
-    summary["duplicates"] = []
-    if candidates:
-        run_id = batch_dag_run_id([obj.identity for obj in candidates])
-        summary["dag_run_id"] = run_id
-        keys = _some_keys(candidates)
-        try:
-            trigger = make_trigger(env)
-            batch = _claimed(env, candidates, run_id, lambda other: trigger.exists(dag_id, other), summary)
-            outcome = trigger.trigger(dag_id, run_id, batch_conf(batch)) if batch else None
-        except Exception as exc:  # logged with the keys, re-raised so the events are retried
-            LOG.exception(
-                "trigger of %s run %s for %d file(s) (%s) failed", dag_id, run_id, len(candidates), keys
+    keys = _some_keys(candidates)
+    try:
+        routed = Router(boto3.client("s3"), env.get("CSV2DDB_ROUTES_KEY", ""), default_dag_id).route(
+            candidates
+        )
+        for obj, dag_id in routed.scheduled:
+            LOG.info(
+                "leaving s3://%s/%s to %s: its dataset's files arrive by schedule",
+                obj.bucket,
+                obj.key,
+                dag_id,
             )
-            if held is not None:
-                retry_later(held)
-            raise TriggerError(f"{len(candidates)} of {len(objects)} records failed ({keys})") from exc
-        keys = _some_keys(batch)
-        if outcome == ALREADY_TRIGGERED:
-            LOG.info("%d file(s) (%s) already triggered as %s (409): nothing to do", len(batch), keys, run_id)
-        elif outcome == TRIGGERED:
-            LOG.info("triggered %s run %s for %d file(s): %s", dag_id, run_id, len(batch), keys)
-        if outcome is not None:
-            summary[outcome] = [{"key": obj.key, "dag_run_id": run_id} for obj in batch]
-    if held is not None:  # only now: the run exists (201 or 409)
+            summary["scheduled"].append({"key": obj.key, "dag_id": dag_id})
+        if routed.unrouted:
+            record_unrouted(boto3.client("dynamodb"), env.get("CSV2DDB_AUDIT_TABLE", ""), routed.unrouted)
+            summary["unrouted"] = [{"key": obj.key, "reason": reason} for obj, reason in routed.unrouted]
+        if routed.by_dag:
+            trigger = make_trigger(env)
+            for dag_id, batch in sorted(routed.by_dag.items()):
+                _trigger_batch(env, trigger, dag_id, batch, summary)
+    except Exception as exc:  # logged with the keys, re-raised so the events are retried
+        LOG.exception("routing or triggering the run(s) for %d file(s) (%s) failed", len(candidates), keys)
+        if held is not None:
+            retry_later(held)
+        raise TriggerError(f"{len(candidates)} of {len(objects)} records failed ({keys})") from exc
+    if held is not None:  # only now: every run exists (201 or 409)
         summary["not_deleted"] = delete_drained(held)
     summary["events"] = len(objects)
     return summary

@@ -12,12 +12,31 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowUnreachable
 
 T = TypeVar("T")
 UPLOAD_THREADS = 16
+
+# The dataset a burst's files belong to: the event path loads only files a dataset claims
+# (docs/datasets.md), so the test and the bench deploy this one ($CSV2DDB_DATASETS_DIR).
+BURST_DATASET = "burst"
+BURST_PREFIX = "raw/burst/"
+BURST_DAG_ID = f"csv2ddb_load__{BURST_DATASET}"
+BURST_DATASET_YAML = f"""\
+description: small files arriving in a burst (tests/local/test_event_burst.py, make bench)
+files: {{prefix: {BURST_PREFIX}, arrive: event}}
+table: {{name: "{{prefix}}-{BURST_DATASET}", partition_key: "id:S"}}
+"""
+
+
+def write_burst_datasets(folder: Path) -> Path:
+    """A datasets folder holding the burst dataset only; point ``CSV2DDB_DATASETS_DIR`` at it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{BURST_DATASET}.yaml").write_text(BURST_DATASET_YAML)
+    return folder
 
 
 def small_csv(index: int, rows: int = 50) -> bytes:

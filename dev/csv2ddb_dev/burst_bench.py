@@ -25,10 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from csv2ddb.bootstrap import create_stack, delete_stack
-from csv2ddb.settings import DAG_ID_LOAD, load_settings
+from csv2ddb.settings import load_settings
 
 from csv2ddb_dev.airflow_runner import start_airflow
-from csv2ddb_dev.burst import all_keys_in_runs, queue_depth, runs_seen, small_csv, upload, wait_for
+from csv2ddb_dev.burst import (
+    BURST_DAG_ID,
+    BURST_PREFIX,
+    all_keys_in_runs,
+    queue_depth,
+    runs_seen,
+    small_csv,
+    upload,
+    wait_for,
+    write_burst_datasets,
+)
 from csv2ddb_dev.emulator import start_emulator
 
 TIMEOUT = 3600.0
@@ -39,10 +49,12 @@ def measure(files: int, rows: int, load: bool, workdir: Path) -> dict[str, Any]:
     airflow = None
     env = emulator.client_env()
     os.environ.update(env)  # the bootstrap's and this script's boto3 clients: the emulator
+    datasets = {"CSV2DDB_DATASETS_DIR": str(write_burst_datasets(workdir / "datasets"))}
+    os.environ.update(datasets)  # the routing table the bootstrap publishes: the burst dataset
     settings = load_settings(env, prefix=f"bench{uuid.uuid4().hex[:6]}")
     try:
         airflow = start_airflow(
-            workdir / "airflow", aws_env=env, extra_env={"CSV2DDB_PREFIX": settings.prefix}
+            workdir / "airflow", aws_env=env, extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets}
         )
         settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
         user, password = airflow.credentials()
@@ -50,29 +62,29 @@ def measure(files: int, rows: int, load: bool, workdir: Path) -> dict[str, Any]:
             settings, env={"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
         )
         api = airflow.api()
-        api.wait_for_dag(DAG_ID_LOAD, timeout=300)
+        api.wait_for_dag(BURST_DAG_ID, timeout=300)
         if load:
-            api.unpause_dag(DAG_ID_LOAD)
+            api.unpause_dag(BURST_DAG_ID)
         import boto3
 
         session = boto3.Session(region_name=settings.region)
         s3, sqs, glue = (session.client(n, endpoint_url=emulator.endpoint_url) for n in ("s3", "sqs", "glue"))
         queue_url = sqs.get_queue_url(QueueName=f"{settings.prefix}-events")["QueueUrl"]
-        burst = [(f"{settings.raw_prefix}bench/part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)]
+        burst = [(f"{BURST_PREFIX}bench/part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)]
         started = time.monotonic()
         upload_seconds = upload(s3, settings.bucket, burst)
         keys = {key for key, _ in burst}
-        wait_for("every file in a DAG run", all_keys_in_runs(api, DAG_ID_LOAD, keys), TIMEOUT)
+        wait_for("every file in a DAG run", all_keys_in_runs(api, BURST_DAG_ID, keys), TIMEOUT)
         in_runs_seconds = time.monotonic() - started
         wait_for(
             "the events queue drained", lambda: True if queue_depth(sqs, queue_url) == 0 else None, TIMEOUT
         )
-        seen = runs_seen(api, DAG_ID_LOAD).from_events()  # not the daily schedule's run (--load)
+        seen = runs_seen(api, BURST_DAG_ID).from_events()
         finished_seconds = None
         if load:
 
             def all_finished() -> bool | None:
-                states = [api.get_dag_run(DAG_ID_LOAD, run_id)["state"] for run_id in seen.runs]
+                states = [api.get_dag_run(BURST_DAG_ID, run_id)["state"] for run_id in seen.runs]
                 return True if all(s in ("success", "failed") for s in states) else None
 
             wait_for("every run finished", all_finished, TIMEOUT, poll=5.0)

@@ -14,6 +14,7 @@ ROUTES_VERSION = 1
 ARRIVE_EVENT = "event"
 ARRIVE_SCHEDULE = "schedule"
 ROUTE_FIELDS = ("dataset", "dag_id", "prefix", "arrive", "table")
+STATUS_UNROUTED = "unrouted"  # the audit status of a file no route claims (the event path records it)
 
 
 class RoutingError(ValueError):

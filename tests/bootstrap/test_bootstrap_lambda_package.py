@@ -24,6 +24,7 @@ def test_same_sources_give_the_same_zip_whatever_the_mtime(tmp_path: Path) -> No
     assert sorted(zipfile.ZipFile(io.BytesIO(first)).namelist()) == [
         "csv2ddb_core/__init__.py",
         "csv2ddb_core/contract.py",
+        "csv2ddb_core/routing.py",
         "helpers.py",
         "trigger_dag.py",
     ]

@@ -122,11 +122,17 @@ def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None
     assert [s["Sid"] for s in plain["Statement"]] == [
         "ConsumeEventQueue",
         "ClaimEventObjects",
+        "RecordUnroutedFiles",
         "ReadAirflowApiSecret",
         "ReadRoutingTable",
         "FunctionLogs",
     ]
-    assert plain["Statement"][3]["Resource"] == ["arn:aws:s3:::p1-data/config/routes.json"]
+    by_sid = {s["Sid"]: s for s in plain["Statement"]}
+    assert by_sid["ReadRoutingTable"]["Resource"] == ["arn:aws:s3:::p1-data/config/routes.json"]
+    assert by_sid["RecordUnroutedFiles"]["Action"] == ["dynamodb:PutItem"]
+    assert by_sid["RecordUnroutedFiles"]["Resource"] == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/p1-audit"
+    ]
     claims = plain["Statement"][1]
     assert claims["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
     assert claims["Resource"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/p1-event-claims"]
@@ -134,7 +140,7 @@ def test_lambda_role_reads_one_secret_and_calls_mwaa_only_in_mwaa_mode() -> None
     assert not [
         a for a in plain["Statement"][0]["Action"] if a in ("sqs:SendMessage", "sqs:*", "sqs:PurgeQueue")
     ]
-    assert plain["Statement"][2]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert by_sid["ReadAirflowApiSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
 
     mwaa = policies.lambda_policy(context(trigger_mode="mwaa", mwaa_environment="prod-airflow"))
     invoke = mwaa["Statement"][-1]

@@ -88,9 +88,14 @@ def serve_fake_airflow(port: int = 0) -> tuple[FakeAirflow, ThreadingHTTPServer]
 
 
 def s3_event(
-    *keys: str, bucket: str = "b", etag: str = "abc123", event_name: str = "ObjectCreated:Put"
+    *keys: str,
+    bucket: str = "b",
+    etag: str = "abc123",
+    event_name: str = "ObjectCreated:Put",
+    uploader: str | None = None,
 ) -> dict[str, Any]:
-    """An S3 notification event as AWS sends it (keys URL-encoded, spaces as '+')."""
+    """An S3 notification event as AWS sends it (keys URL-encoded, spaces as '+'); ``uploader``:
+    the ``userIdentity.principalId`` AWS puts in every record."""
     from urllib.parse import quote_plus
 
     return {
@@ -98,6 +103,7 @@ def s3_event(
             {
                 "eventSource": "aws:s3",
                 "eventName": event_name,
+                **({"userIdentity": {"principalId": uploader}} if uploader else {}),
                 "s3": {
                     "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
                     "object": {

@@ -87,7 +87,7 @@ def test_handler_triggers_one_run_for_the_batch(
     assert summary["already_triggered"] == []
 
     run_id = trigger_dag.batch_dag_run_id([("b", "raw/a.csv", "abc123"), ("b", "raw/sub/b c.csv", "abc123")])
-    assert summary["dag_run_id"] == run_id
+    assert summary["dag_run_ids"] == {"csv2ddb_load": run_id}
     assert list(lambda_env.runs) == [run_id]  # one run, the repeated raw/a.csv record once
     body = lambda_env.runs[run_id]
     assert body["logical_date"] is None

@@ -35,8 +35,10 @@ def test_a_file_in_a_later_batch_is_not_loaded_again(
 ) -> None:
     first = trigger_dag.handler(s3_event("raw/a.csv", "raw/b.csv"), None)
     later = trigger_dag.handler(s3_event("raw/b.csv", "raw/c.csv"), None)  # raw/b.csv delivered again
-    assert later["duplicates"] == [{"key": "raw/b.csv", "dag_run_id": first["dag_run_id"]}]
-    assert [o["key"] for o in lambda_env.runs[later["dag_run_id"]]["conf"]["objects"]] == ["raw/c.csv"]
+    assert later["duplicates"] == [{"key": "raw/b.csv", "dag_run_id": first["dag_run_ids"]["csv2ddb_load"]}]
+    assert [o["key"] for o in lambda_env.runs[later["dag_run_ids"]["csv2ddb_load"]]["conf"]["objects"]] == [
+        "raw/c.csv"
+    ]
     # The first batch delivered again: same run id, its claims are its own -> 409, nothing new.
     again = trigger_dag.handler(s3_event("raw/a.csv", "raw/b.csv"), None)
     assert [t["key"] for t in again["already_triggered"]] == ["raw/a.csv", "raw/b.csv"]
@@ -71,4 +73,4 @@ def test_a_claim_in_flight_retries_and_an_orphan_is_taken_over(
     summary = trigger_dag.handler(s3_event("raw/d.csv"), None)
     assert [t["key"] for t in summary["triggered"]] == ["raw/d.csv"]
     held = ddb.get_item(TableName=claims_env, Key={"object": item["object"]}, ConsistentRead=True)["Item"]
-    assert held["dag_run_id"]["S"] == summary["dag_run_id"] != ghost
+    assert held["dag_run_id"]["S"] == summary["dag_run_ids"]["csv2ddb_load"] != ghost

@@ -79,14 +79,16 @@ def test_mwaa_mode_triggers_once_through_invoke_rest_api(
 
     summary = trigger_dag.handler(event, None)
     run_id = trigger_dag.dag_run_id("b", "raw/a.csv", "abc123")
-    assert summary["triggered"] == [{"key": "raw/a.csv", "dag_run_id": run_id}]
+    assert summary["triggered"] == [{"key": "raw/a.csv", "dag_id": "csv2ddb_load", "dag_run_id": run_id}]
     method, path, _, body = mwaa_stack.requests[-1]
     assert (method, path) == ("POST", "/api/v2/dags/csv2ddb_load/dagRuns")
     conf = trigger_dag.batch_conf(trigger_dag.parse_records(event))  # a batch of one: objects + its fields
     assert body == {"logical_date": None, "dag_run_id": run_id, "conf": conf}
 
     again = trigger_dag.handler(event, None)
-    assert again["already_triggered"] == [{"key": "raw/a.csv", "dag_run_id": run_id}]
+    assert again["already_triggered"] == [
+        {"key": "raw/a.csv", "dag_id": "csv2ddb_load", "dag_run_id": run_id}
+    ]
     assert list(mwaa_stack.runs) == [run_id]
 
 

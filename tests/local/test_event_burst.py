@@ -3,7 +3,8 @@ Lambda (run by the emulator) -> Airflow's REST API -> csv2ddb_load runs, on the 
 (PostgreSQL, scheduler, LocalExecutor).
 
 What is proven here: hundreds of uploads become a few DAG runs whose ``conf.objects`` name every
-file exactly once (a repeat upload of the same bytes once, a file outside ``raw/`` never); the same
+file exactly once (a repeat upload of the same bytes once, a file outside ``raw/`` never, a file no
+dataset claims never, recorded ``unrouted``); the same
 events again start nothing new; with the api-server and the scheduler killed mid-burst, no file is
 lost and none is in two runs, and every component runs again afterwards.
 
@@ -25,7 +26,7 @@ import boto3
 import pytest
 from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.history.audit import scan_records
-from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
+from csv2ddb.settings import Settings, load_settings
 from csv2ddb_core.contract import batch_dag_run_id
 from csv2ddb_dev.airflow_api import AirflowApi
 from csv2ddb_dev.airflow_runner import (
@@ -35,7 +36,17 @@ from csv2ddb_dev.airflow_runner import (
     restart_component,
     start_airflow,
 )
-from csv2ddb_dev.burst import all_keys_in_runs, queue_depth, runs_seen, small_csv, upload, wait_for
+from csv2ddb_dev.burst import (
+    BURST_DAG_ID,
+    BURST_PREFIX,
+    all_keys_in_runs,
+    queue_depth,
+    runs_seen,
+    small_csv,
+    upload,
+    wait_for,
+    write_burst_datasets,
+)
 from csv2ddb_dev.emulator import Emulator
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
@@ -73,12 +84,14 @@ class Burst:
 
 @pytest.fixture(scope="module")
 def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Burst]:
-    env = emulator.client_env()
+    # The burst's files belong to the burst dataset (raw/burst/): the one dataset this stack deploys.
+    datasets = {"CSV2DDB_DATASETS_DIR": str(write_burst_datasets(tmp_path_factory.mktemp("datasets")))}
+    env = {**emulator.client_env(), **datasets}
     settings = load_settings(env, prefix=f"burst{uuid.uuid4().hex[:8]}")
     airflow = start_airflow(
         tmp_path_factory.mktemp("airflow") / "home",
-        aws_env=env,
-        extra_env={"CSV2DDB_PREFIX": settings.prefix},
+        aws_env=emulator.client_env(),
+        extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets},
     )
     settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
     user, password = airflow.credentials()
@@ -95,7 +108,7 @@ def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 settings, env={"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
             )
             api = airflow.api()
-            api.wait_for_dag(DAG_ID_LOAD, timeout=300)
+            api.wait_for_dag(BURST_DAG_ID, timeout=300)
             names = ("s3", "sqs", "logs", "dynamodb", "glue")
             clients = {name: session.client(name, endpoint_url=emulator.endpoint_url) for name in names}
             queue_url = clients["sqs"].get_queue_url(QueueName=f"{settings.prefix}-events")["QueueUrl"]
@@ -108,27 +121,33 @@ def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.mark.timeout(1200)  # includes the module's Airflow start, minutes on a busy 2-core machine
 def test_a_mixed_burst_becomes_few_runs_with_every_file_once(burst: Burst) -> None:
     bucket = burst.settings.bucket
-    good = [(f"raw/burst/part-{i:04d}.csv", small_csv(i)) for i in range(BURST_FILES)]
+    good = [(f"{BURST_PREFIX}part-{i:04d}.csv", small_csv(i)) for i in range(BURST_FILES)]
     bad = (
-        "raw/burst/bad.csv",
+        f"{BURST_PREFIX}bad.csv",
         b"id,a\n1,2\n3,4,5,6\n",
     )  # ragged: the load rejects it, the event path does not care
     outside = ("incoming/outside.csv", small_csv(99_999))
+    unclaimed = ("raw/unclaimed/u.csv", small_csv(99_998))  # under raw/, but no dataset claims it
     again = good[7]  # the same object uploaded twice: same bytes, same etag, a second event
-    upload(burst.s3, bucket, [*good, bad, outside, again])
+    upload(burst.s3, bucket, [*good, bad, outside, unclaimed, again])
 
     wanted = {key for key, _ in good} | {bad[0]}
     seen = wait_for(
-        "every burst file in a DAG run", all_keys_in_runs(burst.api, DAG_ID_LOAD, wanted), EVENT_TIMEOUT
+        "every burst file in a DAG run", all_keys_in_runs(burst.api, BURST_DAG_ID, wanted), EVENT_TIMEOUT
     )
     wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
-    seen = runs_seen(burst.api, DAG_ID_LOAD)  # after the queue drained: nothing more can come
+    seen = runs_seen(burst.api, BURST_DAG_ID)  # after the queue drained: nothing more can come
 
     counts = seen.key_counts()
     assert {key for key, n in counts.items() if n != 1} == set(), "a file is in more than one run"
-    assert set(counts) == wanted  # the outside file started nothing
+    assert set(counts) == wanted  # the outside and the unclaimed file started nothing
+    (unrouted,) = [
+        r for r in scan_records(burst.ddb, burst.settings.audit_table) if r["status"] == "unrouted"
+    ]
+    assert unrouted["source"] == f"s3://{bucket}/{unclaimed[0]}"
+    assert unrouted["reason"] == f"no dataset claims {unclaimed[0]}"
     assert 1 <= len(seen.runs) <= MAX_RUNS, f"{len(seen.runs)} runs for {len(wanted)} files"
-    print(f"\n{len(wanted)} files (+1 repeat, +1 outside raw/) -> {len(seen.runs)} DAG runs")
+    print(f"\n{len(wanted)} files (+1 repeat, +1 outside raw/, +1 unclaimed) -> {len(seen.runs)} DAG runs")
     for run_id, run in seen.runs.items():
         objects = run["conf"]["objects"]
         assert run_id == batch_dag_run_id([(o["bucket"], o["key"], o["etag"]) for o in objects])
@@ -146,7 +165,7 @@ def test_a_mixed_burst_becomes_few_runs_with_every_file_once(burst: Burst) -> No
 def test_the_same_events_again_start_nothing_new(burst: Burst) -> None:
     """S3 and SQS deliver at least once: a batch's events delivered again ask Airflow for the same
     run id (409). Sent here as one message holding every record of an existing run."""
-    before = runs_seen(burst.api, DAG_ID_LOAD)
+    before = runs_seen(burst.api, BURST_DAG_ID)
     run_id, run = max(before.runs.items(), key=lambda item: len(item[1]["conf"]["objects"]))
     records = [
         {
@@ -171,22 +190,22 @@ def test_the_same_events_again_start_nothing_new(burst: Burst) -> None:
 
     wait_for(f"the Lambda's 409 for {run_id}", answered_409, EVENT_TIMEOUT)
     wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
-    assert set(runs_seen(burst.api, DAG_ID_LOAD).runs) == set(before.runs)
+    assert set(runs_seen(burst.api, BURST_DAG_ID).runs) == set(before.runs)
 
 
 @pytest.mark.timeout(1800)  # real loads (a Glue run per file, a failed file's retries) on 2 shared cores
 def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> None:
     """The api-server (the event path's door) dies by SIGKILL while files arrive: the Lambda's trigger
     fails and the queue keeps every event. Once it runs again the runs start, this time for real
-    (csv2ddb_load unpaused), and the scheduler dies by SIGKILL in the middle of the loads, with its
+    (the burst dataset's DAG unpaused), and the scheduler dies by SIGKILL in the middle of the loads, with its
     LocalExecutor task processes. Restarted, every good file ends verified exactly once, the bad one
     failed with its reason, the repeat upload loaded once; every component runs."""
-    for run_id in list(runs_seen(burst.api, DAG_ID_LOAD).runs):  # the earlier tests' queued runs: not loaded
-        burst.api.request("DELETE", f"/api/v2/dags/{DAG_ID_LOAD}/dagRuns/{run_id}")
-    burst.api.unpause_dag(DAG_ID_LOAD)
+    for run_id in list(runs_seen(burst.api, BURST_DAG_ID).runs):  # the earlier tests' queued runs: not loaded
+        burst.api.request("DELETE", f"/api/v2/dags/{BURST_DAG_ID}/dagRuns/{run_id}")
+    burst.api.unpause_dag(BURST_DAG_ID)
     kill_component(burst.airflow, "api-server")
-    good = [(f"raw/crash/part-{i}.csv", small_csv(10_000 + i, rows=20)) for i in range(CRASH_FILES)]
-    bad = ("raw/crash/ragged.csv", b"id,a\n1,2\n3,4,5,6\n")
+    good = [(f"{BURST_PREFIX}crash/part-{i}.csv", small_csv(10_000 + i, rows=20)) for i in range(CRASH_FILES)]
+    bad = (f"{BURST_PREFIX}crash/ragged.csv", b"id,a\n1,2\n3,4,5,6\n")
     upload(burst.s3, burst.settings.bucket, [*good, bad, good[0]])  # good[0] twice: same bytes
 
     def trigger_failed() -> bool | None:
@@ -196,12 +215,12 @@ def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> N
     restart_component(burst.airflow, "api-server")
     keys = {key for key, _ in good} | {bad[0]}
     seen = wait_for(
-        "every crash file in a run", all_keys_in_runs(burst.api, DAG_ID_LOAD, keys), EVENT_TIMEOUT
+        "every crash file in a run", all_keys_in_runs(burst.api, BURST_DAG_ID, keys), EVENT_TIMEOUT
     )
 
     def a_task_running() -> bool | None:
         for run_id in seen.from_events().runs:
-            if any(ti["state"] == "running" for ti in burst.api.list_task_instances(DAG_ID_LOAD, run_id)):
+            if any(ti["state"] == "running" for ti in burst.api.list_task_instances(BURST_DAG_ID, run_id)):
                 return True
         return None
 
@@ -209,14 +228,16 @@ def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> N
     kill_component(burst.airflow, "scheduler")  # its task processes die with it (one process group)
     restart_component(burst.airflow, "scheduler")
     wait_for("the events queue drained", burst.drained, EVENT_TIMEOUT)
-    # The event runs only: unpausing also queued the daily schedule's run, which waits for its
-    # partition (raw/dt=<day>/) and is no part of this.
-    seen = runs_seen(burst.api, DAG_ID_LOAD).from_events()
+    seen = runs_seen(burst.api, BURST_DAG_ID).from_events()
     for run_id in seen.runs:
-        burst.api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=LOAD_TIMEOUT, poll=5.0)
+        burst.api.wait_dag_run(BURST_DAG_ID, run_id, timeout=LOAD_TIMEOUT, poll=5.0)
 
     assert sorted(o["key"] for o in seen.objects()) == sorted(keys)  # each exactly once, nothing else
-    records = [r for r in scan_records(burst.ddb, burst.settings.audit_table) if "/raw/crash/" in r["source"]]
+    records = [
+        r
+        for r in scan_records(burst.ddb, burst.settings.audit_table)
+        if f"/{BURST_PREFIX}crash/" in r["source"]
+    ]
     by_key: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_key.setdefault(record["source"].split(f"{burst.settings.bucket}/", 1)[1], []).append(record)

@@ -14,12 +14,15 @@ from pathlib import Path
 import boto3
 import pytest
 from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
 from csv2ddb_dev.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
 from csv2ddb_dev.scripts import lambda_module
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
+
+WEATHER_DAG = f"{DAG_ID_PREFIX}weather"  # dags/datasets/weather.yaml: its files arrive by event
 
 
 def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
@@ -105,10 +108,10 @@ def test_login_works_and_a_wrong_password_is_refused(airflow: AirflowProcesses) 
         assert password not in log.read_text(errors="replace"), f"password leaked into {log}"
 
 
-def _wait_for_run(api: AirflowApi, run_id: str, timeout: float = 120.0) -> dict:
+def _wait_for_run(api: AirflowApi, dag_id: str, run_id: str, timeout: float = 120.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = [r for r in api.list_dag_runs(DAG_ID_LOAD) if r["dag_run_id"] == run_id]
+        runs = [r for r in api.list_dag_runs(dag_id) if r["dag_run_id"] == run_id]
         if runs:
             return runs[0]
         time.sleep(1.0)
@@ -118,25 +121,26 @@ def _wait_for_run(api: AirflowApi, run_id: str, timeout: float = 120.0) -> dict:
 def test_s3_event_lambda_triggers_exactly_one_dag_run(
     airflow: AirflowProcesses, stack_settings: Settings, boto_session: boto3.Session
 ) -> None:
-    """PUT raw/x.csv -> S3 notification -> Lambda (run by ministack) -> real api-server -> one DAG run.
+    """PUT raw/weather/x.csv -> S3 notification -> Lambda (run by ministack) -> the routing table ->
+    real api-server -> one run of the weather dataset's DAG (dags/datasets/weather.yaml).
 
     The DAG stays paused, so the run is created (queued) but no Glue job runs: this tests the trigger
     path only; the load itself is tested in tests/dags and by `make demo`.
     """
     api = airflow.api()
-    api.wait_for_dag(DAG_ID_LOAD, timeout=180)
+    api.wait_for_dag(WEATHER_DAG, timeout=180)
     user, password = airflow.credentials()
     settings = dataclasses.replace(stack_settings, airflow_api_url=airflow.url)
     secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
     create_stack(settings, env=secret_env)
     try:
         s3 = boto_session.client("s3")
-        key = f"{settings.raw_prefix}e2e flights (1).csv"
+        key = f"{settings.raw_prefix}weather/e2e weather (1).csv"
         s3.put_object(Bucket=settings.bucket, Key=key, Body=b"id,carrier\n1,AA\n2,UA\n")
         etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
         run_id = lambda_module().dag_run_id(settings.bucket, key, etag)
 
-        run = _wait_for_run(api, run_id)
+        run = _wait_for_run(api, WEATHER_DAG, run_id)
         assert run["conf"]["bucket"] == settings.bucket
         assert run["conf"]["key"] == key
         assert run["conf"]["etag"] == etag
@@ -158,8 +162,9 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
         )
         summary = json.loads(resp["Payload"].read())
         assert "FunctionError" not in resp, summary
-        assert summary["already_triggered"] == [{"key": key, "dag_run_id": run_id}]
-        assert [r["dag_run_id"] for r in api.list_dag_runs(DAG_ID_LOAD)] == [run_id]
+        assert summary["already_triggered"] == [{"key": key, "dag_id": WEATHER_DAG, "dag_run_id": run_id}]
+        assert [r["dag_run_id"] for r in api.list_dag_runs(WEATHER_DAG)] == [run_id]
+        assert api.list_dag_runs(DAG_ID_LOAD) == []  # the ad-hoc DAG gets no event
     finally:
         delete_stack(settings)
 

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.emulator
 REPO = Path(__file__).resolve().parents[2]
 ACTIVE = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
 
+WEATHER_DAG = "csv2ddb_load__weather"  # the dataset whose files the event test uploads
+
 
 class TaskInstanceStub:
     """Only what ``submit_job`` touches on the task instance: XCom pushes and the try number.
@@ -135,7 +137,7 @@ def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
     try:
         create_stack(settings, env=login)
         s3 = boto_session.client("s3")
-        key = f"{settings.raw_prefix}delivered thrice.csv"
+        key = f"{settings.raw_prefix}weather/delivered thrice.csv"  # dags/datasets/weather.yaml's files
         s3.put_object(Bucket=settings.bucket, Key=key, Body=b"id,v\n1,a\n")  # delivery 1: S3 itself
         etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
         wait_until(lambda: len(fake.runs) == 1, 120, "the Lambda to trigger the DAG", interval=0.5)
@@ -168,7 +170,7 @@ def test_same_s3_event_delivered_three_times_triggers_one_dag_run(
     assert fake.runs[run_id]["conf"]["etag"] == etag
     for summary in summaries:
         assert summary["triggered"] == []
-        assert summary["already_triggered"] == [{"key": key, "dag_run_id": run_id}]
+        assert summary["already_triggered"] == [{"key": key, "dag_id": WEATHER_DAG, "dag_run_id": run_id}]
     posts = [r for r in fake.requests if r[1].endswith("/dagRuns")]
     assert len(posts) == 3  # and none for the bad keys
     assert {r[3]["dag_run_id"] for r in posts} == {run_id}

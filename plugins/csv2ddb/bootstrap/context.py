@@ -20,7 +20,14 @@ from csv2ddb.settings import Settings
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_GLUE_DIR = SOURCE_ROOT / "glue"
 DEFAULT_LAMBDA_DIR = SOURCE_ROOT / "lambda"
-DEFAULT_DATASETS_DIR = SOURCE_ROOT / "dags" / "datasets"
+
+
+def _deployed_datasets_dir() -> Path:
+    # Imported here: the registry reads YAML, which the bench's venv (importing the bootstrap for
+    # its names) lacks; only a stack create needs it.
+    from csv2ddb.datasets.registry import deployed_dir
+
+    return deployed_dir(SOURCE_ROOT / "dags")
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,8 @@ class Sources:
     glue_script: Path | None = None  # default: glue/<settings.glue_script_name>
     lambda_dir: Path = DEFAULT_LAMBDA_DIR
     glue_dir: Path = DEFAULT_GLUE_DIR  # holds pyproject.toml + csv2ddb_core/: the core's wheel
-    datasets_dir: Path = DEFAULT_DATASETS_DIR  # the dataset files the routing table is built from
+    # The dataset files the routing table is built from: the DAG factory's (registry.deployed_dir).
+    datasets_dir: Path = field(default_factory=lambda: _deployed_datasets_dir())
 
     def glue_script_path(self, settings: Settings) -> Path:
         return self.glue_script or self.glue_dir / settings.glue_script_name

@@ -58,6 +58,9 @@ class TriggerFunction(Resource):
             "CSV2DDB_AIRFLOW_API_URL": s.airflow_api_url,
             "CSV2DDB_SECRET_ID": s.airflow_api_secret_name,
             "CSV2DDB_DAG_ID": DAG_ID_LOAD,
+            # Which dataset's DAG a key goes to (lambda/routes.py); where an unrouted file is recorded.
+            "CSV2DDB_ROUTES_KEY": s.routes_key,
+            "CSV2DDB_AUDIT_TABLE": s.audit_table,
             "CSV2DDB_RAW_PREFIX": s.raw_prefix,
             "CSV2DDB_TRIGGER_MODE": s.trigger_mode,
             "CSV2DDB_MWAA_ENVIRONMENT": s.mwaa_environment,

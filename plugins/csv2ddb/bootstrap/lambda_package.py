@@ -17,9 +17,9 @@ from csv2ddb.bootstrap.model import BootstrapError
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-# What the handler imports from the load core (its one definition of the run-id and CSV-key
-# rules): stdlib-only modules, bundled under their package path.
-CORE_MODULES = ("csv2ddb_core/__init__.py", "csv2ddb_core/contract.py")
+# What the handler imports from the load core (its one definition of the run-id, CSV-key and
+# routing rules): stdlib-only modules, bundled under their package path.
+CORE_MODULES = ("csv2ddb_core/__init__.py", "csv2ddb_core/contract.py", "csv2ddb_core/routing.py")
 
 
 def build_zip(source_dir: Path, handler: str, core_dir: Path) -> bytes:

@@ -183,6 +183,13 @@ def lambda_policy(ctx: StackContext) -> Policy:
             "Resource": [ctx.table_arn(claims_table_name(s))],
         },
         {
+            # A file no dataset claims is recorded, never loaded (lambda/routes.py): one PutItem.
+            "Sid": "RecordUnroutedFiles",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem"],
+            "Resource": [ctx.table_arn(s.audit_table)],
+        },
+        {
             # "-??????": the random suffix Secrets Manager adds to the secret's ARN.
             "Sid": "ReadAirflowApiSecret",
             "Effect": "Allow",

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from csv2ddb.datasets.registry import default_dir, load_all
+from csv2ddb.datasets.registry import deployed_dir, load_all
 from csv2ddb.datasets.routing import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
 from csv2ddb.settings import load_settings
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "schema":
         print(json.dumps(DATASET_SCHEMA, indent=2))
         return 0
-    folder = args.folder or default_dir()
+    folder = args.folder or deployed_dir()
     found = load_all(folder, load_settings())
     if args.command == "routes":
         print(json.dumps(routing_table(found.datasets), indent=2))

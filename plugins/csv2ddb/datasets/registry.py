@@ -20,9 +20,14 @@ SUFFIXES = (".yaml", ".yml")
 ENV_DIR = "CSV2DDB_DATASETS_DIR"
 
 
-def default_dir() -> Path:
-    """``$CSV2DDB_DATASETS_DIR``, else ``dags/datasets`` (the DAG factory passes its own folder's)."""
-    return Path(os.environ.get(ENV_DIR) or "dags/datasets")
+def deployed_dir(dags_folder: Path | None = None) -> Path:
+    """Where a deployment's dataset files are: ``$CSV2DDB_DATASETS_DIR``, else ``datasets/`` beside
+    the DAG files (``dags_folder``, default this checkout's ``dags/``). The DAG factory, the Loads
+    page, the bootstrap's routing table and ``datasets check`` all ask here, so they agree."""
+    configured = os.environ.get(ENV_DIR)
+    if configured:
+        return Path(configured)
+    return (dags_folder or Path(__file__).resolve().parents[3] / "dags") / "datasets"
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ items, the per-day rows a projection of the page's date range.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.datasets.registry import ENV_DIR, Datasets, load_all
+from csv2ddb_core.routing import STATUS_UNROUTED
+
+from csv2ddb.datasets.registry import Datasets, deployed_dir, load_all
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.history import audit
 from csv2ddb.history.audit import RecordFilter
@@ -26,21 +27,17 @@ from csv2ddb.settings import Settings
 from csv2ddb.tables import AUDIT_BY_STATUS
 from csv2ddb.ui import charts
 
-STATUS_UNROUTED = "unrouted"  # a file no dataset claims, recorded by the event path (issue 25)
 VERIFIED_BUDGET = 2000  # items read looking for the last verified load (failures in a row)
 UNROUTED_SHOWN = 5
 EPOCH = date(2000, 1, 1)  # "all time" for the last load: before any csv2ddb record
 
 
 def datasets_dir() -> Path:
-    """``$CSV2DDB_DATASETS_DIR``, else ``<Airflow's dags folder>/datasets``: where the deployment's
-    dataset DAGs are built from (``dags/csv2ddb_datasets.py``), so the page and the DAGs agree."""
-    configured = os.environ.get(ENV_DIR)
-    if configured:
-        return Path(configured)
+    """The deployment's dataset files, beside Airflow's dags folder unless configured
+    (``registry.deployed_dir``): the page and the dataset DAGs agree."""
     from airflow.configuration import conf
 
-    return Path(conf.get("core", "dags_folder")) / "datasets"
+    return deployed_dir(Path(conf.get("core", "dags_folder")))
 
 
 def read_datasets(settings: Settings) -> Datasets:
