@@ -16,27 +16,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowUnreachable
+from csv2ddb_dev.dataset_files import dag_id_of, deploy_datasets, event_dataset
 
 T = TypeVar("T")
 UPLOAD_THREADS = 16
 
-# The dataset a burst's files belong to: the event path loads only files a dataset claims
-# (docs/datasets.md), so the test and the bench deploy this one ($CSV2DDB_DATASETS_DIR).
+# The dataset a burst's files belong to: the event path loads only files a dataset claims.
 BURST_DATASET = "burst"
 BURST_PREFIX = "raw/burst/"
-BURST_DAG_ID = f"csv2ddb_load__{BURST_DATASET}"
-BURST_DATASET_YAML = f"""\
-description: small files arriving in a burst (tests/local/test_event_burst.py, make bench)
-files: {{prefix: {BURST_PREFIX}, arrive: event}}
-table: {{name: "{{prefix}}-{BURST_DATASET}", partition_key: "id:S"}}
-"""
+BURST_DAG_ID = dag_id_of(BURST_DATASET)
 
 
-def write_burst_datasets(folder: Path) -> Path:
-    """A datasets folder holding the burst dataset only; point ``CSV2DDB_DATASETS_DIR`` at it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{BURST_DATASET}.yaml").write_text(BURST_DATASET_YAML)
-    return folder
+def deploy_burst_dataset(folder: Path) -> dict[str, str]:
+    """A datasets folder holding the burst dataset only, and the environment that deploys it."""
+    return deploy_datasets(folder, {BURST_DATASET: event_dataset(BURST_DATASET, BURST_PREFIX)})
 
 
 def small_csv(index: int, rows: int = 50) -> bytes:

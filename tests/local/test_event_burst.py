@@ -40,12 +40,12 @@ from csv2ddb_dev.burst import (
     BURST_DAG_ID,
     BURST_PREFIX,
     all_keys_in_runs,
+    deploy_burst_dataset,
     queue_depth,
     runs_seen,
     small_csv,
     upload,
     wait_for,
-    write_burst_datasets,
 )
 from csv2ddb_dev.emulator import Emulator
 
@@ -85,7 +85,7 @@ class Burst:
 @pytest.fixture(scope="module")
 def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Burst]:
     # The burst's files belong to the burst dataset (raw/burst/): the one dataset this stack deploys.
-    datasets = {"CSV2DDB_DATASETS_DIR": str(write_burst_datasets(tmp_path_factory.mktemp("datasets")))}
+    datasets = deploy_burst_dataset(tmp_path_factory.mktemp("datasets"))
     env = {**emulator.client_env(), **datasets}
     settings = load_settings(env, prefix=f"burst{uuid.uuid4().hex[:8]}")
     airflow = start_airflow(

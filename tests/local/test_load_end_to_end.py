@@ -1,5 +1,6 @@
-"""The whole chain on the real local stack, timed: S3 upload -> S3 notification -> trigger Lambda ->
-Airflow REST API -> csv2ddb_load (scheduler, LocalExecutor) -> Glue job run by the emulator -> count
+"""The whole chain on the real local stack, timed: S3 upload -> S3 notification -> trigger Lambda
+(routes the file to its dataset) -> Airflow REST API -> the e2e dataset's load DAG (scheduler,
+LocalExecutor) -> Glue job run by the emulator -> count
 check from the key list -> audit record; then a rollback triggered through the REST API.
 
 The suite loads the full flights file in two places: the Glue job alone (tests/glue) and here, once,
@@ -29,9 +30,10 @@ from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.history.audit import from_item
 from csv2ddb.history.lineage import keys_of
 from csv2ddb.keyreads import count_keys
-from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
+from csv2ddb.settings import DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb_dev.airflow_api import AirflowApi
 from csv2ddb_dev.airflow_runner import AirflowProcesses, start_airflow
+from csv2ddb_dev.dataset_files import dag_id_of, deploy_datasets, event_dataset
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import lambda_module
@@ -39,6 +41,9 @@ from csv2ddb_dev.timings import run_timings
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
 TIMINGS: dict[str, Any] = {}
+# The files of this test arrive under their own dataset, loaded into the stack's items table.
+E2E_PREFIX = "raw/e2e/"
+E2E_DAG = dag_id_of("e2e")
 
 
 @dataclass
@@ -85,12 +90,15 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    env = emulator.client_env()
+    datasets = deploy_datasets(
+        tmp_path_factory.mktemp("datasets"), {"e2e": event_dataset("e2e", E2E_PREFIX, table="{prefix}-items")}
+    )
+    env = {**emulator.client_env(), **datasets}  # the bootstrap's routing table: the e2e dataset
     settings = load_settings(env, prefix=f"e2e{uuid.uuid4().hex[:8]}")
     airflow = start_airflow(
         tmp_path_factory.mktemp("airflow") / "home",
-        aws_env=env,
-        extra_env={"CSV2DDB_PREFIX": settings.prefix},
+        aws_env=emulator.client_env(),
+        extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets},
     )
     settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
     user, password = airflow.credentials()
@@ -106,7 +114,7 @@ def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         try:
             create_stack(settings, env=secret_env)
             api = airflow.api()
-            for dag_id in (DAG_ID_LOAD, DAG_ID_ROLLBACK):
+            for dag_id in (E2E_DAG, DAG_ID_ROLLBACK):
                 api.wait_for_dag(dag_id, timeout=300)
                 api.unpause_dag(dag_id)
             clients = {
@@ -131,9 +139,9 @@ def test_flights_through_the_dag_verified_by_its_key_list(
     chain: Chain, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_flights_csv(tmp_path / "flights.csv")
-    dag_run_id = chain.upload(f"{chain.settings.raw_prefix}flights.csv", path=path)
-    run = chain.wait_run(DAG_ID_LOAD, dag_run_id, timeout=2100)
-    assert run["state"] == "success", chain.api.list_task_instances(DAG_ID_LOAD, dag_run_id)
+    dag_run_id = chain.upload(f"{E2E_PREFIX}flights.csv", path=path)
+    run = chain.wait_run(E2E_DAG, dag_run_id, timeout=2100)
+    assert run["state"] == "success", chain.api.list_task_instances(E2E_DAG, dag_run_id)
     (record,) = chain.records(dag_run_id)
     assert record["status"] == "verified"
     assert record["rows_read"] == record["rows_written"] == FLIGHTS_ROWS
@@ -144,7 +152,7 @@ def test_flights_through_the_dag_verified_by_its_key_list(
         FLIGHTS_ROWS,
         FLIGHTS_ROWS,
     )
-    timings = run_timings(chain.api, chain.glue, DAG_ID_LOAD, dag_run_id, [record])
+    timings = run_timings(chain.api, chain.glue, E2E_DAG, dag_run_id, [record])
     assert set(timings.tasks) == {
         "choose_source",
         "wait_for_partition",
@@ -155,7 +163,7 @@ def test_flights_through_the_dag_verified_by_its_key_list(
     }
     TIMINGS["flights"] = timings.as_dict()
     TIMINGS["flights_run_id"] = record["run_id"]
-    report(capsys, f"flights ({FLIGHTS_ROWS:,} rows) through csv2ddb_load", timings.lines())
+    report(capsys, f"flights ({FLIGHTS_ROWS:,} rows) through {E2E_DAG}", timings.lines())
 
 
 def test_two_row_file_end_to_end_while_the_table_holds_flights(
@@ -166,7 +174,7 @@ def test_two_row_file_end_to_end_while_the_table_holds_flights(
     started = time.monotonic()
     # Gzip'd, as most exports arrive: the bucket's `.csv.gz` event rule starts the Lambda.
     dag_run_id = chain.upload(
-        f"{chain.settings.raw_prefix}two rows.csv.gz", body=gzip.compress(b"id,carrier\ne2e-1,AA\ne2e-2,UA\n")
+        f"{E2E_PREFIX}two rows.csv.gz", body=gzip.compress(b"id,carrier\ne2e-1,AA\ne2e-2,UA\n")
     )
     record: dict[str, Any] = {}
     while time.monotonic() - started < 600:
@@ -179,11 +187,11 @@ def test_two_row_file_end_to_end_while_the_table_holds_flights(
     assert record.get("status") == "verified", record
     # The check read the 2 keys this load wrote, not the 336,776 other items of the table.
     assert (record["keys_checked"], record["items_counted"]) == (2, 2)
-    run = chain.wait_run(DAG_ID_LOAD, dag_run_id, timeout=300)
+    run = chain.wait_run(E2E_DAG, dag_run_id, timeout=300)
     assert run["state"] == "success"
     assert record["source_key"].endswith("two rows.csv.gz")
     assert (record["rows_read"], record["rows_written"], record["load_method"]) == (2, 2, "batch")
-    timings = run_timings(chain.api, chain.glue, DAG_ID_LOAD, dag_run_id, [record])
+    timings = run_timings(chain.api, chain.glue, E2E_DAG, dag_run_id, [record])
     TIMINGS["two_rows"] = {"upload_to_verified_audit_record_s": end_to_end, **timings.as_dict()}
     TIMINGS["two_rows_record"] = record
     lines = [f"{end_to_end:7.1f}s  S3 upload -> verified audit record (target: 30 s on an idle machine)"]
@@ -217,8 +225,8 @@ def test_rollback_through_the_rest_api_is_audited_and_noted(
     # own note now says it was rolled back.
     note = chain.api.get_dag_run(DAG_ID_ROLLBACK, rollback_run)["note"]
     assert f"rolled back load `{record['run_id']}`" in note
-    assert f"/dags/{DAG_ID_LOAD}/runs/" in note
-    load_note = chain.api.get_dag_run(DAG_ID_LOAD, record["dag_run_id"])["note"]
+    assert f"/dags/{E2E_DAG}/runs/" in note  # the dataset DAG that ran the load, from its audit record
+    load_note = chain.api.get_dag_run(E2E_DAG, record["dag_run_id"])["note"]
     assert "1/1 file(s) verified" in load_note
     assert f"**Rolled back** by [{rollback_run}]" in load_note
     report(

@@ -144,6 +144,13 @@ class Target:
     def load_dag_run_id(self) -> str | None:
         return self.load_records[0]["dag_run_id"] if self.load_records else None
 
+    @property
+    def load_dag_id(self) -> str | None:
+        """The DAG that ran the load (``csv2ddb_load`` or a dataset's), from its audit record."""
+        if not self.load_records:
+            return None
+        return str(self.load_records[0].get("dag_id") or DAG_ID_LOAD)
+
 
 @dataclass
 class Report:
@@ -159,6 +166,7 @@ class Report:
     remaining: int
     overwritten_by: dict[str, int]
     seconds: float
+    load_dag_id: str | None = None  # the DAG whose run did the load (its note gets a line)
 
     @property
     def ok(self) -> bool:
@@ -330,7 +338,7 @@ def rollback_record(
         "table": target.table,
         "status": status,
         "rolls_back_dag_run_id": target.load_dag_run_id,
-        "rolls_back_dag_id": DAG_ID_LOAD if target.load_records else None,
+        "rolls_back_dag_id": target.load_dag_id,
         "keys_count": len(target.keys),
         "recorded_at": audit.utc_now(),
         **figures,
@@ -394,6 +402,7 @@ def roll_back(
         source=target.source,
         dag_run_id=dag_run_id,
         load_dag_run_id=target.load_dag_run_id,
+        load_dag_id=target.load_dag_id,
         keys=len(target.keys),
         deleted=tally.deleted,
         left_overwritten=tally.later + tally.stale + tally.changed,

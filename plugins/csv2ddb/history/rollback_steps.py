@@ -34,15 +34,16 @@ def ui_run_url(settings: Settings, dag_id: str, dag_run_id: str) -> str:
 
 def rollback_note(report: rollback.Report, settings: Settings) -> str:
     """Markdown for the rollback's own run: what it undid (linked) and what it did."""
+    load_dag = report.load_dag_id or DAG_ID_LOAD
     load = (
-        f"[{report.load_dag_run_id}]({ui_run_url(settings, DAG_ID_LOAD, report.load_dag_run_id)})"
+        f"[{report.load_dag_run_id}]({ui_run_url(settings, load_dag, report.load_dag_run_id)})"
         if report.load_dag_run_id
         else "(no audit record of the load)"
     )
     lines = [
         f"**csv2ddb: rolled back load `{report.run_id}`**",
         "",
-        f"Undid {DAG_ID_LOAD} run {load}, file `{report.source}`, table `{report.table}`.",
+        f"Undid {load_dag} run {load}, file `{report.source}`, table `{report.table}`.",
         "",
         "| keys listed | deleted | left (other loads' items) | already gone | still this load's | s |",
         "|---|---|---|---|---|---|",
@@ -105,5 +106,6 @@ def run(run_id: str, settings: Settings, dag_run: Any) -> dict[str, Any]:
     zone = remove_processed_of_load(settings, run_id)  # its Parquet and partitions (docs/analytics.md)
     note(dag_run.dag_id, dag_run.run_id, rollback_note(report, settings))
     if report.load_dag_run_id:
-        note(DAG_ID_LOAD, report.load_dag_run_id, load_note(report, settings, dag_run.dag_id), append=True)
+        load_dag = report.load_dag_id or DAG_ID_LOAD
+        note(load_dag, report.load_dag_run_id, load_note(report, settings, dag_run.dag_id), append=True)
     return {**report.as_dict(), **zone}
