@@ -1,22 +1,28 @@
 """Failure alerts: every csv2ddb task's ``on_failure_callback`` publishes to the SNS alerts topic.
 
 The message names the DAG, the run, the task (with map index), the file and the log URL, so
-whoever is on call can open the failing attempt straight from the alert. The topic is the one
+whoever is on call can open the failing attempt straight from the alert. When the load's own
+account has them (docs/checks.md), it also says which checks failed and why, the conflicting
+duplicate keys, and a key taken only because a column is named ``id``: from the file's manifest
+for a per-file task, from the run's audit records for the run's summary. The topic is the one
 the bootstrap creates (``settings.alerts_topic_name``); its ARN is derived from the account and
 region of the Airflow AWS connection, so no ARN is configured twice.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from csv2ddb.history.rollback import rollback_hint
 from csv2ddb.load.glue_run import RUN_ID_ARG
-from csv2ddb.settings import DAG_ID_ROLLBACK, Settings, load_settings
+from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+CHECKS_LISTED = 20  # failed checks named one a line; a longer list ends with how many more
 
 
 def file_of(context: Mapping[str, Any]) -> str:
@@ -58,8 +64,9 @@ def load_run_id_of(context: Mapping[str, Any]) -> str | None:
     return None
 
 
-def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
-    """(subject ≤ 100 chars, body) for one failed task attempt."""
+def failure_message(context: Mapping[str, Any], quality: Sequence[str] = ()) -> tuple[str, str]:
+    """(subject ≤ 100 chars, body) for one failed task attempt; ``quality``: the lines of
+    :func:`quality_of` (what the load found about its data), added after the error."""
     ti = context["ti"]
     dag_run = context.get("dag_run")
     map_index = getattr(ti, "map_index", -1)
@@ -73,13 +80,112 @@ def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
         f"File:     {file_of(context)}",
         f"Error:    {type(error).__name__ + ': ' + str(error) if error else 'unknown'}",
         f"Log:      {getattr(ti, 'log_url', '(no log URL)')}",
+        *quality,
     ]
     run_id = load_run_id_of(context)
     if run_id and ti.dag_id != DAG_ID_ROLLBACK:
         lines.append(f"Undo:     {rollback_hint(run_id)}")
     body = "\n".join(lines)
-    subject = f"[csv2ddb] {ti.dag_id} failed: {task}"[:100]
+    said = " (checks failed)" if any(line.startswith(CHECKS_FAILED) for line in quality) else ""
+    subject = f"[csv2ddb] {ti.dag_id} failed: {task}{said}"[:100]
     return subject, body
+
+
+CHECKS_FAILED = "Checks:   failed"
+
+
+def quality_lines(
+    found: Mapping[str, Any], declared: Mapping[str, Any] | None = None, file: str | None = None
+) -> list[str]:
+    """The alert's lines about one file's data: its failed checks, one a line with a short reason
+    (a row check: its rows failing and the rule as declared; a file check: by how much), its
+    conflicting duplicates, and a key taken only for its name. ``found``: a manifest's ``checks``,
+    ``duplicates`` and ``key_by_default`` (an audit record's are turned into these by the caller);
+    ``declared``: the load's checks declaration, for the rules' arguments; ``file``: named when the
+    alert covers several files."""
+    lines: list[str] = []
+    head = f" ({file})" if file else ""
+    checks = found.get("checks") or {}
+    failed = [r for r in checks.get("results") or [] if r.get("status") == "failed"]
+    if failed:
+        lines.append(f"{CHECKS_FAILED}{head}: {', '.join(str(r.get('check')) for r in failed)}")
+        for result in failed[:CHECKS_LISTED]:
+            lines.append(f"  - {result.get('check')}: {check_reason(result, declared)}")
+        if len(failed) > CHECKS_LISTED:
+            lines.append(f"  ... and {len(failed) - CHECKS_LISTED} more (the manifest has every result)")
+    duplicates = found.get("duplicates") or {}
+    if duplicates.get("conflicting"):
+        policy = duplicates.get("on_conflict")
+        what = "rejected as conflicting_duplicate" if policy == "reject" else "not written"
+        lines.append(
+            f"Duplicates{head}: {duplicates['conflicting']:,} conflicting (a key an earlier row has with "
+            f"other cells; on_conflict {policy}: {what}), {duplicates.get('exact', 0):,} exact"
+        )
+    if found.get("key_by_default"):
+        lines.append(
+            f"Key{head}: the column id, only because of its name (no partition key was given): "
+            "name the key if id is not one row's id"
+        )
+    return lines
+
+
+def check_reason(result: Mapping[str, Any], declared: Mapping[str, Any] | None) -> str:
+    """``2 row(s) failing; rule between {"max": 500, "min": 0}`` or a file check's detail."""
+    if result.get("kind") != "row":
+        return str(result.get("detail") or "failed")
+    reason = f"{result.get('rows_failing', 0):,} row(s) failing"
+    rule, _, column = str(result.get("check")).partition(":")
+    arg = ((declared or {}).get("columns") or {}).get(column, {}).get(rule)
+    if arg is not None:
+        reason += f"; rule {rule} {json.dumps(arg, sort_keys=True)}"
+    return reason
+
+
+def record_quality(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit record's quality fields (``audit.quality_fields``) back in the manifest's shape."""
+    found: dict[str, Any] = {"key_by_default": bool(record.get("key_by_default"))}
+    if "checks_passed" in record:
+        found["checks"] = {"results": json.loads(record.get("check_results") or "[]")}
+    if record.get("duplicates_conflicting") is not None:
+        found["duplicates"] = {
+            "on_conflict": record.get("on_conflict"),
+            "exact": record.get("duplicates_exact") or 0,
+            "conflicting": record["duplicates_conflicting"],
+        }
+    return found
+
+
+def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
+    """The alert's lines about the data (:func:`quality_lines`), read where the failing task's
+    load left them: a per-file task's manifest (``manifests/<run>.json``), else, for a load DAG's
+    run-wide task (the summary), the run's audit records. Reading them never fails the alert: an
+    error becomes a line saying so."""
+    ti = context["ti"]
+    try:
+        run_id = load_run_id_of(context)
+        if run_id:
+            from csv2ddb.load.manifests import fetch
+
+            manifest, _ = fetch(settings, run_id)
+            load = load_of(context) or {}
+            declared = (
+                json.loads(load["checks"]) if isinstance(load.get("checks"), str) and load["checks"] else None
+            )
+            return quality_lines(manifest or {}, declared)
+        if ti.dag_id == DAG_ID_LOAD or ti.dag_id.startswith(f"{DAG_ID_LOAD}__"):
+            from csv2ddb.history import audit
+            from csv2ddb.provider_clients import dynamodb_client
+
+            records = audit.records_of_dag_run(dynamodb_client(settings), settings.audit_table, ti.run_id)
+            return [
+                line
+                for record in records
+                for line in quality_lines(record_quality(record), file=record.get("source_key"))
+            ]
+    except Exception as exc:  # the alert goes out without them
+        log.warning("could not read the load's checks for the alert", exc_info=True)
+        return [f"Checks:   (could not be read: {type(exc).__name__}: {exc})"]
+    return []
 
 
 def topic_arn(settings: Settings) -> str:
@@ -97,7 +203,7 @@ def publish_failure(context: Mapping[str, Any], settings: Settings | None = None
     from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
     settings = settings or load_settings()
-    subject, body = failure_message(context)
+    subject, body = failure_message(context, quality_of(context, settings))
     arn = topic_arn(settings)
     response = SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(arn, body, subject=subject)
     log.info("alert published to %s (MessageId %s)", arn, response.get("MessageId"))

@@ -1,10 +1,9 @@
 """Unit tests of the load DAG's library: run ids, the trigger form, manifest checks, audit
-records, alert text, the Glue job definition. Pure functions: no AWS, no Airflow scheduler."""
+records, the Glue job definition. Pure functions: no AWS, no Airflow scheduler."""
 
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from csv2ddb import run_notes
@@ -264,56 +263,6 @@ def test_note_of_a_failed_load_says_how_to_roll_it_back() -> None:
     assert "- `raw/b.csv`: to delete what load rb wrote, trigger csv2ddb_rollback with run_id=rb" in note
     assert "python -m csv2ddb.history.rollback_cli rb" in note
     assert "load ra" not in note
-
-
-# --- alerts -------------------------------------------------------------------------------------------
-def test_alert_names_dag_run_task_file_and_log_url() -> None:
-    from csv2ddb.alerts import failure_message
-
-    # A stand-in task instance: the message is pure formatting of these attributes.
-    ti = SimpleNamespace(
-        dag_id="csv2ddb_load",
-        run_id="manual__1",
-        task_id="load_file.verify",
-        map_index=2,
-        try_number=3,
-        log_url="http://127.0.0.1:8080/log",
-    )
-    task = SimpleNamespace(op_kwargs={"load": {"source_uri": "s3://b/raw/x.csv", "run_id": "manual__1__x"}})
-    subject, body = failure_message(
-        {
-            "ti": ti,
-            "task": task,
-            "dag_run": SimpleNamespace(run_type="manual"),
-            "exception": ValueError("boom"),
-        }
-    )
-    assert "csv2ddb_load" in subject
-    assert len(subject) <= 100
-    for text in (
-        "manual__1",
-        "load_file.verify[2]",
-        "s3://b/raw/x.csv",
-        "http://127.0.0.1:8080/log",
-        "boom",
-        "Undo:     to delete what load manual__1__x wrote, trigger csv2ddb_rollback with run_id=manual__1__x",
-    ):
-        assert text in body
-
-
-def test_alert_of_the_glue_operator_names_its_load_and_how_to_undo_it() -> None:
-    from csv2ddb.alerts import failure_message
-
-    ti = SimpleNamespace(dag_id="csv2ddb_load", run_id="m", task_id="load_file.run_glue", map_index=0)
-    task = SimpleNamespace(load={"source_uri": "s3://b/raw/y.csv", "run_id": "m__y"}, script_args={})
-    _, body = failure_message({"ti": ti, "task": task, "exception": RuntimeError("x")})
-    assert "File:     s3://b/raw/y.csv" in body
-    assert "run_id=m__y" in body
-    # a rollback's own failure is not told to roll itself back
-    ti = SimpleNamespace(dag_id="csv2ddb_rollback", run_id="m", task_id="roll_back", map_index=-1)
-    _, body = failure_message({"ti": ti, "task": None, "params": {"run_id": "m__y"}, "exception": None})
-    assert "(the items of load m__y)" in body
-    assert "Undo:" not in body
 
 
 def test_rollback_form_takes_exactly_a_run_id() -> None:
