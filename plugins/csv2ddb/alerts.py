@@ -22,6 +22,9 @@ from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settin
 
 log = logging.getLogger(__name__)
 
+# The load DAG's run-wide task after every file (csv2ddb.load.dag_builder): its alert reads the
+# run's audit records; the tasks before it have no record to read yet.
+SUMMARY_TASK = "summarize"
 CHECKS_LISTED = 20  # failed checks named one a line; a longer list ends with how many more
 
 
@@ -158,8 +161,8 @@ def record_quality(record: Mapping[str, Any]) -> dict[str, Any]:
 def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
     """The alert's lines about the data (:func:`quality_lines`), read where the failing task's
     load left them: a per-file task's manifest (``manifests/<run>.json``), else, for a load DAG's
-    run-wide task (the summary), the run's audit records. Reading them never fails the alert: an
-    error becomes a line saying so."""
+    summary (``SUMMARY_TASK``), the run's audit records; other tasks have none. Reading them never
+    fails the alert: an error becomes a line saying so."""
     ti = context["ti"]
     try:
         run_id = load_run_id_of(context)
@@ -172,7 +175,8 @@ def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
                 json.loads(load["checks"]) if isinstance(load.get("checks"), str) and load["checks"] else None
             )
             return quality_lines(manifest or {}, declared)
-        if ti.dag_id == DAG_ID_LOAD or ti.dag_id.startswith(f"{DAG_ID_LOAD}__"):
+        load_dag = ti.dag_id == DAG_ID_LOAD or ti.dag_id.startswith(f"{DAG_ID_LOAD}__")
+        if load_dag and ti.task_id == SUMMARY_TASK:
             from csv2ddb.history import audit
             from csv2ddb.provider_clients import dynamodb_client
 

@@ -216,3 +216,16 @@ def test_alert_goes_out_when_the_checks_cannot_be_read(monkeypatch: pytest.Monke
     assert "Checks:   (could not be read: OSError: S3 is down)" in message
     assert "File:     s3://b/raw/y.csv" in message
     assert "checks failed" not in subject
+
+
+def test_the_summary_alert_knows_the_load_dags_summary_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    from csv2ddb import provider_clients
+    from csv2ddb.load.dag_builder import build_load_dag
+
+    dag = build_load_dag("csv2ddb_load", SETTINGS, description="unit", schedule=None)
+    assert alerts.SUMMARY_TASK in dag.task_ids
+    # a task before any file (no audit record yet) reads nothing
+    monkeypatch.setattr(provider_clients, "dynamodb_client", lambda settings: pytest.fail("read"))
+    ti = SimpleNamespace(dag_id="csv2ddb_load", run_id="m", task_id="resolve_inputs", map_index=-1)
+    context = {"ti": ti, "task": SimpleNamespace(op_kwargs={}), "params": {}, "exception": None}
+    assert alerts.quality_of(context, SETTINGS) == []
