@@ -185,6 +185,127 @@ def _download(page: Page, link: Any) -> bytes:
         return fh.read()
 
 
+CHECKS_PREFIX = "raw/ui/checks/"
+# What two loads' manifests said about their data (docs/checks.md), made into audit records by the
+# DAG's own audit.quality_fields: one passed its checks, one failed a row and a file check.
+CHECKED_LOADS = {
+    "passed": {
+        "status": audit.STATUS_VERIFIED,
+        "duplicates": {"on_conflict": "keep_first", "exact": 0, "conflicting": 3},
+        "checks": {
+            "passed": True,
+            "failed": [],
+            "results": [
+                {"check": "not_null:price", "kind": "row", "status": "passed", "rows_failing": 0},
+                {
+                    "check": "row_count",
+                    "kind": "file",
+                    "status": "passed",
+                    "detail": "row count 9 is within 1..any",
+                },
+            ],
+        },
+    },
+    "failed": {
+        "status": audit.STATUS_FAILED,
+        "duplicates": {"on_conflict": "reject", "exact": 1, "conflicting": 2},
+        "key_by_default": True,
+        "checks": {
+            "passed": False,
+            "failed": ["between:amount", "row_count_history"],
+            "results": [
+                {"check": "between:amount", "kind": "row", "status": "failed", "rows_failing": 2},
+                {
+                    "check": "row_count_history",
+                    "kind": "file",
+                    "status": "failed",
+                    "detail": "row count 4,120 is 48 % of the median of the last 7 loads (8,530); "
+                    "allowed ±30 %",
+                },
+            ],
+        },
+    },
+}
+
+
+def _checks_are_shown_and_exported(stack: UiStack, page: Page, frame: Any) -> None:
+    """Two checked loads, seeded under their own prefix: the table says which passed and which
+    failed and why, exact and conflicting duplicates and the key warning; the export carries them."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for name, manifest in CHECKED_LOADS.items():
+        record = {
+            "dag_run_id": f"manual__ui-checks-{name}",
+            "source": f"s3://{stack.settings.bucket}/{CHECKS_PREFIX}{name}.csv",
+            "source_key": f"{CHECKS_PREFIX}{name}.csv",
+            "dag_id": DAG_ID_LOAD,
+            "run_id": f"ui-checks-{name}",
+            "status": manifest["status"],
+            "table": stack.settings.table,
+            "rows_read": 9,
+            "rows_written": 0 if name == "failed" else 6,
+            "rows_per_second": 100.0,
+            "recorded_at": now,
+            **audit.quality_fields(manifest),
+        }
+        audit.put_record(stack.dynamodb(), stack.settings.audit_table, record)
+    frame.locator("#f-file").fill(CHECKS_PREFIX)
+    frame.locator("#apply").click()
+    page.wait_for_url(re.compile(r"file=raw%2Fui%2Fchecks"))
+    frame.locator("body[data-state=ready]").wait_for()
+    expect(frame.locator("#loads tbody tr")).to_have_count(2)
+
+    passed = frame.locator("#loads tbody tr[data-run-id='manual__ui-checks-passed']")
+    expect(passed.locator("td.checks")).to_have_text("passed 2 check(s)")
+    expect(passed.locator("td.checks")).to_have_attribute("data-passed", "true")
+    expect(passed.locator("td.dups .dup-counts")).to_have_text("0 exact · 3 conflicting (keep_first)")
+    expect(passed.locator("td.dups .key-warning")).to_have_count(0)
+
+    failed = frame.locator("#loads tbody tr[data-run-id='manual__ui-checks-failed']")
+    expect(failed.locator("td.checks .check")).to_have_text("failed")
+    expect(failed.locator("td.checks .failed-check")).to_have_text(
+        ["between:amount (2 rows)", "row_count_history"]
+    )
+    history = failed.locator("td.checks .failed-check").nth(1)
+    assert "48 % of the median of the last 7 loads" in (history.get_attribute("title") or "")
+    expect(failed.locator("td.dups .dup-counts")).to_have_text("1 exact · 2 conflicting (reject)")
+    expect(failed.locator("td.dups .key-warning")).to_be_visible()
+    failed.scroll_into_view_if_needed()
+    # The table is wider than the window: show its right end (status, checks, duplicates, files).
+    frame.locator(".table-wrap").evaluate("wrap => { wrap.scrollLeft = wrap.scrollWidth; }")
+    page.screenshot(path=str(ARTIFACTS / "10-loads-checks.png"))
+
+    exported = {
+        r["dag_run_id"]: r
+        for r in csv.DictReader(io.StringIO(_download(page, frame.locator("#export")).decode()))
+    }
+    assert set(exported) == {"manual__ui-checks-passed", "manual__ui-checks-failed"}
+    columns = (
+        "checks_passed",
+        "checks_failed",
+        "duplicates_exact",
+        "duplicates_conflicting",
+        "on_conflict",
+        "key_by_default",
+    )
+    assert tuple(exported["manual__ui-checks-passed"][c] for c in columns) == (
+        "True",
+        "",
+        "0",
+        "3",
+        "keep_first",
+        "",
+    )
+    assert tuple(exported["manual__ui-checks-failed"][c] for c in columns) == (
+        "False",
+        "between:amount (2 rows); row_count_history: row count 4,120 is 48 % of the median of the last 7 "
+        "loads (8,530); allowed ±30 %",
+        "1",
+        "2",
+        "reject",
+        "True",
+    )
+
+
 def test_loads_page_finds_filters_exports_and_charts_the_load(ui_stack: UiStack, browser: Any) -> None:
     run_id = _shared("form_run_id")
     backfill_run_ids = _shared("backfill_run_ids")
@@ -239,6 +360,13 @@ def test_loads_page_finds_filters_exports_and_charts_the_load(ui_stack: UiStack,
         assert row.locator("td.engine").inner_text() == _shown(record.get("engine"))
         assert row.locator("td.method").inner_text() == _shown(record.get("load_method"))
         assert row.locator("td.run a").inner_text() == run_id
+        # Its data, as the job judged it: id 3 twice with the same cells (an exact duplicate), the
+        # key the column "id" only for its name (the form named none), no checks declared.
+        assert (record.get("duplicates_exact"), record.get("duplicates_conflicting")) == (1, 0), record
+        assert record.get("key_by_default") is True, record
+        expect(row.locator("td.dups .dup-counts")).to_have_text("1 exact · 0 conflicting")
+        expect(row.locator("td.dups .key-warning")).to_have_text("key 'id' by name")
+        expect(row.locator("td.checks")).to_have_text("—")
         for backfill_run_id in backfill_run_ids:
             expect(frame.locator(f"#loads tbody tr[data-run-id='{backfill_run_id}']")).to_have_count(1)
 
@@ -265,6 +393,8 @@ def test_loads_page_finds_filters_exports_and_charts_the_load(ui_stack: UiStack,
         assert frame.locator("#chart-speed rect.bar").count() == len(records)
         frame.locator("#loads").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "04-loads-page.png"))
+
+        _checks_are_shown_and_exported(ui_stack, page, frame)
 
         # Filter to it by file prefix: the page reloads at an address carrying the filter, and
         # Airflow's UI mirrors it in its own address (a filtered view can be shared).

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD
-from csv2ddb.ui.overview import STATUS_UNROUTED
+from csv2ddb_core.routing import STATUS_UNROUTED
 from csv2ddb_dev.airflow_api import AirflowUnreachable
 from playwright.sync_api import Page, expect
 

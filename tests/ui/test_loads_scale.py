@@ -27,6 +27,9 @@ pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
 RECORDS = 10_000
 TABLES = ("orders-items", "flights-items", "events-items")
 SAMPLES = 7
+# The per-day chart reads all 10,000 records per request (seconds each on 2 shared cores): its
+# median is taken of fewer requests, which keeps the suite short.
+CHART_SAMPLES = 3
 
 
 def seed(stack: UiStack, now: datetime) -> None:
@@ -80,8 +83,8 @@ def timed(stack: UiStack, path: str, token: str) -> tuple[float, bytes]:
     return seconds, body
 
 
-def sample(stack: UiStack, path: str, token: str) -> dict[str, Any]:
-    runs = [timed(stack, path, token) for _ in range(SAMPLES)]
+def sample(stack: UiStack, path: str, token: str, samples: int = SAMPLES) -> dict[str, Any]:
+    runs = [timed(stack, path, token) for _ in range(samples)]
     seconds = sorted(s for s, _ in runs)
     return {
         "path": path,
@@ -166,7 +169,7 @@ def test_page_api_with_10000_audit_records(ui_stack: UiStack, token: str, browse
     # page reads a chunk of 100 and keeps the first 50), not the 10,000 records
     assert prefix["body"]["query"]["items_read"] <= 100
 
-    summary = sample(ui_stack, "/csv2ddb/api/summary", token)
+    summary = sample(ui_stack, "/csv2ddb/api/summary", token, CHART_SAMPLES)
     assert summary["body"]["records"] >= RECORDS
     assert not summary["body"]["truncated"]
 
@@ -180,6 +183,7 @@ def test_page_api_with_10000_audit_records(ui_stack: UiStack, token: str, browse
         "page_in_browser": in_browser,
         "seed_seconds": round(seed_seconds, 2),
         "samples_per_request": SAMPLES,
+        "samples_of_the_chart": CHART_SAMPLES,
         "first_page": {k: v for k, v in first.items() if k != "body"},
         "fifth_page": {k: v for k, v in fifth.items() if k != "body"},
         "status_failed": {k: v for k, v in failed.items() if k != "body"},

@@ -287,3 +287,54 @@ def test_freshness_and_rows_per_day() -> None:
         {"day": "2026-11-30", "rows_written": 3, "loads": 1},
         {"day": "2026-12-01", "rows_written": 5, "loads": 2},
     ]
+
+
+def test_the_rows_and_the_export_carry_checks_duplicates_and_a_key_taken_by_name() -> None:
+    manifest = {
+        "duplicates": {"on_conflict": "reject", "exact": 1, "conflicting": 2},
+        "key_by_default": True,
+        "checks": {
+            "passed": False,
+            "failed": ["between:amount", "row_count"],
+            "results": [
+                {"check": "between:amount", "kind": "row", "status": "failed", "rows_failing": 2},
+                {"check": "not_null:id", "kind": "row", "status": "passed", "rows_failing": 0},
+                {
+                    "check": "row_count",
+                    "kind": "file",
+                    "status": "failed",
+                    "detail": "row count 3 is below the minimum 5",
+                },
+            ],
+        },
+    }
+    checked = {**RECORD, **audit.quality_fields(manifest)}
+    row = table_rows.present(checked, SETTINGS, "", "/csv2ddb")
+    assert row["checks"]["passed"] is False
+    assert [r["check"] for r in row["checks"]["results"] if r["status"] == "failed"] == [
+        "between:amount",
+        "row_count",
+    ]
+    assert row["checks"]["failed"] == "between:amount (2 rows); row_count: row count 3 is below the minimum 5"
+    assert (row["duplicates_exact"], row["duplicates_conflicting"], row["on_conflict"]) == (1, 2, "reject")
+    assert row["key_by_default"] is True
+    plain = table_rows.present(RECORD, SETTINGS, "", "/csv2ddb")  # a record without them: nothing invented
+    assert (plain["checks"], plain["duplicates_exact"], plain["on_conflict"], plain["key_by_default"]) == (
+        None,
+        None,
+        None,
+        False,
+    )
+    lines = list(csv.DictReader(io.StringIO("".join(table_rows.csv_lines([checked, RECORD])))))
+    names = (
+        "checks_passed",
+        "checks_failed",
+        "duplicates_exact",
+        "duplicates_conflicting",
+        "on_conflict",
+        "key_by_default",
+    )
+    assert [tuple(line[n] for n in names) for line in lines] == [
+        ("False", row["checks"]["failed"], "1", "2", "reject", "True"),
+        ("", "", "", "", "", ""),
+    ]

@@ -98,7 +98,12 @@ def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_bas
         "rows_per_second": record.get("rows_per_second"),
         "reject_rate": reject_rate(record),
         "checks": checks_of(record),
+        # Later rows of a key like its first row (exact) or not (conflicting), and what the load's
+        # --on_conflict did with the conflicting ones; None when the record predates them.
+        "duplicates_exact": record.get("duplicates_exact"),
         "duplicates_conflicting": record.get("duplicates_conflicting"),
+        "on_conflict": record.get("on_conflict"),
+        # The key is a column named id taken only for its name (no partition key was given).
         "key_by_default": bool(record.get("key_by_default")),
         "error": record.get("error"),
         "links": links(record, settings, ui_base, app_base),

@@ -7,7 +7,7 @@ const STATUSES = ["verified", "count_mismatch", "failed"];
 const PAGE_SIZE = 50;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const FILTER_NAMES = ["from", "to", "status", "dataset", "table", "file"];
-const TABLE_COLUMNS = 16;
+const TABLE_COLUMNS = 18;
 const DASH = "—";
 
 const state = { cursors: [null], page: 0, nextCursor: null, summaryKey: null, summary: null };
@@ -80,6 +80,71 @@ function openInAirflow(event) {
   } catch (_) { /* not allowed: the link opens inside the frame instead */ }
 }
 
+function addBadge(parent, text, className, title) {
+  const span = document.createElement("span");
+  span.className = className;
+  span.textContent = text;
+  if (title) span.title = title;
+  parent.appendChild(span);
+  return span;
+}
+
+// A check result as a person reads it: "between:amount (2 rows)", or a file check and its detail.
+const resultText = (c) => (c.kind === "row" ? `${c.check} (${fmt(c.rows_failing)} rows)` : c.check);
+const resultTitle = (c) => `${c.check}: ${c.status}${c.kind === "row" ? `, ${fmt(c.rows_failing)} row(s) failing`
+  : c.detail ? ` (${c.detail})` : ""}`;
+
+// The load's checks (docs/checks.md): "—" when it declared none, "passed", or "failed" and which
+// (a row check with its rows failing; a file check with by how much on hover).
+function checksCell(tr, checks) {
+  const td = cell(tr, "", "checks");
+  if (!checks) {
+    td.textContent = DASH;
+    td.title = "no checks declared";
+    return;
+  }
+  const results = checks.results || [];
+  const failed = results.filter((c) => c.status === "failed");
+  td.dataset.passed = String(Boolean(checks.passed));
+  td.dataset.failed = failed.map((c) => c.check).join(" ");
+  addBadge(td, checks.passed ? "passed" : "failed", `check ${checks.passed ? "passed" : "failed"}`,
+    results.map(resultTitle).join("\n"));
+  if (checks.passed) {
+    td.append(` ${results.length} check(s)`);
+  } else {
+    for (const c of failed) addBadge(td, resultText(c), "failed-check", resultTitle(c));
+    if (!failed.length && checks.failed) td.append(` ${checks.failed}`);  // results not kept: the text
+  }
+}
+
+// Duplicate keys, exact (the same cells: dropped) and conflicting (other cells: what on_conflict
+// decided), and a warning when the key is a column taken only because it is named id.
+const ON_CONFLICT = {
+  reject: "conflicting rows rejected (conflicting_duplicate)",
+  keep_first: "conflicting rows dropped, each key's first row written",
+  keep_last: "conflicting rows dropped, each key's last row written",
+};
+
+function duplicatesCell(tr, r) {
+  const td = cell(tr, "", "dups");
+  if (r.duplicates_exact !== null && r.duplicates_exact !== undefined) {
+    const conflicting = r.duplicates_conflicting || 0;
+    td.dataset.exact = String(r.duplicates_exact);
+    td.dataset.conflicting = String(conflicting);
+    const text = !r.duplicates_exact && !conflicting ? "none"
+      : `${fmt(r.duplicates_exact)} exact · ${fmt(conflicting)} conflicting`
+        + (conflicting && r.on_conflict ? ` (${r.on_conflict})` : "");
+    addBadge(td, text, conflicting ? "dup-counts conflicts" : "dup-counts",
+      `on_conflict ${r.on_conflict || "?"}: ${ON_CONFLICT[r.on_conflict] || ""}`);
+  }
+  if (r.key_by_default) {
+    addBadge(td, "key 'id' by name", "key-warning",
+      "The key is the column id only because of its name (no partition key was given): a column "
+      + "named id may name an order, not a row. Name the key if id is not one row's id.");
+  }
+  if (!td.childNodes.length) td.textContent = DASH;
+}
+
 function renderTable(rows) {
   const body = document.querySelector("#loads tbody");
   body.replaceChildren();
@@ -107,6 +172,8 @@ function renderTable(rows) {
     badge.textContent = r.status;
     if (r.error) badge.title = r.error;
     status.appendChild(badge);
+    checksCell(tr, r.checks);
+    duplicatesCell(tr, r);
     cell(tr, fmt(r.engine), "engine");
     cell(tr, fmt(r.load_method), "method");
     const files = cell(tr, "", "files");
