@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
-from csv2ddb import alerts
-from csv2ddb.history import rollback_steps
+from csv2ddb import alerts, rollback_steps
 from csv2ddb.history.rollback import rollback_params
 from csv2ddb.settings import DAG_ID_ROLLBACK, load_settings
 

@@ -25,6 +25,12 @@ MAX_NUMBER_ADJUSTED_EXP = 125  # largest magnitude 9.99...E+125
 MIN_NUMBER_ADJUSTED_EXP = -130  # smallest non-zero magnitude 1E-130
 BATCH_SIZE = 25  # BatchWriteItem maximum
 
+# The engines a load runs on (the manifest's ``engine``); the DAG's registry (csv2ddb.engines) holds
+# one spec for each, and ``CSV2DDB_ENGINE`` takes one of them or "auto".
+ENGINE_PYTHONSHELL = "pythonshell"
+ENGINE_SPARK = "spark"
+ENGINE_NAMES = (ENGINE_PYTHONSHELL, ENGINE_SPARK)
+
 # --- item attributes -------------------------------------------------------------------------
 HASH_KEY = "id"
 HASH_KEY_TYPE = "S"

@@ -15,7 +15,7 @@ import logging
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.conflicts import key_by_default
-from csv2ddb_core.contract import JobArgs, Manifest, SourceObject
+from csv2ddb_core.contract import ENGINE_SPARK, JobArgs, Manifest, SourceObject
 from csv2ddb_core.header import header_from
 from csv2ddb_core.load import start_checks
 from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso
@@ -33,7 +33,7 @@ from csv2ddb_core.splits import (
 )
 
 LOG = logging.getLogger("csv2ddb.load")
-ENGINE = "spark"
+ENGINE = ENGINE_SPARK
 NO_LINE_LIMIT = 1 << 62
 
 

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import botocore.exceptions
 
 from csv2ddb_core.contract import (
+    ENGINE_PYTHONSHELL,
     JOB_VERSION,
     LOAD_IMPORT,
     STATUS_FAILED,
@@ -47,9 +48,6 @@ class LoadStats:
         """Rows read but neither written, rejected, duplicate nor skipped: 0 for a good load."""
         accounted = self.rows_written + self.rows_rejected + self.rows_duplicate + self.rows_skipped
         return self.rows_read - accounted
-
-
-ENGINE_PYTHONSHELL = "pythonshell"
 
 
 @dataclass

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from csv2ddb_core.contract import ENGINE_PYTHONSHELL, ENGINE_SPARK
+
 from csv2ddb.analytics.config import analytics_config
 from csv2ddb.settings import Settings
 
-PYTHONSHELL = "pythonshell"
-SPARK = "spark"
+PYTHONSHELL = ENGINE_PYTHONSHELL
+SPARK = ENGINE_SPARK
 GLUE_ETL_VERSION = "5.0"  # Glue 5.0: Spark 3.5, Python 3.11
 EXTRA_PY_FILES = "--extra-py-files"  # Python shell: the core's wheel on the path
 ADDITIONAL_PYTHON_MODULES = "--additional-python-modules"  # Glue ETL: pip-installs the wheel

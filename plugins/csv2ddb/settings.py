@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import csv2ddb_core
-from csv2ddb_core.contract import ArgumentError, KeySchema
+from csv2ddb_core.contract import ENGINE_NAMES, ArgumentError, KeySchema
 from csv2ddb_core.options import (
     check_options,
     key_schema_from,
@@ -28,15 +28,17 @@ from csv2ddb_core.options import (
     parse_write_rate,
 )
 
-from csv2ddb.load.counts import METHODS as COUNT_METHODS
-
 ENV_PREFIX = "CSV2DDB_"
 DAG_ID_LOAD = "csv2ddb_load"
 DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
 DAG_ID_ROLLBACK = "csv2ddb_rollback"
 STACK_TAG_KEY = "csv2ddb:stack"
-ENGINES = ("auto", "pythonshell", "spark")
+ENGINES = ("auto", *ENGINE_NAMES)  # what CSV2DDB_ENGINE takes: auto or a registered engine
+# How the verify step counts a load's items (csv2ddb.load.counts): by its keys, or the whole table.
+COUNT_BY_KEYS = "keys"
+COUNT_BY_SCAN = "scan"
+COUNT_METHODS = (COUNT_BY_KEYS, COUNT_BY_SCAN)
 
 
 def core_wheel_name() -> str:

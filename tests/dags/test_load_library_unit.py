@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from csv2ddb import run_notes
+from csv2ddb import run_notes, stored_manifest
 from csv2ddb.engines import script_uri
 from csv2ddb.history import audit
 from csv2ddb.history.audit_cli import render_table
@@ -210,7 +210,7 @@ def test_who_holds_a_key_is_decided_by_stamp_and_start_time() -> None:
 
 def test_manifest_that_is_not_json_is_a_manifest_error() -> None:
     with pytest.raises(counts.ManifestError, match="not JSON"):
-        counts.parse_manifest("{oops", "m")
+        stored_manifest.parse_manifest("{oops", "m")
 
 
 # --- audit records ------------------------------------------------------------------------------------

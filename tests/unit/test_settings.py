@@ -74,9 +74,11 @@ def test_derived_keys() -> None:
 
 
 def test_the_engine_setting_names_the_registered_engines() -> None:
-    """``CSV2DDB_ENGINE`` takes ``auto`` or a registered engine: the settings cannot import the
-    registry (it reads the settings), so this holds the two lists together."""
+    """``CSV2DDB_ENGINE`` takes ``auto`` or an engine the contract names, and the registry holds
+    one spec for each of those (the settings cannot import the registry: it reads the settings)."""
     from csv2ddb.engines import ENGINES as REGISTERED
     from csv2ddb.settings import ENGINES as CHOICES
+    from csv2ddb_core.contract import ENGINE_NAMES
 
-    assert set(CHOICES) == {"auto", *REGISTERED}
+    assert tuple(REGISTERED) == ENGINE_NAMES
+    assert ("auto", *ENGINE_NAMES) == CHOICES

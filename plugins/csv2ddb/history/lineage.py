@@ -22,8 +22,8 @@ from csv2ddb_core.writer import RetryPolicy
 
 from csv2ddb import keyreads
 from csv2ddb.history import audit
-from csv2ddb.load.counts import fetch_manifest
 from csv2ddb.settings import DAG_ID_ROLLBACK, Settings
+from csv2ddb.stored_manifest import fetch_manifest
 
 
 class LineageError(ValueError):

@@ -1,6 +1,6 @@
 """Roll back one load: delete the items that still carry its ``load_run_id``, found through its key list.
 
-Used by the ``csv2ddb_rollback`` DAG (``csv2ddb.history.rollback_steps``) and
+Used by the ``csv2ddb_rollback`` DAG (``csv2ddb.rollback_steps``) and
 ``python -m csv2ddb.history.rollback_cli``;
 both hand in their own clients (provider hooks in Airflow, plain boto3 outside).
 
@@ -45,8 +45,8 @@ from csv2ddb_core.writer import RetryPolicy, for_botocore
 
 from csv2ddb import keyreads
 from csv2ddb.history import audit
-from csv2ddb.load.counts import fetch_manifest
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings
+from csv2ddb.stored_manifest import fetch_manifest
 
 log = logging.getLogger(__name__)
 

@@ -23,21 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
 from csv2ddb_core.contract import (
     ATTR_LOAD_RUN_ID,
     STATUS_SUCCEEDED,
     ManifestError,
-    read_manifest,
     validate_manifest,
 )
 from csv2ddb_core.keylist import read_key_list
 
 from csv2ddb import keyreads
+from csv2ddb.settings import COUNT_BY_KEYS, COUNT_BY_SCAN, COUNT_METHODS
 
-BY_KEYS = "keys"
-BY_SCAN = "scan"
-METHODS = (BY_KEYS, BY_SCAN)
+BY_KEYS, BY_SCAN, METHODS = COUNT_BY_KEYS, COUNT_BY_SCAN, COUNT_METHODS  # defined with the setting
 
 
 class CountMismatch(RuntimeError):
@@ -77,22 +74,6 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
-
-
-def parse_manifest(text: str, where: str) -> dict[str, Any]:
-    """The manifest document, read by the contract's one reader (validated)."""
-    return read_manifest(text, where).to_dict()
-
-
-def fetch_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """The validated manifest at ``s3://bucket/key`` (a boto3 client), or None when there is none."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-            return None
-        raise
-    return parse_manifest(body.decode("utf-8"), f"s3://{bucket}/{key}")
 
 
 def check_manifest(manifest: dict[str, Any], load: dict[str, Any], where: str) -> None:

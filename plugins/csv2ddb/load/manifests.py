@@ -1,7 +1,7 @@
 """A load's manifest in S3, from the DAG's side: read through the provider's ``S3Hook`` and THE
 manifest reader of the contract (``csv2ddb_core.contract.read_manifest``, which validates every
 field and the identity), so the verify step, the import step and its fallback read it one way.
-Outside Airflow (rollback, lineage, the Loads page) ``counts.fetch_manifest`` uses the same reader.
+Outside a task (rollback, lineage, the Loads page) ``csv2ddb.stored_manifest`` uses the same reader.
 """
 
 from __future__ import annotations

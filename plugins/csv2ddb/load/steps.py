@@ -26,8 +26,9 @@ from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
 from csv2ddb.load import counts, file_plan, inputs, manifests, write_options
 from csv2ddb.load.staging_cleanup import delete_staging
-from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request, run_type_name
+from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
 from csv2ddb.provider_clients import dynamodb_client
+from csv2ddb.run_identity import run_type_name, triggered_by
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb.tables import audit_table_spec
@@ -312,16 +313,6 @@ def _record(
     audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
     log.info("audit record written to %s: %s", settings.audit_table, rec)
     return rec
-
-
-def triggered_by(dag_run: Any) -> str:
-    user = getattr(dag_run, "triggering_user_name", None)
-    if user:
-        return str(user)
-    run_type = run_type_name(getattr(dag_run, "run_type", ""))
-    return {"scheduled": "scheduler", "backfill": "backfill", "asset_triggered": "asset"}.get(
-        run_type, "unknown"
-    )
 
 
 def _iso(value: Any) -> str | None:

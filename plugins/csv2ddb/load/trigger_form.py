@@ -32,6 +32,7 @@ from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, CSV_OPTIONS, EMPTY_CELL_MO
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.load import file_plan, write_options
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
+from csv2ddb.run_identity import run_type_name
 from csv2ddb.settings import ENGINES, Settings
 
 BUCKET_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -426,11 +427,6 @@ class LoadRequest:
     ignored: tuple[str, ...] = ()
     engine: str | None = None  # the params' engine; None = the setting
     dataset: str | None = None  # the dataset whose DAG runs this load; None = an ad-hoc load
-
-
-def run_type_name(run_type: Any) -> str:
-    """``"scheduled"`` for ``DagRunType.SCHEDULED`` (an enum whose ``str()`` is its class path)."""
-    return str(getattr(run_type, "value", run_type))
 
 
 def partition_prefix(root: str, ds: str) -> str:

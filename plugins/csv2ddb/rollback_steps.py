@@ -17,9 +17,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from csv2ddb.analytics.rollback import remove_processed_of_load
 from csv2ddb.history import rollback
-from csv2ddb.load.steps import triggered_by
-from csv2ddb.load.trigger_form import run_type_name
 from csv2ddb.provider_clients import dynamodb_client
+from csv2ddb.run_identity import run_type_name, triggered_by
 from csv2ddb.run_notes import try_set_note
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 

@@ -1,0 +1,23 @@
+"""Who and what started a DAG run, as the audit record and the notes name them: the load DAGs and
+the rollback DAG ask the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Who started a run that no person triggered, by its run type.
+NOT_A_PERSON = {"scheduled": "scheduler", "backfill": "backfill", "asset_triggered": "asset"}
+
+
+def run_type_name(run_type: Any) -> str:
+    """``"scheduled"`` for ``DagRunType.SCHEDULED`` (an enum whose ``str()`` is its class path)."""
+    return str(getattr(run_type, "value", run_type))
+
+
+def triggered_by(dag_run: Any) -> str:
+    """The Airflow user who triggered the run (the form, the REST API, who created a backfill), else
+    what started it (the scheduler, an asset event)."""
+    user = getattr(dag_run, "triggering_user_name", None)
+    if user:
+        return str(user)
+    return NOT_A_PERSON.get(run_type_name(getattr(dag_run, "run_type", "")), "unknown")
