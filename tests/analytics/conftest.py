@@ -1,5 +1,6 @@
 """Fixtures for the analytics tests: a bucket and an items table on the emulator (real S3,
-DynamoDB, Glue Data Catalog, Athena on DuckDB, CloudWatch and SNS)."""
+DynamoDB, Glue Data Catalog, Athena on DuckDB, CloudWatch and SNS: the session's emulator of
+tests/conftest.py runs Athena and CloudWatch for this suite)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
-import csv2ddb_dev.emulator as emulator_module
 import pytest
 from csv2ddb.settings import Settings
-from csv2ddb_dev.emulator import Emulator, start_emulator
-
-# The analytics side also needs ministack's Athena and CloudWatch, which the harness's SERVICES
-# list (dev/csv2ddb_dev/emulator.py, not this suite's file) does not start yet.
-ANALYTICS_SERVICES = "athena,cloudwatch"
-
-
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """This suite's own ministack: the harness's services plus Athena and CloudWatch."""
-    services = ",".join(dict.fromkeys([*emulator_module.SERVICES.split(","), *ANALYTICS_SERVICES.split(",")]))
-    patch = pytest.MonkeyPatch()
-    patch.setattr(emulator_module, "SERVICES", services)
-    try:
-        em = start_emulator(tmp_path_factory.mktemp("ministack-analytics"))
-    finally:
-        patch.undo()
-    try:
-        yield em
-    finally:
-        em.stop()
 
 
 @dataclass

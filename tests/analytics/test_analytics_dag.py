@@ -20,7 +20,7 @@ from csv2ddb.bootstrap.stack import ensure, remove
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
-from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
+from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.dags.test_load_dag_runs import audit_records, flights_csv, upload
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]

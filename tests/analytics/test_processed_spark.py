@@ -5,46 +5,16 @@ equal the table's items by value, ``rows_written`` of them."""
 from __future__ import annotations
 
 import io
-import os
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
-from csv2ddb_dev.emulator import Emulator
-from csv2ddb_dev.scripts import load_script
 
 from tests.analytics.conftest import Place
-
-SPARK_JOB = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_spark_job.py"
-
-
-@pytest.fixture(scope="module")
-def spark_job() -> ModuleType:
-    return load_script(SPARK_JOB, "csv2ddb_spark_job", register=False)
-
-
-@pytest.fixture(scope="module")
-def spark(emulator: Emulator, spark_job: ModuleType) -> Iterator[Any]:
-    """Local Spark whose Python workers inherit the emulator's endpoint (set before it starts)."""
-    saved = {k: os.environ.get(k) for k in emulator.client_env()}
-    os.environ.update(emulator.client_env())
-    session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", "2"], {}))
-    try:
-        yield session
-    finally:
-        session.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _rows(s3: Any, location: str) -> list[dict[str, Any]]:

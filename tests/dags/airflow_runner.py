@@ -7,6 +7,14 @@ The last stdout line is a JSON result the test parses.
 Commands:
   dagbag                      import every DAG file; report import errors, AWS calls, Variable reads
   test DAG_ID [--conf JSON] [--logical-date ISO]   dag.test() one run; report run and task states
+  serve                       a fork server (below): the tests' way to run the two commands above
+
+Importing Airflow, the Amazon provider and building dag.test()'s in-process Execution API costs
+~10-25 s of CPU per process, more than many a DAG run itself. ``serve`` pays it once per test
+session: it imports them (never csv2ddb, the DAG files or a database connection), then forks one
+child per request. Each child starts from that clean, imported state with the request's own
+environment and argv, runs one command exactly as a fresh process would, and exits; nothing one
+run does (patches, env, module state, the DagBag) reaches the next.
 """
 
 from __future__ import annotations
@@ -128,7 +136,92 @@ def _test(dag_id: str, conf: dict | None, logical_date: str | None, scheduled: b
     }
 
 
+def _warm() -> None:
+    """Import what every command needs and build the in-process Execution API app (no DB access)."""
+    import contextlib
+    import importlib
+
+    for name in (
+        "airflow.models",
+        "airflow.models.dagrun",
+        "airflow.dag_processing.dagbag",
+        "airflow.sdk",
+        "airflow.sdk.execution_time.task_runner",
+        "airflow.sdk.execution_time.supervisor",
+        "airflow.api_fastapi.execution_api.app",
+        "airflow.providers.amazon.aws.operators.glue",
+        "airflow.providers.amazon.aws.operators.s3",
+        "airflow.providers.amazon.aws.operators.sns",
+        "airflow.providers.amazon.aws.sensors.s3",
+        "airflow.providers.amazon.aws.triggers.s3",
+        "airflow.providers.amazon.aws.hooks.dynamodb",
+        "airflow.providers.amazon.aws.transfers.s3_to_dynamodb",
+        "boto3",
+    ):
+        with contextlib.suppress(ImportError):  # a warm-up only: the command imports what it needs
+            importlib.import_module(name)
+    from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+    # Cached per process; its transport (a thread) is made in each child. The app is a Cadwyn app
+    # that builds its versioned routes and models on its first request: ~10-40 s of CPU, paid here.
+    app = in_process_api_server().app
+    if not getattr(app, "_cadwyn_initialized", True):
+        app._cadwyn_initialize()
+
+
+def _serve() -> int:
+    """Fork one child per JSON request line on stdin; answer {"pid"} then {"rc"} on stdout.
+
+    Request: {"args": [...], "env": {...}, "stdout": PATH, "stderr": PATH}. The server exits
+    when stdin closes (the pytest process ended).
+    """
+    import os
+
+    _warm()
+    reply = sys.stdout
+    print(json.dumps({"ready": True}), file=reply, flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: becomes `python airflow_runner.py ARGS` with the request's env
+            rc = 1
+            try:
+                os.environ.clear()
+                os.environ.update(request["env"])
+                from airflow import settings
+
+                settings.configure_vars()  # e.g. a test's own dags folder, read at import otherwise
+                for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+                    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    os.dup2(target, fd)
+                    os.close(target)
+                sys.stdin = open(os.devnull)  # noqa: SIM115 (the child's whole life)
+                sys.argv = [__file__, *request["args"]]
+                rc = main()
+            except SystemExit as done:
+                rc = done.code if isinstance(done.code, int) else 1
+            except BaseException:  # noqa: BLE001 - reported like an uncaught error, then exit 1
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                import logging
+
+                logging.shutdown()  # what a normal interpreter exit would flush
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(rc)
+        print(json.dumps({"pid": pid}), file=reply, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"rc": os.waitstatus_to_exitcode(status)}), file=reply, flush=True)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["serve"]:
+        return _serve()
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("dagbag")

@@ -1,21 +1,18 @@
-"""Fixtures for the DAG tests: a private Airflow home, a child-process runner, a real stack.
+"""Fixtures for the DAG tests: a child-process runner and a real stack.
 
-Airflow runs in child processes (see airflow_runner.py) against a SQLite database migrated
-once per session; the AWS side is the session's emulator with a stack from
+Airflow runs in child processes (see airflow_runner.py: forked from one server per session
+that imported Airflow once) against the session's Airflow home (tests/conftest.py, a SQLite
+database migrated once per session); the AWS side is the session's emulator with a stack from
 ``csv2ddb.bootstrap.create_stack`` (real glue/ script) under a unique prefix per test.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from csv2ddb.bootstrap import Sources, create_stack, delete_stack
@@ -23,9 +20,11 @@ from csv2ddb.settings import Settings, load_settings
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.paths import free_port
 
-RUNNER = Path(__file__).with_name("airflow_runner.py")
+# One module object whichever way this conftest is imported (pytest imports it as `conftest`, other
+# suites as `tests.dags.conftest`): the runner's fork servers are one registry per process.
+from tests.dags.runner_client import AirflowRun, run_airflow
+
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 
 # The stack's S3 notification invokes the trigger Lambda on every raw/*.csv upload. These
 # tests drive csv2ddb_load through dag.test() themselves, so the Lambda here only records the
@@ -34,64 +33,6 @@ NOOP_HANDLER = """
 def handler(event, context):
     return {"records": len(event.get("Records", []))}
 """
-
-
-@pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """AIRFLOW_* variables of a fresh, migrated Airflow home whose dags folder is dags/."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "airflow"), "db", "migrate"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return env
-
-
-@dataclass
-class AirflowRun:
-    """Result of one airflow_runner.py invocation."""
-
-    result: dict[str, Any]
-    output: str
-
-    @property
-    def state(self) -> str:
-        return self.result.get("state", "")
-
-    @property
-    def tasks(self) -> dict[str, str]:
-        return self.result.get("tasks", {})
-
-
-def run_airflow(args: list[str], env: dict[str, str], timeout: int = 900) -> AirflowRun:
-    done = subprocess.run(
-        [sys.executable, str(RUNNER), *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    output = done.stdout + "\n--- stderr ---\n" + done.stderr
-    # Whole output kept next to the Airflow home: the assertion messages show only its tail.
-    log_dir = Path(env["AIRFLOW_HOME"]) / "runner-logs"
-    log_dir.mkdir(exist_ok=True)
-    (log_dir / f"{len(list(log_dir.iterdir())):03d}-{args[0]}.log").write_text(output)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        pytest.fail(f"airflow_runner {args} failed (rc {done.returncode}):\n{output[-8000:]}")
-    return AirflowRun(json.loads(lines[-1]), output)
 
 
 def airflow_env_for(settings: Settings, emulator: Emulator, airflow_home: dict[str, str]) -> dict[str, str]:

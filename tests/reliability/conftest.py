@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.bootstrap.test_bootstrap_least_privilege import auth_stack  # noqa: F401  (fixture, reused)
-from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
+from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.glue.conftest import JOB_PATH
 
 __all__ = ["JOB_PATH", "Results"]

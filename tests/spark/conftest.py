@@ -1,5 +1,7 @@
-"""The Spark engine's fixtures: ONE local Spark session for every Spark test (it takes seconds to
-start), the emulator, and a helper that runs the same load through both engines.
+"""The Spark engine's helpers: the entry script as a module and a runner that does the same load
+through both engines. The fixtures built on them (``spark_job``, the ONE local Spark session of
+the pytest run, ``engines``) are in tests/conftest.py, shared by tests/spark, tests/checks and
+tests/analytics.
 
 The session is started with the emulator's endpoint already in the environment: Spark's Python
 workers inherit the environment of the JVM, which is fixed when the session starts.
@@ -8,28 +10,24 @@ workers inherit the environment of the JVM, which is fixed when the session star
 from __future__ import annotations
 
 import base64
-import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
-import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.load import run
-from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import load_script
 from pyspark import cloudpickle
 
-from tests.dags.conftest import airflow_home, dag_runner, stack  # noqa: F401  (fixtures, reused)
+from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.glue.digest import fetch_items, items_digest
 from tests.spark import capture
 
@@ -42,27 +40,6 @@ LOCAL_CORES = "2"
 def load_job_module() -> ModuleType:
     """The entry script as a module (it is a script, not a package: Glue runs it by path)."""
     return load_script(SPARK_JOB, "csv2ddb_spark_job", register=False)
-
-
-@pytest.fixture(scope="session")
-def spark_job() -> ModuleType:
-    return load_job_module()
-
-
-@pytest.fixture(scope="session")
-def spark(emulator: Emulator, spark_job: ModuleType) -> Iterator[Any]:
-    saved = {k: os.environ.get(k) for k in emulator.client_env()}
-    os.environ.update(emulator.client_env())
-    session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
-    try:
-        yield session
-    finally:
-        session.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _binary(item: dict[str, Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
@@ -178,16 +155,3 @@ class Engines:
         shell = self.pythonshell(self.place(key, body), key, run_id, **extra)
         on_spark = self.spark_load(self.place(key, body), key, run_id, **extra)
         return shell, on_spark
-
-
-@pytest.fixture(scope="session")
-def engines(spark: Any, spark_job: ModuleType, emulator: Emulator) -> Iterator[Engines]:
-    env = emulator.client_env()
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
-    )
-    s3 = session.client("s3", endpoint_url=emulator.endpoint_url)
-    ddb = session.client("dynamodb", endpoint_url=emulator.endpoint_url)
-    return Engines(spark, spark_job, s3, ddb)
