@@ -38,6 +38,10 @@ from csv2ddb_dev.processes import group_members, group_runs
 
 HOST = "127.0.0.1"
 ADMIN_USER = "admin"
+# The S3-event Lambda's own account: the simple auth manager's "user" role, the least that can
+# start DAG runs (it reads DAG runs too, to ask whether one exists); never the admin.
+TRIGGER_USER = "csv2ddb-trigger"
+USERS = {ADMIN_USER: "admin", TRIGGER_USER: "user"}
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAGS_FOLDER = REPO_ROOT / "dags"
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
@@ -70,8 +74,13 @@ class AirflowProcesses:
     def state_file(self) -> Path:
         return self.home / STATE_FILE_NAME
 
-    def credentials(self) -> tuple[str, str]:
-        return ADMIN_USER, read_admin_password(self.home)
+    def credentials(self, user: str = ADMIN_USER) -> tuple[str, str]:
+        return user, read_password(self.home, user)
+
+    def trigger_secret_env(self) -> dict[str, str]:
+        """The bootstrap's input for the Lambda's Airflow login secret: the trigger account's."""
+        user, password = self.credentials(TRIGGER_USER)
+        return {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
 
     def api(self) -> AirflowApi:
         user, password = self.credentials()
@@ -112,26 +121,26 @@ class AirflowProcesses:
 
 
 # --- configuration ---------------------------------------------------------------------------------
-def ensure_admin_password(home: Path) -> str:
-    """Create (once) the local admin's random password in a 0600 file the simple auth manager reads."""
+def ensure_passwords(home: Path) -> dict[str, str]:
+    """Create (once) a random password per local user in a 0600 file the simple auth manager reads."""
     path = home / PASSWORDS_FILE_NAME
-    if path.exists():
-        passwords = json.loads(path.read_text() or "{}")
-        if ADMIN_USER in passwords:
-            return str(passwords[ADMIN_USER])
-    password = secrets.token_urlsafe(18)
+    passwords = json.loads(path.read_text() or "{}") if path.exists() else {}
+    if all(user in passwords for user in USERS):
+        return {user: str(passwords[user]) for user in USERS}
+    for user in USERS:
+        passwords.setdefault(user, secrets.token_urlsafe(18))
     home.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({ADMIN_USER: password}, fh)
-    return password
+        json.dump(passwords, fh)
+    return {user: str(passwords[user]) for user in USERS}
 
 
-def read_admin_password(home: Path) -> str:
+def read_password(home: Path, user: str = ADMIN_USER) -> str:
     try:
-        return str(json.loads((home / PASSWORDS_FILE_NAME).read_text())[ADMIN_USER])
+        return str(json.loads((home / PASSWORDS_FILE_NAME).read_text())[user])
     except (FileNotFoundError, KeyError) as exc:
-        raise AirflowError(f"no admin password under {home}; start Airflow first") from exc
+        raise AirflowError(f"no password for {user} under {home}; start Airflow first") from exc
 
 
 def aws_connection_uri(endpoint_url: str | None, region: str) -> str:
@@ -179,7 +188,7 @@ def airflow_env(
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE_NAME),
             "AIRFLOW__API__HOST": HOST,
             "AIRFLOW__API__PORT": str(port),
@@ -218,7 +227,7 @@ def start_airflow(
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    ensure_admin_password(home)
+    ensure_passwords(home)
     proc = AirflowProcesses(home=home, port=port)
     proc.log_dir.mkdir(parents=True, exist_ok=True)
     proc.postgres = start_postgres(home / "postgres", log_dir=proc.log_dir)

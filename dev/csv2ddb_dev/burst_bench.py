@@ -57,10 +57,7 @@ def measure(files: int, rows: int, load: bool, workdir: Path) -> dict[str, Any]:
             workdir / "airflow", aws_env=env, extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets}
         )
         settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
-        user, password = airflow.credentials()
-        create_stack(
-            settings, env={"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
-        )
+        create_stack(settings, env=airflow.trigger_secret_env())
         api = airflow.api()
         api.wait_for_dag(BURST_DAG_ID, timeout=300)
         if load:

@@ -339,11 +339,11 @@ def run_demo() -> int:
     airflow = stack.airflow
     if airflow is None:
         raise DemoError("the local stack came up without Airflow")
-    user, password = airflow.credentials()
+    user, _ = airflow.credentials()
     # Every boto3 client of this process (bootstrap, uploads) must talk to the emulator.
     os.environ.update(stack.emulator.client_env())
     settings = load_settings(os.environ, airflow_api_url=airflow.url)
-    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    secret_env = airflow.trigger_secret_env()  # the Lambda signs in as its own account, not the admin
     with phase("bootstrap (create_stack + stack_status)", timings):
         bootstrap(settings, secret_env)
 

@@ -94,7 +94,6 @@ def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets},
     )
     settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
-    user, password = airflow.credentials()
     session = boto3.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
@@ -104,9 +103,7 @@ def burst(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         for key, value in env.items():
             mp.setenv(key, value)
         try:
-            create_stack(
-                settings, env={"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
-            )
+            create_stack(settings, env=airflow.trigger_secret_env())
             api = airflow.api()
             api.wait_for_dag(BURST_DAG_ID, timeout=300)
             names = ("s3", "sqs", "logs", "dynamodb", "glue")

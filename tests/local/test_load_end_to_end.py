@@ -101,8 +101,7 @@ def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         extra_env={"CSV2DDB_PREFIX": settings.prefix, **datasets},
     )
     settings = dataclasses.replace(settings, airflow_api_url=airflow.url)
-    user, password = airflow.credentials()
-    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    secret_env = airflow.trigger_secret_env()
     session = boto3.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],

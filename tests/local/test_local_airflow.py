@@ -17,7 +17,7 @@ from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
-from csv2ddb_dev.airflow_runner import COMPONENTS, AirflowProcesses, group_members, health
+from csv2ddb_dev.airflow_runner import COMPONENTS, TRIGGER_USER, AirflowProcesses, group_members, health
 from csv2ddb_dev.scripts import lambda_module
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
@@ -103,9 +103,15 @@ def test_login_works_and_a_wrong_password_is_refused(airflow: AirflowProcesses) 
         AirflowApi(airflow.url, "admin", "wrong-password").token()
     password_file = airflow.home / "simple_auth_manager_passwords.json"
     assert password_file.stat().st_mode & 0o077 == 0  # readable by the owner only
-    _, password = airflow.credentials()
+    passwords = [airflow.credentials()[1], airflow.credentials(TRIGGER_USER)[1]]
     for log in airflow.log_dir.glob("*.log"):
-        assert password not in log.read_text(errors="replace"), f"password leaked into {log}"
+        text = log.read_text(errors="replace")
+        assert not [p for p in passwords if p in text], f"password leaked into {log}"
+    # The S3-event Lambda's account may start and read DAG runs, nothing an operator or admin may.
+    trigger = AirflowApi(airflow.url, *airflow.credentials(TRIGGER_USER))
+    assert trigger.request("GET", "/api/v2/dags")[0] == 200
+    assert trigger.request("GET", "/api/v2/connections")[0] == 403
+    assert trigger.request("GET", "/api/v2/variables")[0] == 403
 
 
 def _wait_for_run(api: AirflowApi, dag_id: str, run_id: str, timeout: float = 120.0) -> dict:
@@ -129,9 +135,8 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
     """
     api = airflow.api()
     api.wait_for_dag(WEATHER_DAG, timeout=180)
-    user, password = airflow.credentials()
     settings = dataclasses.replace(stack_settings, airflow_api_url=airflow.url)
-    secret_env = {"CSV2DDB_AIRFLOW_API_USERNAME": user, "CSV2DDB_AIRFLOW_API_PASSWORD": password}
+    secret_env = airflow.trigger_secret_env()  # the Lambda's own least-role account
     create_stack(settings, env=secret_env)
     try:
         s3 = boto_session.client("s3")
@@ -146,7 +151,7 @@ def test_s3_event_lambda_triggers_exactly_one_dag_run(
         assert run["conf"]["etag"] == etag
         assert run["conf"]["size"] == 21
         assert run["triggered_by"] == "rest_api"
-        assert run["triggering_user_name"] == user
+        assert run["triggering_user_name"] == TRIGGER_USER  # who started it: the trigger, not admin
 
         # S3 delivers at least once: the same record again must not start a second run
         record = {

@@ -21,7 +21,7 @@ from csv2ddb.bootstrap.model import MISSING, Observation
 
 USERNAME_ENV = "CSV2DDB_AIRFLOW_API_USERNAME"
 PASSWORD_ENV = "CSV2DDB_AIRFLOW_API_PASSWORD"
-DEFAULT_USERNAME = "admin"
+DEFAULT_USERNAME = "csv2ddb-trigger"  # the trigger's own least-role account (docs/bootstrap.md)
 
 
 class AirflowApiSecret(Resource):
