@@ -155,12 +155,18 @@ class FilePlan:
         )
 
 
-def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
-    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
-    Spark for an object larger than ``spark_threshold_mb``."""
+def checked_engine(requested: str | None, settings: Settings) -> str:
+    """The engine a run asks for (else the setting), by name: ``auto`` or a registered engine."""
     engine = (requested or settings.engine).strip().lower()
     if engine not in ENGINES:
         raise InvalidPlan(f"engine must be one of {ENGINES}, got {requested!r}")
+    return engine
+
+
+def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
+    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
+    Spark for an object larger than ``spark_threshold_mb``."""
+    engine = checked_engine(requested, settings)
     if engine == "auto":
         return SPARK if (size or 0) > settings.spark_threshold_mb * MIB else PYTHONSHELL
     return engine

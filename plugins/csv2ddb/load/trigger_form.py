@@ -500,7 +500,7 @@ def plan_request(
         csv_options = file_plan.checked_csv_options(params)
         checks, on_conflict = file_plan.checked_quality(params)
         engine = params.get("engine") or None
-        file_plan.choose_engine(engine, 0, settings)  # a bad name fails here, before S3 is asked
+        file_plan.checked_engine(engine, settings)  # a bad name fails here, before S3 is asked
     except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
         raise InvalidLoadRequest(str(exc)) from exc
     common: dict[str, Any] = {
