@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb.load import write_options
+from csv2ddb import write_options
 from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from

@@ -8,7 +8,7 @@ real emulator, two stacks (two buckets), one run id:
   ``test_bad_inputs.py`` runs (run again here: that suite keeps its runs in its own module fixture,
   and they cost ~5 s);
 - **import**: the same job with ``--load_method import`` for a table that does not exist yet (the
-  DAG's option resolution, ``csv2ddb.load.write_options.resolve``, must choose ``import`` for it), which
+  DAG's option resolution, ``csv2ddb.write_options.resolve``, must choose ``import`` for it), which
   stages gzip'd DynamoDB JSON under ``staging/<run>/``; then what the DAG's import step asks of
   DynamoDB (``ImportTable``: DYNAMODB_JSON, GZIP, the table spec, the run's ``ClientToken``; the
   manifest read and the reconciliation are ``csv2ddb.load.import_table``'s own functions), then the DAG's
@@ -239,7 +239,7 @@ def key_set(s3: Any, manifest: dict[str, Any], label: str) -> set[str]:
 def start_import(run: PathRun, ddb: Any) -> str | None:
     """ImportTable of the run's staging prefix as the DAG's import step asks for it; None when the
     import step refuses the load (its staging job did not succeed), recorded on the run."""
-    from csv2ddb.load import write_options
+    from csv2ddb import write_options
     from csv2ddb.load.import_table import client_token, read_manifest
 
     assert run.load is not None
@@ -312,7 +312,7 @@ def count_check(run: PathRun, manifest: dict[str, Any], ddb: Any, s3: Any) -> An
 
 @pytest.fixture(scope="module")
 def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    from csv2ddb.load import write_options
+    from csv2ddb import write_options
 
     tag = uuid.uuid4().hex[:8]
     env = aws_env(emulator, f"rii{tag}", str(tmp_path_factory.mktemp("airflow_home_import")))
@@ -436,7 +436,7 @@ def comparable(manifest: dict[str, Any], bucket: str) -> dict[str, Any]:
 
 def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None:
     """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides."""
-    from csv2ddb.load import write_options
+    from csv2ddb import write_options
 
     settings = load_settings({}, prefix="p")
     chosen = {
@@ -539,7 +539,7 @@ def test_import_path_matches_the_batch_path(name: str, paths: Paths, results: Re
 def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths, results: Results) -> None:
     """load_method auto writes these in batches; an explicit import is refused, by the DAG's option
     resolution and by the job (exit 2: bad arguments, nothing read, no manifest), naming the option."""
-    from csv2ddb.load import write_options
+    from csv2ddb import write_options
 
     p = paths.cases[name]
     case, imp = p.case, p.imp
@@ -566,7 +566,7 @@ def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths
 def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -> None:
     """A table that exists (here: a case's batch table) is never imported into: the job fails before
     it opens the object, the DAG's options refuse an explicit import and choose batch under auto."""
-    from csv2ddb.load import write_options
+    from csv2ddb import write_options
 
     case, batch = paths.cases["bom"].case, paths.cases["bom"].batch
     run_id = "rel-bom-import-existing"
@@ -612,8 +612,8 @@ def failed_import(paths: Paths) -> FailedImport:
     key attribute, a line that is not JSON: what a corrupted or hand-edited part would hold); then
     the DAG's import step (ImportLoadOperator) and its verify step, as the DAG runs them when the
     import task fails (the Glue task returned nothing)."""
-    from csv2ddb import tables
-    from csv2ddb.load import steps, write_options
+    from csv2ddb import tables, write_options
+    from csv2ddb.load import steps
 
     case, stack, s3, ddb = CASES["bom"], paths.import_stack, paths.s3, paths.ddb
     run_id, table = "rel-bom-import-errors", f"{stack.prefix}-bom-import-errors"

@@ -24,8 +24,8 @@ from csv2ddb_core.contract import ArgumentError, parse_tolerance
 from csv2ddb_core.dialect import check_csv_options
 from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode
 
+from csv2ddb import write_options
 from csv2ddb.datasets.schema import DATASET_SCHEMA, NAME_PATTERN
-from csv2ddb.load import write_options
 from csv2ddb.settings import Settings
 
 DAG_ID_PREFIX = "csv2ddb_load__"

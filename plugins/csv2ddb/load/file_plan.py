@@ -21,8 +21,8 @@ from csv2ddb_core.conflicts import parse_on_conflict
 from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 
+from csv2ddb import write_options
 from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
-from csv2ddb.load import write_options
 from csv2ddb.settings import ENGINES, Settings
 
 MIB = 1 << 20

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from csv2ddb import tables
-from csv2ddb.load import write_options
+from csv2ddb import tables, write_options
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import ImportLoadOperator, TableTaken, staged_manifest, taken

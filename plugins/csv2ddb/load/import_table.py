@@ -31,8 +31,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED, ManifestError
 
-from csv2ddb import tables
-from csv2ddb.load import manifests, write_options
+from csv2ddb import tables, write_options
+from csv2ddb.load import manifests
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 

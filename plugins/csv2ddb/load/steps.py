@@ -19,12 +19,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
-from csv2ddb import tables
+from csv2ddb import tables, write_options
 from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, file_plan, inputs, manifests, write_options
+from csv2ddb.load import counts, file_plan, inputs, manifests
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
 from csv2ddb.provider_clients import dynamodb_client

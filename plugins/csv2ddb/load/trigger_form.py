@@ -29,8 +29,9 @@ from csv2ddb_core.contract import (
 )
 from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, CSV_OPTIONS, EMPTY_CELL_MODES
 
+from csv2ddb import write_options
 from csv2ddb.datasets.spec import Dataset
-from csv2ddb.load import file_plan, write_options
+from csv2ddb.load import file_plan
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.run_identity import run_type_name
 from csv2ddb.settings import ENGINES, Settings
