@@ -25,6 +25,9 @@ MAX_NUMBER_ADJUSTED_EXP = 125  # largest magnitude 9.99...E+125
 MIN_NUMBER_ADJUSTED_EXP = -130  # smallest non-zero magnitude 1E-130
 BATCH_SIZE = 25  # BatchWriteItem maximum
 
+# The job argument by which a Glue run is found again (a retried task finds its load's run).
+RUN_ID_ARG = "--run_id"
+
 # The engines a load runs on (the manifest's ``engine``); the DAG's registry (csv2ddb.engines) holds
 # one spec for each, and ``CSV2DDB_ENGINE`` takes one of them or "auto".
 ENGINE_PYTHONSHELL = "pythonshell"

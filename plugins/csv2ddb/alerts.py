@@ -16,8 +16,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from csv2ddb_core.contract import RUN_ID_ARG
+
+from csv2ddb import stored_manifest
 from csv2ddb.history.rollback import rollback_hint
-from csv2ddb.load.glue_run import RUN_ID_ARG
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -167,9 +169,7 @@ def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
     try:
         run_id = load_run_id_of(context)
         if run_id:
-            from csv2ddb.load.manifests import fetch
-
-            manifest, _ = fetch(settings, run_id)
+            manifest, _ = stored_manifest.fetch(settings, run_id)
             load = load_of(context) or {}
             declared = (
                 json.loads(load["checks"]) if isinstance(load.get("checks"), str) and load["checks"] else None

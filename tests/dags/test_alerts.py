@@ -95,8 +95,8 @@ def _glue_context(load: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fetching(monkeypatch: pytest.MonkeyPatch, manifest: dict[str, Any] | None) -> list[str]:
-    """``manifests.fetch`` answering ``manifest``; returns the run ids it was asked for."""
-    from csv2ddb.load import manifests
+    """``stored_manifest.fetch`` answering ``manifest``; returns the run ids it was asked for."""
+    from csv2ddb import stored_manifest as manifests
 
     asked: list[str] = []
 
@@ -191,7 +191,7 @@ def test_alert_of_the_runs_summary_reads_the_audit_records(monkeypatch: pytest.M
 
 def test_alert_goes_out_when_the_checks_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.providers.amazon.aws.hooks.sns import SnsHook
-    from csv2ddb.load import manifests
+    from csv2ddb import stored_manifest as manifests
 
     def broken(settings: Any, run_id: str) -> None:
         raise OSError("S3 is down")

@@ -18,7 +18,7 @@ from typing import Any
 
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import parse_on_conflict
-from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, ArgumentError
+from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, RUN_ID_ARG, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 
 from csv2ddb import write_options
@@ -26,7 +26,6 @@ from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
 from csv2ddb.settings import ENGINES, Settings
 
 MIB = 1 << 20
-RUN_ID_ARG = "--run_id"  # Glue runs are found by it (``glue_run.find_active_run``)
 
 
 class InvalidPlan(ValueError):

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from csv2ddb_core.contract import RUN_ID_ARG
 
 from csv2ddb.engines import (
     PYTHONSHELL,
@@ -31,7 +32,7 @@ from csv2ddb.engines import (
     script_uri,
     stack_argument_names,
 )
-from csv2ddb.load.file_plan import RUN_ID_ARG, FilePlan
+from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.settings import Settings, load_settings
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})

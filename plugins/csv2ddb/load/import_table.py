@@ -31,8 +31,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED, ManifestError
 
-from csv2ddb import tables, write_options
-from csv2ddb.load import manifests
+from csv2ddb import stored_manifest, tables, write_options
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
@@ -182,7 +181,7 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
 
 def _fetched(load: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str]:
     try:
-        return manifests.fetch(settings, load["run_id"])
+        return stored_manifest.fetch(settings, load["run_id"])
     except ManifestError as exc:  # a malformed manifest cannot get better on a retry
         raise AirflowFailException(str(exc)) from exc
 
@@ -212,4 +211,4 @@ def read_manifest(load: Mapping[str, Any], settings: Settings) -> dict[str, Any]
 
 def write_manifest(load: Mapping[str, Any], settings: Settings, manifest: Mapping[str, Any]) -> None:
     """The manifest gains the import's ARN and counts (the audit record and the Loads page show them)."""
-    manifests.store(settings, load["run_id"], manifest)
+    stored_manifest.store(settings, load["run_id"], manifest)

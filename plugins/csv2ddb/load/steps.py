@@ -19,12 +19,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
 
-from csv2ddb import tables, write_options
+from csv2ddb import stored_manifest, tables, write_options
 from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, file_plan, inputs, manifests
+from csv2ddb.load import counts, file_plan, inputs
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
 from csv2ddb.provider_clients import dynamodb_client
@@ -245,7 +245,7 @@ def verify(
     result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
     try:
-        manifest, where = manifests.fetch(settings, load["run_id"])
+        manifest, where = stored_manifest.fetch(settings, load["run_id"])
         # Staged, then imported: the manifest says what ran (an auto import may have written in
         # batches after all, when another load created its table first).
         imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
