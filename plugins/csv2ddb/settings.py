@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import csv2ddb_core
@@ -55,122 +55,376 @@ def _env_bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r} (use true/false)")
 
 
+def setting(default: Any, doc: str, *, shown: str | None = None) -> Any:
+    """A Settings field and what it means: docs/configuration.md's table is generated from these
+    (``python -m csv2ddb.settings``), so the docs cannot drift from the code. ``shown``: the default
+    as the docs show it, when it is derived (``<prefix>-data``) rather than the value itself."""
+    return field(default=default, metadata={"doc": doc, "shown": shown})
+
+
+def setting_factory(factory: Callable[[], Any], doc: str) -> Any:
+    """A Settings field with a mutable default (made per instance), and what it means."""
+    return field(default_factory=factory, metadata={"doc": doc, "shown": None})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved names and options. Field ``x`` is overridden by env var ``CSV2DDB_X``."""
 
     # --- the stack ---------------------------------------------------------------------------
-    prefix: str = "csv2ddb"
-    region: str = "us-east-1"
+    prefix: str = setting(
+        "csv2ddb",
+        "stack prefix: every default name below derives from it; also the value of the `csv2ddb:stack` tag",
+    )
+    region: str = setting(
+        "us-east-1",
+        "AWS region",
+    )
     # None = real AWS through the standard credential chain; set for the local emulator.
-    endpoint_url: str | None = None
-    aws_conn_id: str = "aws_default"
+    endpoint_url: str | None = setting(
+        None,
+        "AWS endpoint (the local emulator: `http://127.0.0.1:4566`); unset for real AWS",
+    )
+    aws_conn_id: str = setting(
+        "aws_default",
+        "Airflow connection the DAGs use",
+    )
 
     # --- S3 -----------------------------------------------------------------------------------
-    bucket: str = ""  # default: "<prefix>-data"
-    raw_prefix: str = "raw/"
-    rejected_prefix: str = "rejected/"
-    manifests_prefix: str = "manifests/"
-    scripts_prefix: str = "scripts/"
+    bucket: str = setting(
+        "",
+        "data bucket",
+        shown="`<prefix>-data`",
+    )
+    raw_prefix: str = setting(
+        "raw/",
+        "where CSV files land",
+    )
+    rejected_prefix: str = setting(
+        "rejected/",
+        "rejected rows, `rejected/<run>/`",
+    )
+    manifests_prefix: str = setting(
+        "manifests/",
+        "job manifests, `manifests/<run>.json`",
+    )
+    scripts_prefix: str = setting(
+        "scripts/",
+        "the uploaded Glue script",
+    )
     # The routing table the S3-event Lambda reads: one route per dataset file (docs/datasets.md).
-    routes_key: str = "config/routes.json"
+    routes_key: str = setting(
+        "config/routes.json",
+        "the routing table (one route per dataset file) the S3-event Lambda reads; published by the"
+        " bootstrap ([datasets.md](datasets.md))",
+    )
 
     # --- DynamoDB -----------------------------------------------------------------------------
-    table: str = ""  # default: "<prefix>-items"
+    table: str = setting(
+        "",
+        "target DynamoDB table",
+        shown="`<prefix>-items`",
+    )
     # The items table's key schema: NAME[:S|N|B] (type S by default). A load whose params leave
     # them out uses the existing table's keys, else these.
-    partition_key: str = "id"
-    sort_key: str = ""
-    audit_table: str = ""  # default: "<prefix>-audit"
+    partition_key: str = setting(
+        "id",
+        "the items table's partition key, `NAME[:S|N|B]` (type `S` by default); a file without "
+        "that column gets the content-hash id (`S` keys only)",
+    )
+    sort_key: str = setting(
+        "",
+        "its sort key, `NAME[:S|N|B]`; empty = none. A load whose params name no keys uses the "
+        "existing table's keys, else these",
+    )
+    audit_table: str = setting(
+        "",
+        "audit records",
+        shown="`<prefix>-audit`",
+    )
     # Which tables a load may write (IAM wildcards * and ?), besides the items table: the Glue
     # roles may write these and no others (the audit table never), and the DAG refuses the rest.
-    table_pattern: str = ""  # default: "<prefix>-*"
+    table_pattern: str = setting(
+        "",
+        "the other tables a run may load (the form's `table`; IAM wildcards `*` and `?`): the Glue "
+        "roles may write the items table and these, never the audit table (an explicit Deny), and "
+        "the DAG refuses any other table before any work",
+        shown="`<prefix>-*`",
+    )
     # False: the first load creates the stack's items table (by ImportTable with load_method auto;
     # of two first loads at once, the one that finds the table made writes in batches). True: the
     # bootstrap creates it, so every load writes in batches.
-    create_table_in_bootstrap: bool = False
+    create_table_in_bootstrap: bool = setting(
+        False,
+        "`false` leaves the items table to the first load (by ImportTable with `load_method` "
+        "`auto`; when two first loads of one new table run at once, as in a backfill, the one that "
+        "finds the table already made loads in batches instead); `true` also creates it in "
+        "`infra_bootstrap.py create`, so every load writes in batches",
+    )
 
     # --- Glue ---------------------------------------------------------------------------------
-    glue_job_name: str = ""  # default: "<prefix>-load"
-    glue_role_name: str = ""  # default: "<prefix>-glue-role"
-    glue_script_name: str = "csv2ddb_load_job.py"
-    glue_python_version: str = "3.9"
-    glue_max_capacity: float = 0.0625
+    glue_job_name: str = setting(
+        "",
+        "Glue job",
+        shown="`<prefix>-load`",
+    )
+    glue_role_name: str = setting(
+        "",
+        "Glue job's IAM role",
+        shown="`<prefix>-glue-role`",
+    )
+    glue_script_name: str = setting(
+        "csv2ddb_load_job.py",
+        "script in `glue/`, uploaded under `scripts/`",
+    )
+    glue_python_version: str = setting(
+        "3.9",
+        "Python-shell runtime",
+    )
+    glue_max_capacity: float = setting(
+        0.0625,
+        "DPUs of a Python-shell run",
+    )
     # AWS reads Timeout in minutes. The local emulator reads it as seconds and caps a
     # Python-shell run at 600 s, whatever is set here.
-    glue_timeout_minutes: int = 2880
-    glue_max_concurrent_runs: int = 16
+    glue_timeout_minutes: int = setting(
+        2880,
+        "job timeout (AWS: minutes; the emulator reads seconds and caps a run at 600 s)",
+    )
+    glue_max_concurrent_runs: int = setting(
+        16,
+        "must exceed 1: one mapped Glue task per file",
+    )
     # GlueJobOperator(verbose=True) reads CloudWatch log group names the emulator does not
     # return; keep it off locally.
-    glue_verbose: bool = False
-    write_concurrency: int = 8
-    reject_tolerance: str = "0"  # a count ("25") or a fraction of rows read ("0.01")
+    glue_verbose: bool = setting(
+        False,
+        "stream CloudWatch logs into the task log (off locally: the emulator lacks log group names)",
+    )
+    write_concurrency: int = setting(
+        8,
+        "writer threads in the Glue job",
+    )
+    # a count ("25") or a fraction of rows read ("0.01")
+    reject_tolerance: str = setting(
+        "0",
+        "rejected rows allowed before a load fails: a count (`25`) or a fraction (`0.01`, `1.0`)",
+    )
     # How loads write, unless a run's params say otherwise (the job arguments of the same names).
-    write_mode: str = "overwrite"  # overwrite | insert | upsert_newer
-    version_column: str = ""  # upsert_newer: replace only when this column's value is greater
-    max_write_rate: str = ""  # items/s ("500") or write capacity units/s ("500 wcu"); "" = no cap
-    ttl_column: str = ""  # NAME[:epoch|iso]: written as an N epoch; ensure-table turns TTL on
-    validate_first: bool = True  # parse the whole file before the first write (all-or-nothing)
+    # overwrite | insert | upsert_newer
+    write_mode: str = setting(
+        "overwrite",
+        "`overwrite` (BatchWriteItem), `insert` (never replace an item) or `upsert_newer` (replace "
+        "only when `version_column` is greater); rows not written count as `rows_skipped`",
+    )
+    # upsert_newer: replace only when this column's value is greater
+    version_column: str = setting(
+        "",
+        "the column `upsert_newer` compares (its cells must be numbers)",
+    )
+    # items/s ("500") or write capacity units/s ("500 wcu"); "" = no cap
+    max_write_rate: str = setting(
+        "",
+        "write-rate cap shared by all writer threads: items/s (`500`) or write capacity units/s "
+        "(`500 wcu`); empty = none",
+    )
+    # NAME[:epoch|iso]: written as an N epoch; ensure-table turns TTL on
+    ttl_column: str = setting(
+        "",
+        "`NAME[:epoch|iso]`: written as an `N` epoch; ensure-table turns TTL on for it",
+    )
+    # parse the whole file before the first write (all-or-nothing)
+    validate_first: bool = setting(
+        True,
+        "parse the whole file before the first write, so a file over its tolerance writes nothing "
+        "(`false`: one streaming pass)",
+    )
     # auto: ImportTable (no write capacity) when the target table does not exist yet, else batch
-    load_method: str = "auto"  # auto | import | batch
-    staging_prefix: str = "staging/"  # the import path's DynamoDB JSON, staging/<run>/
+    # auto | import | batch
+    load_method: str = setting(
+        "auto",
+        "`auto` (ImportTable when the target table does not exist yet and the load is a plain "
+        "`overwrite` without a rate cap, else batch), `import` (refused for an existing table) or "
+        "`batch`",
+    )
+    # the import path's DynamoDB JSON, staging/<run>/
+    staging_prefix: str = setting(
+        "staging/",
+        "the import path's gzip'd DynamoDB JSON, `staging/<run>/part-NNNNN.json.gz`; deleted after "
+        "a verified import, expired by a lifecycle rule after 7 days otherwise",
+    )
     # GlueJobOperator polls the run this often: every second of it is latency on each load. On AWS
     # with many files per run, raise it (GetJobRun is rate-limited per account).
-    glue_poll_seconds: float = 1.0
+    glue_poll_seconds: float = setting(
+        1.0,
+        "how often the Glue task polls its job run (each poll is up to this much latency per load; "
+        "raise it on AWS with many files per run: `GetJobRun` is rate-limited)",
+    )
     # How often the import path asks DynamoDB whether its ImportTable finished (DescribeImport),
     # and for how long: 5 s x 1440 = 2 hours.
-    import_poll_seconds: int = 5
-    import_poll_attempts: int = 1440
+    import_poll_seconds: int = setting(
+        5,
+        "how often the import path asks whether its ImportTable finished (`DescribeImport`; the "
+        "provider's default is 30 s)",
+    )
+    import_poll_attempts: int = setting(
+        1440,
+        "how many times (5 s × 1440 = 2 hours) before the load fails; also how long a load waits "
+        "for another load's import of its table",
+    )
 
     # --- the Spark engine (glue/csv2ddb_spark_job.py, docs/spark.md) ---------------------------
-    engine: str = "auto"  # auto | pythonshell | spark; a run's params/conf "engine" overrides it
-    spark_threshold_mb: int = 1024  # auto picks Spark for an object larger than this
-    spark_job_name: str = ""  # default: "<prefix>-load-spark"
-    spark_role_name: str = ""  # default: "<prefix>-glue-spark-role"
-    spark_script_name: str = "csv2ddb_spark_job.py"
+    # auto | pythonshell | spark; a run's params/conf "engine" overrides it
+    engine: str = setting(
+        "auto",
+        "which Glue job loads a file: `pythonshell`, `spark`, or `auto` (Spark for objects over "
+        "`spark_threshold_mb`); a run's params/conf `engine` overrides it ([Spark "
+        "engine](spark.md))",
+    )
+    # auto picks Spark for an object larger than this
+    spark_threshold_mb: int = setting(
+        1024,
+        "`auto` picks the Spark engine for an object larger than this many MiB",
+    )
+    spark_job_name: str = setting(
+        "",
+        "the Spark (Glue ETL) load job",
+        shown="`<prefix>-load-spark`",
+    )
+    spark_role_name: str = setting(
+        "",
+        "its IAM role (its own least-privilege policy)",
+        shown="`<prefix>-glue-spark-role`",
+    )
+    spark_script_name: str = setting(
+        "csv2ddb_spark_job.py",
+        "its script in `glue/`, uploaded under `scripts/`",
+    )
     # "glueetl" on AWS. The local emulator only runs pythonshell jobs (it marks glueetl runs
     # SUCCEEDED without running them): the local stack registers the same script as pythonshell,
     # and the script brings Spark up in local mode itself.
-    spark_job_command: str = "glueetl"
-    spark_worker_type: str = "G.1X"
-    spark_workers: int = 10
-    spark_timeout_minutes: int = 2880
-    spark_local_cores: int = 2  # local mode only: local[N,4]
+    spark_job_command: str = setting(
+        "glueetl",
+        "`glueetl` on AWS; the local stack sets `pythonshell`: the emulator runs only Python-shell "
+        "jobs, and the script starts Spark in local mode itself",
+    )
+    spark_worker_type: str = setting(
+        "G.1X",
+        "Glue worker type of the Spark job (G.1X = 1 DPU: 4 vCPU, 16 GB)",
+    )
+    spark_workers: int = setting(
+        10,
+        "number of Glue workers of the Spark job",
+    )
+    spark_timeout_minutes: int = setting(
+        2880,
+        "Spark job timeout (the emulator caps any run at 600 s)",
+    )
+    # local mode only: local[N,4]
+    spark_local_cores: int = setting(
+        2,
+        "local mode only (`spark_job_command=pythonshell`): the script runs Spark as `local[N,4]`",
+    )
 
     # --- the count check and rollback (csv2ddb.load.counts, csv2ddb.history.rollback) ------------
     # "keys": look up the load's key list (cost follows the load); "scan": count the whole table
     # (the reconciliation count; a run's conf {"count_method": "scan"} asks for it once).
-    count_method: str = "keys"
-    key_read_threads: int = 8  # parallel BatchGetItem (and rollback) threads
-    scan_segments: int = 8  # parallel Scan segments of the full-table count
+    count_method: str = setting(
+        "keys",
+        "the count check: `keys` (look up the load's key list: cost follows the load) or `scan` "
+        '(parallel full-table Scan: the reconciliation count). A run\'s conf `{"count_method": '
+        '"scan"}` asks for it once',
+    )
+    # parallel BatchGetItem (and rollback) threads
+    key_read_threads: int = setting(
+        8,
+        "parallel `BatchGetItem` threads of the count check, the rollback and `audit_cli keys-of --state`",
+    )
+    # parallel Scan segments of the full-table count
+    scan_segments: int = setting(
+        8,
+        "parallel `Scan` segments (`TotalSegments`) of the full-table count",
+    )
 
     # --- Lambda + Airflow API -----------------------------------------------------------------
-    lambda_function_name: str = ""  # default: "<prefix>-trigger"
-    lambda_role_name: str = ""  # default: "<prefix>-lambda-role"
-    lambda_handler: str = "trigger_dag.handler"
-    airflow_api_url: str = "http://127.0.0.1:8080"
-    airflow_api_secret_name: str = ""  # default: "<prefix>/airflow-api"
-    trigger_mode: str = "airflow"  # "airflow" (REST API) or "mwaa" (invoke_rest_api)
-    mwaa_environment: str = ""
+    lambda_function_name: str = setting(
+        "",
+        "S3-event Lambda",
+        shown="`<prefix>-trigger`",
+    )
+    lambda_role_name: str = setting(
+        "",
+        "its IAM role",
+        shown="`<prefix>-lambda-role`",
+    )
+    lambda_handler: str = setting(
+        "trigger_dag.handler",
+        "handler in `lambda/`",
+    )
+    airflow_api_url: str = setting(
+        "http://127.0.0.1:8080",
+        "Airflow REST API the Lambda calls",
+    )
+    airflow_api_secret_name: str = setting(
+        "",
+        "Secrets Manager secret with the API login",
+        shown="`<prefix>/airflow-api`",
+    )
+    # "airflow" (REST API) or "mwaa" (invoke_rest_api)
+    trigger_mode: str = setting(
+        "airflow",
+        "`airflow` (REST API) or `mwaa` (`invoke_rest_api`)",
+    )
+    mwaa_environment: str = setting(
+        "",
+        "MWAA environment name in `mwaa` mode",
+    )
 
     # --- the load DAG's S3KeySensor (scheduled runs) ---------------------------------------------
     # Deferrable frees the worker slot while waiting but needs a running triggerer (docker
     # compose and `airflow standalone` run one; under dag.test() triggers run in-line).
-    sensor_deferrable: bool = True
+    sensor_deferrable: bool = setting(
+        True,
+        "scheduled runs wait for files with a deferrable `S3KeySensor` (needs a triggerer)",
+    )
 
     # --- alerts -------------------------------------------------------------------------------
-    alerts_topic_name: str = ""  # default: "<prefix>-alerts"
+    alerts_topic_name: str = setting(
+        "",
+        "SNS topic for failure alerts",
+        shown="`<prefix>-alerts`",
+    )
 
     # --- the analytics side (docs/analytics.md) ------------------------------------------------
     # Write the processed zone (the job's --processed) and run the analytics step (catalog, Athena,
     # metrics). Off until the local emulator starts Athena and CloudWatch (dev SERVICES).
-    processed: bool = False
-    reject_rate_alarm_percent: float = 5.0  # the reject-rate alarm's threshold
-    stale_after_hours: float = 24.0  # a dataset's expected load interval (the staleness check)
-    athena_scan_limit_mb: int = 1024  # the Athena workgroup's per-query scan cutoff (at least 10)
+    processed: bool = setting(
+        False,
+        "write the processed zone (Parquet per load) and run the analytics step: catalog "
+        "partitions, the Athena count, CloudWatch metrics ([analytics.md](analytics.md)); off until"
+        " the local emulator starts Athena and CloudWatch",
+    )
+    # the reject-rate alarm's threshold
+    reject_rate_alarm_percent: float = setting(
+        5.0,
+        "the reject-rate alarm fires above this share of a load's rows",
+    )
+    # a dataset's expected load interval (the staleness check)
+    stale_after_hours: float = setting(
+        24.0,
+        "a dataset with no verified load for this long is stale (its alarm fires)",
+    )
+    # the Athena workgroup's per-query scan cutoff (at least 10)
+    athena_scan_limit_mb: int = setting(
+        1024,
+        "the Athena workgroup's per-query scan cutoff (at least 10)",
+    )
 
     # --- tags put on every resource the bootstrap creates --------------------------------------
-    extra_tags: Mapping[str, str] = field(default_factory=dict)
+    extra_tags: Mapping[str, str] = setting_factory(
+        dict,
+        "extra tags on every resource, `k1=v1,k2=v2`",
+    )
 
     def __post_init__(self) -> None:
         defaults = {
@@ -323,9 +577,33 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     return Settings(**values)
 
 
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if value in ("", {}):
+        return "empty"
+    return f"`{value}`"
+
+
 def describe_settings() -> list[tuple[str, str, str]]:
-    """(env var, default, field) rows for the docs table."""
-    defaults = Settings()
-    return [
-        (f"{ENV_PREFIX}{f.name.upper()}", repr(getattr(defaults, f.name)), f.name) for f in fields(Settings)
-    ]
+    """(env var, default as the docs show it, what it means), one row per Settings field."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        shown = f.metadata.get("shown") or _shown(default)
+        rows.append((f"{ENV_PREFIX}{f.name.upper()}", shown, str(f.metadata["doc"])))
+    return rows
+
+
+def configuration_table() -> str:
+    """docs/configuration.md's table of every setting (generated: ``python -m csv2ddb.settings``)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for env, shown, doc in describe_settings():
+        lines.append(f"| `{env}` | {shown.replace('|', chr(92) + '|')} | {doc.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(configuration_table(), end="")

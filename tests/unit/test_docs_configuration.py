@@ -1,16 +1,25 @@
-"""docs/configuration.md documents every setting the code reads, and nothing it does not."""
+"""docs/configuration.md's settings table is the one generated from the code (each ``Settings``
+field's default and meaning, ``python -m csv2ddb.settings``): every setting documented, nothing
+documented that the code does not read, no meaning that drifted."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import fields
 from pathlib import Path
 
-from csv2ddb.settings import describe_settings
+from csv2ddb.settings import Settings, configuration_table, describe_settings
+
+START = "<!-- generated from plugins/csv2ddb/settings.py by `python -m csv2ddb.settings`; a test compares -->"
+END = "<!-- end of the generated table -->"
 
 
-def test_every_setting_is_documented_and_every_documented_variable_exists(repo_root: Path) -> None:
+def test_the_docs_table_is_the_generated_one(repo_root: Path) -> None:
     doc = (repo_root / "docs" / "configuration.md").read_text()
-    documented = set(re.findall(r"^\| `(CSV2DDB_[A-Z0-9_]+)` \|", doc, flags=re.MULTILINE))
-    in_code = {env for env, _default, _name in describe_settings()}
-    assert in_code - documented == set(), "settings missing from docs/configuration.md"
-    assert documented - in_code == set(), "docs/configuration.md lists variables the code does not read"
+    block = doc.split(START, 1)[1].split(END, 1)[0].lstrip("\n")
+    assert block == configuration_table(), "regenerate it: python -m csv2ddb.settings"
+
+
+def test_every_setting_says_what_it_means() -> None:
+    rows = describe_settings()
+    assert [env for env, _, doc in rows if len(doc.strip()) < 5] == []
+    assert len({env for env, _, _ in rows}) == len(rows) == len(fields(Settings))
