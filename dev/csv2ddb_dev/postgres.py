@@ -11,9 +11,10 @@ bookkeeping, while this stack needs TCP on ``127.0.0.1`` and a process group per
 ``make down`` (another process) can stop by its recorded PID.
 
 PostgreSQL refuses to run as root. As root (CI, these machines) the server and ``initdb`` run as
-the unprivileged ``nobody`` user, which must be able to reach the data directory; when the
-requested place is not reachable (pytest's temp dirs are 0700), the data goes to a fresh 0711
-directory under the system temp dir instead, removed again when the server is stopped.
+the unprivileged ``nobody`` user, which must be able to reach the data directory and the binaries;
+when the requested place is not reachable (pytest's temp dirs are 0700), the data goes to a fresh
+0711 directory under the system temp dir instead, removed again when the server is stopped, and
+binaries it cannot reach (a checkout under a 0700 directory) are run from a kept copy there.
 
 Authentication: ``scram-sha-256`` on TCP with a random password (a 0600 file beside the data), so
 other local users cannot use the database; the password never appears in code or logs.
@@ -22,6 +23,7 @@ other local users cannot use the database; the password never appears in code or
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -62,6 +64,29 @@ def bin_dir() -> Path:
     if not (path / "postgres").exists():
         raise PostgresError(f"no PostgreSQL server binary under {path}")
     return path
+
+
+def service_bin_dir() -> Path:
+    """The binaries the server's user can execute. As root they run as ``nobody``, who cannot reach
+    a virtualenv under a 0700 directory (a fresh clone in ``mktemp -d``, a home directory): then a
+    root-owned, world-readable copy of ``pginstall/`` under the system temp dir is used, made once
+    per installed version and kept (41 MB)."""
+    binaries = bin_dir()
+    if not _running_as_root() or _reachable_by_others(binaries / "initdb"):
+        return binaries
+    source = binaries.parent
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
+    holder = Path(tempfile.gettempdir()) / f"csv2ddb-pginstall-{digest}"
+    copy = holder / "pginstall"  # the name MARKER finds in the postmaster's command line
+    if not (copy / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="csv2ddb-pginstall-"))
+        staging.chmod(0o755)
+        shutil.copytree(source, staging / "pginstall", symlinks=True)
+        try:
+            staging.rename(holder)  # atomic: a concurrent start sees a whole copy or none
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process made it first
+    return copy / "bin"
 
 
 @dataclass
@@ -173,7 +198,7 @@ def start_postgres(
     """initdb a fresh cluster under ``data_dir`` (removed first), start it on 127.0.0.1 and create
     the ``airflow`` database owned by the ``airflow`` role. Fresh each time: the stack it serves
     starts from an empty emulator, so old DAG runs would describe resources that no longer exist."""
-    binaries = bin_dir()
+    binaries = service_bin_dir()
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or data_dir.parent
