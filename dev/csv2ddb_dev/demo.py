@@ -117,15 +117,43 @@ def demo_files() -> list[DemoFile]:
     ]
 
 
-def upload(settings: Settings, files: list[DemoFile]) -> dict[str, str]:
-    """PUT every dataset file and the unclaimed one, as one burst; returns each dataset's run id."""
+def glue_started(api: AirflowApi, dag_id: str, run_id: str) -> bool:
+    """Has the run's Glue task got past its queue (or the run, loaded before, already finished)?"""
+    try:
+        runs = [r for r in api.list_dag_runs(dag_id) if r["dag_run_id"] == run_id]
+        if runs and runs[0]["state"] in ("success", "failed"):
+            return True
+        states = [
+            ti["state"] for ti in api.list_task_instances(dag_id, run_id) if "run_glue" in ti["task_id"]
+        ]
+    except (AirflowUnreachable, AirflowError):
+        return False
+    return any(state not in (None, "scheduled", "queued") for state in states)
+
+
+def upload(settings: Settings, api: AirflowApi, files: list[DemoFile]) -> dict[str, str]:
+    """PUT every dataset file and the unclaimed one; returns each dataset's run id.
+
+    One file after another's Glue run started: the emulator's Glue copies a job's script to one
+    temp path at every run start, so runs of one job starting in the same instant can run a
+    half-written script, report SUCCEEDED in 0 s and load nothing (DESIGN.md; the verify step
+    catches it). AWS has no such race; the event path itself is proven at burst scale by
+    tests/local/test_event_burst.py."""
     s3 = client(settings, "s3")
     run_ids = {}
-    for f in files:
+    for i, f in enumerate(files):
         s3.upload_file(str(f.local), settings.bucket, f.key)
         head = s3.head_object(Bucket=settings.bucket, Key=f.key)
         run_ids[f.dataset] = lambda_module().dag_run_id(settings.bucket, f.key, head["ETag"].strip('"'))
-        print(f"   {f.dataset:<8} {head['ContentLength']:>11,} bytes -> s3://{settings.bucket}/{f.key}")
+        print(
+            f"   {f.dataset:<8} {head['ContentLength']:>11,} bytes -> s3://{settings.bucket}/{f.key}",
+            flush=True,
+        )
+        deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
+        while i < len(files) - 1 and time.monotonic() < deadline:
+            if glue_started(api, f.dag_id, run_ids[f.dataset]):
+                break
+            time.sleep(1.0)
     s3.put_object(Bucket=settings.bucket, Key=UNCLAIMED_KEY, Body=b"id,note\n1,no dataset claims me\n")
     print(f"   (unclaimed)          -> s3://{settings.bucket}/{UNCLAIMED_KEY}")
     return run_ids
@@ -362,8 +390,8 @@ def run_demo() -> int:
         for f in files:
             api.wait_for_dag(f.dag_id, timeout=300)
             api.unpause_dag(f.dag_id)
-    with phase("upload flights, weather and planes to their datasets' prefixes (one burst)", timings):
-        run_ids = upload(settings, files)
+    with phase("upload flights, weather and planes to their datasets' prefixes", timings):
+        run_ids = upload(settings, api, files)
     runs: dict[str, dict[str, Any]] = {}
     with phase(
         "S3 notification -> queue -> Lambda (routes each file) -> REST API -> a run per dataset", timings
