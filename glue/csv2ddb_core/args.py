@@ -10,11 +10,16 @@ from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
 from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
 from csv2ddb_core.dialect import (
     CSV_OPTION_DEFAULTS,
+    check_column_options,
+    parse_columns,
     parse_delimiter,
     parse_empty_cells,
     parse_encoding,
+    parse_header,
     parse_na_values,
+    parse_rename,
     parse_type_map,
+    parse_unknown_columns,
 )
 from csv2ddb_core.options import (
     check_import_options,
@@ -134,6 +139,10 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     on_conflict = parse_on_conflict(values["on_conflict"] or "")
     check_on_conflict(on_conflict, validate_first)
     zone = parse_processed_options({n: values[n] or "" for n in PROCESSED_OPTIONS})
+    header = parse_header(values["header"] or "")
+    columns = parse_columns(values["columns"] or "")
+    unknown_columns = parse_unknown_columns(values["unknown_columns"] or "")
+    check_column_options(header, columns, unknown_columns)
     return JobArgs(
         source_bucket=got["source_bucket"].strip(),
         source_key=got["source_key"].strip(),
@@ -164,4 +173,8 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
         processed=zone.enabled,
         processed_prefix=zone.prefix,
+        header=header,
+        columns=columns,
+        rename=parse_rename(values["rename"] or ""),
+        unknown_columns=unknown_columns,
     )

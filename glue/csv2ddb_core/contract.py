@@ -361,6 +361,12 @@ class JobArgs:
     # The processed zone (csv2ddb_core.processed): the written items as Parquet; off unless asked.
     processed: bool = False
     processed_prefix: str = "processed/"
+    # The column options (csv2ddb_core.dialect): a header row or not, the declared columns,
+    # renames to attribute names, and what a column the declaration does not name does.
+    header: bool = True
+    columns: Tuple[str, ...] = ()
+    rename: Mapping[str, str] = field(default_factory=dict)
+    unknown_columns: str = "keep"
 
     @property
     def source_uri(self) -> str:

@@ -1,4 +1,5 @@
-"""How to read a file: the CSV options (delimiter, encoding, type map, NA values, empty cells).
+"""How to read a file: the CSV options (delimiter, encoding, type map, NA values, empty cells,
+and the column options: header or not, the declared columns, renames, unknown columns).
 
 One validator per option, shared by the job's argument parser (``args``), the DAG's trigger form
 and run conf (``plugins/csv2ddb/load``), so a value the form accepts is one the job accepts.
@@ -9,7 +10,7 @@ Each validator takes the option's text as a job argument carries it and returns 
 from __future__ import annotations
 
 import json
-from typing import Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 from csv2ddb_core.contract import ArgumentError
 
@@ -20,9 +21,14 @@ CSV_OPTION_DEFAULTS: Dict[str, str] = {
     "type_map": "",
     "na_values": "",
     "empty_cells": "omit",
+    "header": "true",  # false: the file has no header row; --columns names its columns
+    "columns": "",  # JSON list: the file's columns (with a header: the ones the dataset knows)
+    "rename": "",  # JSON object: file column -> attribute name
+    "unknown_columns": "keep",  # keep | refuse: a file column --columns does not name
 }
 CSV_OPTIONS: Tuple[str, ...] = tuple(CSV_OPTION_DEFAULTS)
 EMPTY_CELL_MODES = ("omit", "null", "empty_string")
+UNKNOWN_COLUMN_POLICIES = ("keep", "refuse")
 TAB_NAMES = ("\\t", "tab")
 TYPE_NAMES = {
     "s": "S",
@@ -90,6 +96,75 @@ def parse_type_map(text: str) -> Dict[str, str]:
     return out
 
 
+def parse_header(text: str) -> bool:
+    """Whether the file's first row names its columns (``true``, the default) or is data."""
+    value = (text or CSV_OPTION_DEFAULTS["header"]).strip().lower()
+    if value not in ("true", "false"):
+        raise ArgumentError(f"--header must be true or false, got {text!r}")
+    return value == "true"
+
+
+def _json(option: str, text: str, kind: type, example: str) -> Any:
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ArgumentError(f"--{option} is not valid JSON: {exc}") from None
+    if not isinstance(raw, kind):
+        raise ArgumentError(f"--{option} must be a JSON {kind.__name__} like {example}")
+    return raw
+
+
+def _name(option: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ArgumentError(f"--{option}: column names are non-blank strings, got {value!r}")
+    return value.strip()
+
+
+def parse_columns(text: str) -> Tuple[str, ...]:
+    """``["id", "name", ...]``: the file's columns in order; empty = not declared."""
+    if not (text or "").strip():
+        return ()
+    raw = _json("columns", text, list, '["id", "name", "price"]')
+    names = tuple(_name("columns", value) for value in raw)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ArgumentError(f"--columns names column(s) {repeated} more than once")
+    if not names:
+        raise ArgumentError("--columns is an empty list; leave it out to declare no columns")
+    return names
+
+
+def parse_rename(text: str) -> Dict[str, str]:
+    """``{"file column": "attribute"}``; every other column keeps its name."""
+    if not (text or "").strip():
+        return {}
+    raw = _json("rename", text, dict, '{"Order ID": "order_id"}')
+    renames = {_name("rename", k): _name("rename", v) for k, v in raw.items()}
+    targets = list(renames.values())
+    repeated = sorted({t for t in targets if targets.count(t) > 1})
+    if repeated:
+        raise ArgumentError(f"--rename gives two columns the same name {repeated}")
+    return renames
+
+
+def parse_unknown_columns(text: str) -> str:
+    """What a file column that ``--columns`` does not name does: kept, or the file refused."""
+    policy = (text or CSV_OPTION_DEFAULTS["unknown_columns"]).strip()
+    if policy not in UNKNOWN_COLUMN_POLICIES:
+        raise ArgumentError(
+            f"--unknown_columns must be one of {', '.join(UNKNOWN_COLUMN_POLICIES)}, got {policy!r}"
+        )
+    return policy
+
+
+def check_column_options(header: bool, columns: Tuple[str, ...], unknown_columns: str) -> None:
+    """A file without a header needs its columns named; refusing unknown columns needs the known."""
+    if not header and not columns:
+        raise ArgumentError("--header false needs --columns: the file's column names, in order")
+    if unknown_columns == "refuse" and not columns:
+        raise ArgumentError("--unknown_columns refuse needs --columns: the columns the dataset knows")
+
+
 def check_csv_options(texts: Mapping[str, str]) -> Dict[str, str]:
     """The CSV options among ``texts`` (empty ones mean "the default"), each checked by its
     validator; returns them as job-argument texts. Raises ArgumentError naming the option."""
@@ -102,4 +177,10 @@ def check_csv_options(texts: Mapping[str, str]) -> Dict[str, str]:
     parse_empty_cells(chosen.get("empty_cells", ""))
     parse_na_values(chosen.get("na_values", ""))
     parse_type_map(chosen.get("type_map", ""))
+    parse_rename(chosen.get("rename", ""))
+    check_column_options(
+        parse_header(chosen.get("header", "")),
+        parse_columns(chosen.get("columns", "")),
+        parse_unknown_columns(chosen.get("unknown_columns", "")),
+    )
     return chosen

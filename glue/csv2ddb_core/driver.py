@@ -71,6 +71,8 @@ def data_start(s3: Any, plan: LoadPlan, compression: Optional[str]) -> Tuple[Opt
     args = plan.args
     if compression not in (None, "none") or not splittable(args.encoding, args.delimiter):
         return None, 0
+    if not args.header:
+        return 0, 0
     text = open_text(_stream(s3, plan, 0), args.encoding)[0]
     lines = record_lines(text, args.delimiter)
     text.close()
@@ -95,7 +97,7 @@ def assemble(scans: Sequence[Mapping[str, Any]], header_lines: int) -> List[Spli
 
 
 def whole_object_split(plan: LoadPlan) -> Split:
-    return Split(0, 0, plan.size, 1, NO_LINE_LIMIT, whole_object=True)
+    return Split(0, 0, plan.size, 1, NO_LINE_LIMIT, whole_object=True, has_header=plan.args.header)
 
 
 def loadable(splits: Sequence[Split]) -> List[Split]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.contract import ADDED_ATTRIBUTES, DEFAULT_KEYS, HeaderError, JobArgs, KeySchema
 
@@ -26,13 +26,41 @@ class HeaderSpec:
         return part if self.sort_index is None else f"{part} + column:{self.names[self.sort_index]}"
 
 
+def _trimmed(raw: Sequence[str]) -> List[str]:
+    names = [name.strip() for name in raw]
+    if names and names[0].startswith("\ufeff"):  # a BOM the codec did not strip
+        names[0] = names[0][1:].strip()
+    return names
+
+
+def attribute_names(
+    names: Sequence[str],
+    columns: Sequence[str] = (),
+    rename: Optional[Mapping[str, str]] = None,
+    unknown_columns: str = "keep",
+) -> List[str]:
+    """The file's column names as the items' attribute names: a column the declared ``columns``
+    do not name refused (``unknown_columns`` refuse), then ``rename`` applied. Keys, types, checks,
+    the TTL and version columns all name attributes, so they are matched after this."""
+    if columns and unknown_columns == "refuse":
+        unknown = [name for name in names if name not in columns]
+        if unknown:
+            raise HeaderError(
+                f"column(s) {unknown} are not among the declared columns {list(columns)} "
+                "(unknown_columns: refuse)"
+            )
+    renames = rename or {}
+    missing = sorted(set(renames) - set(names))
+    if missing:
+        raise HeaderError(f"--rename names column(s) {missing} the file does not have {list(names)}")
+    return [renames.get(name, name) for name in names]
+
+
 def validate_header(raw: Sequence[str], keys: KeySchema = DEFAULT_KEYS) -> HeaderSpec:
     """Trim names; refuse blank or duplicate names and names that collide with added attributes."""
     if not raw:
         raise HeaderError("the file has no header row (it is empty)")
-    names = [name.strip() for name in raw]
-    if names and names[0].startswith("\ufeff"):  # a BOM the codec did not strip
-        names[0] = names[0][1:].strip()
+    names = _trimmed(raw)
     blank = [i + 1 for i, n in enumerate(names) if not n]
     if blank:
         raise HeaderError(f"blank column name(s) in the header at position(s) {blank}")
@@ -72,7 +100,10 @@ def validate_header(raw: Sequence[str], keys: KeySchema = DEFAULT_KEYS) -> Heade
 
 
 def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> HeaderSpec:
-    """The first record, validated as the header (HeaderError before anything is written)."""
+    """The first record, validated as the header (HeaderError before anything is written); with
+    ``--header false`` the declared ``--columns`` instead, and the first record stays data."""
+    if not args.header:
+        return validate_header(attribute_names(args.columns, rename=args.rename), args.keys)
     first = next(records, None)
     if first is None:
         raise HeaderError("the file has no header row (it is empty)")
@@ -83,4 +114,6 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
             joined.encode("utf-8")
         except UnicodeEncodeError:
             raise HeaderError(f"the header row is not valid {args.encoding}") from None
+    if args.columns or args.rename:
+        raw = attribute_names(_trimmed(raw), args.columns, args.rename, args.unknown_columns)
     return validate_header(raw, args.keys)

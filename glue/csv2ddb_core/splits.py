@@ -53,6 +53,7 @@ class Split:
     last_line: int
     entry: str = START
     whole_object: bool = False  # a compressed or unsplittable object: one split, header included
+    has_header: bool = True  # a whole-object split's first record is the header (--header true)
 
 
 def splittable(encoding: str, delimiter: str) -> bool:
@@ -206,6 +207,6 @@ def split_records(text: Iterable[str], delimiter: str, split: Split) -> Iterator
     """
     lines = _Lines(text, '"' if split.entry == QUOTED else "")
     records = read_records(lines, delimiter, first_line=split.first_line, last_line=split.last_line)
-    if split.entry == QUOTED or split.whole_object:
+    if split.entry == QUOTED or (split.whole_object and split.has_header):
         next(records, None)
     yield from records

@@ -64,9 +64,18 @@ def test_csv_options_in_the_params_are_checked_by_the_core() -> None:
         ({"type_map": '{"a": "DATE"}'}, "column 'a' has unknown type 'DATE'"),
         ({"empty_cells": "zero"}, "--empty_cells must be one of"),
         ({"engine": "flink"}, "engine must be one of"),
+        ({"header": False}, "--header false needs --columns"),
+        ({"columns": ["a", "a"]}, "more than once"),
     ):
         with pytest.raises(InvalidLoadRequest, match=says):
             plan_request({"key": "raw/x.csv", **bad}, "manual", None, SETTINGS)
+    # The column options, from a conf as JSON values (or text), reach the job as JSON text.
+    conf = {"key": "raw/x.csv", "header": False, "columns": ["Item No", "qty"], "rename": {"Item No": "id"}}
+    assert plan_request(conf, "manual", None, SETTINGS).csv_options == {
+        "header": "false",
+        "columns": '["Item No", "qty"]',
+        "rename": '{"Item No": "id"}',
+    }
 
 
 def test_an_event_batch_keeps_what_it_may_load_and_says_why_not_the_rest() -> None:

@@ -15,6 +15,7 @@ from csv2ddb.datasets.routing import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
 from csv2ddb.load.trigger_form import load_params, plan_request
 from csv2ddb.settings import load_settings
+from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.routing import parse_routes, route_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,6 +117,30 @@ def test_a_good_file_gives_a_whole_dataset(tmp_path: Path) -> None:
         (with_(GOOD, "table.write_mode", "upsert_newer"), "table: --write_mode upsert_newer needs"),
         (with_(GOOD, "reject_tolerance", "lots"), "reject_tolerance:"),
         ("files: [unclosed", "not valid YAML"),
+        (with_(GOOD, "read.header", False), "read: --header false needs --columns"),
+        (with_(GOOD, "read.columns", ["zip", "zip"]), "read.columns: ['zip', 'zip'] has non-unique"),
+        (with_(GOOD, "read.unknown_columns", "ignore"), "read.unknown_columns: 'ignore' is not one of"),
+        (with_(GOOD, "read.unknown_columns", "refuse"), "read: --unknown_columns refuse needs --columns"),
+        (
+            with_(with_(GOOD, "read.columns", ["Order", "zip"]), "read.rename", {"Ordr": "order_id"}),
+            "read.rename: renames column(s) ['Ordr'] not in read.columns",
+        ),
+        (
+            with_(GOOD, "read.columns", ["order_id", "postcode"]),
+            "read.types.zip: names column 'zip', which is not among the dataset's columns",
+        ),
+        (
+            with_(with_(GOOD, "read.columns", ["Order", "zip"]), "read.rename", {"Order": "order"}),
+            "table.partition_key: names column 'order_id', which is not among the dataset's columns",
+        ),
+        (
+            with_(
+                with_(GOOD, "read.columns", ["order_id", "zip"]),
+                "checks",
+                {"columns": {"qty": {"not_null": True}}},
+            ),
+            "checks.columns.qty: names column 'qty', which is not among the dataset's columns",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_file_and_the_field(
@@ -128,6 +153,47 @@ def test_a_bad_file_is_refused_naming_the_file_and_the_field(
     assert str(error).startswith(f"{path}: ")
     assert says in str(error)
     assert [d.name for d in found.datasets] == ["customers"]  # the good file still loads
+
+
+def test_column_options_reach_the_job_as_csv_options(tmp_path: Path) -> None:
+    read = {
+        **GOOD["read"],
+        "header": False,
+        "columns": ["Order No", "zip", "note"],
+        "rename": {"Order No": "order_id"},
+        "unknown_columns": "refuse",
+    }
+    write(tmp_path, "orders", {**GOOD, "read": read})
+    (orders,) = load_all(tmp_path, SETTINGS).datasets
+    assert {k: orders.csv[k] for k in ("header", "columns", "rename", "unknown_columns")} == {
+        "header": "false",
+        "columns": '["Order No", "zip", "note"]',
+        "rename": '{"Order No": "order_id"}',
+        "unknown_columns": "refuse",
+    }
+    # The way to the job: the run's plan carries them, and the job parses what the plan passes.
+    request = plan_request({"key": "raw/orders/a.csv"}, "manual", None, SETTINGS, orders)
+    argv = [part for name, value in request.csv_options.items() for part in (f"--{name}", value)]
+    args = parse_job_args(
+        [
+            "--source_bucket",
+            "b",
+            "--source_key",
+            "raw/orders/a.csv",
+            "--table",
+            "t",
+            "--run_id",
+            "r-1",
+            *argv,
+        ],
+        env={},
+    )
+    assert (args.header, args.columns, args.rename, args.unknown_columns) == (
+        False,
+        ("Order No", "zip", "note"),
+        {"Order No": "order_id"},
+        "refuse",
+    )
 
 
 def test_overlapping_prefixes_are_refused_on_both_sides(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from csv2ddb_core.checks import CHECKS_SCHEMA
 from csv2ddb_core.contract import LOAD_METHODS, ON_CONFLICT_POLICIES, WRITE_MODES
-from csv2ddb_core.dialect import EMPTY_CELL_MODES, TYPE_NAMES
+from csv2ddb_core.dialect import EMPTY_CELL_MODES, TYPE_NAMES, UNKNOWN_COLUMN_POLICIES
 
 from csv2ddb.settings import ENGINES
 
@@ -98,7 +98,27 @@ DATASET_SCHEMA: dict[str, Any] = {
                 "types": {
                     "type": "object",
                     "additionalProperties": {"enum": sorted(set(TYPE_NAMES.values()))},
-                    "description": 'A type per column: S, N, BOOL or auto; "*" sets the rest.',
+                    "description": 'A type per attribute: S, N, BOOL or auto; "*" sets the rest.',
+                },
+                "header": {
+                    "type": "boolean",
+                    "description": "false: the files have no header row; columns names them, in order.",
+                },
+                "columns": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "description": "The files' columns as the files name them (in order, for header: false).",
+                },
+                "rename": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                    "description": "File column -> attribute name; keys, types and checks use the new names.",
+                },
+                "unknown_columns": {
+                    "enum": list(UNKNOWN_COLUMN_POLICIES),
+                    "description": "A file column that columns does not name: keep it (default), or refuse.",
                 },
             },
         },

@@ -150,11 +150,11 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
             parse_tolerance(str(tolerance))
         except ArgumentError as exc:
             raise DatasetError(path, "reject_tolerance", str(exc)) from None
-    _check_columns(path, write, read)
     try:
         checks = validate_checks(raw.get("checks") or {})
     except ArgumentError as exc:
         raise DatasetError(path, "checks", str(exc)) from None
+    _check_columns(path, write, read, checks)
     return Dataset(
         name=name,
         path=str(path),
@@ -180,17 +180,28 @@ def _text(value: Any) -> str:
 
 def _csv_texts(read: Mapping[str, Any]) -> dict[str, str]:
     """The ``read:`` section as the job's CSV-option texts."""
-    texts = {name: str(read[name]) for name in ("delimiter", "encoding", "empty_cells") if name in read}
+    names = ("delimiter", "encoding", "empty_cells", "unknown_columns")
+    texts = {name: str(read[name]) for name in names if name in read}
     if read.get("na_values"):
         texts["na_values"] = ",".join(read["na_values"])
     if read.get("types"):
         texts["type_map"] = json.dumps(read["types"], sort_keys=True)
+    if "header" in read:
+        texts["header"] = _text(read["header"])
+    if read.get("columns"):
+        texts["columns"] = json.dumps(read["columns"])
+    if read.get("rename"):
+        texts["rename"] = json.dumps(read["rename"], sort_keys=True)
     return texts
 
 
-def _check_columns(path: Path, write: Mapping[str, str], read: Mapping[str, Any]) -> None:
+def _check_columns(
+    path: Path, write: Mapping[str, str], read: Mapping[str, Any], checks: Mapping[str, Any]
+) -> None:
     """A key column may not be typed in ``read.types`` against its key type (the key's type wins
-    in the job, so such a file would load other than it reads)."""
+    in the job, so such a file would load other than it reads). With ``read.columns`` declared,
+    every column a field names must be one of them, by its attribute name (after ``rename``)."""
+    _check_declared(path, write, read, checks)
     types = read.get("types") or {}
     for option in ("partition_key", "sort_key"):
         text = write.get(option, "")
@@ -204,6 +215,40 @@ def _check_columns(path: Path, write: Mapping[str, str], read: Mapping[str, Any]
                 f"read.types.{name}",
                 f"{declared!r} contradicts the {option.replace('_', ' ')} {text!r}: a key column "
                 "takes its key's type",
+            )
+
+
+def _check_declared(
+    path: Path, write: Mapping[str, str], read: Mapping[str, Any], checks: Mapping[str, Any]
+) -> None:
+    declared = read.get("columns") or []
+    renames = read.get("rename") or {}
+    if declared:
+        unknown = sorted(set(renames) - set(declared))
+        if unknown:
+            raise DatasetError(path, "read.rename", f"renames column(s) {unknown} not in read.columns")
+    if not declared:
+        return
+    attributes = {renames.get(name, name) for name in declared}
+    named: list[tuple[str, str]] = [
+        (f"read.types.{name}", name) for name in (read.get("types") or {}) if name != "*"
+    ]
+    for option in ("sort_key", "version_column", "ttl_column"):
+        if write.get(option):
+            named.append((f"table.{option}", write[option].split(":")[0]))
+    partition = write.get("partition_key", "")
+    if partition and not partition.endswith(":S") and ":" in partition:
+        named.append(("table.partition_key", partition.split(":")[0]))  # S alone may be a hash id
+    named += [(f"checks.columns.{name}", name) for name in (checks.get("columns") or {})]
+    required = (checks.get("file") or {}).get("required_columns") or []
+    named += [("checks.file.required_columns", name) for name in required]
+    for where, name in named:
+        if name not in attributes:
+            raise DatasetError(
+                path,
+                where,
+                f"names column {name!r}, which is not among the dataset's columns {sorted(attributes)} "
+                "(read.columns, after read.rename)",
             )
 
 

@@ -186,8 +186,13 @@ def engine_for(requested: str | None, size: int, load_method: str, settings: Set
 
 
 def checked_csv_options(params: Mapping[str, Any]) -> dict[str, str]:
-    """The CSV options the run's params name, each checked by the core's validator."""
-    texts = {name: str(params[name]) for name in CSV_OPTIONS if params.get(name) not in (None, "")}
+    """The CSV options the run's params name, each checked by the core's validator. A conf may give
+    ``header``, ``columns`` and ``rename`` as JSON values or as text."""
+    texts = {
+        name: json.dumps(value) if isinstance(value, (list, dict, bool)) else str(value)
+        for name, value in ((name, params.get(name)) for name in CSV_OPTIONS)
+        if value not in (None, "")
+    }
     try:
         return check_csv_options(texts)
     except ArgumentError as exc:
