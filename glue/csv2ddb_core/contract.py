@@ -364,6 +364,7 @@ class JobArgs:
     # The column options (csv2ddb_core.dialect): a header row or not, the declared columns,
     # renames to attribute names, and what a column the declaration does not name does.
     header: bool = True
+    quote_char: str = '"'
     columns: Tuple[str, ...] = ()
     rename: Mapping[str, str] = field(default_factory=dict)
     unknown_columns: str = "keep"

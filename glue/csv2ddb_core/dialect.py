@@ -1,4 +1,4 @@
-"""How to read a file: the CSV options (delimiter, encoding, type map, NA values, empty cells,
+"""How to read a file: the CSV options (delimiter, quote, encoding, type map, NA values, empty cells,
 and the column options: header or not, the declared columns, renames, unknown columns).
 
 One validator per option, shared by the job's argument parser (``args``), the DAG's trigger form
@@ -17,6 +17,7 @@ from csv2ddb_core.contract import ArgumentError
 # The job argument of each option and its default text (the job's behaviour when it is absent).
 CSV_OPTION_DEFAULTS: Dict[str, str] = {
     "delimiter": ",",
+    "quote_char": '"',
     "encoding": "utf-8",
     "type_map": "",
     "na_values": "",
@@ -50,6 +51,17 @@ def parse_delimiter(text: str) -> str:
     if len(delimiter) != 1 or delimiter in '\r\n"':
         raise ArgumentError(f"--delimiter must be one character (not a quote or newline), got {delimiter!r}")
     return delimiter
+
+
+def parse_quote_char(text: str, delimiter: str = ",") -> str:
+    """The character that quotes a field (``"`` by default, e.g. ``'``): one character, not the
+    delimiter, a line end or a space."""
+    quote = text or CSV_OPTION_DEFAULTS["quote_char"]
+    if len(quote) != 1 or quote in "\r\n \t" or quote == delimiter:
+        raise ArgumentError(
+            f"--quote_char must be one character, not the delimiter, a space or a line end: {quote!r}"
+        )
+    return quote
 
 
 def parse_encoding(text: str) -> str:
@@ -172,7 +184,7 @@ def check_csv_options(texts: Mapping[str, str]) -> Dict[str, str]:
     if unknown:
         raise ArgumentError(f"unknown CSV option(s) {unknown}; known: {', '.join(CSV_OPTIONS)}")
     chosen = {name: str(value) for name, value in texts.items() if str(value)}
-    parse_delimiter(chosen.get("delimiter", ""))
+    parse_quote_char(chosen.get("quote_char", ""), parse_delimiter(chosen.get("delimiter", "")))
     parse_encoding(chosen.get("encoding", ""))
     parse_empty_cells(chosen.get("empty_cells", ""))
     parse_na_values(chosen.get("na_values", ""))

@@ -48,7 +48,8 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: LoadResult) ->
     head_stream = range_stream(s3, args.source_bucket, args.source_key, pin, 0, size)
     text, result.compression = open_text(head_stream, args.encoding)
     try:
-        header = header_from(split_records(text, args.delimiter, Split(-1, 0, size, 1, NO_LINE_LIMIT)), args)
+        whole = Split(-1, 0, size, 1, NO_LINE_LIMIT)
+        header = header_from(split_records(text, args.delimiter, whole, args.quote_char), args)
     finally:
         text.close()
     plan = LoadPlan(args, header, size, etag, version_id, iso(started))
@@ -69,12 +70,12 @@ def data_start(s3: Any, plan: LoadPlan, compression: Optional[str]) -> Tuple[Opt
     """(byte offset of the first data line, lines before it), or (None, 0) when the object cannot
     be split (compressed, or an encoding whose line ends are not single bytes): one split then."""
     args = plan.args
-    if compression not in (None, "none") or not splittable(args.encoding, args.delimiter):
+    if compression not in (None, "none") or not splittable(args.encoding, args.delimiter, args.quote_char):
         return None, 0
     if not args.header:
         return 0, 0
     text = open_text(_stream(s3, plan, 0), args.encoding)[0]
-    lines = record_lines(text, args.delimiter)
+    lines = record_lines(text, args.delimiter, args.quote_char)
     text.close()
     reader = io.BufferedReader(_stream(s3, plan, 0), buffer_size=1 << 16)
     chunks: Iterator[bytes] = iter(lambda: reader.read(1 << 16), b"")

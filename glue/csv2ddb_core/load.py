@@ -117,7 +117,7 @@ def stream_rows(
     checks: Optional[RowChecks] = None
     try:
         text, result.compression = open_text(stream, args.encoding)
-        records = read_records(text, args.delimiter)
+        records = read_records(text, args.delimiter, quotechar=args.quote_char)
         builder = RowBuilder(
             header_from(records, args),
             source_file=args.source_uri,
@@ -234,7 +234,7 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
     """The parse-only pass of an all-or-nothing load: a file over its reject tolerance fails here,
     before its first write, with its rejects stored so the user sees why."""
     stats = LoadStats()
-    rejects = RejectSink(args.delimiter, args.encoding)
+    rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     try:
         try:
             stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None, items=False)
@@ -303,7 +303,7 @@ def load(
                 stats.rows_duplicate, stats.reject_reasons = checked.rows_duplicate, checked.reject_reasons
                 stats.bytes_read = checked.bytes_read
             raise
-    rejects = RejectSink(args.delimiter, args.encoding)
+    rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     keys = processed.key_list(args, rejects, iso(started))  # teed into the processed zone when on
     writer: Optional[Any] = None
     batch: List[Entry] = []

@@ -173,7 +173,7 @@ def scan_split(plan: LoadPlan, index: int, nominal: Sequence[int]) -> Dict[str, 
     exits = []
     for entry in (START, QUOTED):
         text = io.TextIOWrapper(io.BytesIO(data), encoding=codec, errors="surrogateescape", newline="")
-        exits.append(transition(text, args.delimiter, entry, last=end == plan.size))
+        exits.append(transition(text, args.delimiter, entry, end == plan.size, args.quote_char))
     return {
         "index": index,
         "start": start,
@@ -203,7 +203,9 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
     reasons: Dict[str, int] = {}
     error: Optional[str] = None
     try:
-        for line, row in split_records(split_text(s3, plan, split), plan.args.delimiter, split):
+        for line, row in split_records(
+            split_text(s3, plan, split), plan.args.delimiter, split, plan.args.quote_char
+        ):
             read += 1
             item, digest = build(row)
             if digest is not None and checks is not None:
@@ -266,7 +268,7 @@ def load_split(
     if tap is not None:
         ddb = tap(split.index, ddb)
     out = SplitResult(split.index, marked_duplicates=len(duplicates))
-    rejects = RejectSink(args.delimiter, args.encoding)
+    rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     keys = KeyListWriter(args.keys.names)
     builder = builder_for(plan)
     writer: Optional[BatchWriter] = None
@@ -308,7 +310,7 @@ def _sort_rows(
     build = builder.build
     checks = checks_for(plan)
     batch: List[Entry] = []
-    for line, row in split_records(text, plan.args.delimiter, split):
+    for line, row in split_records(text, plan.args.delimiter, split, plan.args.quote_char):
         out.read += 1
         if fault is not None:
             fault(split.index, out.read)

@@ -63,7 +63,7 @@ def zone_split(
     parts = ParquetParts(stem=f"split-{split.index:05d}")
     try:
         batch: List[Mapping[str, Any]] = []
-        for line, row in split_records(split_text(s3, plan, split), args.delimiter, split):
+        for line, row in split_records(split_text(s3, plan, split), args.delimiter, split, args.quote_char):
             item, digest = build(row)
             if digest is None or line in duplicates:
                 continue

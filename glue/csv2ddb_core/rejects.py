@@ -12,10 +12,10 @@ from typing import Any, Dict, Sequence
 from csv2ddb_core.contract import Reject
 
 
-def raw_row_text(row: Sequence[str], delimiter: str, encoding: str) -> str:
-    """The row as one CSV line for rejects.csv; undecodable bytes shown as ``\\xNN``."""
+def raw_row_text(row: Sequence[str], delimiter: str, encoding: str, quotechar: str = '"') -> str:
+    """The row as one CSV line (the file's dialect) for rejects.csv; undecodable bytes as ``\\xNN``."""
     buf = io.StringIO()
-    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(row)
+    csv.writer(buf, delimiter=delimiter, quotechar=quotechar, lineterminator="").writerow(row)
     text = buf.getvalue()
     codec = "utf-8" if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig") else encoding
     return text.encode(codec, "surrogateescape").decode(codec, "backslashreplace")
@@ -26,7 +26,7 @@ class RejectSink:
 
     COLUMNS = ("line_number", "reason", "detail", "raw_row")
 
-    def __init__(self, delimiter: str, encoding: str) -> None:
+    def __init__(self, delimiter: str, encoding: str, quotechar: str = '"') -> None:
         fd, self._path = tempfile.mkstemp(prefix="csv2ddb-rejects-", suffix=".csv")
         # Kept open for the whole load; close() closes and deletes it.
         self._file = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -34,12 +34,13 @@ class RejectSink:
         self._writer.writerow(self.COLUMNS)
         self._lock = threading.Lock()
         self._delimiter = delimiter
+        self._quotechar = quotechar
         self._encoding = encoding
         self.count = 0
         self.by_reason: Dict[str, int] = {}
 
     def add(self, line_number: int, reject: Reject, row: Sequence[str]) -> None:
-        raw = raw_row_text(row, self._delimiter, self._encoding)
+        raw = raw_row_text(row, self._delimiter, self._encoding, self._quotechar)
         with self._lock:
             self._writer.writerow((line_number, reject.reason, reject.detail, raw))
             self.count += 1

@@ -206,7 +206,11 @@ class NulEscaper:
 
 
 def read_records(
-    text: Iterable[str], delimiter: str, first_line: int = 1, last_line: Optional[int] = None
+    text: Iterable[str],
+    delimiter: str,
+    first_line: int = 1,
+    last_line: Optional[int] = None,
+    quotechar: str = '"',
 ) -> Iterator[Tuple[int, List[str]]]:
     """(first physical line number, cells) per CSV record; blank lines are skipped (no data).
 
@@ -218,7 +222,7 @@ def read_records(
     # strict=True (reliability finding F2): in the default mode the csv module silently closes a
     # quote left open at the end of the file, swallowing every later row into one cell; strict
     # mode raises instead, and the load fails naming the line.
-    reader = csv.reader(escaper, delimiter=delimiter, strict=True)
+    reader = csv.reader(escaper, delimiter=delimiter, quotechar=quotechar, strict=True)
     base = first_line - 1
     line = 0
     while True:

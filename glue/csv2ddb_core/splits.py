@@ -56,7 +56,7 @@ class Split:
     has_header: bool = True  # a whole-object split's first record is the header (--header true)
 
 
-def splittable(encoding: str, delimiter: str) -> bool:
+def splittable(encoding: str, delimiter: str, quotechar: str = '"') -> bool:
     """Whether byte offsets of line ends, quotes and the delimiter are character boundaries."""
     try:
         name = codecs.lookup(encoding).name.replace("-", "_")
@@ -65,7 +65,7 @@ def splittable(encoding: str, delimiter: str) -> bool:
     if any(name.startswith(s) for s in _STATEFUL):
         return False
     try:
-        return all(ch.encode(encoding) == ch.encode("ascii") for ch in ("\n", "\r", '"', delimiter))
+        return all(ch.encode(encoding) == ch.encode("ascii") for ch in ("\n", "\r", quotechar, delimiter))
     except (UnicodeEncodeError, ValueError):
         return False
 
@@ -132,7 +132,7 @@ class _Lines:
         self.exhausted = True
 
 
-def transition(text: Iterable[str], delimiter: str, entry: str, last: bool) -> str:
+def transition(text: Iterable[str], delimiter: str, entry: str, last: bool, quotechar: str = '"') -> str:
     """The parser's state at the end of a split's text when it starts in ``entry``.
 
     A split ends just after a line end, so the parser is then at START, or inside a quoted field
@@ -140,8 +140,8 @@ def transition(text: Iterable[str], delimiter: str, entry: str, last: bool) -> s
     before the input ran out, or at the very end of the object, is BROKEN.
     """
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    lines = _Lines(text, '"' if entry == QUOTED else "")
-    reader = csv.reader(NulEscaper(lines), delimiter=delimiter, strict=True)
+    lines = _Lines(text, quotechar if entry == QUOTED else "")
+    reader = csv.reader(NulEscaper(lines), delimiter=delimiter, quotechar=quotechar, strict=True)
     try:
         for _ in reader:
             pass
@@ -150,10 +150,10 @@ def transition(text: Iterable[str], delimiter: str, entry: str, last: bool) -> s
     return START
 
 
-def record_lines(text: Iterable[str], delimiter: str) -> int:
+def record_lines(text: Iterable[str], delimiter: str, quotechar: str = '"') -> int:
     """Physical lines up to the end of the first non-blank record (the header): where data starts."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(NulEscaper(text), delimiter=delimiter, strict=True)
+    reader = csv.reader(NulEscaper(text), delimiter=delimiter, quotechar=quotechar, strict=True)
     for row in reader:
         if row:
             break
@@ -197,7 +197,9 @@ def entry_states(transitions: Sequence[Tuple[str, str]]) -> List[str]:
     return states
 
 
-def split_records(text: Iterable[str], delimiter: str, split: Split) -> Iterator[Tuple[int, List[str]]]:
+def split_records(
+    text: Iterable[str], delimiter: str, split: Split, quotechar: str = '"'
+) -> Iterator[Tuple[int, List[str]]]:
     """(global start line, cells) of every record that starts in ``split``.
 
     The Python shell's ``read_records`` (strict csv module, NUL kept, blank lines skipped, the same
@@ -205,8 +207,8 @@ def split_records(text: Iterable[str], delimiter: str, split: Split) -> Iterator
     record starting after ``split.last_line``, and a QUOTED entry simulated by a leading quote: that
     record began in an earlier split and is dropped (as is the header of a whole-object split).
     """
-    lines = _Lines(text, '"' if split.entry == QUOTED else "")
-    records = read_records(lines, delimiter, first_line=split.first_line, last_line=split.last_line)
+    lines = _Lines(text, quotechar if split.entry == QUOTED else "")
+    records = read_records(lines, delimiter, split.first_line, split.last_line, quotechar)
     if split.entry == QUOTED or (split.whole_object and split.has_header):
         next(records, None)
     yield from records

@@ -94,3 +94,22 @@ def test_a_file_the_column_options_refuse_writes_nothing(
     assert message in manifest["error"]
     assert manifest["rows_written"] == 0
     assert target.count_items() == 0
+
+
+# Quoted with ': a field holding the delimiter, a line end and a doubled quote; a " is plain text.
+SINGLE_QUOTED = (
+    b"id,note,height\r\nk1,'one, two',5'10\"\r\nk2,'line one\r\nline ''two''',6\r\nk3,plain,\"7\"\r\n"
+)
+
+
+def test_a_quote_character_other_than_the_double_quote(target: LoadTarget) -> None:
+    key = target.put("raw/single-quoted.csv", SINGLE_QUOTED)
+    manifest = target.run(key, quote_char="'")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    items = {item["id"]["S"]: item for item in target.scan_items()}
+    assert items["k1"]["note"] == {"S": "one, two"}
+    assert items["k1"]["height"] == {"S": "5'10\""}  # a quote inside an unquoted field is text
+    assert items["k2"]["note"] == {"S": "line one\r\nline 'two'"}
+    assert items["k3"]["height"] == {"S": '"7"'}
+    with pytest.raises(ArgumentError, match="--quote_char must be one character, not the delimiter"):
+        check_csv_options({"quote_char": ";", "delimiter": ";"})

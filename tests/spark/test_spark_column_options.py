@@ -8,7 +8,7 @@ import gzip
 
 import pytest
 
-from tests.glue.test_column_options import COLUMNS, HEADERLESS, RENAME
+from tests.glue.test_column_options import COLUMNS, HEADERLESS, RENAME, SINGLE_QUOTED
 from tests.spark.conftest import Engines
 
 pytestmark = [pytest.mark.emulator, pytest.mark.spark]
@@ -42,3 +42,12 @@ def test_a_refused_column_fails_the_spark_load_before_any_task(engines: Engines)
     assert loaded.manifest["status"] == "failed"
     assert "column(s) ['extra'] are not among the declared columns" in loaded.manifest["error"]
     assert loaded.manifest["rows_written"] == 0
+
+
+def test_a_single_quoted_file_splits_inside_its_quoted_newlines(engines: Engines) -> None:
+    body = SINGLE_QUOTED + b"".join(b"k%d,'a\r\nb, c',%d\r\n" % (i, i) for i in range(4, 40))
+    for split_bytes in ("25", "1000000"):  # boundaries inside 'a\r\nb, c'; one split for all
+        shell, spark = engines.both("raw/q.csv", body, "quoted-1", split_bytes=split_bytes, quote_char="'")
+        assert spark.manifest["status"] == shell.manifest["status"] == "succeeded", spark.manifest["error"]
+        assert spark.figures == shell.figures == (39, 39, 0, 0, 0, 0)
+        assert spark.digest() == shell.digest()

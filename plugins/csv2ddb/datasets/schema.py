@@ -88,6 +88,9 @@ DATASET_SCHEMA: dict[str, Any] = {
             "description": "How to read the files (a comma-delimited UTF-8 CSV with a header by default).",
             "properties": {
                 "delimiter": _text("One character, or tab.", minLength=1, maxLength=3),
+                "quote_char": _text(
+                    'The character that quotes a field (default ").', minLength=1, maxLength=1
+                ),
                 "encoding": _text("e.g. utf-8, latin-1, cp1252."),
                 "na_values": {
                     "type": "array",

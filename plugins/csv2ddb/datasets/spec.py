@@ -180,7 +180,7 @@ def _text(value: Any) -> str:
 
 def _csv_texts(read: Mapping[str, Any]) -> dict[str, str]:
     """The ``read:`` section as the job's CSV-option texts."""
-    names = ("delimiter", "encoding", "empty_cells", "unknown_columns")
+    names = ("delimiter", "quote_char", "encoding", "empty_cells", "unknown_columns")
     texts = {name: str(read[name]) for name in names if name in read}
     if read.get("na_values"):
         texts["na_values"] = ",".join(read["na_values"])

@@ -251,6 +251,14 @@ def csv_params() -> dict[str, Any]:
             "section": CSV_SECTION,
             "description": f"One character (e.g. ; or |), or tab. Empty = {defaults['delimiter']!r}.",
         },
+        "quote_char": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "maxLength": 1,
+            "title": "Quote character",
+            "section": CSV_SECTION,
+            "description": f"The character that quotes a field, e.g. '. Empty = {defaults['quote_char']}.",
+        },
         "encoding": {
             "default": None,
             "type": OPTIONAL_STRING,
