@@ -56,7 +56,7 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("key list (JSON lines, gzip)", ("keylist.py:KeyListWriter.add", "keylist.py:key_line")),
     ("progress log", ("progress.py:Progress.log",)),
     ("dedupe index", ("keys.py:DedupeIndex.add",)),
-    ("build items (type cells, hash ids)", ("rows.py:RowBuilder.build",)),
+    ("build items (type cells, hash ids)", ("rows.py:RowBuilder._build",)),
     ("encode request bodies (json)", ("writer.py:BatchWriter._encode_body", "encoder.py:JSONEncoder.encode")),
     ("HTTP send/receive (urllib3, http.client)", ("connectionpool.py:HTTPConnectionPool.urlopen",)),
     ("botocore: serialize, sign, events, parse", ("client.py:BaseClient._make_api_call",)),

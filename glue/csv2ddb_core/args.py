@@ -178,5 +178,6 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         quote_char=parse_quote_char(values["quote_char"] or "", delimiter),
         columns=columns,
         rename=parse_rename(values["rename"] or ""),
+        drop=parse_columns(values["drop"] or "", "drop"),
         unknown_columns=unknown_columns,
     )

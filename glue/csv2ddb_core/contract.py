@@ -367,6 +367,7 @@ class JobArgs:
     quote_char: str = '"'
     columns: Tuple[str, ...] = ()
     rename: Mapping[str, str] = field(default_factory=dict)
+    drop: Tuple[str, ...] = ()
     unknown_columns: str = "keep"
 
     @property

@@ -25,11 +25,12 @@ CSV_OPTION_DEFAULTS: Dict[str, str] = {
     "header": "true",  # false: the file has no header row; --columns names its columns
     "columns": "",  # JSON list: the file's columns (with a header: the ones the dataset knows)
     "rename": "",  # JSON object: file column -> attribute name
-    "unknown_columns": "keep",  # keep | refuse: a file column --columns does not name
+    "drop": "",  # JSON list: file columns not written
+    "unknown_columns": "keep",  # keep | ignore | refuse: a file column --columns does not name
 }
 CSV_OPTIONS: Tuple[str, ...] = tuple(CSV_OPTION_DEFAULTS)
 EMPTY_CELL_MODES = ("omit", "null", "empty_string")
-UNKNOWN_COLUMN_POLICIES = ("keep", "refuse")
+UNKNOWN_COLUMN_POLICIES = ("keep", "ignore", "refuse")
 TAB_NAMES = ("\\t", "tab")
 TYPE_NAMES = {
     "s": "S",
@@ -132,17 +133,18 @@ def _name(option: str, value: object) -> str:
     return value.strip()
 
 
-def parse_columns(text: str) -> Tuple[str, ...]:
-    """``["id", "name", ...]``: the file's columns in order; empty = not declared."""
+def parse_columns(text: str, option: str = "columns") -> Tuple[str, ...]:
+    """``["id", "name", ...]``: the file's columns in order (``--drop``: the ones not written);
+    empty = none."""
     if not (text or "").strip():
         return ()
-    raw = _json("columns", text, list, '["id", "name", "price"]')
-    names = tuple(_name("columns", value) for value in raw)
+    raw = _json(option, text, list, '["id", "name", "price"]')
+    names = tuple(_name(option, value) for value in raw)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ArgumentError(f"--columns names column(s) {repeated} more than once")
+        raise ArgumentError(f"--{option} names column(s) {repeated} more than once")
     if not names:
-        raise ArgumentError("--columns is an empty list; leave it out to declare no columns")
+        raise ArgumentError(f"--{option} is an empty list; leave it out instead")
     return names
 
 
@@ -160,7 +162,8 @@ def parse_rename(text: str) -> Dict[str, str]:
 
 
 def parse_unknown_columns(text: str) -> str:
-    """What a file column that ``--columns`` does not name does: kept, or the file refused."""
+    """What a file column that ``--columns`` does not name does: kept, not written (ignore), or
+    the file refused."""
     policy = (text or CSV_OPTION_DEFAULTS["unknown_columns"]).strip()
     if policy not in UNKNOWN_COLUMN_POLICIES:
         raise ArgumentError(
@@ -173,8 +176,10 @@ def check_column_options(header: bool, columns: Tuple[str, ...], unknown_columns
     """A file without a header needs its columns named; refusing unknown columns needs the known."""
     if not header and not columns:
         raise ArgumentError("--header false needs --columns: the file's column names, in order")
-    if unknown_columns == "refuse" and not columns:
-        raise ArgumentError("--unknown_columns refuse needs --columns: the columns the dataset knows")
+    if unknown_columns != "keep" and not columns:
+        raise ArgumentError(
+            f"--unknown_columns {unknown_columns} needs --columns: the columns the dataset knows"
+        )
 
 
 def check_csv_options(texts: Mapping[str, str]) -> Dict[str, str]:
@@ -190,6 +195,7 @@ def check_csv_options(texts: Mapping[str, str]) -> Dict[str, str]:
     parse_na_values(chosen.get("na_values", ""))
     parse_type_map(chosen.get("type_map", ""))
     parse_rename(chosen.get("rename", ""))
+    parse_columns(chosen.get("drop", ""), "drop")
     check_column_options(
         parse_header(chosen.get("header", "")),
         parse_columns(chosen.get("columns", "")),

@@ -57,7 +57,7 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: LoadResult) ->
     result.id_source = header.id_source
     result.columns = list(builder.names)
     result.key_by_default = key_by_default(args.key_given, header.id_index)
-    start_checks(args, builder.names, result)  # a bad declaration or a missing required column: here
+    start_checks(args, header, result)  # a bad declaration or a missing required column: here
     return plan
 
 

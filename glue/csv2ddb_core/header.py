@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.contract import ADDED_ATTRIBUTES, DEFAULT_KEYS, HeaderError, JobArgs, KeySchema
@@ -19,6 +19,17 @@ class HeaderSpec:
     id_index: Optional[int]  # the partition key's column; None = deterministic hash id
     keys: KeySchema = DEFAULT_KEYS
     sort_index: Optional[int] = None  # the sort key's column (required when there is a sort key)
+    # Columns not written (--drop, --unknown_columns ignore): ``file_names`` are every column of
+    # the file by its attribute name, and ``keep`` the positions of ``names`` among them. Rows are
+    # read whole: a ragged row is judged on the file's width, and the checks and the content
+    # digest of a conflicting duplicate see every cell; the item has only the kept columns.
+    file_names: Tuple[str, ...] = ()
+    keep: Optional[Tuple[int, ...]] = None
+
+    @property
+    def row_names(self) -> Tuple[str, ...]:
+        """The names of a row's cells as the reader gives them (every column of the file)."""
+        return self.file_names if self.keep is not None else self.names
 
     @property
     def id_source(self) -> str:
@@ -103,7 +114,7 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
     """The first record, validated as the header (HeaderError before anything is written); with
     ``--header false`` the declared ``--columns`` instead, and the first record stays data."""
     if not args.header:
-        return validate_header(attribute_names(args.columns, rename=args.rename), args.keys)
+        return _dropping(validate_header(attribute_names(args.columns, rename=args.rename)), args)
     first = next(records, None)
     if first is None:
         raise HeaderError("the file has no header row (it is empty)")
@@ -116,4 +127,27 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
             raise HeaderError(f"the header row is not valid {args.encoding}") from None
     if args.columns or args.rename:
         raw = attribute_names(_trimmed(raw), args.columns, args.rename, args.unknown_columns)
-    return validate_header(raw, args.keys)
+    if not args.drop and args.unknown_columns != "ignore":
+        return validate_header(raw, args.keys)
+    return _dropping(validate_header(raw), args)
+
+
+def _dropping(whole: HeaderSpec, args: JobArgs) -> HeaderSpec:
+    """The header of the columns written: ``whole`` (every column, by attribute name) less
+    ``--drop`` (named as the file names them) and, with ``--unknown_columns ignore``, the columns
+    ``--columns`` does not name; the keys are looked up among what is left."""
+    if not args.drop and args.unknown_columns != "ignore":
+        return validate_header(whole.names, args.keys)
+    attribute = dict(zip(args.columns, attribute_names(args.columns, rename=args.rename)))
+    dropped = {args.rename.get(name, name) for name in args.drop}
+    missing = sorted(dropped - set(whole.names))
+    if missing:
+        raise HeaderError(f"--drop names column(s) {missing} the file does not have {list(whole.names)}")
+    if args.unknown_columns == "ignore":
+        known = set(attribute.values())
+        dropped |= {name for name in whole.names if name not in known}
+    keep = tuple(i for i, name in enumerate(whole.names) if name not in dropped)
+    if not keep:
+        raise HeaderError(f"every column of the file is dropped {list(whole.names)}: nothing to write")
+    kept = validate_header([whole.names[i] for i in keep], args.keys)
+    return replace(kept, file_names=whole.names, keep=keep)

@@ -28,7 +28,7 @@ from csv2ddb_core.contract import (
     Manifest,
     SourceObject,
 )
-from csv2ddb_core.header import header_from
+from csv2ddb_core.header import HeaderSpec, header_from
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso, utc_now
 from csv2ddb_core.progress import Progress
@@ -133,7 +133,7 @@ def stream_rows(
         result.id_source = header.id_source
         result.columns = list(builder.names)
         result.key_by_default = key_by_default(args.key_given, header.id_index)
-        checks = start_checks(args, builder.names, result)
+        checks = start_checks(args, header, result)
         dups = Duplicates(args.on_conflict, header.id_index is not None, winners)
         seen = dups.index
         # The validation pass only decides each row (no item to hand on): RowBuilder.verdict.
@@ -206,17 +206,17 @@ def stream_rows(
         stream.close()
 
 
-def start_checks(args: JobArgs, names: Any, result: LoadResult) -> Optional[RowChecks]:
+def start_checks(args: JobArgs, header: HeaderSpec, result: LoadResult) -> Optional[RowChecks]:
     """The load's column checks compiled against the header (None when it declares none), after its
     header-time file checks (required columns): a file failing one fails here, before any row."""
     if not args.checks:
         return None
-    early = file_results(args.checks, names, None)
+    early = file_results(args.checks, header.names, None)
     failure = file_failure(early)
     if failure:
         result.checks = summary(early)
         raise JobError(f"{failure}; nothing was written")
-    checks = RowChecks(args.checks, names, args.na_values)
+    checks = RowChecks(args.checks, header.row_names, args.na_values)  # they judge the rows read
     result.check_failures = dict(checks.failures)
     return None if checks.empty else checks
 

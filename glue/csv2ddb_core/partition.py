@@ -139,7 +139,7 @@ def checks_for(plan: LoadPlan) -> Optional[RowChecks]:
     before its dedupe. ``unique`` needs the whole file: the Spark driver judges it."""
     if not plan.args.checks:
         return None
-    checks = RowChecks(plan.args.checks, plan.header.names, plan.args.na_values)
+    checks = RowChecks(plan.args.checks, plan.header.row_names, plan.args.na_values)
     return checks if checks.has_stateless else None
 
 

@@ -100,6 +100,16 @@ class RowBuilder:
             getter if self.width > 1 else (lambda r: (getter(r),))
         )
         self._canonical_format = canonical_format([self.names[i] for i in order])
+        # What the reader's rows go through: as they are, or (columns dropped) judged on the file's
+        # width and cut to the kept columns first. Bound once, so a load dropping nothing pays nothing.
+        self.build: Callable[[List[str]], Tuple[Any, Optional[bytes]]] = self._build
+        self.verdict: Callable[[List[str]], Tuple[Optional[Reject], Optional[bytes]]] = self._verdict
+        if header.keep is not None:
+            self._file_width = len(header.file_names)
+            pick = itemgetter(*header.keep)
+            self._pick: Callable[[List[str]], Any] = pick if len(header.keep) > 1 else (lambda r: (pick(r),))
+            self.build = self._build_kept
+            self.verdict = self._verdict_kept
 
     def _column(self, name: str, what: str) -> int:
         if name not in self.names:
@@ -160,7 +170,20 @@ class RowBuilder:
             digest = composite_digest([(self._part.type, part_raw)])
         return joined, key, part, sort, digest
 
-    def build(self, row: List[str]) -> Tuple[Any, Optional[bytes]]:
+    def _file_ragged(self, row: List[str]) -> Optional[Reject]:
+        if len(row) != self._file_width:
+            return Reject(R_RAGGED, f"expected {self._file_width} fields, got {len(row)}")
+        return None
+
+    def _build_kept(self, row: List[str]) -> Tuple[Any, Optional[bytes]]:
+        ragged = self._file_ragged(row)
+        return (ragged, None) if ragged is not None else self._build(self._pick(row))
+
+    def _verdict_kept(self, row: List[str]) -> Tuple[Optional[Reject], Optional[bytes]]:
+        ragged = self._file_ragged(row)
+        return (ragged, None) if ragged is not None else self._verdict(self._pick(row))
+
+    def _build(self, row: List[str]) -> Tuple[Any, Optional[bytes]]:
         """(item, dedupe digest) for a good row, or (Reject, None)."""
         got = self._key(row)
         if isinstance(got, Reject):
@@ -190,7 +213,7 @@ class RowBuilder:
                 ), None
         return item, digest
 
-    def verdict(self, row: List[str]) -> Tuple[Optional[Reject], Optional[bytes]]:
+    def _verdict(self, row: List[str]) -> Tuple[Optional[Reject], Optional[bytes]]:
         """What ``build`` decides for ``row``, without the item when only the key can fail it:
         (None, dedupe digest) for a good row, or (Reject, None). The validation pass needs no items,
         and on a file of auto-typed columns this skips typing every cell."""
@@ -199,7 +222,7 @@ class RowBuilder:
             return got, None
         joined, key, _part, _sort, digest = got
         if self._needs_item or self._may_be_too_large(joined, key):
-            item, built = self.build(row)
+            item, built = self._build(row)
             return (item, None) if built is None else (None, built)
         return None, digest
 

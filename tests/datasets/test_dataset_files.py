@@ -119,11 +119,19 @@ def test_a_good_file_gives_a_whole_dataset(tmp_path: Path) -> None:
         ("files: [unclosed", "not valid YAML"),
         (with_(GOOD, "read.header", False), "read: --header false needs --columns"),
         (with_(GOOD, "read.columns", ["zip", "zip"]), "read.columns: ['zip', 'zip'] has non-unique"),
-        (with_(GOOD, "read.unknown_columns", "ignore"), "read.unknown_columns: 'ignore' is not one of"),
+        (with_(GOOD, "read.unknown_columns", "drop"), "read.unknown_columns: 'drop' is not one of"),
+        (
+            with_(with_(GOOD, "read.columns", ["order_id", "zip"]), "read.drop", ["note"]),
+            "read.drop: names column(s) ['note'] not in read.columns",
+        ),
+        (
+            with_(with_(GOOD, "read.columns", ["order_id", "zip"]), "read.drop", ["zip"]),
+            "read.types.zip: names column 'zip', which is not among the dataset's columns",
+        ),
         (with_(GOOD, "read.unknown_columns", "refuse"), "read: --unknown_columns refuse needs --columns"),
         (
             with_(with_(GOOD, "read.columns", ["Order", "zip"]), "read.rename", {"Ordr": "order_id"}),
-            "read.rename: renames column(s) ['Ordr'] not in read.columns",
+            "read.rename: names column(s) ['Ordr'] not in read.columns",
         ),
         (
             with_(GOOD, "read.columns", ["order_id", "postcode"]),

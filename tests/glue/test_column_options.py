@@ -24,7 +24,9 @@ RENAME = '{"Item No": "id"}'
         ({"header": "false"}, "--header false needs --columns"),
         ({"header": "maybe"}, "--header must be true or false"),
         ({"unknown_columns": "refuse"}, "--unknown_columns refuse needs --columns"),
-        ({"unknown_columns": "drop"}, "--unknown_columns must be one of keep, refuse"),
+        ({"unknown_columns": "drop"}, "--unknown_columns must be one of keep, ignore, refuse"),
+        ({"unknown_columns": "ignore"}, "--unknown_columns ignore needs --columns"),
+        ({"drop": '["a", "a"]'}, "--drop names column(s) ['a'] more than once"),
         ({"columns": "id,name"}, "--columns is not valid JSON"),
         ({"columns": '{"id": 1}'}, "--columns must be a JSON list"),
         ({"columns": '["id", "id"]'}, "names column(s) ['id'] more than once"),
@@ -113,3 +115,56 @@ def test_a_quote_character_other_than_the_double_quote(target: LoadTarget) -> No
     assert items["k3"]["height"] == {"S": '"7"'}
     with pytest.raises(ArgumentError, match="--quote_char must be one character, not the delimiter"):
         check_csv_options({"quote_char": ";", "delimiter": ";"})
+
+
+# A column not written: line 3 is ragged at the file's width even though it has the kept width;
+# line 4 repeats k1's key and differs only in the dropped column (a conflicting duplicate: the
+# file's rows differ, whatever is written).
+WITH_SECRET = b"id,name,secret,qty\r\nk1,apple,s1,3\r\nk2,pear,2\r\nk1,apple,s2,3\r\nk4,date,s4,7\r\n"
+
+
+def test_dropped_columns_are_read_and_judged_but_never_written(target: LoadTarget) -> None:
+    key = target.put("raw/secret.csv", WITH_SECRET)
+    manifest = target.run(key, drop='["secret"]', reject_tolerance="2", on_conflict="reject")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    figures = [manifest[n] for n in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")]
+    assert figures == [4, 2, 2, 0]
+    assert manifest["reject_reasons"] == {"ragged_row": 1, "conflicting_duplicate": 1}
+    items = {item["id"]["S"]: item for item in target.scan_items()}
+    assert sorted(items) == ["k1", "k4"]
+    assert "secret" not in items["k1"]
+    assert items["k4"]["qty"] == {"N": "7"}
+    rejects = target.get_object(manifest["rejected_location"].split("/", 3)[3]).decode()
+    assert '3,ragged_row,"expected 4 fields, got 3","k2,pear,2"' in rejects
+
+
+def test_unknown_columns_ignored_and_the_hash_id_over_what_is_written(target: LoadTarget) -> None:
+    # No id column: the content-hash id is over the written columns, so two rows that differ only
+    # in an ignored column are one item (an exact duplicate).
+    body = b"name,qty,loaded_at\r\napple,3,09:00\r\napple,3,09:05\r\npear,2,09:00\r\n"
+    key = target.put("raw/ignored.csv", body)
+    manifest = target.run(key, columns='["name", "qty"]', unknown_columns="ignore")
+    assert manifest["status"] == "succeeded", manifest["error"]
+    figures = [manifest[n] for n in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")]
+    assert figures == [3, 2, 0, 1]
+    items = target.scan_items()
+    assert sorted(item["name"]["S"] for item in items) == ["apple", "pear"]
+    assert all("loaded_at" not in item for item in items)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"drop": '["nope"]'}, "--drop names column(s) ['nope'] the file does not have"),
+        ({"drop": '["id", "name", "qty"]'}, "every column of the file is dropped"),
+        ({"drop": '["qty"]', "type_map": '{"qty": "N"}'}, "--type_map names column(s) not in the header"),
+    ],
+)
+def test_a_drop_the_file_cannot_take_writes_nothing(
+    target: LoadTarget, extra: dict[str, str], message: str
+) -> None:
+    key = target.put("raw/drop-refused.csv", b"id,name,qty\r\nk1,apple,3\r\n")
+    manifest = target.run(key, **extra)
+    assert manifest["status"] == "failed"
+    assert message in manifest["error"]
+    assert target.count_items() == 0

@@ -8,7 +8,7 @@ import gzip
 
 import pytest
 
-from tests.glue.test_column_options import COLUMNS, HEADERLESS, RENAME, SINGLE_QUOTED
+from tests.glue.test_column_options import COLUMNS, HEADERLESS, RENAME, SINGLE_QUOTED, WITH_SECRET
 from tests.spark.conftest import Engines
 
 pytestmark = [pytest.mark.emulator, pytest.mark.spark]
@@ -51,3 +51,20 @@ def test_a_single_quoted_file_splits_inside_its_quoted_newlines(engines: Engines
         assert spark.manifest["status"] == shell.manifest["status"] == "succeeded", spark.manifest["error"]
         assert spark.figures == shell.figures == (39, 39, 0, 0, 0, 0)
         assert spark.digest() == shell.digest()
+
+
+def test_dropped_columns_alike_in_both_engines(engines: Engines) -> None:
+    body = WITH_SECRET + b"".join(b"k%d,n%d,s%d,%d\r\n" % (i, i, i, i) for i in range(10, 40))
+    for split_bytes in ("30", "1000000"):
+        shell, spark = engines.both(
+            "raw/secret.csv",
+            body,
+            "dropped-1",
+            split_bytes=split_bytes,
+            drop='["secret"]',
+            reject_tolerance="2",
+        )
+        assert spark.manifest["status"] == shell.manifest["status"] == "succeeded", spark.manifest["error"]
+        assert spark.figures == shell.figures == (34, 32, 2, 0, 0, 0)
+        assert spark.digest() == shell.digest()
+        assert spark.rejects() == shell.rejects()

@@ -119,9 +119,16 @@ DATASET_SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"type": "string", "minLength": 1},
                     "description": "File column -> attribute name; keys, types and checks use the new names.",
                 },
+                "drop": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "description": "File columns not written (as the files name them).",
+                },
                 "unknown_columns": {
                     "enum": list(UNKNOWN_COLUMN_POLICIES),
-                    "description": "A file column that columns does not name: keep it (default), or refuse.",
+                    "description": "A column that columns does not name: keep (default), ignore, refuse.",
                 },
             },
         },

@@ -192,6 +192,8 @@ def _csv_texts(read: Mapping[str, Any]) -> dict[str, str]:
         texts["columns"] = json.dumps(read["columns"])
     if read.get("rename"):
         texts["rename"] = json.dumps(read["rename"], sort_keys=True)
+    if read.get("drop"):
+        texts["drop"] = json.dumps(read["drop"])
     return texts
 
 
@@ -223,13 +225,14 @@ def _check_declared(
 ) -> None:
     declared = read.get("columns") or []
     renames = read.get("rename") or {}
-    if declared:
-        unknown = sorted(set(renames) - set(declared))
-        if unknown:
-            raise DatasetError(path, "read.rename", f"renames column(s) {unknown} not in read.columns")
     if not declared:
         return
-    attributes = {renames.get(name, name) for name in declared}
+    for field_name, names in (("read.rename", renames), ("read.drop", read.get("drop") or [])):
+        unknown = sorted(set(names) - set(declared))
+        if unknown:
+            raise DatasetError(path, field_name, f"names column(s) {unknown} not in read.columns")
+    dropped = set(read.get("drop") or [])
+    attributes = {renames.get(name, name) for name in declared if name not in dropped}
     named: list[tuple[str, str]] = [
         (f"read.types.{name}", name) for name in (read.get("types") or {}) if name != "*"
     ]
