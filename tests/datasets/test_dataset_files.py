@@ -169,14 +169,18 @@ def test_column_options_reach_the_job_as_csv_options(tmp_path: Path) -> None:
         "header": False,
         "columns": ["Order No", "zip", "note"],
         "rename": {"Order No": "order_id"},
+        "drop": ["note"],
         "unknown_columns": "refuse",
     }
-    write(tmp_path, "orders", {**GOOD, "read": read})
+    # A column check may judge a dropped column (it is read); nothing else may name it.
+    checks = {"columns": {"note": {"max_length": 200}}}
+    write(tmp_path, "orders", {**GOOD, "read": read, "checks": checks})
     (orders,) = load_all(tmp_path, SETTINGS).datasets
-    assert {k: orders.csv[k] for k in ("header", "columns", "rename", "unknown_columns")} == {
+    assert {k: orders.csv[k] for k in ("header", "columns", "rename", "drop", "unknown_columns")} == {
         "header": "false",
         "columns": '["Order No", "zip", "note"]',
         "rename": '{"Order No": "order_id"}',
+        "drop": '["note"]',
         "unknown_columns": "refuse",
     }
     # The way to the job: the run's plan carries them, and the job parses what the plan passes.
@@ -196,10 +200,11 @@ def test_column_options_reach_the_job_as_csv_options(tmp_path: Path) -> None:
         ],
         env={},
     )
-    assert (args.header, args.columns, args.rename, args.unknown_columns) == (
+    assert (args.header, args.columns, args.rename, args.drop, args.unknown_columns) == (
         False,
         ("Order No", "zip", "note"),
         {"Order No": "order_id"},
+        ("note",),
         "refuse",
     )
 

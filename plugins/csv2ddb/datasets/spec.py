@@ -232,26 +232,27 @@ def _check_declared(
         if unknown:
             raise DatasetError(path, field_name, f"names column(s) {unknown} not in read.columns")
     dropped = set(read.get("drop") or [])
-    attributes = {renames.get(name, name) for name in declared if name not in dropped}
-    named: list[tuple[str, str]] = [
-        (f"read.types.{name}", name) for name in (read.get("types") or {}) if name != "*"
+    read_names = {renames.get(name, name) for name in declared}  # what column checks may judge
+    written = {renames.get(name, name) for name in declared if name not in dropped}
+    named: list[tuple[str, str, set[str]]] = [
+        (f"read.types.{name}", name, written) for name in (read.get("types") or {}) if name != "*"
     ]
     for option in ("sort_key", "version_column", "ttl_column"):
         if write.get(option):
-            named.append((f"table.{option}", write[option].split(":")[0]))
+            named.append((f"table.{option}", write[option].split(":")[0], written))
     partition = write.get("partition_key", "")
     if partition and not partition.endswith(":S") and ":" in partition:
-        named.append(("table.partition_key", partition.split(":")[0]))  # S alone may be a hash id
-    named += [(f"checks.columns.{name}", name) for name in (checks.get("columns") or {})]
+        named.append(("table.partition_key", partition.split(":")[0], written))  # S may be a hash id
+    named += [(f"checks.columns.{name}", name, read_names) for name in (checks.get("columns") or {})]
     required = (checks.get("file") or {}).get("required_columns") or []
-    named += [("checks.file.required_columns", name) for name in required]
-    for where, name in named:
-        if name not in attributes:
+    named += [("checks.file.required_columns", name, written) for name in required]
+    for where, name, among in named:
+        if name not in among:
             raise DatasetError(
                 path,
                 where,
-                f"names column {name!r}, which is not among the dataset's columns {sorted(attributes)} "
-                "(read.columns, after read.rename)",
+                f"names column {name!r}, which is not among the dataset's columns {sorted(among)} "
+                "(read.columns, after read.rename" + (", less read.drop)" if among is written else ")"),
             )
 
 
