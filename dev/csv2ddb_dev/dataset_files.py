@@ -19,6 +19,17 @@ def event_dataset(name: str, prefix: str, table: str = "", partition_key: str = 
     )
 
 
+def schedule_dataset(name: str, prefix: str, table: str = "", read: str = "") -> str:
+    """The YAML of a dataset whose day runs load ``<prefix>dt=<day>/`` (``@daily``); ``read`` is a
+    flow mapping for its ``read:`` section, e.g. ``{header: false, columns: [a, b]}``."""
+    return (
+        f"description: {name} (a harness's own scheduled dataset)\n"
+        f"files: {{prefix: {prefix}, arrive: schedule, schedule: '@daily'}}\n"
+        f'table: {{name: "{table or "{prefix}-" + name}", partition_key: "id:S"}}\n'
+        + (f"read: {read}\n" if read else "")
+    )
+
+
 def deploy_datasets(folder: Path, datasets: dict[str, str]) -> dict[str, str]:
     """Write ``{name: yaml}`` as ``folder/<name>.yaml``; the environment that deploys exactly these."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,8 @@ from csv2ddb.keyreads import count_keys
 from csv2ddb.settings import DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb_dev.airflow_api import AirflowApi
 from csv2ddb_dev.airflow_runner import AirflowProcesses, start_airflow
-from csv2ddb_dev.dataset_files import dag_id_of, deploy_datasets, event_dataset
+from csv2ddb_dev.burst import queue_depth, wait_for
+from csv2ddb_dev.dataset_files import dag_id_of, deploy_datasets, event_dataset, schedule_dataset
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import lambda_module
@@ -44,6 +45,19 @@ TIMINGS: dict[str, Any] = {}
 # The files of this test arrive under their own dataset, loaded into the stack's items table.
 E2E_PREFIX = "raw/e2e/"
 E2E_DAG = dag_id_of("e2e")
+# Two datasets whose files arrive by schedule, the second header-less with a renamed column: their
+# day's files are loaded by a backfill, once each, and never by their S3 events.
+DAILY = {
+    "daily_a": schedule_dataset("daily_a", "raw/daily_a/"),
+    "daily_b": schedule_dataset(
+        "daily_b", "raw/daily_b/", read="{header: false, columns: [order, item], rename: {order: id}}"
+    ),
+}
+DAILY_DAY = "2024-03-01"
+DAILY_FILES = {
+    "daily_a": (f"raw/daily_a/dt={DAILY_DAY}/a.csv", b"id,item\na-1,apple\na-2,pear\n"),
+    "daily_b": (f"raw/daily_b/dt={DAILY_DAY}/b.csv", b"b-1,plum\nb-2,fig\nb-3,kiwi\n"),
+}
 
 
 @dataclass
@@ -55,6 +69,7 @@ class Chain:
     ddb: Any
     glue: Any
     trigger: ModuleType  # the Lambda's own module: its dag_run_id rule
+    sqs: Any  # the stack's events queue
 
     def upload(self, key: str, body: bytes | None = None, path: Path | None = None) -> str:
         """Upload; the DAG run id the Lambda gives this object."""
@@ -91,7 +106,8 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     datasets = deploy_datasets(
-        tmp_path_factory.mktemp("datasets"), {"e2e": event_dataset("e2e", E2E_PREFIX, table="{prefix}-items")}
+        tmp_path_factory.mktemp("datasets"),
+        {"e2e": event_dataset("e2e", E2E_PREFIX, table="{prefix}-items"), **DAILY},
     )
     env = {**emulator.client_env(), **datasets}  # the bootstrap's routing table: the e2e dataset
     settings = load_settings(env, prefix=f"e2e{uuid.uuid4().hex[:8]}")
@@ -116,11 +132,18 @@ def chain(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
             for dag_id in (E2E_DAG, DAG_ID_ROLLBACK):
                 api.wait_for_dag(dag_id, timeout=300)
                 api.unpause_dag(dag_id)
-            clients = {
-                name: session.client(name, endpoint_url=emulator.endpoint_url) for name in ("s3", "dynamodb")
-            }
-            glue = session.client("glue", endpoint_url=emulator.endpoint_url)
-            yield Chain(settings, airflow, api, clients["s3"], clients["dynamodb"], glue, lambda_module())
+            names = ("s3", "dynamodb", "glue", "sqs")
+            clients = {name: session.client(name, endpoint_url=emulator.endpoint_url) for name in names}
+            yield Chain(
+                settings,
+                airflow,
+                api,
+                clients["s3"],
+                clients["dynamodb"],
+                clients["glue"],
+                lambda_module(),
+                clients["sqs"],
+            )
         finally:
             delete_stack(settings)
             airflow.stop()
@@ -230,4 +253,67 @@ def test_rollback_through_the_rest_api_is_audited_and_noted(
     assert f"**Rolled back** by [{rollback_run}]" in load_note
     report(
         capsys, "rollback of the 2-row load via the REST API", [f"{seconds:7.1f}s  trigger -> rolled back"]
+    )
+
+
+@pytest.mark.timeout(1500)
+def test_two_scheduled_datasets_load_their_day_by_backfill_once_never_by_event(
+    chain: Chain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each way in for files that arrive by schedule: their uploads fire S3 events, which the Lambda
+    leaves to the day run; a backfill of the day (REST API, as the UI's Backfill does) loads each
+    dataset's file into its own table, once, the header-less one by its declared columns."""
+    sqs = chain.sqs
+    queue_url = sqs.get_queue_url(QueueName=f"{chain.settings.prefix}-events")["QueueUrl"]
+    for key, body in DAILY_FILES.values():
+        chain.upload(key, body=body)
+    wait_for("the uploads' events handled", lambda: True if queue_depth(sqs, queue_url) == 0 else None, 600)
+    started = time.monotonic()
+    user = chain.airflow.credentials()[0]
+    backfill_runs: dict[str, dict[str, Any]] = {}
+    for name in DAILY:
+        dag_id = dag_id_of(name)
+        chain.api.wait_for_dag(dag_id, timeout=300)
+        chain.api.unpause_dag(dag_id)
+        day = f"{DAILY_DAY}T00:00:00Z"
+        status, body = chain.api.request(
+            "POST",
+            "/api/v2/backfills",
+            {"dag_id": dag_id, "from_date": day, "to_date": day, "max_active_runs": 1, "dag_run_conf": {}},
+        )
+        assert status == 200, body
+
+        def backfill_run(dag_id: str = dag_id) -> dict[str, Any] | None:
+            runs = [r for r in chain.api.list_dag_runs(dag_id) if r["run_type"] == "backfill"]
+            return runs[0] if runs else None
+
+        run = wait_for(f"{dag_id}'s backfill run", backfill_run, 120)
+        backfill_runs[name] = chain.api.wait_dag_run(dag_id, run["dag_run_id"], timeout=900, poll=2.0)
+    seconds = time.monotonic() - started
+    for name, run in backfill_runs.items():
+        dag_id = dag_id_of(name)
+        assert run["state"] == "success", chain.api.list_task_instances(dag_id, run["dag_run_id"])
+        (record,) = chain.records(run["dag_run_id"])
+        key = DAILY_FILES[name][0]
+        assert (record["status"], record["dataset"], record["source_key"]) == ("verified", name, key)
+        assert record["table"] == f"{chain.settings.prefix}-{name}"
+        assert record["triggered_by"] == user  # who created the backfill
+        # No other run of this DAG loaded the file: the event left it to the day run.
+        others = [
+            r for r in chain.api.list_dag_runs(dag_id) if r["run_type"] not in ("backfill", "scheduled")
+        ]
+        assert others == [], others
+    audit = chain.ddb.scan(TableName=chain.settings.audit_table)["Items"]
+    sources = [from_item(item).get("source_key") for item in audit]
+    assert {key: sources.count(key) for key, _ in DAILY_FILES.values()} == {
+        k: 1 for k, _ in DAILY_FILES.values()
+    }
+    (b_record,) = chain.records(backfill_runs["daily_b"]["dag_run_id"])
+    assert (b_record["rows_read"], b_record["rows_written"]) == (3, 3)  # line 1 is data: no header
+    item = chain.ddb.get_item(TableName=f"{chain.settings.prefix}-daily_b", Key={"id": {"S": "b-1"}})["Item"]
+    assert item["item"] == {"S": "plum"}
+    report(
+        capsys,
+        "two scheduled datasets, one backfill each",
+        [f"{seconds:7.1f}s  backfills created -> both verified"],
     )
