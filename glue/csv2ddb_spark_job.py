@@ -57,7 +57,7 @@ from csv2ddb_core.splits import Split, nominal_starts, split_count
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import BinaryType, IntegerType, LongType, StructField, StructType
+from pyspark.sql.types import ArrayType, BinaryType, IntegerType, LongType, StructField, StructType
 
 LOG = logging.getLogger("csv2ddb.load")
 MB = 1 << 20
@@ -76,6 +76,7 @@ DIGESTS = StructType(
         StructField("line", LongType(), False),
         StructField("d", BinaryType(), False),
         StructField("c", BinaryType(), False),  # content digest: exact vs conflicting duplicates
+        StructField("u", ArrayType(BinaryType(), True), True),  # value digests of the unique checks
     ]
 )
 
@@ -161,7 +162,20 @@ def classify(digests: DataFrame, policy: str) -> DataFrame:
         rejecting = F.lit(policy == ON_CONFLICT_REJECT)
         rows = rows.withColumn("reject", F.col("conflict") & rejecting)
         rows = rows.withColumn("drop", F.col("later") & ~F.col("reject"))
-    return rows.select("split", "line", F.col("f.line").alias("first"), "later", "conflict", "drop", "reject")
+    return rows.select(
+        "split", "line", F.col("f.line").alias("first"), "later", "conflict", "drop", "reject", "u"
+    )
+
+
+def unique_failures(classified: DataFrame) -> DataFrame:
+    """``(split, line, rules)`` of every kept row (neither dropped nor rejected by its key) whose
+    value of a ``unique`` check repeats an earlier kept row's; ``rules``: the positions of the
+    failing checks. The Python shell's ``RowChecks.unique_failing``, over the whole file at once."""
+    kept = classified.where(~F.col("drop") & ~F.col("reject") & F.col("u").isNotNull())
+    values = kept.select("split", "line", F.posexplode("u").alias("rule", "v")).where(F.col("v").isNotNull())
+    first = F.min("line").over(Window.partitionBy("rule", "v"))
+    failing = values.withColumn("first", first).where(F.col("line") > F.col("first"))
+    return failing.groupBy("split", "line").agg(F.collect_list("rule").alias("rules"))
 
 
 def duplicate_counts(classified: DataFrame) -> Dict[str, int]:
@@ -199,6 +213,7 @@ def read_before(
     if conflicts:
         stats.rows_rejected += conflicts
         stats.reject_reasons[R_CONFLICTING_DUPLICATE] = conflicts
+    stats.rows_rejected += unique_failures(classified).count()
 
 
 def write_splits(
@@ -210,21 +225,26 @@ def write_splits(
     fault: Optional[Fault],
     tap: Optional[Tap] = None,
     conflicts: Optional[DataFrame] = None,
+    unique: Optional[DataFrame] = None,
 ) -> List[SplitResult]:
-    """Pass 3: one task per split, given the lines of its duplicates and of its conflicting rows
-    to reject (with their key's first line); the committed results."""
+    """Pass 3: one task per split, given the lines of its duplicates, of its conflicting rows to
+    reject (with their key's first line) and of its rows failing ``unique`` (with the failing
+    checks); the committed results."""
     sc = spark.sparkContext
     position = {s.index: i for i, s in enumerate(live)}
     specs = sc.parallelize([(s.index, (0, s)) for s in live], len(live))
     dups = duplicates.rdd.map(lambda r: (r[0], (1, r[1])))
     if conflicts is not None:
         dups = dups.union(conflicts.rdd.map(lambda r: (r[0], (2, (r[1], r[2])))))
+    if unique is not None:
+        dups = dups.union(unique.rdd.map(lambda r: (r[0], (3, (r[1], list(r[2]))))))
 
     def run(values: Any) -> SplitResult:
         split = next(v for tag, v in values if tag == 0)
         lines = {v for tag, v in values if tag == 1}
         rejected = dict(v for tag, v in values if tag == 2)
-        return load_split(plan, split, lines, write, fault, tap, rejected)
+        repeating = dict(v for tag, v in values if tag == 3)
+        return load_split(plan, split, lines, write, fault, tap, rejected, repeating)
 
     grouped = specs.union(dups).groupByKey(len(live), partitionFunc=lambda k: position[k])
     return grouped.map(lambda kv: run(kv[1])).collect()
@@ -259,7 +279,6 @@ def run_load(
         refuse_import_path(args)
         check_table(ddb, args.table, args.keys)
         table_checked = True
-        refuse_unique(args)
         plan = prepare(s3, args, started, result)
         splits = timed(engine, "scan", lambda: plan_splits(spark, s3, plan, opts, result))
         live = loadable(splits)
@@ -287,12 +306,18 @@ def run_load(
         rejected = sum(s["rejected"] for s in summaries)
         if args.on_conflict == ON_CONFLICT_REJECT:
             rejected += counts["conflicting"]
+        unique = (
+            unique_failures(classified).persist(StorageLevel.MEMORY_AND_DISK) if has_unique(args) else None
+        )
+        if unique is not None:
+            cached.append(unique)
+            rejected += timed(engine, "unique", unique.count)
         file_failed = file_failure(file_results(args.checks, result.columns, read)) if args.checks else None
         write = not (args.validate_first and (file_failed or args.tolerance.exceeded(rejected, read)))
         results = timed(
             engine,
             "write",
-            lambda: write_splits(spark, plan, live, duplicates, write, fault, tap, conflicts),
+            lambda: write_splits(spark, plan, live, duplicates, write, fault, tap, conflicts, unique),
         )
         if args.validate_first:  # reported only when the Python shell would run its validation pass
             marked = sum(r.marked_duplicates for r in results)
@@ -309,11 +334,14 @@ def run_load(
             if file_failed:
                 raise JobError(f"{file_failed}; nothing was written (validate_first)")
             raise JobError(tolerance_message(args, stats, result, validated=True))
+        unwritten = duplicates.union(conflicts.select("split", "line"))  # the lines no item came from
+        if unique is not None:
+            unwritten = unwritten.union(unique.select("split", "line"))
         result.processed = spark_zone(  # the processed zone (off unless --processed true): one more pass
             sc,
             plan,
             live,
-            duplicates,
+            unwritten,
             stats.rows_rejected,
             stats.reject_reasons,
             stats.rows_skipped,
@@ -364,15 +392,9 @@ def sum_check_failures(results: Sequence[SplitResult]) -> Dict[str, int]:
     return total
 
 
-def refuse_unique(args: JobArgs) -> None:
-    """``unique`` needs every row's value at once: the Python shell judges it; this engine does not
-    yet, and says so before reading rather than pass a check it did not run."""
-    unique = [c for c, rules in args.checks.get("columns", {}).items() if rules.get("unique")]
-    if unique:
-        raise JobError(
-            f"check unique on column(s) {unique}: the Spark engine does not judge unique yet; "
-            "run this load with engine pythonshell"
-        )
+def has_unique(args: JobArgs) -> bool:
+    """Whether the load declares a ``unique`` check (judged by the driver over the whole file)."""
+    return any(rules.get("unique") for rules in args.checks.get("columns", {}).values())
 
 
 def timed(engine: Dict[str, Any], name: str, step: Callable[[], Any]) -> Any:

@@ -474,6 +474,20 @@ class RowChecks:
                 bad = [*(bad or ()), name]
         return None if bad is None else self._reject(bad)
 
+    def unique_values(self, row: Sequence[str]) -> List[Optional[bytes]]:
+        """The row's value digest per ``unique`` check (None for a missing value), in the order
+        ``unique_reject`` takes: what a parallel engine compares across the whole file."""
+        na = self._na
+        return [
+            None if (cell in na or cell.isspace()) else key_digest(cell)
+            for cell in (row[index] for index, _, _ in self._unique)
+        ]
+
+    def unique_reject(self, failing: Sequence[int]) -> Reject:
+        """The Reject (and the counts) of a row whose ``unique`` checks at these positions (of
+        ``unique_values``) repeat an earlier kept row's value: as ``unique_failing`` gives it."""
+        return self._reject([self._unique[position][2] for position in sorted(failing)])
+
     def _reject(self, bad: List[str]) -> Reject:
         for name in bad:
             self.failures[name] += 1

@@ -135,12 +135,13 @@ def builder_for(plan: LoadPlan) -> RowBuilder:
 
 
 def checks_for(plan: LoadPlan) -> Optional[RowChecks]:
-    """The load's stateless column checks (None when it declares none): what every engine judges
-    before its dedupe. ``unique`` needs the whole file: the Spark driver judges it."""
+    """The load's column checks (None when it declares none). A task judges the stateless ones on
+    each row before the dedupe; ``unique`` needs the whole file: pass 2 hands each row's value
+    digests to the driver, which names the repeating lines to pass 3."""
     if not plan.args.checks:
         return None
     checks = RowChecks(plan.args.checks, plan.header.row_names, plan.args.na_values)
-    return checks if checks.has_stateless else None
+    return None if checks.empty else checks
 
 
 def split_text(s3: Any, plan: LoadPlan, split: Split) -> io.TextIOWrapper:
@@ -189,15 +190,18 @@ def scan_split(plan: LoadPlan, index: int, nominal: Sequence[int]) -> Dict[str, 
 NO_CONTENT = b""
 
 
-def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes, bytes]]:
-    """Pass 2: ``(split, line, key digest, content digest)`` per good row (the content digest only
-    for a key taken from a column: it tells exact from conflicting duplicates), then
-    ``(split, -1, summary JSON, b"")``. Rows failing a column check are rejects here already."""
+def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes, bytes, Any]]:
+    """Pass 2: ``(split, line, key digest, content digest, unique values)`` per good row (the
+    content digest only for a key taken from a column: it tells exact from conflicting duplicates;
+    the value digests of its ``unique`` columns, or None), then ``(split, -1, summary JSON, b"",
+    None)``. Rows failing a stateless column check are rejects here already."""
     keep_zip_directories()
     s3, _ = clients_for(plan.args)
     builder = builder_for(plan)
     build = builder.build
     checks = checks_for(plan)
+    failing = checks.failing if checks is not None and checks.has_stateless else None
+    values = checks.unique_values if checks is not None and checks.has_unique else None
     content = builder.header.id_index is not None
     read = rejected = 0
     reasons: Dict[str, int] = {}
@@ -208,19 +212,20 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
         ):
             read += 1
             item, digest = build(row)
-            if digest is not None and checks is not None:
-                failed = checks.failing(row)
+            if digest is not None and failing is not None:
+                failed = failing(row)
                 if failed is not None:
                     item, digest = failed, None
             if digest is None:
                 rejected += 1
                 reasons[item.reason] = reasons.get(item.reason, 0) + 1
             else:
-                yield split.index, line, digest, content_digest(row) if content else NO_CONTENT
+                unique = values(row) if values is not None else None
+                yield split.index, line, digest, content_digest(row) if content else NO_CONTENT, unique
     except TASK_ERRORS as exc:
         error = _error_text(exc)
     summary = {"read": read, "rejected": rejected, "reasons": reasons, "error": error}
-    yield split.index, -1, json.dumps(summary).encode(), NO_CONTENT
+    yield split.index, -1, json.dumps(summary).encode(), NO_CONTENT, None
 
 
 # --- pass 3 -----------------------------------------------------------------------------------
@@ -256,11 +261,14 @@ def load_split(
     fault: Optional[Fault] = None,
     tap: Optional[Tap] = None,
     conflicts: Optional[Mapping[int, int]] = None,
+    unique: Optional[Mapping[int, Sequence[int]]] = None,
 ) -> SplitResult:
     """Pass 3: write the split's rows (all but ``duplicates``, by line); return its figures.
 
     ``conflicts``: lines the driver rejects as conflicting duplicates, with the line of their key's
-    first row. ``write=False`` only sorts rows (the validation failed): rejects are still stored.
+    first row; ``unique``: lines repeating an earlier kept row's value, with the positions of their
+    failing ``unique`` checks. ``write=False`` only sorts rows (the validation failed): rejects are
+    still stored.
     """
     keep_zip_directories()
     args = plan.args
@@ -277,7 +285,7 @@ def load_split(
     try:
         _sort_rows(
             split_text(s3, plan, split), plan, split, duplicates, builder, rejects, writer, out, fault,
-            conflicts or {},
+            conflicts or {}, unique or {},
         )  # fmt: skip
     except TASK_ERRORS as exc:
         out.error = _error_text(exc)
@@ -305,24 +313,28 @@ def _sort_rows(
     out: SplitResult,
     fault: Optional[Fault],
     conflicts: Mapping[int, int],
+    unique: Mapping[int, Sequence[int]],
 ) -> None:
     """Each record of the split: rejected, a duplicate, or batched to the writer (25 a call)."""
     build = builder.build
     checks = checks_for(plan)
+    failing = checks.failing if checks is not None and checks.has_stateless else None
     batch: List[Entry] = []
     for line, row in split_records(text, plan.args.delimiter, split, plan.args.quote_char):
         out.read += 1
         if fault is not None:
             fault(split.index, out.read)
         item, digest = build(row)
-        if digest is not None and checks is not None:
-            failed = checks.failing(row)
+        if digest is not None and failing is not None:
+            failed = failing(row)
             if failed is not None:
                 item, digest = failed, None
         if digest is None:
             rejects.add(line, item, row)
         elif line in conflicts:
             rejects.add(line, conflict_reject(conflicts[line]), row)
+        elif line in unique and checks is not None:
+            rejects.add(line, checks.unique_reject(unique[line]), row)
         elif line in duplicates:
             out.duplicate += 1
         elif writer is not None:

@@ -7,13 +7,14 @@ building it. Each task writes its split's parts with the same ``ParquetParts`` t
 uses (the same column rule), uploads them under the run's prefix, and returns their schemas; the
 driver widens the parts whose types differ from the load's (``processed.unify``).
 
-Which rows: a split's rows that are neither rejects nor duplicates (the lines the driver named),
-i.e. what the write pass handed its writer. When the load skipped rows (a conditional write mode)
-or DynamoDB refused some, the tasks also keep only the keys of the load's key list, so the zone
-holds exactly ``rows_written`` rows, as in the Python shell.
+Which rows: a split's rows that are neither rejects (a bad row, a failed column check, a conflicting
+duplicate, a repeated unique value) nor duplicates, i.e. what the write pass handed its writer.
+When the load skipped rows (a conditional write mode) or DynamoDB refused some, the tasks also keep
+only the keys of the load's key list, so the zone holds exactly ``rows_written`` rows, as in the
+Python shell.
 
-No pyspark import: the driver function takes the SparkContext and the duplicates DataFrame the
-Spark script already has (``glue/csv2ddb_spark_job.py`` holds all pyspark code).
+No pyspark import: the driver function takes the SparkContext and the DataFrame of unwritten lines
+the Spark script already has (``glue/csv2ddb_spark_job.py`` holds all pyspark code).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from typing import Any, Collection, Dict, FrozenSet, List, Mapping, Optional, Se
 
 from csv2ddb_core.contract import R_DYNAMODB_REJECTED
 from csv2ddb_core.keylist import key_line, parse_s3_uri
-from csv2ddb_core.partition import LoadPlan, builder_for, clients_for, keep_zip_directories, split_text
+from csv2ddb_core.partition import (
+    LoadPlan,
+    builder_for,
+    checks_for,
+    clients_for,
+    keep_zip_directories,
+    split_text,
+)
 from csv2ddb_core.processed import (
     LOG,
     ParquetParts,
@@ -51,21 +59,25 @@ def _written_keys(s3: Any, keys_location: str) -> FrozenSet[str]:
 
 
 def zone_split(
-    plan: LoadPlan, split: Split, duplicates: Collection[int], prefix: str, keys_location: Optional[str]
+    plan: LoadPlan, split: Split, unwritten: Collection[int], prefix: str, keys_location: Optional[str]
 ) -> Dict[str, Any]:
-    """One task: the split's written rows as Parquet parts under ``prefix``; their figures."""
+    """One task: the split's written rows as Parquet parts under ``prefix``; their figures.
+    ``unwritten``: the lines the driver named duplicates, conflicting or repeating a unique value;
+    a row failing a stateless column check is judged here again, as in the write pass."""
     keep_zip_directories()
     args = plan.args
     s3, _ = clients_for(args)
     written = _written_keys(s3, keys_location) if keys_location else None
     names = args.keys.names
     build = builder_for(plan).build
+    checks = checks_for(plan)
+    failing = checks.failing if checks is not None and checks.has_stateless else None
     parts = ParquetParts(stem=f"split-{split.index:05d}")
     try:
         batch: List[Mapping[str, Any]] = []
         for line, row in split_records(split_text(s3, plan, split), args.delimiter, split, args.quote_char):
             item, digest = build(row)
-            if digest is None or line in duplicates:
+            if digest is None or line in unwritten or (failing is not None and failing(row) is not None):
                 continue
             if written is not None and key_line(item, names) not in written:
                 continue
@@ -109,7 +121,7 @@ def spark_zone(
     sc: Any,
     plan: LoadPlan,
     live: Sequence[Split],
-    duplicates: Any,
+    unwritten: Any,
     rows_rejected: int,
     reject_reasons: Mapping[str, int],
     rows_skipped: int,
@@ -132,7 +144,7 @@ def spark_zone(
         filter_by = None if exact else keys_location
         position = {s.index: i for i, s in enumerate(live)}
         specs = sc.parallelize([(s.index, (0, s)) for s in live], max(1, len(live)))
-        dups = duplicates.rdd.map(lambda r: (r[0], (1, r[1])))
+        dups = unwritten.rdd.map(lambda r: (r[0], (1, r[1])))
 
         def run(values: Any) -> Dict[str, Any]:
             split = next(v for tag, v in values if tag == 0)

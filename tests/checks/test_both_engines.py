@@ -113,3 +113,49 @@ def test_a_failing_file_check_writes_nothing_in_both_engines(engines: Engines) -
         )
         assert loaded.manifest["checks"]["failed"] == ["row_count"]
     assert spark.figures == shell.figures
+
+
+# Two unique columns across splits: line 3 repeats a1's email, line 5 repeats a2's email and a3's
+# code (two failing checks), line 6 is an exact duplicate of line 2 (not judged: its key's
+# duplicate), line 7 fails not_null before unique (its repeated email is not remembered), line 8
+# has NA email (never a repeat), line 9 repeats the email of line 7's rejected row (free: rejected
+# rows do not count).
+UNIQUE = (
+    b"id,email,code,qty\n"
+    b"a1,x@y.org,c1,1\n"
+    b"a2,z@y.org,c2,2\n"
+    b"a3,x@y.org,c3,3\n"
+    b"a4,w@y.org,c4,4\n"
+    b"a5,z@y.org,c3,5\n"
+    b"a1,x@y.org,c1,1\n"
+    b"a6,v@y.org,c6,\n"
+    b"a7,NA,c7,7\n"
+    b"a8,v@y.org,c8,8\n"
+)
+UNIQUE_CHECKS = {"columns": {"email": {"unique": True}, "code": {"unique": True}, "qty": {"not_null": True}}}
+
+
+@pytest.mark.parametrize("policy", ["reject", "keep_first"])
+def test_unique_alike_in_both_engines(engines: Engines, policy: str) -> None:
+    shell, spark = engines.both(
+        "raw/unique.csv", UNIQUE, f"unique-{policy}", checks=json.dumps(UNIQUE_CHECKS), on_conflict=policy,
+        reject_tolerance="5", split_bytes="30", na_values="NA", processed="true",
+    )  # fmt: skip
+    assert shell.manifest["status"] == spark.manifest["status"] == "succeeded", spark.manifest["error"]
+    assert shell.figures[:4] == (9, 5, 3, 1)
+    assert spark.figures == shell.figures
+    assert (
+        spark.manifest["reject_reasons"]
+        == shell.manifest["reject_reasons"]
+        == {"check:unique:email": 2, "check:not_null:qty": 1}
+    )
+    results = {
+        r["check"]: r["rows_failing"] for r in shell.manifest["checks"]["results"] if r["kind"] == "row"
+    }
+    assert results == {"unique:email": 2, "unique:code": 1, "not_null:qty": 1}
+    assert spark.manifest["checks"] == shell.manifest["checks"]
+    assert spark.rejects() == shell.rejects()
+    assert any("'email' " in line and "'code' " in line for line in spark.rejects())  # both checks named
+    assert spark.digest() == shell.digest()
+    # The processed zone holds exactly what was written, in both engines.
+    assert spark.manifest["processed"]["rows"] == shell.manifest["processed"]["rows"] == 5
