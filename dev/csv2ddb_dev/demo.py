@@ -269,6 +269,45 @@ def two_row_file(settings: Settings, flights: Path) -> tuple[float, dict[str, An
     return time.monotonic() - started, None
 
 
+def doctored_planes_file(settings: Settings, planes: Path) -> dict[str, Any] | None:
+    """A second planes file, doctored: one aircraft with -2 seats. The dataset's check
+    (``seats between 1 and 1000``) rejects that row, the tolerance is 0 and loads are all or
+    nothing: the load fails before its first write, naming the check. Its audit record, or None."""
+    lines = planes.read_bytes().decode("latin-1").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:6]
+    cells = rows[2].rstrip("\n").split(";")
+    cells[header.strip().split(";").index("seats")] = "-2"
+    rows[2] = ";".join(cells) + "\n"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    key = f"raw/planes/doctored-{stamp}.csv"
+    s3 = client(settings, "s3")
+    s3.put_object(Bucket=settings.bucket, Key=key, Body="".join([header, *rows]).encode("latin-1"))
+    etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')
+    run_id = lambda_module().dag_run_id(settings.bucket, key, etag)
+    started = time.monotonic()
+    while time.monotonic() - started < TWO_ROWS_TIMEOUT:
+        records = audit_records(settings, run_id)
+        if records and records[0].get("status") in ("verified", "count_mismatch", "failed"):
+            rec = records[0]
+            print(f"   s3://{settings.bucket}/{key}: {rec['status']} in {time.monotonic() - started:.1f}s")
+            print(f"   rows read {rec.get('rows_read')}, written {rec.get('rows_written')}")
+            print(f"   error          : {rec.get('error')}")
+            return rec
+        time.sleep(0.5)
+    print(f"   no audit record for DAG run {run_id} after {TWO_ROWS_TIMEOUT:.0f}s")
+    return None
+
+
+def doctored_file_refused(record: dict[str, Any] | None) -> bool:
+    """The doctored file failed on its check and wrote nothing: what the demo expects of it."""
+    return (
+        record is not None
+        and record.get("status") == "failed"
+        and record.get("rows_written") == 0
+        and "check:between:seats" in str(record.get("error"))
+    )
+
+
 def print_breakdown(
     settings: Settings, api: AirflowApi, dag_id: str, run_id: str, records: list[dict[str, Any]]
 ) -> None:
@@ -418,8 +457,11 @@ def run_demo() -> int:
         ):
             _, two_rows = two_row_file(settings, files[0].local)
             two_rows_ok = two_rows is not None and two_rows.get("status") == "verified"
+    with phase("a doctored planes file: its check fails, nothing is written", timings):
+        doctored_ok = doctored_file_refused(doctored_planes_file(settings, files[2].local))
     print("\n== summary: three datasets, each through the S3-event path")
-    ok = two_rows_ok
+    ok = two_rows_ok and doctored_ok
+    print(f"   doctored planes file refused by its check, nothing written: {doctored_ok}")
     for f in files:
         ok = print_summary(f.dag_id, runs[f.dataset], records[f.dataset], airflow.url) and ok
     orphan = unrouted_record(settings) or {}
