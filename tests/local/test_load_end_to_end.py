@@ -270,8 +270,7 @@ def test_two_scheduled_datasets_load_their_day_by_backfill_once_never_by_event(
     wait_for("the uploads' events handled", lambda: True if queue_depth(sqs, queue_url) == 0 else None, 600)
     started = time.monotonic()
     user = chain.airflow.credentials()[0]
-    backfill_runs: dict[str, dict[str, Any]] = {}
-    for name in DAILY:
+    for name in DAILY:  # both backfills first: the two days load side by side
         dag_id = dag_id_of(name)
         chain.api.wait_for_dag(dag_id, timeout=300)
         chain.api.unpause_dag(dag_id)
@@ -282,18 +281,24 @@ def test_two_scheduled_datasets_load_their_day_by_backfill_once_never_by_event(
             {"dag_id": dag_id, "from_date": day, "to_date": day, "max_active_runs": 1, "dag_run_conf": {}},
         )
         assert status == 200, body
+    backfill_runs: dict[str, dict[str, Any]] = {}
+    for name in DAILY:
 
-        def backfill_run(dag_id: str = dag_id) -> dict[str, Any] | None:
+        def backfill_run(dag_id: str = dag_id_of(name)) -> dict[str, Any] | None:
             runs = [r for r in chain.api.list_dag_runs(dag_id) if r["run_type"] == "backfill"]
             return runs[0] if runs else None
 
-        run = wait_for(f"{dag_id}'s backfill run", backfill_run, 120)
-        backfill_runs[name] = chain.api.wait_dag_run(dag_id, run["dag_run_id"], timeout=900, poll=2.0)
+        run = wait_for(f"{dag_id_of(name)}'s backfill run", backfill_run, 120)
+        backfill_runs[name] = chain.api.wait_dag_run(
+            dag_id_of(name), run["dag_run_id"], timeout=900, poll=2.0
+        )
     seconds = time.monotonic() - started
     for name, run in backfill_runs.items():
         dag_id = dag_id_of(name)
         assert run["state"] == "success", chain.api.list_task_instances(dag_id, run["dag_run_id"])
-        (record,) = chain.records(run["dag_run_id"])
+        # Backfill run ids are the day's in every DAG: the audit table keys records by run id and
+        # load, so both datasets' records share this partition; each is told apart by its dataset.
+        (record,) = [r for r in chain.records(run["dag_run_id"]) if r["dataset"] == name]
         key = DAILY_FILES[name][0]
         assert (record["status"], record["dataset"], record["source_key"]) == ("verified", name, key)
         assert record["table"] == f"{chain.settings.prefix}-{name}"
@@ -308,7 +313,9 @@ def test_two_scheduled_datasets_load_their_day_by_backfill_once_never_by_event(
     assert {key: sources.count(key) for key, _ in DAILY_FILES.values()} == {
         k: 1 for k, _ in DAILY_FILES.values()
     }
-    (b_record,) = chain.records(backfill_runs["daily_b"]["dag_run_id"])
+    (b_record,) = [
+        r for r in chain.records(backfill_runs["daily_b"]["dag_run_id"]) if r["dataset"] == "daily_b"
+    ]
     assert (b_record["rows_read"], b_record["rows_written"]) == (3, 3)  # line 1 is data: no header
     item = chain.ddb.get_item(TableName=f"{chain.settings.prefix}-daily_b", Key={"id": {"S": "b-1"}})["Item"]
     assert item["item"] == {"S": "plum"}
