@@ -44,6 +44,12 @@ def test_pizzaplace_like_file_writes_nothing_and_the_note_says_why(
     note = run.output[run.output.index("csv2ddb: 0/1 file(s) verified") :]
     assert "conflicting_duplicate" in note
     assert "only because of its name" in note
+    # The job refused the file before its first write: the task fails without a retry (a retry
+    # would read the same object version and fail the same way), so one Glue run, not three.
+    glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
+    runs = glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"]
+    assert [r["Arguments"].get("--run_id") for r in runs].count(record["run_id"]) == 1
+    assert "so none is made" in run.output
 
     # The same file with keep_first loads one row per order, verified.
     conf = {**conf, "on_conflict": "keep_first"}

@@ -19,9 +19,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from csv2ddb_core.contract import RUN_ID_ARG
+from airflow.sdk.exceptions import AirflowFailException
+from csv2ddb_core.contract import RUN_ID_ARG, STATUS_FAILED, ManifestError
 
+from csv2ddb import stored_manifest
 from csv2ddb.engines import (
     PYTHONSHELL,
     create_job_kwargs,
@@ -105,7 +108,34 @@ class GuardedGlueJobOperator(GlueJobOperator):
         engine = FilePlan.from_xcom(self.load).engine if self.load else PYTHONSHELL
         if engine != PYTHONSHELL:  # the task was built for the Python shell's job
             self.use_engine(engine, load_settings())
-        return super().execute(context)
+        try:
+            return super().execute(context)
+        except AirflowFailException:
+            raise
+        except AirflowException as exc:
+            refused = self.refused_input()
+            if refused is None:
+                raise  # no account of a refusal: a crash or an AWS hiccup, which a retry may fix
+            raise AirflowFailException(
+                f"{exc}: the job refused the file before its first write ({refused}); a retry "
+                "would read the same object version and fail the same way, so none is made"
+            ) from exc
+
+    def refused_input(self) -> str | None:
+        """The stored manifest's error when the failed run wrote nothing because of its input
+        (``nothing_written``: over the tolerance, a failed file check, a bad header...), else None.
+        The job pins the object version, so such a failure is the same on every retry."""
+        run_id = (self.script_args or {}).get(RUN_ID_ARG)
+        if not run_id:
+            return None
+        try:
+            manifest, where = stored_manifest.fetch(load_settings(), run_id)
+        except ManifestError as exc:
+            self.log.warning("the failed run's manifest is unreadable, so the task may retry: %s", exc)
+            return None
+        if manifest and manifest.get("status") == STATUS_FAILED and manifest.get("nothing_written"):
+            return str(manifest.get("error") or f"see {where}")
+        return None
 
     def use_engine(self, engine: str, settings: Settings) -> None:
         """Point this task at the engine's Glue job, with that job's stack arguments."""
