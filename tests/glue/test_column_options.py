@@ -85,6 +85,9 @@ def test_renamed_columns_take_keys_and_types_by_their_new_names(target: LoadTarg
         ),
         ({"rename": '{"Item": "id"}'}, "--rename names column(s) ['Item'] the file does not have"),
         ({"rename": '{"name": "qty"}'}, "duplicate column name(s) in the header"),
+        ({"drop": '["nope"]'}, "--drop names column(s) ['nope'] the file does not have"),
+        ({"drop": '["id", "name", "qty"]'}, "every column of the file is dropped"),
+        ({"drop": '["qty"]', "type_map": '{"qty": "N"}'}, "--type_map names column(s) not in the header"),
     ],
 )
 def test_a_file_the_column_options_refuse_writes_nothing(
@@ -150,21 +153,3 @@ def test_unknown_columns_ignored_and_the_hash_id_over_what_is_written(target: Lo
     items = target.scan_items()
     assert sorted(item["name"]["S"] for item in items) == ["apple", "pear"]
     assert all("loaded_at" not in item for item in items)
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        ({"drop": '["nope"]'}, "--drop names column(s) ['nope'] the file does not have"),
-        ({"drop": '["id", "name", "qty"]'}, "every column of the file is dropped"),
-        ({"drop": '["qty"]', "type_map": '{"qty": "N"}'}, "--type_map names column(s) not in the header"),
-    ],
-)
-def test_a_drop_the_file_cannot_take_writes_nothing(
-    target: LoadTarget, extra: dict[str, str], message: str
-) -> None:
-    key = target.put("raw/drop-refused.csv", b"id,name,qty\r\nk1,apple,3\r\n")
-    manifest = target.run(key, **extra)
-    assert manifest["status"] == "failed"
-    assert message in manifest["error"]
-    assert target.count_items() == 0
