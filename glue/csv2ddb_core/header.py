@@ -127,8 +127,6 @@ def header_from(records: Iterator[Tuple[int, List[str]]], args: JobArgs) -> Head
             raise HeaderError(f"the header row is not valid {args.encoding}") from None
     if args.columns or args.rename:
         raw = attribute_names(_trimmed(raw), args.columns, args.rename, args.unknown_columns)
-    if not args.drop and args.unknown_columns != "ignore":
-        return validate_header(raw, args.keys)
     return _dropping(validate_header(raw), args)
 
 
@@ -138,13 +136,12 @@ def _dropping(whole: HeaderSpec, args: JobArgs) -> HeaderSpec:
     ``--columns`` does not name; the keys are looked up among what is left."""
     if not args.drop and args.unknown_columns != "ignore":
         return validate_header(whole.names, args.keys)
-    attribute = dict(zip(args.columns, attribute_names(args.columns, rename=args.rename)))
     dropped = {args.rename.get(name, name) for name in args.drop}
     missing = sorted(dropped - set(whole.names))
     if missing:
         raise HeaderError(f"--drop names column(s) {missing} the file does not have {list(whole.names)}")
     if args.unknown_columns == "ignore":
-        known = set(attribute.values())
+        known = set(attribute_names(args.columns, rename=args.rename))
         dropped |= {name for name in whole.names if name not in known}
     keep = tuple(i for i, name in enumerate(whole.names) if name not in dropped)
     if not keep:
