@@ -282,6 +282,11 @@ def with_history(checks: Mapping[str, Any], counts: Sequence[int]) -> Dict[str, 
     return {**checks, "file": {**checks["file"], "row_count_history": spec}}
 
 
+def declares_unique(checks: Optional[Mapping[str, Any]]) -> bool:
+    """Whether a declaration holds a ``unique`` check (the one rule that needs the whole file)."""
+    return any(rules.get("unique") for rules in (checks or {}).get("columns", {}).values())
+
+
 def check_header(checks: Mapping[str, Any], names: Sequence[str]) -> None:
     """A column check on a column the file does not have is a bad declaration (HeaderError, before
     any row is read), naming the check and the column."""
@@ -458,9 +463,10 @@ class RowChecks:
 
     def failing(self, row: Sequence[str]) -> Optional[Reject]:
         """The Reject of a row failing a stateless column check, else None."""
-        passed = list(map(dict.__getitem__, self._memos, self._cells(row)))
-        if all(passed):
+        cells = self._cells(row)
+        if all(map(dict.__getitem__, self._memos, cells)):  # the common case: no list is built
             return None
+        passed = map(dict.__getitem__, self._memos, cells)
         return self._reject([name for ok, name in zip(passed, self._names) if not ok])
 
     def unique_failing(self, row: Sequence[str]) -> Optional[Reject]:

@@ -11,7 +11,7 @@ import boto3.exceptions
 import botocore.exceptions
 
 from csv2ddb_core import processed
-from csv2ddb_core.checks import RowChecks, file_failure, file_results, row_results, summary
+from csv2ddb_core.checks import RowChecks, declares_unique, file_failure, file_results, row_results, summary
 from csv2ddb_core.conditional import ConditionalWriter
 from csv2ddb_core.conflicts import DROP, KEEP, Duplicates, key_by_default
 from csv2ddb_core.contract import (
@@ -238,6 +238,23 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
     try:
         try:
             stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None, items=False)
+            if args.on_conflict == ON_CONFLICT_KEEP_LAST and declares_unique(args.checks):
+                # keep_last writes each key's LAST row, known only now, and `unique` must judge the
+                # rows written: a second read judges them exactly as the write pass will.
+                rejects.close()
+                stats = LoadStats()
+                rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
+                stream_rows(
+                    args,
+                    s3,
+                    stats,
+                    result,
+                    started,
+                    rejects,
+                    lambda item, line, row: None,
+                    winners=dict(result.last_lines),
+                    items=False,
+                )
         except JobError:  # malformed file: fails here, before any write, with what was read
             result.validation_stats = stats
             raise

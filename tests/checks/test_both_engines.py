@@ -159,3 +159,25 @@ def test_unique_alike_in_both_engines(engines: Engines, policy: str) -> None:
     assert spark.digest() == shell.digest()
     # The processed zone holds exactly what was written, in both engines.
     assert spark.manifest["processed"]["rows"] == shell.manifest["processed"]["rows"] == 5
+
+
+# keep_last writes each key's last row, so `unique` judges that row: k1's last row (line 4) repeats
+# the email of k2's row (line 3), which its first row (line 2) did not. Judged on first rows, the
+# validation pass would let the file through and the write pass would reject line 4 after writing
+# k2; judged on the rows written, the default tolerance fails the file before its first write.
+KEEP_LAST_UNIQUE = b"id,email\nk1,a@x\nk2,b@x\nk1,b@x\nk3,c@x\n"
+
+
+def test_keep_last_unique_judges_the_row_written_before_the_first_write(engines: Engines) -> None:
+    shell, spark = engines.both(
+        "raw/last-unique.csv", KEEP_LAST_UNIQUE, "last-unique", on_conflict="keep_last",
+        checks=json.dumps({"columns": {"email": {"unique": True}}}), split_bytes="12",
+    )  # fmt: skip
+    for loaded in (shell, spark):
+        m = loaded.manifest
+        assert m["status"] == "failed", m
+        assert (m["nothing_written"], m["rows_written"]) == (True, 0)
+        assert m["reject_reasons"] == {"check:unique:email": 1}
+        assert m["duplicates"] == {"on_conflict": "keep_last", "exact": 0, "conflicting": 1}
+    assert spark.rejects() == shell.rejects()
+    assert [line.split(",", 1)[0] for line in shell.rejects()] == ["4"]
