@@ -144,14 +144,42 @@ def browser() -> Iterator[Any]:
     """Debian's chromium under Playwright (``make setup`` installs it when missing)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not found: run `make setup` (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            yield instance
+            yield PatientBrowser(instance)
         finally:
             instance.close()
+
+
+# How long a page action or an assertion waits before it fails. Playwright's defaults (30 s for an
+# action, 5 s for an assertion) are for a quiet machine; on 2 cores shared with an emulator, four
+# Airflow components and Spark, an api-server page can take a minute to render. A test that fails
+# because the machine was busy is a defect, so every wait here is long; a broken page still fails.
+PATIENCE_MS = 120_000
+
+
+class PatientBrowser:
+    """The launched browser, whose new pages and contexts wait ``PATIENCE_MS``."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        page.set_default_timeout(PATIENCE_MS)
+        return page
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(PATIENCE_MS)
+        return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
 
 
 def log_in(page: Any, stack: UiStack) -> None:

@@ -1,10 +1,11 @@
 """Datasets in the Airflow UI, in a real browser against the real local stack (issue 25).
 
-A dataset DAG's trigger form (``csv2ddb_load__weather``) asks for no table, key or CSV option and
-loads a file of the dataset with only its object key; the Loads page then shows that load under its
-dataset, the dataset filter narrows the table to it, and the per-dataset overview shows each
-dataset's last load, status and freshness (a dataset with no load yet as such) and the unrouted
-files. The tests run in file order and share the weather run (``SHARED``).
+Two dataset DAGs' trigger forms (``csv2ddb_load__weather`` and ``csv2ddb_load__planes``, whose files
+are ``;``-delimited Latin-1) ask for no table, key or CSV option; each loads a file of its dataset
+with only its object key, both runs going at once, each into its own table. The Loads page then
+shows each load under its dataset, the dataset filter narrows the table to one, and the
+per-dataset overview shows each dataset's last load, status and freshness (a dataset with no load
+yet as such) and the unrouted files. The tests run in file order and share the runs (``SHARED``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ FIXED_FIELDS = (
     "encoding",
     "engine",
 )
+PLANES_DAG = "csv2ddb_load__planes"
+PLANES_KEY = "raw/planes/ui-planes.csv"
+# The planes dataset (dags/datasets/planes.yaml): key tailnum, ';'-delimited Latin-1, seats checked.
+PLANES_CSV = (
+    "tailnum;year;type;manufacturer;model;engines;seats;speed;engine\n"
+    "N10156;2004;Fixed wing multi engine;EMBRAER;EMB-145XR;2;55;NA;Turbo-fan\n"
+    "N201AA;1959;Fixed wing single engine;CESSNA;150;1;2;90;Reciprocating\n"
+    "N3ÉTÉ;1998;Fixed wing multi engine;AÉROSPATIALE;ATR-72;2;70;NA;Turbo-prop\n"
+).encode("latin-1")
 RUN_TIMEOUT = 420.0
 VIEWPORT = {"width": 1600, "height": 1100}
 SHARED: dict[str, Any] = {}
@@ -85,8 +95,53 @@ def _form_fields(page: Page) -> set[str]:
     return names
 
 
-def test_dataset_form_asks_only_what_the_dataset_does_not_fix(ui_stack: UiStack, browser: Any) -> None:
-    ui_stack.s3().put_object(Bucket=ui_stack.settings.bucket, Key=WEATHER_KEY, Body=WEATHER_CSV)
+def _trigger_through_form(page: Page, stack: UiStack, dag_id: str, key: str, shot: str) -> str:
+    """Open the dataset DAG's trigger form, check it asks nothing the dataset fixes, type only the
+    object key and submit: the new run's id."""
+    stack.api().wait_for_dag(dag_id, timeout=180)
+    page.goto(f"{stack.url}/dags/{dag_id}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    fields = _form_fields(page)
+    assert {"key", "prefix"} <= fields, fields
+    assert not fields & set(FIXED_FIELDS), f"the {dag_id} form asks for {sorted(fields & set(FIXED_FIELDS))}"
+    form = dialog.get_by_test_id("config-form")
+    for name in FIXED_FIELDS:  # not even in a closed section
+        assert form.locator(f"#element_{name}").count() == 0, name
+    assert form.locator("[data-required]").count() == 0
+    first_section = dialog.get_by_role("button", name="Run Parameters")
+    if first_section.get_attribute("aria-expanded") != "true":
+        first_section.click()
+    dialog.locator("#element_key").fill(key)
+    page.screenshot(path=str(ARTIFACTS / shot))
+    submit = dialog.get_by_role("button", name="Trigger", exact=True)
+    expect(submit).to_be_enabled()
+    submit.click()
+    page.wait_for_url(re.compile(rf"/dags/{dag_id}/runs/"))
+    return urllib.parse.unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
+
+
+def _verified_record(stack: UiStack, dag_id: str, run_id: str, key: str, dataset: str) -> dict[str, Any]:
+    """The run's one audit record, verified, of its dataset and table, with only the key typed."""
+    run = _wait_run(stack, dag_id, run_id)
+    if run["state"] != "success":
+        tasks = {t["task_id"]: t["state"] for t in stack.api().list_task_instances(dag_id, run_id)}
+        pytest.fail(f"run {run_id} of {dag_id} ended {run['state']}; tasks: {tasks}")
+    given = {name: value for name, value in run["conf"].items() if value not in (None, "")}
+    assert set(given) <= {"key", "reject_tolerance", "count_method"}, given  # nothing but the key typed
+    assert given["key"] == key
+    records = [r for r in _audit_truth(stack) if r["dag_run_id"] == run_id and r.get("dag_id") == dag_id]
+    assert len(records) == 1, records
+    assert records[0]["dataset"] == dataset
+    assert records[0]["status"] == audit.STATUS_VERIFIED, records[0]
+    assert records[0]["table"] == f"{stack.settings.prefix}-{dataset}"
+    return records[0]
+
+
+def test_two_dataset_forms_ask_only_what_their_datasets_do_not_fix(ui_stack: UiStack, browser: Any) -> None:
+    s3 = ui_stack.s3()
+    s3.put_object(Bucket=ui_stack.settings.bucket, Key=WEATHER_KEY, Body=WEATHER_CSV)
+    s3.put_object(Bucket=ui_stack.settings.bucket, Key=PLANES_KEY, Body=PLANES_CSV)
     page = browser.new_page(viewport=VIEWPORT)
     try:
         log_in(page, ui_stack)
@@ -98,45 +153,24 @@ def test_dataset_form_asks_only_what_the_dataset_does_not_fix(ui_stack: UiStack,
         page.keyboard.press("Escape")
         expect(page.get_by_role("dialog")).to_have_count(0)
 
-        ui_stack.api().wait_for_dag(WEATHER_DAG, timeout=180)
-        page.goto(f"{ui_stack.url}/dags/{WEATHER_DAG}")
-        page.get_by_role("button", name="Trigger Dag").click()
-        dialog = page.get_by_role("dialog")
-        fields = _form_fields(page)
-        assert {"key", "prefix"} <= fields, fields
-        assert not fields & set(FIXED_FIELDS), (
-            f"the dataset form asks for {sorted(fields & set(FIXED_FIELDS))}"
+        weather_run = _trigger_through_form(
+            page, ui_stack, WEATHER_DAG, WEATHER_KEY, "07-dataset-trigger-form.png"
         )
-        form = dialog.get_by_test_id("config-form")
-        for name in FIXED_FIELDS:  # not even in a closed section
-            assert form.locator(f"#element_{name}").count() == 0, name
-        assert form.locator("[data-required]").count() == 0
-        first_section = dialog.get_by_role("button", name="Run Parameters")
-        if first_section.get_attribute("aria-expanded") != "true":
-            first_section.click()
-        dialog.locator("#element_key").fill(WEATHER_KEY)
-        page.screenshot(path=str(ARTIFACTS / "07-dataset-trigger-form.png"))
-        submit = dialog.get_by_role("button", name="Trigger", exact=True)
-        expect(submit).to_be_enabled()
-        submit.click()
-        page.wait_for_url(re.compile(rf"/dags/{WEATHER_DAG}/runs/"))
-        run_id = urllib.parse.unquote(page.url.rsplit("/runs/", 1)[1].split("?")[0])
+        planes_run = _trigger_through_form(
+            page, ui_stack, PLANES_DAG, PLANES_KEY, "07b-planes-trigger-form.png"
+        )
     finally:
         page.close()
 
-    run = _wait_run(ui_stack, WEATHER_DAG, run_id)
-    if run["state"] != "success":
-        tasks = {t["task_id"]: t["state"] for t in ui_stack.api().list_task_instances(WEATHER_DAG, run_id)}
-        pytest.fail(f"run {run_id} ended {run['state']}; tasks: {tasks}")
-    given = {name: value for name, value in run["conf"].items() if value not in (None, "")}
-    assert set(given) <= {"key", "reject_tolerance", "count_method"}, given  # nothing but the key typed
-    assert given["key"] == WEATHER_KEY
-    records = [r for r in _audit_truth(ui_stack) if r["dag_run_id"] == run_id]
-    assert len(records) == 1, records
-    assert records[0]["dataset"] == "weather"
-    assert records[0]["status"] == audit.STATUS_VERIFIED, records[0]
-    assert records[0]["table"] == f"{ui_stack.settings.prefix}-weather"
-    SHARED["weather"] = records[0]
+    SHARED["weather"] = _verified_record(ui_stack, WEATHER_DAG, weather_run, WEATHER_KEY, "weather")
+    planes = _verified_record(ui_stack, PLANES_DAG, planes_run, PLANES_KEY, "planes")
+    assert planes["rows_written"] == 3
+    item = ui_stack.dynamodb().get_item(TableName=planes["table"], Key={"tailnum": {"S": "N3ÉTÉ"}})["Item"]
+    assert (item["manufacturer"], item["year"]) == (
+        {"S": "AÉROSPATIALE"},
+        {"S": "1998"},
+    )  # Latin-1, year typed S
+    SHARED["planes"] = planes
 
 
 def _audit_truth(stack: UiStack) -> list[dict[str, Any]]:
@@ -185,8 +219,8 @@ def _download(page: Page, link: Any) -> bytes:
 
 
 def test_loads_page_overview_and_dataset_filter(ui_stack: UiStack, browser: Any) -> None:
-    if "weather" not in SHARED:
-        pytest.fail("needs the weather load of test_dataset_form_asks_only_what_the_dataset_does_not_fix")
+    if not {"weather", "planes"} <= set(SHARED):
+        pytest.fail("needs the loads of test_two_dataset_forms_ask_only_what_their_datasets_do_not_fix")
     weather = SHARED["weather"]
     adhoc, unrouted = _seed_adhoc_and_unrouted(ui_stack)
     page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
@@ -209,10 +243,12 @@ def test_loads_page_overview_and_dataset_filter(ui_stack: UiStack, browser: Any)
         assert row.locator("td.freshness").inner_text().strip()
         assert int(row.locator("td.rows").inner_text().replace(",", "")) == weather["rows_written"]
         expect(row.locator("svg.spark rect.bar")).to_have_count(1)  # one day of rows
-        for name in ("flights", "planes"):
-            other = frame.locator(f"#datasets tbody tr[data-dataset={name}]")
-            expect(other.locator("td.last")).to_have_text("no load yet")
-            expect(other.locator("td.freshness")).to_have_text("never verified")
+        planes = frame.locator("#datasets tbody tr[data-dataset=planes]")
+        expect(planes.locator(".status")).to_have_text("verified")
+        expect(planes.locator("td.table")).to_have_text(SHARED["planes"]["table"])
+        flights = frame.locator("#datasets tbody tr[data-dataset=flights]")
+        expect(flights.locator("td.last")).to_have_text("no load yet")
+        expect(flights.locator("td.freshness")).to_have_text("never verified")
         unrouted_box = frame.locator("#unrouted")
         expect(unrouted_box).to_have_attribute("data-count", "1")
         expect(unrouted_box).to_contain_text(unrouted["source"])
