@@ -431,6 +431,7 @@ class LoadRequest:
     csv_options: Mapping[str, str] = field(default_factory=dict)  # CSV options the params name
     checks: str = ""  # canonical JSON of the declared checks (csv2ddb_core.checks); "" = none
     on_conflict: str = ""  # csv2ddb_core.conflicts policy; "" = the job's default (reject)
+    processed: bool = True  # False: no processed zone for this load (conf/dataset `processed: false`)
     # mode "objects": the batch's objects ({"key", "etag", "version_id"}), and why others were left
     objects: tuple[Mapping[str, Any], ...] = ()
     ignored: tuple[str, ...] = ()
@@ -459,6 +460,8 @@ def with_dataset(params: Mapping[str, Any], dataset: Dataset, settings: Settings
         "engine": dataset.engine,
         "checks": dict(dataset.checks) or None,
         "on_conflict": dataset.on_conflict,
+        # Off when the dataset or the run's conf says so (either one's `processed: false`).
+        "processed": False if dataset.processed is False else params.get("processed"),
         "reject_tolerance": params.get("reject_tolerance") or dataset.reject_tolerance,
     }
 
@@ -508,6 +511,7 @@ def plan_request(
         options = write_options.requested(params)
         csv_options = file_plan.checked_csv_options(params)
         checks, on_conflict = file_plan.checked_quality(params)
+        processed = file_plan.checked_processed(params)
         engine = params.get("engine") or None
         file_plan.checked_engine(engine, settings)  # a bad name fails here, before S3 is asked
     except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
@@ -521,6 +525,7 @@ def plan_request(
         "engine": engine,
         "checks": checks,
         "on_conflict": on_conflict,
+        "processed": processed,
         "dataset": dataset.name if dataset else None,
     }
     if key and prefix:
