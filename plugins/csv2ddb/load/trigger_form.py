@@ -68,6 +68,8 @@ def dataset_params(params: Mapping[str, Any], dataset: Dataset) -> dict[str, Any
     """The generic form less what ``dataset`` fixes (bucket, table, keys, write and CSV options,
     engine), with its prefix and tolerance as the defaults shown."""
     fixed = {"bucket", "table", "engine", *write_options.OPTIONS, *CSV_OPTIONS}
+    if dataset.processed is False:
+        fixed.add("processed")  # the dataset turned its zone off: nothing to ask
     form = {name: dict(spec) for name, spec in params.items() if name not in fixed}
     form["key"]["description"] = f"One CSV object of this dataset, e.g. {dataset.prefix}file.csv."
     form["prefix"]["description"] = (
@@ -158,6 +160,7 @@ def generic_params(settings: Settings) -> dict[str, Any]:
         **write_params(settings),
         **csv_params(),
         **engine_params(settings),
+        **zone_params(settings),
         "etag": {
             "default": None,
             "type": OPTIONAL_STRING,
@@ -318,6 +321,25 @@ def engine_params(settings: Settings) -> dict[str, Any]:
             "description": (
                 f"Spark workers: {workers} (settings CSV2DDB_SPARK_WORKER_TYPE, _WORKERS, _TIMEOUT_MINUTES)."
             ),
+        },
+    }
+
+
+def zone_params(settings: Settings) -> dict[str, Any]:
+    """The processed zone of this load (docs/analytics.md): the stack's setting, or off for this load."""
+    state = "on" if settings.processed else "off"
+    return {
+        "processed": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, "false"],
+            "values_display": {
+                "null": f"the stack's setting (CSV2DDB_PROCESSED: {state})",
+                "false": "off: no Parquet and no Athena reconciliation for this load",
+            },
+            "title": "Processed zone (Parquet, Athena)",
+            "section": ENGINE_SECTION,
+            "description": "Whether this load also lands as Parquet, cataloged and counted by Athena.",
         },
     }
 
