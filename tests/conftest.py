@@ -13,28 +13,36 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
-import csv2ddb_dev.emulator as emulator_module
 import pytest
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb_dev.emulator import Emulator, start_emulator
 
-# The analytics suite also needs ministack's Athena and CloudWatch, which the harness's SERVICES
-# list (dev/csv2ddb_dev/emulator.py) does not start: the session's one emulator runs them too.
-EXTRA_SERVICES = ("athena", "cloudwatch")
+# The analytics side is on by default (CSV2DDB_PROCESSED). Most suites test something else: the
+# session's emulator hands every stack, DAG run and Airflow process it configures the switch OFF
+# (no Parquet, no Athena query per load, no analytics resources per bootstrap). The suites that test
+# the analytics side (tests/analytics) turn it on explicitly.
+ANALYTICS_OFF = {"CSV2DDB_PROCESSED": "false"}
+
+
+@dataclass
+class HarnessEmulator(Emulator):
+    """The session's ministack: its client environment passes the analytics side off."""
+
+    def client_env(self) -> dict[str, str]:
+        return {**super().client_env(), **ANALYTICS_OFF}
 
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One ministack for the whole session, stopped by PID (process group) at the end."""
-    services = ",".join(dict.fromkeys([*emulator_module.SERVICES.split(","), *EXTRA_SERVICES]))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(emulator_module, "SERVICES", services)
-        em = start_emulator(tmp_path_factory.mktemp("ministack"))
+    """One ministack for the whole session (every service of SERVICES, Athena and CloudWatch
+    included), stopped by PID (process group) at the end."""
+    em = HarnessEmulator(**vars(start_emulator(tmp_path_factory.mktemp("ministack"))))
     try:
         yield em
     finally:

@@ -5,7 +5,9 @@ emulator + Airflow up -> bootstrap (``create_stack``, which publishes the routin
 flights, weather (composite key, ``NA``) and planes (``;``-delimited Latin-1) under their datasets'
 prefixes, plus a file no dataset claims -> S3 notification -> events queue -> Lambda (routes each
 file) -> Airflow REST API -> one run per dataset DAG -> Glue job -> DynamoDB -> count check -> audit
-record. The demo never triggers a DAG itself: if no run appears it says which link broke.
+record. The demo never triggers a DAG itself: if no run appears it says which link broke. The
+analytics side is on (``CSV2DDB_PROCESSED``): the flights load's Athena reconciliation count must
+equal its rows written, and the demo prints where the CloudWatch dashboard is.
 Services keep running afterwards (``make down`` stops them).
 """
 
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+from csv2ddb.analytics.config import analytics_config
 from csv2ddb.aws import client
 from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import Settings, load_settings
@@ -318,6 +322,67 @@ def print_breakdown(
         print(f"   {line}")
 
 
+def dashboard_hint(settings: Settings) -> str:
+    """How to open the CloudWatch dashboard: the emulator has no console (its API returns the
+    dashboard's body), AWS does."""
+    cfg = analytics_config(settings)
+    if settings.endpoint_url:
+        return (
+            f"aws cloudwatch get-dashboard --dashboard-name {cfg.dashboard} "
+            f"--endpoint-url {settings.endpoint_url} --region {settings.region}"
+        )
+    return cfg.dashboard_url
+
+
+def print_analytics(settings: Settings, records: list[dict[str, Any]]) -> bool:
+    """The flights load's analytics side (docs/analytics.md): its Parquet zone, the Athena
+    reconciliation count (it must equal rows written), and where the CloudWatch dashboard is."""
+    from csv2ddb.stored_manifest import fetch_manifest
+
+    print("\n== the analytics side of the flights load (processed zone, Athena, CloudWatch)")
+    if not settings.processed:
+        print("   CSV2DDB_PROCESSED is off: no processed zone, no Athena reconciliation")
+        return True
+    cfg = analytics_config(settings)
+    ok = bool(records)
+    for rec in records:
+        manifest = fetch_manifest(
+            client(settings, "s3"), settings.bucket, settings.manifest_key(rec["run_id"])
+        )
+        zone = (manifest or {}).get("processed") or {}
+        count, written = rec.get("athena_count"), rec.get("rows_written")
+        reconciled = rec.get("analytics_status") == "reconciled" and count == written and count is not None
+        print(f"   analytics      : {rec.get('analytics_status')}  {rec.get('analytics_error') or ''}")
+        print(
+            f"   Athena count   : {count} (rows written {written}: "
+            f"{'equal' if count == written else 'DIFFERENT'}) in {rec.get('athena_seconds')}s, "
+            f"workgroup {cfg.workgroup}, query {rec.get('athena_query_id')}"
+        )
+        print(
+            f"   catalog        : {rec.get('catalog_table')}, partition {rec.get('partition')}; "
+            f"the analytics step (metrics, catalog, Athena) took {rec.get('analytics_seconds')}s"
+        )
+        print(
+            f"   Parquet zone   : {rec.get('processed_location')}  {rec.get('processed_bytes')} bytes, "
+            f"{zone.get('files')} file(s), written in {zone.get('seconds')}s by the Glue job"
+        )
+        if rec.get("processed_coerced"):
+            print(f"   stored as text : {', '.join(sorted(rec['processed_coerced']))} (mixed kinds of cells)")
+        if not reconciled:
+            print("   the Athena count must equal rows written (analytics_status reconciled): the demo fails")
+        ok = ok and reconciled
+    cloudwatch = client(settings, "cloudwatch")
+    try:
+        cloudwatch.get_dashboard(DashboardName=cfg.dashboard)
+        found = True
+    except ClientError as exc:  # the bootstrap made it: absent fails the demo
+        print(f"   dashboard {cfg.dashboard}: not found ({type(exc).__name__}: {exc})")
+        found = False
+    print(f"   dashboard      : CloudWatch dashboard {cfg.dashboard}; open it with")
+    print(f"                    {dashboard_hint(settings)}")
+    return ok and found
+
+
 def manifests_for(settings: Settings, dag_run_id: str) -> list[dict[str, Any]]:
     s3 = client(settings, "s3")
     found = []
@@ -468,6 +533,7 @@ def run_demo() -> int:
     print(f"\n   -- {UNCLAIMED_KEY} (no dataset claims it)")
     print(f"   audit status   : {orphan.get('status')}  reason: {orphan.get('reason')}")
     ok = ok and orphan.get("status") == STATUS_UNROUTED
+    ok = print_analytics(settings, records["flights"]) and ok
     print(f"\n   login          : {login_hint(user, airflow.home)}")
     ok = components_alive(stack) and ok
     print_breakdown(settings, api, files[0].dag_id, run_ids["flights"], records["flights"])

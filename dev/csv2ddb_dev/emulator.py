@@ -22,8 +22,10 @@ from csv2ddb_dev.paths import REPO_ROOT, free_port
 
 EMULATOR_VENV = REPO_ROOT / ".venv-emulator"
 PROJECT_VENV = REPO_ROOT / ".venv"
-# The services csv2ddb uses; ministack starts only these.
-SERVICES = "s3,dynamodb,glue,lambda,iam,sts,secretsmanager,sns,sqs,logs"
+# The services csv2ddb uses; ministack starts only these. The analytics side (docs/analytics.md)
+# needs glue (its Data Catalog), athena (the reconciliation count, on DuckDB: requirements-emulator.in)
+# and cloudwatch (metrics, alarms, the dashboard).
+SERVICES = "s3,dynamodb,glue,lambda,iam,sts,secretsmanager,sns,sqs,logs,athena,cloudwatch"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 HOST = "127.0.0.1"
 

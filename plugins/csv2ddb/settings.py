@@ -397,12 +397,14 @@ class Settings:
 
     # --- the analytics side (docs/analytics.md) ------------------------------------------------
     # Write the processed zone (the job's --processed) and run the analytics step (catalog, Athena,
-    # metrics). Off until the local emulator starts Athena and CloudWatch (dev SERVICES).
+    # metrics); the bootstrap makes the analytics resources. On: every verified load also lands
+    # as Parquet (issue 22). A dataset turns it off with `processed: false` (docs/datasets.md).
     processed: bool = setting(
-        False,
+        True,
         "write the processed zone (Parquet per load) and run the analytics step: catalog "
-        "partitions, the Athena count, CloudWatch metrics ([analytics.md](analytics.md)); off until"
-        " the local emulator starts Athena and CloudWatch",
+        "partitions, the Athena count, CloudWatch metrics ([analytics.md](analytics.md)); needs "
+        "Athena and CloudWatch (the local emulator starts both). `false`: no zone, no analytics "
+        "resources; a dataset turns it off alone with `processed: false`",
     )
     # the reject-rate alarm's threshold
     reject_rate_alarm_percent: float = setting(

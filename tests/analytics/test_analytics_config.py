@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from csv2ddb.analytics.config import analytics_config, catalog_name
 from csv2ddb.engines import PYTHONSHELL, SPARK, default_arguments
 from csv2ddb.settings import load_settings
+from csv2ddb_dev.emulator import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_names_follow_the_stack_prefix_and_the_cores_layout() -> None:
@@ -19,8 +26,40 @@ def test_names_follow_the_stack_prefix_and_the_cores_layout() -> None:
     assert cfg.job_arguments == {"--processed": "true", "--processed_prefix": "processed/"}
 
 
-def test_the_zone_is_off_by_default() -> None:
-    assert analytics_config(load_settings({}, prefix="p")).job_arguments["--processed"] == "false"
+def test_the_zone_is_on_by_default_and_the_setting_turns_it_off() -> None:
+    assert analytics_config(load_settings({}, prefix="p")).job_arguments["--processed"] == "true"
+    off = load_settings({"CSV2DDB_PROCESSED": "false"}, prefix="p")
+    assert analytics_config(off).job_arguments["--processed"] == "false"
+
+
+# The AWS service each client of the analytics side reaches: boto3 clients by name, provider hooks
+# by class.
+HOOK_SERVICES = {"AthenaHook": "athena", "GlueCatalogHook": "glue", "SnsHook": "sns", "S3Hook": "s3"}
+ANALYTICS_SOURCES = [
+    *sorted((REPO / "plugins" / "csv2ddb" / "analytics").glob("*.py")),
+    *sorted((REPO / "plugins" / "csv2ddb" / "bootstrap").glob("analytics_*.py")),
+]
+
+
+def services_called(text: str) -> set[str]:
+    named = re.findall(r"""(?:client\(|client_type=)["']([a-z0-9-]+)["']""", text)
+    hooks = [HOOK_SERVICES[h] for h in re.findall(r"\b(\w+Hook)\(", text) if h in HOOK_SERVICES]
+    unknown = {h for h in re.findall(r"\b(\w+Hook)\(", text)} - set(HOOK_SERVICES) - {"AwsBaseHook"}
+    assert not unknown, f"map {unknown} to their AWS service in HOOK_SERVICES"
+    return {*named, *hooks}
+
+
+def test_the_local_stack_starts_every_service_the_analytics_side_calls() -> None:
+    """The emulator the local stack and the harness start (``SERVICES``), and docker compose's,
+    run every AWS service the analytics side's code calls: with the zone on by default, a missing
+    one would fail (and alert) every local load's analytics step."""
+    called: set[str] = set()
+    for path in ANALYTICS_SOURCES:
+        called |= services_called(path.read_text())
+    assert {"athena", "cloudwatch", "glue", "s3", "sns"} <= called  # the scan finds them
+    assert called <= set(SERVICES.split(","))
+    compose = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+    assert compose["services"]["ministack"]["environment"]["SERVICES"] == SERVICES
 
 
 def test_knobs_are_read_and_checked() -> None:
@@ -60,7 +99,8 @@ def test_with_the_analytics_side_off_the_bootstrap_skips_its_resources() -> None
     from csv2ddb.bootstrap.stack import ensure
 
     identity = {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/t"}
-    ctx = StackContext(load_settings({}, prefix="p"), identity=identity)  # no client is ever made
+    off = load_settings({"CSV2DDB_PROCESSED": "false"}, prefix="p")
+    ctx = StackContext(off, identity=identity)  # no client is ever made
     changes = [ensure(resource) for resource in analytics_resources(ctx)]
     assert {c.action for c in changes} == {SKIPPED}
     assert len(changes) == 8

@@ -71,6 +71,35 @@ def test_a_dag_run_lands_registers_and_reconciles_its_load(
     assert record["athena_count"] == record["rows_written"] == 40
     assert record["processed_rows"] == 40
     assert record["partition"] == "created"
+    assert float(record["analytics_seconds"]) >= float(record["athena_seconds"])  # the step holds the query
     cfg = analytics_config(settings)
     cw = boto_session.client("cloudwatch", endpoint_url=emulator.endpoint_url)
     assert cw.list_metrics(Namespace=cfg.namespace, MetricName=metrics.VERIFIED)["Metrics"]
+
+
+def test_a_run_s_conf_turns_the_zone_off_for_its_load(
+    analytics_stack: Settings,
+    emulator: Emulator,
+    dag_runner: Any,  # noqa: F811
+    boto_session: boto3.Session,
+    tmp_path: Path,
+) -> None:
+    """``processed: false`` in a run's conf (the form's "Processed zone" field): the stack's side is
+    on, yet this load writes no Parquet and is not reconciled; it is verified by its keys as ever."""
+    settings = analytics_stack
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/flights-12-no-zone.csv"
+    head = upload(s3, settings, key, flights_csv(tmp_path, 12))
+    conf = {"bucket": settings.bucket, "key": key, "etag": head["ETag"].strip('"'), "processed": "false"}
+    run = dag_runner.run(
+        settings, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env={"CSV2DDB_PROCESSED": "true"}
+    )
+    assert run.state == "success", run.output[-6000:]
+    (record,) = audit_records(ddb, settings, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    assert record["rows_written"] == 12
+    assert record["analytics_status"] == "off", record
+    assert record.get("athena_count") is None
+    listed = s3.list_objects_v2(Bucket=settings.bucket, Prefix="processed/").get("Contents", [])
+    assert [o["Key"] for o in listed if f"/{record['run_id']}/" in o["Key"]] == []

@@ -13,7 +13,7 @@ import yaml
 from csv2ddb.datasets.registry import load_all, route
 from csv2ddb.datasets.routing import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
-from csv2ddb.load.trigger_form import load_params, plan_request
+from csv2ddb.load.trigger_form import InvalidLoadRequest, load_params, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.routing import parse_routes, route_for
@@ -116,6 +116,7 @@ def test_a_good_file_gives_a_whole_dataset(tmp_path: Path) -> None:
         (with_(GOOD, "files.schedule", "@daily"), "files.schedule: a dataset that arrives by event has no"),
         (with_(GOOD, "table.write_mode", "upsert_newer"), "table: --write_mode upsert_newer needs"),
         (with_(GOOD, "reject_tolerance", "lots"), "reject_tolerance:"),
+        (with_(GOOD, "processed", "no"), "processed: 'no' is not of type 'boolean'"),
         ("files: [unclosed", "not valid YAML"),
         (with_(GOOD, "read.header", False), "read: --header false needs --columns"),
         (with_(GOOD, "read.columns", ["zip", "zip"]), "read.columns: ['zip', 'zip'] has non-unique"),
@@ -207,6 +208,41 @@ def test_column_options_reach_the_job_as_csv_options(tmp_path: Path) -> None:
         ("note",),
         "refuse",
     )
+
+
+def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_path: Path) -> None:
+    """``processed: false`` (docs/datasets.md): its loads' Glue runs get ``--processed false`` although
+    the stack's DefaultArguments say true; a dataset without the key, or with true, follows the stack;
+    a run's conf may turn it off for one load, never on against its dataset's false."""
+    from csv2ddb.load import file_plan, glue_run
+
+    assert SETTINGS.processed  # the product default: every verified load also lands as Parquet
+    write(tmp_path, "orders", {**GOOD, "processed": False})
+    write(tmp_path, "customers", with_(GOOD, "files.prefix", "raw/customers/"))
+    write(tmp_path, "shops", {**with_(GOOD, "files.prefix", "raw/shops/"), "processed": True})
+    found = {d.name: d for d in load_all(tmp_path, SETTINGS).datasets}
+    assert (found["orders"].processed, found["customers"].processed, found["shops"].processed) == (
+        False,
+        None,
+        True,
+    )
+
+    def zone_argument(dataset: str, conf: dict) -> str:
+        key = f"{found[dataset].prefix}a.csv"
+        request = plan_request({"key": key, **conf}, "manual", None, SETTINGS, found[dataset])
+        load = {"run_id": "r1", "bucket": "b", "key": key, "table": "t", "reject_tolerance": "0"}
+        plan = file_plan.decide(load, {}, {}, None, SETTINGS, processed=request.processed)
+        loaded = file_plan.FilePlan.from_xcom(plan.to_xcom())  # as the Glue task receives it
+        return glue_run.script_args(loaded.to_xcom(), SETTINGS)["--processed"]
+
+    assert zone_argument("orders", {}) == "false"
+    assert zone_argument("orders", {"processed": True}) == "false"  # the dataset's false wins
+    assert zone_argument("customers", {}) == "true"
+    assert zone_argument("shops", {}) == "true"
+    assert zone_argument("customers", {"processed": False}) == "false"  # one load, by its conf
+    assert zone_argument("customers", {"processed": "false"}) == "false"
+    with pytest.raises(InvalidLoadRequest, match="processed"):
+        zone_argument("customers", {"processed": "perhaps"})
 
 
 def test_overlapping_prefixes_are_refused_on_both_sides(tmp_path: Path) -> None:

@@ -115,6 +115,14 @@ class Analytics:
         return f"{self.settings.prefix}-loads"
 
     @property
+    def dashboard_url(self) -> str:
+        """The dashboard in the AWS console (on AWS; the local emulator has no console)."""
+        region = self.settings.region
+        return (
+            f"https://console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={self.dashboard}"
+        )
+
+    @property
     def failure_alarm(self) -> str:
         return f"{self.settings.prefix}-load-failed"
 

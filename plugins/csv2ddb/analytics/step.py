@@ -17,6 +17,7 @@ verified, and is never rolled back because its analytics failed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,6 +79,7 @@ def analyze_load(
     An analytics failure is returned (and alerted), never raised."""
     cfg = cfg or analytics_config(settings)
     fields: dict[str, Any] = {}
+    started = time.monotonic()
     try:
         publish_load(cfg, table, manifest if isinstance(manifest, Mapping) else _as_dict(manifest), verified)
         zone = _zone_of(manifest)
@@ -94,6 +96,8 @@ def analyze_load(
     except Exception as exc:  # reported and alerted: the DynamoDB load stays verified
         log.exception("analytics of run %s failed", run_id)
         fields.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+    # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
+    fields["analytics_seconds"] = round(time.monotonic() - started, 3)
     if fields["analytics_status"] in (FAILED, COUNT_MISMATCH):
         alert(settings, table, run_id, fields["analytics_error"])
     return fields

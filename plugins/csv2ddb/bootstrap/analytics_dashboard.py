@@ -106,7 +106,7 @@ class LoadsDashboard(AnalyticsResource):
         self.ctx.client("cloudwatch").put_dashboard(
             DashboardName=self.name, DashboardBody=json.dumps(self.body)
         )
-        return f"https://console.aws.amazon.com/cloudwatch/home?region={self.settings.region}#dashboards:name={self.name}"
+        return self.cfg.dashboard_url
 
     def repair(self, observed: Observation) -> str:
         self.create()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from csv2ddb.bootstrap.analytics_stack import analytics_resources
 from csv2ddb.bootstrap.base import Resource
 from csv2ddb.bootstrap.bucket import Bucket
 from csv2ddb.bootstrap.context import Sources, StackContext
@@ -55,6 +56,7 @@ def resources(ctx: StackContext) -> list[Resource]:
         items_table(ctx),
         audit_table(ctx),
         AlertsTopic(ctx),
+        *analytics_resources(ctx),  # catalog, workgroup, alarms (to the topic), dashboard
         AirflowApiSecret(ctx),
         GlueJob(ctx),
         SparkGlueJob(ctx),

@@ -140,6 +140,11 @@ DATASET_SCHEMA: dict[str, Any] = {
             **CHECKS_SCHEMA,
             "description": "What a good file looks like: column and file checks (docs/checks.md).",
         },
+        "processed": {
+            "type": "boolean",
+            "description": "false: this dataset's loads write no processed zone (Parquet) and get no "
+            "Athena reconciliation; true (default): as the stack's CSV2DDB_PROCESSED says.",
+        },
         "on_conflict": {
             "enum": list(ON_CONFLICT_POLICIES),
             "description": "Rows whose key repeats with other cells: reject them, or keep the first or last.",

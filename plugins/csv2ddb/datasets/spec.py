@@ -61,6 +61,8 @@ class Dataset:
     tags: tuple[str, ...] = ()
     checks: Mapping[str, Any] = field(default_factory=dict)
     on_conflict: str | None = None
+    # False: the dataset's loads write no processed zone (docs/analytics.md); None/True: the stack's.
+    processed: bool | None = None
 
     @property
     def dag_id(self) -> str:
@@ -171,6 +173,7 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
         tags=tuple(raw.get("tags") or ()),
         checks=checks,
         on_conflict=raw.get("on_conflict"),
+        processed=raw.get("processed"),
     )
 
 

@@ -20,6 +20,7 @@ from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import parse_on_conflict
 from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, RUN_ID_ARG, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
+from csv2ddb_core.options import parse_bool
 
 from csv2ddb import write_options
 from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
@@ -66,6 +67,9 @@ class FilePlan:
     # from the audit table; empty: none. ``on_conflict``: ``csv2ddb_core.conflicts``; empty: reject.
     checks: str = ""
     on_conflict: str = ""
+    # False: this load writes no processed zone (its dataset's or its conf's ``processed: false``);
+    # True: as the stack's CSV2DDB_PROCESSED says (docs/analytics.md).
+    processed: bool = True
     dataset: str | None = None  # the dataset whose DAG loads the file (docs/datasets.md); None: ad hoc
     # False when neither the run nor anything but the default named the partition key: the job is
     # then not told it, so its manifest can say the key is a column taken for its name (``id``).
@@ -105,6 +109,11 @@ class FilePlan:
             **({"--on_conflict": self.on_conflict} if self.on_conflict else {}),
         }
 
+    def zone_arguments(self) -> dict[str, str]:
+        """``--processed false`` when this load turned the processed zone off; applied after the
+        stack's DefaultArguments (which carry the stack's ``--processed``), so it wins."""
+        return {} if self.processed else {"--processed": "false"}
+
     def as_batch(self) -> FilePlan:
         """The same load written in batches (an ``auto`` import whose table another load created)."""
         return replace(self, write=write_options.as_batch(self.write))
@@ -127,6 +136,7 @@ class FilePlan:
             "dataset": self.dataset,
             "checks": self.checks,
             "on_conflict": self.on_conflict,
+            "processed": self.processed,
             "key_named": self.key_named,
         }
 
@@ -150,6 +160,7 @@ class FilePlan:
             dataset=data.get("dataset") or None,
             checks=data.get("checks") or "",
             on_conflict=data.get("on_conflict") or "",
+            processed=data.get("processed", True) is not False,
             key_named=data.get("key_named", True) is not False,
         )
 
@@ -214,6 +225,20 @@ def checked_quality(params: Mapping[str, Any]) -> tuple[str, str]:
     return (json.dumps(checks, sort_keys=True, separators=(",", ":")) if checks else ""), on_conflict
 
 
+def checked_processed(params: Mapping[str, Any]) -> bool:
+    """The run's ``processed`` (conf, or its dataset's): absent/None = on (the stack's setting),
+    a boolean or true/false text; anything else fails the plan."""
+    raw = params.get("processed")
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    try:
+        return parse_bool(str(raw), "processed")
+    except ArgumentError as exc:
+        raise InvalidPlan(str(exc)) from exc
+
+
 def decide(
     resolved: Mapping[str, Any],
     write: Mapping[str, str],
@@ -223,6 +248,7 @@ def decide(
     checks: str = "",
     on_conflict: str = "",
     key_named: bool = True,
+    processed: bool = True,
 ) -> FilePlan:
     """The plan of one file of a run: the file as ``inputs.resolve_inputs`` found it, its table's
     decided write options, the run's CSV options and engine choice, and its checks (their history
@@ -238,6 +264,7 @@ def decide(
         engine=engine_for(requested_engine, found.source.size, write.get("load_method", ""), settings),
         checks=checks,
         on_conflict=on_conflict,
+        processed=processed,
         key_named=key_named,
         dataset=found.dataset,
     )

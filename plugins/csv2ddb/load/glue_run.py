@@ -77,7 +77,8 @@ def operator_kwargs(settings: Settings) -> dict[str, Any]:
 def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
     """Per-file job arguments (the plan's) plus the stack locations, repeated so a run never depends
     on the job's DefaultArguments being current."""
-    return {**FilePlan.from_xcom(load).job_arguments(), **default_arguments(settings)}
+    plan = FilePlan.from_xcom(load)
+    return {**plan.job_arguments(), **default_arguments(settings), **plan.zone_arguments()}
 
 
 def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) -> tuple[str, str] | None:
@@ -143,7 +144,8 @@ class GuardedGlueJobOperator(GlueJobOperator):
             setattr(self, name, value)
         stack_args = stack_argument_names(settings)
         per_file = {k: v for k, v in (self.script_args or {}).items() if k not in stack_args}
-        self.script_args = {**per_file, **default_arguments(settings, engine), ENGINE_ARG: engine}
+        zone = FilePlan.from_xcom(self.load).zone_arguments() if self.load else {}
+        self.script_args = {**per_file, **default_arguments(settings, engine), **zone, ENGINE_ARG: engine}
         self.log.info("engine %s: Glue job %s", engine, self.job_name)
 
     @property

@@ -106,6 +106,7 @@ def prepare(
                 checks[load["table"]],
                 request.on_conflict,
                 key_named="partition_key" in request.options,
+                processed=request.processed,
             )
             for load in loads
         ]

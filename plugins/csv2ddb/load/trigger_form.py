@@ -68,6 +68,8 @@ def dataset_params(params: Mapping[str, Any], dataset: Dataset) -> dict[str, Any
     """The generic form less what ``dataset`` fixes (bucket, table, keys, write and CSV options,
     engine), with its prefix and tolerance as the defaults shown."""
     fixed = {"bucket", "table", "engine", *write_options.OPTIONS, *CSV_OPTIONS}
+    if dataset.processed is False:
+        fixed.add("processed")  # the dataset turned its zone off: nothing to ask
     form = {name: dict(spec) for name, spec in params.items() if name not in fixed}
     form["key"]["description"] = f"One CSV object of this dataset, e.g. {dataset.prefix}file.csv."
     form["prefix"]["description"] = (
@@ -158,6 +160,7 @@ def generic_params(settings: Settings) -> dict[str, Any]:
         **write_params(settings),
         **csv_params(),
         **engine_params(settings),
+        **zone_params(settings),
         "etag": {
             "default": None,
             "type": OPTIONAL_STRING,
@@ -322,6 +325,25 @@ def engine_params(settings: Settings) -> dict[str, Any]:
     }
 
 
+def zone_params(settings: Settings) -> dict[str, Any]:
+    """The processed zone of this load (docs/analytics.md): the stack's setting, or off for this load."""
+    state = "on" if settings.processed else "off"
+    return {
+        "processed": {
+            "default": None,
+            "type": OPTIONAL_STRING,
+            "enum": [None, "false"],
+            "values_display": {
+                "null": f"the stack's setting (CSV2DDB_PROCESSED: {state})",
+                "false": "off: no Parquet and no Athena reconciliation for this load",
+            },
+            "title": "Processed zone (Parquet, Athena)",
+            "section": ENGINE_SECTION,
+            "description": "Whether this load also lands as Parquet, cataloged and counted by Athena.",
+        },
+    }
+
+
 def write_params(settings: Settings) -> dict[str, Any]:
     """The write options (issue: real tables), one section; each is a job argument of the same name."""
     key_text = "NAME or NAME:S|N|B (S by default)"
@@ -431,6 +453,7 @@ class LoadRequest:
     csv_options: Mapping[str, str] = field(default_factory=dict)  # CSV options the params name
     checks: str = ""  # canonical JSON of the declared checks (csv2ddb_core.checks); "" = none
     on_conflict: str = ""  # csv2ddb_core.conflicts policy; "" = the job's default (reject)
+    processed: bool = True  # False: no processed zone for this load (conf/dataset `processed: false`)
     # mode "objects": the batch's objects ({"key", "etag", "version_id"}), and why others were left
     objects: tuple[Mapping[str, Any], ...] = ()
     ignored: tuple[str, ...] = ()
@@ -459,6 +482,8 @@ def with_dataset(params: Mapping[str, Any], dataset: Dataset, settings: Settings
         "engine": dataset.engine,
         "checks": dict(dataset.checks) or None,
         "on_conflict": dataset.on_conflict,
+        # Off when the dataset or the run's conf says so (either one's `processed: false`).
+        "processed": False if dataset.processed is False else params.get("processed"),
         "reject_tolerance": params.get("reject_tolerance") or dataset.reject_tolerance,
     }
 
@@ -508,6 +533,7 @@ def plan_request(
         options = write_options.requested(params)
         csv_options = file_plan.checked_csv_options(params)
         checks, on_conflict = file_plan.checked_quality(params)
+        processed = file_plan.checked_processed(params)
         engine = params.get("engine") or None
         file_plan.checked_engine(engine, settings)  # a bad name fails here, before S3 is asked
     except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
@@ -521,6 +547,7 @@ def plan_request(
         "engine": engine,
         "checks": checks,
         "on_conflict": on_conflict,
+        "processed": processed,
         "dataset": dataset.name if dataset else None,
     }
     if key and prefix:
