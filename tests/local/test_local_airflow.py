@@ -9,7 +9,6 @@ import dataclasses
 import json
 import time
 import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
@@ -17,39 +16,13 @@ from csv2ddb.bootstrap import create_stack, delete_stack
 from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
-from csv2ddb_dev.airflow_runner import COMPONENTS, TRIGGER_USER, AirflowProcesses, group_members, health
+from csv2ddb_dev.airflow_runner import COMPONENTS, TRIGGER_USER, AirflowProcesses, health
+from csv2ddb_dev.processes import group_members, listening_sockets
 from csv2ddb_dev.scripts import lambda_module
 
 pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
 
 WEATHER_DAG = f"{DAG_ID_PREFIX}weather"  # dags/datasets/weather.yaml: its files arrive by event
-
-
-def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
-    """(address, port) of every TCP socket in LISTEN state owned by ``pids`` (Linux /proc)."""
-    inodes: set[str] = set()
-    for pid in pids:
-        fd_dir = Path(f"/proc/{pid}/fd")
-        try:
-            links = [fd.readlink() for fd in fd_dir.iterdir()]
-        except (FileNotFoundError, PermissionError):
-            continue
-        inodes |= {str(link)[8:-1] for link in links if str(link).startswith("socket:[")}
-    found = []
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
-        for line in Path(table).read_text().splitlines()[1:]:
-            cols = line.split()
-            local, state, inode = cols[1], cols[3], cols[9]
-            if state == "0A" and inode in inodes:  # 0A = LISTEN
-                addr_hex, port_hex = local.split(":")
-                found.append((_address(addr_hex, width), int(port_hex, 16)))
-    return found
-
-
-def _address(hex_addr: str, width: int) -> str:
-    if width == 8:
-        return ".".join(str(int(hex_addr[i : i + 2], 16)) for i in (6, 4, 2, 0))
-    return hex_addr  # IPv6: compared raw; any IPv6 listener fails the loopback check below
 
 
 def test_every_component_runs_and_listens_on_loopback_only(airflow: AirflowProcesses) -> None:

@@ -21,11 +21,10 @@ import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.load import run
-from csv2ddb_dev.airflow_runner import group_members
 from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.processes import group_members, listening_sockets
 
 from tests.bootstrap.test_bootstrap_least_privilege import AuthStack, allowed
-from tests.local.test_local_airflow import listening_sockets
 from tests.reliability.conftest import Results
 
 pytestmark = pytest.mark.emulator
