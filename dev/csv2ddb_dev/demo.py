@@ -30,6 +30,7 @@ from csv2ddb.analytics.config import analytics_config
 from csv2ddb.aws import client
 from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import Settings, load_settings
+from csv2ddb.stored_manifest import fetch_manifest
 from csv2ddb.ui.routes import nav_url
 from csv2ddb_core.routing import STATUS_UNROUTED
 
@@ -186,13 +187,15 @@ def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: 
     return "\n".join(lines)
 
 
+LATE_ANSWER = "   (the api-server answered too late, a busy machine: asking again)"
+
+
 def wait_for_triggered_run(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, Any] | None:
     deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
     while time.monotonic() < deadline:
-        try:
-            runs = api.list_dag_runs(dag_id)
-        except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
-            print(f"   (retrying: {exc})", flush=True)
+        runs = api.polled(api.list_dag_runs, dag_id)
+        if runs is None:
+            print(LATE_ANSWER, flush=True)
             continue
         for run in runs:
             if run["dag_run_id"] == run_id:
@@ -207,13 +210,12 @@ def watch_run(api: AirflowApi, dag_id: str, run_id: str, poll: float = 1.0) -> d
     started = time.monotonic()
     seen: dict[str, str | None] = {}
     while True:
-        try:
-            run = api.get_dag_run(dag_id, run_id)
-            task_instances = api.list_task_instances(dag_id, run_id)
-        except AirflowUnreachable as exc:  # busy machine: the api-server answers late; keep polling
+        run = api.polled(api.get_dag_run, dag_id, run_id)
+        task_instances = api.polled(api.list_task_instances, dag_id, run_id) if run else None
+        if run is None or task_instances is None:
             if time.monotonic() > deadline:
-                raise
-            print(f"   (retrying: {exc})", flush=True)
+                raise DemoError(f"the api-server did not answer about DAG run {run_id} in time")
+            print(LATE_ANSWER, flush=True)
             continue
         for ti in task_instances:
             name = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
@@ -337,8 +339,6 @@ def dashboard_hint(settings: Settings) -> str:
 def print_analytics(settings: Settings, records: list[dict[str, Any]]) -> bool:
     """The flights load's analytics side (docs/analytics.md): its Parquet zone, the Athena
     reconciliation count (it must equal rows written), and where the CloudWatch dashboard is."""
-    from csv2ddb.stored_manifest import fetch_manifest
-
     print("\n== the analytics side of the flights load (processed zone, Athena, CloudWatch)")
     if not settings.processed:
         print("   CSV2DDB_PROCESSED is off: no processed zone, no Athena reconciliation")

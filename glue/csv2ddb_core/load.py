@@ -91,6 +91,10 @@ def check_table(ddb: Any, table: str, keys: KeySchema, load_method: str = LOAD_B
 Sink = Callable[[Dict[str, Any], int, List[str]], None]
 
 
+def discard(item: Dict[str, Any], line_number: int, row: List[str]) -> None:
+    """The sink of a parse-only pass (``validate``): it judges every row and keeps none."""
+
+
 def stream_rows(
     args: JobArgs,
     s3: Any,
@@ -237,7 +241,7 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
     rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     try:
         try:
-            stream_rows(args, s3, stats, result, started, rejects, lambda item, line, row: None, items=False)
+            stream_rows(args, s3, stats, result, started, rejects, discard, items=False)
             if args.on_conflict == ON_CONFLICT_KEEP_LAST and declares_unique(args.checks):
                 # keep_last writes each key's LAST row, known only now, and `unique` must judge the
                 # rows written: a second read judges them exactly as the write pass will.
@@ -251,7 +255,7 @@ def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -
                     result,
                     started,
                     rejects,
-                    lambda item, line, row: None,
+                    discard,
                     winners=dict(result.last_lines),
                     items=False,
                 )

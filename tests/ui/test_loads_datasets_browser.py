@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,6 @@ import pytest
 from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD
 from csv2ddb_core.routing import STATUS_UNROUTED
-from csv2ddb_dev.airflow_api import AirflowUnreachable
 from playwright.sync_api import Page, expect
 
 from tests.ui.conftest import ARTIFACTS, UiStack, log_in
@@ -61,18 +59,6 @@ PLANES_CSV = (
 RUN_TIMEOUT = 420.0
 VIEWPORT = {"width": 1600, "height": 1100}
 SHARED: dict[str, Any] = {}
-
-
-def _wait_run(stack: UiStack, dag_id: str, run_id: str) -> dict[str, Any]:
-    """The run once it ended; an api-server too busy to answer in time (2 shared cores) is asked
-    again until the deadline, and the last refusal raised after it."""
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        try:
-            return stack.api().wait_dag_run(dag_id, run_id, timeout=max(1.0, deadline - time.monotonic()))
-        except AirflowUnreachable:
-            if time.monotonic() >= deadline:
-                raise
 
 
 def _form_fields(page: Page) -> set[str]:
@@ -123,7 +109,7 @@ def _trigger_through_form(page: Page, stack: UiStack, dag_id: str, key: str, sho
 
 def _verified_record(stack: UiStack, dag_id: str, run_id: str, key: str, dataset: str) -> dict[str, Any]:
     """The run's one audit record, verified, of its dataset and table, with only the key typed."""
-    run = _wait_run(stack, dag_id, run_id)
+    run = stack.api().wait_dag_run(dag_id, run_id, timeout=RUN_TIMEOUT)
     if run["state"] != "success":
         tasks = {t["task_id"]: t["state"] for t in stack.api().list_task_instances(dag_id, run_id)}
         pytest.fail(f"run {run_id} of {dag_id} ended {run['state']}; tasks: {tasks}")

@@ -78,7 +78,13 @@ def script_args(load: Mapping[str, Any], settings: Settings) -> dict[str, str]:
     """Per-file job arguments (the plan's) plus the stack locations, repeated so a run never depends
     on the job's DefaultArguments being current."""
     plan = FilePlan.from_xcom(load)
-    return {**plan.job_arguments(), **default_arguments(settings), **plan.zone_arguments()}
+    return {**plan.job_arguments(), **stack_arguments(plan, settings, PYTHONSHELL)}
+
+
+def stack_arguments(plan: FilePlan, settings: Settings, engine: str) -> dict[str, str]:
+    """The engine's stack arguments, with this file's own processed-zone choice laid over the
+    stack's default (a load may turn the zone off)."""
+    return {**default_arguments(settings, engine), **plan.zone_arguments()}
 
 
 def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) -> tuple[str, str] | None:
@@ -144,8 +150,8 @@ class GuardedGlueJobOperator(GlueJobOperator):
             setattr(self, name, value)
         stack_args = stack_argument_names(settings)
         per_file = {k: v for k, v in (self.script_args or {}).items() if k not in stack_args}
-        zone = FilePlan.from_xcom(self.load).zone_arguments() if self.load else {}
-        self.script_args = {**per_file, **default_arguments(settings, engine), **zone, ENGINE_ARG: engine}
+        stack = stack_arguments(FilePlan.from_xcom(self.load), settings, engine)
+        self.script_args = {**per_file, **stack, ENGINE_ARG: engine}
         self.log.info("engine %s: Glue job %s", engine, self.job_name)
 
     @property
