@@ -33,6 +33,7 @@ DAG_ID_LOAD = "csv2ddb_load"
 DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
 DAG_ID_ROLLBACK = "csv2ddb_rollback"
+DAG_ID_FRESHNESS = "csv2ddb_freshness"
 STACK_TAG_KEY = "csv2ddb:stack"
 ENGINES = ("auto", *ENGINE_NAMES)  # what CSV2DDB_ENGINE takes: auto or a registered engine
 # How the verify step counts a load's items (csv2ddb.load.counts): by its keys, or the whole table.

@@ -5,19 +5,23 @@ the load with Athena and records it in the audit record, and the metrics appear.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from csv2ddb.analytics import metrics
+from csv2ddb.analytics.catalog import ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
+from csv2ddb.bootstrap.analytics_alarms import stale_alarm_spec
 from csv2ddb.bootstrap.analytics_stack import analytics_resources
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.stack import ensure, remove
-from csv2ddb.settings import Settings
+from csv2ddb.settings import DAG_ID_FRESHNESS, Settings
 from csv2ddb_dev.emulator import Emulator
 
 from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reused)
@@ -103,3 +107,41 @@ def test_a_run_s_conf_turns_the_zone_off_for_its_load(
     assert record.get("athena_count") is None
     listed = s3.list_objects_v2(Bucket=settings.bucket, Prefix="processed/").get("Contents", [])
     assert [o["Key"] for o in listed if f"/{record['run_id']}/" in o["Key"]] == []
+
+
+def test_the_hourly_freshness_dag_drives_a_never_loaded_dataset_s_alarm(
+    analytics_stack: Settings,
+    emulator: Emulator,
+    dag_runner: Any,  # noqa: F811
+    boto_session: boto3.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """csv2ddb_freshness, run by Airflow as its schedule would: a dataset cataloged but never
+    loaded is stale, its freshness figure reaches CloudWatch, and its staleness alarm fires."""
+    for key, value in emulator.client_env().items():
+        monkeypatch.setenv(key, value)
+    settings = analytics_stack
+    cfg = analytics_config(settings)
+    dataset = f"never-loaded-{uuid.uuid4().hex[:6]}"
+    ensure_items_table(glue_hook(cfg), cfg, dataset, [("id", "string")])
+    cw = boto_session.client("cloudwatch", endpoint_url=emulator.endpoint_url)
+    cw.put_metric_alarm(**stale_alarm_spec(cfg, StackContext(settings).topic_arn, dataset))
+    try:
+        run = dag_runner.run(settings, "test", DAG_ID_FRESHNESS)
+        assert run.state == "success", run.output[-6000:]
+        (alarm,) = cw.describe_alarms(AlarmNames=[cfg.stale_alarm(dataset)])["MetricAlarms"]
+        assert alarm["StateValue"] == "ALARM"
+        now = datetime.now(UTC)
+        stale = cw.get_metric_statistics(
+            Namespace=cfg.namespace,
+            MetricName=metrics.STALE,
+            Dimensions=[{"Name": metrics.TABLE, "Value": dataset}],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        assert [point["Maximum"] for point in stale] == [1.0]
+    finally:
+        cw.delete_alarms(AlarmNames=[cfg.stale_alarm(dataset)])
+        glue_hook(cfg).conn.delete_table(DatabaseName=cfg.database, Name=cfg.items_table(dataset))

@@ -4,6 +4,7 @@ time, and carries owners, tags, retries and the failure alert."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ DATASET_OWNERS = {
     f"csv2ddb_load__{path.stem}": yaml.safe_load(path.read_text())["owner"]
     for path in sorted((REPO / "dags" / "datasets").glob("*.yaml"))
 }
-DAG_IDS = {"csv2ddb_load", "csv2ddb_bootstrap", "csv2ddb_teardown", "csv2ddb_rollback", *DATASET_OWNERS}
+DAG_IDS = {
+    "csv2ddb_load",
+    "csv2ddb_bootstrap",
+    "csv2ddb_teardown",
+    "csv2ddb_rollback",
+    "csv2ddb_freshness",
+    *DATASET_OWNERS,
+}
 OFFLINE = {
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     "CSV2DDB_ENDPOINT_URL": "http://127.0.0.1:9",
@@ -86,6 +94,14 @@ def test_rollback_dag_takes_a_run_id_and_retries_to_finish(dagbag: dict[str, Any
     assert dag["params"] == ["run_id"]
     assert dag["schedule"] == "None"
     assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == {"roll_back": 2}
+
+
+def test_the_freshness_check_runs_once_per_staleness_alarm_period(dagbag: dict[str, Any]) -> None:
+    from csv2ddb.analytics.metrics import STALE_PERIOD_SECONDS
+
+    dag = dagbag["dags"]["csv2ddb_freshness"]
+    assert dag["schedule"] == str(timedelta(seconds=STALE_PERIOD_SECONDS))
+    assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == {"check_freshness": 2}
 
 
 def test_each_dataset_dag_has_its_files_schedule_form_and_owner(dagbag: dict[str, Any]) -> None:

@@ -27,6 +27,9 @@ ROWS_WRITTEN, ROWS_REJECTED, ROWS_DUPLICATE = "RowsWritten", "RowsRejected", "Ro
 LOAD_SECONDS, ROWS_PER_SECOND = "LoadSeconds", "RowsPerSecond"
 VERIFIED, FAILED, REJECT_RATE = "Verified", "Failed", "RejectRatePercent"
 FRESHNESS, STALE = "FreshnessSeconds", "Stale"
+# The staleness check runs once per this many seconds (dags/csv2ddb_freshness.py), and each staleness
+# alarm evaluates one such period: no data in it at all counts as stale too.
+STALE_PERIOD_SECONDS = 3600
 UNITS = {
     ROWS_WRITTEN: "Count",
     ROWS_REJECTED: "Count",

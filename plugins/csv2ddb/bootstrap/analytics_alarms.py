@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from csv2ddb.analytics.config import Analytics
-from csv2ddb.analytics.metrics import FAILED, REJECT_RATE, STALE, TABLE
+from csv2ddb.analytics.metrics import FAILED, REJECT_RATE, STALE, STALE_PERIOD_SECONDS, TABLE
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.analytics_base import AnalyticsResource
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import MISSING, Observation
 
 LOAD_PERIOD = 300  # a failed load or a high reject rate alarms within five minutes
-STALE_PERIOD = 3600  # the staleness check publishes hourly; no data at all is stale too
 COMPARED = (
     "Namespace",
     "MetricName",
@@ -80,7 +79,7 @@ def stale_alarm_spec(cfg: Analytics, topic: str, table: str) -> dict[str, Any]:
         STALE,
         AlarmDescription=f"No verified csv2ddb load of {table} within {cfg.stale_after_hours:g} h",
         Dimensions=[{"Name": TABLE, "Value": table}],
-        Period=STALE_PERIOD,
+        Period=STALE_PERIOD_SECONDS,
         Threshold=1.0,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="breaching",
