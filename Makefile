@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup demo down status test lint lock bench bench-quick clean
+.PHONY: help setup demo down status test test-scale lint lock bench bench-quick clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,8 +20,11 @@ down:  ## stop the demo's emulator, Airflow and its PostgreSQL (by recorded PID)
 status:  ## which component of the local stack runs; for a dead one, why (from its log)
 	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack status; else echo "nothing is running"; fi
 
-test: setup  ## lint, then run the whole test suite (unit, emulator integration, end-to-end)
+test: setup  ## lint, then every test but the user-scale runs (unit, emulator integration, DAGs, browser, local stack)
 	@bash scripts/test.sh
+
+test-scale: setup  ## the user-scale runs: event bursts, a crash mid-burst, the full flights file end to end, 10,000 audit records
+	@bash scripts/test.sh --scale
 
 lint: setup  ## ruff check + format check + mypy (the load core and plugins/csv2ddb)
 	@bash scripts/lint.sh

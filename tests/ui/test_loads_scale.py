@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from tests.ui.conftest import ARTIFACTS, UiStack, log_in
 
-pytestmark = [pytest.mark.airflow, pytest.mark.emulator]
+pytestmark = [pytest.mark.airflow, pytest.mark.emulator, pytest.mark.scale]
 
 RECORDS = 10_000
 TABLES = ("orders-items", "flights-items", "events-items")
