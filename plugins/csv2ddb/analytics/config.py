@@ -18,6 +18,7 @@ from csv2ddb_core.processed import (
     table_root,
 )
 
+from csv2ddb.consoles import cloudwatch_dashboard_url
 from csv2ddb.settings import Settings
 
 _NOT_CATALOG = re.compile(r"[^a-z0-9_]+")
@@ -117,10 +118,7 @@ class Analytics:
     @property
     def dashboard_url(self) -> str:
         """The dashboard in the AWS console (on AWS; the local emulator has no console)."""
-        region = self.settings.region
-        return (
-            f"https://console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={self.dashboard}"
-        )
+        return cloudwatch_dashboard_url(self.settings.region, self.dashboard)
 
     @property
     def failure_alarm(self) -> str:
