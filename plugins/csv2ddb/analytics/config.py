@@ -8,6 +8,7 @@ S3 layout itself is the load core's (``csv2ddb_core.processed``), imported, neve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from csv2ddb_core.processed import (
@@ -128,8 +129,18 @@ class Analytics:
     def reject_rate_alarm(self) -> str:
         return f"{self.settings.prefix}-reject-rate"
 
+    @property
+    def stale_alarm_prefix(self) -> str:
+        """What every staleness alarm's name starts with (the bootstrap finds its own by it)."""
+        return f"{self.settings.prefix}-stale-"
+
     def stale_alarm(self, table: str) -> str:
-        return f"{self.settings.prefix}-stale-{table}"
+        return f"{self.stale_alarm_prefix}{table}"
+
+    def watched_tables(self, dataset_tables: Iterable[str]) -> tuple[str, ...]:
+        """The tables watched for staleness: the stack's items table (the generic load DAG's) and
+        every dataset's table, each once, sorted. One staleness alarm each."""
+        return tuple(sorted({self.settings.table, *dataset_tables}))
 
 
 def analytics_config(settings: Settings) -> Analytics:
