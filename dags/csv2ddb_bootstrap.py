@@ -7,11 +7,16 @@ bootstrap library is imported inside the tasks (see csv2ddb.bootstrap.dag_tasks)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from airflow.sdk import DAG, task
 from csv2ddb import alerts
 from csv2ddb.bootstrap import dag_tasks
 from csv2ddb.settings import DAG_ID_BOOTSTRAP, load_settings
+
+# Its datasets/ folder is the one the dataset DAGs are built from: the routing table and the
+# per-dataset staleness alarms follow those files (csv2ddb.bootstrap.dag_tasks).
+DAGS_FOLDER = Path(__file__).resolve().parent
 
 with DAG(
     dag_id=DAG_ID_BOOTSTRAP,
@@ -32,10 +37,10 @@ with DAG(
 
     @task
     def create_stack() -> list:
-        return dag_tasks.create(load_settings())
+        return dag_tasks.create(load_settings(), DAGS_FOLDER)
 
     @task
     def verify_stack() -> list:
-        return dag_tasks.status(load_settings(), require_ok=True)
+        return dag_tasks.status(load_settings(), DAGS_FOLDER, require_ok=True)
 
     create_stack() >> verify_stack()

@@ -9,11 +9,16 @@ confirmation was refused.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 from csv2ddb import alerts
 from csv2ddb.bootstrap import dag_tasks
 from csv2ddb.settings import DAG_ID_TEARDOWN, load_settings
+
+# Its datasets/ folder is the one the dataset DAGs are built from: the routing table and the
+# per-dataset staleness alarms follow those files (csv2ddb.bootstrap.dag_tasks).
+DAGS_FOLDER = Path(__file__).resolve().parent
 
 with DAG(
     dag_id=DAG_ID_TEARDOWN,
@@ -41,10 +46,10 @@ with DAG(
 
     @task
     def delete_stack() -> list:
-        return dag_tasks.delete(load_settings())
+        return dag_tasks.delete(load_settings(), DAGS_FOLDER)
 
     @task
     def show_status() -> list:
-        return dag_tasks.status(load_settings(), require_ok=False)
+        return dag_tasks.status(load_settings(), DAGS_FOLDER, require_ok=False)
 
     confirm_deletion() >> delete_stack() >> show_status()

@@ -103,4 +103,14 @@ def test_with_the_analytics_side_off_the_bootstrap_skips_its_resources() -> None
     ctx = StackContext(off, identity=identity)  # no client is ever made
     changes = [ensure(resource) for resource in analytics_resources(ctx)]
     assert {c.action for c in changes} == {SKIPPED}
-    assert len(changes) == 8
+    # database, rejects table, workgroup, queries, two stack alarms, dashboard, and a staleness
+    # alarm per watched table: the items table and each dataset of dags/datasets/
+    watched = [c.name for c in changes if c.name.startswith("p-stale-")]
+    assert watched == ["p-stale-p-flights", "p-stale-p-items", "p-stale-p-planes", "p-stale-p-weather"]
+    assert len(changes) == 7 + len(watched)
+
+
+def test_the_watched_tables_are_the_items_table_and_each_dataset_s_once() -> None:
+    cfg = analytics_config(load_settings({}, prefix="p"))
+    assert cfg.watched_tables(["p-orders", "p-items", "p-orders"]) == ("p-items", "p-orders")
+    assert cfg.stale_alarm("p-orders") == f"{cfg.stale_alarm_prefix}p-orders" == "p-stale-p-orders"

@@ -17,10 +17,10 @@ import pytest
 from csv2ddb.analytics import metrics
 from csv2ddb.analytics.catalog import ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
-from csv2ddb.bootstrap.analytics_alarms import stale_alarm_spec
 from csv2ddb.bootstrap.analytics_stack import analytics_resources
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.stack import ensure, remove
+from csv2ddb.datasets.registry import deployed_dir, load_all
 from csv2ddb.settings import DAG_ID_FRESHNESS, Settings
 from csv2ddb_dev.emulator import Emulator
 
@@ -28,6 +28,8 @@ from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reus
 from tests.dags.test_load_dag_runs import audit_records, flights_csv, upload
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
+# The folder Airflow's DAGs come from here (tests/conftest.py): its datasets/ are the deployment's.
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture
@@ -116,32 +118,35 @@ def test_the_hourly_freshness_dag_drives_a_never_loaded_dataset_s_alarm(
     boto_session: boto3.Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """csv2ddb_freshness, run by Airflow as its schedule would: a dataset cataloged but never
-    loaded is stale, its freshness figure reaches CloudWatch, and its staleness alarm fires."""
+    """csv2ddb_freshness, run by Airflow as its schedule would: a dataset of the deployment's
+    datasets/ folder never loaded (weather) is stale, its figure reaches CloudWatch and the
+    staleness alarm the bootstrap made for it fires; a table only a load cataloged is watched too."""
     for key, value in emulator.client_env().items():
         monkeypatch.setenv(key, value)
     settings = analytics_stack
     cfg = analytics_config(settings)
-    dataset = f"never-loaded-{uuid.uuid4().hex[:6]}"
-    ensure_items_table(glue_hook(cfg), cfg, dataset, [("id", "string")])
+    weather = load_all(deployed_dir(DAGS_FOLDER), settings).named("weather").table
+    cataloged = f"cataloged-only-{uuid.uuid4().hex[:6]}"
+    ensure_items_table(glue_hook(cfg), cfg, cataloged, [("id", "string")])
     cw = boto_session.client("cloudwatch", endpoint_url=emulator.endpoint_url)
-    cw.put_metric_alarm(**stale_alarm_spec(cfg, StackContext(settings).topic_arn, dataset))
     try:
+        (alarm,) = cw.describe_alarms(AlarmNames=[cfg.stale_alarm(weather)])["MetricAlarms"]
+        assert alarm["StateValue"] != "ALARM"
         run = dag_runner.run(settings, "test", DAG_ID_FRESHNESS)
         assert run.state == "success", run.output[-6000:]
-        (alarm,) = cw.describe_alarms(AlarmNames=[cfg.stale_alarm(dataset)])["MetricAlarms"]
+        (alarm,) = cw.describe_alarms(AlarmNames=[cfg.stale_alarm(weather)])["MetricAlarms"]
         assert alarm["StateValue"] == "ALARM"
         now = datetime.now(UTC)
-        stale = cw.get_metric_statistics(
-            Namespace=cfg.namespace,
-            MetricName=metrics.STALE,
-            Dimensions=[{"Name": metrics.TABLE, "Value": dataset}],
-            StartTime=now - timedelta(hours=1),
-            EndTime=now + timedelta(minutes=5),
-            Period=60,
-            Statistics=["Maximum"],
-        )["Datapoints"]
-        assert [point["Maximum"] for point in stale] == [1.0]
+        for table in (weather, cataloged):
+            stale = cw.get_metric_statistics(
+                Namespace=cfg.namespace,
+                MetricName=metrics.STALE,
+                Dimensions=[{"Name": metrics.TABLE, "Value": table}],
+                StartTime=now - timedelta(hours=1),
+                EndTime=now + timedelta(minutes=5),
+                Period=60,
+                Statistics=["Maximum"],
+            )["Datapoints"]
+            assert [point["Maximum"] for point in stale] == [1.0], table
     finally:
-        cw.delete_alarms(AlarmNames=[cfg.stale_alarm(dataset)])
-        glue_hook(cfg).conn.delete_table(DatabaseName=cfg.database, Name=cfg.items_table(dataset))
+        glue_hook(cfg).conn.delete_table(DatabaseName=cfg.database, Name=cfg.items_table(cataloged))

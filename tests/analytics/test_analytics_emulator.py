@@ -256,8 +256,11 @@ def test_a_rolled_back_load_leaves_the_zone_and_its_day_goes_with_the_last_one(
     assert parts["Partitions"] == []
 
 
-def test_the_staleness_check_watches_every_cataloged_dataset(place: Place, stack: StackContext) -> None:
-    """One dataset verified an hour ago (fresh), one cataloged but never verified (stale)."""
+def test_the_staleness_check_watches_every_cataloged_dataset(
+    place: Place, stack: StackContext, tmp_path: Path
+) -> None:
+    """One dataset verified an hour ago (fresh), one cataloged but never verified (stale). No
+    dataset file is deployed here (declared datasets: test_dataset_alarms.py)."""
     cfg = analytics_config(stack.settings)
     hook = glue_hook(cfg)
     ensure_items_table(hook, cfg, "other-dataset", [("id", "string")])
@@ -265,7 +268,7 @@ def test_the_staleness_check_watches_every_cataloged_dataset(place: Place, stack
     record = {"dag_run_id": "d1", "source": "s3://b/raw/x.csv", "table": place.table}
     record |= {"status": "verified", "recorded_at": hour_ago, "dag_id": "csv2ddb_load"}
     put_record(stack.client("dynamodb"), stack.settings.audit_table, record)
-    figures = metrics.staleness_step(stack.settings)
+    figures = metrics.staleness_step(stack.settings, tmp_path / "no-dataset-files")
     assert set(figures) == {place.table, "other-dataset"}
     assert figures["other-dataset"] == {metrics.STALE: 1.0}
     assert figures[place.table][metrics.STALE] == 0.0

@@ -16,11 +16,15 @@ from csv2ddb.bootstrap import ForeignResourceError, Sources, create_stack, delet
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import ABSENT, CREATED, DELETED, KEPT, SKIPPED, UNCHANGED, UPDATED
 from csv2ddb.bootstrap.stack import ensure, resources
+from csv2ddb.datasets.registry import load_all
 from csv2ddb.engines import script_uri
-from csv2ddb.settings import Settings
+from csv2ddb.settings import Settings, load_settings
 
 pytestmark = pytest.mark.emulator
 
+# The tables of the dataset files every stack of these tests deploys (the default folder: the
+# repo's dags/datasets/, unless CSV2DDB_DATASETS_DIR says otherwise): a staleness alarm each.
+DATASET_TABLES = load_all(Sources().datasets_dir, load_settings({})).tables
 KINDS = [
     "s3-bucket",
     "glue-script",
@@ -38,9 +42,9 @@ KINDS = [
     "glue-table",
     "athena-workgroup",
     "athena-queries",
-    "cloudwatch-alarm",
-    "cloudwatch-alarm",
-    "cloudwatch-alarm",
+    "cloudwatch-alarm",  # a failed load
+    "cloudwatch-alarm",  # the reject rate
+    *["cloudwatch-alarm"] * (len(DATASET_TABLES) + 1),  # staleness: each dataset's table, the items table
     "cloudwatch-dashboard",
     "secret",
     "glue-job",

@@ -11,6 +11,7 @@ The tests run in file order and share the runs the form started (``SHARED``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from csv2ddb.history import audit
 from csv2ddb.settings import DAG_ID_LOAD
+from csv2ddb.ui.analytics_view import analytics_of
 from playwright.sync_api import Page, expect
 
 from tests.ui.conftest import ARTIFACTS, STACK_TOLERANCE, UiStack, log_in
@@ -450,6 +452,121 @@ def test_loads_page_finds_filters_exports_and_charts_the_load(ui_stack: UiStack,
         page.wait_for_url(re.compile(rf"/dags/{DAG_ID_LOAD}/runs/"))
         assert urllib.parse.unquote(page.url.rsplit("/runs/", 1)[1]) == run_id
         expect(page.locator("iframe[title='Loads']")).to_have_count(0)
+    finally:
+        page.close()
+
+
+ANALYTICS_PREFIX = "raw/ui/analytics/"
+
+
+def _seed_analytics_loads(stack: UiStack) -> dict[str, dict[str, Any]]:
+    """Two verified loads as the verify step records them (csv2ddb.analytics.step's fields): one
+    reconciled by Athena with its Parquet partition, one whose processed zone was off."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    settings = stack.settings
+    seeded: dict[str, dict[str, Any]] = {}
+    for name, written in (("reconciled", 40), ("off", 12)):
+        seeded[name] = {
+            "dag_run_id": f"manual__ui-analytics-{name}",
+            "source": f"s3://{settings.bucket}/{ANALYTICS_PREFIX}{name}.csv",
+            "source_key": f"{ANALYTICS_PREFIX}{name}.csv",
+            "dag_id": DAG_ID_LOAD,
+            "run_id": f"ui-analytics-{name}",
+            "status": audit.STATUS_VERIFIED,
+            "table": settings.table,
+            "rows_read": written,
+            "rows_written": written,
+            "recorded_at": now,
+            "analytics_status": name,
+        }
+    seeded["reconciled"].update(
+        processed_location=f"s3://{settings.bucket}/processed/{settings.table}/load_date={now[:10]}/"
+        "ui-analytics-reconciled/",
+        processed_rows=40,
+        processed_bytes=5123,
+        partition="created",
+        catalog_table=settings.table.replace("-", "_"),
+        athena_count=40,
+        athena_matches=True,
+        athena_query_id="5b1c0f3e-7a0d-4a55-9d0e-1c2b3a4d5e6f",
+        athena_seconds=1.2,
+    )
+    for record in seeded.values():
+        audit.put_record(stack.dynamodb(), settings.audit_table, record)
+    return seeded
+
+
+def _as_on_aws(stack: UiStack, seeded: dict[str, dict[str, Any]]) -> Any:
+    """A route handler giving the page the analytics of real AWS (console addresses): the emulator
+    has no console, so only this shows that the page's console links open outside Airflow's frame."""
+    on_aws = dataclasses.replace(stack.settings, endpoint_url=None)
+    by_run = {r["dag_run_id"]: r for r in seeded.values()}
+
+    def handle(route: Any) -> None:
+        body = route.fetch().json()
+        for row in body["rows"]:
+            if row["dag_run_id"] in by_run:
+                row["analytics"] = analytics_of(by_run[row["dag_run_id"]], on_aws)
+        route.fulfill(json=body)
+
+    return handle
+
+
+def test_loads_page_shows_a_load_s_parquet_partition_and_athena_count(
+    ui_stack: UiStack, browser: Any
+) -> None:
+    """Each load's processed zone beside its files: a reconciled load's Parquet partition and
+    Athena count (as text on the emulator, console links on AWS), a load with the zone off says so."""
+    seeded = _seed_analytics_loads(ui_stack)
+    reconciled = seeded["reconciled"]
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        log_in(page, ui_stack)
+        page.get_by_role("link", name="Loads").click()
+        frame = page.frame_locator("iframe[title='Loads']")
+        frame.locator("body[data-state=ready]").wait_for()
+        frame.locator("#f-file").fill(ANALYTICS_PREFIX)
+        frame.locator("#apply").click()
+        page.wait_for_url(re.compile(r"file=raw%2Fui%2Fanalytics"))
+        frame.locator("body[data-state=ready]").wait_for()
+        expect(frame.locator("#loads tbody tr")).to_have_count(2)
+
+        cell = frame.locator("#loads tbody tr[data-run-id='manual__ui-analytics-reconciled'] td.analytics")
+        expect(cell).to_have_attribute("data-status", "reconciled")
+        expect(cell.locator(".zone-status")).to_have_text("reconciled")
+        expect(cell.locator(".athena-count")).to_have_text("Athena 40 = 40 written")
+        expect(cell.locator(".partition")).to_have_text(f"Parquet {reconciled['processed_location']}")
+        expect(cell.locator(".athena-query")).to_have_text(f"query {reconciled['athena_query_id']}")
+        # The emulator has no console: the uri and the query id are text, never a dead link.
+        expect(cell.locator("a")).to_have_count(0)
+
+        off = frame.locator("#loads tbody tr[data-run-id='manual__ui-analytics-off'] td.analytics")
+        expect(off).to_have_attribute("data-status", "off")
+        expect(off.locator(".zone-status")).to_have_text("processed zone off")
+        expect(off.locator(".partition, .athena-query, .athena-count")).to_have_count(0)
+        cell.scroll_into_view_if_needed()
+        frame.locator(".table-wrap").evaluate("wrap => { wrap.scrollLeft = wrap.scrollWidth; }")
+        page.screenshot(path=str(ARTIFACTS / "11-loads-analytics.png"))
+
+        # On real AWS the same cell links the console; Airflow's frame may not open windows itself
+        # (its sandbox has no allow-popups), so the page opens them from the top window.
+        page.route(re.compile(r"/csv2ddb/api/loads\?"), _as_on_aws(ui_stack, seeded))
+        page.context.route(
+            re.compile(r"^https://[^/]*console\.aws\.amazon\.com/"), lambda r: r.fulfill(body="console")
+        )
+        page.reload()
+        frame.locator("body[data-state=ready]").wait_for()
+        on_aws = analytics_of(reconciled, dataclasses.replace(ui_stack.settings, endpoint_url=None))
+        for part, address in (
+            (".partition a", on_aws["partition_console"]),
+            (".athena-query a", on_aws["athena_console"]),
+        ):
+            expect(cell.locator(part)).to_have_attribute("href", address)
+            with page.context.expect_page() as opened:
+                cell.locator(part).click()
+            assert opened.value.url == address
+            opened.value.close()
+        assert urllib.parse.urlparse(page.url).path == "/plugin/csv2ddb-loads/csv2ddb/loads"  # Airflow stays
     finally:
         page.close()
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from csv2ddb import consoles
 from csv2ddb.history import audit
 from csv2ddb.settings import load_settings
 from csv2ddb.tables import AUDIT_BY_DATASET, AUDIT_BY_FILE, AUDIT_BY_STATUS, AUDIT_BY_TABLE, AUDIT_BY_TIME
@@ -338,3 +340,122 @@ def test_the_rows_and_the_export_carry_checks_duplicates_and_a_key_taken_by_name
         ("False", row["checks"]["failed"], "1", "2", "reject", "True"),
         ("", "", "", "", "", ""),
     ]
+
+
+# --- the processed zone and the Athena reconciliation of a load (docs/analytics.md) -----------------
+PARTITION = "s3://unit-data/processed/unit-items/load_date=2026-12-01/run-1/"
+RECONCILED = {
+    **RECORD,
+    "analytics_status": "reconciled",
+    "processed_location": PARTITION,
+    "processed_rows": 7,
+    "processed_bytes": 2048,
+    "partition": "created",
+    "catalog_table": "unit_items",
+    "athena_count": 7,
+    "athena_matches": True,
+    "athena_query_id": "0f4e-query/1",
+    "athena_seconds": 1.5,
+}
+
+
+def test_a_reconciled_load_links_its_partition_and_query_to_the_console_on_aws() -> None:
+    assert SETTINGS.endpoint_url is None  # real AWS: the console has something to open
+    shown = table_rows.present(RECONCILED, SETTINGS, "", "/csv2ddb")["analytics"]
+    assert (shown["status"], shown["label"], shown["error"]) == ("reconciled", "reconciled", None)
+    assert shown["athena_text"] == "7 = 7 written"
+    assert (shown["athena_count"], shown["athena_query_id"], shown["athena_seconds"]) == (
+        7,
+        "0f4e-query/1",
+        1.5,
+    )
+    assert (shown["partition"], shown["partition_state"], shown["catalog_table"]) == (
+        PARTITION,
+        "created",
+        "unit_items",
+    )
+    assert (shown["processed_rows"], shown["processed_bytes"]) == (7, 2048)
+    assert shown["partition_console"] == (
+        "https://us-east-1.console.aws.amazon.com/s3/buckets/unit-data?region=us-east-1"
+        "&prefix=processed%2Funit-items%2Fload_date%3D2026-12-01%2Frun-1%2F&showversions=false"
+    )
+    assert shown["athena_console"] == (
+        "https://us-east-1.console.aws.amazon.com/athena/home?region=us-east-1"
+        "#/query-editor/history/0f4e-query%2F1"
+    )
+
+
+def test_with_the_emulator_the_partition_and_query_are_text_not_console_links() -> None:
+    local = load_settings({}, prefix="unit", endpoint_url="http://127.0.0.1:4566")
+    shown = table_rows.present(RECONCILED, local, "", "/csv2ddb")["analytics"]
+    assert (shown["partition"], shown["athena_query_id"]) == (PARTITION, "0f4e-query/1")
+    assert (shown["partition_console"], shown["athena_console"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "label", "athena_text"),
+    [
+        ({"analytics_status": "off"}, "processed zone off", None),
+        ({}, "no processed zone", None),  # the stack's side off, or a record from before it
+        ({"analytics_status": "skipped"}, "not reconciled", None),
+        (
+            {"analytics_status": "count_mismatch", "athena_count": 6, "analytics_error": "Athena counted 6"},
+            "count mismatch",
+            "6 ≠ 7 written",
+        ),
+        ({"analytics_status": "failed", "analytics_error": "CatalogError: qty"}, "analytics failed", None),
+        ({"analytics_status": "later"}, "later", None),  # a status this page does not know: as it is
+    ],
+)
+def test_a_load_without_a_reconciliation_says_why(
+    fields: dict[str, object], label: str, athena_text: str | None
+) -> None:
+    shown = table_rows.present({**RECORD, **fields}, SETTINGS, "", "/csv2ddb")["analytics"]
+    assert shown["label"] == label
+    assert shown["note"]  # the hover says why, never blank
+    assert shown["athena_text"] == athena_text
+    assert shown["error"] == fields.get("analytics_error")
+    # Nothing invented: no partition, no query, no console address for what the record lacks.
+    assert (shown["partition"], shown["partition_console"], shown["athena_console"]) == (None, None, None)
+
+
+def test_the_page_script_reads_exactly_what_the_api_gives() -> None:
+    """loads.js's analytics cell reads only keys ``analytics_of`` returns (the API and the JS agree)."""
+    from csv2ddb.ui.analytics_view import analytics_of
+
+    script = (Path(table_rows.__file__).parent / "static" / "loads.js").read_text()
+    body = script.split("function analyticsCell(tr, a) {", 1)[1].split("\n}\n", 1)[0]
+    read = set(re.findall(r"\ba\.([a-z_]+)", body))
+    assert read, "analyticsCell not found in loads.js"
+    assert read <= set(analytics_of(RECORD, SETTINGS)), read - set(analytics_of(RECORD, SETTINGS))
+
+
+def test_the_export_carries_the_zone_and_the_athena_count() -> None:
+    lines = list(csv.DictReader(io.StringIO("".join(table_rows.csv_lines([RECONCILED, RECORD])))))
+    names = ("analytics_status", "processed_location", "processed_bytes", "athena_count", "athena_query_id")
+    assert [tuple(line[n] for n in names) for line in lines] == [
+        ("reconciled", PARTITION, "2048", "7", "0f4e-query/1"),
+        ("", "", "", "", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("region", "base"),
+    [
+        ("eu-west-1", "https://eu-west-1.console.aws.amazon.com"),
+        ("cn-north-1", "https://cn-north-1.console.amazonaws.cn"),
+        ("us-gov-west-1", "https://us-gov-west-1.console.amazonaws-us-gov.com"),
+    ],
+)
+def test_console_addresses_follow_the_region_s_partition(region: str, base: str) -> None:
+    assert consoles.console_base(region) == base
+    assert consoles.athena_query_url(region, "q").startswith(f"{base}/athena/home?region={region}#")
+    assert (
+        consoles.s3_prefix_url(region, "s3://b/p/")
+        == f"{base}/s3/buckets/b?region={region}&prefix=p%2F&showversions=false"
+    )
+    assert consoles.s3_prefix_url(region, "https://b/p/") is None  # not an S3 uri: no address
+    assert (
+        consoles.cloudwatch_dashboard_url(region, "x-loads")
+        == f"{base}/cloudwatch/home?region={region}#dashboards:name=x-loads"
+    )

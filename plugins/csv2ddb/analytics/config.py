@@ -8,6 +8,7 @@ S3 layout itself is the load core's (``csv2ddb_core.processed``), imported, neve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from csv2ddb_core.processed import (
@@ -18,6 +19,7 @@ from csv2ddb_core.processed import (
     table_root,
 )
 
+from csv2ddb.consoles import cloudwatch_dashboard_url
 from csv2ddb.settings import Settings
 
 _NOT_CATALOG = re.compile(r"[^a-z0-9_]+")
@@ -117,10 +119,7 @@ class Analytics:
     @property
     def dashboard_url(self) -> str:
         """The dashboard in the AWS console (on AWS; the local emulator has no console)."""
-        region = self.settings.region
-        return (
-            f"https://console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={self.dashboard}"
-        )
+        return cloudwatch_dashboard_url(self.settings.region, self.dashboard)
 
     @property
     def failure_alarm(self) -> str:
@@ -130,8 +129,18 @@ class Analytics:
     def reject_rate_alarm(self) -> str:
         return f"{self.settings.prefix}-reject-rate"
 
+    @property
+    def stale_alarm_prefix(self) -> str:
+        """What every staleness alarm's name starts with (the bootstrap finds its own by it)."""
+        return f"{self.settings.prefix}-stale-"
+
     def stale_alarm(self, table: str) -> str:
-        return f"{self.settings.prefix}-stale-{table}"
+        return f"{self.stale_alarm_prefix}{table}"
+
+    def watched_tables(self, dataset_tables: Iterable[str]) -> tuple[str, ...]:
+        """The tables watched for staleness: the stack's items table (the generic load DAG's) and
+        every dataset's table, each once, sorted. One staleness alarm each."""
+        return tuple(sorted({self.settings.table, *dataset_tables}))
 
 
 def analytics_config(settings: Settings) -> Analytics:

@@ -9,18 +9,22 @@ publishes it), while the dashboard and the per-dataset staleness alarms use the 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
 from csv2ddb.analytics.catalog import glue_hook
 from csv2ddb.analytics.config import Analytics, analytics_config
+from csv2ddb.datasets.registry import deployed_dir, load_all
 from csv2ddb.history.audit import STATUS_VERIFIED
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings
 from csv2ddb.tables import AUDIT_BY_TABLE
 
+log = logging.getLogger(__name__)
 TABLE = "Table"
 # Metric name -> unit. The names are the dashboard's and the alarms' too (one definition).
 ROWS_WRITTEN, ROWS_REJECTED, ROWS_DUPLICATE = "RowsWritten", "RowsRejected", "RowsDuplicate"
@@ -143,10 +147,13 @@ def publish_staleness(cfg: Analytics, tables: Iterable[str], ddb: Any) -> dict[s
     return figures
 
 
-def datasets(cfg: Analytics) -> list[str]:
-    """The datasets to watch: the stack's items table, and every table a load has cataloged (its
-    name is the last folder of its catalog table's location, ``processed/<table>/``)."""
-    found = {cfg.settings.table}
+def datasets(cfg: Analytics, dataset_tables: Iterable[str] = ()) -> list[str]:
+    """The datasets to watch: the stack's items table and every declared dataset's table (each has
+    a staleness alarm: ``Analytics.watched_tables``, as the bootstrap makes them), and every table a
+    load has cataloged (its name is the last folder of its catalog table's location,
+    ``processed/<table>/``). A declared dataset never loaded is not cataloged: it is watched all
+    the same, so its alarm sees ``Stale = 1``."""
+    found = set(cfg.watched_tables(dataset_tables))
     paginator = glue_hook(cfg).conn.get_paginator("get_tables")
     for page in paginator.paginate(DatabaseName=cfg.database):
         for table in page.get("TableList", []):
@@ -156,7 +163,13 @@ def datasets(cfg: Analytics) -> list[str]:
     return sorted(found)
 
 
-def staleness_step(settings: Settings) -> dict[str, dict[str, float]]:
-    """The scheduled staleness check: every watched dataset's freshness, put to CloudWatch."""
+def staleness_step(settings: Settings, datasets_dir: Path | None = None) -> dict[str, dict[str, float]]:
+    """The scheduled staleness check: every watched dataset's freshness, put to CloudWatch.
+    ``datasets_dir``: the deployment's dataset files (default ``registry.deployed_dir()``); the
+    DAG passes the folder its dataset DAGs are built from. A broken file is logged and skipped: its
+    own DAG reports it."""
     cfg = analytics_config(settings)
-    return publish_staleness(cfg, datasets(cfg), dynamodb_client(settings))
+    declared = load_all(datasets_dir or deployed_dir(), settings)
+    for error in declared.errors:
+        log.warning("dataset file not watched for staleness: %s", error)
+    return publish_staleness(cfg, datasets(cfg, declared.tables), dynamodb_client(settings))

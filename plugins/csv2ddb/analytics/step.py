@@ -25,11 +25,11 @@ from csv2ddb.analytics.athena import reconcile
 from csv2ddb.analytics.catalog import register_load
 from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.analytics.metrics import publish_load
+from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, OFF, RECONCILED, SKIPPED
 from csv2ddb.history.audit import STATUS_VERIFIED
 from csv2ddb.settings import Settings
 
 log = logging.getLogger(__name__)
-RECONCILED, COUNT_MISMATCH, FAILED, SKIPPED, OFF = "reconciled", "count_mismatch", "failed", "skipped", "off"
 
 
 def _zone_of(manifest: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -1,15 +1,22 @@
-"""CloudWatch alarms to the alerts topic: a failed load, a reject rate over the threshold, and
-the stack's items table with no verified load within its expected interval (staleness).
+"""CloudWatch alarms to the alerts topic: a failed load, a reject rate over the threshold, and one
+staleness alarm per watched table (no verified load within its expected interval).
 
-The metrics are ``csv2ddb.analytics.metrics``' (one definition of each name). A dataset loaded
-into another table gets its staleness alarm from ``stale_alarm_spec`` the same way.
+The watched tables are the stack's items table and every dataset's table, from the deployment's
+dataset files (``StackContext.datasets``: the folder the routing table is published from, and the
+one the dataset DAGs and the staleness check read, ``registry.deployed_dir``). So a new dataset file
+gets its alarm from the next ``create``, like its route. A staleness alarm of ours whose table no
+dataset names any more (its file was removed) is *retired*: ``create`` deletes it (missing data is
+breaching, so it would page forever), ``status`` shows it, ``delete`` removes it with the rest.
+While a dataset file is broken nothing is retired: the broken file's table is unknown.
+
+The metrics are ``csv2ddb.analytics.metrics``' (one definition of each name).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from csv2ddb.analytics.config import Analytics
+from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.analytics.metrics import FAILED, REJECT_RATE, STALE, STALE_PERIOD_SECONDS, TABLE
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.analytics_base import AnalyticsResource
@@ -86,6 +93,10 @@ def stale_alarm_spec(cfg: Analytics, topic: str, table: str) -> dict[str, Any]:
     )
 
 
+# The stack-wide alarms, by the name ``analytics_alarms`` gives them.
+STACK_ALARMS = {"failure": failure_alarm_spec, "reject-rate": reject_rate_alarm_spec}
+
+
 class Alarm(AnalyticsResource):
     """One metric alarm, tagged as ours, its action the alerts topic."""
 
@@ -97,12 +108,7 @@ class Alarm(AnalyticsResource):
 
     @property
     def spec(self) -> dict[str, Any]:
-        topic = self.ctx.topic_arn
-        if self.which == "failure":
-            return failure_alarm_spec(self.cfg, topic)
-        if self.which == "reject-rate":
-            return reject_rate_alarm_spec(self.cfg, topic)
-        return stale_alarm_spec(self.cfg, topic, self.settings.table)
+        return STACK_ALARMS[self.which](self.cfg, self.ctx.topic_arn)
 
     @property
     def name(self) -> str:
@@ -139,5 +145,66 @@ class Alarm(AnalyticsResource):
         return "deleted"
 
 
+class StaleAlarm(Alarm):
+    """The staleness alarm of one watched table (``Stale``, ``Table=<table>``)."""
+
+    def __init__(self, ctx: StackContext, table: str) -> None:
+        super().__init__(ctx, "stale")
+        self.table = table
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return stale_alarm_spec(self.cfg, self.ctx.topic_arn, self.table)
+
+
+class RetiredStaleAlarm(StaleAlarm):
+    """A staleness alarm of ours whose table no dataset of the deployment names any more."""
+
+    retired = True
+
+    @property
+    def reason(self) -> str:
+        return f"no dataset of {self.ctx.sources.datasets_dir} loads into {self.table} any more"
+
+    def observe(self) -> Observation:
+        observed = super().observe()
+        if not observed.exists or not observed.owned:
+            return observed
+        return Observation(exists=True, drift=(f"{self.reason}: create deletes it",))
+
+    def delete(self) -> str:
+        return f"{super().delete()}: {self.reason}"
+
+
+def watched_tables(ctx: StackContext) -> tuple[str, ...]:
+    """The stack's items table and every dataset's table: one staleness alarm each."""
+    return analytics_config(ctx.settings).watched_tables(ctx.datasets().tables)
+
+
+def owned_stale_tables(ctx: StackContext) -> set[str]:
+    """The tables of the staleness alarms that exist and carry our stack tag."""
+    cfg, cw = analytics_config(ctx.settings), ctx.client("cloudwatch")
+    found: set[str] = set()
+    pages = cw.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=cfg.stale_alarm_prefix, AlarmTypes=["MetricAlarm"]
+    )
+    for page in pages:
+        for alarm in page.get("MetricAlarms", []):
+            actual = tags.from_list(cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags"))
+            if tags.is_owned(actual, ctx.settings):
+                found.add(alarm["AlarmName"][len(cfg.stale_alarm_prefix) :])
+    return found
+
+
 def analytics_alarms(ctx: StackContext) -> list[Alarm]:
-    return [Alarm(ctx, "failure"), Alarm(ctx, "reject-rate"), Alarm(ctx, "stale")]
+    """The stack's alarms: failure, reject rate, a staleness alarm per watched table, then (with the
+    analytics side on) our staleness alarms of other tables: retired, or, while a dataset file is
+    broken (its table unknown), kept as they are, so ``delete`` still removes them."""
+    watched = watched_tables(ctx)
+    alarms: list[Alarm] = [Alarm(ctx, "failure"), Alarm(ctx, "reject-rate")]
+    alarms += [StaleAlarm(ctx, table) for table in watched]
+    if ctx.settings.processed:
+        others = sorted(owned_stale_tables(ctx) - set(watched))
+        kind = StaleAlarm if ctx.datasets().errors else RetiredStaleAlarm
+        alarms += [kind(ctx, table) for table in others]
+    return alarms

@@ -1,6 +1,7 @@
 """The CloudWatch dashboard of the stack's loads: rows, rejects, seconds, verified/failed,
-freshness and the alarms. Dashboards carry no tags: the body's first widget names the stack
-(``csv2ddb:stack=<prefix>``), and only a dashboard saying so is ours to change or delete."""
+freshness and the alarms (the stack's two and every watched table's staleness alarm). Dashboards
+carry no tags: the body's first widget names the stack (``csv2ddb:stack=<prefix>``), and only a
+dashboard saying so is ours to change or delete."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from csv2ddb.analytics.metrics import (
     TABLE,
     VERIFIED,
 )
+from csv2ddb.bootstrap.analytics_alarms import watched_tables
 from csv2ddb.bootstrap.analytics_base import AnalyticsResource
 from csv2ddb.bootstrap.base import is_error
 from csv2ddb.bootstrap.model import MISSING, Observation
@@ -81,11 +83,9 @@ class LoadsDashboard(AnalyticsResource):
 
     @property
     def body(self) -> dict[str, Any]:
-        alarms = [
-            self.cfg.failure_alarm,
-            self.cfg.reject_rate_alarm,
-            self.cfg.stale_alarm(self.settings.table),
-        ]
+        # Every dataset's staleness alarm too: the widget shows which dataset went stale.
+        stale = [self.cfg.stale_alarm(table) for table in watched_tables(self.ctx)]
+        alarms = [self.cfg.failure_alarm, self.cfg.reject_rate_alarm, *stale]
         arns = [self.ctx.arn("cloudwatch", f"alarm:{a}") for a in alarms]
         return dashboard_body(self.cfg, self.settings.region, arns)
 

@@ -21,6 +21,9 @@ from csv2ddb.settings import Settings
 
 class Resource(ABC):
     kind: str = "resource"
+    # A resource of ours the stack no longer specifies (e.g. the staleness alarm of a removed
+    # dataset): ``create`` deletes it rather than repairing it.
+    retired: bool = False
 
     def __init__(self, ctx: StackContext) -> None:
         self.ctx = ctx

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from csv2ddb import aws
 from csv2ddb.settings import Settings
+
+if TYPE_CHECKING:
+    from csv2ddb.datasets.registry import Datasets
 
 # The checkout this file lives in (plugins/csv2ddb/bootstrap/ -> the root): the bootstrap deploys
 # what lies beside it. Deployed code never imports the laptop harness (csv2ddb_dev) to find it.
@@ -57,6 +60,18 @@ class StackContext:
     identity: dict[str, str] | None = None
     _session: boto3.Session | None = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _datasets: Datasets | None = field(default=None, repr=False)
+
+    def datasets(self) -> Datasets:
+        """The deployment's dataset files (``sources.datasets_dir``), read once per stack operation:
+        the routing table and the per-dataset staleness alarms come from the same reading."""
+        if self._datasets is None:
+            # Imported here: reading dataset files needs YAML and JSON Schema (Airflow's own
+            # dependencies), which the bench's venv, importing the bootstrap for its names, lacks.
+            from csv2ddb.datasets.registry import load_all
+
+            self._datasets = load_all(self.sources.datasets_dir, self.settings)
+        return self._datasets
 
     def client(self, service: str) -> Any:
         if service not in self._clients:

@@ -2,17 +2,26 @@
 
 The bootstrap package is imported inside each function, never at DAG parse time: parsing must
 not need it (or AWS), and a broken bootstrap must not break the load DAG's import.
+
+Each DAG hands its own folder (``dags_folder``): the stack's dataset-driven resources (the routing
+table, a staleness alarm per dataset) then come from the dataset files Airflow builds the dataset
+DAGs from (``registry.deployed_dir``), wherever the deployment keeps its DAGs, not from the folder
+beside the plugin code (``infra_bootstrap.py``'s default).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from csv2ddb.settings import Settings
+
+if TYPE_CHECKING:
+    from csv2ddb.bootstrap import Sources
 
 log = logging.getLogger(__name__)
 CONFIRM_WORD = "delete"
@@ -27,29 +36,37 @@ def require_confirmation(confirm: Any, settings: Settings) -> None:
         )
 
 
-def create(settings: Settings) -> list[dict[str, Any]]:
+def sources(dags_folder: Path) -> Sources:
+    """The stack's sources, its dataset files those of the DAGs in ``dags_folder``."""
+    from csv2ddb.bootstrap import Sources
+    from csv2ddb.datasets.registry import deployed_dir
+
+    return Sources(datasets_dir=deployed_dir(dags_folder))
+
+
+def create(settings: Settings, dags_folder: Path) -> list[dict[str, Any]]:
     from csv2ddb.bootstrap import create_stack
 
-    changes = [asdict(c) for c in create_stack(settings)]
+    changes = [asdict(c) for c in create_stack(settings, sources=sources(dags_folder))]
     for change in changes:
         log.info("%(kind)-17s %(name)-45s %(action)s %(detail)s", change)
     return changes
 
 
-def delete(settings: Settings) -> list[dict[str, Any]]:
+def delete(settings: Settings, dags_folder: Path) -> list[dict[str, Any]]:
     from csv2ddb.bootstrap import delete_stack
 
-    changes = [asdict(c) for c in delete_stack(settings)]
+    changes = [asdict(c) for c in delete_stack(settings, sources=sources(dags_folder))]
     for change in changes:
         log.info("%(kind)-17s %(name)-45s %(action)s %(detail)s", change)
     return changes
 
 
-def status(settings: Settings, *, require_ok: bool) -> list[dict[str, Any]]:
+def status(settings: Settings, dags_folder: Path, *, require_ok: bool) -> list[dict[str, Any]]:
     """The stack's status rows; with ``require_ok`` fail when a resource is missing or drifted."""
     from csv2ddb.bootstrap import stack_status
 
-    rows = stack_status(settings)
+    rows = stack_status(settings, sources=sources(dags_folder))
     for row in rows:
         log.info("%-17s %-45s %s %s", row.kind, row.name, "ok" if row.ok else "NOT OK", row.detail)
     bad = [f"{r.kind} {r.name}: {r.detail}" for r in rows if not r.ok]

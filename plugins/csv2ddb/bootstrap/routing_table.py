@@ -28,12 +28,10 @@ class RoutingTable(UploadedArtifact):
         return f"routes of {self.ctx.sources.datasets_dir}"
 
     def local_bytes(self) -> bytes:
-        # Imported here: reading dataset files needs YAML and JSON Schema (Airflow's own
-        # dependencies), which the bench's venv, importing the bootstrap for its names, lacks.
-        from csv2ddb.datasets.registry import load_all
+        # Imported here: it reads dataset files (YAML), which the bench's venv lacks.
         from csv2ddb.datasets.routing import routing_table
 
-        found = load_all(self.ctx.sources.datasets_dir, self.settings)
+        found = self.ctx.datasets()
         if found.errors:
             raise BootstrapError(
                 "dataset files with errors, no routing table published:\n"

@@ -74,9 +74,11 @@ def _context(settings: Settings, sources: Sources | None, env: Mapping[str, str]
 
 
 def ensure(resource: Resource) -> Change:
-    """Create the resource, repair its drift, or report it unchanged."""
+    """Create the resource, repair its drift, or report it unchanged; a retired one is deleted."""
     if not resource.enabled:
         return Change(resource.kind, resource.name, SKIPPED, resource.disabled_reason)
+    if resource.retired:
+        return remove(resource)
     observed = resource.observe()
     if not observed.exists:
         change = Change(resource.kind, resource.name, CREATED, resource.create())

@@ -41,6 +41,12 @@ class Datasets:
         """The dataset claiming ``key``; None when no dataset does (the key is never loaded)."""
         return route(self.datasets, key)
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The DynamoDB tables the good datasets load into, each once, sorted (two datasets may
+        share a table): what the staleness check watches and the bootstrap alarms on."""
+        return tuple(sorted({dataset.table for dataset in self.datasets}))
+
     def named(self, name: str) -> Dataset:
         for dataset in self.datasets:
             if dataset.name == name:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from csv2ddb.settings import Settings
+from csv2ddb.ui.analytics_view import analytics_of
 
 FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped")
 CSV_COLUMNS = (
@@ -41,6 +42,13 @@ CSV_COLUMNS = (
     "duplicates_conflicting",
     "on_conflict",
     "key_by_default",
+    # The processed zone and its Athena reconciliation (docs/analytics.md), as the audit record has them.
+    "analytics_status",
+    "processed_location",
+    "processed_bytes",
+    "athena_count",
+    "athena_query_id",
+    "analytics_error",
     "error",
 )
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection);
@@ -107,6 +115,8 @@ def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_bas
         "key_by_default": bool(record.get("key_by_default")),
         "error": record.get("error"),
         "links": links(record, settings, ui_base, app_base),
+        # Its Parquet partition and Athena reconciliation, beside the manifest and rejects links.
+        "analytics": analytics_of(record, settings),
     }
 
 

@@ -7,7 +7,7 @@ const STATUSES = ["verified", "count_mismatch", "failed"];
 const PAGE_SIZE = 50;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const FILTER_NAMES = ["from", "to", "status", "dataset", "table", "file"];
-const TABLE_COLUMNS = 18;
+const TABLE_COLUMNS = 19;
 const DASH = "—";
 
 const state = { cursors: [null], page: 0, nextCursor: null, summaryKey: null, summary: null };
@@ -80,6 +80,34 @@ function openInAirflow(event) {
   } catch (_) { /* not allowed: the link opens inside the frame instead */ }
 }
 
+// A console address (real AWS only) opens in a new tab. Inside Airflow's UI the frame's sandbox
+// lacks allow-popups, so the browser blocks a target=_blank link there: the top window (same
+// origin) opens it instead.
+function openOutside(event) {
+  if (window.top === window.self) return;  // not framed: target=_blank works
+  try {
+    window.top.open(event.currentTarget.href, "_blank", "noopener,noreferrer");
+    event.preventDefault();
+  } catch (_) { /* not allowed: the browser handles the link itself */ }
+}
+
+// A name with its AWS console address: a link on real AWS, the name as text on the emulator
+// (the API gives no address there: a console link would open nothing of this stack).
+function consoleRef(text, href, title) {
+  let el;
+  if (href) {
+    el = link(text, href);
+    el.target = "_blank";
+    el.rel = "noopener noreferrer";
+    el.addEventListener("click", openOutside);
+  } else {
+    el = document.createElement("code");
+    el.textContent = text;
+  }
+  if (title) el.title = title;
+  return el;
+}
+
 function addBadge(parent, text, className, title) {
   const span = document.createElement("span");
   span.className = className;
@@ -145,6 +173,34 @@ function duplicatesCell(tr, r) {
   if (!td.childNodes.length) td.textContent = DASH;
 }
 
+// The load's processed zone and Athena reconciliation (docs/analytics.md), beside its files: what
+// the analytics step recorded, with the Parquet partition and the query id (console links on AWS).
+function analyticsCell(tr, a) {
+  const td = cell(tr, "", "analytics");
+  td.dataset.status = a.status || "none";
+  addBadge(td, a.label, `zone-status ${a.status || "none"}`, a.error ? `${a.note}\n${a.error}` : a.note);
+  if (a.athena_text) {
+    const took = a.athena_seconds === null || a.athena_seconds === undefined ? "" : ` in ${a.athena_seconds} s`;
+    addBadge(td, `Athena ${a.athena_text}`, "athena-count", `Athena's count of this run's rows${took}`);
+  }
+  if (a.error && a.status !== "reconciled") addBadge(td, a.error, "analytics-error", a.error);
+  if (a.partition) {
+    const line = document.createElement("div");
+    line.className = "partition";
+    const size = a.processed_bytes === null || a.processed_bytes === undefined ? ""
+      : `, ${fmt(a.processed_rows)} rows, ${fmt(a.processed_bytes)} bytes`;
+    line.append("Parquet ", consoleRef(a.partition, a.partition_console,
+      `the load's Parquet files${size}; catalog table ${a.catalog_table || "?"} (partition ${a.partition_state || "?"})`));
+    td.appendChild(line);
+  }
+  if (a.athena_query_id) {
+    const line = document.createElement("div");
+    line.className = "athena-query";
+    line.append("query ", consoleRef(a.athena_query_id, a.athena_console, "the Athena query execution"));
+    td.appendChild(line);
+  }
+}
+
 function renderTable(rows) {
   const body = document.querySelector("#loads tbody");
   body.replaceChildren();
@@ -180,6 +236,7 @@ function renderTable(rows) {
     if (r.links.manifest) files.appendChild(link("manifest", r.links.manifest, true)).className = "manifest";
     if (r.links.rejects) files.appendChild(link("rejects", r.links.rejects, true)).className = "rejects";
     if (!files.childNodes.length) files.textContent = DASH;
+    analyticsCell(tr, r.analytics);
     body.appendChild(tr);
   }
   if (!rows.length) {
