@@ -52,3 +52,16 @@ class Results:
 def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     """Written as JSON under the pytest temp dir as it fills (kept for a look after the run)."""
     return Results(tmp_path_factory.mktemp("reliability") / "results.json")
+
+
+DESELECTED_HERE = pytest.StashKey[int]()
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Count this folder's tests a -k/-m left out: the report test vouches for the page only when
+    none were (a tier such as `make test`'s `-m "not scale"` leaves them all in)."""
+    here = Path(__file__).resolve().parent
+    mine = [item for item in items if Path(item.path).parent == here]
+    if mine:
+        config = mine[0].config
+        config.stash[DESELECTED_HERE] = config.stash.get(DESELECTED_HERE, 0) + len(mine)

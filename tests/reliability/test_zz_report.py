@@ -14,7 +14,7 @@ import pytest
 from csv2ddb_dev.reliability_report import render
 
 from tests.reliability.casegen import load_defects
-from tests.reliability.conftest import Results
+from tests.reliability.conftest import DESELECTED_HERE, Results
 
 HERE = Path(__file__).resolve().parent
 PAGE = HERE.parents[1] / "docs" / "reliability.md"
@@ -22,9 +22,9 @@ PAGE = HERE.parents[1] / "docs" / "reliability.md"
 
 def _full_run(request: pytest.FixtureRequest) -> str | None:
     """Why this session cannot vouch for the whole page (None = it can)."""
-    config = request.config
-    if config.getoption("keyword") or config.getoption("markexpr"):
-        return "tests were selected with -k/-m"
+    deselected = request.config.stash.get(DESELECTED_HERE, 0)
+    if deselected:
+        return f"{deselected} of its tests deselected by -k/-m"
     collected = {Path(item.path).name for item in request.session.items if Path(item.path).parent == HERE}
     missing = {p.name for p in HERE.glob("test_*.py")} - collected
     if missing:
