@@ -22,7 +22,7 @@ from typing import Any
 from csv2ddb_dev.emulator import LOCAL_CREDENTIALS, Emulator, start_emulator
 from csv2ddb_dev.paths import REPO_ROOT
 
-from bench import data, facts, launch
+from bench import crossover, data, facts, launch
 from bench.big import run_big
 from bench.harness import Harness, on_emulator, prepare_dataset
 from bench.measure import load_average, process_cpu_seconds
@@ -81,6 +81,7 @@ ALL_CONTENDERS = (
     "csv2ddb_import",
     "csv2ddb_dag",
     "check_scale",  # not a loader: the count check against the table's size
+    "import_crossover",  # not a loader: import vs batch at a few sizes (bench/crossover.py)
 )
 
 
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         datasets[-1]["bytes"] = big_path.stat().st_size
     if not args.big_only:
         meta["check_scale"] = harness.extras.get("check_scale")
+        meta["import_crossover"] = harness.extras.get("import_crossover")
         # The DAG row of the last run before this one (docs/, else the newest cached run): "before".
         meta["dag_before"] = baseline.previous_dag(name)
     meta["load_average_end"] = [round(x, 2) for x in load_average()]
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r["label"] for r in results if not r["ok"]]
     if (meta.get("check_scale") or {}).get("ok") is False:
         failed.append("count check vs table size")
+    if (meta.get("import_crossover") or {}).get("ok") is False:
+        failed.append("import crossover")
     return 1 if failed else 0
 
 
@@ -202,6 +206,8 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         launch.dag(harness, flights)
     if "check_scale" in only:
         harness.extras["check_scale"] = launch.check_scale(harness, flights)
+    if "import_crossover" in only:
+        harness.extras["import_crossover"] = crossover.measure(harness)
     return best_threads
 
 

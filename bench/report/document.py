@@ -18,6 +18,9 @@ from bench.report import targets
 
 # The run facts kept of each run merged into another's document.
 MERGED_FACTS = ("started_at", "mode", "load_average_start", "load_average_end")
+# Sections that are not loader records (each a measurement of its own): a later document that has
+# one replaces the earlier one's, e.g. a ``python -m bench.crossover`` run merged into the page.
+SECTIONS = ("check_scale", "import_crossover")
 
 
 def build(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -36,6 +39,7 @@ def rebuild(docs: list[dict[str, Any]]) -> dict[str, Any]:
         doc["datasets"] += [d for d in extra["datasets"] if d["name"] not in names]
         names |= {d["name"] for d in extra["datasets"]}
         doc.setdefault("merged_runs", []).append({k: extra.get(k) for k in MERGED_FACTS})
+        doc.update({name: extra[name] for name in SECTIONS if extra.get(name)})
     return build({k: v for k, v in doc.items() if k not in ("results", "targets")}, doc["results"])
 
 

@@ -170,3 +170,90 @@ def targets_table(doc: dict[str, Any]) -> str:
         met = {True: "✅ met", False: "❌ missed", None: "— not measured"}[t["met"]]
         lines.append(f"| {t['target']} | {_fmt(t['value'], ',.2f')} | {t['goal']} | {met} | {t['detail']} |")
     return "\n".join(lines) + "\n"
+
+
+def crossover_section(doc: dict[str, Any]) -> str:
+    """Import vs batch on the same slices of flights (bench/crossover.py): the figures the
+    ``CSV2DDB_IMPORT_MIN_BYTES`` default is chosen from."""
+    cross = doc.get("import_crossover")
+    if not cross:
+        return ""
+    lines = [
+        "\n### Import vs batch: where a first load starts to pay for ImportTable\n",
+        "Slices of flights, each loaded into a new table of one emulator by our batch job (what "
+        "`load_method auto` runs below `CSV2DDB_IMPORT_MIN_BYTES`) and by our import path (the job "
+        "stages DynamoDB JSON, ImportTable, the reconciliation), one after the other, the order "
+        "alternating; every table verified. Seconds are medians of the runs of each path; CPU is the "
+        "client's plus the emulator's (both on the same 2 cores), which the machine's other work "
+        "sways less than wall seconds. "
+        f"The machine was shared: 1-minute load average {cross['load_average_start'][0]:.2f} at the "
+        f"start, {cross['load_average_end'][0]:.2f} at the end (each run's own in the last column).\n",
+        "| rows | MB | batch s | import s (staging + ImportTable) | import ÷ batch | CPU s batch / import "
+        "| verified runs (batch + import) | load 1m |",
+        "|--:|--:|--:|---|--:|--:|--:|---|",
+    ]
+    for p in cross["points"]:
+        batch, imported = p["batch_s"], p["import_s"]
+        ratio = imported / batch if batch and imported else None
+        loads = ", ".join(f"{x:.1f}" for x in p["load_1m"])
+        lines.append(
+            f"| {p['rows']:,} | {p['bytes'] / 1e6:,.1f} | {_fmt(batch, '.1f')} | {_fmt(imported, '.1f')} "
+            f"({_fmt(p['staging_s'], '.1f')} + {_fmt(p['import_table_s'], '.1f')}) | {_fmt(ratio, '.2f')} "
+            f"| {_fmt(p.get('batch_cpu_s'), '.0f')} / {_fmt(p.get('import_cpu_s'), '.0f')} "
+            f"| {p['verified']['batch']} + {p['verified']['import']} | {loads} |"
+        )
+    faster = cross.get("import_faster_from_rows")
+    lines.append(
+        f"\nIn wall seconds the import path was the faster from {faster:,} rows up here."
+        if faster
+        else "\nIn wall seconds the import path was not the faster at the biggest size here."
+    )
+    fit = cross.get("fit_cpu") or {}
+    if fit.get("batch") and fit.get("import") and fit.get("staging"):
+        lines.append(
+            f"In CPU seconds (least squares, fixed + per MB × MB): batch {_line(fit['batch'])}; import "
+            f"{_line(fit['import'])}, of which the staging job {_line(fit['staging'])}: "
+            f"{_crossing_text(fit['batch'], fit['import'], 'costs less CPU')}."
+        )
+    aws = cross.get("aws")
+    if aws:
+        starts = " | ".join(f"{m} min" for m in aws["crossover_mb"])
+        sizes = " | ".join(_fmt(mb, ",.0f") + " MB" if mb else "never" for mb in aws["crossover_mb"].values())
+        lines += [
+            "\nOn AWS an import has a start-up of minutes, and a batch load into a new on-demand table "
+            f"goes at most {aws['writes_per_s']:,} writes/s ({cross['rows_per_mb']:,} flights rows per MB: "
+            f"{aws['batch_per_mb_s']:.2f} s per MB). The import pays from the size where the batch "
+            f"load's extra seconds per MB over the staging pass ({aws['staging_per_mb_s']:.2f} s per MB, "
+            "its CPU above) have paid for the start-up (ImportTable's own time per MB left out):\n",
+            f"| ImportTable start-up | {starts} |",
+            "|---|" + "--:|" * len(aws["crossover_mb"]),
+            f"| the import pays from | {sizes} |",
+        ]
+    default = cross.get("default_bytes")
+    if default is not None:
+        lines.append(
+            f"\nThe stack's default `CSV2DDB_IMPORT_MIN_BYTES`: {default:,} bytes "
+            f"({default / (1 << 20):,.0f} MiB); why, in "
+            "[import.md](import.md#when-a-load-imports-load_method)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _line(fitted: dict[str, float]) -> str:
+    return f"{fitted['fixed_s']:.1f} + {fitted['per_mb_s']:.2f} × MB"
+
+
+def _crossing_text(batch: dict[str, float], imported: dict[str, float], better: str = "is the faster") -> str:
+    """Which path the fitted lines (fixed + per MB x MB) say ``better``, and from what size."""
+    slower_per_mb = batch["per_mb_s"] - imported["per_mb_s"]  # > 0: the import gains with size
+    dearer_start = imported["fixed_s"] - batch["fixed_s"]
+    if slower_per_mb == 0:
+        return f"the {'batch' if dearer_start > 0 else 'import'} path {better} at every size"
+    mb = dearer_start / slower_per_mb
+    if slower_per_mb > 0:
+        return (
+            f"the import path {better} from about **{mb:,.1f} MB** up"
+            if mb > 0
+            else (f"the import path {better} at every size")
+        )
+    return f"the import path {better} only below {mb:,.1f} MB" if mb > 0 else f"the batch path {better}"

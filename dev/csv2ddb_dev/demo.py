@@ -446,6 +446,7 @@ def print_summary(dag_id: str, run: dict[str, Any], records: list[dict[str, Any]
             ("rows duplicate", ("rows_duplicate",)),
             ("rows skipped", ("rows_skipped",)),
             ("load method", ("load_method",)),
+            ("  because", ("load_method_reason",)),  # e.g. below CSV2DDB_IMPORT_MIN_BYTES: batch
             ("ImportTable", ("import_arn",)),
             ("items imported", ("imported_count",)),
             ("engine", ("engine",)),
@@ -456,7 +457,7 @@ def print_summary(dag_id: str, run: dict[str, Any], records: list[dict[str, Any]
             ("Glue job run", ("glue_job_run_id", "job_run_id")),
         ):
             value = next((rec[n] for n in names if rec.get(n) is not None), None)
-            if value is not None or label not in ("ImportTable", "items imported"):
+            if value is not None or label not in ("  because", "ImportTable", "items imported"):
                 print(f"   {label:<15}: {value}")
         ok = ok and rec.get("status") in ("verified", "succeeded")
     if not records:

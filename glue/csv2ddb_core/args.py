@@ -7,7 +7,13 @@ from typing import Dict, Mapping, Optional, Sequence
 
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
-from csv2ddb_core.contract import ArgumentError, JobArgs, check_run_id, parse_tolerance
+from csv2ddb_core.contract import (
+    LOAD_METHOD_REASON,
+    ArgumentError,
+    JobArgs,
+    check_run_id,
+    parse_tolerance,
+)
 from csv2ddb_core.dialect import (
     CSV_OPTION_DEFAULTS,
     check_column_options,
@@ -48,6 +54,7 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "ttl_column": "",
     "validate_first": "true",
     "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
+    LOAD_METHOD_REASON: "",  # why the DAG chose it: free text, kept in the manifest
     "staging_prefix": "staging/",
     "on_conflict": "reject",  # reject | keep_first | keep_last (csv2ddb_core.conflicts)
     "checks": "",  # JSON (csv2ddb_core.checks)
@@ -171,6 +178,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         checks=parse_checks(values["checks"] or ""),
         key_given=bool((values["partition_key"] or "").strip()),
         load_method=load_method,
+        load_method_reason=(values[LOAD_METHOD_REASON] or "").strip(),
         staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
         processed=zone.enabled,
         processed_prefix=zone.prefix,

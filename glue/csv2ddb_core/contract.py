@@ -237,6 +237,9 @@ LOAD_AUTO = "auto"  # the DAG's choice: import into a table that does not exist 
 LOAD_IMPORT = "import"  # stage DynamoDB JSON for ImportTable (a new table; no write capacity)
 LOAD_BATCH = "batch"  # write with BatchWriteItem / PartiQL into an existing table
 LOAD_METHODS = (LOAD_AUTO, LOAD_IMPORT, LOAD_BATCH)
+# Why the DAG chose the load method (e.g. "batch: 1.2 MiB below the import threshold 64 MiB"): a job
+# argument of this name, kept in the manifest under it, so the account of a load says why it ran so.
+LOAD_METHOD_REASON = "load_method_reason"
 RATE_UNITS = ("items", "wcu")
 # What a later row with an already-seen key and OTHER cells means (an exact duplicate, same cells,
 # is always dropped and counted in rows_duplicate): reject it (the default), keep the first row, or
@@ -351,6 +354,7 @@ class JobArgs:
     ttl: Optional[TtlSpec] = None
     validate_first: bool = True
     load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
+    load_method_reason: str = ""  # why the DAG decided it (LOAD_METHOD_REASON); empty: not said
     staging_prefix: str = "staging/"
     on_conflict: str = ON_CONFLICT_REJECT
     # The declared checks as validated JSON (``csv2ddb_core.checks.parse_checks``); empty: none.
@@ -508,6 +512,7 @@ class Manifest:
     write_concurrency: Optional[int] = None
     engine: Optional[str] = None
     load_method: Optional[str] = None
+    load_method_reason: Optional[str] = None
     staging: Optional[Mapping[str, Any]] = None
     key_schema: Optional[str] = None
     write_mode: Optional[str] = None
@@ -608,6 +613,7 @@ MANIFEST_TYPES: Dict[str, Tuple[str, ...]] = {
     "write_concurrency": (_INT,),
     "engine": (_TEXT,),
     "load_method": (_TEXT,),
+    LOAD_METHOD_REASON: (_TEXT,),
     "staging": (_OBJECT,),
     "key_schema": (_TEXT,),
     "write_mode": (_TEXT,),

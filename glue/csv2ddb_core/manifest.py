@@ -159,6 +159,7 @@ def build_manifest(
         write_concurrency=args.write_concurrency,
         engine=engine,
         load_method=args.load_method,
+        load_method_reason=args.load_method_reason or None,
         staging=result.staging,
         key_schema=str(args.keys),
         write_mode=args.write_mode,

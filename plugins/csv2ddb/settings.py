@@ -40,6 +40,8 @@ ENGINES = ("auto", *ENGINE_NAMES)  # what CSV2DDB_ENGINE takes: auto or a regist
 COUNT_BY_KEYS = "keys"
 COUNT_BY_SCAN = "scan"
 COUNT_METHODS = (COUNT_BY_KEYS, COUNT_BY_SCAN)
+# load_method auto: the smallest object it imports (a new table; see Settings.import_min_bytes).
+IMPORT_MIN_BYTES = 64 << 20
 
 
 def core_wheel_name() -> str:
@@ -152,13 +154,14 @@ class Settings:
         "the DAG refuses any other table before any work",
         shown="`<prefix>-*`",
     )
-    # False: the first load creates the stack's items table (by ImportTable with load_method auto;
-    # of two first loads at once, the one that finds the table made writes in batches). True: the
-    # bootstrap creates it, so every load writes in batches.
+    # False: the first load creates the stack's items table (by ImportTable with load_method auto
+    # when its file is big enough; of two first loads at once, the one that finds the table made
+    # writes in batches). True: the bootstrap creates it, so every load writes in batches.
     create_table_in_bootstrap: bool = setting(
         False,
-        "`false` leaves the items table to the first load (by ImportTable with `load_method` "
-        "`auto`; when two first loads of one new table run at once, as in a backfill, the one that "
+        "`false` leaves the items table to the first load (with `load_method` `auto`: by ImportTable "
+        "for a file of at least `CSV2DDB_IMPORT_MIN_BYTES`, else created by the DAG and written in "
+        "batches; when two first loads of one new table run at once, as in a backfill, the one that "
         "finds the table already made loads in batches instead); `true` also creates it in "
         "`infra_bootstrap.py create`, so every load writes in batches",
     )
@@ -244,9 +247,19 @@ class Settings:
     # auto | import | batch
     load_method: str = setting(
         "auto",
-        "`auto` (ImportTable when the target table does not exist yet and the load is a plain "
-        "`overwrite` without a rate cap, else batch), `import` (refused for an existing table) or "
-        "`batch`",
+        "`auto` (ImportTable when the target table does not exist yet, the run loads one file into "
+        "it, that file is at least `CSV2DDB_IMPORT_MIN_BYTES`, and the load is a plain `overwrite` "
+        "without a rate cap; else batch), `import` (refused for an existing table) or `batch`",
+    )
+    # An import has a fixed start-up (minutes on AWS): below this, auto writes a first load in
+    # batches. Chosen from the bench's crossover measurement (docs/import.md, docs/benchmarks.md).
+    import_min_bytes: int = setting(
+        IMPORT_MIN_BYTES,
+        "`auto` imports a first load only when its object is at least this many bytes (as S3 "
+        "stores it: a `.csv.gz` counts compressed); smaller files are written in batches. `0`: "
+        "import every first load. Chosen by measurement "
+        "([import.md](import.md#when-a-load-imports-load_method))",
+        shown=f"`{IMPORT_MIN_BYTES}` ({IMPORT_MIN_BYTES >> 20} MiB)",
     )
     # the import path's DynamoDB JSON, staging/<run>/
     staging_prefix: str = setting(
@@ -458,6 +471,8 @@ class Settings:
                 f"{ENV_PREFIX}SPARK_JOB_COMMAND must be glueetl (AWS) or pythonshell (the local emulator), "
                 f"got {self.spark_job_command!r}"
             )
+        if self.import_min_bytes < 0:
+            raise ValueError(f"{ENV_PREFIX}IMPORT_MIN_BYTES must be 0 or more, got {self.import_min_bytes}")
         if self.count_method not in COUNT_METHODS:
             raise ValueError(
                 f"{ENV_PREFIX}COUNT_METHOD must be one of {COUNT_METHODS}, got {self.count_method!r}"

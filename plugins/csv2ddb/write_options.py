@@ -15,9 +15,11 @@ from csv2ddb_core.contract import (
     LOAD_AUTO,
     LOAD_BATCH,
     LOAD_IMPORT,
+    LOAD_METHOD_REASON,
     WRITE_OVERWRITE,
     ArgumentError,
     KeySchema,
+    WriteRate,
 )
 from csv2ddb_core.options import (
     check_import_options,
@@ -46,6 +48,9 @@ OPTIONS = KEY_OPTIONS + WRITE_OPTIONS
 # Not a job argument: set when ``auto`` chose import, so a load whose new table another load
 # created meanwhile (two first loads of one table, e.g. a backfill) may write in batches instead.
 AUTO_IMPORT = "auto_import"
+# Decided, not asked for: why the load method is what it is. A job argument too, so the manifest
+# of the load that ran (a batch fallback included) says it, and the audit record copies it.
+DECIDED = (LOAD_METHOD_REASON,)
 
 
 class InvalidOptions(ValueError):
@@ -75,20 +80,76 @@ def requested(params: Mapping[str, Any]) -> dict[str, str]:
     return chosen
 
 
+def size_text(size: int) -> str:
+    """``200 bytes``, ``12.3 KiB``, ``1.2 MiB``: a size as a reason states it."""
+    if size < 1 << 10:
+        return f"{size:,} bytes"
+    if size < 1 << 20:
+        return f"{size / (1 << 10):,.1f} KiB"
+    return f"{size / (1 << 20):,.1f} MiB"
+
+
+def choose_method(
+    requested: str,
+    *,
+    table_exists: bool,
+    files: int,
+    mode: str,
+    rate: WriteRate | None,
+    size: int,
+    threshold: int,
+) -> tuple[str, str]:
+    """(``import`` or ``batch``, why): THE load-method decision of one table's load.
+
+    ``auto`` imports only a plain first load (``overwrite``, no rate cap) of one file into a table
+    that does not exist yet, and only when that file is at least ``threshold`` bytes: an import is a
+    job with a fixed start-up (minutes on AWS) that a small file does not pay back (the crossover
+    measurement: docs/import.md). ``import`` is refused where ImportTable cannot run, whatever the
+    size; ``batch`` is always possible."""
+    if requested == LOAD_IMPORT:
+        if table_exists:
+            raise ArgumentError(
+                "load_method import creates its table, but the table exists already: "
+                "use load_method batch (or auto) to load into it"
+            )
+        if files > 1:
+            raise ArgumentError(
+                f"load_method import creates a new table from one file; this run loads {files} files "
+                "into it: use load_method batch (or auto), or import one file first"
+            )
+        return LOAD_IMPORT, "import: load_method import was asked for"
+    if requested == LOAD_BATCH:
+        return LOAD_BATCH, "batch: load_method batch was asked for"
+    if table_exists:
+        return LOAD_BATCH, "batch: the table exists (ImportTable only creates new tables)"
+    if files > 1:
+        return LOAD_BATCH, f"batch: {files} files into one new table (an import makes a table of one file)"
+    if mode != WRITE_OVERWRITE:
+        return LOAD_BATCH, f"batch: write_mode {mode} (an import only overwrites)"
+    if rate is not None:
+        return LOAD_BATCH, "batch: a max_write_rate is set (an import uses no write capacity)"
+    shown, limit = size_text(size), size_text(threshold)
+    if shown == limit:  # one decimal cannot tell them apart
+        shown, limit = f"{size:,} bytes", f"{threshold:,} bytes"
+    said = f"{shown} {{}} the import threshold {limit}"
+    if size < threshold:
+        return LOAD_BATCH, "batch: " + said.format("below")
+    return LOAD_IMPORT, "import: a new table, " + said.format("at or above")
+
+
 def resolve(
     chosen: Mapping[str, str],
     table_keys: KeySchema | None,
     settings: Settings,
     table_exists: bool = False,
     files: int = 1,
+    size: int = 0,
 ) -> dict[str, str]:
     """Every option decided: the params' choice, else (keys) the existing table's, else the settings'.
 
-    The load method too: ``auto`` imports into a table that does not exist yet (ImportTable: no
-    write capacity) when the options allow it (``overwrite``, no rate cap), else writes in batches;
-    ``import`` into an existing table is refused before any work. ImportTable creates the table
-    from one file's staging, so a run loading several files into one new table writes in batches
-    (``auto``) or is refused (``import``)."""
+    The load method too (:func:`choose_method`, with ``size``: the bytes of the run's file as S3
+    listed it; a caller that does not know it passes 0, and ``auto`` then writes in batches unless
+    the threshold is 0). ``import`` where ImportTable cannot run is refused before any work."""
     if "partition_key" in chosen:
         keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
     else:
@@ -106,33 +167,31 @@ def resolve(
         mode = parse_write_mode(options["write_mode"])
         check_options(keys, mode, options["version_column"], parse_ttl(options["ttl_column"]))
         rate = parse_write_rate(options["max_write_rate"])
-        method = parse_load_method(chosen.get("load_method") or settings.load_method)
-        if method == LOAD_IMPORT and table_exists:
-            raise ArgumentError(
-                "load_method import creates its table, but the table exists already: "
-                "use load_method batch (or auto) to load into it"
-            )
-        if method == LOAD_IMPORT and files > 1:
-            raise ArgumentError(
-                f"load_method import creates a new table from one file; this run loads {files} files "
-                "into it: use load_method batch (or auto), or import one file first"
-            )
-        auto = method == LOAD_AUTO
-        if auto:
-            importable = not table_exists and files == 1 and mode == WRITE_OVERWRITE and rate is None
-            method = LOAD_IMPORT if importable else LOAD_BATCH
+        requested_method = parse_load_method(chosen.get("load_method") or settings.load_method)
+        method, reason = choose_method(
+            requested_method,
+            table_exists=table_exists,
+            files=files,
+            mode=mode,
+            rate=rate,
+            size=size,
+            threshold=settings.import_min_bytes,
+        )
         check_import_options(method, mode, rate)
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
     options["load_method"] = method
-    if auto and method == LOAD_IMPORT:
+    options[LOAD_METHOD_REASON] = reason
+    if requested_method == LOAD_AUTO and method == LOAD_IMPORT:
         options[AUTO_IMPORT] = "true"
     return options
 
 
-def as_batch(options: Mapping[str, str]) -> dict[str, str]:
-    """The same options written in batches (an ``auto`` import whose table appeared meanwhile)."""
-    return {**{k: v for k, v in options.items() if k != AUTO_IMPORT}, "load_method": LOAD_BATCH}
+def as_batch(options: Mapping[str, str], reason: str) -> dict[str, str]:
+    """The same options written in batches (an ``auto`` import whose table appeared meanwhile),
+    with the reason it is a batch load now."""
+    kept = {k: v for k, v in options.items() if k != AUTO_IMPORT}
+    return {**kept, "load_method": LOAD_BATCH, LOAD_METHOD_REASON: f"batch: {reason}"}
 
 
 def key_schema(options: Mapping[str, str]) -> KeySchema:
@@ -150,5 +209,6 @@ def table_spec(settings: Settings, table: str, options: Mapping[str, str]) -> ta
 
 
 def job_arguments(options: Mapping[str, str]) -> dict[str, str]:
-    """``--name value`` for every decided option (empty values left out: the job's defaults)."""
-    return {f"--{name}": value for name, value in options.items() if name in OPTIONS and value}
+    """``--name value`` for every decided option and the reason of the load method (empty values
+    left out: the job's defaults)."""
+    return {f"--{name}": value for name, value in options.items() if name in OPTIONS + DECIDED and value}

@@ -13,10 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from csv2ddb.settings import IMPORT_MIN_BYTES
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 
-from bench import contenders, data, ddb, job, launch
+from bench import contenders, crossover, data, ddb, job, launch
 from bench.harness import Harness, on_emulator
 from bench.report import document, tables, targets
 
@@ -288,3 +289,70 @@ def test_count_check_is_timed_beside_an_empty_and_a_fuller_table(
     assert f"| empty | {TINY_ROWS} | {TINY_ROWS} |" in section
     assert f"| holding {3 * TINY_ROWS:,} other items | {4 * TINY_ROWS:,} | {TINY_ROWS} |" in section
     assert f"{TINY_ROWS:,} items deleted in" in section
+
+
+def test_crossover_loads_each_slice_both_ways_verified_and_apart_from_the_pages_records(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/crossover.py: at each size our batch job and our import path load the same slice into
+    a new table each, verified, the order alternating; the runs stay out of the page's records, and
+    the section and a merged page carry the result."""
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "data")  # the slices, not the repo's cache
+    harness = on_emulator(emulator, tmp_path)
+
+    result = crossover.measure(harness, (100, 300), repeat=1)
+
+    assert result["ok"], result
+    assert harness.results == []
+    assert [(r["path"], r["rows"], r["verified"]) for r in result["runs"]] == [
+        ("batch", 100, True),
+        ("import", 100, True),
+        ("import", 300, True),
+        ("batch", 300, True),
+    ]
+    for p in result["points"]:
+        assert p["verified"] == {"batch": 1, "import": 1}
+        assert p["import_s"] >= p["staging_s"] > 0
+        assert p["bytes"] == data.flights_csv(p["rows"]).stat().st_size
+    assert all(result["fit_cpu"][path] is not None for path in ("batch", "import", "staging"))
+    assert result["aws"]["staging_per_mb_s"] == result["fit_cpu"]["staging"]["per_mb_s"]
+    assert result["default_bytes"] == IMPORT_MIN_BYTES
+    section = tables.crossover_section({"import_crossover": result})
+    assert "| 100 |" in section
+    assert "| 300 |" in section
+    base = {
+        "datasets": [{"name": "flights"}],
+        "results": [],
+        "started_at": "2026-12-01T00:00:00+00:00",
+        "mode": "full",
+        "load_average_start": [1.0, 1.0, 1.0],
+        "load_average_end": [1.0, 1.0, 1.0],
+    }
+    later = {**base, "datasets": [], "mode": "import crossover", "import_crossover": result}
+    merged = document.rebuild([dict(base), later])
+    assert merged["import_crossover"] == result
+    assert merged["merged_runs"][0]["mode"] == "import crossover"
+
+
+def test_the_crossover_fits_lines_and_projects_them_to_aws() -> None:
+    """The arithmetic the default threshold is argued from: least squares, where the lines cross,
+    and the size from which an import with a start-up of N minutes beats 4,000 writes/s."""
+    assert crossover.fit([1.0, 2.0, 3.0], [3.0, 5.0, 7.0]) == {"fixed_s": 1.0, "per_mb_s": 2.0}
+    assert crossover.fit([1.0, 1.0], [3.0, 5.0]) is None
+    batch, imported = {"fixed_s": 1.0, "per_mb_s": 2.0}, {"fixed_s": 5.0, "per_mb_s": 1.0}
+    assert crossover.crossing(batch, imported) == 4.0  # 1 + 2x = 5 + x
+    assert crossover.crossing(imported, batch) is None
+    projected = crossover.aws_projection(10_000, {"fixed_s": 0.0, "per_mb_s": 0.5})
+    assert projected is not None
+    assert projected["batch_per_mb_s"] == 2.5  # 10,000 rows per MB at 4,000 writes/s
+    assert projected["crossover_mb"] == {"1": 30.0, "2": 60.0, "3": 90.0, "5": 150.0}  # N x 60 s / 2 s
+    assert "import path is the faster from about **4.0 MB** up" in tables._crossing_text(batch, imported)
+    assert tables._crossing_text(imported, batch) == "the import path is the faster only below 4.0 MB"
+    points = [
+        {"rows": 1, "batch_s": 5.0, "import_s": 4.0},
+        {"rows": 2, "batch_s": 5.0, "import_s": 6.0},
+        {"rows": 3, "batch_s": 9.0, "import_s": 8.0},
+        {"rows": 4, "batch_s": 12.0, "import_s": 9.0},
+    ]
+    assert crossover.faster_from(points) == 3  # faster at 1 too, but not at 2
+    assert crossover.faster_from(points[:2]) is None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb.load.file_plan import FilePlan, InvalidPlan, SourceObject, engine_for
+from csv2ddb import write_options
+from csv2ddb.load.file_plan import FilePlan, InvalidPlan, SourceObject, decide, engine_for
 from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
 
@@ -34,12 +35,53 @@ def test_a_plan_survives_its_xcom_form_and_names_every_job_argument() -> None:
 
 def test_the_batch_fallback_is_a_new_plan() -> None:
     imported = plan(write={"partition_key": "id:S", "load_method": "import", "auto_import": "true"})
-    batch = imported.as_batch()
+    batch = imported.as_batch("table t was created by another load")
     assert (imported.load_method, batch.load_method) == ("import", "batch")
+    assert batch.load_method_reason == "batch: table t was created by another load"
+    assert batch.job_arguments()["--load_method_reason"] == batch.load_method_reason
     assert not batch.auto_import
     assert imported.auto_import
     assert batch.csv == imported.csv
     assert batch.source == imported.source
+
+
+def planned(size: int) -> FilePlan:
+    """The plan ``prepare`` decides for a one-file first load of ``size`` bytes into a new table."""
+    resolved = {
+        "bucket": "b",
+        "key": "raw/x.csv",
+        "etag": "e1",
+        "size": size,
+        "table": "unit-items",
+        "run_id": "r1",
+        "reject_tolerance": "0",
+    }
+    write = write_options.resolve({}, None, SETTINGS, table_exists=False, files=1, size=size)
+    return decide(resolved, write, {}, None, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("size", "method", "says"),
+    [
+        (2_431, "batch", "batch: 2.4 KiB below the import threshold 64.0 MiB"),
+        (SETTINGS.import_min_bytes - 1, "batch", "below the import threshold"),
+        (SETTINGS.import_min_bytes, "import", "at or above the import threshold"),
+        (200 << 20, "import", "import: a new table, 200.0 MiB at or above the import threshold 64.0 MiB"),
+    ],
+)
+def test_the_plan_of_a_first_load_imports_from_the_threshold_up_and_says_why(
+    size: int, method: str, says: str
+) -> None:
+    """Issue 24: the plan of a small first load into a new table writes in batches; from the
+    threshold up it imports. The reason travels with the plan to the job (its manifest) and back."""
+    one = planned(size)
+    assert (one.load_method, one.imports, one.auto_import) == (method, method == "import", method == "import")
+    assert one.load_method_reason.startswith(f"{method}: ")
+    assert says in one.load_method_reason
+    args = one.job_arguments()
+    assert (args["--load_method"], args["--load_method_reason"]) == (method, one.load_method_reason)
+    assert FilePlan.from_xcom(one.to_xcom()) == one
+    assert one.engine == "pythonshell"  # 200 MiB is below the Spark threshold; an import is staged here
 
 
 def test_an_import_never_runs_on_spark() -> None:

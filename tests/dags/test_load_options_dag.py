@@ -24,6 +24,9 @@ from tests.dags.test_load_dag_runs import audit_records, upload
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
 
 ROWS = 40
+# These tests are about the import path: every first load imports, however small (issue 24's
+# threshold, CSV2DDB_IMPORT_MIN_BYTES, would write their 40-row files in batches).
+IMPORT_EVERY_FIRST_LOAD = {"CSV2DDB_IMPORT_MIN_BYTES": "0"}
 
 
 def weather_like_gz() -> bytes:
@@ -79,25 +82,31 @@ def test_form_options_reach_the_job_and_the_table(
 def test_a_first_load_into_a_new_table_is_an_import_reconciled_exactly(
     stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
 ) -> None:
-    """load_method auto: the table does not exist, so the job stages DynamoDB JSON and the DAG
-    imports it with ImportTable; the count check and audit run as for any load."""
+    """load_method auto: the table does not exist (and the file is at least the import threshold,
+    here 0), so the job stages DynamoDB JSON and the DAG imports it with ImportTable; the count check
+    and audit run as for any load."""
     s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
     ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
     key = "raw/options/first.csv.gz"
-    upload(s3, stack, key, weather_like_gz())
+    size = upload(s3, stack, key, weather_like_gz())["ContentLength"]
     table = f"{stack.prefix}-imported"
     conf = {"key": key, "table": table, "partition_key": "origin", "sort_key": "time_hour"}
-    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    run = dag_runner.run(
+        stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env=IMPORT_EVERY_FIRST_LOAD
+    )
     assert run.state == "success", run.output[-6000:]
     (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
     assert record["status"] == "verified", record
     assert record["load_method"] == "import"
+    said = f"import: a new table, {size} bytes at or above the import threshold 0 bytes"
+    assert (record["load_method_reason"], record["write_options"]["load_method_reason"]) == (said, said)
     assert (record["rows_written"], record["items_counted"]) == (ROWS, ROWS)
     manifest = json.loads(
         s3.get_object(Bucket=stack.bucket, Key=f"manifests/{record['run_id']}.json")["Body"].read()
     )
     assert (manifest["imported_count"], manifest["error_count"]) == (ROWS, 0)
     assert manifest["import_arn"]
+    assert manifest["load_method_reason"] == said
     staged = s3.list_objects_v2(Bucket=stack.bucket, Prefix=f"staging/{record['run_id']}/")
     assert staged.get("KeyCount", 0) == 0  # deleted after the verified load
     backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
@@ -133,7 +142,9 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
     outcome: dict[str, Any] = {}
     runner = threading.Thread(
         target=lambda: outcome.update(
-            run=dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+            run=dag_runner.run(
+                stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env=IMPORT_EVERY_FIRST_LOAD
+            )
         )
     )
     runner.start()
@@ -164,6 +175,11 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
     (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
     assert record["status"] == "verified", record
     assert record["load_method"] == "batch"
+    assert record["load_method_reason"] == (
+        f"batch: table {table} was created by another load after this one planned to import it; "
+        "ImportTable only creates new tables"
+    )
+    assert record["write_options"]["load_method"] == "import"  # what was planned, before the race
     assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (ROWS, ROWS, ROWS)
     assert (
         ddb.list_imports(TableArn=ddb.describe_table(TableName=table)["Table"]["TableArn"])[
@@ -176,6 +192,44 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
     # The second Glue run of the task used the job as defined (not the hook's default glueetl).
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     assert glue.get_job(JobName=job_name(stack, PYTHONSHELL))["Job"]["Command"]["Name"] == PYTHONSHELL
+
+
+def test_a_small_first_load_into_a_new_table_is_written_in_batches_and_says_why(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """Issue 24: under the stack's default threshold (64 MiB), load_method auto writes a first load
+    of a small file into a new table in batches, not through an import whose start-up it would not
+    pay back: the table is created by the DAG, the rows written by the job, verified, and the audit
+    record and the manifest say which method and why."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    key = "raw/options/small-first.csv.gz"
+    size = upload(s3, stack, key, weather_like_gz())["ContentLength"]
+    table = f"{stack.prefix}-small-first"
+    assert table not in ddb.list_tables()["TableNames"]
+    conf = {"key": key, "table": table, "partition_key": "origin", "sort_key": "time_hour"}
+    run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
+    assert run.state == "success", run.output[-6000:]
+    (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert record["status"] == "verified", record
+    said = f"batch: {size} bytes below the import threshold 64.0 MiB"
+    assert (record["load_method"], record["load_method_reason"]) == ("batch", said)
+    assert record["write_options"]["load_method_reason"] == said
+    assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (ROWS, ROWS, ROWS)
+    assert "imported_count" not in record
+    manifest = json.loads(
+        s3.get_object(Bucket=stack.bucket, Key=f"manifests/{record['run_id']}.json")["Body"].read()
+    )
+    assert (manifest["load_method"], manifest["load_method_reason"], manifest["staging"]) == (
+        "batch",
+        said,
+        None,
+    )
+    assert s3.list_objects_v2(Bucket=stack.bucket, Prefix=f"staging/{record['run_id']}/").get("KeyCount") == 0
+    arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+    assert ddb.list_imports(TableArn=arn)["ImportSummaryList"] == []  # no ImportTable made it
+    backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
 def test_csv_options_from_the_conf_read_a_semicolon_latin1_file(

@@ -9,12 +9,13 @@ from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from
 
 SETTINGS = load_settings({}, prefix="opt")
+AT_THRESHOLD = SETTINGS.import_min_bytes  # a file just big enough for auto to import it
 
 
 @pytest.mark.parametrize(
     ("chosen", "exists", "files", "method"),
     [
-        ({}, False, 1, "import"),  # a first load into a new table: ImportTable
+        ({}, False, 1, "import"),  # a first load of a big enough file into a new table: ImportTable
         ({}, False, 2, "batch"),  # several files: ImportTable would create the table once
         ({}, True, 1, "batch"),
         ({"write_mode": "insert"}, False, 1, "batch"),  # a condition needs writes
@@ -26,8 +27,64 @@ SETTINGS = load_settings({}, prefix="opt")
 def test_auto_imports_only_a_plain_first_load_of_one_file(
     chosen: dict[str, str], exists: bool, files: int, method: str
 ) -> None:
-    options = write_options.resolve(chosen, None, SETTINGS, table_exists=exists, files=files)
+    options = write_options.resolve(
+        chosen, None, SETTINGS, table_exists=exists, files=files, size=AT_THRESHOLD * files
+    )
     assert options["load_method"] == method
+    assert options["load_method_reason"].startswith(f"{method}: ")
+
+
+@pytest.mark.parametrize(
+    ("size", "method", "reason"),
+    [
+        (0, "batch", "batch: 0 bytes below the import threshold 64.0 MiB"),
+        (900, "batch", "batch: 900 bytes below the import threshold 64.0 MiB"),
+        (20_000, "batch", "batch: 19.5 KiB below the import threshold 64.0 MiB"),
+        (1_258_291, "batch", "batch: 1.2 MiB below the import threshold 64.0 MiB"),
+        (AT_THRESHOLD - 1, "batch", "batch: 67,108,863 bytes below the import threshold 67,108,864 bytes"),
+        (
+            AT_THRESHOLD,
+            "import",
+            "import: a new table, 67,108,864 bytes at or above the import threshold 67,108,864 bytes",
+        ),
+        (
+            31_107_255 * 4,
+            "import",
+            "import: a new table, 118.7 MiB at or above the import threshold 64.0 MiB",
+        ),
+    ],
+)
+def test_auto_imports_a_first_load_only_from_the_size_threshold_up(
+    size: int, method: str, reason: str
+) -> None:
+    """Issue 24: an import has a fixed start-up a small file does not pay back, so auto writes a
+    first load below CSV2DDB_IMPORT_MIN_BYTES in batches, and says so."""
+    assert SETTINGS.import_min_bytes == 64 << 20  # the default the reasons above name
+    options = write_options.resolve({}, None, SETTINGS, size=size)
+    assert (options["load_method"], options["load_method_reason"]) == (method, reason)
+    assert ("auto_import" in options) == (method == "import")  # only an auto import may fall back
+
+
+def test_the_threshold_is_a_setting_and_an_explicit_method_ignores_it() -> None:
+    every = load_settings({"CSV2DDB_IMPORT_MIN_BYTES": "0"}, prefix="opt")
+    tiny = write_options.resolve({}, None, every, size=120)
+    assert (tiny["load_method"], tiny["load_method_reason"]) == (
+        "import",
+        "import: a new table, 120 bytes at or above the import threshold 0 bytes",
+    )
+    forced = write_options.resolve({"load_method": "import"}, None, SETTINGS, size=120)
+    assert (forced["load_method"], forced["load_method_reason"]) == (
+        "import",
+        "import: load_method import was asked for",
+    )
+    assert "auto_import" not in forced  # asked for: a table made meanwhile fails it, no fallback
+    big = write_options.resolve({"load_method": "batch"}, None, SETTINGS, size=10 * AT_THRESHOLD)
+    assert (big["load_method"], big["load_method_reason"]) == (
+        "batch",
+        "batch: load_method batch was asked for",
+    )
+    with pytest.raises(ValueError, match="CSV2DDB_IMPORT_MIN_BYTES must be 0 or more"):
+        load_settings({"CSV2DDB_IMPORT_MIN_BYTES": "-1"})
 
 
 @pytest.mark.parametrize(

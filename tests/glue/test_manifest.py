@@ -17,7 +17,7 @@ from tests.glue.test_load_emulator import CRAFTED
 DOCUMENT_KEYS = {
     "bytes_read", "checks", "compression", "duplicates", "engine", "error", "finished_at", "id_source",
     "job_run_id", "job_version", "key_by_default", "key_schema", "keys_count", "keys_location",
-    "keys_sha256", "load_method",
+    "keys_sha256", "load_method", "load_method_reason",
     "max_write_rate", "nothing_written", "peak_rss_mb", "reject_reasons", "reject_tolerance",
     "rejected_location", "rejects_allowed", "rows_duplicate", "rows_per_second", "rows_read",
     "rows_rejected", "rows_skipped", "rows_unconfirmed", "rows_written", "run_id", "seconds", "source",
@@ -48,6 +48,18 @@ def test_a_real_manifest_reads_back_typed_and_writes_out_byte_for_byte(target: L
     assert manifest.checks is None
     assert stored_bytes(manifest.to_dict()) == body
     assert manifest.to_dict() == {k: v for k, v in printed.items() if k != "manifest_location"}
+
+
+def test_the_reason_the_dag_gave_for_the_load_method_is_kept(target: LoadTarget) -> None:
+    """``--load_method_reason`` (the DAG's ``write_options.choose_method``) is free text the job only
+    keeps: its manifest says which method ran and why; without it the field is null."""
+    key = target.put("raw/reason.csv", CRAFTED)
+    said = "batch: 12.3 KiB below the import threshold 64.0 MiB"
+    printed = target.run(key, run_id="reason-1", reject_tolerance="3", load_method_reason=f"  {said} ")
+    assert (printed["load_method"], printed["load_method_reason"]) == ("batch", said)
+    body = target.s3.get_object(Bucket=target.bucket, Key="manifests/reason-1.json")["Body"].read()
+    assert read_manifest(body, "reason-1").load_method_reason == said
+    assert target.run(key, run_id="reason-2", reject_tolerance="3")["load_method_reason"] is None
 
 
 def valid() -> dict[str, Any]:

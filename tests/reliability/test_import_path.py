@@ -156,6 +156,9 @@ def aws_env(emulator: Emulator, prefix: str, home: str) -> dict[str, str]:
     return {
         **emulator.client_env(),
         "CSV2DDB_PREFIX": prefix,
+        # Every case is a small file: with the stack's default threshold, load_method auto would
+        # write them in batches (issue 24). These cases test the import path, so it is off here.
+        "CSV2DDB_IMPORT_MIN_BYTES": "0",
         "AIRFLOW_HOME": home,
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
     }
@@ -355,7 +358,11 @@ def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 argv = job_argv(import_stack.bucket, case, table, run_id, "--load_method", LOAD_IMPORT)
                 imp = run_job(import_stack, table, run_id, argv)
                 imp.options_decided = write_options.resolve(
-                    write_options.requested(case.args), None, import_stack, table_exists=False
+                    write_options.requested(case.args),
+                    None,
+                    import_stack,
+                    table_exists=False,
+                    size=len(case.body),
                 )
                 if case.name not in NOT_IMPORTABLE:
                     imp.load = load_dict(case, import_stack, run_id, table, imp.options_decided)
@@ -435,12 +442,15 @@ def comparable(manifest: dict[str, Any], bucket: str) -> dict[str, Any]:
 
 
 def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None:
-    """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides."""
+    """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides (for a
+    file at the import threshold: below it, auto writes every case in batches)."""
     from csv2ddb import write_options
 
     settings = load_settings({}, prefix="p")
     chosen = {
-        name: write_options.resolve(write_options.requested(case.args), None, settings)["load_method"]
+        name: write_options.resolve(
+            write_options.requested(case.args), None, settings, size=settings.import_min_bytes
+        )["load_method"]
         for name, case in CASES.items()
     }
     assert {name for name, method in chosen.items() if method == LOAD_BATCH} == set(NOT_IMPORTABLE)

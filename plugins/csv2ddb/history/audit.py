@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from csv2ddb_core.contract import LOAD_METHOD_REASON
 
 from csv2ddb.tables import (
     AUDIT_BY_DATASET,
@@ -43,6 +44,7 @@ MANIFEST_FIELDS = (
     "rows_skipped",
     "engine",
     "load_method",
+    LOAD_METHOD_REASON,  # why the DAG chose it (csv2ddb.write_options.choose_method)
     "import_arn",  # the import path: the ImportTable that created the table, and what it imported
     "imported_count",
     "rejected_location",

@@ -18,7 +18,7 @@ from typing import Any
 
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import parse_on_conflict
-from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, RUN_ID_ARG, ArgumentError
+from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, LOAD_METHOD_REASON, RUN_ID_ARG, ArgumentError
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 from csv2ddb_core.options import parse_bool
 
@@ -58,7 +58,7 @@ class FilePlan:
     run_id: str
     reject_tolerance: str
     # The decided write options as job-argument texts (``write_options.resolve``): keys, write
-    # mode, version column, rate cap, TTL, validation pass, load method.
+    # mode, version column, rate cap, TTL, validation pass, load method and why it was chosen.
     write: Mapping[str, str] = field(default_factory=dict)
     # The CSV options the run chose (``csv2ddb_core.dialect``); absent ones are the job's defaults.
     csv: Mapping[str, str] = field(default_factory=dict)
@@ -78,6 +78,12 @@ class FilePlan:
     @property
     def load_method(self) -> str:
         return self.write.get("load_method", "")
+
+    @property
+    def load_method_reason(self) -> str:
+        """Why the load method (``write_options.choose_method``), e.g. ``batch: 1.2 MiB below the
+        import threshold 64.0 MiB``; the job keeps it in the manifest, the audit record copies it."""
+        return self.write.get(LOAD_METHOD_REASON, "")
 
     @property
     def imports(self) -> bool:
@@ -114,9 +120,10 @@ class FilePlan:
         stack's DefaultArguments (which carry the stack's ``--processed``), so it wins."""
         return {} if self.processed else {"--processed": "false"}
 
-    def as_batch(self) -> FilePlan:
-        """The same load written in batches (an ``auto`` import whose table another load created)."""
-        return replace(self, write=write_options.as_batch(self.write))
+    def as_batch(self, reason: str) -> FilePlan:
+        """The same load written in batches (an ``auto`` import whose table another load created),
+        ``reason`` saying why."""
+        return replace(self, write=write_options.as_batch(self.write, reason))
 
     def to_xcom(self) -> dict[str, Any]:
         return {

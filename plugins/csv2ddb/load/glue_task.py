@@ -72,7 +72,7 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         of one table at once): wait until that table is ACTIVE (its import done), check it has this
         load's keys, drop what this load staged, and load the file in batches."""
         self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
-        batch = plan.as_batch()  # a new plan: the same file, written in batches
+        batch = plan.as_batch(str(reason))  # a new plan: the same file, written in batches
         try:
             ready = tables.ensure_table(
                 dynamodb_client(settings),

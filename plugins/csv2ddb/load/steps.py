@@ -17,7 +17,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.checks import history_of, with_history
-from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, ManifestError
+from csv2ddb_core.contract import LOAD_IMPORT, LOAD_METHOD_REASON, STATUS_FAILED, ManifestError
 
 from csv2ddb import stored_manifest, tables, write_options
 from csv2ddb.analytics.step import audit_fields
@@ -92,8 +92,8 @@ def prepare(
     loads = resolve(request, dag_run_id, settings, dag_id)
     decided: dict[str, dict[str, str]] = {}
     for table in sorted({load["table"] for load in loads}):
-        files = sum(1 for load in loads if load["table"] == table)
-        decided[table] = ensure(table, settings, request.options, files)
+        sizes = [int(load["size"]) for load in loads if load["table"] == table]
+        decided[table] = ensure(table, settings, request.options, len(sizes), sum(sizes))
     checks = {table: resolved_checks(request.checks, table, settings, dag_id) for table in decided}
     try:
         plans = [
@@ -136,17 +136,21 @@ def resolved_checks(checks: str, table: str, settings: Settings, dag_id: str) ->
     return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
 
 
-def ensure(table: str, settings: Settings, requested: Mapping[str, str], files: int = 1) -> dict[str, str]:
+def ensure(
+    table: str, settings: Settings, requested: Mapping[str, str], files: int = 1, size: int = 0
+) -> dict[str, str]:
     """Decide the table's write options (keys: the params', else the existing table's, else the
-    settings'; the load method: import into a new table, batch into an existing one), then create
-    or check the table with them (an import creates its own table); return the decided options."""
+    settings'; the load method: ``write_options.choose_method``, from the S3 size of the run's
+    file(s), ``size`` bytes in all), then create or check the table with them (an import creates its
+    own table); return the decided options."""
     client = dynamodb_client(settings)
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
         options = write_options.resolve(
-            requested, keys, settings, table_exists=existing is not None, files=files
+            requested, keys, settings, table_exists=existing is not None, files=files, size=size
         )
+        log.info("%s: load_method %s", table, options[LOAD_METHOD_REASON])
         if options["load_method"] == LOAD_IMPORT:
             log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
             return options

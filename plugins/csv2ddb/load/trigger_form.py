@@ -347,6 +347,7 @@ def zone_params(settings: Settings) -> dict[str, Any]:
 def write_params(settings: Settings) -> dict[str, Any]:
     """The write options (issue: real tables), one section; each is a job argument of the same name."""
     key_text = "NAME or NAME:S|N|B (S by default)"
+    smallest = write_options.size_text(settings.import_min_bytes)  # the smallest file auto imports
     return {
         "partition_key": {
             "default": None,
@@ -412,13 +413,16 @@ def write_params(settings: Settings) -> dict[str, Any]:
             "enum": [None, *LOAD_METHODS],
             "values_display": {
                 "null": f"the stack's setting ({settings.load_method})",
-                "auto": "auto: ImportTable into a new table, batch writes into an existing one",
+                "auto": f"auto: ImportTable for a file of {smallest} or more into a new table, else batch",
                 "import": "import: DynamoDB ImportTable (the table must not exist yet)",
                 "batch": "batch: BatchWriteItem / PartiQL writes",
             },
             "title": "Load method",
             "section": WRITE_SECTION,
-            "description": "ImportTable uses no write capacity, for first loads into a new table.",
+            "description": (
+                "ImportTable uses no write capacity, for first loads into a new table; it has a fixed "
+                "start-up (minutes on AWS), so auto imports only from CSV2DDB_IMPORT_MIN_BYTES up."
+            ),
         },
         "validate_first": {
             "default": None,
