@@ -10,7 +10,13 @@ from typing import Any
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench.report.narrative import HOW_TAKEN, RESULTS_INTRO
-from bench.report.tables import check_scale_section, dag_section, markdown_table, targets_table
+from bench.report.tables import (
+    check_scale_section,
+    dag_section,
+    markdown_table,
+    targets_table,
+    zone_section,
+)
 
 NOTES = REPO_ROOT / "bench" / "NOTES.md"
 
@@ -45,6 +51,7 @@ Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchma
 {markdown_table(doc)}
 {dag_section(doc)}
 {check_scale_section(doc)}
+{zone_section(doc)}
 ## Targets (from the benchmark issue, judged from the figures above)
 
 {targets_table(doc)}
