@@ -173,7 +173,9 @@ of the same settings on the same emulator, one right after the other (with more 
 in ABBA order). *Load s* is the job's own time from its manifest (Spark's counts from its session's
 start, so the JVM's start-up is in *wall s* only); *zone s* is the manifest's `processed.seconds`
 (Python shell: the converter thread's CPU during the load, plus the upload at its end; Spark: its
-extra pass over the splits, wall). *Parquet rows* are the zone's parts read back with pyarrow
+write tasks' converter CPU and uploads, summed over the tasks, plus the driver's part; both mostly
+overlap the writes, so *zone s* is not a share of *load s*). Spark runs in local mode, its master
+in the engine column. *Parquet rows* are the zone's parts read back with pyarrow
 (rows of the run's `load_run_id`): they must equal the rows written, and the table is verified as
 every row above. *Client CPU* is the job's process tree's (sampled every 0.25 s). The goals
 (issue 22) are judged on *load s*, zone on ÷ off.

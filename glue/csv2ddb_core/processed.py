@@ -6,9 +6,10 @@ Layout (one definition; the DAG side's catalog and queries import these names)::
     <processed_prefix><table>/load_date=YYYY-MM-DD/<run_id>/part-NNNNN.parquet
     <rejected_prefix>parquet/dataset=<table>/load_date=YYYY-MM-DD/<run_id>/rejects.parquet
 
-What is written: the items DynamoDB *confirmed* (the Python shell tees the key list, which every
-writer fills with exactly the confirmed items), so the zone's row count for a run equals the
-manifest's ``rows_written``; never a re-read of the table. Every row carries the item's
+What is written: the items DynamoDB *confirmed* (both engines tee the key list, which every
+writer fills with exactly the confirmed items: the Python shell's for the whole load, each Spark
+write task's for its split), so the zone's row count for a run equals the manifest's
+``rows_written``; never a re-read of the table. Every row carries the item's
 attributes as columns, ``load_run_id`` among them.
 
 Column types, a declared rule (items are typed per cell, Parquet per column): only ``S`` ->
@@ -61,6 +62,7 @@ ATHENA_TYPES = {
     "binary": "binary",
 }
 PROCESSED_OPTIONS = {"processed": "false", "processed_prefix": PROCESSED_PREFIX}
+PARQUET_TYPE = "application/vnd.apache.parquet"
 
 
 # --- layout and options (stdlib only) -----------------------------------------------------------
@@ -445,7 +447,7 @@ def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) 
     for index, part in enumerate(parts):
         key = f"{prefix}part-{index:05d}.parquet"
         total += os.path.getsize(part.path)
-        s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
         keys.append(key)
     return total, keys
 
@@ -544,48 +546,102 @@ class ProcessedZone:
         return out
 
 
-class ProcessedKeyList(KeyListWriter):
-    """The load's key list, teed: every confirmed batch also goes to the Parquet parts, and the
-    key list's upload (at the end of every load, also a failed one) also stores the zone.
+class TeedKeyList(KeyListWriter):
+    """A key list whose every confirmed batch also goes to Parquet parts (both engines' zone).
 
     A tee of the key list, because the key list is where every writer hands exactly the items
-    DynamoDB confirmed: the zone then holds ``rows_written`` rows, whatever the write mode.
+    DynamoDB confirmed: the parts then hold ``rows_written`` rows, whatever the write mode. An error
+    in the parts stops them (``error``), never the load: it goes on from a writer thread.
     """
 
-    def __init__(self, zone: ProcessedZone, rejects: Any) -> None:
-        super().__init__(zone.args.keys.names)
-        self.zone = zone
-        self._rejects = rejects
-        self._parts: Optional[ParquetParts] = ParquetParts()
+    def __init__(self, key_names: Sequence[str], stem: str = "part") -> None:
+        super().__init__(key_names)
+        self.parts: Optional[ParquetParts] = ParquetParts(stem=stem)
         self._stopped: Optional[ParquetParts] = None
-        self.outcome: Optional[Dict[str, Any]] = None
+        self.error: Optional[str] = None
 
     def add(self, items: Sequence[Mapping[str, Any]]) -> None:
         super().add(items)
-        parts = self._parts
+        parts = self.parts
         if parts is None or not items:
             return
         try:
             parts.add(items)
         except Exception as exc:  # a writer thread: the load goes on, the zone reports
-            if self.zone.error is None:
+            if self.error is None:
                 LOG.exception("the processed zone stopped")
-                self.zone.error = f"the processed zone stopped: {type(exc).__name__}: {exc}"
-            self._parts, self._stopped = None, parts  # discarded by upload/close, not here
+                self.error = f"the processed zone stopped: {type(exc).__name__}: {exc}"
+            self.parts, self._stopped = None, parts  # discarded by close, not here
+
+    def close(self) -> None:
+        super().close()
+        for parts in (self.parts, self._stopped):
+            if parts is not None:
+                parts.discard()
+        self.parts = self._stopped = None
+
+
+class ProcessedKeyList(TeedKeyList):
+    """The Python shell's key list, teed into the load's zone: the key list's upload (at the end of
+    every load, also a failed one) also stores the zone."""
+
+    def __init__(self, zone: ProcessedZone, rejects: Any) -> None:
+        super().__init__(zone.args.keys.names)
+        self.zone = zone
+        self._rejects = rejects
+        self.outcome: Optional[Dict[str, Any]] = None
 
     def upload(self, s3: Any, bucket: str, key: str) -> Dict[str, Any]:
         """Store the key list, then the zone (``self.outcome``, the manifest's ``processed``)."""
         out = super().upload(s3, bucket, key)
-        self.outcome = self.zone.finish(s3, self._parts, getattr(self._rejects, "count", 0))
-        self._parts = None
+        self.zone.error = self.zone.error or self.error
+        self.outcome = self.zone.finish(s3, self.parts, getattr(self._rejects, "count", 0))
+        self.parts = None
         return out
 
-    def close(self) -> None:
-        super().close()
-        for parts in (self._parts, self._stopped):
-            if parts is not None:
-                parts.discard()
-        self._parts = self._stopped = None
+
+class SplitKeyList(TeedKeyList):
+    """A Spark task's key list, teed into its split's parts: the zone of the Spark engine is
+    written from the write pass's confirmed items, as the Python shell's, not by a pass of its own
+    after the writes (which read, parsed and built every row again, alone on the cores), and the
+    conversion overlaps the writes' waits. ``store`` uploads the parts beside the key list."""
+
+    def __init__(self, key_names: Sequence[str], index: int) -> None:
+        super().__init__(key_names, stem=f"split-{index:05d}")
+        self.index = index
+
+    def store(self, s3: Any, bucket: str, prefix: str) -> Dict[str, Any]:
+        """Upload the split's parts as ``<prefix>part-<split>-<n>.parquet`` (a retried task
+        overwrites its own); their figures, or ``error`` (never raised: the load goes on)."""
+        began = time.monotonic()
+        out: Dict[str, Any] = {"rows": 0, "bytes": 0, "parts": [], "notes": {}, "error": self.error}
+        try:
+            if self.error is None and self.parts is not None:
+                for number, part in enumerate(self.parts.close()):
+                    key = f"{prefix}part-{self.index:05d}-{number:03d}.parquet"
+                    s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
+                    out["parts"].append({"key": key, "rows": part.rows, "schema": part.schema})
+                    out["rows"] += part.rows
+                    out["bytes"] += os.path.getsize(part.path)
+                out["notes"] = dict(self.parts.notes)
+        except Exception as exc:  # reported in the manifest, never fails the load
+            LOG.exception("the processed zone of split %d could not be stored", self.index)
+            out["error"] = f"split {self.index}: {type(exc).__name__}: {str(exc)[:500]}"
+        converted = self.parts.seconds if self.parts is not None else 0.0
+        out["seconds"] = round(converted + time.monotonic() - began, 3)
+        return out
+
+
+def split_key_list(args: JobArgs, index: int) -> KeyListWriter:
+    """A Spark task's key list: plain when the zone is off, teed into its split's parts when on."""
+    if not options_of(args).enabled:
+        return KeyListWriter(args.keys.names)
+    return SplitKeyList(args.keys.names, index)
+
+
+def run_prefix(args: JobArgs, date: str) -> str:
+    """Where the load's item parts go (``items_prefix`` of its options, table and run)."""
+    return items_prefix(options_of(args).prefix, args.table, date, args.run_id)
 
 
 def key_list(args: JobArgs, rejects: Any, ingestion_timestamp: str) -> KeyListWriter:
