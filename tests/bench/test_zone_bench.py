@@ -125,3 +125,23 @@ def test_the_zone_goal_is_judged_on_the_loads_seconds() -> None:
     assert (verdict(on_a_slice)["value"], verdict(on_a_slice)["met"]) == (2.0, None)
     spark = next(t for t in document.build(meta, within)["targets"] if "Spark" in t["target"])
     assert spark["met"] is None  # no Spark pair in these results
+
+
+def test_a_merged_run_s_records_name_their_run() -> None:
+    """``python -m bench.report A.json B.json``: B's rows say they are B's (and its pairs are B's)."""
+    first = {"started_at": "2026-12-02T02:20:39+00:00", "datasets": [{"name": "flights"}], "results": []}
+    second = {
+        "started_at": "2026-12-05T20:19:27+00:00",
+        "datasets": [{"name": "flights"}],
+        "results": [_record(False, 100.0, 0), _record(True, 110.0, 336_776)],
+    }
+    for record in second["results"]:
+        record |= {"rows_per_s": 1000.0, "label": "x", "load_before": [1.0], "load_after": [1.0]}
+        record |= {"verified_count": 336_776, "engine": "pythonshell"}
+
+    doc = document.rebuild([first, second])
+
+    assert {r["run"] for r in doc["results"]} == {"run-20261205T201927Z"}
+    assert "| flights (336,776) · run 20:19Z | Python shell | on |" in tables.zone_section(doc)
+    verdict = next(t for t in doc["targets"] if t["target"].startswith("processed zone ≤ 1.15×"))
+    assert (verdict["value"], verdict["met"]) == (1.1, True)
