@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ddb, job
-from bench.measure import self_cpu_seconds
+from bench.measure import TreeCpu, self_cpu_seconds
 
 BATCH = 25  # BatchWriteItem's maximum
 
@@ -280,6 +280,82 @@ def transform_only(env: dict[str, str], csv_path: str) -> dict[str, Any]:
     return _result(phase, stats["rows_read"], **stats)
 
 
+# --- (7) the processed zone's cost: the job with the zone off, then on -------------------------
+
+
+def processed_zone_load(
+    env: dict[str, str],
+    engine: str,
+    python: str,
+    bucket: str,
+    key: str,
+    table: str,
+    run_id: str,
+    processed: bool,
+    job_args: dict[str, str],
+    spark_cores: int,
+) -> dict[str, Any]:
+    """One load by ``engine``'s job script, run as a process as Glue runs it, with
+    ``--processed true|false``: its wall and process-tree CPU (a Spark job's JVM and Python workers
+    included, ``TreeCpu``), its manifest's own seconds and zone figures, and the zone read back.
+
+    Read back, because the manifest's ``processed.rows`` is the job's own claim: the parts under the
+    zone's location are counted with pyarrow (rows of this run's ``load_run_id``), then deleted so
+    the emulator's memory does not pile up. With the zone off, nothing may be under the table's
+    processed prefix.
+    """
+    import subprocess
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from csv2ddb_core.processed import PROCESSED_PREFIX, clear_prefix, table_root
+
+    argv = [python, str(job.ENGINE_SCRIPTS[engine]), "--source_bucket", bucket, "--source_key", key]
+    argv += ["--table", table, "--run_id", run_id, "--processed", "true" if processed else "false"]
+    if engine == "spark":
+        argv += ["--spark_local_cores", str(spark_cores)]
+    argv += [arg for k, v in job_args.items() for arg in (f"--{k}", v)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)  # its log: the worker's stderr
+    sampler = TreeCpu(proc.pid)
+    out, _ = proc.communicate()
+    sampler.sample()
+    cpu = sampler.stop()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} job exited {proc.returncode} (its log is above)")
+    manifest = json.loads(out)
+    zone = manifest.get("processed")
+    s3 = ddb.client(env, "s3")
+    if zone and zone.get("location"):
+        zone_bucket, _, prefix = zone["location"].removeprefix("s3://").partition("/")
+    else:
+        zone_bucket, prefix = bucket, table_root(PROCESSED_PREFIX, table)
+    listed = s3.list_objects_v2(Bucket=zone_bucket, Prefix=prefix).get("Contents", [])
+    parquet_rows = run_rows = 0
+    for obj in listed:
+        body = s3.get_object(Bucket=zone_bucket, Key=obj["Key"])["Body"].read()
+        runs = pq.read_table(pa.BufferReader(body), columns=["load_run_id"]).column("load_run_id")
+        parquet_rows += len(runs)
+        run_rows += int(pc.sum(pc.equal(runs, run_id)).as_py() or 0)
+    clear_prefix(s3, zone_bucket, prefix)
+    return {
+        "rows": manifest["rows_read"],
+        "phase_wall_s": wall,
+        "phase_cpu_s": cpu,
+        "job_peak_rss_mb": manifest.get("peak_rss_mb"),  # the job's own (Spark: the driver's)
+        "status": manifest["status"],
+        "rows_written": manifest["rows_written"],
+        "load_s": manifest["seconds"],
+        "zone": zone,
+        "parquet_files": len(listed),
+        "parquet_rows": parquet_rows,
+        "parquet_rows_of_run": run_rows,
+        "spark": manifest.get("spark"),
+    }
+
+
 def _count_rows(path: Path) -> int:
     with open(path, newline="", encoding="utf-8") as handle:
         return sum(1 for _ in csv.reader(handle)) - 1
@@ -292,4 +368,5 @@ CONTENDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "import_table": import_table,
     "csv2ddb_import": csv2ddb_import,
     "transform_only": transform_only,
+    "processed_zone_load": processed_zone_load,
 }

@@ -25,6 +25,8 @@ from csv2ddb_dev.paths import REPO_ROOT
 from bench.bucket import source_uri
 
 JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
+SPARK_JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_spark_job.py"
+ENGINE_SCRIPTS = {"pythonshell": JOB_PATH, "spark": SPARK_JOB_PATH}  # the entry script per engine
 ID_COLUMN = HASH_KEY
 # What the job would stamp on items of a benchmark load (same lengths as the real run's values).
 BENCH_RUN_ID = "bench-000000000000"

@@ -23,10 +23,14 @@ from bench import job
 from bench.bucket import BUCKET
 from bench.harness import Harness
 from bench.measure import run_child
-from bench.record import STRINGS, TYPED
+from bench.record import ENGINE_NAMES, STRINGS, TYPED, ZONE_CONTENDERS
 
 JOB_DEFAULT_CONCURRENCY = 8
 AIRFLOW_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"  # the DAG contender needs Airflow
+# Each engine's interpreter: the bench's own for the Python shell (as the csv2ddb_job rows), the
+# project venv for Spark (pyspark lives there, beside Airflow, not in .venv-bench).
+ENGINE_PYTHON = {"pythonshell": Path(sys.executable), "spark": AIRFLOW_PYTHON}
+SPARK_LOCAL_CORES = 2  # the machine's cores: bench.spark_engine's fastest Spark
 
 
 def worker_argv(name: str, out: Path, **kwargs: Any) -> list[str]:
@@ -263,6 +267,83 @@ def csv2ddb_import(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:
     record["verified"] = bool(record["verified"]) and record["reconciled"]
     record["manifest"] = harness.manifest(run_id)
     return record
+
+
+def processed_zone(
+    harness: Harness, dataset: dict[str, Any], engine: str, rounds: int = 1
+) -> list[dict[str, Any]]:
+    """The processed zone's cost for ``engine``: the same file loaded by its job with
+    ``--processed false`` and with ``--processed true``, same arguments, each into a fresh table
+    of the same settings, one right after the other; ``rounds`` pairs, in ABBA order (off, on, then
+    on, off), so a drift in the machine's load weighs on both sides alike."""
+    records = []
+    for number in range(rounds):
+        order = (False, True) if number % 2 == 0 else (True, False)
+        records += [_zone_load(harness, dataset, engine, processed, number) for processed in order]
+    return records
+
+
+def _zone_load(
+    harness: Harness, dataset: dict[str, Any], engine: str, processed: bool, number: int
+) -> dict[str, Any]:
+    """One load of the pair (``contenders.processed_zone_load`` in a worker child), then verified:
+    the table's items as every row's, and the zone as ``zone_verified`` says."""
+    contender = ZONE_CONTENDERS[engine]
+    table = harness.new_table(contender)
+    state = "on" if processed else "off"
+    out = harness.run_dir / f"{contender}-{dataset['name']}-{number}-{state}.json"
+    job_args = dict(dataset["job_args"])
+    threads = None
+    if engine == "pythonshell":  # as the csv2ddb_job rows; Spark keeps its own per-task writers
+        threads = JOB_DEFAULT_CONCURRENCY
+        job_args["write_concurrency"] = str(threads)
+    kwargs = {
+        "engine": engine,
+        "python": str(ENGINE_PYTHON[engine]),
+        "bucket": BUCKET,
+        "key": dataset["key"],
+        "table": table,
+        "run_id": f"bench-{uuid.uuid4().hex[:12]}",
+        "processed": processed,
+        "job_args": job_args,
+        "spark_cores": SPARK_LOCAL_CORES,
+    }
+    where = f" (local[{SPARK_LOCAL_CORES}])" if engine == "spark" else ""
+    record = harness.measure(
+        contender,
+        f"csv2ddb {ENGINE_NAMES[engine]} job{where}, processed zone {state}",
+        dataset,
+        worker_argv("processed_zone_load", out, **kwargs),
+        table,
+        result_path=out,
+        threads=threads,
+        expected_items=dataset["items"],
+        item_types=TYPED,
+        engine=engine,
+        processed=processed,
+        zone_round=number,
+    )
+    record["zone_verified"] = zone_verified(record)
+    record["verified"] = bool(record["verified"]) and record["zone_verified"]
+    return record
+
+
+def zone_verified(record: dict[str, Any]) -> bool:
+    """Zone on: no error, and the Parquet read back holds ``rows_written`` rows, all of this run.
+    Zone off: no ``processed`` in the manifest and no file under the table's processed prefix."""
+    inner = record.get("inner") or {}
+    if not record["ok"] or inner.get("status") != "succeeded":
+        return False
+    zone = inner.get("zone")
+    if not record["processed"]:
+        return zone is None and inner.get("parquet_files") == 0
+    written = inner.get("rows_written")
+    return (
+        zone is not None
+        and zone.get("error") is None
+        and zone.get("rows") == written
+        and inner.get("parquet_rows") == inner.get("parquet_rows_of_run") == written
+    )
 
 
 def check_scale(harness: Harness, dataset: dict[str, Any]) -> dict[str, Any]:

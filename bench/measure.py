@@ -3,7 +3,8 @@
 Every contender runs in its own child process, so ``os.wait4`` hands us that child's CPU seconds
 and peak RSS alone (not the harness's, not the emulator's). The emulator is a separate process
 we started; its CPU is read from ``/proc/<pid>/stat`` before and after each contender, so we can
-say how much of the 2 cores the server took for the same load.
+say how much of the 2 cores the server took for the same load. A Spark job's JVM and Python workers
+are not waited for by the job's process, so its CPU is summed over the process tree (``TreeCpu``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -121,3 +123,48 @@ def self_cpu_seconds() -> float:
 
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
+
+
+class TreeCpu:
+    """CPU seconds of a process and all its descendants, sampled from /proc (the JVM and the Python
+    workers are not waited for by our child, so getrusage(RUSAGE_CHILDREN) would miss them)."""
+
+    def __init__(self, root: int, every: float = 0.25) -> None:
+        self.root, self.every = root, every
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.every)
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        tree = {self.root}
+        grew = True
+        while grew:
+            grew = False
+            for pid, parent in parents.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        for pid in tree & cpu.keys():
+            self.seen[pid] = max(self.seen.get(pid, 0.0), cpu[pid])
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(self.seen.values())

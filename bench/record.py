@@ -14,6 +14,10 @@ from bench.measure import ChildResult
 TYPED = "typed"  # numbers as N: the loader's default
 STRINGS = "strings"  # every column S: what the peers write
 NO_WRITES = "transform_only"  # the one contender that builds items and sends nothing
+# The processed zone's cost (issue 22): per engine, one contender that loads the same file with the
+# zone off, then on (``bench.launch.processed_zone``); its records carry ``engine`` and ``processed``.
+ZONE_CONTENDERS = {"pythonshell": "processed_zone", "spark": "processed_zone_spark"}
+ENGINE_NAMES = {"pythonshell": "Python shell", "spark": "Spark"}
 
 
 def item_types(record: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from bench import crossover, data, facts, launch
 from bench.big import run_big
 from bench.harness import Harness, on_emulator, prepare_dataset
 from bench.measure import load_average, process_cpu_seconds
+from bench.record import ZONE_CONTENDERS
 from bench.report import baseline, document, output, tables
 
 QUICK_ROWS = 20_000
@@ -64,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=launch.JOB_DEFAULT_CONCURRENCY,
         help=f"threads for --big-only (default {launch.JOB_DEFAULT_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--zone-rounds",
+        type=int,
+        default=1,
+        help="off/on pairs per engine for the processed zone's cost (ABBA order; default 1)",
+    )
     parser.add_argument("--write-docs", action="store_true", help="write docs/ even in --quick mode")
     parser.add_argument("--no-docs", action="store_true", help="never write docs/ (results JSON only)")
     return parser.parse_args(argv)
@@ -79,6 +86,7 @@ ALL_CONTENDERS = (
     "awswrangler",
     "import_table",
     "csv2ddb_import",
+    *ZONE_CONTENDERS.values(),  # the processed zone's cost, per engine: the job with it off, then on
     "csv2ddb_dag",
     "check_scale",  # not a loader: the count check against the table's size
     "import_crossover",  # not a loader: import vs batch at a few sizes (bench/crossover.py)
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             harness = on_emulator(emulator, run_dir)
             meta["emulator_idle_cores"] = idle_emulator_cpu(emulator)
             datasets = [prepare_dataset(name, flights, harness, True)]
-            best_threads = run_contenders(harness, datasets[0], only, threads)
+            best_threads = run_contenders(harness, datasets[0], only, threads, args.zone_rounds)
         finally:
             emulator.stop()
         results += harness.results
@@ -165,12 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], threads: list[int]) -> int:
+def run_contenders(
+    harness: Harness, flights: dict[str, Any], only: set[str], threads: list[int], zone_rounds: int = 1
+) -> int:
     """The order: no-write transform first, then the ceiling sweeps, then the loaders.
 
     Two item shapes, each with its own ceiling sweep: typed (the loader's default: numbers as N)
     and every column a string (what the peers write; the emulator stores those for less CPU, so
     the like-for-like comparison with the peers is the loader with ``--type_map {"*": "S"}``).
+    ``zone_rounds``: off/on pairs per engine for the processed zone's cost.
     Returns the typed ceiling's best thread count (the job also runs with it, and the big run
     uses it).
     """
@@ -202,6 +213,9 @@ def run_contenders(harness: Harness, flights: dict[str, Any], only: set[str], th
         launch.import_table(harness, flights)
     if "csv2ddb_import" in only:
         launch.csv2ddb_import(harness, flights)
+    for engine, contender in ZONE_CONTENDERS.items():
+        if contender in only:
+            launch.processed_zone(harness, flights, engine, zone_rounds)
     if "csv2ddb_dag" in only:  # it bootstraps a whole stack on the emulator
         launch.dag(harness, flights)
     if "check_scale" in only:

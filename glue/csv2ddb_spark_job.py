@@ -334,19 +334,9 @@ def run_load(
             if file_failed:
                 raise JobError(f"{file_failed}; nothing was written (validate_first)")
             raise JobError(tolerance_message(args, stats, result, validated=True))
-        unwritten = duplicates.union(conflicts.select("split", "line"))  # the lines no item came from
-        if unique is not None:
-            unwritten = unwritten.union(unique.select("split", "line"))
-        result.processed = spark_zone(  # the processed zone (off unless --processed true): one more pass
-            sc,
-            plan,
-            live,
-            unwritten,
-            stats.rows_rejected,
-            stats.reject_reasons,
-            stats.rows_skipped,
-            result.keys_location,
-        )
+        # The processed zone (off unless --processed true): the tasks wrote its parts from their
+        # confirmed items; the driver keeps the committed ones and widens their types.
+        result.processed = spark_zone(plan, results, stats.rows_rejected)
         judge(args, stats, result)
     except JobError as exc:
         error = str(exc)

@@ -31,10 +31,15 @@ def build(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]
 
 def rebuild(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """One document from saved ones, in order: the first one's run facts head it; the others'
-    results and datasets are appended (each result keeps its own load average)."""
+    results and datasets are appended (each result keeps its own load average and names its run)."""
     doc = docs[0]
     names = {d["name"] for d in doc["datasets"]}
     for extra in docs[1:]:
+        # Tag each appended record with its run (as ``from_records`` does), so the tables say which
+        # run a row is from and a record is held to its own run's ceiling, not the first run's.
+        tag = RUN_PREFIX + datetime.fromisoformat(extra["started_at"]).strftime(RUN_STAMP)
+        for r in extra["results"]:
+            r.setdefault("run", tag)
         doc["results"] += extra["results"]
         doc["datasets"] += [d for d in extra["datasets"] if d["name"] not in names]
         names |= {d["name"] for d in extra["datasets"]}

@@ -16,6 +16,7 @@ from bench.report.tables import (
     dag_section,
     markdown_table,
     targets_table,
+    zone_section,
 )
 
 NOTES = REPO_ROOT / "bench" / "NOTES.md"
@@ -51,6 +52,7 @@ Do not edit by hand: rerun the command. Raw figures: [`benchmarks.json`](benchma
 {markdown_table(doc)}
 {dag_section(doc)}
 {check_scale_section(doc)}{crossover_section(doc)}
+{zone_section(doc)}
 ## Targets (from the benchmark issue, judged from the figures above)
 
 {targets_table(doc)}

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.data import BIG_ON_SINK
-from bench.report.results import ORDER, UNORDERED
+from bench.record import ENGINE_NAMES, ZONE_CONTENDERS
+from bench.report.results import ORDER, UNORDERED, zone_pairs, zone_ratios
 
 
 def _fmt(value: Any, spec: str = ",.0f") -> str:
@@ -161,6 +162,72 @@ def _rollback_line(rollback: dict[str, Any] | None) -> list[str]:
         f"({rollback['items_per_s']:,} items/s); the table went from {rollback['table_items_before']:,} "
         f"to {rollback['table_items_after']:,} items."
     ]
+
+
+ZONE_INTRO = """\
+### The processed zone's cost (issue 22)
+
+The same file loaded by each engine's job with `--processed false` and with `--processed true`
+(the Parquet zone written beside the load), the same arguments otherwise, each into a fresh table
+of the same settings on the same emulator, one right after the other (with more than one round,
+in ABBA order). *Load s* is the job's own time from its manifest (Spark's counts from its session's
+start, so the JVM's start-up is in *wall s* only); *zone s* is the manifest's `processed.seconds`
+(Python shell: the converter thread's CPU during the load, plus the upload at its end; Spark: its
+write tasks' converter CPU and uploads, summed over the tasks, plus the driver's part; both mostly
+overlap the writes, so *zone s* is not a share of *load s*). Spark runs in local mode, its master
+in the engine column. *Parquet rows* are the zone's parts read back with pyarrow
+(rows of the run's `load_run_id`): they must equal the rows written, and the table is verified as
+every row above. *Client CPU* is the job's process tree's (sampled every 0.25 s). The goals
+(issue 22) are judged on *load s*, zone on ÷ off.
+"""
+
+
+def zone_section(doc: dict[str, Any]) -> str:
+    """The processed-zone pairs, per file and engine, and their on ÷ off ratios."""
+    runs = [r for r in doc["results"] if r["contender"] in ZONE_CONTENDERS.values()]
+    if not runs:
+        return ""
+    lines = [
+        ZONE_INTRO,
+        "| data | engine | zone | wall s | load s | zone s | zone MB | files | Parquet rows | items verified "
+        "| client CPU s | job peak RSS MB | load 1m before→after |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|",
+    ]
+    for r in runs:
+        inner = r.get("inner") or {}
+        zone = inner.get("zone") or {}
+        verified = ("✅ " if r["verified"] else "❌ ") + _fmt(r["verified_count"])
+        state = "on" if r.get("processed") else "off"
+        master = (inner.get("spark") or {}).get("master")  # Spark's local[cores,retries]
+        cells = [
+            f"{r['dataset']} ({r['rows']:,}){_run_tag(r)}",
+            " ".join(filter(None, (ENGINE_NAMES.get(r.get("engine", ""), r["label"]), master))),
+            f"{state} (round {r['zone_round'] + 1})" if r.get("zone_round") else state,
+            _fmt(r["wall_s"], ".1f"),
+            _fmt(inner.get("load_s"), ".1f"),
+            _fmt(zone.get("seconds"), ".1f"),
+            _fmt(zone["bytes"] / 1e6 if zone.get("bytes") is not None else None, ".1f"),
+            _fmt(zone.get("files"), "d"),
+            _fmt(inner.get("parquet_rows_of_run") if r.get("processed") else None),
+            verified,
+            _fmt(r["client_cpu_s"], ".1f"),
+            _fmt(inner.get("job_peak_rss_mb")),
+            f"{r['load_before'][0]:.2f}→{r['load_after'][0]:.2f}",
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    ratios = []
+    for dataset in dict.fromkeys(r["dataset"] for r in runs):
+        for engine, contender in ZONE_CONTENDERS.items():
+            pairs = zone_pairs(runs, contender, dataset)
+            ratio = zone_ratios(pairs)
+            if ratio:
+                ratios.append(
+                    f"{ENGINE_NAMES[engine]} on {dataset}: **{ratio['load']:.2f}** "
+                    f"(wall {ratio['wall']:.2f}, client CPU {ratio['cpu']:.2f}; {len(pairs)} pair(s))"
+                )
+    if ratios:
+        lines.append("\nZone on ÷ off, load seconds: " + "; ".join(ratios) + ".")
+    return "\n".join(lines) + "\n"
 
 
 def targets_table(doc: dict[str, Any]) -> str:

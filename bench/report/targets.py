@@ -10,8 +10,8 @@ from typing import Any
 from csv2ddb_dev.datasets import FLIGHTS_ROWS
 
 from bench.data import BIG_ON_SINK, FLIGHTS_ON_SINK, SINK_TAG
-from bench.record import STRINGS, TYPED
-from bench.report.results import best
+from bench.record import ENGINE_NAMES, STRINGS, TYPED, ZONE_CONTENDERS
+from bench.report.results import best, zone_pairs, zone_ratios
 
 # Targets from the benchmark issue (first calibration figures on this machine, 336,776 flights).
 TARGET_VS_CEILING = 0.9
@@ -35,6 +35,8 @@ TARGET_CPU_PER_M_ROWS = 65.0  # client CPU-s per million rows, typed items, whol
 TARGET_TYPED_VS_CEILING = 0.95
 TARGET_CPU_AFTER_VS_BEFORE = 0.5  # CPU per row after ÷ before issue 21, same run, same file
 TARGET_BIG_PEAK_RSS_MB_21 = 300.0
+# Issue 22: the processed zone's extra cost on flights, as a ratio of the load's seconds (on ÷ off).
+TARGET_ZONE = {"pythonshell": 1.15, "spark": 1.10}
 
 
 def _target(name: str, value: float | None, goal: str, met: bool | None, detail: str) -> dict[str, Any]:
@@ -50,12 +52,42 @@ def judge(meta: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str,
     names = [d["name"] for d in meta.get("datasets", []) if SINK_TAG not in d["name"]]
     out: list[dict[str, Any]] = []
     for name in names or [None]:
-        rows = _speed_targets(results, name)
+        rows = _speed_targets(results, name) + zone_targets(results, name)
         if len(names) > 1:
             for t in rows:
                 t["target"] += f" ({name})"
         out += rows
     return out + _verification_targets(meta, results, names) + _big_targets(results)
+
+
+def zone_targets(results: list[dict[str, Any]], dataset: str | None) -> list[dict[str, Any]]:
+    """Issue 22, per engine: the job's load seconds with the processed zone ÷ without, on one file
+    (judged on the whole flights file only: on a slice, start-up weighs on both sides)."""
+    out = []
+    for engine, contender in ZONE_CONTENDERS.items():
+        goal = TARGET_ZONE[engine]
+        pairs = zone_pairs(results, contender, dataset)
+        ratio = zone_ratios(pairs)
+        value = ratio["load"] if ratio else None
+        whole = bool(pairs) and pairs[0][0]["rows"] == FLIGHTS_ROWS
+        if ratio:
+            on = sum(p[1]["inner"]["load_s"] for p in pairs)
+            off = sum(p[0]["inner"]["load_s"] for p in pairs)
+            detail = f"{on:,.1f} s vs {off:,.1f} s ({len(pairs)} pair(s)); wall ratio {ratio['wall']:.2f}"
+            if not whole:
+                detail += " (judged on the whole flights file only)"
+        else:
+            detail = "not measured in this run"
+        out.append(
+            _target(
+                f"processed zone ≤ {goal:.2f}× the load's seconds, {ENGINE_NAMES[engine]}",
+                value,
+                f"≤ {goal:.2f}",
+                None if value is None or not whole else value <= goal,
+                detail,
+            )
+        )
+    return out
 
 
 def _verification_targets(

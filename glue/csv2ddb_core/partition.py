@@ -36,6 +36,7 @@ from csv2ddb_core.header import HeaderSpec
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.load import make_writer
 from csv2ddb_core.manifest import peak_rss_mb
+from csv2ddb_core.processed import SplitKeyList, load_date, run_prefix, split_key_list
 from csv2ddb_core.ranged import range_stream, read_range, read_until_line_start, version_pin
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
@@ -251,6 +252,7 @@ class SplitResult:
     error: Optional[str] = None
     peak_rss_mb: float = 0.0
     check_failures: Dict[str, int] = dataclasses.field(default_factory=dict)
+    zone: Optional[Dict[str, Any]] = None  # the split's processed-zone parts (``SplitKeyList.store``)
 
 
 def load_split(
@@ -277,7 +279,7 @@ def load_split(
         ddb = tap(split.index, ddb)
     out = SplitResult(split.index, marked_duplicates=len(duplicates))
     rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
-    keys = KeyListWriter(args.keys.names)
+    keys = split_key_list(args, split.index)  # teed into the split's Parquet parts when the zone is on
     builder = builder_for(plan)
     writer: Optional[BatchWriter] = None
     if write:
@@ -353,7 +355,8 @@ def _sort_rows(
 def _store_parts(
     s3: Any, plan: LoadPlan, split: Split, rejects: RejectSink, keys: KeyListWriter, out: SplitResult
 ) -> None:
-    """Upload the split's rejects and key list (overwritten as a whole by a retried task)."""
+    """Upload the split's rejects and key list, and its processed-zone parts when the zone is on
+    (each overwritten as a whole by a retried task)."""
     bucket, prefix = plan.args.manifest_bucket, plan.parts_prefix
     try:
         if rejects.count:
@@ -361,6 +364,9 @@ def _store_parts(
             rejects.upload(s3, bucket, out.rejects_key)
         out.keys_key = f"{prefix}keys-{split.index:05d}.jsonl.gz"
         out.keys_count = keys.upload(s3, bucket, out.keys_key)["keys_count"]
+        if isinstance(keys, SplitKeyList):
+            zone_prefix = run_prefix(plan.args, load_date(plan.ingestion_timestamp))
+            out.zone = keys.store(s3, bucket, zone_prefix)
     except TASK_ERRORS as exc:
         out.error = out.error or f"the parts of split {split.index} could not be stored: {_error_text(exc)}"
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -66,6 +67,57 @@ def test_parts_widen_to_one_schema(tmp_path: Path) -> None:
     ]
     assert "m" in parts.notes
     parts.discard()
+
+
+# Chunks whose attributes and kinds change from one to the next: a kind the first lacked (``m``
+# turns text), an attribute it lacked (``new``), one it had left out (``b``), a chunk that fits it,
+# a type clash (``n`` with decimals: a second file), binary values.
+CHANGING_CHUNKS = [
+    [
+        {"id": {"S": "1"}, "n": {"N": "1"}, "m": {"N": "5"}, "b": {"BOOL": True}, "z": {"NULL": True}},
+        {"id": {"S": "2"}, "n": {"N": "2"}, "m": {"N": "6"}, "b": {"BOOL": False}},
+    ],
+    [{"id": {"S": "3"}, "n": {"N": "3"}, "m": {"S": "x"}}, {"id": {"S": "4"}, "n": {"N": "4"}}],
+    [{"id": {"S": "5"}, "n": {"N": "5"}, "new": {"S": "y"}}, {"id": {"S": "6"}, "m": {"N": "8"}}],
+    [
+        {"id": {"S": "7"}, "n": {"N": "5"}, "m": {"N": "7"}, "b": {"BOOL": True}},
+        {"id": {"S": "8"}, "z": {"NULL": True}},
+    ],
+    [{"id": {"S": "9"}, "n": {"N": "7.5"}, "bin": {"B": "AAEC"}}, {"id": {"S": "10"}, "n": {"N": "8"}}],
+]
+
+
+def _written(type_hints: bool) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The parts of ``CHANGING_CHUNKS`` as the zone writes them: (schema, rows) per file."""
+    parts = processed.ParquetParts(part_rows=2, type_hints=type_hints)
+    for chunk in CHANGING_CHUNKS:
+        parts.add(chunk)
+    local = parts.close()
+    schema = processed.unify([p.schema for p in local], parts.notes)
+    for part in local:
+        processed.conform_file(part.path, schema)
+    out = [(pq.read_schema(p.path), pq.read_table(p.path).to_pylist()) for p in local]
+    parts.discard()
+    return out
+
+
+def test_type_hints_write_the_same_parquet_as_inferring_every_chunk() -> None:
+    """The converter reuses the chunks' struct type (``item_rows``) only where it loses nothing."""
+    hinted, inferred = _written(type_hints=True), _written(type_hints=False)
+    assert len(hinted) == len(inferred) == 4  # `m` turning text, `new`, `n` with decimals: new files
+    for (schema, rows), (schema_ref, rows_ref) in zip(hinted, inferred, strict=True):
+        assert schema.equals(schema_ref)
+        assert rows == rows_ref
+    column_m = [r["m"] for _, rows in hinted for r in rows]
+    assert column_m == ["5", "6", "x", None, None, "8", "7", None, None, None]
+
+
+def test_a_hint_lacking_a_kind_or_an_attribute_is_not_used() -> None:
+    hint = processed.item_rows([{"id": {"S": "a"}, "v": {"N": "1"}}]).type
+    for items in ([{"id": {"S": "b"}, "v": {"S": "n/a"}}], [{"id": {"S": "c"}, "w": {"N": "2"}}]):
+        assert processed.item_rows(items, hint).to_pylist() == pa.array(items).to_pylist()
+    fits = [{"id": {"S": "d"}}]
+    assert processed.item_rows(fits, hint).type == hint
 
 
 @pytest.mark.parametrize("value", ["maybe", "yes please"])
