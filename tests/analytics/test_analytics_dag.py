@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from csv2ddb.datasets.registry import deployed_dir, load_all
 from csv2ddb.settings import DAG_ID_FRESHNESS, Settings
 from csv2ddb_dev.emulator import Emulator
 
+from tests.analytics.alerts import stale_series
 from tests.dags.conftest import dag_runner, stack  # noqa: F401  (fixtures, reused)
 from tests.dags.test_load_dag_runs import audit_records, flights_csv, upload
 
@@ -136,17 +136,7 @@ def test_the_hourly_freshness_dag_drives_a_never_loaded_dataset_s_alarm(
         assert run.state == "success", run.output[-6000:]
         (alarm,) = cw.describe_alarms(AlarmNames=[cfg.stale_alarm(weather)])["MetricAlarms"]
         assert alarm["StateValue"] == "ALARM"
-        now = datetime.now(UTC)
         for table in (weather, cataloged):
-            stale = cw.get_metric_statistics(
-                Namespace=cfg.namespace,
-                MetricName=metrics.STALE,
-                Dimensions=[{"Name": metrics.TABLE, "Value": table}],
-                StartTime=now - timedelta(hours=1),
-                EndTime=now + timedelta(minutes=5),
-                Period=60,
-                Statistics=["Maximum"],
-            )["Datapoints"]
-            assert [point["Maximum"] for point in stale] == [1.0], table
+            assert stale_series(cw, settings, table) == [1.0], table
     finally:
         glue_hook(cfg).conn.delete_table(DatabaseName=cfg.database, Name=cfg.items_table(cataloged))

@@ -30,6 +30,7 @@ from csv2ddb.bootstrap.sns_topic import AlertsTopic
 from csv2ddb.bootstrap.stack import ensure, remove
 from csv2ddb.history.audit import put_record
 
+from tests.analytics.alerts import subscribe_queue
 from tests.analytics.conftest import Place
 from tests.analytics.loads import job_args, write_load
 
@@ -62,22 +63,7 @@ def stack(place: Place, airflow_aws: None) -> Iterator[StackContext]:
 @pytest.fixture
 def inbox(stack: StackContext) -> Any:
     """An SQS queue subscribed to the alerts topic: what SNS delivers lands here."""
-    sqs, sns = stack.client("sqs"), stack.client("sns")
-    url = sqs.create_queue(QueueName=f"{stack.settings.prefix}-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
-
-    def messages(wait: float = 10.0) -> list[str]:
-        got: list[str] = []
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and not got:
-            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            got += [m["Body"] for m in answer.get("Messages", [])]
-        return got
-
-    return messages
+    return subscribe_queue(stack)
 
 
 def items_of(run_id: str, count: int, **extra: dict[str, str]) -> list[dict[str, Any]]:

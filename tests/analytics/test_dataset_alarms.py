@@ -6,9 +6,7 @@ dataset's alarm to ALARM, its message reaching the alerts topic."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from csv2ddb.history.audit import STATUS_VERIFIED, put_record, utc_now
 from csv2ddb.settings import STACK_TAG_KEY, Settings
 from csv2ddb_dev.dataset_files import deploy_datasets, event_dataset
 
+from tests.analytics.alerts import stale_series, subscribe_queue
 from tests.analytics.conftest import Place
 
 pytestmark = pytest.mark.emulator
@@ -177,7 +176,7 @@ def test_the_staleness_check_drives_a_never_loaded_dataset_s_alarm(
             "recorded_at": utc_now(),
         },
     )
-    messages = subscribe_queue(made)
+    messages = subscribe_queue(made, "alarm-inbox")
 
     figures = metrics.staleness_step(settings, datasets_dir)
 
@@ -186,8 +185,8 @@ def test_the_staleness_check_drives_a_never_loaded_dataset_s_alarm(
     assert figures[orders][metrics.STALE] == 0.0
     assert 0 <= figures[orders][metrics.FRESHNESS] < 3600
     # What each dataset's alarm reads on AWS: its own Table series.
-    assert stale_series(made, returns) == [1.0]
-    assert stale_series(made, orders) == [0.0]
+    assert stale_series(made.client("cloudwatch"), settings, returns) == [1.0]
+    assert stale_series(made.client("cloudwatch"), settings, orders) == [0.0]
     (alarm,) = made.client("cloudwatch").describe_alarms(AlarmNames=[cfg.stale_alarm(returns)])[
         "MetricAlarms"
     ]
@@ -197,37 +196,3 @@ def test_the_staleness_check_drives_a_never_loaded_dataset_s_alarm(
     # Not asserted: the orders alarm's state. ministack evaluates an alarm over every series of its
     # metric name whatever the dimensions (docs/analytics.md), so here it fires too; on AWS it reads
     # its own series above (0).
-
-
-def stale_series(ctx: StackContext, table: str) -> list[float]:
-    now = datetime.now(UTC)
-    points = ctx.client("cloudwatch").get_metric_statistics(
-        Namespace=analytics_config(ctx.settings).namespace,
-        MetricName=metrics.STALE,
-        Dimensions=[{"Name": metrics.TABLE, "Value": table}],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(minutes=5),
-        Period=60,
-        Statistics=["Maximum"],
-    )["Datapoints"]
-    return [point["Maximum"] for point in points]
-
-
-def subscribe_queue(ctx: StackContext) -> Any:
-    """An SQS queue subscribed to the alerts topic; returns a reader of what SNS delivered."""
-    sqs, sns = ctx.client("sqs"), ctx.client("sns")
-    url = sqs.create_queue(QueueName=f"{ctx.settings.prefix}-alarm-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=ctx.topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
-
-    def messages(wait: float = 10.0) -> list[str]:
-        got: list[str] = []
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and not got:
-            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            got += [m["Body"] for m in answer.get("Messages", [])]
-        return got
-
-    return messages
