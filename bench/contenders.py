@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ddb, job
-from bench.measure import TreeCpu, self_cpu_seconds
+from bench.measure import run_script, self_cpu_seconds
 
 BATCH = 25  # BatchWriteItem's maximum
 
@@ -304,27 +304,18 @@ def processed_zone_load(
     the emulator's memory does not pile up. With the zone off, nothing may be under the table's
     processed prefix.
     """
-    import subprocess
-
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
     from csv2ddb_core.processed import PROCESSED_PREFIX, clear_prefix, table_root
 
-    argv = [python, str(job.ENGINE_SCRIPTS[engine]), "--source_bucket", bucket, "--source_key", key]
-    argv += ["--table", table, "--run_id", run_id, "--processed", "true" if processed else "false"]
-    if engine == "spark":
-        argv += ["--spark_local_cores", str(spark_cores)]
+    argv = job.engine_argv(python, engine, bucket, key, table, run_id, spark_cores)
+    argv += ["--processed", "true" if processed else "false"]
     argv += [arg for k, v in job_args.items() for arg in (f"--{k}", v)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)  # its log: the worker's stderr
-    sampler = TreeCpu(proc.pid)
-    out, _ = proc.communicate()
-    sampler.sample()
-    cpu = sampler.stop()
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{engine} job exited {proc.returncode} (its log is above)")
+    run = run_script(argv)  # its log: the worker's stderr
+    if run.returncode != 0:
+        raise RuntimeError(f"{engine} job exited {run.returncode} (its log is above)")
+    out, cpu, wall = run.out, run.cpu_s, run.wall_s
     manifest = json.loads(out)
     zone = manifest.get("processed")
     s3 = ddb.client(env, "s3")

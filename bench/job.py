@@ -35,6 +35,18 @@ BENCH_TIMESTAMP = "2026-01-01T00:00:00.000000Z"
 ALL_STRINGS = {"*": "S"}
 
 
+def engine_argv(
+    python: str, engine: str, bucket: str, key: str, table: str, run_id: str, spark_cores: int
+) -> list[str]:
+    """The command line Glue would run for ``engine``: its entry script, the source, the table and
+    the run id (Spark: its local cores); callers add their own job arguments."""
+    argv = [python, str(ENGINE_SCRIPTS[engine]), "--source_bucket", bucket, "--source_key", key]
+    argv += ["--table", table, "--run_id", run_id]
+    if engine == "spark":
+        argv += ["--spark_local_cores", str(spark_cores)]
+    return argv
+
+
 def job_sha256() -> str:
     """What ran: the entry script and the load core's sources (the wheel's inputs)."""
     core = sources_digest(JOB_PATH.parent)

@@ -168,3 +168,38 @@ class TreeCpu:
         self._stop.set()
         self._thread.join()
         return sum(self.seen.values())
+
+
+@dataclass
+class ScriptRun:
+    """One job script run as a process: its exit code, stdout (the manifest), stderr (when
+    captured), the CPU of its whole process tree and its wall seconds."""
+
+    returncode: int
+    out: str
+    err: str
+    cpu_s: float
+    wall_s: float
+
+
+def run_script(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    capture_stderr: bool = False,
+    timeout: float | None = None,
+) -> ScriptRun:
+    """Run ``argv`` to the end with its process tree's CPU sampled (``TreeCpu``): a Spark job's
+    JVM and Python workers count, which ``os.wait4`` of the script alone would miss."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv),
+        env=None if env is None else dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if capture_stderr else None,
+        text=True,
+    )
+    sampler = TreeCpu(proc.pid)
+    out, err = proc.communicate(timeout=timeout)
+    sampler.sample()
+    cpu = sampler.stop()
+    return ScriptRun(proc.returncode, out, err or "", cpu, time.perf_counter() - started)

