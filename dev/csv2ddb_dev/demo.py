@@ -187,7 +187,7 @@ def diagnose_missing_run(settings: Settings, api: AirflowApi, key: str, run_id: 
     return "\n".join(lines)
 
 
-LATE_ANSWER = "   (the api-server answered too late, a busy machine: asking again)"
+LATE_ANSWER = "   (no answer from the api-server: late on a busy machine, or not up; asking again)"
 
 
 def wait_for_triggered_run(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, Any] | None:
@@ -196,6 +196,7 @@ def wait_for_triggered_run(api: AirflowApi, dag_id: str, run_id: str) -> dict[st
         runs = api.polled(api.list_dag_runs, dag_id)
         if runs is None:
             print(LATE_ANSWER, flush=True)
+            time.sleep(1.0)  # no answer at all (late or refused): never a busy loop
             continue
         for run in runs:
             if run["dag_run_id"] == run_id:
@@ -216,6 +217,7 @@ def watch_run(api: AirflowApi, dag_id: str, run_id: str, poll: float = 1.0) -> d
             if time.monotonic() > deadline:
                 raise DemoError(f"the api-server did not answer about DAG run {run_id} in time")
             print(LATE_ANSWER, flush=True)
+            time.sleep(poll)  # a refused connection returns at once: wait as for an answer
             continue
         for ti in task_instances:
             name = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")

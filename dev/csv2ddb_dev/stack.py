@@ -34,6 +34,13 @@ from csv2ddb_dev.emulator import Emulator, EmulatorError, start_emulator
 from csv2ddb_dev.paths import LOCAL_DIR, port_is_free
 
 STACK_FILE = LOCAL_DIR / "stack.json"
+# The local stack's CSV2DDB_IMPORT_MIN_BYTES (the product's default is 64 MiB, set for AWS, where an
+# import starts in minutes). On the emulator an import starts at once and was the faster from about
+# 100,000 flights rows (9.3 MB) up (docs/import.md, "the crossover"), and the emulator stops a Glue
+# Python-shell run after 600 s whatever its Timeout: on a busy laptop a 30 MB batch load can run
+# longer than that (seen: flights timed out twice in a fresh-clone demo beside `make test`), while
+# an import's Glue run only stages the file. A value in the caller's environment wins.
+LOCAL_IMPORT_MIN_BYTES = 8 << 20
 EMULATOR_DIR = LOCAL_DIR / "emulator"
 AIRFLOW_HOME = LOCAL_DIR / "airflow"
 DEFAULT_EMULATOR_PORT = 4566
@@ -171,7 +178,13 @@ def up(log: Any = print) -> LocalStack:
     # and manifests that no longer exist (and a re-uploaded file would hit its old run's id: 409).
     reset_airflow_db()
     started = time.monotonic()
-    stack.airflow = start_airflow(AIRFLOW_HOME, port=airflow_port, aws_env=emulator.client_env())
+    import_min = os.environ.get("CSV2DDB_IMPORT_MIN_BYTES", str(LOCAL_IMPORT_MIN_BYTES))
+    stack.airflow = start_airflow(
+        AIRFLOW_HOME,
+        port=airflow_port,
+        aws_env=emulator.client_env(),
+        extra_env={"CSV2DDB_IMPORT_MIN_BYTES": import_min},
+    )
     stack.save()
     log(f"Airflow up at {stack.airflow.url} {stack.airflow.pids} in {time.monotonic() - started:.1f}s")
     return stack
