@@ -17,6 +17,7 @@ import contextlib
 import csv
 import io
 import json
+import logging
 import os
 import sys
 import time
@@ -553,6 +554,9 @@ def run_demo() -> int:
 
 
 def main() -> int:
+    # Importing Airflow sets the root logger to INFO; botocore would then log "Found credentials"
+    # for every client the demo makes (160 lines of a demo's output). infra_bootstrap.py does the same.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         return run_demo()
     except (DemoError, AirflowError, EmulatorError, local_stack.StackError) as exc:
