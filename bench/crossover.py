@@ -150,11 +150,8 @@ def fit(xs: list[float], ys: list[float]) -> dict[str, float] | None:
     """``y = fixed + per × x`` by least squares (None with fewer than two distinct points)."""
     if len(xs) < 2 or len(set(xs)) < 2:
         return None
-    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    per = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mean_x) ** 2 for x in xs
-    )
-    return {"fixed_s": round(mean_y - per * mean_x, 2), "per_mb_s": round(per, 3)}
+    per, fixed = statistics.linear_regression(xs, ys)
+    return {"fixed_s": round(fixed, 2), "per_mb_s": round(per, 3)}
 
 
 def summarize(

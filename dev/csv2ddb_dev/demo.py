@@ -195,11 +195,9 @@ def wait_for_triggered_run(api: AirflowApi, dag_id: str, run_id: str) -> dict[st
     deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
     while time.monotonic() < deadline:
         runs = api.polled(api.list_dag_runs, dag_id)
-        if runs is None:
+        if runs is None:  # no answer (late, or refused at once): the same pause, never a busy loop
             print(LATE_ANSWER, flush=True)
-            time.sleep(1.0)  # no answer at all (late or refused): never a busy loop
-            continue
-        for run in runs:
+        for run in runs or []:
             if run["dag_run_id"] == run_id:
                 return run
         time.sleep(1.0)
