@@ -47,6 +47,8 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
 STATE_FILE_NAME = "processes.json"
 PASSWORDS_FILE_NAME = "simple_auth_manager_passwords.json"
+# How often an unchanged DAG file is parsed again (see aws_airflow_env: each parse is a process).
+UNCHANGED_DAG_REPARSE_SECONDS = 120
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 
 
@@ -196,9 +198,14 @@ def airflow_env(
             "AIRFLOW__API__WORKERS": "1",  # 2 shared cores: one worker is plenty locally
             "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-            # Pick up new/changed DAG files quickly (defaults are minutes).
+            # A new or edited DAG file is parsed within REFRESH_INTERVAL (Airflow re-parses a file
+            # whose mtime moved at once). An unchanged file is re-parsed only every
+            # MIN_FILE_PROCESS_INTERVAL: at 10 s the six DAG files cost a parse process every
+            # ~2 s, about 0.9 of the 2 cores, starving the emulator and the Glue job. An edited
+            # dataset file (YAML) shows at that interval, or at once after
+            # `touch dags/csv2ddb_datasets.py`.
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(UNCHANGED_DAG_REPARSE_SECONDS),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW_CONN_AWS_DEFAULT": aws_connection_uri(endpoint, region),
             # Tasks that call this Airflow's own REST API (e.g. DAG-run notes) read it from settings.
