@@ -66,9 +66,27 @@ def sleeps() -> list[float]:
     return []
 
 
+_OPEN_SINKS: list[RejectSink | KeyListWriter] = []
+
+
+@pytest.fixture(autouse=True)
+def close_sinks() -> Iterator[None]:
+    """Close (and so delete) the temp files of every sink a test made: a load closes its own
+    (``load.py``), a writer alone never does, and 15 pairs were left in /tmp per run."""
+    yield
+    while _OPEN_SINKS:
+        _OPEN_SINKS.pop().close()
+
+
+def new_sinks() -> tuple[RejectSink, KeyListWriter]:
+    sinks = (RejectSink(",", "utf-8"), KeyListWriter(("id",)))
+    _OPEN_SINKS.extend(sinks)
+    return sinks
+
+
 def make_writer(client: FakeDynamoDB, sleeps: list[float], attempts: int = 4) -> Any:
     policy = RetryPolicy(max_attempts=attempts, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
-    return BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"), KeyListWriter(("id",)))
+    return BatchWriter(client, "t", 1, policy, *new_sinks())
 
 
 def test_unprocessed_items_are_retried_until_written(sleeps: list[float]) -> None:
@@ -191,7 +209,7 @@ def test_a_closed_writer_leaves_no_hook_on_a_long_lived_client(sleeps: list[floa
     before = handlers()
     policy = RetryPolicy(max_attempts=1, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
     for _ in range(5):
-        writer = BatchWriter(client, "t", 1, policy, RejectSink(",", "utf-8"), KeyListWriter(("id",)))
+        writer = BatchWriter(client, "t", 1, policy, *new_sinks())
         assert handlers() == before + 1
         writer.close()
     assert handlers() == before
