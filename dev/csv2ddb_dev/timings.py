@@ -6,12 +6,22 @@ Used by ``make demo`` (its phase timings) and the end-to-end test (tests/local);
 
 from __future__ import annotations
 
+import timeit
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from csv2ddb_dev.airflow_api import AirflowApi
+
+# A pure-Python loop timed on this machine: the same code took about three times the CPU-seconds
+# on 2026-12-06 as on 2026-12-02 (the host's speed varies), so a run's seconds are read beside it.
+HOST_GAUGE_STATEMENT = "sum(i * i for i in range(100000))"
+
+
+def host_gauge_ms(statement: str = HOST_GAUGE_STATEMENT) -> float:
+    """Milliseconds per run of ``statement``, best of 5 repeats of 20: the day's host speed."""
+    return min(timeit.Timer(statement).repeat(repeat=5, number=20)) / 20 * 1000
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:

@@ -34,3 +34,10 @@ def test_an_import_prints_its_arn_and_a_record_without_a_reason_leaves_that_line
     out = capsys.readouterr().out
     assert "   ImportTable    : arn:aws:dynamodb:x" in out
     assert "because" not in out  # an older record, from before the reason existed
+
+
+def test_the_host_gauge_times_its_statement() -> None:
+    """The demo prints the gauge beside its seconds: it must grow with the work it times."""
+    from csv2ddb_dev.timings import host_gauge_ms
+
+    assert 0 < host_gauge_ms("sum(range(10))") < host_gauge_ms()
