@@ -47,7 +47,7 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
 STATE_FILE_NAME = "processes.json"
 PASSWORDS_FILE_NAME = "simple_auth_manager_passwords.json"
-# How often an unchanged DAG file is parsed again (see aws_airflow_env: each parse is a process).
+# How often an unchanged DAG file is parsed again (see airflow_env: each parse is a process).
 UNCHANGED_DAG_REPARSE_SECONDS = 120
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from csv2ddb_dev.demo import print_summary
+from csv2ddb_dev.timings import host_gauge_ms
 
 RUN = {"dag_run_id": "s3__abc__flights.csv", "state": "success"}
 RECORD = {
@@ -38,6 +39,4 @@ def test_an_import_prints_its_arn_and_a_record_without_a_reason_leaves_that_line
 
 def test_the_host_gauge_times_its_statement() -> None:
     """The demo prints the gauge beside its seconds: it must grow with the work it times."""
-    from csv2ddb_dev.timings import host_gauge_ms
-
     assert 0 < host_gauge_ms("sum(range(10))") < host_gauge_ms()
