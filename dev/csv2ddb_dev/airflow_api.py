@@ -126,6 +126,30 @@ class AirflowApi:
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}/taskInstances?limit=100"
         return list(self._ok("GET", path)["task_instances"])
 
+    def task_log(self, dag_id: str, dag_run_id: str, ti: Mapping[str, Any]) -> list[str]:
+        """The log lines of a task instance's latest try (``ti`` as listed), as the UI shows them."""
+        index = ti.get("map_index", -1)
+        path = (
+            f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}/taskInstances/{_q(ti['task_id'])}"
+            f"/logs/{max(int(ti.get('try_number') or 1), 1)}?map_index={index}&full_content=true"
+        )
+        content = self._ok("GET", path).get("content") or []
+        return [str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content]
+
+    def run_report(self, dag_id: str, dag_run_id: str, tail: int = 25) -> str:
+        """Why a run failed, for an assertion message: every task's state, then the last ``tail`` log
+        lines of each failed task (a test's output has no other view of a task log)."""
+        tis = self.list_task_instances(dag_id, dag_run_id)
+        lines = [f"run {dag_id} / {dag_run_id}:"]
+        lines += [f"  {ti['task_id']}[{ti.get('map_index', -1)}]: {ti['state']}" for ti in tis]
+        for ti in tis:
+            if ti["state"] == "failed":
+                lines.append(
+                    f"-- log of {ti['task_id']}[{ti.get('map_index', -1)}], try {ti.get('try_number')}:"
+                )
+                lines += self.task_log(dag_id, dag_run_id, ti)[-tail:]
+        return "\n".join(lines)
+
     def wait_dag_run(
         self, dag_id: str, dag_run_id: str, timeout: float = 900.0, poll: float = 3.0
     ) -> dict[str, Any]:

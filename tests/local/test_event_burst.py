@@ -266,23 +266,15 @@ def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> N
     assert sorted(by_key) == sorted(keys)
     assert {key: len(recs) for key, recs in by_key.items() if len(recs) != 1} == {}  # one record a file
     verified = {key for key, (rec,) in by_key.items() if rec["status"] == "verified"}
-    # ministack's known Glue defect (DESIGN.md): under load a Python-shell run can report SUCCEEDED
-    # without running its script. The verify step catches it and records the file failed, naming
-    # it; the file is then neither lost silently nor loaded twice, which is what is asserted here.
-    emulator_glue_defect = {
-        key
-        for key, (rec,) in by_key.items()
-        if rec["status"] == "failed"
-        and "the Glue job wrote no account of the load" in (rec.get("error") or "")
-    }
-    assert verified, by_key
-    assert verified | emulator_glue_defect == {k for k, _ in good}, by_key
+    # Every good file verified: no run of a burst reports SUCCEEDED without running its script (the
+    # emulator keeps object bodies on disk: csv2ddb_dev.emulator; this once let 1 run of 100 through).
+    assert verified == {k for k, _ in good}, by_key
     (ragged,) = by_key[bad[0]]
     assert ragged["status"] != "verified", ragged
     assert ragged.get("error"), ragged
     glue_runs = burst.glue.get_job_runs(JobName=burst.settings.glue_job_name)["JobRuns"]
     print(
         f"\ncrash burst: {len(keys)} files, {len(seen.runs)} DAG runs, {len(glue_runs)} Glue job runs, "
-        f"{len(verified)} verified, {len(emulator_glue_defect)} caught as the emulator's Glue defect"
+        f"{len(verified)} verified"
     )
     assert burst.airflow.running() == {name: True for name in (*COMPONENTS, "postgres")}

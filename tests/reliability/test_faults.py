@@ -56,18 +56,18 @@ class Restartable:
     current: Emulator
 
     def restart(self) -> Emulator:
-        self.current = start_emulator(self.state_dir, port=self.current.port)
+        self.current = start_emulator(self.state_dir, port=self.current.port, keep_objects=True)
         return self.current
 
 
 @pytest.fixture
 def persistent_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Restartable]:
-    """ministack holds everything in memory unless PERSIST_STATE=1 (service state saved to STATE_DIR
-    on a clean shutdown, reloaded at start; ministack/core/persistence.py) and S3_PERSIST=1 (object
-    bodies on disk): a restart then behaves like a service coming back, not a new account.
+    """ministack holds its services' state in memory unless PERSIST_STATE=1 (saved to STATE_DIR on a
+    clean shutdown, reloaded at start; ministack/core/persistence.py); object bodies are on disk in
+    every emulator (csv2ddb_dev.emulator), kept across the restart: it then behaves like a service
+    coming back, not a new account.
     """
     monkeypatch.setenv("PERSIST_STATE", "1")
-    monkeypatch.setenv("S3_PERSIST", "1")
     state = tmp_path / "ministack"
     box = Restartable(state, start_emulator(state))
     try:
