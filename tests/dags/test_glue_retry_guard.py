@@ -28,6 +28,8 @@ import pytest
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
+from tests.glue.pythonshell import create_pythonshell_job
+
 pytestmark = pytest.mark.emulator
 
 SLOW_SCRIPT = "import time\ntime.sleep(8)\n"
@@ -71,14 +73,10 @@ def slow_job(
     bucket, name = stack_settings.bucket, f"{stack_settings.prefix}-slow"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="scripts/slow.py", Body=SLOW_SCRIPT.encode())
-    glue.create_job(
-        Name=name,
-        Role="arn:aws:iam::000000000000:role/test",
-        Command={
-            "Name": "pythonshell",
-            "ScriptLocation": f"s3://{bucket}/scripts/slow.py",
-            "PythonVersion": "3.9",
-        },
+    create_pythonshell_job(
+        glue,
+        name,
+        f"s3://{bucket}/scripts/slow.py",
         MaxCapacity=0.0625,
         ExecutionProperty={"MaxConcurrentRuns": 4},
         Timeout=60,

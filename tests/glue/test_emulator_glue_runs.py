@@ -18,6 +18,8 @@ import boto3
 import pytest
 from csv2ddb.settings import Settings
 
+from tests.glue.pythonshell import create_pythonshell_job
+
 pytestmark = pytest.mark.emulator
 
 RUNS = 30
@@ -42,15 +44,8 @@ def test_simultaneous_runs_of_one_job_each_run_its_script(
     out.mkdir()
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="scripts/marker.py", Body=marker_script(out))
-    glue.create_job(
-        Name=job,
-        Role="arn:aws:iam::000000000000:role/marker",
-        Command={
-            "Name": "pythonshell",
-            "ScriptLocation": f"s3://{bucket}/scripts/marker.py",
-            "PythonVersion": "3.9",
-        },
-        ExecutionProperty={"MaxConcurrentRuns": RUNS},
+    create_pythonshell_job(
+        glue, job, f"s3://{bucket}/scripts/marker.py", ExecutionProperty={"MaxConcurrentRuns": RUNS}
     )
     try:
         with ThreadPoolExecutor(RUNS) as pool:

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from tests.glue.conftest import LoadTarget
 from tests.glue.digest import fetch_items, items_digest
+from tests.glue.pythonshell import create_pythonshell_job
 from tests.spark.capture import CaptureWrites, captured_items
 
 pytestmark = pytest.mark.emulator
@@ -305,14 +306,10 @@ def test_glue_job_run_in_the_emulator(
     key = target.put("raw/small.csv", b"id,v\na,1\nb,2\nb,3\n")
     glue = boto_session.client("glue")
     job_name = f"{target.settings.prefix}-load"
-    glue.create_job(
-        Name=job_name,
-        Role="arn:aws:iam::000000000000:role/csv2ddb-test-glue",
-        Command={
-            "Name": "pythonshell",
-            "ScriptLocation": f"s3://{target.bucket}/{script_key}",
-            "PythonVersion": "3.9",
-        },
+    create_pythonshell_job(
+        glue,
+        job_name,
+        f"s3://{target.bucket}/{script_key}",
         DefaultArguments={"--manifest_prefix": "manifests/", "--write_concurrency": "2"},
         MaxCapacity=0.0625,
         Timeout=5,
