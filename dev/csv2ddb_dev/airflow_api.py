@@ -147,7 +147,10 @@ class AirflowApi:
                 lines.append(
                     f"-- log of {ti['task_id']}[{ti.get('map_index', -1)}], try {ti.get('try_number')}:"
                 )
-                lines += self.task_log(dag_id, dag_run_id, ti)[-tail:]
+                try:
+                    lines += self.task_log(dag_id, dag_run_id, ti)[-tail:]
+                except AirflowError as exc:  # unreachable too: the report still names the task
+                    lines.append(f"(its log could not be read: {exc})")
         return "\n".join(lines)
 
     def wait_dag_run(
@@ -163,8 +166,8 @@ class AirflowApi:
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(poll)
-        states = {ti["task_id"]: ti["state"] for ti in self.list_task_instances(dag_id, dag_run_id)}
-        raise AirflowError(f"DAG run {dag_run_id} still {run['state']} after {timeout:.0f}s; tasks: {states}")
+        report = self.run_report(dag_id, dag_run_id)
+        raise AirflowError(f"DAG run {dag_run_id} still {run['state']} after {timeout:.0f}s; {report}")
 
 
 def _q(part: str) -> str:

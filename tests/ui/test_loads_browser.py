@@ -53,8 +53,7 @@ def _shared(name: str) -> Any:
 def _wait_success(stack: UiStack, run_id: str) -> dict[str, Any]:
     run = stack.api().wait_dag_run(DAG_ID_LOAD, run_id, timeout=RUN_TIMEOUT)
     if run["state"] != "success":
-        tasks = {t["task_id"]: t["state"] for t in stack.api().list_task_instances(DAG_ID_LOAD, run_id)}
-        pytest.fail(f"run {run_id} ended {run['state']}; tasks: {tasks}")
+        pytest.fail(f"run ended {run['state']}; {stack.api().run_report(DAG_ID_LOAD, run_id)}")
     return run
 
 
