@@ -43,6 +43,7 @@ from csv2ddb_dev.emulator import start_emulator
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, facts, launch
+from bench.fitted_lines import fit, meet_at
 from bench.harness import Harness, on_emulator, prepare_dataset
 from bench.measure import load_average
 
@@ -146,14 +147,6 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def fit(xs: list[float], ys: list[float]) -> dict[str, float] | None:
-    """``y = fixed + per × x`` by least squares (None with fewer than two distinct points)."""
-    if len(xs) < 2 or len(set(xs)) < 2:
-        return None
-    per, fixed = statistics.linear_regression(xs, ys)
-    return {"fixed_s": round(fixed, 2), "per_mb_s": round(per, 3)}
-
-
 def summarize(
     points: list[dict[str, Any]], load_start: Sequence[float], load_end: Sequence[float]
 ) -> dict[str, Any]:
@@ -199,8 +192,8 @@ def crossing(batch: dict[str, float] | None, imported: dict[str, float] | None) 
     None when the lines do not cross above zero (one path is faster at every size)."""
     if not batch or not imported or batch["per_mb_s"] <= imported["per_mb_s"]:
         return None
-    mb = (imported["fixed_s"] - batch["fixed_s"]) / (batch["per_mb_s"] - imported["per_mb_s"])
-    return round(mb, 1) if mb > 0 else None
+    mb = meet_at(batch, imported)
+    return round(mb, 1) if mb is not None and mb > 0 else None
 
 
 def aws_projection(rows_per_mb: float | None, staging: dict[str, float] | None) -> dict[str, Any] | None:

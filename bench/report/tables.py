@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.data import BIG_ON_SINK
+from bench.fitted_lines import meet_at
 from bench.record import ENGINE_NAMES, ZONE_CONTENDERS
 from bench.report.results import ORDER, UNORDERED, zone_pairs, zone_ratios
 
@@ -312,12 +313,11 @@ def _line(fitted: dict[str, float]) -> str:
 
 def _crossing_text(batch: dict[str, float], imported: dict[str, float], better: str = "is the faster") -> str:
     """Which path the fitted lines (fixed + per MB x MB) say ``better``, and from what size."""
-    slower_per_mb = batch["per_mb_s"] - imported["per_mb_s"]  # > 0: the import gains with size
-    dearer_start = imported["fixed_s"] - batch["fixed_s"]
-    if slower_per_mb == 0:
+    mb = meet_at(batch, imported)
+    if mb is None:
+        dearer_start = imported["fixed_s"] - batch["fixed_s"]
         return f"the {'batch' if dearer_start > 0 else 'import'} path {better} at every size"
-    mb = dearer_start / slower_per_mb
-    if slower_per_mb > 0:
+    if batch["per_mb_s"] > imported["per_mb_s"]:  # the import gains with size
         return (
             f"the import path {better} from about **{mb:,.1f} MB** up"
             if mb > 0

@@ -17,7 +17,7 @@ from csv2ddb.settings import IMPORT_MIN_BYTES
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 
-from bench import contenders, crossover, data, ddb, job, launch
+from bench import contenders, crossover, data, ddb, fitted_lines, job, launch
 from bench.harness import Harness, on_emulator
 from bench.report import document, tables, targets
 
@@ -337,8 +337,9 @@ def test_crossover_loads_each_slice_both_ways_verified_and_apart_from_the_pages_
 def test_the_crossover_fits_lines_and_projects_them_to_aws() -> None:
     """The arithmetic the default threshold is argued from: least squares, where the lines cross,
     and the size from which an import with a start-up of N minutes beats 4,000 writes/s."""
-    assert crossover.fit([1.0, 2.0, 3.0], [3.0, 5.0, 7.0]) == {"fixed_s": 1.0, "per_mb_s": 2.0}
-    assert crossover.fit([1.0, 1.0], [3.0, 5.0]) is None
+    assert fitted_lines.fit([1.0, 2.0, 3.0], [3.0, 5.0, 7.0]) == {"fixed_s": 1.0, "per_mb_s": 2.0}
+    assert fitted_lines.fit([1.0, 1.0], [3.0, 5.0]) is None
+    assert fitted_lines.meet_at({"fixed_s": 1.0, "per_mb_s": 2.0}, {"fixed_s": 3.0, "per_mb_s": 2.0}) is None
     batch, imported = {"fixed_s": 1.0, "per_mb_s": 2.0}, {"fixed_s": 5.0, "per_mb_s": 1.0}
     assert crossover.crossing(batch, imported) == 4.0  # 1 + 2x = 5 + x
     assert crossover.crossing(imported, batch) is None
