@@ -14,12 +14,15 @@ from pathlib import Path
 
 from csv2ddb_dev.emulator import EMULATOR_VENV
 from csv2ddb_dev.paths import REPO_ROOT
+from csv2ddb_dev.timings import host_gauge_ms
 
 from bench import job
 
 
 def machine_facts() -> dict[str, object]:
-    """nproc, RAM and CPU model: what the numbers were measured on."""
+    """nproc, RAM, CPU model and the host gauge: what the numbers were measured on. The same
+    guest did the same work in about a third of the CPU-seconds on 2026-12-02 as on 2026-12-06,
+    so a page's seconds are read beside the gauge of the day (lower: a faster host)."""
     cpu_model = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -35,6 +38,7 @@ def machine_facts() -> dict[str, object]:
         "ram_gib": round(mem_kib / 1024 / 1024, 1),
         "cpu_model": cpu_model or platform.processor(),
         "kernel": platform.release(),
+        "host_gauge_ms": round(host_gauge_ms(), 1),
     }
 
 

@@ -48,7 +48,7 @@ from csv2ddb_dev.demo_small_files import (
 from csv2ddb_dev.emulator import EmulatorError
 from csv2ddb_dev.paths import LOCAL_DIR, REPO_ROOT
 from csv2ddb_dev.scripts import lambda_module
-from csv2ddb_dev.timings import HOST_GAUGE_STATEMENT, host_gauge_ms, run_timings
+from csv2ddb_dev.timings import host_gauge_ms, host_gauge_text, run_timings
 
 DAG_FILE = REPO_ROOT / "dags" / "csv2ddb_datasets.py"
 GLUE_FILE = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
@@ -432,8 +432,7 @@ def run_demo() -> int:
     for name, seconds in timings.items():
         print(f"     {seconds:7.1f}s  {name}")
     print(f"     {time.monotonic() - wall:7.1f}s  total")
-    gauge = f'python -m timeit "{HOST_GAUGE_STATEMENT}"'
-    print(f"   host gauge: {host_gauge_ms():.1f} ms per `{gauge}` (lower: a faster host that day)")
+    print(f"   {host_gauge_text(host_gauge_ms())}")
     print(f"\n   Loads page: {nav_url(airflow.url)}  (every load: figures, charts, CSV export, datasets)")
     print("   services keep running; stop them with `make down`")
     if not ok:

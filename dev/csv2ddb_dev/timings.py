@@ -24,6 +24,12 @@ def host_gauge_ms(statement: str = HOST_GAUGE_STATEMENT) -> float:
     return min(timeit.Timer(statement).repeat(repeat=5, number=20)) / 20 * 1000
 
 
+def host_gauge_text(ms: float) -> str:
+    """The gauge as the demo and the benchmark page print it."""
+    command = f'python -m timeit "{HOST_GAUGE_STATEMENT}"'
+    return f"host gauge {ms:.1f} ms per `{command}` (lower: a faster host that day)"
+
+
 def _seconds(start: str | None, end: str | None) -> float | None:
     if not start or not end:
         return None

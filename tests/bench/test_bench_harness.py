@@ -17,9 +17,9 @@ from csv2ddb.settings import IMPORT_MIN_BYTES
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 
-from bench import contenders, crossover, data, ddb, fitted_lines, job, launch
+from bench import contenders, crossover, data, ddb, facts, fitted_lines, job, launch
 from bench.harness import Harness, on_emulator
-from bench.report import document, tables, targets
+from bench.report import document, page, tables, targets
 
 pytestmark = pytest.mark.emulator
 TINY_ROWS = 300
@@ -357,3 +357,14 @@ def test_the_crossover_fits_lines_and_projects_them_to_aws() -> None:
     ]
     assert crossover.faster_from(points) == 3  # faster at 1 too, but not at 2
     assert crossover.faster_from(points[:2]) is None
+
+
+def test_the_page_names_the_host_gauge_its_run_measured() -> None:
+    """A page's seconds are read beside the day's host speed; an older run's page, measured without
+    a gauge, names none rather than a made-up one."""
+    gauge = facts.machine_facts()["host_gauge_ms"]
+    assert isinstance(gauge, float)
+    assert gauge > 0
+    line = page._gauge({"host_gauge_ms": 12.3})
+    assert line.startswith('; host gauge 12.3 ms per `python -m timeit "sum(i * i for i in range(100000))"`')
+    assert page._gauge({"nproc": 2}) == ""
