@@ -22,7 +22,8 @@ Expectations':
 
 ``CHECKS_SCHEMA`` is the JSON Schema of the declaration (a dataset file's schema embeds it);
 ``parse_checks`` / ``validate_checks`` are its one validator (the job's argument parser and the DAG's
-planning use them), naming the check and the field of a bad declaration. ``RowChecks`` judges rows,
+planning use them), naming the check and the field of a bad declaration. ``RowChecks`` judges rows
+(``judged_chunks`` a chunk of them at once, falling back to one row at a time when one fails),
 ``file_results`` the file. Python 3.9, standard library only.
 """
 
@@ -32,8 +33,9 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from csv2ddb_core.contract import R_CHECK_PREFIX, ArgumentError, HeaderError, Reject
 from csv2ddb_core.keys import DedupeIndex, key_digest
@@ -43,6 +45,10 @@ FILE_RULES = ("required_columns", "row_count", "row_count_history")
 HISTORY_DEFAULT_LAST = 7
 HISTORY_DEFAULT_PCT = 50
 MEMO_LIMIT = 16384  # distinct cells remembered per check (cleared when full, like the type caches)
+CHUNK_ROWS = 128  # rows judged at once by ``judged_chunks`` (more costs cache misses; fewer, calls)
+
+Record = Tuple[int, List[str]]  # (line number, cells), as the readers yield them
+Failing = Callable[[Sequence[str]], Optional[Reject]]
 
 _BOUND = {
     "oneOf": [
@@ -404,14 +410,43 @@ def _not_blank(cell: str) -> bool:
     return not cell.isspace()
 
 
+# One checked column's judges for ``RowChecks.chunk_passes``: the getter of its cell, and per rule
+# on it the cells known to pass and the rule's memo (which judges a cell first seen).
+ColumnJudges = Tuple[Callable[[Sequence[str]], str], List[Tuple[Set[str], _Memo]]]
+
+
+def _column_judges(stateless: Sequence[Tuple[int, _Memo, str]], na: frozenset) -> List[ColumnJudges]:
+    """The stateless checks grouped by column: a column checked by several rules builds its
+    chunk's distinct cells once. NA cells start known-good for every rule but ``not_null``."""
+    by_index: Dict[int, List[Tuple[Set[str], _Memo]]] = {}
+    for index, memo, name in stateless:
+        good: Set[str] = set() if name.startswith("not_null:") else set(na)
+        by_index.setdefault(index, []).append((good, memo))
+    return [(itemgetter(index), judges) for index, judges in by_index.items()]
+
+
+def _learn(new: Set[str], good: Set[str], memo: _Memo) -> bool:
+    """Judge cells not seen passing before (through the rule's memo, which the per-row path then
+    reuses); remember those that pass. False as soon as one fails. ``good`` is cleared when full,
+    like the memos: forgetting only costs judging again."""
+    for cell in new:
+        if not memo[cell]:
+            return False
+        if len(good) >= MEMO_LIMIT:
+            good.clear()
+        good.add(cell)
+    return True
+
+
 class RowChecks:
     """The column checks of one load, compiled against its header; one per pass.
 
     ``failing(row)`` judges the stateless rules (before the dedupe), ``unique_failing(row)`` the
     ``unique`` rules (on rows the dedupe keeps). Each returns None or the row's Reject (reason
     ``check:<rule>:<column>`` of its first failing check, detail naming every failing one); every
-    failing check counts the row in ``failures``. Costs a dict lookup per check per row: results
-    are memoized per distinct cell text.
+    failing check counts the row in ``failures``. Results are memoized per distinct cell text;
+    ``chunk_passes`` judges a chunk of rows at once (``judged_chunks``), so a row of a passing chunk
+    costs each checked column a set insertion in C and no Python call.
     """
 
     def __init__(
@@ -444,6 +479,7 @@ class RowChecks:
         self._names = [name for _, _, name in stateless]
         indices = [i for i, _, _ in stateless]
         self._cells: Callable[[Sequence[str]], Any] = _cells_getter(indices)
+        self._columns = _column_judges(stateless, na)
 
     @property
     def empty(self) -> bool:
@@ -468,6 +504,21 @@ class RowChecks:
             return None
         passed = map(dict.__getitem__, self._memos, cells)
         return self._reject([name for ok, name in zip(passed, self._names) if not ok])
+
+    def chunk_passes(self, rows: Sequence[Sequence[str]]) -> bool:
+        """Whether every row of ``rows`` passes every stateless check, judged per checked column
+        on the chunk's distinct cells (a set built in C, compared with the cells known to pass):
+        a row costs no Python call. False (some cell fails, or a short row has no such cell) sends
+        the chunk to ``failing`` row by row, which alone rejects and counts."""
+        try:
+            for cells_of, judges in self._columns:
+                distinct = set(map(cells_of, rows))
+                for good, memo in judges:
+                    if not distinct <= good and not _learn(distinct - good, good, memo):
+                        return False
+        except IndexError:  # a ragged row: the build rejects it; the per-row path never judges it
+            return False
+        return True
 
     def unique_failing(self, row: Sequence[str]) -> Optional[Reject]:
         """The Reject of a row repeating a ``unique`` column's value of an earlier kept row."""
@@ -499,6 +550,38 @@ class RowChecks:
             self.failures[name] += 1
         detail = "; ".join(self._describe[name] for name in bad)
         return Reject(R_CHECK_PREFIX + bad[0], detail)
+
+
+def judged_chunks(
+    records: Iterator[Record], checks: Optional[RowChecks]
+) -> Iterator[Tuple[Iterable[Record], Optional[Failing]]]:
+    """The records in chunks, each with what judges its rows' stateless checks: None when the whole
+    chunk passes them (``RowChecks.chunk_passes``), else ``checks.failing``, the exact per-row path
+    (reasons, their order and the counts as ever). The rows stay in file order. Without stateless
+    checks: the records as one chunk, judged by nothing. The rows read ahead are at most one chunk
+    (``CHUNK_ROWS``): what the stream has read may be that much further than the row being sorted."""
+    if checks is None or not checks.has_stateless:
+        return iter(((records, None),))
+    return _chunks(records, checks)
+
+
+def _chunks(records: Iterator[Record], checks: RowChecks) -> Iterator[Tuple[List[Record], Optional[Failing]]]:
+    """``judged_chunks`` with stateless checks. A reading error keeps the rows read before it:
+    they are yielded, judged row by row as a row-by-row loop would have, and then it is raised."""
+    failing, passes, rows_of = checks.failing, checks.chunk_passes, itemgetter(1)
+    while True:
+        chunk: List[Record] = []
+        append = chunk.append
+        try:
+            for record in islice(records, CHUNK_ROWS):
+                append(record)
+        except Exception:
+            if chunk:
+                yield chunk, failing
+            raise
+        if not chunk:
+            return
+        yield chunk, None if passes(list(map(rows_of, chunk))) else failing
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -11,7 +11,15 @@ import boto3.exceptions
 import botocore.exceptions
 
 from csv2ddb_core import processed
-from csv2ddb_core.checks import RowChecks, declares_unique, file_failure, file_results, row_results, summary
+from csv2ddb_core.checks import (
+    RowChecks,
+    declares_unique,
+    file_failure,
+    file_results,
+    judged_chunks,
+    row_results,
+    summary,
+)
 from csv2ddb_core.conditional import ConditionalWriter
 from csv2ddb_core.conflicts import DROP, KEEP, Duplicates, key_by_default
 from csv2ddb_core.contract import (
@@ -164,36 +172,40 @@ def stream_rows(
             sort = dups.sort
             content = dups.content  # False: a content-hash id, whose duplicates are all exact
             add_seen = seen.add
-            failing = checks.failing if checks is not None and checks.has_stateless else None
             unique = checks.unique_failing if checks is not None and checks.has_unique else None
-            for line_number, row in records:
-                read += 1
-                if not read & 0x3FF:
-                    stats.rows_read, stats.rows_rejected = read, rejects.count
-                    stats.rows_duplicate = duplicate
-                    progress.maybe_log(progress_writer)
-                item, digest = build(row)
-                if digest is None:
-                    rejects.add(line_number, item, row)
-                    continue
-                if failing is not None:
-                    failed = failing(row)
-                    if failed is not None:
-                        rejects.add(line_number, failed, row)
+            # The stateless checks judge a chunk of rows at once; `failing` is None for a chunk
+            # that passes them all, else the exact per-row judge (judged_chunks).
+            for chunk, failing in judged_chunks(records, checks):
+                for line_number, row in chunk:
+                    read += 1
+                    if not read & 0x3FF:
+                        stats.rows_read, stats.rows_rejected = read, rejects.count
+                        stats.rows_duplicate = duplicate
+                        progress.maybe_log(progress_writer)
+                    item, digest = build(row)
+                    if digest is None:
+                        rejects.add(line_number, item, row)
                         continue
-                verdict: Any = (  # KEEP, DROP, or the Reject of a conflicting duplicate
-                    (KEEP if add_seen(digest) else DROP) if not content else sort(digest, row, line_number)
-                )
-                if verdict == KEEP:
-                    failed = unique(row) if unique is not None else None
-                    if failed is None:
-                        sink(item, line_number, row)
+                    if failing is not None:
+                        failed = failing(row)
+                        if failed is not None:
+                            rejects.add(line_number, failed, row)
+                            continue
+                    verdict: Any = (  # KEEP, DROP, or the Reject of a conflicting duplicate
+                        (KEEP if add_seen(digest) else DROP)
+                        if not content
+                        else sort(digest, row, line_number)
+                    )
+                    if verdict == KEEP:
+                        failed = unique(row) if unique is not None else None
+                        if failed is None:
+                            sink(item, line_number, row)
+                        else:
+                            rejects.add(line_number, failed, row)
+                    elif verdict == DROP:
+                        duplicate += 1
                     else:
-                        rejects.add(line_number, failed, row)
-                elif verdict == DROP:
-                    duplicate += 1
-                else:
-                    rejects.add(line_number, verdict, row)
+                        rejects.add(line_number, verdict, row)
             if not content:
                 dups.exact = dups.dropped = duplicate
         result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)

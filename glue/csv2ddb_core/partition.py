@@ -28,7 +28,7 @@ from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Opt
 import boto3.exceptions
 import botocore.exceptions
 
-from csv2ddb_core.checks import RowChecks
+from csv2ddb_core.checks import RowChecks, judged_chunks
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.conflicts import conflict_reject, content_digest
 from csv2ddb_core.contract import BATCH_SIZE, JobArgs, JobError, WriteRate
@@ -201,28 +201,27 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
     builder = builder_for(plan)
     build = builder.build
     checks = checks_for(plan)
-    failing = checks.failing if checks is not None and checks.has_stateless else None
     values = checks.unique_values if checks is not None and checks.has_unique else None
     content = builder.header.id_index is not None
     read = rejected = 0
     reasons: Dict[str, int] = {}
     error: Optional[str] = None
     try:
-        for line, row in split_records(
-            split_text(s3, plan, split), plan.args.delimiter, split, plan.args.quote_char
-        ):
-            read += 1
-            item, digest = build(row)
-            if digest is not None and failing is not None:
-                failed = failing(row)
-                if failed is not None:
-                    item, digest = failed, None
-            if digest is None:
-                rejected += 1
-                reasons[item.reason] = reasons.get(item.reason, 0) + 1
-            else:
-                unique = values(row) if values is not None else None
-                yield split.index, line, digest, content_digest(row) if content else NO_CONTENT, unique
+        records = split_records(split_text(s3, plan, split), plan.args.delimiter, split, plan.args.quote_char)
+        for chunk, failing in judged_chunks(records, checks):  # failing: None for a passing chunk
+            for line, row in chunk:
+                read += 1
+                item, digest = build(row)
+                if digest is not None and failing is not None:
+                    failed = failing(row)
+                    if failed is not None:
+                        item, digest = failed, None
+                if digest is None:
+                    rejected += 1
+                    reasons[item.reason] = reasons.get(item.reason, 0) + 1
+                else:
+                    unique = values(row) if values is not None else None
+                    yield split.index, line, digest, content_digest(row) if content else NO_CONTENT, unique
     except TASK_ERRORS as exc:
         error = _error_text(exc)
     summary = {"read": read, "rejected": rejected, "reasons": reasons, "error": error}
@@ -320,30 +319,31 @@ def _sort_rows(
     """Each record of the split: rejected, a duplicate, or batched to the writer (25 a call)."""
     build = builder.build
     checks = checks_for(plan)
-    failing = checks.failing if checks is not None and checks.has_stateless else None
     batch: List[Entry] = []
-    for line, row in split_records(text, plan.args.delimiter, split, plan.args.quote_char):
-        out.read += 1
-        if fault is not None:
-            fault(split.index, out.read)
-        item, digest = build(row)
-        if digest is not None and failing is not None:
-            failed = failing(row)
-            if failed is not None:
-                item, digest = failed, None
-        if digest is None:
-            rejects.add(line, item, row)
-        elif line in conflicts:
-            rejects.add(line, conflict_reject(conflicts[line]), row)
-        elif line in unique and checks is not None:
-            rejects.add(line, checks.unique_reject(unique[line]), row)
-        elif line in duplicates:
-            out.duplicate += 1
-        elif writer is not None:
-            batch.append(({"PutRequest": {"Item": item}}, line, row))
-            if len(batch) == BATCH_SIZE:
-                writer.submit(batch)
-                batch = []
+    records = split_records(text, plan.args.delimiter, split, plan.args.quote_char)
+    for chunk, failing in judged_chunks(records, checks):  # failing: None for a passing chunk
+        for line, row in chunk:
+            out.read += 1
+            if fault is not None:
+                fault(split.index, out.read)
+            item, digest = build(row)
+            if digest is not None and failing is not None:
+                failed = failing(row)
+                if failed is not None:
+                    item, digest = failed, None
+            if digest is None:
+                rejects.add(line, item, row)
+            elif line in conflicts:
+                rejects.add(line, conflict_reject(conflicts[line]), row)
+            elif line in unique and checks is not None:
+                rejects.add(line, checks.unique_reject(unique[line]), row)
+            elif line in duplicates:
+                out.duplicate += 1
+            elif writer is not None:
+                batch.append(({"PutRequest": {"Item": item}}, line, row))
+                if len(batch) == BATCH_SIZE:
+                    writer.submit(batch)
+                    batch = []
     if batch and writer is not None:
         writer.submit(batch)
     if checks is not None:

@@ -2,12 +2,12 @@
 
 1. flights (336,776 rows): the validation pass (``csv2ddb_core.load.validate``: stream from S3, build,
    dedupe, judge; no writes) with ten column checks ÷ the same pass without checks, alternated in
-   one process (three runs each, medians), against the emulator's S3.
+   one process (``--runs`` each, three by default; medians), against the emulator's S3.
 2. a pizzaplace-like file (49,574 rows, ``id`` = the order): whole loads into the emulator's
    DynamoDB under each ``--on_conflict`` policy: figures, seconds, peak RSS.
 3. ``unique`` on 5.7 M distinct values (the size of the 5.7 M-row file): the index's memory.
 
-    .venv/bin/python -m tests.checks.measure [--skip-flights] [--skip-pizza] [--skip-unique]
+    .venv/bin/python -m tests.checks.measure [--runs N] [--skip-flights] [--skip-pizza] [--skip-unique]
 """
 
 from __future__ import annotations
@@ -79,13 +79,13 @@ def validation_seconds(bucket: str, key: str, **extra: str) -> tuple[float, floa
     return time.perf_counter() - began, time.process_time() - cpu, result.validation or {}
 
 
-def flights_ratio(s3: Any, bucket: str, workdir: Path) -> dict[str, Any]:
+def flights_ratio(s3: Any, bucket: str, workdir: Path, runs: int = 3) -> dict[str, Any]:
     path = write_flights_csv(workdir / "flights.csv")
     s3.upload_file(str(path), bucket, "raw/flights.csv")
     checks = json.dumps(TEN_CHECKS)
     without: list[tuple[float, float]] = []
     with_checks: list[tuple[float, float]] = []
-    for _ in range(3):
+    for _ in range(runs):
         wall, cpu, figures = validation_seconds(bucket, "raw/flights.csv")
         without.append((wall, cpu))
         wall, cpu, checked = validation_seconds(
@@ -106,6 +106,7 @@ def flights_ratio(s3: Any, bucket: str, workdir: Path) -> dict[str, Any]:
         "with_ten_checks_wall_cpu_s": [(round(w, 2), round(c, 2)) for w, c in with_checks],
         "ratio_wall": ratio(0),
         "ratio_cpu": ratio(1),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],  # 1, 5, 15 minutes
     }
 
 
@@ -160,6 +161,7 @@ def main() -> None:
     parser.add_argument("--skip-pizza", action="store_true")
     parser.add_argument("--skip-unique", action="store_true")
     parser.add_argument("--skip-flights", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="flights passes with and without checks")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         emulator = start_emulator(Path(tmp) / "ministack")
@@ -177,7 +179,7 @@ def main() -> None:
             s3.create_bucket(Bucket=bucket)
             report: dict[str, Any] = {}
             if not opts.skip_flights:
-                report["flights_ten_checks"] = flights_ratio(s3, bucket, Path(tmp))
+                report["flights_ten_checks"] = flights_ratio(s3, bucket, Path(tmp), opts.runs)
                 print(json.dumps(report, indent=2), flush=True)
             if not opts.skip_pizza:
                 report["pizzaplace_like"] = pizza_figures(s3, ddb, bucket)
