@@ -137,16 +137,20 @@ def _number(value: Any) -> bool:
 
 
 def _iso(text: str) -> Optional[Tuple[str, Any]]:
-    """("date", date) or ("datetime", datetime) of an ISO-8601 text, or None."""
+    """("date", date) or ("datetime", datetime) of an ISO-8601 text, or None.
+
+    None also for an instant that leaves Python's years 1-9999 once put in UTC (e.g.
+    ``0001-01-01T00:00:00+05:00``): it cannot be compared, so a ``between`` cell fails its check
+    and a bound is refused, never an OverflowError that stops the load."""
     raw = text.strip()
     try:
         if len(raw) == 10:
             return "date", dt.date.fromisoformat(raw)
         stamp = dt.datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
-    except ValueError:
+        if stamp.tzinfo is not None:  # compare in UTC, naive times being UTC
+            stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if stamp.tzinfo is not None:  # compare in UTC, naive times being UTC
-        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return "datetime", stamp
 
 

@@ -31,6 +31,10 @@ pytestmark = pytest.mark.emulator
         ),
         ({"columns": {"a": {"between": {"min": 1, "max": "2024-01-01"}}}}, "are not of one kind"),
         ({"columns": {"a": {"between": {"min": "soon"}}}}, "min must be a number or an ISO date"),
+        (
+            {"columns": {"a": {"between": {"min": "0001-01-01T00:00:00+05:00"}}}},
+            "min must be a number or an ISO date",
+        ),
         ({"columns": {"a": {"matches": "(unclosed"}}}, "check matches on column 'a': the regular expression"),
         ({"columns": {"a": {"max_length": -1}}}, "check max_length on column 'a': give a whole number"),
         ({"columns": {"a": {"accepted_values": [1, 2]}}}, "check accepted_values on column 'a'"),

@@ -277,3 +277,22 @@ def test_the_load_loop_gives_the_per_row_figures(
     assert figures == load_figures(first, items)
     assert figures[0][1] >= 6
     assert figures[1]["check:not_null:d"] == 3
+
+
+def test_an_instant_out_of_python_s_range_fails_between_instead_of_stopping_the_load() -> None:
+    """``0001-01-01T00:00:00+05:00`` is a valid ISO text whose UTC instant is in year 0: judging it
+    raised OverflowError (the whole load stopped); it is a cell that cannot be compared."""
+    names = ["id", "day"]
+    declared = {"columns": {"day": {"between": {"min": "2024-01-01", "max": "2024-12-31"}}}}
+    rows = [["1", "2024-03-01T10:00:00+05:00"], ["2", "0001-01-01T00:00:00+05:00"], ["3", "2024-06-01"]]
+    checks = RowChecks(declared, names)
+    judged = [
+        (line, failing(row))
+        for chunk, failing in judged_chunks(iter(numbered(rows)), checks)
+        for line, row in chunk
+        if failing is not None
+    ]
+    assert [(line, reject.reason) for line, reject in judged if reject is not None] == [
+        (3, "check:between:day")
+    ]
+    assert checks.failures == {"between:day": 1}
