@@ -2,6 +2,11 @@
 # The test commands. `make test` (under 15 minutes): the lint step (ruff, mypy), then every test but
 # the user-scale runs. `make test-scale`: only those (marker `scale`: a burst of events, a crash
 # mid-burst, the full flights file, 10,000 audit records). CI (.ci/run) runs both, in that order.
+# `make test` runs on CSV2DDB_TEST_WORKERS xdist workers (default 2, one per core here; 0 = in this
+# process): its suites wait on the emulator and Airflow about a fifth of the time, and the second worker
+# uses that core. Each test file is one unit of work (tests/conftest.py
+# pytest_xdist_make_scheduler). The scale runs
+# stay on one worker: a burst is meant to have the machine to itself.
 # Usage: scripts/test.sh [--scale] [pytest arguments...]
 # pytest's exit code 5 ("no tests collected") is a failure here, never a pass.
 set -uo pipefail
@@ -11,7 +16,7 @@ if [[ "${1:-}" == "--scale" ]]; then
   tier=(-m scale)
 else
   bash scripts/lint.sh || exit 1
-  tier=(-m "not scale")
+  tier=(-m "not scale" -n "${CSV2DDB_TEST_WORKERS:-2}")
 fi
 .venv/bin/python -m pytest "${tier[@]}" "$@"
 rc=$?

@@ -28,6 +28,64 @@ from csv2ddb_dev.emulator import Emulator, start_emulator
 # (no Parquet, no Athena query per load, no analytics resources per bootstrap). The suites that test
 # the analytics side (tests/analytics) turn it on explicitly.
 ANALYTICS_OFF = {"CSV2DDB_PROCESSED": "false"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+# `make test` runs on two xdist workers (scripts/test.sh: `-n 2`). Each test file is one unit of
+# work, so its module fixtures (a bootstrapped stack, a local Airflow) are set up once; these folders
+# go whole to one worker: tests/ui shares one Airflow stack per package, and tests/reliability's last
+# test renders the rows every test of the folder recorded.
+WHOLE_FOLDER_UNITS = ("tests/ui", "tests/reliability")
+# The longest units start first (measured: docs/testing.md), so neither worker is left alone with a
+# long one at the end. Everything else keeps its collection order after them.
+LONGEST_FIRST = (
+    "tests/ui",
+    "tests/reliability",
+    "tests/bootstrap/test_bootstrap_cli.py",
+    "tests/bench/test_zone_bench.py",
+    "tests/dags/test_load_options_dag.py",
+    "tests/dags/test_load_dag_runs.py",
+    "tests/local/test_local_airflow.py",
+    "tests/bench/test_bench_harness.py",
+    "tests/checks/test_both_engines.py",
+    "tests/analytics/test_analytics_dag.py",
+    "tests/spark/test_spark_dag.py",
+    "tests/analytics/test_processed_spark.py",
+    "tests/bootstrap/test_bootstrap_stack.py",
+    "tests/dags/test_event_batches.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, or its folder for WHOLE_FOLDER_UNITS."""
+    path = nodeid.split("::", 1)[0]
+    folder = path.rsplit("/", 1)[0]
+    return folder if folder in WHOLE_FOLDER_UNITS else path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the longest units first: a stable sort, so the tests of one unit keep their order
+    (with or without xdist)."""
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under plain `-n N` (xdist's `--dist load`), hand out whole work units in collection order.
+
+    xdist's `loadgroup` cannot do it under pytest 9: it renames `item._nodeid`, which pytest 9 no
+    longer reads (a node id is derived from `item._id`), so its groups fall apart into single tests.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST, not xdist's "most tests first"
+    return WorkUnitScheduling(config, log)
 
 
 @dataclass
@@ -77,7 +135,7 @@ def stack_settings(aws_env: dict[str, str]) -> Settings:
 
 @pytest.fixture
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    return REPO
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +148,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("airflow_home")
     env = {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
     }
