@@ -70,6 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
 
 
+@pytest.hookimpl(optionalhook=True)  # a venv without pytest-xdist still runs the suite in one process
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under plain `-n N` (xdist's `--dist load`), hand out whole work units in collection order.
 
