@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import secrets
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,13 @@ from csv2ddb import keyreads
 from csv2ddb.aws import RETRIES, client, session
 from csv2ddb.history import audit, rollback
 from csv2ddb.settings import load_settings
+
+
+def cli_run_id() -> str:
+    """This CLI run's id in the audit table: its start time, plus a random part, because two runs in
+    one second (a rollback killed, then run again at once) must not share a record: the second marks
+    the first ``rollback_interrupted`` and resumes it."""
+    return f"rollback_cli__{audit.utc_now()}__{secrets.token_hex(4)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ddb,
             settings,
             args.run_id,
-            dag_run_id=f"rollback_cli__{audit.utc_now()}",
+            dag_run_id=cli_run_id(),
             run_type="cli",
             triggered_by=getpass.getuser(),
             workers=workers,
