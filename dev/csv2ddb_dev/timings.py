@@ -80,7 +80,7 @@ class RunTimings:
             out.append(f"{self.ratio:7.2f}x  DAG run / Glue job")
         if "import" in self.load_methods:
             out.append(
-                "           (an import load: the Glue job only stages; ImportTable runs in the run_glue task)"
+                "           (an import load: the Glue job only stages; ImportTable is the import_table task)"
             )
         out += [
             f"{fmt(seconds)}    task {name}" for name, seconds in self.tasks.items() if seconds is not None

@@ -70,16 +70,25 @@ def test_load_dag_retries_and_trigger_form(dagbag: dict[str, Any]) -> None:
     assert retries["resolve_inputs"] >= 1  # also ensures the table (AWS hiccups retry)
     assert retries["load_file.verify"] >= 1  # bad figures fail without retries (AirflowFailException)
     assert retries["summarize"] == 0  # a verdict, not a transient step
-    # Every task is a process start and a scheduler round trip: the per-file work is two tasks
-    # (an import into a new table runs its ImportTable inside the Glue task).
+    # Every task is a process start and a scheduler round trip: a batch file's work is two tasks.
+    # A file planned as an import (a new table) has its own group: stage, import, the batch
+    # fallback and verify, each its own task (one retries without repeating the others), mapped over
+    # import_files: one task per run, since Airflow maps only over a task's return value.
     assert sorted(dag["tasks"]) == [
         "choose_source",
+        "import_file.batch_instead",
+        "import_file.import_table",
+        "import_file.stage",
+        "import_file.verify",
+        "import_files",
         "load_file.run_glue",
         "load_file.verify",
         "resolve_inputs",
         "summarize",
         "wait_for_partition",
     ]
+    for step in ("stage", "import_table", "batch_instead", "verify"):
+        assert retries[f"import_file.{step}"] >= 1, step
     assert retries["wait_for_partition"] == 0  # its timeout is the limit
     assert {"bucket", "key", "prefix", "table", "reject_tolerance"} <= set(dag["params"])
     assert dag["schedule"] != "None"

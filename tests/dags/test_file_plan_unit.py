@@ -143,3 +143,48 @@ def test_an_event_batch_keeps_what_it_may_load_and_says_why_not_the_rest() -> No
         plan_request({"objects": [{"bucket": SETTINGS.bucket}]}, "manual", None, SETTINGS)
     with pytest.raises(InvalidLoadRequest, match="objects must be a list"):
         plan_request({"objects": {"key": "raw/a.csv"}}, "manual", None, SETTINGS)
+
+
+def test_resolve_inputs_hands_each_file_to_the_group_of_its_path() -> None:
+    """``steps.by_path``: batch files map over ``load_file``, files planned as imports over
+    ``import_file``; each list keeps the run's order."""
+    from csv2ddb.load import steps
+
+    first = plan(run_id="r1").to_xcom()
+    imported = plan(run_id="r2", write={"partition_key": "id:S", "load_method": "import"}).to_xcom()
+    last = plan(run_id="r3").to_xcom()
+    assert steps.by_path([first, imported, last]) == ([first, last], [imported])
+    assert steps.by_path([]) == ([], [])
+
+
+class XComs:
+    """What a task instance's ``xcom_pull`` answers: {(task_id, key): value} at one map index."""
+
+    def __init__(self, values: dict[tuple[str, str], object], map_index: int = 3) -> None:
+        self.values, self.map_index = values, map_index
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value", map_indexes: int = -1) -> object:
+        assert map_indexes == self.map_index  # always the file's own instance of the step
+        return self.values.get((task_ids, key))
+
+
+def test_verify_learns_from_the_import_group_whether_and_how_the_file_was_loaded() -> None:
+    from csv2ddb.load import steps
+
+    done = steps.Done(
+        finished=("g.import_table", "g.batch_instead"), glue_runs=("g.batch_instead", "g.stage")
+    )
+    imported = XComs({("g.import_table", "return_value"): "arn:1", ("g.stage", "glue_job_run_id"): "jr_1"})
+    assert (done.loaded(imported), done.glue_run(imported)) == (True, "jr_1")
+    nothing_staged = XComs({("g.import_table", "return_value"): ""})  # a header-only file: still loaded
+    assert done.loaded(nothing_staged)
+    handed_over = XComs(
+        {
+            ("g.stage", "glue_job_run_id"): "jr_1",
+            ("g.batch_instead", "return_value"): "jr_2",
+            ("g.batch_instead", "glue_job_run_id"): "jr_2",
+        }
+    )
+    assert (done.loaded(handed_over), done.glue_run(handed_over)) == (True, "jr_2")
+    failed_import = XComs({("g.stage", "glue_job_run_id"): "jr_1"})
+    assert (done.loaded(failed_import), done.glue_run(failed_import)) == (False, "jr_1")

@@ -650,7 +650,7 @@ def failed_import(paths: Paths) -> FailedImport:
             dag_id="csv2ddb_load", run_id="manual__import-errors", map_index=-1, xcom_pull=lambda **kw: None
         )
         dag_run = SimpleNamespace(run_type="manual", logical_date=None, triggering_user_name="reliability")
-        record = steps.verify(run.load, stack, ti, dag_run, "load_file")
+        record = steps.verify(run.load, stack, ti, dag_run, steps.Done(("import_file.import_table",), ()))
         _note, problems = steps.summarize([record], 1)
         manifest_after = json.loads(get_object(s3, stack.bucket, stack.manifest_key(run_id)) or b"{}")
         return FailedImport(

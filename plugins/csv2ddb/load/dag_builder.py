@@ -1,7 +1,8 @@
 """The ONE wiring of a load DAG, shared by the generic ``csv2ddb_load`` and every dataset's
 ``csv2ddb_load__<name>``: choose the source (a scheduled run waits for its day's partition),
-resolve and plan the files with their tables ensured, a Glue task and a verify task per file,
-and a summary that fails the run unless every file is verified.
+resolve and plan the files with their tables ensured, then per file its steps (a batch file: the
+Glue task and verify; a file planned as an import: stage, import, batch-instead and verify), and a
+summary that fails the run unless every file is verified.
 
 A dataset DAG differs only in what it is handed: its dataset (which fixes the table, keys,
 options and CSV dialect, so the form asks for none of them), its schedule, owner and tags, and
@@ -20,12 +21,16 @@ from csv2ddb_core.contract import CSV_SUFFIX
 from csv2ddb import alerts
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.load import glue_run, steps
-from csv2ddb.load.glue_task import LoadFileGlueOperator
+from csv2ddb.load.glue_task import BatchInsteadOperator, LoadFileGlueOperator, StageFileOperator
+from csv2ddb.load.import_table import ImportLoadOperator
 from csv2ddb.load.trigger_form import load_params
 from csv2ddb.settings import Settings, load_settings
 
-GROUP = "load_file"
+GROUP = "load_file"  # a batch file's steps
+IMPORT_GROUP = "import_file"  # the steps of a file planned as an import (a new table)
 START_DATE = datetime(2024, 1, 1)
+IMPORT_STEPS = ("stage", "import_table", "batch_instead")
+IMPORTS_KEY = "imports"  # resolve_inputs' XCom of the files planned as imports
 BASE_TAGS = ("csv2ddb", "load", "s3", "dynamodb", "glue")
 
 
@@ -93,16 +98,37 @@ def build_load_dag(
         )
 
         @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-        def resolve_inputs(params: Any = None, dag_run: Any = None, ds: Any = None) -> list:
-            """The run's files, and their tables ensured (one task: each is a process start)."""
+        def resolve_inputs(params: Any = None, dag_run: Any = None, ds: Any = None, ti: Any = None) -> list:
+            """The run's files, and their tables ensured (one task: each is a process start). Returns
+            the batch files (``load_file`` maps over them); the files planned as imports go to
+            ``import_files`` under the XCom key ``imports``."""
             cfg = load_settings()
             request = steps.plan(params, dag_run.run_type, ds, cfg, dataset)
-            return steps.prepare(request, dag_run.run_id, cfg, dag_run.dag_id)
+            batch, imports = steps.by_path(steps.prepare(request, dag_run.run_id, cfg, dag_run.dag_id))
+            ti.xcom_push(key=IMPORTS_KEY, value=imports)
+            return batch
+
+        @task
+        def import_files(imports: Any) -> list:
+            """The files planned as imports, as a return value: Airflow maps only over return values.
+            One small task per run, beside the batch files' steps, so no batch file pays for it."""
+            return imports
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
         def verify(load: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> dict:
-            """Count check and audit record of one file, whatever the Glue task did."""
-            return steps.verify(load, load_settings(), ti, dag_run, f"{GROUP}.run_glue", params)
+            """Count check and audit record of one batch file, whatever the Glue task did."""
+            run_glue = f"{GROUP}.run_glue"
+            return steps.verify(
+                load, load_settings(), ti, dag_run, steps.Done((run_glue,), (run_glue,)), params
+            )
+
+        @task(task_id="verify", trigger_rule=TriggerRule.ALL_DONE)
+        def verify_import(load: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> dict:
+            """Count check and audit record of one file planned as an import, whatever its steps did:
+            the file is loaded when the import step imported it or the batch fallback wrote it."""
+            stage, imported, instead = (f"{IMPORT_GROUP}.{name}" for name in IMPORT_STEPS)
+            done = steps.Done(finished=(imported, instead), glue_runs=(instead, stage))
+            return steps.verify(load, load_settings(), ti, dag_run, done, params)
 
         @task_group(group_id=GROUP)
         def load_file(load: dict) -> None:
@@ -111,15 +137,40 @@ def build_load_dag(
             )
             run_glue >> verify(load)
 
+        @task_group(group_id=IMPORT_GROUP)
+        def import_file(load: dict) -> None:
+            stage_name, import_name, instead_name = IMPORT_STEPS
+            stage = StageFileOperator(task_id=stage_name, load=load, **glue_run.operator_kwargs(settings))
+            imported = ImportLoadOperator(
+                task_id=import_name,
+                load=load,
+                aws_conn_id=settings.aws_conn_id,
+                check_interval=settings.import_poll_seconds,
+                max_attempts=settings.import_poll_attempts,
+                # Runs after a skipped staging step too (its table was taken): it hands over then.
+                trigger_rule=TriggerRule.NONE_FAILED,
+            )
+            instead = BatchInsteadOperator(
+                task_id=instead_name,
+                load=load,
+                import_task_id=f"{IMPORT_GROUP}.{import_name}",
+                trigger_rule=TriggerRule.NONE_FAILED,
+                **glue_run.operator_kwargs(settings),
+            )
+            stage >> imported >> instead >> verify_import(load)
+
         @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, outlets=outlets)
-        def summarize(loads: Any, dag_run: Any = None) -> dict:
+        def summarize(batch: Any, imports: Any, dag_run: Any = None) -> dict:
             """Set the DAG-run note; fail the run unless every file is verified (read from the audit
             table). Succeeding, it emits the table's asset event (dataset DAGs)."""
+            loads = None if batch is None and imports is None else [*(batch or []), *(imports or [])]
             return steps.finish(loads, dag_run.dag_id, dag_run.run_id, load_settings())
 
-        resolved = resolve_inputs()
-        per_file = load_file.expand(load=resolved)
+        resolved: Any = resolve_inputs()  # its return value; resolved[key]: its XCom of that key
+        to_import = import_files(resolved[IMPORTS_KEY])
+        per_batch_file = load_file.expand(load=resolved)
+        per_import_file = import_file.expand(load=to_import)
         choose_source() >> [wait_for_partition, resolved]
         wait_for_partition >> resolved
-        per_file >> summarize(resolved)
+        [per_batch_file, per_import_file] >> summarize(resolved, to_import)
     return dag

@@ -1,6 +1,13 @@
-"""The Glue task of one file, built from the file's load dict.
+"""The Glue tasks of one file, built from the file's plan (``load``, a ``FilePlan.to_xcom`` dict).
 
-Why a subclass and not a ``glue_args`` task feeding ``script_args``: every task of the load DAG is a
+A batch file is two tasks: :class:`LoadFileGlueOperator` (the job writes the table), then verify.
+A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
+DynamoDB JSON), the import step (``import_table.ImportStepOperator``), :class:`BatchInsteadOperator`
+(runs only when the import step handed over a batch plan: another load created the table first),
+then verify. Each step is its own task: a retry repeats that step only, and each step's log, state
+and duration are its own in the Airflow UI.
+
+Why subclasses and not a ``glue_args`` task feeding ``script_args``: every task of the load DAG is a
 process start, a DAG parse and a scheduler round trip (seconds each on a busy laptop), for what is a
 dict lookup. The job arguments are the same ``csv2ddb.load.glue_run.script_args``, computed in
 ``execute``: after templating, so a key that happens to contain ``{{`` is never rendered.
@@ -11,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from csv2ddb import tables, write_options
+from airflow.sdk.exceptions import AirflowSkipException
+
+from csv2ddb import tables
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
-from csv2ddb.load.import_table import ImportLoadOperator, TableTaken, staged_manifest, taken
-from csv2ddb.load.staging_cleanup import delete_staging
+from csv2ddb.load.import_table import BATCH_PLAN_KEY, staged_manifest, taken
 from csv2ddb.provider_clients import dynamodb_client
-from csv2ddb.settings import Settings, load_settings
+from csv2ddb.settings import load_settings
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -34,63 +42,47 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         self.load = load
 
     def execute(self, context: Any) -> str | None:
-        settings = load_settings()
-        plan = FilePlan.from_xcom(self.load)
-        if plan.imports:
-            try:
-                return self.stage_and_import(context, settings)
-            except TableTaken as exc:
-                if not plan.auto_import:
-                    raise
-                self.batch_instead(settings, plan, exc)
-        self.script_args = script_args(self.load, settings)
+        self.script_args = script_args(self.load, load_settings())
         return super().execute(context)
 
-    def stage_and_import(self, context: Any, settings: Settings) -> str:
-        """The import path (a new table): the job stages, then ImportTable in this task, so a batch
-        file's work stays two tasks. The provider's operator does the import."""
-        if staged_manifest(self.load, settings):
-            # A retry after the staging job succeeded: import what is staged, never stage twice.
-            self.log.info("%s is staged already: importing it", self.load["source_uri"])
-            job_run_id = None
-        else:
-            if tables.describe(dynamodb_client(settings), self.load["table"]) is not None:
-                raise taken(self.load["table"])  # not this load's import: it has staged nothing yet
-            self.script_args = script_args(self.load, settings)
-            job_run_id = super().execute(context)
-        ImportLoadOperator(
-            task_id=f"{self.task_id}_import",
-            load=self.load,
-            aws_conn_id=self.aws_conn_id,
-            check_interval=settings.import_poll_seconds,
-            max_attempts=settings.import_poll_attempts,
-        ).execute(context)
-        return job_run_id or "staged"
 
-    def batch_instead(self, settings: Settings, plan: FilePlan, reason: TableTaken) -> None:
-        """``auto`` planned an import, but another load created the table first (two first loads
-        of one table at once): wait until that table is ACTIVE (its import done), check it has this
-        load's keys, drop what this load staged, and load the file in batches."""
-        self.log.warning("%s: %s; loading in batches instead", self.load["source_uri"], reason)
-        batch = plan.as_batch(str(reason))  # a new plan: the same file, written in batches
-        try:
-            ready = tables.ensure_table(
-                dynamodb_client(settings),
-                write_options.table_spec(settings, batch.table, batch.write),
-                tags=settings.tags,
-                delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
-                max_attempts=settings.import_poll_attempts,
-            )
-        except tables.TableSchemaMismatch as exc:
-            raise TableTaken(f"{reason}, with other keys: {exc}") from exc
-        self.log.info("table ready for the batch load: %s", ready)
-        staged = staged_manifest(self.load, settings)
-        if staged:
-            dropped = delete_staging(staged, settings)
-            self.log.info("deleted %d staged object(s) this load no longer imports", dropped)
-        self.load = batch.to_xcom()
-        # This attempt's task state holds the staging run's id: reconnecting would "resume" it.
-        self.durable = False
-        # The provider's cached GlueJobHook popped "Command" out of its job kwargs on the staging
-        # run; reused, it would update the job to its default command (glueetl). A fresh hook.
-        self.__dict__.pop("hook", None)
+class StageFileOperator(LoadFileGlueOperator):
+    """The import path's first step: the job stages the file as DynamoDB JSON for ImportTable.
+
+    It stages nothing when its table exists already (ImportTable only creates tables): an ``auto``
+    import then skips, and the import step hands the file over to a batch load; an import asked
+    for by name fails. A retry after a staging run succeeded does not stage twice."""
+
+    def execute(self, context: Any) -> str | None:
+        settings = load_settings()
+        if staged_manifest(self.load, settings):
+            self.log.info("%s is staged already: nothing to stage", self.load["source_uri"])
+            return "staged"
+        if tables.describe(dynamodb_client(settings), self.load["table"]) is not None:
+            reason = taken(self.load["table"])
+            if FilePlan.from_xcom(self.load).auto_import:
+                raise AirflowSkipException(f"nothing staged: {reason}")
+            raise reason
+        return super().execute(context)
+
+
+class BatchInsteadOperator(LoadFileGlueOperator):
+    """The import path's fallback: the batch plan the import step handed over (``auto`` planned an
+    import, but another load created the table first), loaded in batches by the Glue job. Skips when
+    the import step imported the file. A new plan, run by its own task: nothing of the staging run
+    (its task state, its hook) is reused."""
+
+    def __init__(self, *, import_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.import_task_id = import_task_id
+
+    def execute(self, context: Any) -> str | None:
+        ti = context["ti"]
+        handed_over = ti.xcom_pull(
+            task_ids=self.import_task_id, key=BATCH_PLAN_KEY, map_indexes=getattr(ti, "map_index", -1)
+        )
+        if not handed_over:
+            raise AirflowSkipException(f"{self.load['source_uri']} was imported: no batch load")
+        self.load = handed_over
+        self.log.info("%s: %s", self.load["source_uri"], FilePlan.from_xcom(self.load).load_method_reason)
+        return super().execute(context)

@@ -14,8 +14,10 @@ Built on the provider's ``S3ToDynamoDBOperator`` (new-table mode), with its gaps
 - its "existing table" mode imports into a temporary table and rewrites every item with
   ``batch_writer``: never used; an import into an existing table is refused before any work.
 
-Run inside the file's Glue task (``csv2ddb.load.glue_task``) right after the staging job, so a
-batch file's work stays two tasks; for a batch load it skips itself.
+The import step is a task of its own, between the staging job and the verify step
+(``csv2ddb.load.dag_builder``); only files planned as imports have it. When an ``auto`` import finds
+its table made by another load, it hands a new plan, the same file written in batches, to the next
+task (``glue_task.BatchInsteadOperator``) instead of failing.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb import stored_manifest, tables, write_options
+from csv2ddb.load.file_plan import FilePlan
+from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
 
 CLIENT_TOKEN_CHARS = 32  # ImportTable's ClientToken: 1-36 characters
+# The XCom key under which the import step hands a batch plan (FilePlan.to_xcom) to the next task.
+BATCH_PLAN_KEY = "batch_plan"
 
 
 def client_token(run_id: str) -> str:
@@ -111,14 +117,28 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         self.load = load
 
     def execute(self, context: Any) -> str:
+        """The import's ARN ("" when nothing was staged). Skipped when it handed the file over to a
+        batch load (``BATCH_PLAN_KEY``): the import did not run, the next task loads the file."""
+        plan = FilePlan.from_xcom(self.load)
+        if not plan.imports:
+            raise AirflowSkipException(f"{plan.source.uri} is a batch load: nothing to import")
+        settings = load_settings()
+        try:
+            return self.import_staged(context, settings)
+        except TableTaken as exc:
+            if not plan.auto_import:
+                raise
+            self.hand_over(context, settings, plan, exc)
+            raise AirflowSkipException(f"no import: {exc}; the batch_instead task loads the file") from exc
+
+    def import_staged(self, context: Any, settings: Settings) -> str:
         load = self.load
         options = load.get("options") or {}
-        if options.get("load_method") != LOAD_IMPORT:
-            raise AirflowSkipException(f"{load['source_uri']} is a batch load: nothing to import")
-        settings = load_settings()
+        client = dynamodb_client(settings)
+        if staged_manifest(load, settings) is None and tables.describe(client, load["table"]) is not None:
+            raise taken(load["table"])  # the staging step found the table made and staged nothing
         manifest = read_manifest(load, settings)
         spec = write_options.table_spec(settings, load["table"], options)
-        client = dynamodb_client(settings)
         if not manifest.get("rows_written"):
             # Nothing staged (a header-only file, or every row rejected within tolerance): there
             # is nothing to import, and ImportTable needs data; the table is created empty.
@@ -149,6 +169,30 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         self.log.info("imported %s: %s; table %s", load["source_uri"], figures, ensured)
         write_manifest(load, settings, {**manifest, **figures, "table_after_import": ensured})
         return arn
+
+    def hand_over(self, context: Any, settings: Settings, plan: FilePlan, reason: TableTaken) -> None:
+        """``auto`` planned an import, but another load created the table first (two first loads
+        of one table at once): wait until that table is ACTIVE (its import done), check it has this
+        load's keys, drop what this load staged, and hand a new plan, the same file written in
+        batches, to the next task."""
+        self.log.warning("%s: %s; loading in batches instead", plan.source.uri, reason)
+        batch = plan.as_batch(str(reason))
+        try:
+            ready = tables.ensure_table(
+                dynamodb_client(settings),
+                write_options.table_spec(settings, batch.table, batch.write),
+                tags=settings.tags,
+                delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
+                max_attempts=settings.import_poll_attempts,
+            )
+        except tables.TableSchemaMismatch as exc:
+            raise TableTaken(f"{reason}, with other keys: {exc}") from exc
+        self.log.info("table ready for the batch load: %s", ready)
+        staged = staged_manifest(self.load, settings)
+        if staged:
+            dropped = delete_staging(staged, settings)
+            self.log.info("deleted %d staged object(s) this load no longer imports", dropped)
+        context["ti"].xcom_push(key=BATCH_PLAN_KEY, value=batch.to_xcom())
 
     def start_or_resume(self, context: Any, client: Any, table: str, token: str) -> str:
         """The ARN of this load's import, finished (COMPLETED or not: ``reconcile`` judges it):

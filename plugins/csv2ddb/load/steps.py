@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -226,25 +227,63 @@ def check_fields(result: counts.Verification) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True)
+class Done:
+    """Where the verify step of a file learns how its steps ended (task ids of its group).
+
+    ``finished``: the file is loaded when one of these returned a value (a Glue task returns its
+    JobRunId only when the run succeeded; the import step its ARN, and it skips when it handed the
+    file over to a batch load). ``glue_runs``: where its Glue JobRunId is, the first found wins."""
+
+    finished: tuple[str, ...]
+    glue_runs: tuple[str, ...]
+
+    def glue_run(self, ti: Any) -> str | None:
+        for task_id in self.glue_runs:
+            found = ti.xcom_pull(task_ids=task_id, key="glue_job_run_id", map_indexes=_map_index(ti))
+            if found is not None:
+                return str(found)
+        return None
+
+    def loaded(self, ti: Any) -> bool:
+        return any(
+            ti.xcom_pull(task_ids=task_id, map_indexes=_map_index(ti)) is not None
+            for task_id in self.finished
+        )
+
+
+def _map_index(ti: Any) -> int:
+    return int(getattr(ti, "map_index", -1))
+
+
+def by_path(loads: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(batch files, files planned as imports), in the run's order: each is mapped over its own task
+    group, so a batch file's steps stay two tasks and only an import pays for the import's steps."""
+    batch: list[dict[str, Any]] = []
+    imports: list[dict[str, Any]] = []
+    for load in loads:
+        (imports if file_plan.FilePlan.from_xcom(load).imports else batch).append(load)
+    return batch, imports
+
+
 def verify(
     load: Mapping[str, Any],
     settings: Settings,
     ti: Any,
     dag_run: Any,
-    glue_task_id: str,
+    done: Done,
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check one file and write its audit record, whatever happened before; return the record.
 
-    Runs after the Glue task whatever its state (``all_done``). The Glue task returns its JobRunId
-    only when the run succeeded, so without it the file is recorded ``failed`` (the Glue task has
-    already failed and alerted). A failed check is recorded first, then fails this task (no retries).
-    An AWS error during the check is recorded as ``failed`` too, then raised so the task retries
-    (a successful retry overwrites the record).
+    Runs after the file's other steps whatever their state (``all_done``). When none of them says
+    the file is loaded (``done``), it is recorded ``failed`` (the failed step has already failed and
+    alerted). A failed check is recorded first, then fails this task (no retries). An AWS error
+    during the check is recorded as ``failed`` too, then raised so the task retries (a successful
+    retry overwrites the record).
     """
-    map_index = getattr(ti, "map_index", -1)
-    glue_run = ti.xcom_pull(task_ids=glue_task_id, key="glue_job_run_id", map_indexes=map_index)
-    glue_done = ti.xcom_pull(task_ids=glue_task_id, map_indexes=map_index) is not None
+    glue_run = done.glue_run(ti)
+    loaded = done.loaded(ti)
     planned = (load.get("options") or {}).get("load_method")
     method = count_method(params, settings)
     result: counts.Verification | None = None
@@ -254,7 +293,7 @@ def verify(
         # Staged, then imported: the manifest says what ran (an auto import may have written in
         # batches after all, when another load created its table first).
         imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
-        if glue_done:
+        if loaded:
             result = check(load, manifest, where, settings, method)
             status = audit.STATUS_VERIFIED if result.ok else audit.STATUS_COUNT_MISMATCH
             error = None if result.ok else counts.mismatch(result)
@@ -274,7 +313,7 @@ def verify(
     # failure is recorded and alerted, never raised: it leaves this status alone.
     analytics = audit_fields(settings, load, manifest, status) if settings.processed else None
     rec = _record(load, settings, ti, dag_run, glue_run, manifest, result, status, error, analytics)
-    if glue_done and status != audit.STATUS_VERIFIED:
+    if loaded and status != audit.STATUS_VERIFIED:
         raise AirflowFailException(f"{load['source_uri']}: {error}")
     return rec
 
