@@ -15,10 +15,10 @@ demo: setup  ## start emulator + Airflow, bootstrap, load the real flights file,
 	@$(PY) -m csv2ddb_dev.demo
 
 down:  ## stop the demo's emulator, Airflow and its PostgreSQL (by recorded PID)
-	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack down; else echo "nothing to stop"; fi
+	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.local_stack down; else echo "nothing to stop"; fi
 
 status:  ## which component of the local stack runs; for a dead one, why (from its log)
-	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.stack status; else echo "nothing is running"; fi
+	@if [ -x $(PY) ]; then $(PY) -m csv2ddb_dev.local_stack status; else echo "nothing is running"; fi
 
 test: setup  ## lint, then every test but the user-scale runs (unit, emulator integration, DAGs, browser, local stack)
 	@bash scripts/test.sh

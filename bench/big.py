@@ -19,8 +19,8 @@ from csv2ddb_dev.emulator import stop_process_group
 from csv2ddb_dev.paths import REPO_ROOT, free_port
 
 from bench import data, launch
-from bench.bucket import BUCKET, source_key
 from bench.harness import Harness, prepare_dataset
+from bench.s3_inputs import BUCKET, source_key
 
 HOST = "127.0.0.1"
 

@@ -32,8 +32,8 @@ from csv2ddb.settings import load_settings
 from csv2ddb.tables import audit_table_spec, ensure_table
 
 from bench import ddb, job
-from bench.bucket import BUCKET
 from bench.make_big_file import write_copies
+from bench.s3_inputs import BUCKET
 
 FILL_COPIES = 3
 FILL_THREADS = "16"

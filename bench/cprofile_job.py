@@ -28,8 +28,8 @@ from typing import Any
 
 from bench import data
 from bench.big import Sink
-from bench.bucket import BUCKET, source_key
 from bench.profile import SINK_CREDENTIALS
+from bench.s3_inputs import BUCKET, source_key
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,8 +17,8 @@ from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, ddb, job, record
-from bench.bucket import BUCKET, source_key
 from bench.measure import load_average, process_cpu_seconds, process_rss_mb, run_child
+from bench.s3_inputs import BUCKET, source_key
 
 VERIFY_SAMPLE = 2_000  # keys looked up per table, besides the exact item count
 

@@ -22,7 +22,7 @@ from csv2ddb_core.rows import RowBuilder
 from csv2ddb_core.source import read_records, text_stream
 from csv2ddb_dev.paths import REPO_ROOT
 
-from bench.bucket import source_uri
+from bench.s3_inputs import source_uri
 
 JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_load_job.py"
 SPARK_JOB_PATH = REPO_ROOT / "glue" / "csv2ddb_spark_job.py"

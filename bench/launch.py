@@ -20,10 +20,10 @@ from typing import Any
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import job
-from bench.bucket import BUCKET
 from bench.harness import Harness
 from bench.measure import run_child
 from bench.record import ENGINE_NAMES, STRINGS, TYPED, ZONE_CONTENDERS
+from bench.s3_inputs import BUCKET
 
 JOB_DEFAULT_CONCURRENCY = 8
 AIRFLOW_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"  # the DAG contender needs Airflow

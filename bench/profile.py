@@ -28,7 +28,7 @@ from csv2ddb_dev.paths import REPO_ROOT
 
 from bench import data, ddb, job
 from bench.big import Sink
-from bench.bucket import BUCKET, source_key
+from bench.s3_inputs import BUCKET, source_key
 
 SINK_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",

@@ -27,7 +27,7 @@ from bench.big import run_big
 from bench.harness import Harness, on_emulator, prepare_dataset
 from bench.measure import load_average, process_cpu_seconds
 from bench.record import ZONE_CONTENDERS
-from bench.report import baseline, document, output, tables
+from bench.report import baseline, document, output, result_tables
 
 QUICK_ROWS = 20_000
 DEFAULT_THREADS = (4, 8, 16)
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     write_docs = (args.write_docs or not (args.quick or args.big_only)) and not args.no_docs
     md_path, png_path = output.write(doc, docs=write_docs, cache_dir=data.CACHE_DIR)
     print(f"[bench] table: {md_path.relative_to(REPO_ROOT)}  chart: {png_path.relative_to(REPO_ROOT)}")
-    print(tables.markdown_table(doc))
+    print(result_tables.markdown_table(doc))
     failed = [r["label"] for r in results if not r["ok"]]
     if (meta.get("check_scale") or {}).get("ok") is False:
         failed.append("count check vs table size")

@@ -29,11 +29,11 @@ from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.paths import REPO_ROOT
 
 from bench.big import Sink
-from bench.bucket import BUCKET, source_key
 from bench.data import big_csv, count_rows
 from bench.job import engine_argv
 from bench.make_big_file import DEFAULT_COPIES
 from bench.measure import run_script
+from bench.s3_inputs import BUCKET, source_key
 from bench.spark_projection import projection_markdown
 
 OUT_MD = REPO_ROOT / "docs" / "benchmarks-spark.md"

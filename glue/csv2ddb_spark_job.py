@@ -8,7 +8,7 @@ brings Spark up in local mode (``local[N,4]``: N cores, a failed task retried up
     .venv/bin/python glue/csv2ddb_spark_job.py --source_bucket B --source_key raw/x.csv \\
         --table T --run_id r1 [--spark_local_cores 2] [--split_mb 128]
 
-Three passes over byte-range splits (``csv2ddb_core.partition``): scan (exact split boundaries for
+Three passes over byte-range splits (``csv2ddb_core.spark.partition``): scan (exact split boundaries for
 quoted newlines), digest (every row's key, to find each key's first occurrence across splits),
 write. All pyspark code of csv2ddb is in this file; docs/spark.md explains the engine.
 """
@@ -25,7 +25,6 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args, resolve_options
-from csv2ddb_core.artifacts import delete_parts, merge_keys, merge_rejects
 from csv2ddb_core.checks import file_failure, file_results
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import (
@@ -38,7 +37,10 @@ from csv2ddb_core.contract import (
     JobError,
     Manifest,
 )
-from csv2ddb_core.driver import (
+from csv2ddb_core.load import check_table, judge, judge_checks, tolerance_message
+from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
+from csv2ddb_core.spark.artifacts import delete_parts, merge_keys, merge_rejects
+from csv2ddb_core.spark.driver import (
     assemble,
     data_start,
     finish,
@@ -49,11 +51,17 @@ from csv2ddb_core.driver import (
     summaries_from,
     whole_object_split,
 )
-from csv2ddb_core.load import check_table, judge, judge_checks, tolerance_message
-from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
-from csv2ddb_core.partition import Fault, LoadPlan, SplitResult, Tap, digest_split, load_split, scan_split
-from csv2ddb_core.processed_spark import spark_zone
-from csv2ddb_core.splits import Split, nominal_starts, split_count
+from csv2ddb_core.spark.partition import (
+    Fault,
+    LoadPlan,
+    SplitResult,
+    Tap,
+    digest_split,
+    load_split,
+    scan_split,
+)
+from csv2ddb_core.spark.processed_zone import spark_zone
+from csv2ddb_core.spark.splits import Split, nominal_starts, split_count
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -260,7 +268,7 @@ def run_load(
     tap: Optional[Tap] = None,
 ) -> Manifest:
     """One load through Spark; the manifest (also on failure). ``fault`` lets a test kill tasks,
-    ``tap`` capture what the tasks' writers send (``csv2ddb_core.partition.Tap``)."""
+    ``tap`` capture what the tasks' writers send (``csv2ddb_core.spark.partition.Tap``)."""
     started = utc_now()
     stats = LoadStats()
     result = LoadResult()

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 from csv2ddb.ui.lazy import LazyLoadsApp
-from csv2ddb.ui.routes import NAV_ROUTE, PAGE_PATH, URL_PREFIX
+from csv2ddb.ui.urls import NAV_ROUTE, PAGE_PATH, URL_PREFIX
 
 
 class Csv2ddbUiPlugin(AirflowPlugin):

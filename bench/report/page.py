@@ -11,7 +11,7 @@ from csv2ddb_dev.paths import REPO_ROOT
 from csv2ddb_dev.timings import host_gauge_text
 
 from bench.report.narrative import HOW_TAKEN, RESULTS_INTRO
-from bench.report.tables import (
+from bench.report.result_tables import (
     check_scale_section,
     crossover_section,
     dag_section,

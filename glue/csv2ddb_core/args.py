@@ -8,7 +8,11 @@ from typing import Dict, Mapping, Optional, Sequence
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
 from csv2ddb_core.contract import (
+    LOAD_BATCH,
     LOAD_METHOD_REASON,
+    ON_CONFLICT_REJECT,
+    STAGING_PREFIX,
+    WRITE_OVERWRITE,
     ArgumentError,
     JobArgs,
     check_run_id,
@@ -48,15 +52,15 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "reject_tolerance": "0",
     "partition_key": "",  # NAME[:S|N|B]; default: the contract's HASH_KEY ("id", S)
     "sort_key": "",
-    "write_mode": "overwrite",
+    "write_mode": WRITE_OVERWRITE,
     "version_column": "",
     "max_write_rate": "",
     "ttl_column": "",
     "validate_first": "true",
-    "load_method": "batch",  # batch | import (the DAG resolves "auto" before it starts the job)
+    "load_method": LOAD_BATCH,  # batch | import (the DAG resolves "auto" before it starts the job)
     LOAD_METHOD_REASON: "",  # why the DAG chose it: free text, kept in the manifest
-    "staging_prefix": "staging/",
-    "on_conflict": "reject",  # reject | keep_first | keep_last (csv2ddb_core.conflicts)
+    "staging_prefix": STAGING_PREFIX,
+    "on_conflict": ON_CONFLICT_REJECT,  # reject | keep_first | keep_last (csv2ddb_core.conflicts)
     "checks": "",  # JSON (csv2ddb_core.checks)
     **PROCESSED_OPTIONS,  # --processed true|false (default false), --processed_prefix processed/
     "write_concurrency": "8",
@@ -179,7 +183,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         key_given=bool((values["partition_key"] or "").strip()),
         load_method=load_method,
         load_method_reason=(values[LOAD_METHOD_REASON] or "").strip(),
-        staging_prefix=_prefix(values["staging_prefix"] or "staging/"),
+        staging_prefix=_prefix(values["staging_prefix"] or STAGING_PREFIX),
         processed=zone.enabled,
         processed_prefix=zone.prefix,
         header=header,

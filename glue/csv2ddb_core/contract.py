@@ -236,6 +236,7 @@ TTL_FORMATS = ("epoch", "iso")
 LOAD_AUTO = "auto"  # the DAG's choice: import into a table that does not exist yet, else batch
 LOAD_IMPORT = "import"  # stage DynamoDB JSON for ImportTable (a new table; no write capacity)
 LOAD_BATCH = "batch"  # write with BatchWriteItem / PartiQL into an existing table
+STAGING_PREFIX = "staging/"  # where the import path stages its DynamoDB JSON (staging/<run>/)
 LOAD_METHODS = (LOAD_AUTO, LOAD_IMPORT, LOAD_BATCH)
 # Why the DAG chose the load method (e.g. "batch: 1.2 MiB below the import threshold 64 MiB"): a job
 # argument of this name, kept in the manifest under it, so the account of a load says why it ran so.
@@ -355,7 +356,7 @@ class JobArgs:
     validate_first: bool = True
     load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
     load_method_reason: str = ""  # why the DAG decided it (LOAD_METHOD_REASON); empty: not said
-    staging_prefix: str = "staging/"
+    staging_prefix: str = STAGING_PREFIX
     on_conflict: str = ON_CONFLICT_REJECT
     # The declared checks as validated JSON (``csv2ddb_core.checks.parse_checks``); empty: none.
     checks: Mapping[str, Any] = field(default_factory=dict)

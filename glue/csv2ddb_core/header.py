@@ -83,7 +83,7 @@ def validate_header(raw: Sequence[str], keys: KeySchema = DEFAULT_KEYS) -> Heade
         seen.setdefault(name, i)
     if dupes:
         raise HeaderError("duplicate column name(s) in the header: " + ", ".join(dupes))
-    # Reliability finding F1: a file without a header would have its first data row taken as the
+    # A file without a header would have its first data row taken as the
     # header (and that row lost). A column name that is a number is almost always such a row.
     numeric = [n for n in names if _NUMERIC_NAME_RE.match(n)]
     if numeric:

@@ -86,7 +86,7 @@ class RowBuilder:
         self._part = keys.partition
         self._sort = keys.sort
         self._sort_index = header.sort_index
-        # The round-1 shape (one S partition key, nothing else): the hot path below stays as it was.
+        # The common shape (one S partition key, nothing else) takes the shortest path per row.
         self._simple = keys.sort is None and keys.partition.type == "S"
         self._ttl = ttl
         self._ttl_index = self._column(ttl.column, "--ttl_column") if ttl else None
@@ -137,7 +137,7 @@ class RowBuilder:
             part_raw = digest
         elif self._simple:
             key = row[self._id_index]
-            if not key or key.isspace():  # blank = no key (reliability finding F3)
+            if not key or key.isspace():  # blank = no key: rejected, never written under ""
                 return Reject(R_EMPTY_KEY, self._empty_key_detail(row))
             if len(key) > MAX_HASH_KEY_BYTES // 4 and len(key.encode("utf-8")) > MAX_HASH_KEY_BYTES:
                 return Reject(

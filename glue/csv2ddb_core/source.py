@@ -186,7 +186,7 @@ NUL_MARK = "\udc00"
 
 
 class NulEscaper:
-    """Feeds lines to ``csv.reader`` with NUL replaced by ``NUL_MARK`` (reliability finding F7).
+    """Feeds lines to ``csv.reader`` with NUL replaced by ``NUL_MARK``.
 
     Python 3.9's csv module -- Glue Python shell's runtime -- raises "line contains NUL" and would
     fail the whole load, while 3.11 keeps the character. NUL is valid UTF-8 and DynamoDB strings
@@ -219,7 +219,7 @@ def read_records(
     """
     csv.field_size_limit(CSV_FIELD_LIMIT)
     escaper = NulEscaper(text)
-    # strict=True (reliability finding F2): in the default mode the csv module silently closes a
+    # strict=True: in the default mode the csv module silently closes a
     # quote left open at the end of the file, swallowing every later row into one cell; strict
     # mode raises instead, and the load fails naming the line.
     reader = csv.reader(escaper, delimiter=delimiter, quotechar=quotechar, strict=True)

@@ -15,7 +15,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 
-from csv2ddb.analytics.rollback import remove_processed_of_load
+from csv2ddb.analytics.zone_rollback import remove_processed_of_load
 from csv2ddb.history import rollback
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.run_identity import run_type_name, triggered_by

@@ -18,7 +18,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import csv2ddb_core
-from csv2ddb_core.contract import ENGINE_NAMES, ArgumentError, KeySchema
+from csv2ddb_core.contract import ENGINE_NAMES, STAGING_PREFIX, WRITE_OVERWRITE, ArgumentError, KeySchema
 from csv2ddb_core.options import (
     check_options,
     key_schema_from,
@@ -217,7 +217,7 @@ class Settings:
     # How loads write, unless a run's params say otherwise (the job arguments of the same names).
     # overwrite | insert | upsert_newer
     write_mode: str = setting(
-        "overwrite",
+        WRITE_OVERWRITE,
         "`overwrite` (BatchWriteItem), `insert` (never replace an item) or `upsert_newer` (replace "
         "only when `version_column` is greater); rows not written count as `rows_skipped`",
     )
@@ -263,7 +263,7 @@ class Settings:
     )
     # the import path's DynamoDB JSON, staging/<run>/
     staging_prefix: str = setting(
-        "staging/",
+        STAGING_PREFIX,
         "the import path's gzip'd DynamoDB JSON, `staging/<run>/part-NNNNN.json.gz`; deleted after "
         "a verified import, expired by a lifecycle rule after 7 days otherwise",
     )

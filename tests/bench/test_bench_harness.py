@@ -19,7 +19,7 @@ from csv2ddb_dev.emulator import Emulator
 
 from bench import contenders, crossover, data, ddb, facts, fitted_lines, job, launch
 from bench.harness import Harness, on_emulator
-from bench.report import document, page, tables, targets
+from bench.report import document, page, result_tables, targets
 
 pytestmark = pytest.mark.emulator
 TINY_ROWS = 300
@@ -235,7 +235,7 @@ def test_dag_contender_loads_through_the_whole_dag_and_splits_its_time(
     # a short run reads 0 s, or up to 1 s more than it took; it still lies inside the DAG run.
     assert inner["glue_run_s"] is not None
     assert 0 <= inner["glue_run_s"] <= record["wall_s"] + 1
-    section = tables.dag_section({"results": [record]})
+    section = result_tables.dag_section({"results": [record]})
     assert f"| tiny ({TINY_ROWS:,}) | {record['wall_s']:.1f} | {inner['glue_job_s']:.1f} |" in section
 
 
@@ -285,7 +285,7 @@ def test_count_check_is_timed_beside_an_empty_and_a_fuller_table(
     assert result["ratio_full_to_empty"] == pytest.approx(
         result["full"]["seconds"] / result["empty"]["seconds"], abs=0.01
     )
-    section = tables.check_scale_section({"check_scale": result})
+    section = result_tables.check_scale_section({"check_scale": result})
     assert f"| empty | {TINY_ROWS} | {TINY_ROWS} |" in section
     assert f"| holding {3 * TINY_ROWS:,} other items | {4 * TINY_ROWS:,} | {TINY_ROWS} |" in section
     assert f"{TINY_ROWS:,} items deleted in" in section
@@ -317,7 +317,7 @@ def test_crossover_loads_each_slice_both_ways_verified_and_apart_from_the_pages_
     assert all(result["fit_cpu"][path] is not None for path in ("batch", "import", "staging"))
     assert result["aws"]["staging_per_mb_s"] == result["fit_cpu"]["staging"]["per_mb_s"]
     assert result["default_bytes"] == IMPORT_MIN_BYTES
-    section = tables.crossover_section({"import_crossover": result})
+    section = result_tables.crossover_section({"import_crossover": result})
     assert "| 100 |" in section
     assert "| 300 |" in section
     base = {
@@ -347,8 +347,9 @@ def test_the_crossover_fits_lines_and_projects_them_to_aws() -> None:
     assert projected is not None
     assert projected["batch_per_mb_s"] == 2.5  # 10,000 rows per MB at 4,000 writes/s
     assert projected["crossover_mb"] == {"1": 30.0, "2": 60.0, "3": 90.0, "5": 150.0}  # N x 60 s / 2 s
-    assert "import path is the faster from about **4.0 MB** up" in tables._crossing_text(batch, imported)
-    assert tables._crossing_text(imported, batch) == "the import path is the faster only below 4.0 MB"
+    crossing = result_tables._crossing_text(batch, imported)
+    assert "import path is the faster from about **4.0 MB** up" in crossing
+    assert result_tables._crossing_text(imported, batch) == "the import path is the faster only below 4.0 MB"
     points = [
         {"rows": 1, "batch_s": 5.0, "import_s": 4.0},
         {"rows": 2, "batch_s": 5.0, "import_s": 6.0},

@@ -15,7 +15,7 @@ from csv2ddb_dev.emulator import LOCAL_CREDENTIALS
 
 from bench import ddb
 from bench.big import Sink
-from bench.bucket import BUCKET, source_key
+from bench.s3_inputs import BUCKET, source_key
 
 KEY = source_key(Path("tiny.csv"))
 BODY = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(1000))

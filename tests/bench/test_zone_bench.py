@@ -18,7 +18,7 @@ from csv2ddb_dev.emulator import Emulator
 from bench import data, launch
 from bench.harness import on_emulator
 from bench.record import ENGINE_NAMES, ZONE_CONTENDERS
-from bench.report import document, tables
+from bench.report import document, result_tables
 
 SLICE_ROWS = 500
 
@@ -68,7 +68,7 @@ def test_the_zone_pair_loads_off_then_on_and_reads_the_zone_back(
     # The zone was read back, then removed from the emulator.
     listed = harness.s3.list_objects_v2(Bucket=zone["location"].split("/")[2], Prefix="processed/")
     assert listed.get("KeyCount", 0) == 0
-    section = tables.zone_section({"results": [off, on]})
+    section = result_tables.zone_section({"results": [off, on]})
     assert f"| slice ({SLICE_ROWS:,}) | {ENGINE_NAMES[engine]}" in section
     assert f"{on['inner']['load_s']:.1f} | {zone['seconds']:.1f} |" in section
     assert "Zone on ÷ off, load seconds: " in section
@@ -142,6 +142,6 @@ def test_a_merged_run_s_records_name_their_run() -> None:
     doc = document.rebuild([first, second])
 
     assert {r["run"] for r in doc["results"]} == {"run-20261205T201927Z"}
-    assert "| flights (336,776) · run 20:19Z | Python shell | on |" in tables.zone_section(doc)
+    assert "| flights (336,776) · run 20:19Z | Python shell | on |" in result_tables.zone_section(doc)
     verdict = next(t for t in doc["targets"] if t["target"].startswith("processed zone ≤ 1.15×"))
     assert (verdict["value"], verdict["met"]) == (1.1, True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from csv2ddb.datasets.registry import load_all, route
-from csv2ddb.datasets.routing import routing_table
+from csv2ddb.datasets.route_table import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
 from csv2ddb.load.trigger_form import InvalidLoadRequest, load_params, plan_request
 from csv2ddb.settings import load_settings

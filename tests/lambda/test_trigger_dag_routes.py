@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb.datasets.registry import load_all
-from csv2ddb.datasets.routing import routing_table
+from csv2ddb.datasets.route_table import routing_table
 from csv2ddb.history.audit import from_item
 from csv2ddb.settings import Settings
 from csv2ddb.tables import audit_table_spec, create_table

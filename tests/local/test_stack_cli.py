@@ -1,4 +1,4 @@
-"""``csv2ddb_dev.stack`` bookkeeping without starting Airflow (that is test_local_airflow's job):
+"""``csv2ddb_dev.local_stack`` bookkeeping without starting Airflow (that is test_local_airflow's job):
 ``down`` is idempotent and stops only process groups that still run what was recorded."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from csv2ddb_dev import stack
+from csv2ddb_dev import local_stack as stack
 from csv2ddb_dev.airflow_runner import group_members
 
 

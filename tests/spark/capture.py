@@ -1,4 +1,4 @@
-"""A tap (``csv2ddb_core.partition.Tap``) that captures every BatchWriteItem request a Spark task's
+"""A tap (``csv2ddb_core.spark.partition.Tap``) that captures every BatchWriteItem request a Spark task's
 writer sends, byte for byte, instead of sending it.
 
 Why: the flights test needs the item set of 336,776 rows; round-tripping them through the emulator

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from csv2ddb_core.contract import JobError
-from csv2ddb_core.ranged import read_range, read_until_line_start
 from csv2ddb_core.source import S3ObjectStream, version_pin
+from csv2ddb_core.spark.ranged import read_range, read_until_line_start
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 

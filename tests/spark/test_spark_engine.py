@@ -13,7 +13,7 @@ import pytest
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.manifest import LoadResult
-from csv2ddb_core.splits import QUOTED, START
+from csv2ddb_core.spark.splits import QUOTED, START
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 
 from tests.glue.digest import items_digest

@@ -1,10 +1,10 @@
-"""The split arithmetic of csv2ddb_core.splits, on bytes: no Spark, no emulator."""
+"""The split arithmetic of csv2ddb_core.spark.splits, on bytes: no Spark, no emulator."""
 
 from __future__ import annotations
 
 import io
 
-from csv2ddb_core.splits import (
+from csv2ddb_core.spark.splits import (
     BROKEN,
     QUOTED,
     START,

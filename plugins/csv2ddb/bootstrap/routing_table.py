@@ -29,7 +29,7 @@ class RoutingTable(UploadedArtifact):
 
     def local_bytes(self) -> bytes:
         # Imported here: it reads dataset files (YAML), which the bench's venv lacks.
-        from csv2ddb.datasets.routing import routing_table
+        from csv2ddb.datasets.route_table import routing_table
 
         found = self.ctx.datasets()
         if found.errors:

@@ -22,7 +22,8 @@ EVENTS = ["s3:ObjectCreated:*"]
 
 
 def notification_id(suffix: str) -> str:
-    """One rule per suffix (an S3 filter has one suffix); ``.csv`` keeps the round-1 id."""
+    """One rule per suffix (an S3 filter has one suffix); ``.csv`` keeps the plain id, so a stack
+    made before the other suffixes is updated in place, not given a second rule."""
     return NOTIFICATION_ID if suffix == CSV_SUFFIX else f"{NOTIFICATION_ID}-{suffix.rsplit('.', 1)[-1]}"
 
 

@@ -27,7 +27,7 @@ class WheelBuildError(RuntimeError):
 
 
 def _sources(glue_dir: Path) -> list[Path]:
-    files = [glue_dir / "pyproject.toml", *sorted((glue_dir / PACKAGE).glob("*.py"))]
+    files = [glue_dir / "pyproject.toml", *sorted((glue_dir / PACKAGE).rglob("*.py"))]  # with spark/
     missing = [str(f) for f in files if not f.is_file()]
     if missing or len(files) < 2:
         raise WheelBuildError(f"load core sources missing under {glue_dir}: {missing or PACKAGE + '/*.py'}")
@@ -52,6 +52,7 @@ def _build(glue_dir: Path, digest: str) -> tuple[str, bytes]:  # digest: the cac
         work = Path(tmp) / "src"
         (work / PACKAGE).mkdir(parents=True)
         for path in _sources(glue_dir):
+            (work / path.relative_to(glue_dir)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, work / path.relative_to(glue_dir))
         out = Path(tmp) / "dist"
         env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONDONTWRITEBYTECODE": "1"}

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from csv2ddb.datasets.registry import deployed_dir, load_all
-from csv2ddb.datasets.routing import routing_table
+from csv2ddb.datasets.route_table import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
 from csv2ddb.settings import load_settings
 

@@ -31,7 +31,7 @@ from csv2ddb.history.audit import RecordFilter
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb.ui import access, charts, filters, objects, overview, table_rows
 from csv2ddb.ui.aws_clients import client
-from csv2ddb.ui.routes import PAGE_PATH, URL_PREFIX
+from csv2ddb.ui.urls import PAGE_PATH, URL_PREFIX
 
 STATIC_DIR = Path(__file__).parent / "static"
 ASSETS = {"loads.js": "text/javascript", "loads.css": "text/css"}

@@ -19,10 +19,10 @@ from csv2ddb_core.contract import ENGINE_SPARK, JobArgs, Manifest, SourceObject
 from csv2ddb_core.header import header_from
 from csv2ddb_core.load import start_checks
 from csv2ddb_core.manifest import LoadResult, LoadStats, finish_manifest, iso
-from csv2ddb_core.partition import LoadPlan, SplitResult, builder_for
-from csv2ddb_core.ranged import range_stream, version_pin
 from csv2ddb_core.source import S3ObjectStream, open_text
-from csv2ddb_core.splits import (
+from csv2ddb_core.spark.partition import LoadPlan, SplitResult, builder_for
+from csv2ddb_core.spark.ranged import range_stream, version_pin
+from csv2ddb_core.spark.splits import (
     BROKEN,
     Split,
     entry_states,

@@ -17,8 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.keylist import KeyListWriter
-from csv2ddb_core.partition import SplitResult
 from csv2ddb_core.rejects import RejectSink
+from csv2ddb_core.spark.partition import SplitResult
 
 REJECTS_HEADER = (",".join(RejectSink.COLUMNS) + "\r\n").encode()  # csv.writer's default line end
 

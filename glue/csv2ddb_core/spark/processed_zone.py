@@ -24,7 +24,6 @@ import tempfile
 import time
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from csv2ddb_core.partition import LoadPlan, SplitResult, clients_for
 from csv2ddb_core.processed import (
     LOG,
     catalog_columns,
@@ -35,6 +34,7 @@ from csv2ddb_core.processed import (
     run_prefix,
     unify,
 )
+from csv2ddb_core.spark.partition import LoadPlan, SplitResult, clients_for
 
 
 def _widen(s3: Any, bucket: str, parts: Sequence[Mapping[str, Any]], schema: Any) -> int:

@@ -37,11 +37,19 @@ from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.load import make_writer
 from csv2ddb_core.manifest import peak_rss_mb
 from csv2ddb_core.processed import SplitKeyList, load_date, run_prefix, split_key_list
-from csv2ddb_core.ranged import range_stream, read_range, read_until_line_start, version_pin
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
 from csv2ddb_core.source import open_text
-from csv2ddb_core.splits import QUOTED, START, Split, count_lines, range_codec, split_records, transition
+from csv2ddb_core.spark.ranged import range_stream, read_range, read_until_line_start, version_pin
+from csv2ddb_core.spark.splits import (
+    QUOTED,
+    START,
+    Split,
+    count_lines,
+    range_codec,
+    split_records,
+    transition,
+)
 from csv2ddb_core.writer import BatchWriter, Entry
 
 TASK_ERRORS = (

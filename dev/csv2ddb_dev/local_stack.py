@@ -1,6 +1,6 @@
 """The demo's long-running local stack: ministack + Airflow, recorded in ``.local/stack.json``.
 
-``python -m csv2ddb_dev.stack up|down|status``. ``up`` reuses a healthy stack; ``down`` runs in
+``python -m csv2ddb_dev.local_stack up|down|status``. ``up`` reuses a healthy stack; ``down`` runs in
 another process than ``up`` (``make down``), so it stops what ``stack.json`` recorded, by process
 group, and only groups that still run the program recorded there (a PID can be reused).
 """
@@ -249,7 +249,7 @@ def status(log: Any = print) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m csv2ddb_dev.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m csv2ddb_dev.local_stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     try:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Sequence, Tuple
 
 from csv2ddb_core.contract import CSV_FIELD_LIMIT
 from csv2ddb_core.source import NulEscaper, read_records
@@ -91,16 +91,6 @@ def split_count(data_bytes: int, parallelism: int, max_split_bytes: int, min_spl
     by_size = -(-data_bytes // max_split_bytes)
     by_cores = min(2 * parallelism, -(-data_bytes // min_split_bytes))
     return max(1, by_size, by_cores)
-
-
-def line_start_at_or_after(data: bytes, offset: int, base: int) -> Optional[int]:
-    """The first offset ``q >= offset`` whose previous byte is ``\\n`` (``data`` starts at ``base``),
-    or None when ``data`` holds no such line start."""
-    at = offset - 1 - base
-    if at < 0:
-        raise ValueError("data must start at or before offset - 1")
-    found = data.find(b"\n", at)
-    return None if found < 0 else base + found + 1
 
 
 def count_lines(data: bytes, at_end_of_object: bool) -> int:
