@@ -95,6 +95,7 @@ def test_a_prefix_of_small_files_is_one_glue_run_and_one_bulk_verify(
         "load_file.verify[0]": "failed",
     }
     assert run.tasks["summarize"] == "failed"
+    assert "so none is made" in run.output  # GuardedGlueJobOperator.refused_input: no retry
     records = audit_records(ddb, stack, run.result["dag_run_id"])
     check_records(records, rows, prefix, ddb)
 
