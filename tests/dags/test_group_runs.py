@@ -10,6 +10,7 @@ With ``CSV2DDB_GROUP_MAX_FILES=4`` the same 11 files are 3 Glue runs.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -137,3 +138,75 @@ def test_group_max_files_splits_the_prefix_into_glue_runs(
     by_run = {run_id: r["id"] for r in runs for run_id in r["run_ids"]}
     assert all(record["glue_job_run_id"] == by_run[record["run_id"]] for record in records)
     assert len({r["group_id"] for r in records}) == 3
+
+
+def test_bulk_verify_records_every_file_before_it_fails(
+    stack: Settings,
+    emulator: Emulator,
+    boto_session: boto3.Session,
+    airflow_conn: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``steps.verify_group`` in-process (a stand-in task instance; the job, S3, DynamoDB and the
+    audit table real): after a failed group run each file is judged by its own manifest; an AWS
+    error in one file's check is recorded and raised only once every file is recorded (the task
+    retries); the retry records the whole group again and fails, without retries, on the bad file."""
+    from botocore.exceptions import ClientError
+    from csv2ddb.load import groups, steps
+    from csv2ddb.load.file_plan import FilePlan, SourceObject
+    from csv2ddb_core.cli import main
+    from csv2ddb_core.contract import load_run_id
+
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    from csv2ddb import tables
+
+    dag_run_id, table = "manual__bulk-verify", f"{stack.prefix}-bulk-verify"
+    tables.ensure_table(ddb, tables.items_table_spec(stack, table))
+    bodies = [generated_csv(4, "bv0"), b"id,name,amount\nbv1-0,x,1\nbv1-1,ragged\n", generated_csv(6, "bv2")]
+    loads = []
+    for n, body in enumerate(bodies):
+        key = f"raw/bulk-verify/f{n}.csv"
+        upload(s3, stack, key, body)
+        source = SourceObject(stack.bucket, key, "", len(body))
+        plan = FilePlan(source, table, load_run_id(dag_run_id, stack.bucket, key), "0")
+        loads.append(plan.to_xcom())
+    (group,) = groups.group_loads(loads, dag_run_id, stack)
+    key = stack.group_key(group["group_id"])
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=groups.group_file(group).encode())
+    argv = ["--table", table, "--files", f"s3://{stack.bucket}/{key}", "--source_bucket", stack.bucket]
+    assert main(argv, env={}) == 1  # the second file fails; the first and the third are loaded
+    manifests = [
+        json.loads(s3.get_object(Bucket=stack.bucket, Key=stack.manifest_key(f["run_id"]))["Body"].read())
+        for f in loads
+    ]
+    assert [m["status"] for m in manifests] == ["succeeded", "failed", "succeeded"]
+
+    ti = SimpleNamespace(dag_id="csv2ddb_load", run_id=dag_run_id, map_index=0, xcom_pull=lambda **_: None)
+    dag_run = SimpleNamespace(run_type="manual", logical_date=None, triggering_user_name="tester")
+    done = steps.Done(("load_file.run_glue",), ("load_file.run_glue",))  # no XCom: the run failed
+    check = steps.check
+
+    def flaky(load: Any, *args: Any) -> Any:
+        if load["run_id"] == loads[0]["run_id"]:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchGetItem"
+            )
+        return check(load, *args)
+
+    monkeypatch.setattr(steps, "check", flaky)
+    with pytest.raises(ClientError, match="slow down"):
+        steps.verify_group(group, stack, ti, dag_run, done)
+    first = {r["run_id"]: r for r in audit_records(ddb, stack, dag_run_id)}
+    assert [first[f["run_id"]]["status"] for f in loads] == ["failed", "failed", "verified"]
+    assert "count check could not run" in first[loads[0]["run_id"]]["error"]
+    assert "above the tolerance" in first[loads[1]["run_id"]]["error"]
+    assert {r["group_id"] for r in first.values()} == {group["group_id"]}
+
+    monkeypatch.setattr(steps, "check", check)  # the task's retry
+    with pytest.raises(Exception, match="1 of 3 file\\(s\\) not verified") as failed:
+        steps.verify_group(group, stack, ti, dag_run, done)
+    assert type(failed.value).__name__ == "AirflowFailException"  # no retries
+    again = {r["run_id"]: r for r in audit_records(ddb, stack, dag_run_id)}
+    assert [again[f["run_id"]]["status"] for f in loads] == ["verified", "failed", "verified"]
+    assert [again[f["run_id"]].get("items_counted") for f in loads] == [4, None, 6]
