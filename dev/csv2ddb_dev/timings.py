@@ -109,10 +109,16 @@ def run_timings(
     for ti in sorted(api.list_task_instances(dag_id, dag_run_id), key=lambda t: t.get("start_date") or ""):
         name = ti["task_id"] + (f"[{ti['map_index']}]" if ti.get("map_index", -1) >= 0 else "")
         tasks[name] = ti.get("duration")
+    # Each Glue run once: the files of a group (csv2ddb.load.groups) share one run.
     glue_runs = [
-        glue_run_seconds(glue, r["glue_job_name"], r["glue_job_run_id"])
-        for r in records
-        if r.get("glue_job_run_id") and r.get("glue_job_name")
+        glue_run_seconds(glue, name, run_id)
+        for name, run_id in sorted(
+            {
+                (r["glue_job_name"], r["glue_job_run_id"])
+                for r in records
+                if r.get("glue_job_run_id") and r.get("glue_job_name")
+            }
+        )
     ]
     return RunTimings(
         dag_run_s=_seconds(run.get("start_date"), run.get("end_date")),

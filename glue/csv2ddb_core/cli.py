@@ -1,4 +1,6 @@
-"""The job's command line: parse arguments, run one load, print the manifest, exit 0/1/2.
+"""The job's command line: parse arguments, run one load (or a group of loads, ``--files``: see
+``csv2ddb_core.group``), print the manifest(s), exit 0 (every load succeeded), 1 (a load failed) or
+2 (bad arguments: nothing was loaded).
 
 ``glue/csv2ddb_load_job.py`` (the script Glue runs) is only ``sys.exit(main())``.
 """
@@ -10,19 +12,25 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args
-from csv2ddb_core.clients import make_clients
+from csv2ddb_core.clients import make_clients, s3_client
 from csv2ddb_core.contract import ArgumentError, JobError
+from csv2ddb_core.group import file_args, group_location, read_group, run_group, summary
 from csv2ddb_core.load import run
 
 LOG = logging.getLogger("csv2ddb.load")
 
 
+TERMINATED: List[int] = []  # the signal that stopped this run, once one did
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM (a stopped or timed-out run) ends the load through the normal failure path: the
-    writers drain what is queued and the manifest says what was and was not written."""
+    writers drain what is queued and the manifest says what was and was not written. A group run
+    then loads no further file."""
+    TERMINATED.append(signum)
     raise JobError(f"terminated by signal {signum}")
 
 
@@ -30,8 +38,13 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s csv2ddb-load: %(message)s"
     )
+    argv = sys.argv[1:] if argv is None else argv
+    env = os.environ if env is None else env
+    group = group_location(argv, env)
+    if group is not None:
+        return main_group(group, argv, env)
     try:
-        args = parse_job_args(sys.argv[1:] if argv is None else argv, os.environ if env is None else env)
+        args = parse_job_args(argv, env)
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
@@ -51,6 +64,27 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         manifest.seconds,
         manifest.rows_per_second,
     )
+    return 0
+
+
+def main_group(uri: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """A group run: every file's arguments are checked before the first load (a bad one: exit 2,
+    nothing loaded), then the files load in order; exit 0 only when every one succeeded."""
+    try:
+        files = [file_args(argv, env, entry) for entry in read_group(s3_client(), uri)]
+    except ArgumentError as exc:
+        LOG.error("%s", exc)
+        return 2
+    LOG.info("group %s: %d file(s)", uri, len(files))
+    signal.signal(signal.SIGTERM, _terminate)
+    s3, ddb = make_clients(files[0])  # the files share the run's common arguments (concurrency)
+    outcomes = run_group(files, s3, ddb, stopped=lambda: bool(TERMINATED))
+    print(json.dumps(summary(uri, files, outcomes), indent=2, sort_keys=True), flush=True)
+    failed = len(files) - sum(1 for o in outcomes if o.ok)
+    if failed:
+        LOG.error("group %s: %d of %d file(s) not loaded", uri, failed, len(files))
+        return 1
+    LOG.info("group %s: all %d file(s) loaded", uri, len(files))
     return 0
 
 

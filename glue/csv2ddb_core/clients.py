@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import boto3
 import botocore
@@ -35,14 +35,11 @@ def make_clients(args: JobArgs) -> Tuple[Any, Any]:
     ``AWS_ENDPOINT_URL`` is read explicitly because Glue's older botocore ignores it; it is only set
     for the local emulator.
     """
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     session = boto3.session.Session()
-    s3 = session.client(
-        "s3", endpoint_url=endpoint, config=Config(retries={"max_attempts": 5, "mode": "standard"})
-    )
+    s3 = s3_client(session)
     ddb = session.client(
         "dynamodb",
-        endpoint_url=endpoint,
+        endpoint_url=endpoint_url(),
         config=Config(
             max_pool_connections=max(10, args.write_concurrency + 2),
             retries={"total_max_attempts": 1, "mode": "standard"},
@@ -52,3 +49,17 @@ def make_clients(args: JobArgs) -> Tuple[Any, Any]:
         ),
     )
     return s3, ddb
+
+
+def endpoint_url() -> Optional[str]:
+    """``AWS_ENDPOINT_URL``, read explicitly because Glue's older botocore ignores it (emulator only)."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def s3_client(session: Optional[Any] = None) -> Any:
+    """The job's S3 client; a group run needs one before any load's arguments are known (to read
+    its group file)."""
+    session = session or boto3.session.Session()
+    return session.client(
+        "s3", endpoint_url=endpoint_url(), config=Config(retries={"max_attempts": 5, "mode": "standard"})
+    )

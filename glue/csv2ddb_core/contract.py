@@ -27,6 +27,11 @@ BATCH_SIZE = 25  # BatchWriteItem maximum
 
 # The job argument by which a Glue run is found again (a retried task finds its load's run).
 RUN_ID_ARG = "--run_id"
+# A group run (several files in one Glue run, csv2ddb_core.group): ``--files`` names the group file
+# (a JSON list of per-file arguments); ``--group_id`` is how a retried task finds the group's run.
+FILES_ARG = "--files"
+GROUP_ID_ARG = "--group_id"
+GROUPS_PREFIX = "groups/"  # group files are stored at <manifest prefix>groups/<group id>.json
 
 # The engines a load runs on (the manifest's ``engine``); the DAG's registry (csv2ddb.engines) holds
 # one spec for each, and ``CSV2DDB_ENGINE`` takes one of them or "auto".

@@ -27,12 +27,18 @@ log = logging.getLogger(__name__)
 # The load DAG's run-wide task after every file (csv2ddb.load.dag_builder): its alert reads the
 # run's audit records; the tasks before it have no record to read yet.
 SUMMARY_TASK = "summarize"
+FILES_LISTED = 5  # a group task's alert names this many of its files
 CHECKS_LISTED = 20  # failed checks named one a line; a longer list ends with how many more
 
 
 def file_of(context: Mapping[str, Any]) -> str:
     """The source file a failing task was working on, or what the run asked for."""
     task = context.get("task")
+    files = group_files(context)
+    if len(files) > 1:
+        listed = ", ".join(str(f.get("source_uri")) for f in files[:FILES_LISTED])
+        more = f" and {len(files) - FILES_LISTED} more" if len(files) > FILES_LISTED else ""
+        return f"{len(files)} files of one Glue run: {listed}{more}"
     load = load_of(context)
     if load and load.get("source_uri"):
         return str(load["source_uri"])
@@ -49,8 +55,22 @@ def file_of(context: Mapping[str, Any]) -> str:
     return "(all files of the run)"
 
 
+def group_files(context: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The load dicts of a group task (``group`` argument of the load DAG's ``load_file`` tasks,
+    ``csv2ddb.load.groups``), in load order; empty for any other task."""
+    task = context.get("task")
+    for group in ((getattr(task, "op_kwargs", None) or {}).get("group"), getattr(task, "group", None)):
+        if isinstance(group, Mapping) and isinstance(group.get("files"), list):
+            return [f for f in group["files"] if isinstance(f, Mapping)]
+    return []
+
+
 def load_of(context: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The load dict of a per-file task (``load`` argument of a @task or of the Glue operator)."""
+    """The load dict of a per-file task (``load`` argument of a @task or of the Glue operator, or
+    the one file of a group task); None for a group of several files (each has its own undo)."""
+    files = group_files(context)
+    if files:
+        return files[0] if len(files) == 1 else None
     task = context.get("task")
     for load in ((getattr(task, "op_kwargs", None) or {}).get("load"), getattr(task, "load", None)):
         if isinstance(load, Mapping):
@@ -60,6 +80,8 @@ def load_of(context: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def load_run_id_of(context: Mapping[str, Any]) -> str | None:
     """The load run id a failing task worked on (its items carry it), if it worked on one file."""
+    if len(group_files(context)) > 1:
+        return None  # several loads: the run's note says how to roll back each one not verified
     load = load_of(context)
     if load and load.get("run_id"):
         return str(load["run_id"])
@@ -160,6 +182,12 @@ def record_quality(record: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
+def declared_checks(load: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A load's checks declaration (its plan's canonical JSON text), or None."""
+    checks = load.get("checks")
+    return json.loads(checks) if isinstance(checks, str) and checks else None
+
+
 def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
     """The alert's lines about the data (:func:`quality_lines`), read where the failing task's
     load left them: a per-file task's manifest (``manifests/<run>.json``), else, for a load DAG's
@@ -167,14 +195,21 @@ def quality_of(context: Mapping[str, Any], settings: Settings) -> list[str]:
     fails the alert: an error becomes a line saying so."""
     ti = context["ti"]
     try:
+        files = group_files(context)
+        if len(files) > 1:  # a group task: each file's own manifest, named
+            return [
+                line
+                for load in files
+                for line in quality_lines(
+                    stored_manifest.fetch(settings, str(load["run_id"]))[0] or {},
+                    declared_checks(load),
+                    file=str(load.get("key")),
+                )
+            ]
         run_id = load_run_id_of(context)
         if run_id:
             manifest, _ = stored_manifest.fetch(settings, run_id)
-            load = load_of(context) or {}
-            declared = (
-                json.loads(load["checks"]) if isinstance(load.get("checks"), str) and load["checks"] else None
-            )
-            return quality_lines(manifest or {}, declared)
+            return quality_lines(manifest or {}, declared_checks(load_of(context) or {}))
         load_dag = ti.dag_id == DAG_ID_LOAD or ti.dag_id.startswith(f"{DAG_ID_LOAD}__")
         if load_dag and ti.task_id == SUMMARY_TASK:
             from csv2ddb.history import audit

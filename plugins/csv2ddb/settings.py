@@ -18,7 +18,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import csv2ddb_core
-from csv2ddb_core.contract import ENGINE_NAMES, STAGING_PREFIX, WRITE_OVERWRITE, ArgumentError, KeySchema
+from csv2ddb_core.contract import (
+    ENGINE_NAMES,
+    GROUPS_PREFIX,
+    STAGING_PREFIX,
+    WRITE_OVERWRITE,
+    ArgumentError,
+    KeySchema,
+)
 from csv2ddb_core.options import (
     check_options,
     key_schema_from,
@@ -197,13 +204,24 @@ class Settings:
     )
     glue_max_concurrent_runs: int = setting(
         16,
-        "must exceed 1: one mapped Glue task per file",
+        "must exceed 1: one mapped Glue task per group of files",
     )
     # GlueJobOperator(verbose=True) reads CloudWatch log group names the emulator does not
     # return; keep it off locally.
     glue_verbose: bool = setting(
         False,
         "stream CloudWatch logs into the task log (off locally: the emulator lacks log group names)",
+    )
+    # A group run loads several files of a DAG run in one Python-shell Glue run (docs/dags.md):
+    # one start instead of one per file, each file still its own load.
+    group_max_files: int = setting(
+        64,
+        "at most this many files in one Glue run (a group); 1 = one run per file",
+    )
+    group_max_bytes: int = setting(
+        256 * 1024 * 1024,
+        "at most this many source bytes in one Glue run (a group); a larger file runs alone",
+        shown="`268435456` (256 MiB)",
     )
     write_concurrency: int = setting(
         8,
@@ -473,6 +491,9 @@ class Settings:
             )
         if self.import_min_bytes < 0:
             raise ValueError(f"{ENV_PREFIX}IMPORT_MIN_BYTES must be 0 or more, got {self.import_min_bytes}")
+        for name in ("group_max_files", "group_max_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be 1 or more, got {getattr(self, name)}")
         if self.count_method not in COUNT_METHODS:
             raise ValueError(
                 f"{ENV_PREFIX}COUNT_METHOD must be one of {COUNT_METHODS}, got {self.count_method!r}"
@@ -540,6 +561,10 @@ class Settings:
 
     def manifest_key(self, run_id: str) -> str:
         return f"{self.manifests_prefix}{run_id}.json"
+
+    def group_key(self, group_id: str) -> str:
+        """Where a group run's file list goes (``csv2ddb_core.group``), beside the manifests."""
+        return f"{self.manifests_prefix}{GROUPS_PREFIX}{group_id}.json"
 
     def rejected_key_prefix(self, run_id: str) -> str:
         return f"{self.rejected_prefix}{run_id}/"

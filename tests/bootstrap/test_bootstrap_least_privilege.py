@@ -81,7 +81,7 @@ def allowed(call: Callable[[], Any]) -> bool:
     return True
 
 
-def test_glue_role_reads_raw_writes_manifests_and_rejects_and_nothing_else(auth_stack: AuthStack) -> None:
+def test_glue_role_reads_raw_and_manifests_writes_manifests_and_rejects(auth_stack: AuthStack) -> None:
     s = auth_stack.settings
     s3 = auth_stack.as_role(s.glue_role_name, "s3")
     assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key="raw/in.csv"))
@@ -90,7 +90,14 @@ def test_glue_role_reads_raw_writes_manifests_and_rejects_and_nothing_else(auth_
     assert allowed(lambda: s3.put_object(Bucket=s.bucket, Key="rejected/run-1/rows.csv", Body=b"x"))
     assert allowed(lambda: s3.list_objects_v2(Bucket=s.bucket, Prefix="raw/"))
 
-    assert not allowed(lambda: s3.get_object(Bucket=s.bucket, Key="manifests/old.json"))
+    # A group run (csv2ddb_core.group) reads its group file and, to skip the files a first attempt
+    # loaded, their stored manifests: so the role now reads the JSON under manifests/ (before groups
+    # it read nothing there). Nothing else under manifests/: not the key lists.
+    assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key="manifests/run-1.json"))
+    s3.put_object(Bucket=s.bucket, Key="manifests/groups/g-1.json", Body=b"[]")
+    assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key="manifests/groups/g-1.json"))
+    s3.put_object(Bucket=s.bucket, Key="manifests/run-1.keys.jsonl.gz", Body=b"x")
+    assert not allowed(lambda: s3.get_object(Bucket=s.bucket, Key="manifests/run-1.keys.jsonl.gz"))
     assert not allowed(lambda: s3.get_object(Bucket=s.bucket, Key="scripts/other.py"))
     assert not allowed(lambda: s3.put_object(Bucket=s.bucket, Key="raw/new.csv", Body=b"x"))
     assert not allowed(lambda: s3.put_object(Bucket=s.bucket, Key=s.script_key, Body=b"x"))

@@ -21,6 +21,7 @@ IDENTITY = {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/tester"}
 # The only wildcards allowed, each because AWS offers nothing narrower (see policies.py):
 ALLOWED_WILDCARDS = [
     r"arn:aws:s3:::p1-data/(raw|rejected|manifests|staging|processed)/\*",  # objects under one prefix
+    r"arn:aws:s3:::p1-data/manifests/\*\.json",  # the JSON under manifests/ (not the key lists)
     r"arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/\*(:log-stream:\*)?",  # Glue names them
     r"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/p1-trigger:\*",  # per-run streams
     r"arn:aws:secretsmanager:us-east-1:123456789012:secret:p1/airflow-api-\?\?\?\?\?\?",  # random suffix
@@ -84,6 +85,9 @@ def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifes
         "arn:aws:s3:::p1-data/manifests/*",
         "arn:aws:s3:::p1-data/staging/*",
     ]
+    # a group run reads its group file and the files' stored manifests: JSON under manifests/ only
+    assert by_sid["ReadGroupFilesAndManifests"]["Action"] == ["s3:GetObject"]
+    assert by_sid["ReadGroupFilesAndManifests"]["Resource"] == ["arn:aws:s3:::p1-data/manifests/*.json"]
     assert by_sid["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [
         "raw/*",
         "rejected/*",

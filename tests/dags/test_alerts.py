@@ -229,3 +229,32 @@ def test_the_summary_alert_knows_the_load_dags_summary_task(monkeypatch: pytest.
     ti = SimpleNamespace(dag_id="csv2ddb_load", run_id="m", task_id="resolve_inputs", map_index=-1)
     context = {"ti": ti, "task": SimpleNamespace(op_kwargs={}), "params": {}, "exception": None}
     assert alerts.quality_of(context, SETTINGS) == []
+
+
+def test_alert_of_a_group_names_its_files_and_each_file_its_failed_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group task (csv2ddb.load.groups) works on several loads: the alert names them, reads each
+    file's own manifest, and gives no single undo hint (the run's note has one per file)."""
+    asked = _fetching(monkeypatch, MANIFEST)
+    files = [
+        {"source_uri": f"s3://b/raw/{n}.csv", "key": f"raw/{n}.csv", "run_id": f"m__{n}", "checks": ""}
+        for n in range(7)
+    ]
+    ti = SimpleNamespace(dag_id="csv2ddb_load", run_id="m", task_id="load_file.verify", map_index=0)
+    for task in (
+        SimpleNamespace(op_kwargs={"group": {"group_id": "g", "files": files}}),  # the bulk verify
+        SimpleNamespace(group={"group_id": "g", "files": files}, load={}, script_args={}),  # run_glue
+    ):
+        context = {"ti": ti, "task": task, "exception": RuntimeError("x")}
+        _, body = alerts.failure_message(context, alerts.quality_of(context, SETTINGS))
+        assert "File:     7 files of one Glue run: s3://b/raw/0.csv, " in body
+        assert "s3://b/raw/4.csv and 2 more" in body
+        assert "Undo:" not in body
+        assert "raw/6.csv" in body  # named on its failed checks' line
+    assert asked == [f"m__{n}" for n in range(7)] * 2
+    # a group of one is that file's task, with its undo hint
+    one = SimpleNamespace(op_kwargs={"group": {"group_id": "g", "files": files[:1]}})
+    _, body = alerts.failure_message({"ti": ti, "task": one, "exception": RuntimeError("x")})
+    assert "File:     s3://b/raw/0.csv" in body
+    assert "run_id=m__0" in body

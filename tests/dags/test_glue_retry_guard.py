@@ -9,7 +9,7 @@ proven here against the emulator's real Glue job runs):
   retry starts a second run next to the first (test 2): synchronous mode on 3.3 does not tag
   runs with ``--airflow_task_uuid``, so there is nothing to find them by.
 * ``GuardedGlueJobOperator`` looks for an active run carrying this load's ``--run_id`` first
-  and waits for it instead (test 3).
+  and waits for it instead (test 3); a group run's retry finds it by ``--group_id`` (test 4).
 
 Why stand-ins for the task instance and the state store: staging a worker that dies at exactly
 that point needs control no local Airflow run gives. The stand-ins implement only what the
@@ -164,3 +164,21 @@ def test_guarded_operator_waits_for_the_running_load_instead(slow_job: dict[str,
     # Another load of the same job (another --run_id) is not mistaken for this one.
     other = operator(GuardedGlueJobOperator, slow_job["job_name"], "load-4")
     assert other.submit_job(context(StandInTaskInstance(try_number=1), store)) != run_1
+
+
+def test_guarded_operator_finds_a_group_run_by_its_group_id(slow_job: dict[str, Any]) -> None:
+    """A group run (csv2ddb.load.groups) carries no ``--run_id``: its retry finds it by ``--group_id``."""
+    from csv2ddb.load.glue_run import GuardedGlueJobOperator
+
+    def group_operator(group_id: str) -> Any:
+        op = operator(GuardedGlueJobOperator, slow_job["job_name"], "unused")
+        op.script_args = {"--group_id": group_id, "--files": f"s3://b/manifests/groups/{group_id}.json"}
+        return op
+
+    store = DictStateStore()
+    run_1 = group_operator("group-5").submit_job(context(StandInTaskInstance(try_number=1), store))
+    assert state_of(slow_job, run_1) in ("STARTING", "RUNNING")  # ... and the worker dies
+    assert group_operator("group-5").execute(context(StandInTaskInstance(try_number=2), store)) == run_1
+    assert [r["Id"] for r in runs(slow_job)] == [run_1]
+    # Another group is not mistaken for this one.
+    assert group_operator("group-6").submit_job(context(StandInTaskInstance(try_number=1), store)) != run_1

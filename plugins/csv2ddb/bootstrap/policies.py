@@ -87,6 +87,14 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 ],
             },
             {
+                # A group run (csv2ddb_core.group) reads its group file (manifests/groups/<id>.json)
+                # and, to skip what a first attempt loaded, each file's stored manifest.
+                "Sid": "ReadGroupFilesAndManifests",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{bucket}/{s.manifests_prefix}*.json"],
+            },
+            {
                 # Listing is a bucket-level action; the condition limits it to our prefixes.
                 "Sid": "ListOwnPrefixes",
                 "Effect": "Allow",

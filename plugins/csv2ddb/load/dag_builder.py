@@ -1,8 +1,9 @@
 """The ONE wiring of a load DAG, shared by the generic ``csv2ddb_load`` and every dataset's
 ``csv2ddb_load__<name>``: choose the source (a scheduled run waits for its day's partition),
-resolve and plan the files with their tables ensured, then per file its steps (a batch file: the
-Glue task and verify; a file planned as an import: stage, import, batch-instead and verify), and a
-summary that fails the run unless every file is verified.
+resolve and plan the files with their tables ensured, then the steps of each group of batch files
+(``load.groups``: ONE Glue run for the group, then verify of every file of it) and of each file
+planned as an import (stage, import, batch-instead and verify), and a summary that fails the run
+unless every file is verified.
 
 A dataset DAG differs only in what it is handed: its dataset (which fixes the table, keys,
 options and CSV dialect, so the form asks for none of them), its schedule, owner and tags, and
@@ -11,6 +12,7 @@ the asset its verified loads emit. Building a DAG makes no AWS call and reads no
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,18 +22,19 @@ from csv2ddb_core.contract import CSV_SUFFIX
 
 from csv2ddb import alerts
 from csv2ddb.datasets.spec import Dataset
-from csv2ddb.load import glue_run, steps
-from csv2ddb.load.glue_task import BatchInsteadOperator, LoadFileGlueOperator, StageFileOperator
+from csv2ddb.load import glue_run, groups, steps
+from csv2ddb.load.glue_task import BatchInsteadOperator, GroupGlueOperator, StageFileOperator
 from csv2ddb.load.import_table import ImportLoadOperator
 from csv2ddb.load.trigger_form import load_params
 from csv2ddb.settings import Settings, load_settings
 
-GROUP = "load_file"  # a batch file's steps
+GROUP = "load_file"  # the steps of a group of batch files (load.groups)
 IMPORT_GROUP = "import_file"  # the steps of a file planned as an import (a new table)
 START_DATE = datetime(2024, 1, 1)
 IMPORT_STEPS = ("stage", "import_table", "batch_instead")
 IMPORTS_KEY = "imports"  # resolve_inputs' XCom of the files planned as imports
 BASE_TAGS = ("csv2ddb", "load", "s3", "dynamodb", "glue")
+log = logging.getLogger(__name__)
 
 
 def table_asset(table: str) -> Asset:
@@ -100,13 +103,16 @@ def build_load_dag(
         @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         def resolve_inputs(params: Any = None, dag_run: Any = None, ds: Any = None, ti: Any = None) -> list:
             """The run's files, and their tables ensured (one task: each is a process start). Returns
-            the batch files (``load_file`` maps over them); the files planned as imports go to
-            ``import_files`` under the XCom key ``imports``."""
+            the batch files in groups, one Glue run each (``load_file`` maps over them); the files
+            planned as imports go to ``import_files`` under the XCom key ``imports``."""
             cfg = load_settings()
             request = steps.plan(params, dag_run.run_type, ds, cfg, dataset)
             batch, imports = steps.by_path(steps.prepare(request, dag_run.run_id, cfg, dag_run.dag_id))
             ti.xcom_push(key=IMPORTS_KEY, value=imports)
-            return batch
+            grouped = groups.group_loads(batch, dag_run.run_id, cfg)
+            for group in grouped:
+                log.info("group %s: %d file(s)", group["group_id"], len(group["files"]))
+            return grouped
 
         @task
         def import_files(imports: Any) -> list:
@@ -115,11 +121,12 @@ def build_load_dag(
             return imports
 
         @task(trigger_rule=TriggerRule.ALL_DONE)
-        def verify(load: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> dict:
-            """Count check and audit record of one batch file, whatever the Glue task did."""
+        def verify(group: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> list:
+            """Verify in bulk: count check and audit record of every file of a group, whatever its
+            Glue task did."""
             run_glue = f"{GROUP}.run_glue"
-            return steps.verify(
-                load, load_settings(), ti, dag_run, steps.Done((run_glue,), (run_glue,)), params
+            return steps.verify_group(
+                group, load_settings(), ti, dag_run, steps.Done((run_glue,), (run_glue,)), params
             )
 
         @task(task_id="verify", trigger_rule=TriggerRule.ALL_DONE)
@@ -131,11 +138,11 @@ def build_load_dag(
             return steps.verify(load, load_settings(), ti, dag_run, done, params)
 
         @task_group(group_id=GROUP)
-        def load_file(load: dict) -> None:
-            run_glue = LoadFileGlueOperator(
-                task_id="run_glue", load=load, **glue_run.operator_kwargs(settings)
+        def load_file(group: dict) -> None:
+            run_glue = GroupGlueOperator(
+                task_id="run_glue", group=group, **glue_run.operator_kwargs(settings)
             )
-            run_glue >> verify(load)
+            run_glue >> verify(group)
 
         @task_group(group_id=IMPORT_GROUP)
         def import_file(load: dict) -> None:
@@ -163,12 +170,15 @@ def build_load_dag(
         def summarize(batch: Any, imports: Any, dag_run: Any = None) -> dict:
             """Set the DAG-run note; fail the run unless every file is verified (read from the audit
             table). Succeeding, it emits the table's asset event (dataset DAGs)."""
-            loads = None if batch is None and imports is None else [*(batch or []), *(imports or [])]
+            if batch is None and imports is None:
+                loads = None
+            else:
+                loads = [*(f for group in batch or [] for f in groups.files_of(group)), *(imports or [])]
             return steps.finish(loads, dag_run.dag_id, dag_run.run_id, load_settings())
 
         resolved: Any = resolve_inputs()  # its return value; resolved[key]: its XCom of that key
         to_import = import_files(resolved[IMPORTS_KEY])
-        per_batch_file = load_file.expand(load=resolved)
+        per_batch_file = load_file.expand(group=resolved)
         per_import_file = import_file.expand(load=to_import)
         choose_source() >> [wait_for_partition, resolved]
         wait_for_partition >> resolved

@@ -8,8 +8,9 @@ JobRunId in ``task_state_store`` *after* ``StartJobRun`` returns and reconnects 
 does not cover (a) a worker that dies between StartJobRun and that store write, (b) a context
 without ``task_state_store`` (it then only warns), and in synchronous mode on 3.3 it does not
 tag runs with ``--airflow_task_uuid``, so nothing else can find the run. Our runs carry
-``--run_id`` (one per DAG run and file): before submitting, :class:`GuardedGlueJobOperator`
-looks for an active run of the job with this ``--run_id`` and waits for it instead.
+``--run_id`` (one per DAG run and file), a group run ``--group_id`` (``csv2ddb.load.groups``): before
+submitting, :class:`GuardedGlueJobOperator` looks for an active run of the job with this id and
+waits for it instead.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.sdk.exceptions import AirflowFailException
-from csv2ddb_core.contract import RUN_ID_ARG, STATUS_FAILED, ManifestError
+from csv2ddb_core.contract import GROUP_ID_ARG, RUN_ID_ARG, STATUS_FAILED, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb import stored_manifest
 from csv2ddb.engines import (
@@ -87,15 +88,16 @@ def stack_arguments(plan: FilePlan, settings: Settings, engine: str) -> dict[str
     return {**default_arguments(settings, engine), **plan.zone_arguments()}
 
 
-def find_active_run(glue: Any, job_name: str, run_id: str, max_pages: int = 10) -> tuple[str, str] | None:
-    """(JobRunId, state) of a STARTING/RUNNING/... run of ``job_name`` carrying ``--run_id run_id``."""
+def find_active_run(
+    glue: Any, job_name: str, run_id: str, max_pages: int = 10, arg: str = RUN_ID_ARG
+) -> tuple[str, str] | None:
+    """(JobRunId, state) of a STARTING/RUNNING/... run of ``job_name`` whose argument ``arg`` is
+    ``run_id`` (a load's ``--run_id``, or a group run's ``--group_id``)."""
     request: dict[str, Any] = {"JobName": job_name, "MaxResults": 200}
     for _ in range(max_pages):
         response = glue.get_job_runs(**request)
         for run in response.get("JobRuns", []):
-            if (run.get("Arguments") or {}).get(RUN_ID_ARG) == run_id and run.get(
-                "JobRunState"
-            ) in ACTIVE_STATES:
+            if (run.get("Arguments") or {}).get(arg) == run_id and run.get("JobRunState") in ACTIVE_STATES:
                 return run["Id"], run["JobRunState"]
         if not response.get("NextToken"):
             return None
@@ -124,25 +126,34 @@ class GuardedGlueJobOperator(GlueJobOperator):
             if refused is None:
                 raise  # no account of a refusal: a crash or an AWS hiccup, which a retry may fix
             raise AirflowFailException(
-                f"{exc}: the job refused the file before its first write ({refused}); a retry "
+                f"{exc}: the job refused its input before the first write ({refused}); a retry "
                 "would read the same object version and fail the same way, so none is made"
             ) from exc
 
-    def refused_input(self) -> str | None:
-        """The stored manifest's error when the failed run wrote nothing because of its input
-        (``nothing_written``: over the tolerance, a failed file check, a bad header...), else None.
-        The job pins the object version, so such a failure is the same on every retry."""
+    def run_ids(self) -> list[str]:
+        """The load run ids this task's Glue run loads: one file's (a group's: every file's)."""
         run_id = (self.script_args or {}).get(RUN_ID_ARG)
-        if not run_id:
-            return None
-        try:
-            manifest, where = stored_manifest.fetch(load_settings(), run_id)
-        except ManifestError as exc:
-            self.log.warning("the failed run's manifest is unreadable, so the task may retry: %s", exc)
-            return None
-        if manifest and manifest.get("status") == STATUS_FAILED and manifest.get("nothing_written"):
-            return str(manifest.get("error") or f"see {where}")
-        return None
+        return [run_id] if run_id else []
+
+    def refused_input(self) -> str | None:
+        """Why the failed run's input was refused, when every file it did not load was refused
+        before its first write (its stored manifest ``nothing_written``: over the tolerance, a failed
+        file check, a bad header...), else None. The job pins the object version, so such a failure
+        is the same on every retry; a file that failed otherwise, or left no manifest, may load on a
+        retry (which skips the files already loaded)."""
+        refused = []
+        for run_id in self.run_ids():
+            try:
+                manifest, where = stored_manifest.fetch(load_settings(), run_id)
+            except ManifestError as exc:
+                self.log.warning("the failed run's manifest is unreadable, so the task may retry: %s", exc)
+                return None
+            if manifest and manifest.get("status") == STATUS_SUCCEEDED:
+                continue
+            if not (manifest and manifest.get("status") == STATUS_FAILED and manifest.get("nothing_written")):
+                return None
+            refused.append(str(manifest.get("error") or f"see {where}"))
+        return "; ".join(refused) or None
 
     def use_engine(self, engine: str, settings: Settings) -> None:
         """Point this task at the engine's Glue job, with that job's stack arguments."""
@@ -163,13 +174,15 @@ class GuardedGlueJobOperator(GlueJobOperator):
         return params
 
     def submit_job(self, context: Any) -> str:
-        run_id = (self.script_args or {}).get(RUN_ID_ARG)
+        # A group run is found by its group id, a one-file run by its load's run id.
+        arg = GROUP_ID_ARG if GROUP_ID_ARG in (self.script_args or {}) else RUN_ID_ARG
+        run_id = (self.script_args or {}).get(arg)
         if run_id:
-            found = find_active_run(self.hook.conn, self.job_name, run_id)
+            found = find_active_run(self.hook.conn, self.job_name, run_id, arg=arg)
             if found:
                 job_run_id, state = found
                 self.log.info(
-                    "Glue run %s of job %s is already %s for load %s: waiting for it instead of "
+                    "Glue run %s of job %s is already %s for %s: waiting for it instead of "
                     "starting a second run",
                     job_run_id,
                     self.job_name,

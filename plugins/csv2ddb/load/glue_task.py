@@ -1,6 +1,7 @@
 """The Glue tasks of one file, built from the file's plan (``load``, a ``FilePlan.to_xcom`` dict).
 
-A batch file is two tasks: :class:`LoadFileGlueOperator` (the job writes the table), then verify.
+A group of batch files (``csv2ddb.load.groups``) is two tasks: :class:`GroupGlueOperator` (one Glue
+run writes the table for every file of the group), then verify (every file of the group).
 A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
 DynamoDB JSON), the import step (``import_table.ImportStepOperator``), :class:`BatchInsteadOperator`
 (runs only when the import step handed over a batch plan: another load created the table first),
@@ -18,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk.exceptions import AirflowSkipException
 
 from csv2ddb import tables
+from csv2ddb.load import groups
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import BATCH_PLAN_KEY, staged_manifest, taken
@@ -44,6 +47,42 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
     def execute(self, context: Any) -> str | None:
         self.script_args = script_args(self.load, load_settings())
         return super().execute(context)
+
+
+class GroupGlueOperator(GuardedGlueJobOperator):
+    """ONE Glue run for a group of batch files (``group``: a dict from ``resolve_inputs``).
+
+    A group of one file is that file's run, with its single-file arguments (and its engine: a Spark
+    file is always alone). A larger group first writes its group file to S3 (``--files``; the
+    provider's ``S3Hook``), then starts one Python-shell run carrying ``--group_id``, by which a
+    retry finds a run still active instead of starting a second one. The job loads only what is not
+    done, so a retried group does not load a file twice.
+    """
+
+    template_fields: Sequence[str] = (*GuardedGlueJobOperator.template_fields, "group")
+
+    def __init__(self, *, group: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.group = group
+
+    def execute(self, context: Any) -> str | None:
+        settings = load_settings()
+        files = groups.files_of(self.group)
+        if len(files) == 1:
+            self.load = files[0]
+            self.script_args = script_args(self.load, settings)
+            return super().execute(context)
+        key = settings.group_key(str(self.group["group_id"]))
+        S3Hook(aws_conn_id=self.aws_conn_id).load_string(
+            groups.group_file(self.group), key, bucket_name=settings.bucket, replace=True
+        )
+        location = f"s3://{settings.bucket}/{key}"
+        self.log.info("group %s: %d files in one Glue run (%s)", self.group["group_id"], len(files), location)
+        self.script_args = groups.group_script_args(self.group, location, settings)
+        return super().execute(context)
+
+    def run_ids(self) -> list[str]:
+        return [str(load["run_id"]) for load in groups.files_of(self.group)]
 
 
 class StageFileOperator(LoadFileGlueOperator):

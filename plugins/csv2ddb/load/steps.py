@@ -18,14 +18,20 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.secrets_manager import SecretsManagerHook
 from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.checks import history_of, with_history
-from csv2ddb_core.contract import LOAD_IMPORT, LOAD_METHOD_REASON, STATUS_FAILED, ManifestError
+from csv2ddb_core.contract import (
+    LOAD_IMPORT,
+    LOAD_METHOD_REASON,
+    STATUS_FAILED,
+    STATUS_SUCCEEDED,
+    ManifestError,
+)
 
 from csv2ddb import stored_manifest, tables, write_options
 from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, file_plan, inputs
+from csv2ddb.load import counts, file_plan, groups, inputs
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
 from csv2ddb.provider_clients import dynamodb_client
@@ -282,14 +288,30 @@ def verify(
     during the check is recorded as ``failed`` too, then raised so the task retries (a successful
     retry overwrites the record).
     """
-    glue_run = done.glue_run(ti)
-    loaded = done.loaded(ti)
+    return verify_file(load, settings, ti, dag_run, done.loaded(ti), done.glue_run(ti), params)
+
+
+def verify_file(
+    load: Mapping[str, Any],
+    settings: Settings,
+    ti: Any,
+    dag_run: Any,
+    loaded: bool | None,
+    glue_run: str | None,
+    params: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`verify` of one file once its steps' outcome is known: ``loaded`` (None: as the file's
+    own manifest says, for a file of a group run), ``glue_run`` (its Glue JobRunId), and ``extra``
+    audit fields (a group's id)."""
     planned = (load.get("options") or {}).get("load_method")
     method = count_method(params, settings)
     result: counts.Verification | None = None
     manifest: dict[str, Any] | None = None
     try:
         manifest, where = stored_manifest.fetch(settings, load["run_id"])
+        if loaded is None:  # a group run fails when one file does: each file's manifest says
+            loaded = (manifest or {}).get("status") == STATUS_SUCCEEDED
         # Staged, then imported: the manifest says what ran (an auto import may have written in
         # batches after all, when another load created its table first).
         imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
@@ -307,15 +329,79 @@ def verify(
         status, error = audit.STATUS_FAILED, str(exc)
     except Exception as exc:
         why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
-        _record(load, settings, ti, dag_run, glue_run, manifest, None, audit.STATUS_FAILED, why)
+        _record(load, settings, ti, dag_run, glue_run, manifest, None, audit.STATUS_FAILED, why, extra)
         raise
     # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
     # failure is recorded and alerted, never raised: it leaves this status alone.
     analytics = audit_fields(settings, load, manifest, status) if settings.processed else None
-    rec = _record(load, settings, ti, dag_run, glue_run, manifest, result, status, error, analytics)
+    rec = _record(
+        load,
+        settings,
+        ti,
+        dag_run,
+        glue_run,
+        manifest,
+        result,
+        status,
+        error,
+        {**(extra or {}), **(analytics or {})},
+    )
     if loaded and status != audit.STATUS_VERIFIED:
         raise AirflowFailException(f"{load['source_uri']}: {error}")
     return rec
+
+
+def verify_group(
+    group: Mapping[str, Any],
+    settings: Settings,
+    ti: Any,
+    dag_run: Any,
+    done: Done,
+    params: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Verify in bulk: check and record every file of a group run (``csv2ddb.load.groups``), each
+    with :func:`verify_file` and its own audit record carrying the group id and the shared Glue
+    JobRunId; return the records.
+
+    A file is loaded when the group's Glue task succeeded or, when it failed, when the file's own
+    manifest says so: a failed file is recorded ``failed`` with its manifest's reason while the
+    group's other files are checked and verified. Every file is recorded before this task fails:
+    without retries when a file is not verified, with them (raising the first) when an AWS error
+    kept a check from running.
+    """
+    glue_run = done.glue_run(ti)
+    whole = done.loaded(ti) or None  # the run succeeded: every file is loaded; else each manifest says
+    files = groups.files_of(group)
+    extra = {"group_id": group["group_id"], "group_files": len(files)}
+    records: list[dict[str, Any]] = []
+    failed: list[str] = []
+    errors: list[Exception] = []
+    for load in files:
+        try:
+            rec = verify_file(load, settings, ti, dag_run, whole, glue_run, params, extra)
+        except AirflowFailException as exc:
+            failed.append(str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 -- recorded failed by verify_file; raised after all are recorded
+            log.error("%s: count check could not run: %s", load["source_uri"], exc)
+            errors.append(exc)
+            continue
+        records.append(rec)
+        if rec["status"] != audit.STATUS_VERIFIED:
+            failed.append(f"{load['source_uri']}: {rec['status']} ({rec.get('error')})")
+    log.info(
+        "group %s: %d of %d file(s) verified",
+        group["group_id"],
+        len(files) - len(failed) - len(errors),
+        len(files),
+    )
+    if errors:
+        raise errors[0]
+    if failed:
+        raise AirflowFailException(
+            f"{len(failed)} of {len(files)} file(s) not verified:\n" + "\n".join(failed)
+        )
+    return records
 
 
 def import_failure(manifest: Mapping[str, Any]) -> str:
@@ -336,7 +422,7 @@ def _record(
     result: counts.Verification | None,
     status: str,
     error: str | None,
-    analytics: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     rec = audit.build_record(
         dag_id=ti.dag_id,
@@ -352,7 +438,7 @@ def _record(
         manifest=manifest,
         items_counted=result.items_counted if result else None,
         error=error,
-        extra={**(check_fields(result) if result else {}), **(analytics or {})} or None,
+        extra={**(check_fields(result) if result else {}), **(fields or {})} or None,
     )
     audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
     log.info("audit record written to %s: %s", settings.audit_table, rec)
