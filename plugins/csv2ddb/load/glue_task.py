@@ -3,7 +3,7 @@
 A group of batch files (``csv2ddb.load.groups``) is two tasks: :class:`GroupGlueOperator` (one Glue
 run writes the table for every file of the group), then verify (every file of the group).
 A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
-DynamoDB JSON), the import step (``import_table.ImportStepOperator``), :class:`BatchInsteadOperator`
+DynamoDB JSON), the import step (``import_table.ImportLoadOperator``), :class:`BatchInsteadOperator`
 (runs only when the import step handed over a batch plan: another load created the table first),
 then verify. Each step is its own task: a retry repeats that step only, and each step's log, state
 and duration are its own in the Airflow UI.
@@ -32,7 +32,8 @@ from csv2ddb.settings import load_settings
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
-    """``GuardedGlueJobOperator`` for one load (``load``: a dict from ``resolve_inputs``).
+    """``GuardedGlueJobOperator`` for one file's plan (``load``: ``FilePlan.to_xcom``, from
+    ``import_files`` or the import step's hand-over); the base of the import path's Glue steps.
 
     ``load`` is a template field only so that Airflow resolves it (an XCom, or the mapped task
     group's argument) before ``execute``; a resolved XCom value is not Jinja-rendered.

@@ -135,9 +135,11 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         load = self.load
         options = load.get("options") or {}
         client = dynamodb_client(settings)
-        if staged_manifest(load, settings) is None and tables.describe(client, load["table"]) is not None:
-            raise taken(load["table"])  # the staging step found the table made and staged nothing
-        manifest = read_manifest(load, settings)
+        manifest = staged_manifest(load, settings)
+        if manifest is None:
+            if tables.describe(client, load["table"]) is not None:
+                raise taken(load["table"])  # the staging step found the table made and staged nothing
+            manifest = read_manifest(load, settings)  # fails, saying why nothing is staged
         spec = write_options.table_spec(settings, load["table"], options)
         if not manifest.get("rows_written"):
             # Nothing staged (a header-only file, or every row rejected within tolerance): there
