@@ -6,7 +6,8 @@ account has them (docs/checks.md), it also says which checks failed and why, the
 duplicate keys, and a key taken only because a column is named ``id``: from the file's manifest
 for a per-file task, from the run's audit records for the run's summary. The topic is the one
 the bootstrap creates (``settings.alerts_topic_name``); its ARN is derived from the account and
-region of the Airflow AWS connection, so no ARN is configured twice.
+region of the Airflow AWS connection, so no ARN is configured twice. A load's failed analytics
+step (which never fails its task) is alerted here too: ``publish_analytics_failure``.
 """
 
 from __future__ import annotations
@@ -257,3 +258,21 @@ def on_failure(context: Mapping[str, Any]) -> None:
     except Exception:
         subject, body = failure_message(context)
         log.exception("could not publish the failure alert to SNS; the alert was:\n%s\n%s", subject, body)
+
+
+def publish_analytics_failure(settings: Settings, table: str, run_id: str, error: str) -> None:
+    """Publish a load's failed analytics step (``csv2ddb.analytics.step``) to the alerts topic; a
+    failed publish is logged, not raised: the DynamoDB load stays verified either way."""
+    from airflow.providers.amazon.aws.hooks.sns import SnsHook
+
+    subject = f"[csv2ddb] analytics failed: {table}"[:100]
+    body = (
+        f"The analytics step of load {run_id} into {table} failed "
+        f"(the DynamoDB load stays verified):\n{error}"
+    )
+    try:
+        SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(
+            topic_arn(settings), body, subject=subject
+        )
+    except Exception:
+        log.exception("could not publish the analytics alert; it was:\n%s\n%s", subject, body)

@@ -34,10 +34,17 @@ def test_the_zone_is_on_by_default_and_the_setting_turns_it_off() -> None:
 
 # The AWS service each client of the analytics side reaches: boto3 clients by name, provider hooks
 # by class.
-HOOK_SERVICES = {"AthenaHook": "athena", "GlueCatalogHook": "glue", "SnsHook": "sns", "S3Hook": "s3"}
+HOOK_SERVICES = {
+    "AthenaHook": "athena",
+    "GlueCatalogHook": "glue",
+    "SnsHook": "sns",
+    "S3Hook": "s3",
+    "StsHook": "sts",
+}
 ANALYTICS_SOURCES = [
     *sorted((REPO / "plugins" / "csv2ddb" / "analytics").glob("*.py")),
     *sorted((REPO / "plugins" / "csv2ddb" / "bootstrap").glob("analytics_*.py")),
+    REPO / "plugins" / "csv2ddb" / "alerts.py",  # the analytics step's failure alert (SNS)
 ]
 
 

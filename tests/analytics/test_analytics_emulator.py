@@ -17,7 +17,8 @@ import pytest
 from csv2ddb.analytics import athena, metrics
 from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
-from csv2ddb.analytics.step import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED, analyze_load
+from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED
+from csv2ddb.analytics.step import analyze_load
 from csv2ddb.analytics.zone_rollback import remove_processed, remove_processed_of_load
 from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
 from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries

@@ -10,7 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.history.audit import build_record, put_record
+from csv2ddb.history.audit import Outcome, build_record, put_record
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
@@ -73,10 +74,12 @@ def seed_history(ddb: Any, settings: Settings, table: str, counts: list[int]) ->
         }
         manifest = {"rows_read": rows, "rows_written": rows, "rows_rejected": 0, "rows_duplicate": 0}
         record = build_record(
-            dag_id="csv2ddb_load", dag_run_id=f"seed-{i}", run_type="manual", triggered_by="test",
-            load=load, status="verified", glue_job_name="seed", glue_job_run_id=None,
-            manifest=manifest, items_counted=rows, error=None,
-        )  # fmt: skip
+            RunStamp("csv2ddb_load", f"seed-{i}", "manual", "test"),
+            load,
+            Outcome("verified", None, manifest, rows),
+            "seed",
+            None,
+        )
         put_record(ddb, settings.audit_table, record)
 
 

@@ -8,9 +8,10 @@ import json
 from dataclasses import replace
 
 import pytest
-from csv2ddb.history.audit import build_record, check_failures_text
+from csv2ddb.history.audit import Outcome, build_record, check_failures_text
 from csv2ddb.load.file_plan import FilePlan, SourceObject
 from csv2ddb.load.trigger_form import InvalidLoadRequest, load_params, plan_request
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.run_notes import format_note
 from csv2ddb.settings import load_settings
 from csv2ddb.ui.table_rows import checks_of
@@ -99,10 +100,17 @@ MANIFEST = {
 def test_the_audit_record_note_and_page_carry_the_quality_fields() -> None:
     load = {"source_uri": "s3://b/raw/x.csv", "run_id": "r", "table": "t", "bucket": "b", "key": "raw/x.csv"}
     record = build_record(
-        dag_id="csv2ddb_load", dag_run_id="d", run_type="manual", triggered_by="me", load=load,
-        status="failed", glue_job_name="j", glue_job_run_id=None, manifest=MANIFEST, items_counted=None,
-        error="Glue job failed: 3 row(s) rejected ...; 2 of them conflicting_duplicate: ...",
-    )  # fmt: skip
+        RunStamp("csv2ddb_load", "d", "manual", "me"),
+        load,
+        Outcome(
+            "failed",
+            "Glue job failed: 3 row(s) rejected ...; 2 of them conflicting_duplicate: ...",
+            MANIFEST,
+            None,
+        ),
+        "j",
+        None,
+    )
     assert record["duplicates_conflicting"] == 2
     assert record["duplicates_exact"] == 1
     assert record["on_conflict"] == "reject"

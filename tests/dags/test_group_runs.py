@@ -152,7 +152,7 @@ def test_bulk_verify_records_every_file_before_it_fails(
     error in one file's check is recorded and raised only once every file is recorded (the task
     retries); the retry records the whole group again and fails, without retries, on the bad file."""
     from botocore.exceptions import ClientError
-    from csv2ddb.load import groups, steps
+    from csv2ddb.load import groups, steps, verdict
     from csv2ddb.load.file_plan import FilePlan, SourceObject
     from csv2ddb_core.cli import main
     from csv2ddb_core.contract import load_run_id
@@ -185,7 +185,7 @@ def test_bulk_verify_records_every_file_before_it_fails(
     ti = SimpleNamespace(dag_id="csv2ddb_load", run_id=dag_run_id, map_index=0, xcom_pull=lambda **_: None)
     dag_run = SimpleNamespace(run_type="manual", logical_date=None, triggering_user_name="tester")
     done = steps.Done(("load_file.run_glue",), ("load_file.run_glue",))  # no XCom: the run failed
-    check = steps.check
+    check = verdict.check
 
     def flaky(load: Any, *args: Any) -> Any:
         if load["run_id"] == loads[0]["run_id"]:
@@ -194,7 +194,7 @@ def test_bulk_verify_records_every_file_before_it_fails(
             )
         return check(load, *args)
 
-    monkeypatch.setattr(steps, "check", flaky)
+    monkeypatch.setattr(verdict, "check", flaky)
     with pytest.raises(ClientError, match="slow down"):
         steps.verify_group(group, stack, ti, dag_run, done)
     first = {r["run_id"]: r for r in audit_records(ddb, stack, dag_run_id)}
@@ -203,7 +203,7 @@ def test_bulk_verify_records_every_file_before_it_fails(
     assert "above the tolerance" in first[loads[1]["run_id"]]["error"]
     assert {r["group_id"] for r in first.values()} == {group["group_id"]}
 
-    monkeypatch.setattr(steps, "check", check)  # the task's retry
+    monkeypatch.setattr(verdict, "check", check)  # the task's retry
     with pytest.raises(Exception, match="1 of 3 file\\(s\\) not verified") as failed:
         steps.verify_group(group, stack, ti, dag_run, done)
     assert type(failed.value).__name__ == "AirflowFailException"  # no retries

@@ -16,7 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.history.audit import build_record, from_item, put_record
+from csv2ddb.history.audit import Outcome, build_record, from_item, put_record
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import Settings
 from csv2ddb_core.contract import load_run_id
 from csv2ddb_dev.datasets import write_flights_csv
@@ -239,17 +240,11 @@ def test_rollback_dag_undoes_a_load_and_refuses_to_do_it_twice(
     )
     assert job.returncode == 0, job.stderr[-3000:]
     record = build_record(
-        dag_id="csv2ddb_load",
-        dag_run_id=load_run,
-        run_type="manual",
-        triggered_by="tester",
-        load=load,
-        status="verified",
-        glue_job_name=stack.glue_job_name,
-        glue_job_run_id=None,
-        manifest=json.loads(job.stdout),
-        items_counted=20,
-        error=None,
+        RunStamp("csv2ddb_load", load_run, "manual", "tester"),
+        load,
+        Outcome("verified", None, json.loads(job.stdout), 20),
+        stack.glue_job_name,
+        None,
     )
     put_record(ddb, stack.audit_table, record)
     assert items_of_run(ddb, stack.table, record["run_id"]) == 20

@@ -14,6 +14,7 @@ from csv2ddb.history import audit
 from csv2ddb.load import counts
 from csv2ddb.load.inputs import resolve_inputs
 from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import Settings
 from csv2ddb.tables import TableSchemaMismatch, TableSpec, ensure_table, items_table_spec
 from csv2ddb_core.contract import KEYS_SUFFIX
@@ -231,23 +232,22 @@ def test_audit_history_and_cli(
     ensure_table(ddb, audit_table_spec(stack_settings), delay_seconds=0.2)
     for n, key in enumerate(["raw/a.csv", "raw/b.csv"]):
         rec = audit.build_record(
-            dag_id="csv2ddb_load",
-            dag_run_id=f"manual__{n}",
-            run_type="manual",
-            triggered_by="alice",
-            load={"run_id": f"r{n}", "bucket": "b", "key": key, "source_uri": f"s3://b/{key}", "table": "t"},
-            status=audit.STATUS_VERIFIED,
-            glue_job_name="j",
-            glue_job_run_id=f"jr_{n}",
-            manifest={
-                "rows_read": 5,
-                "rows_written": 5,
-                "rows_rejected": 0,
-                "rows_duplicate": 0,
-                "seconds": 0.5,
-            },
-            items_counted=5,
-            error=None,
+            RunStamp("csv2ddb_load", f"manual__{n}", "manual", "alice"),
+            {"run_id": f"r{n}", "bucket": "b", "key": key, "source_uri": f"s3://b/{key}", "table": "t"},
+            audit.Outcome(
+                audit.STATUS_VERIFIED,
+                None,
+                {
+                    "rows_read": 5,
+                    "rows_written": 5,
+                    "rows_rejected": 0,
+                    "rows_duplicate": 0,
+                    "seconds": 0.5,
+                },
+                5,
+            ),
+            "j",
+            f"jr_{n}",
         )
         audit.put_record(ddb, stack_settings.audit_table, rec)
     assert [r["source_key"] for r in audit.history(ddb, stack_settings.audit_table)] == [

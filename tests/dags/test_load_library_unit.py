@@ -12,6 +12,7 @@ from csv2ddb.history import audit
 from csv2ddb.history.audit_cli import render_table
 from csv2ddb.load import counts, glue_run
 from csv2ddb.load.trigger_form import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import load_settings
 from csv2ddb_core.contract import MAX_RUN_ID_LENGTH, load_run_id, sanitize
 from hypothesis import given
@@ -216,22 +217,21 @@ def test_manifest_that_is_not_json_is_a_manifest_error() -> None:
 # --- audit records ------------------------------------------------------------------------------------
 def test_audit_record_round_trips_through_dynamodb_types() -> None:
     rec = audit.build_record(
-        dag_id="csv2ddb_load",
-        dag_run_id="manual__x",
-        run_type="manual",
-        triggered_by="alice",
-        load={**LOAD, "etag": "e", "size": 123, "version_id": None, "reject_tolerance": "0"},
-        status=audit.STATUS_VERIFIED,
-        glue_job_name="j",
-        glue_job_run_id="jr_1",
-        manifest={
-            **manifest(),
-            "seconds": 1.25,
-            "rows_per_second": 8.0,
-            "started_at": "2026-01-01T00:00:00Z",
-        },
-        items_counted=7,
-        error=None,
+        RunStamp("csv2ddb_load", "manual__x", "manual", "alice"),
+        {**LOAD, "etag": "e", "size": 123, "version_id": None, "reject_tolerance": "0"},
+        audit.Outcome(
+            audit.STATUS_VERIFIED,
+            None,
+            {
+                **manifest(),
+                "seconds": 1.25,
+                "rows_per_second": 8.0,
+                "started_at": "2026-01-01T00:00:00Z",
+            },
+            7,
+        ),
+        "j",
+        "jr_1",
     )
     assert "source_version_id" not in rec
     assert "error" not in rec

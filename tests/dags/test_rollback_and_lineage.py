@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from csv2ddb.history import audit, rollback
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb.tables import audit_table_spec, ensure_table, items_table_spec
 from csv2ddb_dev.emulator import Emulator
@@ -113,17 +114,11 @@ def world(emulator: Emulator) -> Iterator[World]:
         "table": settings.table,
     }
     record = audit.build_record(
-        dag_id=DAG_ID_LOAD,
-        dag_run_id="manual__r1",
-        run_type="manual",
-        triggered_by="tester",
-        load=load,
-        status=audit.STATUS_VERIFIED,
-        glue_job_name=settings.glue_job_name,
-        glue_job_run_id=None,
-        manifest=r1,
-        items_counted=ROWS,
-        error=None,
+        RunStamp(DAG_ID_LOAD, "manual__r1", "manual", "tester"),
+        load,
+        audit.Outcome(audit.STATUS_VERIFIED, None, r1, ROWS),
+        settings.glue_job_name,
+        None,
     )
     audit.put_record(ddb, settings.audit_table, record)
     try:

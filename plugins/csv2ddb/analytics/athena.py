@@ -14,6 +14,7 @@ from csv2ddb_core.contract import ATTR_LOAD_RUN_ID
 from csv2ddb_core.processed import DATASET, LOAD_DATE
 
 from csv2ddb.analytics.config import Analytics
+from csv2ddb.analytics.status import COUNT_MISMATCH, RECONCILED
 
 POLL_SECONDS = 1  # the hook's default is 30 s; a count over one partition takes about a second
 
@@ -70,15 +71,23 @@ def count_sql(cfg: Analytics, table: str, load_date: str, run_id: str) -> str:
 
 
 def reconcile(cfg: Analytics, table: str, load_date: str, run_id: str, rows_written: int) -> dict[str, Any]:
-    """The Athena count of this load's rows, and whether it equals ``rows_written``."""
+    """The Athena count of this load's rows, whether it equals ``rows_written``, and the analytics
+    status that follows: ``reconciled``, or ``count_mismatch`` with why."""
     result = run(cfg, count_sql(cfg, table, load_date, run_id))
     count = int(result.rows[0][0] or 0)
-    return {
+    fields: dict[str, Any] = {
         "athena_count": count,
         "athena_matches": count == rows_written,
         "athena_query_id": result.query_id,
         "athena_seconds": result.seconds,
+        "analytics_status": RECONCILED if count == rows_written else COUNT_MISMATCH,
     }
+    if count != rows_written:
+        fields["analytics_error"] = (
+            f"Athena counted {count} row(s) of run {run_id} in {cfg.database}.{cfg.items_table(table)}, "
+            f"the load wrote {rows_written}"
+        )
+    return fields
 
 
 def saved_queries(cfg: Analytics) -> dict[str, tuple[str, str]]:

@@ -21,11 +21,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from csv2ddb.alerts import publish_analytics_failure
 from csv2ddb.analytics.athena import reconcile
 from csv2ddb.analytics.catalog import register_load
 from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.analytics.metrics import publish_load
-from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, OFF, RECONCILED, SKIPPED
+from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, OFF, SKIPPED
 from csv2ddb.history.audit import STATUS_VERIFIED
 from csv2ddb.settings import Settings
 
@@ -45,10 +46,8 @@ def _figure(manifest: Any, name: str) -> Any:
     return manifest.get(name) if isinstance(manifest, Mapping) else getattr(manifest, name, None)
 
 
-def catalog_and_athena(
-    cfg: Analytics, table: str, run_id: str, rows_written: int, zone: Mapping[str, Any]
-) -> dict:
-    """Register the load's partitions, then count its rows with Athena."""
+def zone_fields(zone: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit record keeps of the processed zone the job wrote."""
     fields: dict[str, Any] = {
         "processed_location": zone.get("location"),
         "processed_rows": zone.get("rows"),
@@ -56,14 +55,6 @@ def catalog_and_athena(
     }
     if zone.get("coerced"):
         fields["processed_coerced"] = dict(zone["coerced"])
-    fields.update(register_load(cfg, table, zone))
-    fields.update(reconcile(cfg, table, zone["load_date"], run_id, rows_written))
-    fields["analytics_status"] = RECONCILED if fields["athena_matches"] else COUNT_MISMATCH
-    if not fields["athena_matches"]:
-        fields["analytics_error"] = (
-            f"Athena counted {fields['athena_count']} row(s) of run {run_id} in {fields['catalog_table']}, "
-            f"the load wrote {rows_written}"
-        )
     return fields
 
 
@@ -90,16 +81,17 @@ def analyze_load(
         elif zone.get("error"):
             fields.update(analytics_status=FAILED, analytics_error=str(zone["error"]))
         else:
-            fields.update(
-                catalog_and_athena(cfg, table, run_id, int(_figure(manifest, "rows_written") or 0), zone)
-            )
+            rows_written = int(_figure(manifest, "rows_written") or 0)
+            fields.update(zone_fields(zone))
+            fields.update(register_load(cfg, table, zone))
+            fields.update(reconcile(cfg, table, zone["load_date"], run_id, rows_written))
     except Exception as exc:  # reported and alerted: the DynamoDB load stays verified
         log.exception("analytics of run %s failed", run_id)
         fields.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
     # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
     fields["analytics_seconds"] = round(time.monotonic() - started, 3)
     if fields["analytics_status"] in (FAILED, COUNT_MISMATCH):
-        alert(settings, table, run_id, fields["analytics_error"])
+        publish_analytics_failure(settings, table, run_id, fields["analytics_error"])
     return fields
 
 
@@ -108,25 +100,6 @@ def _as_dict(manifest: Any) -> Mapping[str, Any] | None:
         return None
     to_dict = getattr(manifest, "to_dict", None)
     return to_dict() if callable(to_dict) else None
-
-
-def alert(settings: Settings, table: str, run_id: str, error: str) -> None:
-    """Publish the analytics failure to the alerts topic; a failed publish is logged, not raised."""
-    from airflow.providers.amazon.aws.hooks.sns import SnsHook
-
-    from csv2ddb.alerts import topic_arn
-
-    subject = f"[csv2ddb] analytics failed: {table}"[:100]
-    body = (
-        f"The analytics step of load {run_id} into {table} failed "
-        f"(the DynamoDB load stays verified):\n{error}"
-    )
-    try:
-        SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(
-            topic_arn(settings), body, subject=subject
-        )
-    except Exception:
-        log.exception("could not publish the analytics alert; it was:\n%s\n%s", subject, body)
 
 
 def audit_fields(settings: Settings, load: Mapping[str, Any], manifest: Any, status: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from csv2ddb_core.contract import LOAD_METHOD_REASON
 
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.tables import (
     AUDIT_BY_DATASET,
     AUDIT_BY_FILE,
@@ -63,32 +64,38 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one file's load ended, as its audit record tells it (decided by the verify step,
+    ``csv2ddb.load.verdict``): the status and why, the job's manifest, and the count check's figures
+    (``items_counted``; ``check``: its method, seconds and overwritten keys)."""
+
+    status: str
+    error: str | None = None
+    manifest: Mapping[str, Any] | None = None
+    items_counted: int | None = None
+    check: Mapping[str, Any] = field(default_factory=dict)
+
+
 def build_record(
-    *,
-    dag_id: str,
-    dag_run_id: str,
-    run_type: str,
-    triggered_by: str | None,
+    run: RunStamp,
     load: Mapping[str, Any],
-    status: str,
+    outcome: Outcome,
     glue_job_name: str,
     glue_job_run_id: str | None,
-    manifest: Mapping[str, Any] | None,
-    items_counted: int | None,
-    error: str | None,
-    logical_date: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A flat record; manifest timings and figures are copied under ``load_*`` / ``rows_*``;
-    ``extra`` adds fields (e.g. the count check's method, seconds and overwritten keys)."""
+    """A flat record of one file of one DAG run; manifest timings and figures are copied under
+    ``load_*`` / ``rows_*``; ``extra`` adds fields (e.g. the analytics step's, a group's id)."""
+    manifest = outcome.manifest
     record: dict[str, Any] = {
-        "dag_run_id": dag_run_id,
+        "dag_run_id": run.dag_run_id,
         "source": load["source_uri"],
-        "dag_id": dag_id,
+        "dag_id": run.dag_id,
         "run_id": load["run_id"],
-        "run_type": run_type,
-        "triggered_by": triggered_by,
-        "logical_date": logical_date,
+        "run_type": run.run_type,
+        "triggered_by": run.triggered_by,
+        "logical_date": run.logical_date,
         "table": load["table"],
         "source_bucket": load["bucket"],
         "source_key": load["key"],
@@ -101,11 +108,11 @@ def build_record(
         # How the file was to be read and written, as planned (csv2ddb.load.file_plan).
         "write_options": dict(load.get("options") or {}) or None,
         "csv_options": dict(load.get("csv_options") or {}) or None,
-        "status": status,
+        "status": outcome.status,
         "glue_job_name": glue_job_name,
         "glue_job_run_id": glue_job_run_id,
-        "items_counted": items_counted,
-        "error": error,
+        "items_counted": outcome.items_counted,
+        "error": outcome.error,
         "recorded_at": utc_now(),
     }
     for name in MANIFEST_FIELDS:
@@ -117,6 +124,7 @@ def build_record(
         }
         record[target.get(name, name)] = value
     record.update(quality_fields(manifest or {}))
+    record.update(outcome.check)
     record.update(extra or {})
     return {k: v for k, v in record.items() if v is not None}
 

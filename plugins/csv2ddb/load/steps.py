@@ -21,7 +21,6 @@ from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import (
     LOAD_IMPORT,
     LOAD_METHOD_REASON,
-    STATUS_FAILED,
     STATUS_SUCCEEDED,
     ManifestError,
 )
@@ -31,11 +30,11 @@ from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.engines import PYTHONSHELL, job_name
 from csv2ddb.history import audit
-from csv2ddb.load import counts, file_plan, groups, inputs
+from csv2ddb.load import counts, file_plan, groups, inputs, verdict
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
 from csv2ddb.provider_clients import dynamodb_client
-from csv2ddb.run_identity import run_type_name, triggered_by
+from csv2ddb.run_identity import RunStamp
 from csv2ddb.run_notes import format_note, try_set_note
 from csv2ddb.settings import DAG_ID_LOAD, Settings
 from csv2ddb.tables import audit_table_spec
@@ -178,61 +177,6 @@ def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:
     return str(method)
 
 
-def check(
-    load: Mapping[str, Any], manifest: dict[str, Any] | None, where: str, settings: Settings, method: str
-) -> counts.Verification:
-    """Verify one load whose Glue run succeeded: its manifest, then the table (see csv2ddb.load.counts)."""
-    if manifest is None:
-        raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
-    result = counts.verify_load(
-        manifest,
-        dict(load),
-        dynamodb_client(settings, pool=settings.key_read_threads + 2),
-        where,
-        s3=S3Hook(aws_conn_id=settings.aws_conn_id).get_conn(),
-        method=method,
-        workers=settings.key_read_threads,
-        segments=settings.scan_segments,
-    )
-    log.info(
-        "%s: read %s = written %s + rejected %s + duplicate %s + skipped %s; %s (%s check, %.2fs)",
-        load["source_uri"],
-        result.rows_read,
-        result.rows_written,
-        result.rows_rejected,
-        result.rows_duplicate,
-        result.rows_skipped,
-        counts.describe(result),
-        result.method,
-        result.check_seconds or 0.0,
-    )
-    return result
-
-
-def glue_failure(manifest: Mapping[str, Any] | None) -> str:
-    """Why a file whose Glue task did not succeed has no verification."""
-    if manifest is not None and manifest.get("status") == STATUS_FAILED:
-        return f"Glue job failed: {manifest.get('error')}"
-    return "the load did not reach the count check (Glue task or an earlier step failed; see its log)"
-
-
-def check_fields(result: counts.Verification) -> dict[str, Any]:
-    """What the audit record keeps of a check beyond ``items_counted``."""
-    fields: dict[str, Any] = {
-        "count_method": result.method,
-        "check_seconds": result.check_seconds,
-        "keys_checked": result.keys_checked,
-    }
-    if result.method == counts.BY_KEYS:
-        fields |= {
-            "items_overwritten": result.items_overwritten,
-            "items_missing": result.items_missing,
-            "items_stale": result.items_stale,
-            "overwritten_by": result.overwritten_by or None,
-        }
-    return fields
-
-
 @dataclass(frozen=True)
 class Done:
     """Where the verify step of a file learns how its steps ended (task ids of its group).
@@ -303,51 +247,37 @@ def verify_file(
 ) -> dict[str, Any]:
     """:func:`verify` of one file once its steps' outcome is known: ``loaded`` (None: as the file's
     own manifest says, for a file of a group run), ``glue_run`` (its Glue JobRunId), and ``extra``
-    audit fields (a group's id)."""
-    planned = (load.get("options") or {}).get("load_method")
+    audit fields (a group's id). The manifest is read, the outcome judged (``load.verdict``), the
+    analytics step run, and the record written, in that order and once each."""
     method = count_method(params, settings)
-    result: counts.Verification | None = None
+    run = RunStamp.of(ti, dag_run)
     manifest: dict[str, Any] | None = None
+    retry: Exception | None = None
     try:
         manifest, where = stored_manifest.fetch(settings, load["run_id"])
         if loaded is None:  # a group run fails when one file does: each file's manifest says
             loaded = (manifest or {}).get("status") == STATUS_SUCCEEDED
-        # Staged, then imported: the manifest says what ran (an auto import may have written in
-        # batches after all, when another load created its table first).
-        imports = (manifest or {}).get("load_method", planned) == LOAD_IMPORT
-        if loaded:
-            result = check(load, manifest, where, settings, method)
-            status = audit.STATUS_VERIFIED if result.ok else audit.STATUS_COUNT_MISMATCH
-            error = None if result.ok else counts.mismatch(result)
-        elif imports and manifest and manifest.get("status") == "succeeded":
-            status, error = audit.STATUS_FAILED, import_failure(manifest)
-        else:
-            status, error = audit.STATUS_FAILED, glue_failure(manifest)
-        if status == audit.STATUS_VERIFIED and imports and manifest:
-            log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
+        outcome = verdict.judge(load, manifest, where, loaded, settings, method)
     except ManifestError as exc:
-        status, error = audit.STATUS_FAILED, str(exc)
-    except Exception as exc:
+        outcome = audit.Outcome(audit.STATUS_FAILED, str(exc), manifest)
+    except Exception as exc:  # noqa: BLE001 -- an AWS error: recorded failed below, then raised (retries)
         why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
-        _record(load, settings, ti, dag_run, glue_run, manifest, None, audit.STATUS_FAILED, why, extra)
-        raise
+        outcome, retry = audit.Outcome(audit.STATUS_FAILED, why, manifest), exc
+    if outcome.status == audit.STATUS_VERIFIED and manifest and manifest.get("load_method") == LOAD_IMPORT:
+        log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
     # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
     # failure is recorded and alerted, never raised: it leaves this status alone.
-    analytics = audit_fields(settings, load, manifest, status) if settings.processed else None
-    rec = _record(
-        load,
-        settings,
-        ti,
-        dag_run,
-        glue_run,
-        manifest,
-        result,
-        status,
-        error,
-        {**(extra or {}), **(analytics or {})},
-    )
-    if loaded and status != audit.STATUS_VERIFIED:
-        raise AirflowFailException(f"{load['source_uri']}: {error}")
+    analyzed = settings.processed and retry is None
+    analytics = audit_fields(settings, load, manifest, outcome.status) if analyzed else {}
+    # The job named is the engine's that ran (the manifest says; a run without one was the default's).
+    job = job_name(settings, str((manifest or {}).get("engine") or PYTHONSHELL))
+    rec = audit.build_record(run, load, outcome, job, glue_run, {**(extra or {}), **analytics})
+    audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
+    log.info("audit record written to %s: %s", settings.audit_table, rec)
+    if retry is not None:
+        raise retry
+    if loaded and outcome.status != audit.STATUS_VERIFIED:
+        raise AirflowFailException(f"{load['source_uri']}: {outcome.error}")
     return rec
 
 
@@ -402,51 +332,6 @@ def verify_group(
             f"{len(failed)} of {len(files)} file(s) not verified:\n" + "\n".join(failed)
         )
     return records
-
-
-def import_failure(manifest: Mapping[str, Any]) -> str:
-    staged = (manifest.get("staging") or {}).get("location")
-    return (
-        f"the file was staged ({manifest.get('rows_written')} items at {staged}, kept for inspection) "
-        "but ImportTable did not complete it: see the import task's log for the import ARN and counts"
-    )
-
-
-def _record(
-    load: Mapping[str, Any],
-    settings: Settings,
-    ti: Any,
-    dag_run: Any,
-    glue_run: str | None,
-    manifest: Mapping[str, Any] | None,
-    result: counts.Verification | None,
-    status: str,
-    error: str | None,
-    fields: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    rec = audit.build_record(
-        dag_id=ti.dag_id,
-        dag_run_id=ti.run_id,
-        run_type=run_type_name(getattr(dag_run, "run_type", "")),
-        triggered_by=triggered_by(dag_run),
-        logical_date=_iso(getattr(dag_run, "logical_date", None)),
-        load=load,
-        status=status,
-        # The job of the engine that ran (the manifest says; a run without one was the default's).
-        glue_job_name=job_name(settings, str((manifest or {}).get("engine") or PYTHONSHELL)),
-        glue_job_run_id=glue_run,
-        manifest=manifest,
-        items_counted=result.items_counted if result else None,
-        error=error,
-        extra={**(check_fields(result) if result else {}), **(fields or {})} or None,
-    )
-    audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
-    log.info("audit record written to %s: %s", settings.audit_table, rec)
-    return rec
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else None
 
 
 def summarize(records: Sequence[Mapping[str, Any]], expected: int) -> tuple[str, list[str]]:
