@@ -113,7 +113,11 @@ class BatchWriter:
         self.submitted = 0
         self.error: Optional[BaseException] = None
         self._closed = False
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        # check_circular=False: items are trees of dicts built by RowBuilder, never cycles; the same
+        # bytes for about a quarter less encoding CPU (no id() bookkeeping per attribute dict).
+        self._encode = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), check_circular=False
+        ).encode
         self._sender = sender_of(client)  # the job's own client only: its threads' connections
         self._body_hook: Optional[PreEncodedBody] = None
         self._body_event = ""
