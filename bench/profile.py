@@ -1,7 +1,7 @@
 """Profile csv2ddb's Glue job on a real load (all threads, CPU only) and name the hot spots.
 
     python -m bench.profile [--rows 50000 | --file flights | --file big] [--server emulator|sink]
-                            [--write-concurrency 8]
+                            [--write-concurrency 8] [--tree OTHER_WORKTREE]
 
 Loads the file with the job script run directly under ``py-spy`` (it samples every thread: the
 writer threads are where requests are encoded and sent), against its own emulator or the null
@@ -58,7 +58,10 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dedupe index", ("keys.py:DedupeIndex.add",)),
     ("build items (type cells, hash ids)", ("rows.py:RowBuilder._build",)),
     ("encode request bodies (json)", ("writer.py:BatchWriter._encode_body", "encoder.py:JSONEncoder.encode")),
-    ("HTTP send/receive (urllib3, http.client)", ("connectionpool.py:HTTPConnectionPool.urlopen",)),
+    (
+        "HTTP send/receive (urllib3 or the job's sender, http.client)",
+        ("connectionpool.py:HTTPConnectionPool.urlopen", "sender.py:KeepAliveSender.__call__"),
+    ),
     ("botocore: serialize, sign, events, parse", ("client.py:BaseClient._make_api_call",)),
     ("read + parse CSV", ("source.py:read_records", "source.py:S3ObjectStream.readinto")),
     ("writer threads: batching, retry bookkeeping", ("writer.py:BatchWriter._worker",)),
@@ -163,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-concurrency", type=int, default=8)
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--job-arg", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument(
+        "--tree", type=Path, help="profile another source tree's job script (a git worktree: before/after)"
+    )
     args = parser.parse_args(argv)
+    script = args.tree.resolve() / "glue" / job.JOB_PATH.name if args.tree else job.JOB_PATH
 
     stamp = datetime.now(UTC).strftime(data.RUN_STAMP)
     run_dir = data.CACHE_DIR / f"profile-{stamp}"
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = run_dir / "job.collapsed.txt"
     argv_job = [
         sys.executable,
-        str(job.JOB_PATH),
+        str(script),
         *("--source_bucket", bucket, "--source_key", key, "--table", table),
         *("--run_id", f"profile-{stamp}", "--write_concurrency", str(args.write_concurrency)),
     ]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 from typing import Any, Optional, Tuple
 
 import boto3
 import botocore
+import botocore.session
 from botocore.config import Config
 
+from csv2ddb_core import sender
 from csv2ddb_core.contract import JOB_VERSION, JobArgs
+
+LOG = logging.getLogger("csv2ddb.clients")
 
 
 def fixed_user_agent() -> str:
@@ -31,11 +36,14 @@ def make_clients(args: JobArgs) -> Tuple[Any, Any]:
 
     Retries are ours (bounded, jittered), so botocore's are switched off for DynamoDB; parameter
     validation is off because we build the low-level items ourselves and it costs CPU per item;
-    the User-Agent is built once (``fixed_user_agent``).
+    the User-Agent is built once (``fixed_user_agent``). Its BatchWriteItem calls are sent by
+    ``sender.install`` (a keep-alive connection per writer thread) unless a proxy or a client
+    certificate is configured.
     ``AWS_ENDPOINT_URL`` is read explicitly because Glue's older botocore ignores it; it is only set
     for the local emulator.
     """
-    session = boto3.session.Session()
+    core = botocore.session.get_session()
+    session = boto3.session.Session(botocore_session=core)
     s3 = s3_client(session)
     ddb = session.client(
         "dynamodb",
@@ -48,6 +56,9 @@ def make_clients(args: JobArgs) -> Tuple[Any, Any]:
             user_agent=fixed_user_agent(),
         ),
     )
+    declined = sender.install(ddb, ca_bundle=core.get_config_variable("ca_bundle"))
+    if declined:
+        LOG.info("BatchWriteItem sent by botocore's own HTTP stack: %s is configured", declined)
     return s3, ddb
 
 

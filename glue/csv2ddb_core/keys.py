@@ -113,21 +113,26 @@ class DedupeIndex:
             slot = (slot + 1) & mask
 
     def _grow(self) -> None:
+        """Double the table and re-insert every entry (digest and payload) with ``add``'s probing, in
+        place: the same slots ``add`` would give them, without a method call and checks per entry."""
         old = self._table
         width = self._width
-        self._bits += 1
-        self._mask = (1 << self._bits) - 1
-        self._table = bytearray(width << self._bits)
-        self._count = 0
-        view = memoryview(old)
         empty = self._EMPTY
+        self._bits += 1
+        mask = self._mask = (1 << self._bits) - 1
+        table = self._table = bytearray(width << self._bits)
+        from_bytes = int.from_bytes
         for off in range(0, len(old), width):
-            digest = bytes(view[off : off + 16])
-            if digest != empty:
-                if width == 16:
-                    self.add(digest)
-                else:
-                    self.add_payload(digest, bytes(view[off + 16 : off + width]))
+            entry = old[off : off + width]
+            if entry[:16] == empty:
+                continue
+            slot = from_bytes(entry[:8], "little") & mask
+            while True:
+                at = slot * width
+                if table[at : at + 16] == empty:
+                    table[at : at + width] = entry
+                    break
+                slot = (slot + 1) & mask
 
 
 # --- key values of a table's key schema (partition key + optional sort key, S/N/B) ---------

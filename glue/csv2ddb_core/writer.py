@@ -23,6 +23,7 @@ from csv2ddb_core.contract import R_DYNAMODB_REJECTED, RETRYABLE_ERROR_CODES, Jo
 from csv2ddb_core.keylist import KeyListWriter, key_line
 from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
+from csv2ddb_core.sender import sender_of
 
 
 @dataclass
@@ -112,7 +113,12 @@ class BatchWriter:
         self.submitted = 0
         self.error: Optional[BaseException] = None
         self._closed = False
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        # check_circular=False: items are trees of dicts built by RowBuilder, never cycles; the same
+        # bytes for about a quarter less encoding CPU (no id() bookkeeping per attribute dict).
+        self._encode = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), check_circular=False
+        ).encode
+        self._sender = sender_of(client)  # the job's own client only: its threads' connections
         self._body_hook: Optional[PreEncodedBody] = None
         self._body_event = ""
         events = getattr(getattr(client, "meta", None), "events", None)
@@ -153,6 +159,13 @@ class BatchWriter:
             raise self.error
 
     def _worker(self) -> None:
+        try:
+            self._drain()
+        finally:
+            if self._sender is not None:
+                self._sender.release()  # this thread's keep-alive connection ends with it
+
+    def _drain(self) -> None:
         while True:
             batch = self._queue.get()
             if batch is None:

@@ -325,6 +325,24 @@ def test_dedupe_index_behaves_like_a_set(digests: list[bytes]) -> None:
     assert len(index) == len(seen)
 
 
+@given(
+    st.lists(st.tuples(st.binary(min_size=16, max_size=16), st.binary(min_size=4, max_size=4)), max_size=300)
+)
+def test_dedupe_index_with_payloads_behaves_like_a_dict_keeping_the_first(
+    pairs: list[tuple[bytes, bytes]],
+) -> None:
+    """``add_payload`` across the index's grows (from 4 slots): None for a new digest, else the
+    payload stored with its first insertion, never overwritten."""
+    index = DedupeIndex(capacity_bits=2, payload=4)
+    first: dict[bytes, bytes] = {}
+    for digest, payload in pairs:
+        remapped = digest if digest != bytes(16) else bytes(15) + b"\x01"
+        assert index.add_payload(digest, payload) == first.get(remapped)
+        first.setdefault(remapped, payload)
+    assert len(index) == len(first)
+    assert all(index.add_payload(d, b"zzzz") == p for d, p in first.items())
+
+
 def test_canonical_row_is_json() -> None:
     raw = canonical_row(["z", "a"], ['say "hi"\n', "\u00e9"])
     assert json.loads(raw) == {"a": "\u00e9", "z": 'say "hi"\n'}
