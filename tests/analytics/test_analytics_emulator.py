@@ -18,7 +18,7 @@ from csv2ddb.analytics import athena, metrics
 from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
 from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, RECONCILED, SKIPPED
-from csv2ddb.analytics.step import analyze_load
+from csv2ddb.analytics.step import LoadToAnalyze, analyze_load, analyze_loads
 from csv2ddb.analytics.zone_rollback import remove_processed, remove_processed_of_load
 from csv2ddb.bootstrap.analytics_alarms import analytics_alarms
 from csv2ddb.bootstrap.analytics_athena import AthenaWorkgroup, SavedQueries
@@ -173,6 +173,36 @@ def test_a_count_mismatch_is_flagged(place: Place, stack: StackContext) -> None:
     fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
     assert fields["analytics_status"] == COUNT_MISMATCH
     assert fields["athena_count"] == 30
+
+
+def test_a_group_s_loads_are_counted_by_one_athena_query_each_judged_alone(
+    place: Place, stack: StackContext, inbox: Any
+) -> None:
+    """A group run's files (bulk verify): ONE Athena query counts every verified load of a table and
+    day; each load still gets its own status (here one claims a row more: only it mismatches and
+    alerts), a load not verified is skipped, and each carries its share of the step's seconds."""
+    cfg = analytics_config(stack.settings)
+    runs = [f"r-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    manifests = {
+        run: write_load(job_args(place.bucket, place.table, run, key=f"raw/g{n}.csv"), items_of(run, 5 + n))
+        for n, run in enumerate(runs)
+    }
+    manifests[runs[2]]["rows_written"] += 1
+    loads = [LoadToAnalyze(place.table, run, manifests[run], verified=run != runs[3]) for run in runs]
+    fields = analyze_loads(stack.settings, loads, cfg)
+    assert [fields[run]["analytics_status"] for run in runs] == [
+        RECONCILED,
+        RECONCILED,
+        COUNT_MISMATCH,
+        SKIPPED,
+    ]
+    assert [fields[run].get("athena_count") for run in runs] == [5, 6, 7, None]
+    assert len({fields[run]["athena_query_id"] for run in runs[:3]}) == 1  # one query for the three
+    assert fields[runs[0]]["partition"] == "created"
+    assert fields[runs[1]]["partition"] == "exists"  # the same day, registered once
+    assert len({fields[run]["analytics_seconds"] for run in runs}) == 1
+    alerts = inbox()
+    assert [run for run in runs if any(run in body for body in alerts)] == [runs[2]]
 
 
 def _state(stack: StackContext, name: str) -> str:

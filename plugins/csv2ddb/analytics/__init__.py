@@ -2,5 +2,6 @@
 reconciliation, CloudWatch metrics and staleness (docs/analytics.md).
 
 Plain functions over the Amazon provider's hooks, so each is testable without a scheduler; the
-DAG calls :func:`csv2ddb.analytics.step.analyze_load` once per verified file.
+DAG's verify step calls :func:`csv2ddb.analytics.step.analyze_loads` once per file, or once for
+all the files of a group run.
 """

@@ -6,6 +6,7 @@ saved queries the bootstrap stores in the workgroup.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,32 +63,49 @@ def run(cfg: Analytics, sql: str, hook: AthenaHook | None = None) -> QueryResult
     return QueryResult(query_id, rows[1:], round(time.monotonic() - began, 3))  # row 0: the header
 
 
-def count_sql(cfg: Analytics, table: str, load_date: str, run_id: str) -> str:
-    """This load's rows in the processed zone (its day's partition only: Athena scans one day)."""
+def count_sql(cfg: Analytics, table: str, load_date: str, run_ids: Sequence[str]) -> str:
+    """These loads' rows in the processed zone, per load (their day's partition only: Athena scans
+    one day)."""
+    listed = ", ".join(literal(run_id) for run_id in run_ids)
     return (
-        f"SELECT count(*) AS n FROM {quoted(cfg.database, cfg.items_table(table))} "
-        f"WHERE {LOAD_DATE} = {literal(load_date)} AND {ATTR_LOAD_RUN_ID} = {literal(run_id)}"
+        f"SELECT {ATTR_LOAD_RUN_ID}, count(*) AS n FROM {quoted(cfg.database, cfg.items_table(table))} "
+        f"WHERE {LOAD_DATE} = {literal(load_date)} AND {ATTR_LOAD_RUN_ID} IN ({listed}) "
+        f"GROUP BY {ATTR_LOAD_RUN_ID}"
     )
 
 
+def reconcile_runs(
+    cfg: Analytics, table: str, load_date: str, written: Mapping[str, int]
+) -> dict[str, dict[str, Any]]:
+    """ONE Athena query counting the rows of several loads of one table and day (a group run's
+    files: a query per file cost each file an Athena start and poll, about a second locally); per
+    run id, its count, whether it equals its ``rows_written``, and the analytics status that
+    follows: ``reconciled``, or ``count_mismatch`` with why."""
+    result = run(cfg, count_sql(cfg, table, load_date, sorted(written)))
+    counted = {str(row[0]): int(row[1] or 0) for row in result.rows}
+    catalog_table = f"{cfg.database}.{cfg.items_table(table)}"
+    out: dict[str, dict[str, Any]] = {}
+    for run_id, rows_written in written.items():
+        count = counted.get(run_id, 0)
+        fields: dict[str, Any] = {
+            "athena_count": count,
+            "athena_matches": count == rows_written,
+            "athena_query_id": result.query_id,
+            "athena_seconds": result.seconds,
+            "analytics_status": RECONCILED if count == rows_written else COUNT_MISMATCH,
+        }
+        if count != rows_written:
+            fields["analytics_error"] = (
+                f"Athena counted {count} row(s) of run {run_id} in {catalog_table}, "
+                f"the load wrote {rows_written}"
+            )
+        out[run_id] = fields
+    return out
+
+
 def reconcile(cfg: Analytics, table: str, load_date: str, run_id: str, rows_written: int) -> dict[str, Any]:
-    """The Athena count of this load's rows, whether it equals ``rows_written``, and the analytics
-    status that follows: ``reconciled``, or ``count_mismatch`` with why."""
-    result = run(cfg, count_sql(cfg, table, load_date, run_id))
-    count = int(result.rows[0][0] or 0)
-    fields: dict[str, Any] = {
-        "athena_count": count,
-        "athena_matches": count == rows_written,
-        "athena_query_id": result.query_id,
-        "athena_seconds": result.seconds,
-        "analytics_status": RECONCILED if count == rows_written else COUNT_MISMATCH,
-    }
-    if count != rows_written:
-        fields["analytics_error"] = (
-            f"Athena counted {count} row(s) of run {run_id} in {cfg.database}.{cfg.items_table(table)}, "
-            f"the load wrote {rows_written}"
-        )
-    return fields
+    """:func:`reconcile_runs` of one load."""
+    return reconcile_runs(cfg, table, load_date, {run_id: rows_written})[run_id]
 
 
 def saved_queries(cfg: Analytics) -> dict[str, tuple[str, str]]:

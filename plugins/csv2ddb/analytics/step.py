@@ -1,5 +1,7 @@
-"""The analytics step of one load: metrics always; for a verified load whose processed zone was
-written, its catalog partitions and the Athena reconciliation. One call from the verify step.
+"""The analytics step of a file's load, or of every file of a group run at once: metrics always;
+for a verified load whose processed zone was written, its catalog partitions and the Athena
+reconciliation, ONE Athena query for all the loads of one table and day. One call from the verify
+step (one per group in a bulk verify).
 
 How the two results combine (docs/analytics.md): the audit record's ``status`` stays the
 DynamoDB verification's (by the key list); this step adds ``analytics_status``:
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from csv2ddb.alerts import publish_analytics_failure
-from csv2ddb.analytics.athena import reconcile
+from csv2ddb.analytics.athena import reconcile_runs
 from csv2ddb.analytics.catalog import register_load
 from csv2ddb.analytics.config import Analytics, analytics_config
 from csv2ddb.analytics.metrics import publish_load
@@ -58,6 +61,70 @@ def zone_fields(zone: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True)
+class LoadToAnalyze:
+    """One load the analytics step looks at: its table, run id, manifest, and whether it verified."""
+
+    table: str
+    run_id: str
+    manifest: Any
+    verified: bool
+
+
+def analyze_loads(
+    settings: Settings, loads: Sequence[LoadToAnalyze], cfg: Analytics | None = None
+) -> dict[str, dict[str, Any]]:
+    """Metrics, partitions and the Athena count for several loads; per run id, the audit record's
+    ``analytics_*`` fields. The verified loads of one table and day are counted by ONE Athena query
+    (``athena.reconcile_runs``); ``analytics_seconds`` is each load's share of the step. A failure is
+    returned per load (and alerted), never raised."""
+    cfg = cfg or analytics_config(settings)
+    started = time.monotonic()
+    fields: dict[str, dict[str, Any]] = {load.run_id: {} for load in loads}
+    to_count: dict[tuple[str, str], dict[str, int]] = {}  # (table, day) -> run id -> rows written
+    for load in loads:
+        mine = fields[load.run_id]
+        manifest = load.manifest
+        try:
+            publish_load(
+                cfg,
+                load.table,
+                manifest if isinstance(manifest, Mapping) else _as_dict(manifest),
+                load.verified,
+            )
+            zone = _zone_of(manifest)
+            if not load.verified:
+                mine["analytics_status"] = SKIPPED
+            elif zone is None:
+                mine["analytics_status"] = OFF
+            elif zone.get("error"):
+                mine.update(analytics_status=FAILED, analytics_error=str(zone["error"]))
+            else:
+                mine.update(zone_fields(zone))
+                mine.update(register_load(cfg, load.table, zone))
+                rows_written = int(_figure(manifest, "rows_written") or 0)
+                to_count.setdefault((load.table, zone["load_date"]), {})[load.run_id] = rows_written
+        except Exception as exc:  # reported and alerted: the DynamoDB load stays verified
+            log.exception("analytics of run %s failed", load.run_id)
+            mine.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+    for (table, day), runs in to_count.items():
+        try:
+            for run_id, counted in reconcile_runs(cfg, table, day, runs).items():
+                fields[run_id].update(counted)
+        except Exception as exc:  # reported and alerted: the DynamoDB loads stay verified
+            log.exception("the Athena count of %d load(s) into %s failed", len(runs), table)
+            for run_id in runs:
+                fields[run_id].update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+    # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
+    share = round((time.monotonic() - started) / max(1, len(loads)), 3)
+    for load in loads:
+        mine = fields[load.run_id]
+        mine["analytics_seconds"] = share
+        if mine["analytics_status"] in (FAILED, COUNT_MISMATCH):
+            publish_analytics_failure(settings, load.table, load.run_id, mine["analytics_error"])
+    return fields
+
+
 def analyze_load(
     settings: Settings,
     table: str,
@@ -66,33 +133,8 @@ def analyze_load(
     verified: bool,
     cfg: Analytics | None = None,
 ) -> dict[str, Any]:
-    """Metrics, partitions, Athena count for one load; the audit record's ``analytics_*`` fields.
-    An analytics failure is returned (and alerted), never raised."""
-    cfg = cfg or analytics_config(settings)
-    fields: dict[str, Any] = {}
-    started = time.monotonic()
-    try:
-        publish_load(cfg, table, manifest if isinstance(manifest, Mapping) else _as_dict(manifest), verified)
-        zone = _zone_of(manifest)
-        if not verified:
-            fields["analytics_status"] = SKIPPED
-        elif zone is None:
-            fields["analytics_status"] = OFF
-        elif zone.get("error"):
-            fields.update(analytics_status=FAILED, analytics_error=str(zone["error"]))
-        else:
-            rows_written = int(_figure(manifest, "rows_written") or 0)
-            fields.update(zone_fields(zone))
-            fields.update(register_load(cfg, table, zone))
-            fields.update(reconcile(cfg, table, zone["load_date"], run_id, rows_written))
-    except Exception as exc:  # reported and alerted: the DynamoDB load stays verified
-        log.exception("analytics of run %s failed", run_id)
-        fields.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
-    # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
-    fields["analytics_seconds"] = round(time.monotonic() - started, 3)
-    if fields["analytics_status"] in (FAILED, COUNT_MISMATCH):
-        publish_analytics_failure(settings, table, run_id, fields["analytics_error"])
-    return fields
+    """:func:`analyze_loads` of one load."""
+    return analyze_loads(settings, [LoadToAnalyze(table, run_id, manifest, verified)], cfg)[run_id]
 
 
 def _as_dict(manifest: Any) -> Mapping[str, Any] | None:
@@ -102,7 +144,14 @@ def _as_dict(manifest: Any) -> Mapping[str, Any] | None:
     return to_dict() if callable(to_dict) else None
 
 
-def audit_fields(settings: Settings, load: Mapping[str, Any], manifest: Any, status: str) -> dict[str, Any]:
-    """The verify step's one call: ``analyze_load`` for a planned file (``load``: its plan) whose
-    audit ``status`` is known; the fields to add to its audit record."""
-    return analyze_load(settings, load["table"], load["run_id"], manifest, status == STATUS_VERIFIED)
+def audit_fields(
+    settings: Settings, judged: Sequence[tuple[Mapping[str, Any], Any, str]]
+) -> dict[str, dict[str, Any]]:
+    """The verify step's one call, for one file or a whole group: :func:`analyze_loads` of planned
+    files (``load``: its plan), each with its manifest and its audit ``status``; per run id, the
+    fields to add to its audit record."""
+    loads = [
+        LoadToAnalyze(load["table"], load["run_id"], manifest, status == STATUS_VERIFIED)
+        for load, manifest, status in judged
+    ]
+    return analyze_loads(settings, loads)

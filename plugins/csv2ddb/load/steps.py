@@ -8,6 +8,7 @@ retries apply.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -235,6 +236,74 @@ def verify(
     return verify_file(load, settings, ti, dag_run, done.loaded(ti), done.glue_run(ti), params)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """One file's verdict before its record: the outcome, whether the file reached the table, and an
+    AWS error that kept its check (or its record) from completing: recorded, then raised so the task
+    retries."""
+
+    load: Mapping[str, Any]
+    outcome: audit.Outcome
+    loaded: bool
+    retry: Exception | None = None
+
+
+def judge_file(load: Mapping[str, Any], settings: Settings, loaded: bool | None, method: str) -> Judged:
+    """Read the file's manifest once and judge it (``load.verdict``); ``loaded`` None: as the file's
+    own manifest says (a file of a group run: the run fails when one file does)."""
+    manifest: dict[str, Any] | None = None
+    try:
+        manifest, where = stored_manifest.fetch(settings, load["run_id"])
+        if loaded is None:
+            loaded = (manifest or {}).get("status") == STATUS_SUCCEEDED
+        outcome = verdict.judge(load, manifest, where, loaded, settings, method)
+    except ManifestError as exc:
+        return Judged(load, audit.Outcome(audit.STATUS_FAILED, str(exc), manifest), bool(loaded))
+    except Exception as exc:  # noqa: BLE001 -- an AWS error: recorded failed, then raised (retries)
+        why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
+        return Judged(load, audit.Outcome(audit.STATUS_FAILED, why, manifest), bool(loaded), exc)
+    if outcome.status == audit.STATUS_VERIFIED and manifest and manifest.get("load_method") == LOAD_IMPORT:
+        log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
+    return Judged(load, outcome, loaded)
+
+
+def verify_files(
+    files: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    ti: Any,
+    dag_run: Any,
+    loaded: bool | None,
+    glue_run: str | None,
+    params: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> list[tuple[Judged, dict[str, Any]]]:
+    """Judge every file, run the analytics step ONCE for all of them (one Athena count per table and
+    day: ``analytics.step``), then write each file's audit record; never raises for one file, so
+    every file is recorded. Each (judged, record) in order."""
+    method = count_method(params, settings)
+    run = RunStamp.of(ti, dag_run)
+    judged = [judge_file(load, settings, loaded, method) for load in files]
+    # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
+    # failure is recorded and alerted, never raised: it leaves each file's status alone.
+    checked = [(j.load, j.outcome.manifest, j.outcome.status) for j in judged if j.retry is None]
+    analytics = audit_fields(settings, checked) if settings.processed and checked else {}
+    client, audit_table = dynamodb_client(settings), audit_table_spec(settings).name
+    done: list[tuple[Judged, dict[str, Any]]] = []
+    for one in judged:
+        # The job named is the engine's that ran (the manifest says; a run without one: the default's).
+        job = job_name(settings, str((one.outcome.manifest or {}).get("engine") or PYTHONSHELL))
+        fields = {**(extra or {}), **analytics.get(str(one.load["run_id"]), {})}
+        rec = audit.build_record(run, one.load, one.outcome, job, glue_run, fields)
+        try:
+            audit.put_record(client, audit_table, rec)
+            log.info("audit record written to %s: %s", audit_table, rec)
+        except Exception as exc:  # noqa: BLE001 -- raised once every file is recorded
+            log.error("%s: the audit record was not written: %s", one.load["source_uri"], exc)
+            one = dataclasses.replace(one, retry=one.retry or exc)
+        done.append((one, rec))
+    return done
+
+
 def verify_file(
     load: Mapping[str, Any],
     settings: Settings,
@@ -243,41 +312,14 @@ def verify_file(
     loaded: bool | None,
     glue_run: str | None,
     params: Mapping[str, Any] | None = None,
-    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """:func:`verify` of one file once its steps' outcome is known: ``loaded`` (None: as the file's
-    own manifest says, for a file of a group run), ``glue_run`` (its Glue JobRunId), and ``extra``
-    audit fields (a group's id). The manifest is read, the outcome judged (``load.verdict``), the
-    analytics step run, and the record written, in that order and once each."""
-    method = count_method(params, settings)
-    run = RunStamp.of(ti, dag_run)
-    manifest: dict[str, Any] | None = None
-    retry: Exception | None = None
-    try:
-        manifest, where = stored_manifest.fetch(settings, load["run_id"])
-        if loaded is None:  # a group run fails when one file does: each file's manifest says
-            loaded = (manifest or {}).get("status") == STATUS_SUCCEEDED
-        outcome = verdict.judge(load, manifest, where, loaded, settings, method)
-    except ManifestError as exc:
-        outcome = audit.Outcome(audit.STATUS_FAILED, str(exc), manifest)
-    except Exception as exc:  # noqa: BLE001 -- an AWS error: recorded failed below, then raised (retries)
-        why = f"count check could not run (the task retries): {type(exc).__name__}: {exc}"
-        outcome, retry = audit.Outcome(audit.STATUS_FAILED, why, manifest), exc
-    if outcome.status == audit.STATUS_VERIFIED and manifest and manifest.get("load_method") == LOAD_IMPORT:
-        log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
-    # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
-    # failure is recorded and alerted, never raised: it leaves this status alone.
-    analyzed = settings.processed and retry is None
-    analytics = audit_fields(settings, load, manifest, outcome.status) if analyzed else {}
-    # The job named is the engine's that ran (the manifest says; a run without one was the default's).
-    job = job_name(settings, str((manifest or {}).get("engine") or PYTHONSHELL))
-    rec = audit.build_record(run, load, outcome, job, glue_run, {**(extra or {}), **analytics})
-    audit.put_record(dynamodb_client(settings), audit_table_spec(settings).name, rec)
-    log.info("audit record written to %s: %s", settings.audit_table, rec)
-    if retry is not None:
-        raise retry
-    if loaded and outcome.status != audit.STATUS_VERIFIED:
-        raise AirflowFailException(f"{load['source_uri']}: {outcome.error}")
+    own manifest says) and ``glue_run`` (its Glue JobRunId)."""
+    ((judged, rec),) = verify_files([load], settings, ti, dag_run, loaded, glue_run, params)
+    if judged.retry is not None:
+        raise judged.retry
+    if judged.loaded and judged.outcome.status != audit.STATUS_VERIFIED:
+        raise AirflowFailException(f"{load['source_uri']}: {judged.outcome.error}")
     return rec
 
 
@@ -290,35 +332,25 @@ def verify_group(
     params: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Verify in bulk: check and record every file of a group run (``csv2ddb.load.groups``), each
-    with :func:`verify_file` and its own audit record carrying the group id and the shared Glue
-    JobRunId; return the records.
+    with its own audit record carrying the group id and the shared Glue JobRunId, the analytics step
+    run once for the group (:func:`verify_files`); return the records.
 
     A file is loaded when the group's Glue task succeeded or, when it failed, when the file's own
     manifest says so: a failed file is recorded ``failed`` with its manifest's reason while the
     group's other files are checked and verified. Every file is recorded before this task fails:
     without retries when a file is not verified, with them (raising the first) when an AWS error
-    kept a check from running.
+    kept a check or a record from completing.
     """
-    glue_run = done.glue_run(ti)
     whole = done.loaded(ti) or None  # the run succeeded: every file is loaded; else each manifest says
     files = groups.files_of(group)
     extra = {"group_id": group["group_id"], "group_files": len(files)}
-    records: list[dict[str, Any]] = []
-    failed: list[str] = []
-    errors: list[Exception] = []
-    for load in files:
-        try:
-            rec = verify_file(load, settings, ti, dag_run, whole, glue_run, params, extra)
-        except AirflowFailException as exc:
-            failed.append(str(exc))
-            continue
-        except Exception as exc:  # noqa: BLE001 -- recorded failed by verify_file; raised after all are recorded
-            log.error("%s: count check could not run: %s", load["source_uri"], exc)
-            errors.append(exc)
-            continue
-        records.append(rec)
-        if rec["status"] != audit.STATUS_VERIFIED:
-            failed.append(f"{load['source_uri']}: {rec['status']} ({rec.get('error')})")
+    verified = verify_files(files, settings, ti, dag_run, whole, done.glue_run(ti), params, extra)
+    errors = [one.retry for one, _ in verified if one.retry is not None]
+    failed = [
+        f"{rec['source']}: {rec['status']} ({rec.get('error')})"
+        for one, rec in verified
+        if one.retry is None and rec["status"] != audit.STATUS_VERIFIED
+    ]
     log.info(
         "group %s: %d of %d file(s) verified",
         group["group_id"],
@@ -331,7 +363,7 @@ def verify_group(
         raise AirflowFailException(
             f"{len(failed)} of {len(files)} file(s) not verified:\n" + "\n".join(failed)
         )
-    return records
+    return [rec for _, rec in verified]
 
 
 def summarize(records: Sequence[Mapping[str, Any]], expected: int) -> tuple[str, list[str]]:
