@@ -31,7 +31,7 @@ from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import BATCH_PLAN_KEY, staged_manifest, taken
 from csv2ddb.provider_clients import dynamodb_client
-from csv2ddb.settings import load_settings
+from csv2ddb.settings import Settings, load_settings
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -93,7 +93,7 @@ class GroupGlueOperator(GuardedGlueJobOperator):
     def run_ids(self) -> list[str]:
         return [str(load["run_id"]) for load in groups.files_of(self.group)]
 
-    def load_in_worker(self, settings: Any) -> str:
+    def load_in_worker(self, settings: Settings) -> str:
         """Load the group inline; succeed only when every file did. As for a Glue run, a failure
         retries unless every file that failed refused its input before the first write (its manifest
         ``nothing_written``), and a retry loads only the files not done."""
