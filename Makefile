@@ -40,6 +40,7 @@ bench: setup  ## benchmark csv2ddb vs the emulator's ceiling and peers (flights 
 	@$(PY) -m bench.modes
 	@$(PY) -m bench.spark_engine
 	@$(PY) -m bench.spark_dag
+	@$(PY) -m bench.many_files
 
 bench-quick: setup  ## the benchmark on a 20k-row flights slice (a few minutes); results under .cache/bench/
 	@bash bench/setup.sh

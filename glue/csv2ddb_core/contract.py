@@ -37,7 +37,10 @@ GROUPS_PREFIX = "groups/"  # group files are stored at <manifest prefix>groups/<
 # one spec for each, and ``CSV2DDB_ENGINE`` takes one of them or "auto".
 ENGINE_PYTHONSHELL = "pythonshell"
 ENGINE_SPARK = "spark"
-ENGINE_NAMES = (ENGINE_PYTHONSHELL, ENGINE_SPARK)
+# A small file loaded by this same core inside the Airflow worker, without a Glue run (the DAG's
+# csv2ddb.load.inline); its manifest says so.
+ENGINE_INLINE = "inline"
+ENGINE_NAMES = (ENGINE_PYTHONSHELL, ENGINE_SPARK, ENGINE_INLINE)
 
 # --- item attributes -------------------------------------------------------------------------
 HASH_KEY = "id"

@@ -25,6 +25,7 @@ import botocore.exceptions
 
 from csv2ddb_core.args import OPTIONAL_ARGS, REQUIRED_ARGS, parse_job_args, resolve_options
 from csv2ddb_core.contract import (
+    ENGINE_PYTHONSHELL,
     FILES_ARG,
     STATUS_SUCCEEDED,
     ArgumentError,
@@ -123,7 +124,7 @@ def stored_success(s3: Any, args: JobArgs) -> Optional[Manifest]:
     return None
 
 
-def load_one(args: JobArgs, s3: Any, ddb: Any) -> Outcome:
+def load_one(args: JobArgs, s3: Any, ddb: Any, engine: str = ENGINE_PYTHONSHELL) -> Outcome:
     """Load one file of the group unless a stored manifest says it is done; print its manifest."""
     done = stored_success(s3, args)
     if done is not None:
@@ -131,7 +132,7 @@ def load_one(args: JobArgs, s3: Any, ddb: Any) -> Outcome:
             "%s: skipped, run %s already succeeded (%s)", args.source_uri, args.run_id, args.manifest_key
         )
         return Outcome(args.run_id, args.source_uri, SKIPPED)
-    manifest = run(args, s3, ddb)
+    manifest = run(args, s3, ddb, engine)
     print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)
     if manifest.succeeded:
         LOG.info(
@@ -142,16 +143,23 @@ def load_one(args: JobArgs, s3: Any, ddb: Any) -> Outcome:
     return Outcome(args.run_id, args.source_uri, "failed", manifest.error)
 
 
-def run_group(files: Sequence[JobArgs], s3: Any, ddb: Any, stopped: Any = lambda: False) -> List[Outcome]:
+def run_group(
+    files: Sequence[JobArgs],
+    s3: Any,
+    ddb: Any,
+    stopped: Any = lambda: False,
+    engine: str = ENGINE_PYTHONSHELL,
+) -> List[Outcome]:
     """Load ``files`` in order, past a failed one; stop early only when ``stopped()`` (a SIGTERM:
-    the run is being stopped, and the files not reached are left without a manifest)."""
+    the run is being stopped, and the files not reached are left without a manifest). ``engine``:
+    what each manifest says ran it (a Glue run, or the DAG's inline engine in the Airflow worker)."""
     outcomes: List[Outcome] = []
     for args in files:
         if stopped():
             LOG.error("terminated: %d file(s) of the group not loaded", len(files) - len(outcomes))
             break
         try:
-            outcomes.append(load_one(args, s3, ddb))
+            outcomes.append(load_one(args, s3, ddb, engine))
         except JobError as exc:  # a SIGTERM between two loads (inside one, run() records it)
             outcomes.append(Outcome(args.run_id, args.source_uri, "failed", str(exc)))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:

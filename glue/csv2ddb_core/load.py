@@ -24,6 +24,7 @@ from csv2ddb_core.conditional import ConditionalWriter
 from csv2ddb_core.conflicts import DROP, KEEP, Duplicates, key_by_default
 from csv2ddb_core.contract import (
     BATCH_SIZE,
+    ENGINE_PYTHONSHELL,
     LOAD_BATCH,
     LOAD_IMPORT,
     ON_CONFLICT_KEEP_LAST,
@@ -466,8 +467,9 @@ def why_rejected(reasons: Dict[str, int]) -> str:
     return "; " + "; ".join(said) if said else ""
 
 
-def run(args: JobArgs, s3: Any, ddb: Any) -> Manifest:
-    """Load, judge the result, write the manifest (also on failure); return the manifest."""
+def run(args: JobArgs, s3: Any, ddb: Any, engine: str = ENGINE_PYTHONSHELL) -> Manifest:
+    """Load, judge the result, write the manifest (also on failure); return the manifest.
+    ``engine``: what the manifest says ran the load (the inline engine calls this in-process)."""
     started = utc_now()
     stats = LoadStats()
     result = LoadResult()
@@ -482,4 +484,4 @@ def run(args: JobArgs, s3: Any, ddb: Any) -> Manifest:
     except Exception as exc:
         LOG.exception("unexpected error")
         error = f"internal error: {type(exc).__name__}: {exc}"
-    return finish_manifest(args, s3, stats, result, started, utc_now(), error)
+    return finish_manifest(args, s3, stats, result, started, utc_now(), error, engine)

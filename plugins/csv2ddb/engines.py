@@ -3,7 +3,9 @@ jobs, used by the bootstrap (CreateJob / UpdateJob / status) and by the DAG's ``
 (``create_job_kwargs`` with ``update_config=True``).
 
 Adding an engine is one spec in :data:`ENGINES` (plus its entry script in ``glue/``); nothing else
-branches on an engine's name. Airflow-free so ``infra_bootstrap.py`` can import it. ``MaxRetries``
+branches on an engine's name. The ``inline`` engine has no Glue job: its spec says it runs in the
+Airflow worker (``in_worker``), and the load task runs the same core there (``csv2ddb.load.inline``).
+Airflow-free so ``infra_bootstrap.py`` can import it. ``MaxRetries``
 is 0: Airflow owns retries, and a Glue-level retry would start a second load behind the DAG's back.
 """
 
@@ -13,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from csv2ddb_core.contract import ENGINE_PYTHONSHELL, ENGINE_SPARK
+from csv2ddb_core.contract import ENGINE_INLINE, ENGINE_PYTHONSHELL, ENGINE_SPARK
 
 from csv2ddb.analytics.config import analytics_config
 from csv2ddb.settings import Settings
 
 PYTHONSHELL = ENGINE_PYTHONSHELL
 SPARK = ENGINE_SPARK
+INLINE = ENGINE_INLINE
 GLUE_ETL_VERSION = "5.0"  # Glue 5.0: Spark 3.5, Python 3.11
 EXTRA_PY_FILES = "--extra-py-files"  # Python shell: the core's wheel on the path
 ADDITIONAL_PYTHON_MODULES = "--additional-python-modules"  # Glue ETL: pip-installs the wheel
@@ -70,6 +73,10 @@ class EngineSpec:
     stack_arguments: Callable[[Settings], dict[str, str]]  # engine-only DefaultArguments
     # Stages a file for ImportTable (the import path runs in one Python-shell process).
     stages_imports: bool
+    # Loads in the Airflow worker, with no Glue job (its Glue-job fields are empty).
+    in_worker: bool = False
+    # Several of a run's files load in one task or Glue run (csv2ddb.load.groups).
+    groups_files: bool = True
 
     def script_uri(self, settings: Settings) -> str:
         return f"s3://{settings.bucket}/{self.script_key(settings)}"
@@ -103,6 +110,22 @@ ENGINES: dict[str, EngineSpec] = {
         capacity=_spark_workers,
         stack_arguments=_spark_arguments,
         stages_imports=False,
+        groups_files=False,  # the Spark script loads one file a run
+    ),
+    INLINE: EngineSpec(
+        name=INLINE,
+        description=" (inline, in the Airflow worker)",
+        job_name=lambda s: "",
+        role_name=lambda s: "",
+        script_key=lambda s: "",
+        command=lambda s: "",
+        python_version=lambda s: "",
+        timeout_minutes=lambda s: 0,
+        capacity=lambda s: {},
+        # The stack locations of default_arguments, without the Python shell's wheel argument.
+        stack_arguments=lambda s: {},
+        stages_imports=False,
+        in_worker=True,
     ),
 }
 

@@ -41,6 +41,10 @@ DAG_ID_BOOTSTRAP = "csv2ddb_bootstrap"
 DAG_ID_TEARDOWN = "csv2ddb_teardown"
 DAG_ID_ROLLBACK = "csv2ddb_rollback"
 DAG_ID_FRESHNESS = "csv2ddb_freshness"
+# The load DAG's task group of a group of batch files, and its load step (a Glue run, or the inline
+# engine in the worker): the DAG builds them, the Loads page links a file's group to them.
+LOAD_GROUP_ID = "load_file"
+LOAD_STEP_ID = "run_glue"
 STACK_TAG_KEY = "csv2ddb:stack"
 ENGINES = ("auto", *ENGINE_NAMES)  # what CSV2DDB_ENGINE takes: auto or a registered engine
 # How the verify step counts a load's items (csv2ddb.load.counts): by its keys, or the whole table.
@@ -49,6 +53,8 @@ COUNT_BY_SCAN = "scan"
 COUNT_METHODS = (COUNT_BY_KEYS, COUNT_BY_SCAN)
 # load_method auto: the smallest object it imports (a new table; see Settings.import_min_bytes).
 IMPORT_MIN_BYTES = 64 << 20
+# engine auto: the largest object it loads inline, in the Airflow worker (Settings.inline_max_bytes).
+INLINE_MAX_BYTES = 4 << 20
 
 
 def core_wheel_name() -> str:
@@ -309,9 +315,18 @@ class Settings:
     # auto | pythonshell | spark; a run's params/conf "engine" overrides it
     engine: str = setting(
         "auto",
-        "which Glue job loads a file: `pythonshell`, `spark`, or `auto` (Spark for objects over "
-        "`spark_threshold_mb`); a run's params/conf `engine` overrides it ([Spark "
-        "engine](spark.md))",
+        "what loads a file: `pythonshell` (a Glue Python-shell run), `spark` (the Glue Spark job), "
+        "`inline` (the same core inside the Airflow worker, no Glue run), or `auto` (inline up to "
+        "`inline_max_bytes`, Spark over `spark_threshold_mb`, else the Python shell); a run's "
+        "params/conf `engine` overrides it ([Spark engine](spark.md), "
+        "[inline](dags.md#small-files-load-inline))",
+    )
+    # auto loads a file this small inline: a Glue start costs more than such a load (docs/dags.md)
+    inline_max_bytes: int = setting(
+        INLINE_MAX_BYTES,
+        "`auto` loads an object of at most this many bytes inline, in the Airflow worker, without a "
+        "Glue run; 0 = never",
+        shown=f"`{INLINE_MAX_BYTES}` ({INLINE_MAX_BYTES >> 20} MiB)",
     )
     # auto picks Spark for an object larger than this
     spark_threshold_mb: int = setting(
@@ -489,8 +504,9 @@ class Settings:
                 f"{ENV_PREFIX}SPARK_JOB_COMMAND must be glueetl (AWS) or pythonshell (the local emulator), "
                 f"got {self.spark_job_command!r}"
             )
-        if self.import_min_bytes < 0:
-            raise ValueError(f"{ENV_PREFIX}IMPORT_MIN_BYTES must be 0 or more, got {self.import_min_bytes}")
+        for name in ("import_min_bytes", "inline_max_bytes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be 0 or more, got {getattr(self, name)}")
         for name in ("group_max_files", "group_max_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be 1 or more, got {getattr(self, name)}")

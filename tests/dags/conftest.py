@@ -50,6 +50,9 @@ def airflow_env_for(settings: Settings, emulator: Emulator, airflow_home: dict[s
         "CSV2DDB_PREFIX": settings.prefix,
         "CSV2DDB_AIRFLOW_API_URL": settings.airflow_api_url,
         "CSV2DDB_SENSOR_DEFERRABLE": "true",
+        # These tests drive the Glue path with small files, which `auto` would now load inline:
+        # they keep the Glue job; tests/dags/test_inline_engine.py turns inline on (extra_env).
+        "CSV2DDB_INLINE_MAX_BYTES": "0",
     }
 
 

@@ -81,7 +81,10 @@ def test_the_plan_of_a_first_load_imports_from_the_threshold_up_and_says_why(
     args = one.job_arguments()
     assert (args["--load_method"], args["--load_method_reason"]) == (method, one.load_method_reason)
     assert FilePlan.from_xcom(one.to_xcom()) == one
-    assert one.engine == "pythonshell"  # 200 MiB is below the Spark threshold; an import is staged here
+    # 200 MiB is below the Spark threshold; an import is staged on the Python shell; a batch file of
+    # at most CSV2DDB_INLINE_MAX_BYTES loads inline, in the Airflow worker.
+    small = size <= SETTINGS.inline_max_bytes and method == "batch"
+    assert one.engine == ("inline" if small else "pythonshell")
 
 
 def test_an_import_never_runs_on_spark() -> None:
@@ -90,6 +93,15 @@ def test_an_import_never_runs_on_spark() -> None:
     assert engine_for(None, big, "batch", SETTINGS) == "spark"
     with pytest.raises(InvalidPlan, match="engine spark writes with the batch path"):
         engine_for("spark", 1, "import", SETTINGS)
+
+
+def test_an_import_never_runs_inline() -> None:
+    """A small first load that imports (CSV2DDB_IMPORT_MIN_BYTES 0) is staged by the Python shell;
+    asked for inline by name, the plan is refused and says what to pass instead."""
+    assert engine_for(None, 10, "import", SETTINGS) == "pythonshell"  # auto would load it inline
+    assert engine_for(None, 10, "batch", SETTINGS) == "inline"
+    with pytest.raises(InvalidPlan, match=r"engine inline writes with the batch path.*load_method batch"):
+        engine_for("inline", 10, "import", SETTINGS)
 
 
 def test_csv_options_in_the_params_are_checked_by_the_core() -> None:

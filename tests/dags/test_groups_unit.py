@@ -52,6 +52,17 @@ def test_files_with_other_options_or_on_spark_are_not_grouped_together() -> None
     assert sizes(groups.group_loads(loads, "manual__x", SETTINGS)) == [2, 1, 1, 1, 1, 1, 1]
 
 
+def test_inline_files_group_among_themselves_never_with_glue_files() -> None:
+    """An inline group loads in the worker, a Glue group in one Glue run: a group has ONE engine."""
+    inline = [file(n, engine="inline") for n in range(3)]
+    loads = [*inline, file(3), file(4), file(5, engine="inline")]
+    grouped = groups.group_loads(loads, "manual__x", SETTINGS)
+    assert sizes(grouped) == [3, 2, 1]
+    assert [groups.engine_of(g) for g in grouped] == ["inline", "pythonshell", "inline"]
+    by_two = dataclasses.replace(SETTINGS, group_max_files=2)  # the same caps hold inline
+    assert sizes(groups.group_loads(inline, "manual__x", by_two)) == [2, 1]
+
+
 def test_a_group_id_is_deterministic_and_a_valid_run_id() -> None:
     loads = [file(n) for n in range(3)]
     first = groups.group_loads(loads, "manual__x", SETTINGS)

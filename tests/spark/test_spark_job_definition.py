@@ -52,7 +52,11 @@ def test_engine_choice() -> None:
     s = load_settings({}, spark_threshold_mb=100)
     assert choose_engine(None, 50 << 20, s) == "pythonshell"
     assert choose_engine(None, 101 << 20, s) == "spark"
-    assert choose_engine("auto", None, s) == "pythonshell"
+    assert choose_engine("auto", None, s) == "pythonshell"  # a size not known is not known small
+    assert choose_engine("auto", s.inline_max_bytes, s) == "inline"
+    assert choose_engine("auto", s.inline_max_bytes + 1, s) == "pythonshell"
+    assert choose_engine("auto", 10, load_settings({"CSV2DDB_INLINE_MAX_BYTES": "0"})) == "pythonshell"
+    assert choose_engine("inline", 10**12, s) == "inline"  # asked for by name
     assert choose_engine("spark", 10, s) == "spark"
     assert choose_engine("pythonshell", 10**12, s) == "pythonshell"
     assert choose_engine(None, 10, load_settings({"CSV2DDB_ENGINE": "spark"})) == "spark"

@@ -26,9 +26,9 @@ from csv2ddb.load import glue_run, groups, steps
 from csv2ddb.load.glue_task import BatchInsteadOperator, GroupGlueOperator, StageFileOperator
 from csv2ddb.load.import_table import ImportLoadOperator
 from csv2ddb.load.trigger_form import load_params
-from csv2ddb.settings import Settings, load_settings
+from csv2ddb.settings import LOAD_GROUP_ID, LOAD_STEP_ID, Settings, load_settings
 
-GROUP = "load_file"  # the steps of a group of batch files (load.groups)
+GROUP = LOAD_GROUP_ID  # the steps of a group of batch files (load.groups)
 IMPORT_GROUP = "import_file"  # the steps of a file planned as an import (a new table)
 START_DATE = datetime(2024, 1, 1)
 IMPORT_STEPS = ("stage", "import_table", "batch_instead")
@@ -124,7 +124,7 @@ def build_load_dag(
         def verify(group: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> list:
             """Verify in bulk: count check and audit record of every file of a group, whatever its
             Glue task did."""
-            run_glue = f"{GROUP}.run_glue"
+            run_glue = f"{GROUP}.{LOAD_STEP_ID}"
             return steps.verify_group(
                 group, load_settings(), ti, dag_run, steps.Done((run_glue,), (run_glue,)), params
             )
@@ -140,7 +140,7 @@ def build_load_dag(
         @task_group(group_id=GROUP)
         def load_file(group: dict) -> None:
             run_glue = GroupGlueOperator(
-                task_id="run_glue", group=group, **glue_run.operator_kwargs(settings)
+                task_id=LOAD_STEP_ID, group=group, **glue_run.operator_kwargs(settings)
             )
             run_glue >> verify(group)
 

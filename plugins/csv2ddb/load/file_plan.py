@@ -23,7 +23,7 @@ from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 from csv2ddb_core.options import parse_bool
 
 from csv2ddb import write_options
-from csv2ddb.engines import PYTHONSHELL, SPARK, engine_spec
+from csv2ddb.engines import INLINE, PYTHONSHELL, SPARK, engine_spec
 from csv2ddb.settings import ENGINES, Settings
 
 MIB = 1 << 20
@@ -181,17 +181,22 @@ def checked_engine(requested: str | None, settings: Settings) -> str:
 
 
 def choose_engine(requested: str | None, size: int | None, settings: Settings) -> str:
-    """``pythonshell`` or ``spark`` for one file: the run's choice, else the setting; ``auto`` takes
-    Spark for an object larger than ``spark_threshold_mb``."""
+    """The engine of one file: the run's choice, else the setting; ``auto`` loads an object of at
+    most ``inline_max_bytes`` inline (a Glue start costs more than such a load), takes Spark for one
+    larger than ``spark_threshold_mb``, and the Python shell for the rest."""
     engine = checked_engine(requested, settings)
-    if engine == "auto":
-        return SPARK if (size or 0) > settings.spark_threshold_mb * MIB else PYTHONSHELL
-    return engine
+    if engine != "auto":
+        return engine
+    if (size or 0) > settings.spark_threshold_mb * MIB:
+        return SPARK
+    # An unknown size is not known to be small: a Glue run, as before the inline engine.
+    return INLINE if size is not None and size <= settings.inline_max_bytes else PYTHONSHELL
 
 
 def engine_for(requested: str | None, size: int, load_method: str, settings: Settings) -> str:
     """The file's engine, given its load method: the import path stages files for ImportTable in
-    one Python-shell process, so an import never runs on Spark (asked for by name, it is refused)."""
+    one Python-shell process, so an import never runs on Spark or inline (asked for by name, it is
+    refused)."""
     engine = choose_engine(requested, size, settings)
     if load_method == LOAD_IMPORT and not engine_spec(engine).stages_imports:
         if (requested or settings.engine) == engine:

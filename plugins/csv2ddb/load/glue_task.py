@@ -1,7 +1,8 @@
 """The Glue tasks of one file, built from the file's plan (``load``, a ``FilePlan.to_xcom`` dict).
 
 A group of batch files (``csv2ddb.load.groups``) is two tasks: :class:`GroupGlueOperator` (one Glue
-run writes the table for every file of the group), then verify (every file of the group).
+run writes the table for every file of the group; an ``inline`` group loads in the worker instead),
+then verify (every file of the group).
 A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
 DynamoDB JSON), the import step (``import_table.ImportLoadOperator``), :class:`BatchInsteadOperator`
 (runs only when the import step handed over a batch plan: another load created the table first),
@@ -20,15 +21,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from csv2ddb_core.contract import ArgumentError
 
 from csv2ddb import tables
-from csv2ddb.load import groups
+from csv2ddb.engines import engine_spec
+from csv2ddb.load import groups, inline
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import BATCH_PLAN_KEY, staged_manifest, taken
 from csv2ddb.provider_clients import dynamodb_client
-from csv2ddb.settings import load_settings
+from csv2ddb.settings import Settings, load_settings
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -58,6 +61,9 @@ class GroupGlueOperator(GuardedGlueJobOperator):
     provider's ``S3Hook``), then starts one Python-shell run carrying ``--group_id``, by which a
     retry finds a run still active instead of starting a second one. The job loads only what is not
     done, so a retried group does not load a file twice.
+
+    A group planned on an engine that runs in the worker (``inline``: the registry's ``in_worker``)
+    starts no Glue run: this task loads its files with the core itself (:meth:`load_in_worker`).
     """
 
     template_fields: Sequence[str] = (*GuardedGlueJobOperator.template_fields, "group")
@@ -68,6 +74,8 @@ class GroupGlueOperator(GuardedGlueJobOperator):
 
     def execute(self, context: Any) -> str | None:
         settings = load_settings()
+        if engine_spec(groups.engine_of(self.group)).in_worker:
+            return self.load_in_worker(settings)
         files = groups.files_of(self.group)
         if len(files) == 1:
             self.load = files[0]
@@ -84,6 +92,31 @@ class GroupGlueOperator(GuardedGlueJobOperator):
 
     def run_ids(self) -> list[str]:
         return [str(load["run_id"]) for load in groups.files_of(self.group)]
+
+    def load_in_worker(self, settings: Settings) -> str:
+        """Load the group inline; succeed only when every file did. As for a Glue run, a failure
+        retries unless every file that failed refused its input before the first write (its manifest
+        ``nothing_written``), and a retry loads only the files not done."""
+        files = groups.files_of(self.group)
+        self.log.info(
+            "group %s: %d file(s) inline, in this worker (no Glue run)", self.group["group_id"], len(files)
+        )
+        try:
+            outcomes = inline.load_group(self.group, settings)
+        except ArgumentError as exc:
+            raise AirflowFailException(
+                f"inline load refused its arguments, nothing was loaded: {exc}"
+            ) from exc
+        failed = [f"{o.source}: {o.error}" for o in outcomes if not o.ok]
+        if not failed:
+            return f"inline: {len(outcomes)} file(s) loaded"
+        said = f"{len(failed)} of {len(files)} file(s) failed inline:\n" + "\n".join(failed)
+        refused = self.refused_input()
+        if refused is not None:
+            raise AirflowFailException(
+                f"{said}\nevery one refused its input before the first write: no retry",
+            )
+        raise AirflowException(said)
 
 
 class StageFileOperator(LoadFileGlueOperator):

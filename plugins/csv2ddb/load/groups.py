@@ -7,8 +7,10 @@ everything but bucket, key and run id), at most ``group_max_files`` files and
 ``group_max_bytes`` source bytes a group; ``load_file`` maps over the groups. Each file still is its
 own load (``csv2ddb_core.group``): its run id, manifest, key list, rejects and audit record.
 
-Spark-engine files are not grouped yet (the Spark script loads one file a run): one per group. A
-group of one file runs with the single-file job arguments, exactly as before groups existed.
+Files of one engine share a group: an ``inline`` group loads in the Airflow worker, file by file, in
+one task (``csv2ddb.load.inline``). Spark-engine files are not grouped yet (the Spark script loads
+one file a run): one per group. A group of one file runs with the single-file job arguments,
+exactly as before groups existed.
 
 Between tasks a group travels as XCom: ``{"group_id": ..., "files": [FilePlan.to_xcom(), ...]}``.
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from csv2ddb_core.contract import FILES_ARG, GROUP_ID_ARG, RUN_ID_ARG, check_run_id
 
-from csv2ddb.engines import PYTHONSHELL
+from csv2ddb.engines import PYTHONSHELL, engine_spec
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.settings import Settings
@@ -34,6 +36,11 @@ GROUP_ID_HASH = 16  # hex digits of the group id's digest
 
 def files_of(group: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(group["files"])
+
+
+def engine_of(group: Mapping[str, Any]) -> str:
+    """The engine every file of the group is planned on (``group_loads`` groups by engine)."""
+    return FilePlan.from_xcom(files_of(group)[0]).engine
 
 
 def group_id(dag_run_id: str, first_run_id: str) -> str:
@@ -64,7 +71,8 @@ def group_loads(
     size = 0
     for load in loads:
         plan = FilePlan.from_xcom(load)
-        mine = shared_arguments(plan) if plan.engine == PYTHONSHELL else None
+        grouped = engine_spec(plan.engine).groups_files
+        mine = {**shared_arguments(plan), "engine": plan.engine} if grouped else None
         joins = (
             bool(groups)
             and mine is not None

@@ -302,7 +302,8 @@ def csv_params() -> dict[str, Any]:
 
 
 def engine_params(settings: Settings) -> dict[str, Any]:
-    """Which Glue job loads each file (docs/spark.md); read by the Glue task, not a job argument."""
+    """What loads each file (docs/spark.md, docs/dags.md): a Glue job, or the Airflow worker itself
+    (inline); read by the load task, not a job argument."""
     s = settings
     workers = f"{s.spark_workers} x {s.spark_worker_type}, timeout {s.spark_timeout_minutes} min"
     return {
@@ -312,9 +313,13 @@ def engine_params(settings: Settings) -> dict[str, Any]:
             "enum": [None, *ENGINES],
             "values_display": {
                 "null": f"the stack's setting ({settings.engine})",
-                "auto": f"auto: Spark for files over {settings.spark_threshold_mb} MiB, else Python shell",
+                "auto": (
+                    f"auto: inline up to {settings.inline_max_bytes:,} bytes, Spark for files over "
+                    f"{settings.spark_threshold_mb} MiB, else Python shell"
+                ),
                 "pythonshell": "pythonshell: one Glue Python-shell process",
                 "spark": f"spark: the Glue ETL job ({workers})",
+                "inline": "inline: in the Airflow worker, no Glue run (small files)",
             },
             "title": "Engine",
             "section": ENGINE_SECTION,

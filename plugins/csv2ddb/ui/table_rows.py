@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from csv2ddb.settings import Settings
+from csv2ddb.settings import LOAD_GROUP_ID, LOAD_STEP_ID, Settings
 from csv2ddb.ui.analytics_view import analytics_of
 
 FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped")
@@ -36,6 +36,9 @@ CSV_COLUMNS = (
     "reject_tolerance",
     "rejected_location",
     "run_id",
+    # The group run that loaded the file with others (docs/dags.md, Groups); empty: loaded alone.
+    "group_id",
+    "group_files",
     "checks_passed",
     "checks_failed",
     "duplicates_exact",
@@ -72,15 +75,19 @@ def object_key(uri: str | None, settings: Settings) -> str | None:
 def links(
     record: Mapping[str, Any], settings: Settings, ui_base: str, app_base: str
 ) -> dict[str, str | None]:
-    """The DAG run in Airflow's UI; the manifest and the rejects through this app's object route."""
+    """The DAG run in Airflow's UI; the manifest and the rejects through this app's object route; for
+    a file loaded in a group, the group's load step in that run (Airflow's list of its mapped
+    instances, one per group: the Glue run or the inline load of every file of the group)."""
     dag_id, dag_run_id = quote(record.get("dag_id", ""), safe=""), quote(record["dag_run_id"], safe="")
     run = f"{ui_base}/dags/{dag_id}/runs/{dag_run_id}"
+    grouped = record.get("group_id") and int(record.get("group_files") or 0) > 1  # one file: its own run
+    group = f"{run}/tasks/{LOAD_GROUP_ID}.{LOAD_STEP_ID}/mapped" if grouped else None
     manifest = None
     if record.get("run_id") and record.get("rows_read") is not None:  # a manifest was read
         manifest = f"{app_base}/api/object?{urlencode({'key': settings.manifest_key(record['run_id'])})}"
     rejects_key = object_key(record.get("rejected_location"), settings)
     rejects = f"{app_base}/api/object?{urlencode({'key': rejects_key})}" if rejects_key else None
-    return {"run": run, "manifest": manifest, "rejects": rejects}
+    return {"run": run, "manifest": manifest, "rejects": rejects, "group": group}
 
 
 def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_base: str) -> dict[str, Any]:
@@ -98,6 +105,9 @@ def present(record: Mapping[str, Any], settings: Settings, ui_base: str, app_bas
         # An S3 event's uploader (the event record's principal), when the event path recorded it.
         "uploaded_by": record.get("uploaded_by"),
         "status": record.get("status"),
+        # The group run that loaded this file with others (its id and size); None: loaded alone.
+        "group_id": record.get("group_id"),
+        "group_files": record.get("group_files"),
         **{name: record.get(name) for name in FIGURES},
         "items_counted": record.get("items_counted"),
         "engine": record.get("engine"),

@@ -217,6 +217,17 @@ function renderTable(rows) {
     runLink.title = `${r.dag_run_id} (${r.run_type || "?"})`;
     runLink.addEventListener("click", openInAirflow);
     run.appendChild(runLink);
+    if (r.group_id && r.links.group) {
+      // The file was loaded in a group run with others: its own row stays, the group is a link.
+      const line = document.createElement("div");
+      line.className = "group";
+      const groupLink = link(`group of ${r.group_files ?? "?"}`, r.links.group);
+      groupLink.title = `group run ${r.group_id}`;
+      groupLink.dataset.groupId = r.group_id;
+      groupLink.addEventListener("click", openInAirflow);
+      line.appendChild(groupLink);
+      run.appendChild(line);
+    }
     cell(tr, fmt(r.triggered_by), "by");
     cell(tr, fmt(r.uploaded_by), "uploaded");
     for (const name of ["rows_read", "rows_written", "rows_rejected", "rows_duplicate", "rows_skipped"]) {

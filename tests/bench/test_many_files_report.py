@@ -1,0 +1,64 @@
+"""The many-files benchmark's cost projection and page (bench/many_files_report.py): the arithmetic
+behind the page's dollars and task starts, and a page that says when N is not the issue's 1,000."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.many_files_report import glue_dpu_seconds, projection, render
+
+
+def test_before_is_a_billed_minute_per_file_and_after_a_minute_per_group() -> None:
+    before_events, before_prefix, glue_groups, inline = projection(group_max_files=64)
+    assert glue_dpu_seconds(1) == 3.75  # 0.0625 DPU x the 60-second minimum
+    assert (before_events["glue_runs"], before_events["dpu_seconds"]) == (1000, 3750.0)
+    assert before_events["usd"] == pytest.approx(0.4583, abs=1e-4)  # 3,750 DPU-s at $0.44 per DPU-hour
+    assert (before_events["dag_runs"], before_events["task_starts"]) == (1000, 6000)
+    assert (before_prefix["dag_runs"], before_prefix["task_starts"]) == (1, 2004)
+    assert (glue_groups["glue_runs"], glue_groups["dpu_seconds"], glue_groups["task_starts"]) == (
+        16,
+        60.0,
+        36,
+    )
+    assert (inline["glue_runs"], inline["usd"], inline["task_starts"]) == (0, 0.0, 36)
+
+
+def figures(files: int) -> dict:
+    one = {
+        "scenario": "one file, auto",
+        "files": 1,
+        "dag_runs": 1,
+        "wall_seconds": 10.0,
+        "glue_job_runs": 0,
+        "task_instances": 7,
+        "seconds_per_file": 10.0,
+        "files_verified": 1,
+        "engines": ["inline"],
+    }
+    many = {
+        **one,
+        "scenario": "prefix, auto (inline)",
+        "files": files,
+        "wall_seconds": 25.0,
+        "seconds_per_file": 25.0 / files,
+        "files_verified": files,
+    }
+    return {
+        "files": files,
+        "rows_per_file": 50,
+        "one_file_bytes": 1234,
+        "inline_max_bytes": 4 << 20,
+        "group_max_files": 64,
+        "results": [many, one],
+        "components_alive": {"scheduler": True, "emulator": True},
+        "bench_seconds": 100.0,
+        "measured_at": "2026-12-06T16:00:00+00:00",
+        "load_average": (2.0, 2.0, 2.0),
+    }
+
+
+def test_the_page_gives_ratios_to_the_baseline_and_says_when_n_is_smaller() -> None:
+    page = render(figures(100))
+    assert "| prefix, auto (inline) | 100 | 1 | 0 | 7 | 25.0 | 0.250 | 2.50× | 100 of 100 | inline |" in page
+    assert "**N = 100, not the issue's 1,000**" in page
+    assert "not the issue's" not in render(figures(1000))
