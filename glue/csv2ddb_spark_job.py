@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args, resolve_options
 from csv2ddb_core.checks import file_failure, file_results
-from csv2ddb_core.clients import make_clients
+from csv2ddb_core.clients import make_clients, s3_client
 from csv2ddb_core.contract import (
     LOAD_BATCH,
     ON_CONFLICT_KEEP_LAST,
@@ -37,6 +37,7 @@ from csv2ddb_core.contract import (
     JobError,
     Manifest,
 )
+from csv2ddb_core.group import exit_code, group_files, group_location, run_group
 from csv2ddb_core.load import check_table, judge, judge_checks, tolerance_message
 from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
 from csv2ddb_core.spark.artifacts import delete_parts, merge_keys, merge_rejects
@@ -412,27 +413,47 @@ def refuse_import_path(args: JobArgs) -> None:
         )
 
 
+TERMINATED: List[int] = []  # the signal that stopped this run, once one did
+
+
 def _terminate(signum: int, frame: Any) -> None:
+    TERMINATED.append(signum)
     raise JobError(f"terminated by signal {signum}")
 
 
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
+    """One load, or a group of loads (``--files``, ``csv2ddb_core.group``: each file its own load,
+    run id and manifest, in order, past a failed one, in ONE Spark session, so the group pays one
+    JVM and cluster start); exit 0 (every load succeeded), 1 (one failed) or 2 (bad arguments)."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s csv2ddb-spark: %(message)s"
     )
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
+    group = group_location(argv, env)
     try:
-        args, opts = parse_job_args(argv, env), spark_options(argv, env)
-        refuse_import_path(args)
+        opts = spark_options(argv, env)
+        files = group_files(group, argv, env, s3_client()) if group else [parse_job_args(argv, env)]
+        for args in files:
+            refuse_import_path(args)
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
     signal.signal(signal.SIGTERM, _terminate)
-    s3, ddb = make_clients(args)
+    s3, ddb = make_clients(files[0])  # a group's files share the run's common arguments
     spark = start_spark(opts)
     try:
-        manifest = run_load(spark, args, opts, s3, ddb)
+        if group is not None:
+            LOG.info("group %s: %d file(s) in one Spark session", group, len(files))
+            outcomes = run_group(
+                files,
+                s3,
+                ddb,
+                stopped=lambda: bool(TERMINATED),
+                load=lambda args, s3, ddb: run_load(spark, args, opts, s3, ddb),
+            )
+            return exit_code(group, files, outcomes)
+        manifest = run_load(spark, files[0], opts, s3, ddb)
     finally:
         spark.stop()
     print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)

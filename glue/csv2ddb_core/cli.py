@@ -17,7 +17,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients, s3_client
 from csv2ddb_core.contract import ArgumentError, JobError
-from csv2ddb_core.group import file_args, group_location, read_group, run_group, summary
+from csv2ddb_core.group import exit_code, group_files, group_location, run_group
 from csv2ddb_core.load import run
 
 LOG = logging.getLogger("csv2ddb.load")
@@ -71,21 +71,14 @@ def main_group(uri: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
     """A group run: every file's arguments are checked before the first load (a bad one: exit 2,
     nothing loaded), then the files load in order; exit 0 only when every one succeeded."""
     try:
-        files = [file_args(argv, env, entry) for entry in read_group(s3_client(), uri)]
+        files = group_files(uri, argv, env, s3_client())
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
     LOG.info("group %s: %d file(s)", uri, len(files))
     signal.signal(signal.SIGTERM, _terminate)
     s3, ddb = make_clients(files[0])  # the files share the run's common arguments (concurrency)
-    outcomes = run_group(files, s3, ddb, stopped=lambda: bool(TERMINATED))
-    print(json.dumps(summary(uri, files, outcomes), indent=2, sort_keys=True), flush=True)
-    failed = len(files) - sum(1 for o in outcomes if o.ok)
-    if failed:
-        LOG.error("group %s: %d of %d file(s) not loaded", uri, failed, len(files))
-        return 1
-    LOG.info("group %s: all %d file(s) loaded", uri, len(files))
-    return 0
+    return exit_code(uri, files, run_group(files, s3, ddb, stopped=lambda: bool(TERMINATED)))
 
 
 if __name__ == "__main__":

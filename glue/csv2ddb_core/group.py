@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import botocore.exceptions
 
@@ -124,7 +124,16 @@ def stored_success(s3: Any, args: JobArgs) -> Optional[Manifest]:
     return None
 
 
-def load_one(args: JobArgs, s3: Any, ddb: Any, engine: str = ENGINE_PYTHONSHELL) -> Outcome:
+# One file's load: the Python shell's ``csv2ddb_core.load.run``, the Spark script's ``run_load`` in its
+# one session, or ``run`` with the inline engine's name in the Airflow worker.
+Loader = Callable[[JobArgs, Any, Any], Manifest]
+
+
+def python_shell_load(args: JobArgs, s3: Any, ddb: Any) -> Manifest:
+    return run(args, s3, ddb, ENGINE_PYTHONSHELL)
+
+
+def load_one(args: JobArgs, s3: Any, ddb: Any, load: Loader = python_shell_load) -> Outcome:
     """Load one file of the group unless a stored manifest says it is done; print its manifest."""
     done = stored_success(s3, args)
     if done is not None:
@@ -132,7 +141,7 @@ def load_one(args: JobArgs, s3: Any, ddb: Any, engine: str = ENGINE_PYTHONSHELL)
             "%s: skipped, run %s already succeeded (%s)", args.source_uri, args.run_id, args.manifest_key
         )
         return Outcome(args.run_id, args.source_uri, SKIPPED)
-    manifest = run(args, s3, ddb, engine)
+    manifest = load(args, s3, ddb)
     print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)
     if manifest.succeeded:
         LOG.info(
@@ -148,18 +157,18 @@ def run_group(
     s3: Any,
     ddb: Any,
     stopped: Any = lambda: False,
-    engine: str = ENGINE_PYTHONSHELL,
+    load: Loader = python_shell_load,
 ) -> List[Outcome]:
-    """Load ``files`` in order, past a failed one; stop early only when ``stopped()`` (a SIGTERM:
-    the run is being stopped, and the files not reached are left without a manifest). ``engine``:
-    what each manifest says ran it (a Glue run, or the DAG's inline engine in the Airflow worker)."""
+    """Load ``files`` in order, each with ``load``, past a failed one; stop early only when
+    ``stopped()`` (a SIGTERM: the run is being stopped, and the files not reached are left without a
+    manifest)."""
     outcomes: List[Outcome] = []
     for args in files:
         if stopped():
             LOG.error("terminated: %d file(s) of the group not loaded", len(files) - len(outcomes))
             break
         try:
-            outcomes.append(load_one(args, s3, ddb, engine))
+            outcomes.append(load_one(args, s3, ddb, load))
         except JobError as exc:  # a SIGTERM between two loads (inside one, run() records it)
             outcomes.append(Outcome(args.run_id, args.source_uri, "failed", str(exc)))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -181,3 +190,19 @@ def summary(uri: str, files: Sequence[JobArgs], outcomes: Sequence[Outcome]) -> 
             entry["error"] = outcome.error
         listed.append(entry)
     return {"group": uri, "files": listed}
+
+
+def group_files(uri: str, argv: Sequence[str], env: Optional[Mapping[str, str]], s3: Any) -> List[JobArgs]:
+    """Every file's arguments, all checked before the first load (ArgumentError: nothing loaded)."""
+    return [file_args(argv, env, entry) for entry in read_group(s3, uri)]
+
+
+def exit_code(uri: str, files: Sequence[JobArgs], outcomes: Sequence[Outcome]) -> int:
+    """Print the group's summary last; 0 only when every file succeeded (or was done before), else 1."""
+    print(json.dumps(summary(uri, files, outcomes), indent=2, sort_keys=True), flush=True)
+    failed = len(files) - sum(1 for o in outcomes if o.ok)
+    if failed:
+        LOG.error("group %s: %d of %d file(s) not loaded", uri, failed, len(files))
+        return 1
+    LOG.info("group %s: all %d file(s) loaded", uri, len(files))
+    return 0

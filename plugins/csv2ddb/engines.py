@@ -110,7 +110,6 @@ ENGINES: dict[str, EngineSpec] = {
         capacity=_spark_workers,
         stack_arguments=_spark_arguments,
         stages_imports=False,
-        groups_files=False,  # the Spark script loads one file a run
     ),
     INLINE: EngineSpec(
         name=INLINE,

@@ -44,12 +44,16 @@ def test_groups_are_capped_by_files_and_by_bytes() -> None:
     assert sizes(groups.group_loads(big, "manual__x", by_bytes)) == [1, 1, 1]
 
 
-def test_files_with_other_options_or_on_spark_are_not_grouped_together() -> None:
+def test_files_with_other_options_or_another_engine_are_not_grouped_together() -> None:
+    """Spark files group among themselves (one Spark session per group), never with Python-shell
+    files: a group is one Glue run of ONE job."""
     other_table = file(2, table="other-items")
     other_csv = file(3, csv={"delimiter": ","})
     spark = [file(5, engine="spark"), file(6, engine="spark")]
     loads = [file(0), file(1), other_table, other_csv, file(4), *spark, file(7)]
-    assert sizes(groups.group_loads(loads, "manual__x", SETTINGS)) == [2, 1, 1, 1, 1, 1, 1]
+    grouped = groups.group_loads(loads, "manual__x", SETTINGS)
+    assert sizes(grouped) == [2, 1, 1, 1, 2, 1]
+    assert [groups.engine_of(g) for g in grouped][-2:] == ["spark", "pythonshell"]
 
 
 def test_inline_files_group_among_themselves_never_with_glue_files() -> None:

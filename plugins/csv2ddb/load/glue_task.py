@@ -56,10 +56,10 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
 class GroupGlueOperator(GuardedGlueJobOperator):
     """ONE Glue run for a group of batch files (``group``: a dict from ``resolve_inputs``).
 
-    A group of one file is that file's run, with its single-file arguments (and its engine: a Spark
-    file is always alone). A larger group first writes its group file to S3 (``--files``; the
-    provider's ``S3Hook``), then starts one Python-shell run carrying ``--group_id``, by which a
-    retry finds a run still active instead of starting a second one. The job loads only what is not
+    A group of one file is that file's run, with its single-file arguments. A larger group first
+    writes its group file to S3 (``--files``; the provider's ``S3Hook``), then starts one run of its
+    files' engine (the Python shell's or the Spark job) carrying ``--group_id``, by which a retry
+    finds a run still active instead of starting a second one. The job loads only what is not
     done, so a retried group does not load a file twice.
 
     A group planned on an engine that runs in the worker (``inline``: the registry's ``in_worker``)
@@ -87,6 +87,7 @@ class GroupGlueOperator(GuardedGlueJobOperator):
         )
         location = f"s3://{settings.bucket}/{key}"
         self.log.info("group %s: %d files in one Glue run (%s)", self.group["group_id"], len(files), location)
+        self.load = files[0]  # its plan names the group's engine, so the Glue job to run
         self.script_args = groups.group_script_args(self.group, location, settings)
         return super().execute(context)
 

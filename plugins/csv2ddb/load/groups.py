@@ -1,4 +1,4 @@
-"""A run's batch files grouped into Glue runs: one Python-shell run loads a group, file by file.
+"""A run's batch files grouped into Glue runs: one run of the files' engine loads a group, file by file.
 
 Why: every Glue run pays a start (seconds locally, up to a minute or more on AWS) and a mapped task
 pair, whatever it loads; a prefix of 100 small files made 100 runs. ``resolve_inputs`` groups
@@ -8,9 +8,9 @@ everything but bucket, key and run id), at most ``group_max_files`` files and
 own load (``csv2ddb_core.group``): its run id, manifest, key list, rejects and audit record.
 
 Files of one engine share a group: an ``inline`` group loads in the Airflow worker, file by file, in
-one task (``csv2ddb.load.inline``). Spark-engine files are not grouped yet (the Spark script loads
-one file a run): one per group. A group of one file runs with the single-file job arguments,
-exactly as before groups existed.
+one task (``csv2ddb.load.inline``); a Spark group in one Spark session of one Glue run (the Spark
+script takes ``--files`` too), so it pays one cluster start. A group of one file runs with the
+single-file job arguments, exactly as before groups existed.
 
 Between tasks a group travels as XCom: ``{"group_id": ..., "files": [FilePlan.to_xcom(), ...]}``.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from csv2ddb_core.contract import FILES_ARG, GROUP_ID_ARG, RUN_ID_ARG, check_run_id
 
-from csv2ddb.engines import PYTHONSHELL, engine_spec
+from csv2ddb.engines import engine_spec
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.settings import Settings
@@ -101,7 +101,7 @@ def group_script_args(group: Mapping[str, Any], location: str, settings: Setting
     first = FilePlan.from_xcom(files_of(group)[0])
     return {
         **shared_arguments(first),
-        **stack_arguments(first, settings, PYTHONSHELL),
+        **stack_arguments(first, settings, first.engine),
         FILES_ARG: location,
         GROUP_ID_ARG: str(group["group_id"]),
     }

@@ -24,6 +24,7 @@ from botocore.config import Config
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.contract import ENGINE_INLINE, JobArgs
 from csv2ddb_core.group import Outcome, run_group
+from csv2ddb_core.load import run
 
 from csv2ddb.load import groups
 from csv2ddb.load.file_plan import FilePlan
@@ -65,4 +66,4 @@ def load_group(group: Mapping[str, Any], settings: Settings) -> list[Outcome]:
     each file's outcome; a failed file's manifest says why."""
     files = [job_args(load, settings) for load in groups.files_of(group)]
     s3, ddb = core_clients(settings)
-    return run_group(files, s3, ddb, engine=ENGINE_INLINE)
+    return run_group(files, s3, ddb, load=lambda args, s3, ddb: run(args, s3, ddb, ENGINE_INLINE))
