@@ -344,6 +344,8 @@ def print_summary(dag_id: str, run: dict[str, Any], records: list[dict[str, Any]
             ("Glue job run", ("glue_job_run_id", "job_run_id")),
         ):
             value = next((rec[n] for n in names if rec.get(n) is not None), None)
+            if label == "Glue job run" and value is None and rec.get("engine") == "inline":
+                value = "none (loaded inline, in the Airflow worker)"
             if value is not None or label not in ("  because", "ImportTable", "items imported"):
                 print(f"   {label:<15}: {value}")
         ok = ok and rec.get("status") in ("verified", "succeeded")

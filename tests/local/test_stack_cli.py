@@ -87,6 +87,13 @@ def test_up_never_restarts_a_running_but_unhealthy_stack(
 ) -> None:
     """A busy emulator answers late; restarting would kill the DAG runs in progress."""
     monkeypatch.setattr(stack, "REUSE_HEALTH_TIMEOUT", 0.0)
+
+    def never(*_: object, **__: object) -> None:
+        # Once (a full run on a loaded machine) this test saw up() return: it had judged the recorded
+        # stack not running and started a real one. Starting anything here is the failure, named.
+        raise AssertionError(f"up() started a stack: it judged {stack.load_stack()} not running")
+
+    monkeypatch.setattr(stack, "start_emulator", never)
     _record(local_dir, lookalike)
     with pytest.raises(stack.StackError, match=r"running but not healthy .* Run `make down`"):
         stack.up(log=lambda _msg: None)

@@ -81,7 +81,7 @@ def build_record(
     run: RunStamp,
     load: Mapping[str, Any],
     outcome: Outcome,
-    glue_job_name: str,
+    glue_job_name: str | None,
     glue_job_run_id: str | None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:

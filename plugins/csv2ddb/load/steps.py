@@ -290,8 +290,9 @@ def verify_files(
     client, audit_table = dynamodb_client(settings), audit_table_spec(settings).name
     done: list[tuple[Judged, dict[str, Any]]] = []
     for one in judged:
-        # The job named is the engine's that ran (the manifest says; a run without one: the default's).
-        job = job_name(settings, str((one.outcome.manifest or {}).get("engine") or PYTHONSHELL))
+        # The job named is the engine's that ran (the manifest says; a run without one: the default's);
+        # the inline engine has none (its record says engine inline, with no Glue job name).
+        job = job_name(settings, str((one.outcome.manifest or {}).get("engine") or PYTHONSHELL)) or None
         fields = {**(extra or {}), **analytics.get(str(one.load["run_id"]), {})}
         rec = audit.build_record(run, one.load, one.outcome, job, glue_run, fields)
         try:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from csv2ddb_core.contract import LOAD_IMPORT, STATUS_FAILED, STATUS_SUCCEEDED, ManifestError
+from csv2ddb_core.contract import ENGINE_INLINE, LOAD_IMPORT, STATUS_FAILED, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb.history.audit import STATUS_COUNT_MISMATCH, STATUS_VERIFIED, Outcome
 from csv2ddb.history.audit import STATUS_FAILED as RECORD_FAILED
@@ -89,7 +89,8 @@ def not_loaded_reason(manifest: Mapping[str, Any] | None) -> str:
             "import ARN and counts"
         )
     if manifest.get("status") == STATUS_FAILED:
-        return f"Glue job failed: {manifest.get('error')}"
+        ran = "the inline load" if manifest.get("engine") == ENGINE_INLINE else "Glue job"
+        return f"{ran} failed: {manifest.get('error')}"
     return "the load did not reach the count check (Glue task or an earlier step failed; see its log)"
 
 
