@@ -30,6 +30,11 @@ FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
 # Big enough that a single writer thread is still busy when the fault is injected, small enough
 # to stay a few seconds of emulator CPU.
 FAULT_ROWS = 3000
+# The run a fault interrupts is capped (the job's own --max_write_rate) so it cannot finish before
+# the fault, whatever the machine's speed: 3,000 rows take 30 s, the fault comes after the first
+# items (well under a second). Uncapped, a faster sender once finished all 3,000 between two polls
+# (fresh clone, stop 34): the test then depended on timing.
+FAULTED_RUN_RATE = "100"
 
 
 def figures(manifest: dict[str, Any]) -> list[int]:
@@ -85,11 +90,13 @@ def test_emulator_restarted_mid_load_then_retried(
     place = Place.create(emulator)
     key = place.put("raw/restart.csv", numbered_csv(FAULT_ROWS, "rs"))
     run_id = "fault-restart"
-    argv = place.job_argv(key, run_id, write_concurrency="1", write_max_attempts="3")
+    argv = place.job_argv(
+        key, run_id, write_concurrency="1", write_max_attempts="3", max_write_rate=FAULTED_RUN_RATE
+    )
     proc = place.start_job(argv, tmp_path / "first.log")
     try:
         wait_until(lambda: proc.poll() is not None or place.has_items(), 120, "the first items")
-        assert proc.poll() is None, "the load finished before the fault: make FAULT_ROWS larger"
+        assert proc.poll() is None, "the load finished before the fault: lower FAULTED_RUN_RATE"
         emulator.stop()  # SIGTERM: ministack saves its state and exits
         rc = proc.wait(timeout=180)
     finally:
@@ -121,7 +128,10 @@ def test_emulator_restarted_mid_load_then_retried(
     results.record(
         "fault",
         "emulator_restarted_mid_load",
-        input=f"{FAULT_ROWS} rows, 1 writer; emulator stopped after the first items, restarted with state",
+        input=(
+            f"{FAULT_ROWS} rows, 1 writer capped at {FAULTED_RUN_RATE} items/s; emulator stopped after "
+            "the first items, restarted with state"
+        ),
         via="job process, own emulator",
         outcome=(
             "first run failed loudly (unconfirmed rows reported, no manifest stored); "
@@ -136,10 +146,11 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
     place = Place.create(emulator)
     key = place.put("raw/killed.csv", numbered_csv(FAULT_ROWS, "kl"))
     run_id = "fault-killed"
-    proc = place.start_job(place.job_argv(key, run_id, write_concurrency="1"), tmp_path / "killed.log")
+    argv = place.job_argv(key, run_id, write_concurrency="1", max_write_rate=FAULTED_RUN_RATE)
+    proc = place.start_job(argv, tmp_path / "killed.log")
     try:
         wait_until(lambda: proc.poll() is not None or place.has_items(), 120, "the first items")
-        assert proc.poll() is None, "the load finished before the fault: make FAULT_ROWS larger"
+        assert proc.poll() is None, "the load finished before the fault: lower FAULTED_RUN_RATE"
         os.killpg(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -158,7 +169,10 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
     results.record(
         "fault",
         "job_process_killed_mid_load",
-        input=f"{FAULT_ROWS} rows; job process SIGKILLed after the first items; re-run, same run id",
+        input=(
+            f"{FAULT_ROWS} rows, capped at {FAULTED_RUN_RATE} items/s; job process SIGKILLed after the "
+            "first items; re-run, same run id"
+        ),
         via="job process",
         outcome="killed run left no manifest; re-run wrote the same ids, identity exact, table exact",
         rows_lost=FAULT_ROWS - len(place.items()),

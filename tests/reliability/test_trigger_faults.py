@@ -53,9 +53,11 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
 ) -> None:
     place = Place.create(emulator)
     settings = place.settings
-    # Large enough that run 1 (one writer thread) is still running when attempt 2 submits, also on
-    # an idle machine: 4,000 rows finished in between once (the guard then rightly found nothing).
-    rows = 30_000
+    # Run 1 must still run when attempt 2 submits, whatever the machine's speed: one writer thread
+    # capped by the job's own --max_write_rate, so 10,000 rows take at least 20 s while attempt 2
+    # comes right after the first items. (Uncapped, 4,000 rows once finished in between, and the guard
+    # then rightly found nothing; a size alone is a bet on the machine.)
+    rows, rate = 10_000, "500"
     key = place.put("raw/guarded.csv", numbered_csv(rows, "gd"))
     place.s3.upload_file(str(JOB_PATH), place.bucket, settings.script_key)
     glue = place.client("glue")
@@ -66,12 +68,12 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     )
     load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
     load["reject_tolerance"] = "0"
-    args = {**glue_run.script_args(load, settings), "--write_concurrency": "1"}  # slow: still running
+    args = {**glue_run.script_args(load, settings), "--write_concurrency": "1", "--max_write_rate": rate}
     try:
         first = glue.start_job_run(JobName=settings.glue_job_name, Arguments=args)["JobRunId"]
         wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
         state = glue.get_job_run(JobName=settings.glue_job_name, RunId=first)["JobRun"]["JobRunState"]
-        assert state in ACTIVE, "the first run ended before the retry: make `rows` larger"
+        assert state in ACTIVE, "the first run ended before the retry: lower `rate`"
 
         # Attempt 2 of the Glue task, built exactly as the DAG builds it, against the emulator.
         connection = {"conn_type": "aws", "login": "test", "password": "test"}
@@ -107,7 +109,10 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     results.record(
         "fault",
         "airflow_retry_while_glue_runs",
-        input=f"Glue run 1 ({rows} rows) running; the Glue task's attempt 2 submits the same load",
+        input=(
+            f"Glue run 1 ({rows} rows, capped at {rate} items/s) running; the Glue task's attempt 2 "
+            "submits the same load"
+        ),
         via="GuardedGlueJobOperator.submit_job + emulator Glue",
         outcome="attempt 2 attached to run 1 (one Glue run in total); run 1 succeeded, table exact",
         rows_lost=rows - len(place.items()),
