@@ -25,7 +25,6 @@ import botocore.exceptions
 
 from csv2ddb_core.args import OPTIONAL_ARGS, REQUIRED_ARGS, parse_job_args, resolve_options
 from csv2ddb_core.contract import (
-    ENGINE_PYTHONSHELL,
     FILES_ARG,
     STATUS_SUCCEEDED,
     ArgumentError,
@@ -129,11 +128,7 @@ def stored_success(s3: Any, args: JobArgs) -> Optional[Manifest]:
 Loader = Callable[[JobArgs, Any, Any], Manifest]
 
 
-def python_shell_load(args: JobArgs, s3: Any, ddb: Any) -> Manifest:
-    return run(args, s3, ddb, ENGINE_PYTHONSHELL)
-
-
-def load_one(args: JobArgs, s3: Any, ddb: Any, load: Loader = python_shell_load) -> Outcome:
+def load_one(args: JobArgs, s3: Any, ddb: Any, load: Loader = run) -> Outcome:
     """Load one file of the group unless a stored manifest says it is done; print its manifest."""
     done = stored_success(s3, args)
     if done is not None:
@@ -157,7 +152,7 @@ def run_group(
     s3: Any,
     ddb: Any,
     stopped: Any = lambda: False,
-    load: Loader = python_shell_load,
+    load: Loader = run,
 ) -> List[Outcome]:
     """Load ``files`` in order, each with ``load``, past a failed one; stop early only when
     ``stopped()`` (a SIGTERM: the run is being stopped, and the files not reached are left without a

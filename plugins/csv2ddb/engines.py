@@ -75,8 +75,6 @@ class EngineSpec:
     stages_imports: bool
     # Loads in the Airflow worker, with no Glue job (its Glue-job fields are empty).
     in_worker: bool = False
-    # Several of a run's files load in one task or Glue run (csv2ddb.load.groups).
-    groups_files: bool = True
 
     def script_uri(self, settings: Settings) -> str:
         return f"s3://{settings.bucket}/{self.script_key(settings)}"

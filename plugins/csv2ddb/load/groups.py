@@ -24,7 +24,6 @@ from typing import Any
 
 from csv2ddb_core.contract import FILES_ARG, GROUP_ID_ARG, RUN_ID_ARG, check_run_id
 
-from csv2ddb.engines import engine_spec
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.settings import Settings
@@ -71,11 +70,9 @@ def group_loads(
     size = 0
     for load in loads:
         plan = FilePlan.from_xcom(load)
-        grouped = engine_spec(plan.engine).groups_files
-        mine = {**shared_arguments(plan), "engine": plan.engine} if grouped else None
+        mine = {**shared_arguments(plan), "engine": plan.engine}  # a group runs ONE engine
         joins = (
             bool(groups)
-            and mine is not None
             and mine == shared
             and len(groups[-1]) < settings.group_max_files
             and size + plan.source.size <= settings.group_max_bytes
