@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from csv2ddb.settings import IMPORT_MIN_BYTES
+from csv2ddb.load_defaults import IMPORT_MIN_BYTES
 from csv2ddb_dev.emulator import start_emulator
 from csv2ddb_dev.paths import REPO_ROOT
 

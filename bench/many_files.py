@@ -85,7 +85,7 @@ def total_entries(api: AirflowApi, dag_id: str, dag_run_id: str) -> int:
 def glue_run_count(glue: Any, settings: Settings) -> int:
     """Every run of the stack's Glue jobs (Python shell and Spark) so far."""
     count = 0
-    for job in (settings.glue_job_name, settings.spark_job_name):
+    for job in (settings.glue.job_name, settings.spark.job_name):
         request: dict[str, Any] = {"JobName": job, "MaxResults": 200}
         while True:
             page = glue.get_job_runs(**request)
@@ -233,8 +233,8 @@ def measure(files: int, rows: int, workdir: Path) -> dict[str, Any]:
             "files": files,
             "rows_per_file": rows,
             "one_file_bytes": len(one_file(files, rows)),
-            "inline_max_bytes": settings.inline_max_bytes,
-            "group_max_files": settings.group_max_files,
+            "inline_max_bytes": settings.load.inline_max_bytes,
+            "group_max_files": settings.load.group_max_files,
             "results": results,
             "components_alive": alive,
             "bench_seconds": round(time.monotonic() - started, 1),

@@ -86,7 +86,7 @@ def measure(files: int, rows: int, load: bool, workdir: Path) -> dict[str, Any]:
 
             wait_for("every run finished", all_finished, TIMEOUT, poll=5.0)
             finished_seconds = time.monotonic() - started
-        glue_runs = len(glue.get_job_runs(JobName=settings.glue_job_name).get("JobRuns", []))
+        glue_runs = len(glue.get_job_runs(JobName=settings.glue.job_name).get("JobRuns", []))
         alive = airflow.running() | {"emulator": emulator.is_healthy()}
         counts = seen.key_counts()
         return {

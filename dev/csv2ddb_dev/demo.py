@@ -240,7 +240,7 @@ def print_analytics(settings: Settings, records: list[dict[str, Any]]) -> bool:
     """The flights load's analytics side (docs/analytics.md): its Parquet zone, the Athena
     reconciliation count (it must equal rows written), and where the CloudWatch dashboard is."""
     print("\n== the analytics side of the flights load (processed zone, Athena, CloudWatch)")
-    if not settings.processed:
+    if not settings.load.processed:
         print("   CSV2DDB_PROCESSED is off: no processed zone, no Athena reconciliation")
         return True
     cfg = analytics_config(settings)

@@ -10,7 +10,9 @@ from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
 from csv2ddb_core.contract import (
     LOAD_BATCH,
     LOAD_METHOD_REASON,
+    MANIFESTS_PREFIX,
     ON_CONFLICT_REJECT,
+    REJECTED_PREFIX,
     STAGING_PREFIX,
     WRITE_OVERWRITE,
     ArgumentError,
@@ -47,8 +49,8 @@ from csv2ddb_core.processed import PROCESSED_OPTIONS, parse_processed_options
 REQUIRED_ARGS = ("source_bucket", "source_key", "table", "run_id")
 OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "manifest_bucket": None,  # None = source_bucket
-    "manifest_prefix": "manifests/",
-    "rejected_prefix": "rejected/",
+    "manifest_prefix": MANIFESTS_PREFIX,
+    "rejected_prefix": REJECTED_PREFIX,
     "reject_tolerance": "0",
     "partition_key": "",  # NAME[:S|N|B]; default: the contract's HASH_KEY ("id", S)
     "sort_key": "",

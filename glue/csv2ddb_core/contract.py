@@ -31,6 +31,8 @@ RUN_ID_ARG = "--run_id"
 # (a JSON list of per-file arguments); ``--group_id`` is how a retried task finds the group's run.
 FILES_ARG = "--files"
 GROUP_ID_ARG = "--group_id"
+MANIFESTS_PREFIX = "manifests/"  # a load's manifest: <manifests prefix><run id>.json
+REJECTED_PREFIX = "rejected/"  # a load's rejected rows: <rejected prefix><run id>/
 GROUPS_PREFIX = "groups/"  # group files are stored at <manifest prefix>groups/<group id>.json
 
 # The engines a load runs on (the manifest's ``engine``); the DAG's registry (csv2ddb.engines) holds

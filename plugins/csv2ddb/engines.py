@@ -31,14 +31,14 @@ OPERATOR_OWNED_FIELDS = ("Description", "Role", "MaxRetries")
 
 
 def _shell_capacity(settings: Settings) -> dict[str, Any]:
-    return {"MaxCapacity": settings.glue_max_capacity}
+    return {"MaxCapacity": settings.glue.max_capacity}
 
 
 def _spark_workers(settings: Settings) -> dict[str, Any]:
     return {
         "GlueVersion": GLUE_ETL_VERSION,
-        "WorkerType": settings.spark_worker_type,
-        "NumberOfWorkers": settings.spark_workers,
+        "WorkerType": settings.spark.worker_type,
+        "NumberOfWorkers": settings.spark.workers,
     }
 
 
@@ -51,10 +51,10 @@ def _shell_arguments(settings: Settings) -> dict[str, str]:
 def _spark_arguments(settings: Settings) -> dict[str, str]:
     """The Spark job records its worker settings in the manifest; Glue ETL installs the core's wheel
     with pip on the driver and every worker; run locally, the script gets its local cores."""
-    args = {"--worker_type": settings.spark_worker_type, "--number_of_workers": str(settings.spark_workers)}
-    if settings.spark_job_command == "glueetl":
+    args = {"--worker_type": settings.spark.worker_type, "--number_of_workers": str(settings.spark.workers)}
+    if settings.spark.job_command == "glueetl":
         return {**args, ADDITIONAL_PYTHON_MODULES: settings.core_wheel_s3_uri}
-    return {**args, "--spark_local_cores": str(settings.spark_local_cores)}
+    return {**args, "--spark_local_cores": str(settings.spark.local_cores)}
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ ENGINES: dict[str, EngineSpec] = {
     PYTHONSHELL: EngineSpec(
         name=PYTHONSHELL,
         description="",
-        job_name=lambda s: s.glue_job_name,
-        role_name=lambda s: s.glue_role_name,
+        job_name=lambda s: s.glue.job_name,
+        role_name=lambda s: s.glue.role_name,
         script_key=lambda s: s.script_key,
         command=lambda s: "pythonshell",
-        python_version=lambda s: s.glue_python_version,
-        timeout_minutes=lambda s: s.glue_timeout_minutes,
+        python_version=lambda s: s.glue.python_version,
+        timeout_minutes=lambda s: s.glue.timeout_minutes,
         capacity=_shell_capacity,
         stack_arguments=_shell_arguments,
         stages_imports=True,
@@ -97,14 +97,14 @@ ENGINES: dict[str, EngineSpec] = {
     SPARK: EngineSpec(
         name=SPARK,
         description=" (Spark engine)",
-        job_name=lambda s: s.spark_job_name,
-        role_name=lambda s: s.spark_role_name,
+        job_name=lambda s: s.spark.job_name,
+        role_name=lambda s: s.spark.role_name,
         script_key=lambda s: s.spark_script_key,
         # "glueetl" on AWS; the local emulator only runs pythonshell jobs, so the local stack
         # registers the same script as pythonshell and the script starts local Spark itself.
-        command=lambda s: s.spark_job_command,
+        command=lambda s: s.spark.job_command,
         python_version=lambda s: "3",
-        timeout_minutes=lambda s: s.spark_timeout_minutes,
+        timeout_minutes=lambda s: s.spark.timeout_minutes,
         capacity=_spark_workers,
         stack_arguments=_spark_arguments,
         stages_imports=False,
@@ -146,7 +146,7 @@ def default_arguments(settings: Settings, engine: str = PYTHONSHELL) -> dict[str
         "--manifest_prefix": settings.manifests_prefix,
         "--rejected_prefix": settings.rejected_prefix,
         "--staging_prefix": settings.staging_prefix,
-        "--write_concurrency": str(settings.write_concurrency),
+        "--write_concurrency": str(settings.load.write_concurrency),
         **analytics_config(settings).job_arguments,  # --processed, --processed_prefix (analytics.md)
         **engine_spec(engine).stack_arguments(settings),
     }
@@ -183,7 +183,7 @@ def job_definition(settings: Settings, role_arn: str, engine: str = PYTHONSHELL)
         "DefaultArguments": default_arguments(settings, engine),
         "MaxRetries": 0,
         "Timeout": spec.timeout_minutes(settings),
-        "ExecutionProperty": {"MaxConcurrentRuns": settings.glue_max_concurrent_runs},
+        "ExecutionProperty": {"MaxConcurrentRuns": settings.glue.max_concurrent_runs},
         **spec.capacity(settings),
     }
 

@@ -79,7 +79,7 @@ def run(run_id: str, settings: Settings, dag_run: Any) -> dict[str, Any]:
         )
 
     s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
-    ddb = dynamodb_client(settings, pool=settings.key_read_threads + 2)
+    ddb = dynamodb_client(settings, pool=settings.load.key_read_threads + 2)
     try:
         report = rollback.roll_back(
             s3,

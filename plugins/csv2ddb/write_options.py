@@ -19,6 +19,7 @@ from csv2ddb_core.contract import (
     WRITE_OVERWRITE,
     ArgumentError,
     KeySchema,
+    TtlSpec,
     WriteRate,
 )
 from csv2ddb_core.options import (
@@ -150,24 +151,52 @@ def resolve(
     The load method too (:func:`choose_method`, with ``size``: the bytes of the run's file as S3
     listed it; a caller that does not know it passes 0, and ``auto`` then writes in batches unless
     the threshold is 0). ``import`` where ImportTable cannot run is refused before any work."""
+    return _decide(chosen, table_keys, settings, table_exists, files, size)[0]
+
+
+def resolve_for_table(
+    chosen: Mapping[str, str],
+    existing_keys: KeySchema | None,
+    settings: Settings,
+    table: str,
+    files: int,
+    size: int,
+) -> tuple[dict[str, str], tables.TableSpec]:
+    """:func:`resolve` for ``table`` (which exists when ``existing_keys`` is given), and the table
+    spec those options write: their keys and TTL attribute, parsed once here and used as parsed."""
+    options, keys, ttl = _decide(chosen, existing_keys, settings, existing_keys is not None, files, size)
+    return options, tables.items_table_spec(settings, table, keys, ttl.column if ttl else None)
+
+
+def _decide(
+    chosen: Mapping[str, str],
+    table_keys: KeySchema | None,
+    settings: Settings,
+    table_exists: bool,
+    files: int,
+    size: int,
+) -> tuple[dict[str, str], KeySchema, TtlSpec | None]:
+    """The decided options, with the key schema and TTL they name as parsed values."""
     if "partition_key" in chosen:
         keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
     else:
         keys = table_keys or settings.key_schema
+    defaults = settings.load
     options = {
         "partition_key": str(keys.partition),
         "sort_key": str(keys.sort) if keys.sort else "",
-        "write_mode": chosen.get("write_mode") or settings.write_mode,
-        "version_column": chosen.get("version_column", settings.version_column),
-        "max_write_rate": chosen.get("max_write_rate", settings.max_write_rate),
-        "ttl_column": chosen.get("ttl_column", settings.ttl_column),
-        "validate_first": chosen.get("validate_first") or _text(settings.validate_first),
+        "write_mode": chosen.get("write_mode") or defaults.write_mode,
+        "version_column": chosen.get("version_column", defaults.version_column),
+        "max_write_rate": chosen.get("max_write_rate", defaults.max_write_rate),
+        "ttl_column": chosen.get("ttl_column", defaults.ttl_column),
+        "validate_first": chosen.get("validate_first") or _text(defaults.validate_first),
     }
     try:
         mode = parse_write_mode(options["write_mode"])
-        check_options(keys, mode, options["version_column"], parse_ttl(options["ttl_column"]))
+        ttl = parse_ttl(options["ttl_column"])
+        check_options(keys, mode, options["version_column"], ttl)
         rate = parse_write_rate(options["max_write_rate"])
-        requested_method = parse_load_method(chosen.get("load_method") or settings.load_method)
+        requested_method = parse_load_method(chosen.get("load_method") or defaults.load_method)
         method, reason = choose_method(
             requested_method,
             table_exists=table_exists,
@@ -175,7 +204,7 @@ def resolve(
             mode=mode,
             rate=rate,
             size=size,
-            threshold=settings.import_min_bytes,
+            threshold=defaults.import_min_bytes,
         )
         check_import_options(method, mode, rate)
     except ArgumentError as exc:
@@ -184,7 +213,7 @@ def resolve(
     options[LOAD_METHOD_REASON] = reason
     if requested_method == LOAD_AUTO and method == LOAD_IMPORT:
         options[AUTO_IMPORT] = "true"
-    return options
+    return options, keys, ttl
 
 
 def as_batch(options: Mapping[str, str], reason: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -51,7 +51,7 @@ def place(stack_settings: Settings, boto_session: boto3.Session) -> Iterator[Pla
     )
     ddb.get_waiter("table_exists").wait(TableName=stack_settings.table)
     try:
-        yield Place(replace(stack_settings, processed=True), boto_session)  # the analytics side on
+        yield Place(stack_settings.with_load(processed=True), boto_session)  # the analytics side on
     finally:
         ddb.delete_table(TableName=stack_settings.table)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 @pytest.fixture
 def analytics_stack(stack: Settings, emulator: Emulator) -> Iterator[Settings]:  # noqa: F811
     """The stack with the analytics side on: its catalog, workgroup, alarms and dashboard."""
-    settings = replace(stack, processed=True)
+    settings = stack.with_load(processed=True)
     with pytest.MonkeyPatch.context() as mp:
         for key, value in emulator.client_env().items():
             mp.setenv(key, value)

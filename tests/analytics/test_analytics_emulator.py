@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -296,7 +295,7 @@ def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, st
     """The real Python-shell job, run by the emulator's Glue with ``--processed true`` (and the
     analytics library set AWS needs for pyarrow), then the analytics step on its stored manifest."""
     cfg = analytics_config(stack.settings)
-    on = analytics_config(replace(stack.settings, processed=True))
+    on = analytics_config(stack.settings.with_load(processed=True))
     assert on.job_arguments["--processed"] == "true"
     s3, glue = stack.client("s3"), stack.client("glue")
     s3.upload_file(str(JOB_SCRIPT), place.bucket, "scripts/csv2ddb_load_job.py")

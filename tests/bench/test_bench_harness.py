@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from csv2ddb.settings import IMPORT_MIN_BYTES
+from csv2ddb.load_defaults import IMPORT_MIN_BYTES
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import Emulator
 

@@ -83,7 +83,7 @@ def allowed(call: Callable[[], Any]) -> bool:
 
 def test_glue_role_reads_raw_and_manifests_writes_manifests_and_rejects(auth_stack: AuthStack) -> None:
     s = auth_stack.settings
-    s3 = auth_stack.as_role(s.glue_role_name, "s3")
+    s3 = auth_stack.as_role(s.glue.role_name, "s3")
     assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key="raw/in.csv"))
     assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key=s.script_key))
     assert allowed(lambda: s3.put_object(Bucket=s.bucket, Key="manifests/run-1.json", Body=b"{}"))
@@ -107,7 +107,7 @@ def test_glue_role_reads_raw_and_manifests_writes_manifests_and_rejects(auth_sta
 
 def test_glue_role_writes_only_the_items_table(auth_stack: AuthStack) -> None:
     s = auth_stack.settings
-    ddb = auth_stack.as_role(s.glue_role_name, "dynamodb")
+    ddb = auth_stack.as_role(s.glue.role_name, "dynamodb")
     item = {"id": {"S": "1"}}
     assert allowed(lambda: ddb.batch_write_item(RequestItems={s.table: [{"PutRequest": {"Item": item}}]}))
     assert allowed(lambda: ddb.put_item(TableName=s.table, Item=item))

@@ -3,11 +3,11 @@ against the real local emulator (ministack)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
 import zipfile
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -77,7 +77,7 @@ def test_create_status_create_again_delete_status(
 ) -> None:
     # The whole stack as the product's default makes it: the analytics side on (the harness
     # passes it off elsewhere).
-    stack_settings = replace(stack_settings, processed=True)
+    stack_settings = stack_settings.with_load(processed=True)
     first = create_stack(stack_settings, sources=sources, env=LOGIN)
     assert [c.action for c in first] == [CREATED] * len(KINDS)
     assert_all_match(stack_settings, sources)
@@ -92,7 +92,7 @@ def test_create_status_create_again_delete_status(
     s3 = boto_session.client("s3", endpoint_url=stack_settings.endpoint_url)
     assert s3.get_bucket_versioning(Bucket=stack_settings.bucket)["Status"] == "Enabled"
     job = boto_session.client("glue", endpoint_url=stack_settings.endpoint_url).get_job(
-        JobName=stack_settings.glue_job_name
+        JobName=stack_settings.glue.job_name
     )["Job"]
     assert job["Command"]["Name"] == "pythonshell"
     assert job["Command"]["PythonVersion"] == "3.9"
@@ -134,7 +134,7 @@ def test_delete_empties_a_versioned_bucket_and_copes_with_a_half_created_stack(
 
     changes = by_kind_name(delete_stack(stack_settings, sources=sources))
     assert changes[("s3-bucket", stack_settings.bucket)].action == DELETED
-    assert changes[("glue-job", stack_settings.glue_job_name)].action == ABSENT
+    assert changes[("glue-job", stack_settings.glue.job_name)].action == ABSENT
     assert changes[("lambda-function", stack_settings.lambda_function_name)].action == ABSENT
     assert [s for s in stack_status(stack_settings, sources=sources) if s.exists] == []
 
@@ -152,7 +152,7 @@ def test_delete_after_resources_vanished_behind_its_back(
     changes = by_kind_name(delete_stack(stack_settings, sources=sources))
     assert changes[("lambda-function", stack_settings.lambda_function_name)].action == ABSENT
     assert changes[("dynamodb-table", stack_settings.audit_table)].action == ABSENT
-    assert changes[("glue-job", stack_settings.glue_job_name)].action == DELETED
+    assert changes[("glue-job", stack_settings.glue.job_name)].action == DELETED
     assert [s for s in stack_status(stack_settings, sources=sources) if s.exists] == []
 
 
@@ -162,9 +162,9 @@ def test_drift_is_reported_and_create_repairs_it(
     create_stack(stack_settings, sources=sources, env=LOGIN)
     endpoint = stack_settings.endpoint_url
     glue = boto_session.client("glue", endpoint_url=endpoint)
-    job = glue.get_job(JobName=stack_settings.glue_job_name)["Job"]
+    job = glue.get_job(JobName=stack_settings.glue.job_name)["Job"]
     glue.update_job(
-        JobName=stack_settings.glue_job_name,
+        JobName=stack_settings.glue.job_name,
         JobUpdate={
             "Role": job["Role"],
             "Command": {**job["Command"], "PythonVersion": "3"},
@@ -178,11 +178,11 @@ def test_drift_is_reported_and_create_repairs_it(
     core.write_text(core.read_text() + "\n# edited\n")
     iam = boto_session.client("iam", endpoint_url=endpoint)
     iam.attach_role_policy(
-        RoleName=stack_settings.glue_role_name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
+        RoleName=stack_settings.glue.role_name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
     )
 
     statuses = by_kind_name(stack_status(stack_settings, sources=sources, env=LOGIN))
-    job_status = statuses[("glue-job", stack_settings.glue_job_name)]
+    job_status = statuses[("glue-job", stack_settings.glue.job_name)]
     assert job_status.exists
     assert not job_status.matches
     assert "PythonVersion" in job_status.detail
@@ -191,7 +191,7 @@ def test_drift_is_reported_and_create_repairs_it(
     wheel = statuses[("glue-core-wheel", stack_settings.core_wheel_s3_uri)]
     assert not wheel.matches
     assert "content sha256" in wheel.detail
-    role = statuses[("iam-role", stack_settings.glue_role_name)]
+    role = statuses[("iam-role", stack_settings.glue.role_name)]
     assert not role.matches
     assert "AmazonS3FullAccess" in role.detail
     assert [s.kind for s in statuses.values() if not s.matches] == [
@@ -203,12 +203,12 @@ def test_drift_is_reported_and_create_repairs_it(
     ]
 
     changes = by_kind_name(create_stack(stack_settings, sources=sources, env=LOGIN))
-    assert changes[("glue-job", stack_settings.glue_job_name)].action == UPDATED
+    assert changes[("glue-job", stack_settings.glue.job_name)].action == UPDATED
     assert changes[("glue-script", script_uri(stack_settings))].action == UPDATED
     assert changes[("glue-core-wheel", stack_settings.core_wheel_s3_uri)].action == UPDATED
-    assert changes[("iam-role", stack_settings.glue_role_name)].action == UPDATED
+    assert changes[("iam-role", stack_settings.glue.role_name)].action == UPDATED
     assert_all_match(stack_settings, sources)
-    assert iam.list_attached_role_policies(RoleName=stack_settings.glue_role_name)["AttachedPolicies"] == []
+    assert iam.list_attached_role_policies(RoleName=stack_settings.glue.role_name)["AttachedPolicies"] == []
     delete_stack(stack_settings, sources=sources)
 
 
@@ -233,7 +233,7 @@ def test_secret_value_drift_is_detected_without_showing_it(
 def test_delete_and_create_leave_a_same_named_untagged_resource_alone(
     stack_settings: Settings, sources: Sources, boto_session: boto3.Session
 ) -> None:
-    stack_settings = replace(stack_settings, processed=True)  # every resource managed: none skipped
+    stack_settings = stack_settings.with_load(processed=True)  # every resource managed: none skipped
     endpoint = stack_settings.endpoint_url
     sns = boto_session.client("sns", endpoint_url=endpoint)
     foreign_arn = sns.create_topic(Name=stack_settings.alerts_topic_name)["TopicArn"]
@@ -273,7 +273,7 @@ def test_delete_and_create_leave_a_same_named_untagged_resource_alone(
 def test_items_table_is_skipped_when_not_managed_by_the_bootstrap(
     stack_settings: Settings, sources: Sources
 ) -> None:
-    settings = Settings(**{**stack_settings.as_dict(), "create_table_in_bootstrap": False})
+    settings = dataclasses.replace(stack_settings, create_table_in_bootstrap=False)
     changes = by_kind_name(create_stack(settings, sources=sources))
     assert changes[("dynamodb-table", settings.table)].action == SKIPPED
     statuses = by_kind_name(stack_status(settings, sources=sources))
@@ -296,16 +296,16 @@ def test_created_stack_works_notification_invokes_lambda_and_glue_job_runs(
     assert seen == b"csv2ddb_load"  # the handler read CSV2DDB_DAG_ID set by the bootstrap
 
     glue = boto_session.client("glue", endpoint_url=endpoint)
-    run_id = glue.start_job_run(JobName=stack_settings.glue_job_name)["JobRunId"]
+    run_id = glue.start_job_run(JobName=stack_settings.glue.job_name)["JobRunId"]
     deadline = time.monotonic() + 120
-    while (state := glue.get_job_run(JobName=stack_settings.glue_job_name, RunId=run_id)["JobRun"])[
+    while (state := glue.get_job_run(JobName=stack_settings.glue.job_name, RunId=run_id)["JobRun"])[
         "JobRunState"
     ] in {"STARTING", "RUNNING", "WAITING"} and time.monotonic() < deadline:
         time.sleep(0.5)
     assert state["JobRunState"] == "SUCCEEDED", state
     # DefaultArguments from the bootstrap reached the job.
     marker = s3.get_object(Bucket=stack_settings.bucket, Key="manifests/glue-ran.json")["Body"].read()
-    assert marker == str(stack_settings.write_concurrency).encode()
+    assert marker == str(stack_settings.load.write_concurrency).encode()
     assert "manifests/seen/raw/ignored.txt" not in {
         o["Key"] for o in s3.list_objects_v2(Bucket=stack_settings.bucket).get("Contents", [])
     }
@@ -331,7 +331,7 @@ def fingerprint(settings: Settings, session: boto3.Session) -> dict[str, Any]:
     function = session.client("lambda", endpoint_url=endpoint).get_function_configuration(
         FunctionName=settings.lambda_function_name
     )
-    job = session.client("glue", endpoint_url=endpoint).get_job(JobName=settings.glue_job_name)["Job"]
+    job = session.client("glue", endpoint_url=endpoint).get_job(JobName=settings.glue.job_name)["Job"]
     secret = session.client("secretsmanager", endpoint_url=endpoint).list_secret_version_ids(
         SecretId=settings.airflow_api_secret_name
     )

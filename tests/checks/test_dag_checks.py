@@ -48,7 +48,7 @@ def test_pizzaplace_like_file_writes_nothing_and_the_note_says_why(
     # The job refused the file before its first write: the task fails without a retry (a retry
     # would read the same object version and fail the same way), so one Glue run, not three.
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
-    runs = glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"]
+    runs = glue.get_job_runs(JobName=stack.glue.job_name)["JobRuns"]
     assert [r["Arguments"].get("--run_id") for r in runs].count(record["run_id"]) == 1
     assert "so none is made" in run.output
 

@@ -64,8 +64,8 @@ def planned(size: int) -> FilePlan:
     ("size", "method", "says"),
     [
         (2_431, "batch", "batch: 2.4 KiB below the import threshold 64.0 MiB"),
-        (SETTINGS.import_min_bytes - 1, "batch", "below the import threshold"),
-        (SETTINGS.import_min_bytes, "import", "at or above the import threshold"),
+        (SETTINGS.load.import_min_bytes - 1, "batch", "below the import threshold"),
+        (SETTINGS.load.import_min_bytes, "import", "at or above the import threshold"),
         (200 << 20, "import", "import: a new table, 200.0 MiB at or above the import threshold 64.0 MiB"),
     ],
 )
@@ -83,7 +83,7 @@ def test_the_plan_of_a_first_load_imports_from_the_threshold_up_and_says_why(
     assert FilePlan.from_xcom(one.to_xcom()) == one
     # 200 MiB is below the Spark threshold; an import is staged on the Python shell; a batch file of
     # at most CSV2DDB_INLINE_MAX_BYTES loads inline, in the Airflow worker.
-    small = size <= SETTINGS.inline_max_bytes and method == "batch"
+    small = size <= SETTINGS.load.inline_max_bytes and method == "batch"
     assert one.engine == ("inline" if small else "pythonshell")
 
 

@@ -40,7 +40,7 @@ def glue_runs_of(glue: Any, s3: Any, stack: Settings, run_ids: set[str]) -> list
     """The Glue runs that loaded these load run ids: one-file runs by ``--run_id``, group runs by
     the entries of their group file (``--files``)."""
     found = []
-    for run in glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"]:
+    for run in glue.get_job_runs(JobName=stack.glue.job_name)["JobRuns"]:
         args = run.get("Arguments") or {}
         if args.get("--run_id") in run_ids:
             found.append({"id": run["Id"], "state": run["JobRunState"], "run_ids": [args["--run_id"]]})

@@ -30,15 +30,15 @@ def test_consecutive_files_sharing_their_arguments_are_one_group_in_order() -> N
     loads = [file(n) for n in range(5)]
     (group,) = groups.group_loads(loads, "manual__x", SETTINGS)
     assert group["files"] == loads
-    assert SETTINGS.group_max_files == 64
-    assert SETTINGS.group_max_bytes == 256 << 20
+    assert SETTINGS.load.group_max_files == 64
+    assert SETTINGS.load.group_max_bytes == 256 << 20
 
 
 def test_groups_are_capped_by_files_and_by_bytes() -> None:
     loads = [file(n) for n in range(11)]
-    by_four = dataclasses.replace(SETTINGS, group_max_files=4)
+    by_four = SETTINGS.with_load(group_max_files=4)
     assert sizes(groups.group_loads(loads, "manual__x", by_four)) == [4, 4, 3]
-    by_bytes = dataclasses.replace(SETTINGS, group_max_bytes=25)
+    by_bytes = SETTINGS.with_load(group_max_bytes=25)
     assert sizes(groups.group_loads(loads[:5], "manual__x", by_bytes)) == [2, 2, 1]
     big = [file(0), file(1, size=100), file(2)]  # a file over the cap runs alone
     assert sizes(groups.group_loads(big, "manual__x", by_bytes)) == [1, 1, 1]
@@ -63,7 +63,7 @@ def test_inline_files_group_among_themselves_never_with_glue_files() -> None:
     grouped = groups.group_loads(loads, "manual__x", SETTINGS)
     assert sizes(grouped) == [3, 2, 1]
     assert [groups.engine_of(g) for g in grouped] == ["inline", "pythonshell", "inline"]
-    by_two = dataclasses.replace(SETTINGS, group_max_files=2)  # the same caps hold inline
+    by_two = SETTINGS.with_load(group_max_files=2)  # the same caps hold inline
     assert sizes(groups.group_loads(inline, "manual__x", by_two)) == [2, 1]
 
 

@@ -192,7 +192,7 @@ def test_bad_input_fails_clearly_and_alerts_by_sns(
     assert [state for name, state in run.tasks.items() if "run_glue" in name] in ([], ["upstream_failed"])
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     started = [
-        r["Arguments"].get("--source_key") for r in glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"]
+        r["Arguments"].get("--source_key") for r in glue.get_job_runs(JobName=stack.glue.job_name)["JobRuns"]
     ]
     assert "raw/missing.csv" not in started  # nothing was loaded
     assert (
@@ -243,7 +243,7 @@ def test_rollback_dag_undoes_a_load_and_refuses_to_do_it_twice(
         RunStamp("csv2ddb_load", load_run, "manual", "tester"),
         load,
         Outcome("verified", None, json.loads(job.stdout), 20),
-        stack.glue_job_name,
+        stack.glue.job_name,
         None,
     )
     put_record(ddb, stack.audit_table, record)

@@ -303,14 +303,14 @@ def test_glue_operator_settings_come_from_settings() -> None:
     assert job["Command"] == {
         "Name": "pythonshell",
         "ScriptLocation": script_uri(SETTINGS),
-        "PythonVersion": SETTINGS.glue_python_version,
+        "PythonVersion": SETTINGS.glue.python_version,
     }
-    assert kwargs["num_of_dpus"] == job["MaxCapacity"] == SETTINGS.glue_max_capacity
-    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": SETTINGS.glue_max_concurrent_runs}
+    assert kwargs["num_of_dpus"] == job["MaxCapacity"] == SETTINGS.glue.max_capacity
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": SETTINGS.glue.max_concurrent_runs}
     assert kwargs["update_config"]
     assert kwargs["wait_for_completion"]
     assert kwargs["retry_limit"] == 0
-    assert kwargs["verbose"] is SETTINGS.glue_verbose
+    assert kwargs["verbose"] is SETTINGS.glue.verbose
 
 
 def test_script_args_follow_the_glue_contract() -> None:

@@ -9,7 +9,7 @@ from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from
 
 SETTINGS = load_settings({}, prefix="opt")
-AT_THRESHOLD = SETTINGS.import_min_bytes  # a file just big enough for auto to import it
+AT_THRESHOLD = SETTINGS.load.import_min_bytes  # a file just big enough for auto to import it
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_auto_imports_a_first_load_only_from_the_size_threshold_up(
 ) -> None:
     """Issue 24: an import has a fixed start-up a small file does not pay back, so auto writes a
     first load below CSV2DDB_IMPORT_MIN_BYTES in batches, and says so."""
-    assert SETTINGS.import_min_bytes == 64 << 20  # the default the reasons above name
+    assert SETTINGS.load.import_min_bytes == 64 << 20  # the default the reasons above name
     options = write_options.resolve({}, None, SETTINGS, size=size)
     assert (options["load_method"], options["load_method_reason"]) == (method, reason)
     assert ("auto_import" in options) == (method == "import")  # only an auto import may fall back

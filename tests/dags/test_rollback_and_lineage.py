@@ -117,7 +117,7 @@ def world(emulator: Emulator) -> Iterator[World]:
         RunStamp(DAG_ID_LOAD, "manual__r1", "manual", "tester"),
         load,
         audit.Outcome(audit.STATUS_VERIFIED, None, r1, ROWS),
-        settings.glue_job_name,
+        settings.glue.job_name,
         None,
     )
     audit.put_record(ddb, settings.audit_table, record)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ def test_the_stack_dags_alarm_on_each_dataset_of_their_own_folder(
     """csv2ddb_bootstrap reads the dataset files of its own DAGs folder, the ones Airflow builds the
     dataset DAGs from: each dataset's table gets its staleness alarm (and status, its verify task,
     finds the stack complete); csv2ddb_teardown removes them."""
-    settings = replace(stack_settings, processed=True)
+    settings = stack_settings.with_load(processed=True)
     analytics_on = {"CSV2DDB_PROCESSED": "true"}  # the harness turns the side off elsewhere
     cfg = analytics_config(settings)
     tables = load_all(REPO / "dags" / "datasets", settings).tables

@@ -216,7 +216,7 @@ def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_pat
     a run's conf may turn it off for one load, never on against its dataset's false."""
     from csv2ddb.load import file_plan, glue_run
 
-    assert SETTINGS.processed  # the product default: every verified load also lands as Parquet
+    assert SETTINGS.load.processed  # the product default: every verified load also lands as Parquet
     write(tmp_path, "orders", {**GOOD, "processed": False})
     write(tmp_path, "customers", with_(GOOD, "files.prefix", "raw/customers/"))
     write(tmp_path, "shops", {**with_(GOOD, "files.prefix", "raw/shops/"), "processed": True})

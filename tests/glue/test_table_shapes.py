@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import dataclasses
 import gzip
 import io
 from collections.abc import Callable, Iterator
@@ -61,7 +62,7 @@ def keyed_target(
         tables.create_table(ddb, spec)
         tables.wait_active(ddb, name, delay_seconds=0.2)
         made.append(name)
-        settings = Settings(**{**stack_settings.as_dict(), "table": name})
+        settings = dataclasses.replace(stack_settings, table=name)
         return LoadTarget(settings, s3, ddb)
 
     yield make

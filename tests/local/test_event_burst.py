@@ -291,7 +291,7 @@ def test_a_crash_mid_burst_loses_no_file_and_loads_none_twice(burst: Burst) -> N
     (ragged,) = by_key[bad[0]]
     assert ragged["status"] != "verified", ragged
     assert ragged.get("error"), ragged
-    glue_runs = burst.glue.get_job_runs(JobName=burst.settings.glue_job_name)["JobRuns"]
+    glue_runs = burst.glue.get_job_runs(JobName=burst.settings.glue.job_name)["JobRuns"]
     print(
         f"\ncrash burst: {len(keys)} files, {len(seen.runs)} DAG runs, {len(glue_runs)} Glue job runs, "
         f"{len(verified)} verified"

@@ -449,7 +449,7 @@ def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None
     settings = load_settings({}, prefix="p")
     chosen = {
         name: write_options.resolve(
-            write_options.requested(case.args), None, settings, size=settings.import_min_bytes
+            write_options.requested(case.args), None, settings, size=settings.load.import_min_bytes
         )["load_method"]
         for name, case in CASES.items()
     }

@@ -60,7 +60,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     common = {"source_bucket": s.bucket, "table": s.table, "reject_tolerance": "1"}
 
     ok = run_job_as(
-        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-ok", **common
+        auth_stack, s.glue.role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-ok", **common
     )
     assert ok["status"] == "succeeded", ok["error"]
     assert [ok["rows_read"], ok["rows_written"], ok["rows_rejected"]] == [2, 1, 1]
@@ -70,7 +70,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # a source outside raw/: the read is denied, and the manifest says so
     outside = run_job_as(
         auth_stack,
-        s.glue_role_name,
+        s.glue.role_name,
         monkeypatch,
         source_key="scripts/other.py",
         run_id="lp-out",
@@ -83,7 +83,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # another table (the audit table): denied before anything is read
     other = {**common, "table": s.audit_table}
     wrong_table = run_job_as(
-        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-tbl", **other
+        auth_stack, s.glue.role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-tbl", **other
     )
     assert wrong_table["status"] == "failed"
     assert "AccessDenied" in wrong_table["error"]
@@ -91,7 +91,7 @@ def test_the_real_job_under_the_glue_role_does_its_job_and_nothing_more(
     # manifests and rejects elsewhere than their prefixes: the uploads are denied
     elsewhere = {**common, "manifest_prefix": "raw/", "rejected_prefix": "scripts/"}
     misplaced = run_job_as(
-        auth_stack, s.glue_role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-loc", **elsewhere
+        auth_stack, s.glue.role_name, monkeypatch, source_key="raw/lp.csv", run_id="lp-loc", **elsewhere
     )
     assert misplaced["status"] == "failed"
     # the rejects' reasons could not be stored: the load fails saying so (finding F8)
@@ -131,7 +131,7 @@ def test_lambda_role_can_do_nothing_but_read_its_secret(auth_stack: AuthStack, r
         "dynamodb:Scan audit table": lambda: ddb.scan(TableName=s.audit_table),
         "s3:PutObject raw/": lambda: s3.put_object(Bucket=s.bucket, Key="raw/evil.csv", Body=b"x"),
         "s3:GetObject manifests/": lambda: s3.get_object(Bucket=s.bucket, Key="manifests/old.json"),
-        "glue:StartJobRun": lambda: glue.start_job_run(JobName=s.glue_job_name),
+        "glue:StartJobRun": lambda: glue.start_job_run(JobName=s.glue.job_name),
     }
     allowed_calls = [name for name, call in denied.items() if allowed(call)]
     assert allowed_calls == []

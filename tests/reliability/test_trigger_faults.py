@@ -62,17 +62,17 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     place.s3.upload_file(str(JOB_PATH), place.bucket, settings.script_key)
     glue = place.client("glue")
     glue.create_job(
-        Name=settings.glue_job_name,
-        Role=f"arn:aws:iam::000000000000:role/{settings.glue_role_name}",
+        Name=settings.glue.job_name,
+        Role=f"arn:aws:iam::000000000000:role/{settings.glue.role_name}",
         **glue_run.create_job_kwargs(settings),
     )
     load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
     load["reject_tolerance"] = "0"
     args = {**glue_run.script_args(load, settings), "--write_concurrency": "1", "--max_write_rate": rate}
     try:
-        first = glue.start_job_run(JobName=settings.glue_job_name, Arguments=args)["JobRunId"]
+        first = glue.start_job_run(JobName=settings.glue.job_name, Arguments=args)["JobRunId"]
         wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
-        state = glue.get_job_run(JobName=settings.glue_job_name, RunId=first)["JobRun"]["JobRunState"]
+        state = glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"]["JobRunState"]
         assert state in ACTIVE, "the first run ended before the retry: lower `rate`"
 
         # Attempt 2 of the Glue task, built exactly as the DAG builds it, against the emulator.
@@ -86,17 +86,17 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
         assert operator.submit_job({"ti": ti}) == first
         assert ti.xcom["glue_job_run_id"] == first
 
-        runs = glue.get_job_runs(JobName=settings.glue_job_name)["JobRuns"]
+        runs = glue.get_job_runs(JobName=settings.glue.job_name)["JobRuns"]
         assert [r["Id"] for r in runs] == [first]  # no second run was started
         deadline = time.monotonic() + 300
-        while (state := glue.get_job_run(JobName=settings.glue_job_name, RunId=first)["JobRun"])[
+        while (state := glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"])[
             "JobRunState"
         ] in ACTIVE:
             assert time.monotonic() < deadline, state
             time.sleep(0.5)
         assert state["JobRunState"] == "SUCCEEDED", state.get("ErrorMessage")
     finally:
-        glue.delete_job(JobName=settings.glue_job_name)
+        glue.delete_job(JobName=settings.glue.job_name)
     manifest = place.manifest("guarded-1")
     assert manifest is not None
     assert [manifest[k] for k in ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")] == [

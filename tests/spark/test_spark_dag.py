@@ -57,7 +57,7 @@ def test_engine_spark_through_the_load_dag(
     assert manifest["engine"] == "spark"
     assert manifest["spark"]["master"] == "local[2,4]"
     assert manifest["keys_count"] == ROWS
-    runs = glue.get_job_runs(JobName=stack.spark_job_name)["JobRuns"]
+    runs = glue.get_job_runs(JobName=stack.spark.job_name)["JobRuns"]
     assert [r["Arguments"].get("--engine") for r in runs] == ["spark"]
     assert runs[0]["JobRunState"] == "SUCCEEDED"
-    assert glue.get_job_runs(JobName=stack.glue_job_name)["JobRuns"] == []  # the Python shell did not run
+    assert glue.get_job_runs(JobName=stack.glue.job_name)["JobRuns"] == []  # the Python shell did not run

@@ -71,7 +71,7 @@ def test_a_prefix_of_spark_files_is_one_spark_run(
     records = audit_records(ddb, stack, run.result["dag_run_id"])
     assert sorted(r["source_key"] for r in records) == sorted([*rows, bad])
     for record in records:
-        assert record["glue_job_name"] == stack.spark_job_name
+        assert record["glue_job_name"] == stack.spark.job_name
         if record["source_key"] == bad:
             assert record["status"] == "failed"
             assert "above the tolerance '0'" in record["error"]
@@ -88,10 +88,10 @@ def test_a_prefix_of_spark_files_is_one_spark_run(
     assert len({r["group_id"] for r in records}) == 1
     assert {r["group_files"] for r in records} == {GOOD + 1}
 
-    (spark_run,) = group_runs(glue, s3, stack.spark_job_name, {r["run_id"] for r in records})
+    (spark_run,) = group_runs(glue, s3, stack.spark.job_name, {r["run_id"] for r in records})
     assert spark_run["engine"] == "spark"
     assert spark_run["state"] == "FAILED"  # exit 1: one file of the group failed
     in_key_order = sorted(records, key=lambda r: r["source_key"])
     assert spark_run["run_ids"] == [r["run_id"] for r in in_key_order]  # one run, in the run's order
     assert {r["glue_job_run_id"] for r in records} == {spark_run["id"]}
-    assert group_runs(glue, s3, stack.glue_job_name, {r["run_id"] for r in records}) == []
+    assert group_runs(glue, s3, stack.glue.job_name, {r["run_id"] for r in records}) == []

@@ -34,7 +34,7 @@ def test_the_aws_spark_job_is_glueetl_with_the_worker_settings() -> None:
     # the Python-shell job is unchanged
     shell = job_definition(s, ROLE)
     assert shell["Command"]["Name"] == "pythonshell"
-    assert shell["MaxCapacity"] == s.glue_max_capacity
+    assert shell["MaxCapacity"] == s.glue.max_capacity
 
 
 def test_the_local_spark_job_differs_only_in_its_command_and_local_cores() -> None:
@@ -53,8 +53,8 @@ def test_engine_choice() -> None:
     assert choose_engine(None, 50 << 20, s) == "pythonshell"
     assert choose_engine(None, 101 << 20, s) == "spark"
     assert choose_engine("auto", None, s) == "pythonshell"  # a size not known is not known small
-    assert choose_engine("auto", s.inline_max_bytes, s) == "inline"
-    assert choose_engine("auto", s.inline_max_bytes + 1, s) == "pythonshell"
+    assert choose_engine("auto", s.load.inline_max_bytes, s) == "inline"
+    assert choose_engine("auto", s.load.inline_max_bytes + 1, s) == "pythonshell"
     assert choose_engine("auto", 10, load_settings({"CSV2DDB_INLINE_MAX_BYTES": "0"})) == "pythonshell"
     assert choose_engine("inline", 10**12, s) == "inline"  # asked for by name
     assert choose_engine("spark", 10, s) == "spark"

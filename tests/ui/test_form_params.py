@@ -68,7 +68,7 @@ def test_a_form_run_with_only_a_key_uses_every_default() -> None:
         SETTINGS.bucket,
         SETTINGS.table,
     )
-    assert request.reject_tolerance == SETTINGS.reject_tolerance
+    assert request.reject_tolerance == SETTINGS.load.reject_tolerance
     assert request.expected_etag == ""
 
 
@@ -83,5 +83,5 @@ def test_the_count_check_choice_reaches_the_count_step() -> None:
     from csv2ddb.load import counts, steps
 
     assert PARAMS["count_method"]["enum"] == [None, *counts.METHODS]
-    assert steps.count_method({"count_method": None}, SETTINGS) == SETTINGS.count_method
+    assert steps.count_method({"count_method": None}, SETTINGS) == SETTINGS.load.count_method
     assert steps.count_method({"count_method": counts.BY_SCAN}, SETTINGS) == counts.BY_SCAN

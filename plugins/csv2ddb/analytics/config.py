@@ -45,7 +45,7 @@ class Analytics:
     @property
     def processed(self) -> bool:
         """CSV2DDB_PROCESSED: write the processed zone and run the analytics step."""
-        return self.settings.processed
+        return self.settings.load.processed
 
     @property
     def reject_rate_alarm_percent(self) -> float:

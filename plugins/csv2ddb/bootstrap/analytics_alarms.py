@@ -203,7 +203,7 @@ def analytics_alarms(ctx: StackContext) -> list[Alarm]:
     watched = watched_tables(ctx)
     alarms: list[Alarm] = [Alarm(ctx, "failure"), Alarm(ctx, "reject-rate")]
     alarms += [StaleAlarm(ctx, table) for table in watched]
-    if ctx.settings.processed:
+    if ctx.settings.load.processed:
         others = sorted(owned_stale_tables(ctx) - set(watched))
         kind = StaleAlarm if ctx.datasets().errors else RetiredStaleAlarm
         alarms += [kind(ctx, table) for table in others]

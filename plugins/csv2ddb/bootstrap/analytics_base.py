@@ -16,7 +16,7 @@ class AnalyticsResource(Resource):
 
     @property
     def enabled(self) -> bool:
-        return self.settings.processed
+        return self.settings.load.processed
 
     @property
     def disabled_reason(self) -> str:

@@ -40,14 +40,14 @@ class Sources:
     Parameters (not constants) so tests and forks can deploy other files.
     """
 
-    glue_script: Path | None = None  # default: glue/<settings.glue_script_name>
+    glue_script: Path | None = None  # default: glue/<settings.glue.script_name>
     lambda_dir: Path = DEFAULT_LAMBDA_DIR
     glue_dir: Path = DEFAULT_GLUE_DIR  # holds pyproject.toml + csv2ddb_core/: the core's wheel
     # The dataset files the routing table is built from: the DAG factory's (registry.deployed_dir).
     datasets_dir: Path = field(default_factory=lambda: _deployed_datasets_dir())
 
     def glue_script_path(self, settings: Settings) -> Path:
-        return self.glue_script or self.glue_dir / settings.glue_script_name
+        return self.glue_script or self.glue_dir / settings.glue.script_name
 
 
 @dataclass
@@ -119,7 +119,7 @@ class StackContext:
 
     @property
     def glue_job_arn(self) -> str:
-        return self.arn("glue", f"job/{self.settings.glue_job_name}")
+        return self.arn("glue", f"job/{self.settings.glue.job_name}")
 
     @property
     def topic_arn(self) -> str:

@@ -108,7 +108,7 @@ class Role(Resource):
 def glue_role(ctx: StackContext) -> Role:
     return Role(
         ctx,
-        ctx.settings.glue_role_name,
+        ctx.settings.glue.role_name,
         policies.glue_trust_policy(),
         policies.GLUE_POLICY_NAME,
         policies.glue_job_policy,
@@ -119,7 +119,7 @@ def glue_role(ctx: StackContext) -> Role:
 def spark_role(ctx: StackContext) -> Role:
     return Role(
         ctx,
-        ctx.settings.spark_role_name,
+        ctx.settings.spark.role_name,
         policies.glue_trust_policy(),
         policies.SPARK_POLICY_NAME,
         policies.spark_job_policy,

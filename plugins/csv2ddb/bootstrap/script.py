@@ -122,7 +122,7 @@ class SparkScript(GlueScript):
 
     @property
     def local_path(self) -> Path:
-        return self.ctx.sources.glue_dir / self.settings.spark_script_name
+        return self.ctx.sources.glue_dir / self.settings.spark.script_name
 
 
 class CoreWheel(UploadedArtifact):

@@ -14,7 +14,7 @@ from csv2ddb_core.checks import CHECKS_SCHEMA
 from csv2ddb_core.contract import LOAD_METHODS, ON_CONFLICT_POLICIES, WRITE_MODES
 from csv2ddb_core.dialect import EMPTY_CELL_MODES, TYPE_NAMES, UNKNOWN_COLUMN_POLICIES
 
-from csv2ddb.settings import ENGINES
+from csv2ddb.load_defaults import ENGINES
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 KEY_ATTR_PATTERN = r"^[^:]{1,255}(:[SNB])?$"

@@ -78,7 +78,7 @@ def _keys_of(s3: Any, ddb: Any, settings: Settings, args: argparse.Namespace) ->
             keys,
             args.run_id,
             manifest.get("started_at"),
-            settings.key_read_threads,
+            settings.load.key_read_threads,
         )
         if args.state
         else None

@@ -361,7 +361,7 @@ def roll_back(
 ) -> Report:
     """Roll back load ``run_id`` (see the module docstring); RollbackRefused deletes nothing."""
     target = find_target(s3, ddb, settings, run_id)
-    workers = workers or settings.key_read_threads
+    workers = workers or settings.load.key_read_threads
     started_at, started = audit.utc_now(), time.monotonic()
     common = {"started_at": started_at}
     audit.put_record(

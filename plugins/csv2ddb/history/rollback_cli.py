@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     settings = load_settings()
-    workers = args.threads or settings.key_read_threads
+    workers = args.threads or settings.load.key_read_threads
     shared = session(settings)
     s3 = client(settings, "s3", shared)
     ddb = client(settings, "dynamodb", shared, config=RETRIES.merge(Config(max_pool_connections=workers + 2)))

@@ -32,7 +32,7 @@ from csv2ddb_core.contract import (
 from csv2ddb_core.keylist import read_key_list
 
 from csv2ddb import keyreads
-from csv2ddb.settings import COUNT_BY_KEYS, COUNT_BY_SCAN, COUNT_METHODS
+from csv2ddb.load_defaults import COUNT_BY_KEYS, COUNT_BY_SCAN, COUNT_METHODS
 
 BY_KEYS, BY_SCAN, METHODS = COUNT_BY_KEYS, COUNT_BY_SCAN, COUNT_METHODS  # defined with the setting
 

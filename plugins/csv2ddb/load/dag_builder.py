@@ -152,8 +152,8 @@ def build_load_dag(
                 task_id=import_name,
                 load=load,
                 aws_conn_id=settings.aws_conn_id,
-                check_interval=settings.import_poll_seconds,
-                max_attempts=settings.import_poll_attempts,
+                check_interval=settings.load.import_poll_seconds,
+                max_attempts=settings.load.import_poll_attempts,
                 # Runs after a skipped staging step too (its table was taken): it hands over then.
                 trigger_rule=TriggerRule.NONE_FAILED,
             )

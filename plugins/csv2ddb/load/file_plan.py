@@ -24,7 +24,8 @@ from csv2ddb_core.options import parse_bool
 
 from csv2ddb import write_options
 from csv2ddb.engines import INLINE, PYTHONSHELL, SPARK, engine_spec
-from csv2ddb.settings import ENGINES, Settings
+from csv2ddb.load_defaults import ENGINES
+from csv2ddb.settings import Settings
 
 MIB = 1 << 20
 
@@ -174,7 +175,7 @@ class FilePlan:
 
 def checked_engine(requested: str | None, settings: Settings) -> str:
     """The engine a run asks for (else the setting), by name: ``auto`` or a registered engine."""
-    engine = (requested or settings.engine).strip().lower()
+    engine = (requested or settings.load.engine).strip().lower()
     if engine not in ENGINES:
         raise InvalidPlan(f"engine must be one of {ENGINES}, got {requested!r}")
     return engine
@@ -187,10 +188,10 @@ def choose_engine(requested: str | None, size: int | None, settings: Settings) -
     engine = checked_engine(requested, settings)
     if engine != "auto":
         return engine
-    if (size or 0) > settings.spark_threshold_mb * MIB:
+    if (size or 0) > settings.load.spark_threshold_mb * MIB:
         return SPARK
     # An unknown size is not known to be small: a Glue run, as before the inline engine.
-    return INLINE if size is not None and size <= settings.inline_max_bytes else PYTHONSHELL
+    return INLINE if size is not None and size <= settings.load.inline_max_bytes else PYTHONSHELL
 
 
 def engine_for(requested: str | None, size: int, load_method: str, settings: Settings) -> str:
@@ -199,7 +200,7 @@ def engine_for(requested: str | None, size: int, load_method: str, settings: Set
     refused)."""
     engine = choose_engine(requested, size, settings)
     if load_method == LOAD_IMPORT and not engine_spec(engine).stages_imports:
-        if (requested or settings.engine) == engine:
+        if (requested or settings.load.engine) == engine:
             raise InvalidPlan(
                 f"engine {engine} writes with the batch path, but this load was planned as "
                 "load_method import (its table does not exist yet): pass load_method batch"

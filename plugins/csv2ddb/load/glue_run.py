@@ -65,12 +65,12 @@ def operator_kwargs(settings: Settings) -> dict[str, Any]:
         "s3_bucket": settings.bucket,
         "aws_conn_id": settings.aws_conn_id,
         "region_name": settings.region,
-        "concurrent_run_limit": settings.glue_max_concurrent_runs,
+        "concurrent_run_limit": settings.glue.max_concurrent_runs,
         "retry_limit": 0,  # Airflow owns retries; a Glue-side retry would load behind its back
         "update_config": True,
         "wait_for_completion": True,
-        "verbose": settings.glue_verbose,
-        "job_poll_interval": settings.glue_poll_seconds,
+        "verbose": settings.glue.verbose,
+        "job_poll_interval": settings.glue.poll_seconds,
         "stop_job_run_on_kill": True,
     }
 

@@ -74,8 +74,8 @@ def group_loads(
         joins = (
             bool(groups)
             and mine == shared
-            and len(groups[-1]) < settings.group_max_files
-            and size + plan.source.size <= settings.group_max_bytes
+            and len(groups[-1]) < settings.load.group_max_files
+            and size + plan.source.size <= settings.load.group_max_bytes
         )
         if joins:
             groups[-1].append(load)

@@ -184,8 +184,8 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
                 dynamodb_client(settings),
                 write_options.table_spec(settings, batch.table, batch.write),
                 tags=settings.tags,
-                delay_seconds=settings.import_poll_seconds,  # another load's import: as long as ours
-                max_attempts=settings.import_poll_attempts,
+                delay_seconds=settings.load.import_poll_seconds,  # another load's import: as long as ours
+                max_attempts=settings.load.import_poll_attempts,
             )
         except tables.TableSchemaMismatch as exc:
             raise TableTaken(f"{reason}, with other keys: {exc}") from exc

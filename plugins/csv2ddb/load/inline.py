@@ -3,7 +3,7 @@
 
 Why: a Glue Python-shell run costs a start (30-60 s on AWS) and is billed for at least a minute,
 for a file of a few thousand rows that the core loads in about a second. ``auto`` plans such a file
-inline (``file_plan.choose_engine``, ``Settings.inline_max_bytes``); the load task of its group runs
+inline (``file_plan.choose_engine``, ``Settings.load.inline_max_bytes``); the load task of its group runs
 this instead of starting a Glue run.
 
 Nothing else differs from a Glue run: the same job arguments (the file's plan laid over the stack's
@@ -47,7 +47,7 @@ def core_clients(settings: Settings) -> tuple[Any, Any]:
     s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
     hook = DynamoDBHook(aws_conn_id=settings.aws_conn_id)
     own = Config(
-        max_pool_connections=max(10, settings.write_concurrency + 2),
+        max_pool_connections=max(10, settings.load.write_concurrency + 2),
         retries={"total_max_attempts": 1, "mode": "standard"},
         parameter_validation=False,
     )

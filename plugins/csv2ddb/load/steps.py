@@ -154,14 +154,11 @@ def ensure(
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
-        options = write_options.resolve(
-            requested, keys, settings, table_exists=existing is not None, files=files, size=size
-        )
+        options, spec = write_options.resolve_for_table(requested, keys, settings, table, files, size)
         log.info("%s: load_method %s", table, options[LOAD_METHOD_REASON])
         if options["load_method"] == LOAD_IMPORT:
             log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
             return options
-        spec = write_options.table_spec(settings, table, options)
         result = tables.ensure_table(client, spec, tags=settings.tags)
     except (tables.TableSchemaMismatch, write_options.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc
@@ -171,8 +168,8 @@ def ensure(
 
 def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:
     """The run's count method: its conf ``count_method`` (a reconciliation run asks for ``scan``),
-    else ``settings.count_method``; anything else fails the file without retries."""
-    method = (params or {}).get("count_method") or settings.count_method
+    else ``settings.load.count_method``; anything else fails the file without retries."""
+    method = (params or {}).get("count_method") or settings.load.count_method
     if method not in counts.METHODS:
         raise AirflowFailException(f"count_method must be one of {counts.METHODS}, got {method!r}")
     return str(method)
@@ -286,7 +283,7 @@ def verify_files(
     # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
     # failure is recorded and alerted, never raised: it leaves each file's status alone.
     checked = [(j.load, j.outcome.manifest, j.outcome.status) for j in judged if j.retry is None]
-    analytics = audit_fields(settings, checked) if settings.processed and checked else {}
+    analytics = audit_fields(settings, checked) if settings.load.processed and checked else {}
     client, audit_table = dynamodb_client(settings), audit_table_spec(settings).name
     done: list[tuple[Judged, dict[str, Any]]] = []
     for one in judged:

@@ -33,8 +33,9 @@ from csv2ddb import write_options
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.load import file_plan
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
+from csv2ddb.load_defaults import ENGINES
 from csv2ddb.run_identity import run_type_name
-from csv2ddb.settings import ENGINES, Settings
+from csv2ddb.settings import Settings
 
 BUCKET_PATTERN = r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 TABLE_PATTERN = r"^$|^[A-Za-z0-9_.-]{3,255}$"
@@ -130,14 +131,14 @@ def generic_params(settings: Settings) -> dict[str, Any]:
             ),
         },
         "reject_tolerance": {
-            "default": settings.reject_tolerance,
+            "default": settings.load.reject_tolerance,
             "type": OPTIONAL_STRING,
             "pattern": TOLERANCE_PATTERN,
             "title": "Reject tolerance",
             "section": CHECKS_SECTION,
             "description": (
                 "Rejected rows allowed before the load fails: a count (25) or a fraction of rows "
-                f"read (0.01; 1.0 = any number). Empty = {settings.reject_tolerance}."
+                f"read (0.01; 1.0 = any number). Empty = {settings.load.reject_tolerance}."
             ),
         },
         "count_method": {
@@ -145,7 +146,7 @@ def generic_params(settings: Settings) -> dict[str, Any]:
             "type": OPTIONAL_STRING,
             "enum": [None, *METHODS],
             "values_display": {
-                "null": f"the stack's setting ({settings.count_method})",
+                "null": f"the stack's setting ({settings.load.count_method})",
                 BY_KEYS: "keys: look up this load's keys (cost follows the load)",
                 BY_SCAN: "scan: count the whole table (a reconciliation)",
             },
@@ -153,7 +154,7 @@ def generic_params(settings: Settings) -> dict[str, Any]:
             "section": CHECKS_SECTION,
             "description": (
                 "How the load is verified against the table. Empty = the stack's setting "
-                f"({settings.count_method})."
+                f"({settings.load.count_method})."
             ),
         },
         **check_params(),
@@ -304,18 +305,18 @@ def csv_params() -> dict[str, Any]:
 def engine_params(settings: Settings) -> dict[str, Any]:
     """What loads each file (docs/spark.md, docs/dags.md): a Glue job, or the Airflow worker itself
     (inline); read by the load task, not a job argument."""
-    s = settings
-    workers = f"{s.spark_workers} x {s.spark_worker_type}, timeout {s.spark_timeout_minutes} min"
+    spark = settings.spark
+    workers = f"{spark.workers} x {spark.worker_type}, timeout {spark.timeout_minutes} min"
     return {
         "engine": {
             "default": None,
             "type": OPTIONAL_STRING,
             "enum": [None, *ENGINES],
             "values_display": {
-                "null": f"the stack's setting ({settings.engine})",
+                "null": f"the stack's setting ({settings.load.engine})",
                 "auto": (
-                    f"auto: inline up to {settings.inline_max_bytes:,} bytes, Spark for files over "
-                    f"{settings.spark_threshold_mb} MiB, else Python shell"
+                    f"auto: inline up to {settings.load.inline_max_bytes:,} bytes, Spark for files over "
+                    f"{settings.load.spark_threshold_mb} MiB, else Python shell"
                 ),
                 "pythonshell": "pythonshell: one Glue Python-shell process",
                 "spark": f"spark: the Glue ETL job ({workers})",
@@ -332,7 +333,7 @@ def engine_params(settings: Settings) -> dict[str, Any]:
 
 def zone_params(settings: Settings) -> dict[str, Any]:
     """The processed zone of this load (docs/analytics.md): the stack's setting, or off for this load."""
-    state = "on" if settings.processed else "off"
+    state = "on" if settings.load.processed else "off"
     return {
         "processed": {
             "default": None,
@@ -352,7 +353,7 @@ def zone_params(settings: Settings) -> dict[str, Any]:
 def write_params(settings: Settings) -> dict[str, Any]:
     """The write options (issue: real tables), one section; each is a job argument of the same name."""
     key_text = "NAME or NAME:S|N|B (S by default)"
-    smallest = write_options.size_text(settings.import_min_bytes)  # the smallest file auto imports
+    smallest = write_options.size_text(settings.load.import_min_bytes)  # the smallest file auto imports
     return {
         "partition_key": {
             "default": None,
@@ -379,7 +380,7 @@ def write_params(settings: Settings) -> dict[str, Any]:
             "type": OPTIONAL_STRING,
             "enum": [None, *WRITE_MODES],
             "values_display": {
-                "null": f"the stack's setting ({settings.write_mode})",
+                "null": f"the stack's setting ({settings.load.write_mode})",
                 "overwrite": "overwrite: replace existing items",
                 "insert": "insert: never replace an existing item",
                 "upsert_newer": "upsert_newer: replace only when the version column is greater",
@@ -417,7 +418,7 @@ def write_params(settings: Settings) -> dict[str, Any]:
             "type": OPTIONAL_STRING,
             "enum": [None, *LOAD_METHODS],
             "values_display": {
-                "null": f"the stack's setting ({settings.load_method})",
+                "null": f"the stack's setting ({settings.load.load_method})",
                 "auto": f"auto: ImportTable for a file of {smallest} or more into a new table, else batch",
                 "import": "import: DynamoDB ImportTable (the table must not exist yet)",
                 "batch": "batch: BatchWriteItem / PartiQL writes",
@@ -434,7 +435,7 @@ def write_params(settings: Settings) -> dict[str, Any]:
             "type": OPTIONAL_STRING,
             "enum": [None, "true", "false"],
             "values_display": {
-                "null": f"the stack's setting ({str(settings.validate_first).lower()})",
+                "null": f"the stack's setting ({str(settings.load.validate_first).lower()})",
                 "true": "all or nothing: check the whole file before the first write",
                 "false": "one pass: rows before a failure stay written",
             },
@@ -531,7 +532,7 @@ def plan_request(
             f"CSV2DDB_TABLE_PATTERN {settings.table_pattern!r}, never the audit table "
             f"{settings.audit_table!r} (the Glue roles may write only those)"
         )
-    tolerance = str(params.get("reject_tolerance") or settings.reject_tolerance).strip()
+    tolerance = str(params.get("reject_tolerance") or settings.load.reject_tolerance).strip()
     if not re.fullmatch(TOLERANCE_PATTERN, tolerance):
         raise InvalidLoadRequest(
             f"reject_tolerance must be a count (25) or a fraction of rows read (0.01, 1.0), got {tolerance!r}"

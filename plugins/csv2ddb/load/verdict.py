@@ -55,12 +55,12 @@ def check(
     result = counts.verify_load(
         manifest,
         dict(load),
-        dynamodb_client(settings, pool=settings.key_read_threads + 2),
+        dynamodb_client(settings, pool=settings.load.key_read_threads + 2),
         where,
         s3=S3Hook(aws_conn_id=settings.aws_conn_id).get_conn(),
         method=method,
-        workers=settings.key_read_threads,
-        segments=settings.scan_segments,
+        workers=settings.load.key_read_threads,
+        segments=settings.load.scan_segments,
     )
     log.info(
         "%s: read %s = written %s + rejected %s + duplicate %s + skipped %s; %s (%s check, %.2fs)",
