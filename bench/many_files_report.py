@@ -133,7 +133,7 @@ def goal_rows(figures: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     rows.append(
         (
             "every file verified exactly once",
-            f"{verified:,} of {files:,} verified, {twice} in more than one run",
+            f"{verified:,} of {files:,} verified (every scenario), {twice} in more than one run",
             verified == files and twice == 0,
         )
     )
@@ -219,6 +219,10 @@ Where the task seconds went (Airflow's task durations; tasks of one run overlap 
 LocalExecutor, so they add up to more than the wall time):
 
 {steps_table(figures)}
+
+Where one group's seconds go inside its tasks (the task start, the imports, each file's load and
+check) is profiled in [dags.md](dags.md#small-files-load-inline) ("Profiled"); the in-process A/B
+harness is `python -m bench.many_files_profile`.
 
 Read the wall seconds with the emulator in mind: its Glue starts a Python-shell run as a local
 `python3` process in a second or two, where AWS takes 30-60 s and bills a minute, so locally the
