@@ -82,6 +82,34 @@ def total_entries(api: AirflowApi, dag_id: str, dag_run_id: str) -> int:
     return int(body["total_entries"])
 
 
+def task_seconds(api: AirflowApi, dag_id: str, dag_run_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Per task id (map indexes together): how many instances ran and their summed and longest
+    durations, as Airflow records them: where a scenario's seconds went."""
+    q = urllib.parse.quote
+    out: dict[str, dict[str, float]] = {}
+    for run_id in dag_run_ids:
+        offset = 0
+        while True:
+            status, body = api.request(
+                "GET",
+                f"/api/v2/dags/{q(dag_id, safe='')}/dagRuns/{q(run_id, safe='')}/taskInstances"
+                f"?limit=100&offset={offset}",
+            )
+            if status != 200:
+                raise RuntimeError(f"task instances of {run_id}: HTTP {status} {body}")
+            for ti in body["task_instances"]:
+                if ti.get("duration") is None:
+                    continue  # skipped: it never ran
+                mine = out.setdefault(ti["task_id"], {"count": 0, "seconds": 0.0, "longest": 0.0})
+                mine["count"] += 1
+                mine["seconds"] = round(mine["seconds"] + float(ti["duration"]), 1)
+                mine["longest"] = round(max(mine["longest"], float(ti["duration"])), 1)
+            offset += len(body["task_instances"])
+            if not body["task_instances"] or offset >= int(body["total_entries"]):
+                break
+    return out
+
+
 def glue_run_count(glue: Any, settings: Settings) -> int:
     """Every run of the stack's Glue jobs (Python shell and Spark) so far."""
     count = 0
@@ -147,6 +175,7 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
                 "seconds_per_file": round(wall / n_files, 3),
                 "files_verified": count,
                 "engines": sorted(engines),
+                "task_seconds": task_seconds(api, DAG_ID_LOAD, [run_id]),
             }
         )
         print(json.dumps(results[-1]), flush=True)
@@ -187,6 +216,7 @@ def burst_run(
         "files_verified": count,
         "engines": sorted(engines),
         "files_in_more_than_one_run": sorted(k for k, c in seen.key_counts().items() if c > 1),
+        "task_seconds": task_seconds(api, BURST_DAG_ID, ids),
     }
 
 

@@ -94,6 +94,80 @@ def results_table(figures: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Issue 24's goal for 1,000 files of 50 rows.
+GOAL_RATIO = 3.0
+GOAL_GLUE_RUNS = 20
+GOAL_BURST_RUNS = 20
+
+
+def goal_rows(figures: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """(goal, measured, met) for each of the issue's goals, from the figures."""
+    by_name = {r["scenario"]: r for r in figures["results"]}
+    bases = {
+        "auto": by_name.get("one file, auto", {}).get("wall_seconds") or 0,
+        "pythonshell": by_name.get("one file, pythonshell (Glue)", {}).get("wall_seconds") or 0,
+    }
+    rows: list[tuple[str, str, bool]] = []
+    for r in figures["results"]:
+        if r["files"] <= 1:
+            continue
+        base = bases["pythonshell" if "pythonshell" in r["scenario"] else "auto"]
+        ratio = r["wall_seconds"] / base if base else math.inf
+        rows.append(
+            (f"{r['scenario']}: wall ≤ {GOAL_RATIO:g}× one file", f"{ratio:.2f}×", ratio <= GOAL_RATIO)
+        )
+    glue = by_name.get("prefix, pythonshell (Glue groups)")
+    if glue:
+        runs = glue["glue_job_runs"]
+        rows.append((f"Glue runs ≤ {GOAL_GLUE_RUNS}", str(runs), runs <= GOAL_GLUE_RUNS))
+    burst = by_name.get("burst of S3 events, auto")
+    if burst:
+        runs = burst["dag_runs"]
+        rows.append((f"burst: DAG runs ≤ {GOAL_BURST_RUNS}", str(runs), runs <= GOAL_BURST_RUNS))
+    alive = figures["components_alive"]
+    down = sorted(k for k, v in alive.items() if not v)
+    rows.append(("every component alive", ", ".join(down) + " down" if down else "all up", not down))
+    twice = sum(len(r.get("files_in_more_than_one_run", [])) for r in figures["results"])
+    verified = sum(r["files_verified"] for r in figures["results"])
+    files = sum(r["files"] for r in figures["results"])
+    rows.append(
+        (
+            "every file verified exactly once",
+            f"{verified:,} of {files:,} verified (every scenario), {twice} in more than one run",
+            verified == files and twice == 0,
+        )
+    )
+    return rows
+
+
+STEPS = (("load_file.run_glue", "load step"), ("load_file.verify", "verify"))
+
+
+def steps_table(figures: Mapping[str, Any]) -> str:
+    """Where each scenario's task seconds went: the groups' load steps, their verifies, the rest."""
+    lines = [
+        "| scenario | load steps (n, summed s, longest s) | verifies (n, summed s, longest s) "
+        "| other tasks (n, summed s) |",
+        "|---|--:|--:|--:|",
+    ]
+    for r in figures["results"]:
+        spent = r.get("task_seconds") or {}
+        cells = []
+        for task_id, _ in STEPS:
+            t = spent.get(task_id)
+            cells.append(f"{t['count']:.0f}, {t['seconds']:.1f}, {t['longest']:.1f}" if t else "—")
+        rest = [t for task_id, t in spent.items() if task_id not in dict(STEPS)]
+        cells.append(f"{sum(t['count'] for t in rest):.0f}, {sum(t['seconds'] for t in rest):.1f}")
+        lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def goal_table(figures: Mapping[str, Any]) -> str:
+    lines = ["| goal (issue 24) | measured | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {got} | {'yes' if met else '**no**'} |" for goal, got, met in goal_rows(figures)]
+    return "\n".join(lines)
+
+
 def projection_table(group_max_files: int) -> str:
     lines = [
         f"| per {PROJECTED_FILES:,} files of 50 rows | DAG runs | Glue runs "
@@ -138,6 +212,17 @@ most `CSV2DDB_GROUP_MAX_FILES` ({figures["group_max_files"]}) files. The ratio c
 the one-file baseline on the same path (inline with `auto`, Glue with `pythonshell`).
 
 {results_table(figures)}
+
+{goal_table(figures)}
+
+Where the task seconds went (Airflow's task durations; tasks of one run overlap on the
+LocalExecutor, so they add up to more than the wall time):
+
+{steps_table(figures)}
+
+Where one group's seconds go inside its tasks (the task start, the imports, each file's load and
+check) is profiled in [dags.md](dags.md#small-files-load-inline) ("Profiled"); the in-process A/B
+harness is `python -m bench.many_files_profile`.
 
 Read the wall seconds with the emulator in mind: its Glue starts a Python-shell run as a local
 `python3` process in a second or two, where AWS takes 30-60 s and bills a minute, so locally the

@@ -1,8 +1,8 @@
 """A load's manifest as the job stored it in S3 (``manifests/<run>.json``), read through the
 contract's one reader (``csv2ddb_core.contract.read_manifest``, which validates every field and the
-identity): inside a task through the provider's ``S3Hook`` (the verify step, the import step and
-its fallback, the failure alert), outside one with a plain boto3 client (the rollback, the lineage
-CLI, the Loads page).
+identity): inside a task through the provider's ``S3Hook`` (the import step and its fallback, the
+failure alert) or a client on the provider's connection that the caller shares across files (the
+verify step), outside one with a plain boto3 client (the rollback, the lineage CLI, the Loads page).
 """
 
 from __future__ import annotations
@@ -26,13 +26,17 @@ def manifest_uri(settings: Settings, run_id: str) -> str:
     return f"s3://{settings.bucket}/{settings.manifest_key(run_id)}"
 
 
-def fetch(settings: Settings, run_id: str) -> tuple[dict[str, Any] | None, str]:
+def fetch(settings: Settings, run_id: str, s3: Any = None) -> tuple[dict[str, Any] | None, str]:
     """In a task: (the load's validated manifest, or None when the job wrote none; its s3 uri).
-    ManifestError when it is there but malformed, naming the uri and the field."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook  # a task's: not needed by the CLIs
-
+    ManifestError when it is there but malformed, naming the uri and the field. ``s3``: a client the
+    caller shares across files (a bulk verify: one GET per file, no client made per file); without
+    it, the provider's ``S3Hook``."""
     key = settings.manifest_key(run_id)
     where = manifest_uri(settings, run_id)
+    if s3 is not None:
+        return fetch_manifest(s3, settings.bucket, key), where
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook  # a task's: not needed by the CLIs
+
     hook = S3Hook(aws_conn_id=settings.aws_conn_id)
     if not hook.check_for_key(key, bucket_name=settings.bucket):
         return None, where

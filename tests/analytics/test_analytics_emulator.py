@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from csv2ddb.analytics import athena, metrics
 from csv2ddb.analytics.catalog import CatalogError, ensure_items_table, glue_hook
 from csv2ddb.analytics.config import analytics_config
@@ -331,3 +332,89 @@ def test_a_glue_job_run_lands_the_zone_and_athena_reconciles_it(place: Place, st
     fields = analyze_load(stack.settings, place.table, run_id, manifest, verified=True, cfg=cfg)
     assert fields["analytics_status"] == RECONCILED, fields
     assert fields["athena_count"] == 2
+
+
+def test_a_group_is_cataloged_in_one_pass_and_a_refused_load_fails_alone(
+    place: Place, stack: StackContext, inbox: Any
+) -> None:
+    """A bulk verify's loads go to the catalog together (``catalog.register_loads``: one GetTable,
+    one UpdateTable with every new column, one BatchCreatePartition per catalog table), and each load
+    keeps the answer it would have had alone: the first creates the table and the day's partition,
+    a load with new columns says which, a load whose column changed type fails (and alerts) alone,
+    and a load's rejects get their partition."""
+    cfg = analytics_config(stack.settings)
+    runs = [f"r-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    bodies = [
+        items_of(runs[0], 5),
+        items_of(runs[1], 6, note={"S": "n"}),
+        items_of(runs[2], 7, qty={"S": "x"}),  # qty is bigint in the table: refused
+        items_of(runs[3], 8, gate={"S": "g"}),
+    ]
+    rejected = [(4, "ragged_row", "2 cells", ["a", "b"])]
+    manifests = [
+        write_load(
+            job_args(place.bucket, place.table, run, key=f"raw/c{n}.csv"), body, rejected if n == 3 else ()
+        )
+        for n, (run, body) in enumerate(zip(runs, bodies, strict=True))
+    ]
+    pairs = zip(runs, manifests, strict=True)
+    loads = [LoadToAnalyze(place.table, run, m, verified=True) for run, m in pairs]
+    fields = analyze_loads(stack.settings, loads, cfg)
+    assert [fields[run]["analytics_status"] for run in runs] == [RECONCILED, RECONCILED, FAILED, RECONCILED]
+    assert [fields[run].get("table_change") for run in runs] == ["created", "added note", None, "added gate"]
+    assert [fields[run].get("partition") for run in runs] == ["created", "exists", None, "exists"]
+    assert "qty is bigint in the table, string in this load" in fields[runs[2]]["analytics_error"]
+    assert [fields[run].get("athena_count") for run in runs] == [5, 6, None, 8]
+    glue = glue_hook(cfg).conn
+    table = glue.get_table(DatabaseName=cfg.database, Name=cfg.items_table(place.table))["Table"]
+    assert {"note", "gate"} <= {c["Name"] for c in table["StorageDescriptor"]["Columns"]}
+    parts = glue.get_partitions(DatabaseName=cfg.database, TableName=cfg.items_table(place.table))
+    assert [p["Values"] for p in parts["Partitions"]] == [["2026-12-05"]]
+    rejects = glue.get_partitions(DatabaseName=cfg.database, TableName=cfg.rejects_table)["Partitions"]
+    assert [p["Values"] for p in rejects] == [[place.table, "2026-12-05"]]
+    alerts = drained(inbox)
+    assert [run for run in runs if any(run in body for body in alerts)] == [runs[2]]
+
+
+def drained(inbox: Any) -> list[str]:
+    """Every alert delivered so far (the inbox answers up to 10 at a time)."""
+    got, more = [], inbox()
+    while more:
+        got += more
+        more = inbox(wait=2)
+    return got
+
+
+def test_a_failed_metrics_call_fails_exactly_the_loads_it_carried(
+    place: Place, stack: StackContext, inbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PutMetricData takes whole loads, 50 a call (10 data each): here 60 loads are two calls, and
+    the second fails (CloudWatch refusing it, as a throttled or denied call would). Its 10 loads are
+    ``failed`` with the error and alerted, each alone; the first call's 50 are put and go on to be
+    cataloged and counted; no load's status is touched beyond its analytics."""
+    cfg = analytics_config(stack.settings)
+    real = metrics.cloudwatch(cfg)
+    calls: list[int] = []
+
+    class SecondCallRefused:
+        def put_metric_data(self, **kwargs: Any) -> Any:
+            calls.append(len(kwargs["MetricData"]))
+            if len(calls) == 2:
+                raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "PutMetricData")
+            return real.put_metric_data(**kwargs)
+
+    monkeypatch.setattr(metrics, "cloudwatch", lambda cfg: SecondCallRefused())
+    runs = [f"r-{n:02d}-{uuid.uuid4().hex[:6]}" for n in range(60)]
+    manifest = write_load(job_args(place.bucket, place.table, runs[0]), items_of(runs[0], 3))
+    loads = [LoadToAnalyze(place.table, runs[0], manifest, verified=True)]
+    failed = {"rows_read": 4, "rows_written": 0, "rows_rejected": 4, "seconds": 0.2, "rows_per_second": 0}
+    loads += [LoadToAnalyze(place.table, run, failed, verified=False) for run in runs[1:]]  # failed loads
+    fields = analyze_loads(stack.settings, loads, cfg)
+    assert calls == [500, 100]
+    assert fields[runs[0]]["analytics_status"] == RECONCILED
+    assert {fields[run]["analytics_status"] for run in runs[1:50]} == {SKIPPED}
+    assert {fields[run]["analytics_status"] for run in runs[50:]} == {FAILED}
+    assert all("slow down" in fields[run]["analytics_error"] for run in runs[50:])
+    alerts = drained(inbox)
+    alerted = {run for run in runs if any(run in body for body in alerts)}
+    assert alerted == set(runs[50:])

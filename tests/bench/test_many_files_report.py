@@ -62,3 +62,33 @@ def test_the_page_gives_ratios_to_the_baseline_and_says_when_n_is_smaller() -> N
     assert "| prefix, auto (inline) | 100 | 1 | 0 | 7 | 25.0 | 0.250 | 2.50× | 100 of 100 | inline |" in page
     assert "**N = 100, not the issue's 1,000**" in page
     assert "not the issue's" not in render(figures(1000))
+
+
+def test_the_page_checks_the_issue_s_goals() -> None:
+    """Each goal with what was measured and whether it was met: the ratio to one file, every
+    component alive, every file verified once; a component down or a file in two runs is a miss."""
+    page = render(figures(1000))
+    assert "| prefix, auto (inline): wall ≤ 3× one file | 2.50× | yes |" in page
+    assert "| every component alive | all up | yes |" in page
+    once = "| 1,001 of 1,001 verified (every scenario), 0 in more than one run | yes |"
+    assert once in page
+    broken = figures(1000)
+    broken["components_alive"]["scheduler"] = False
+    broken["results"][0] |= {"wall_seconds": 31.0, "files_in_more_than_one_run": ["raw/a.csv"]}
+    page = render(broken)
+    assert "| prefix, auto (inline): wall ≤ 3× one file | 3.10× | **no** |" in page
+    assert "| every component alive | scheduler down | **no** |" in page
+    assert "1 in more than one run | **no** |" in page
+
+
+def test_the_page_says_where_the_task_seconds_went() -> None:
+    data = figures(1000)
+    data["results"][0]["task_seconds"] = {
+        "load_file.run_glue": {"count": 16, "seconds": 160.0, "longest": 12.5},
+        "load_file.verify": {"count": 16, "seconds": 80.0, "longest": 6.0},
+        "resolve_inputs": {"count": 1, "seconds": 9.0, "longest": 9.0},
+        "summarize": {"count": 1, "seconds": 2.5, "longest": 2.5},
+    }
+    page = render(data)
+    assert "| prefix, auto (inline) | 16, 160.0, 12.5 | 16, 80.0, 6.0 | 2, 11.5 |" in page
+    assert "| one file, auto | — | — | 0, 0.0 |" in page

@@ -206,8 +206,17 @@ def test_bulk_verify_records_every_file_before_it_fails(
     assert {r["group_id"] for r in first.values()} == {group["group_id"]}
 
     monkeypatch.setattr(verdict, "check", check)  # the task's retry
+    made = verdict.Clients.of
+    sets: list[verdict.Clients] = []
+
+    def counted(settings: Any) -> verdict.Clients:
+        sets.append(made(settings))
+        return sets[-1]
+
+    monkeypatch.setattr(verdict.Clients, "of", counted)
     with pytest.raises(Exception, match="1 of 3 file\\(s\\) not verified") as failed:
         steps.verify_group(group, stack, ti, dag_run, done)
+    assert len(sets) == 1  # one set of AWS clients for the group's three files, not one per file
     assert type(failed.value).__name__ == "AirflowFailException"  # no retries
     again = {r["run_id"]: r for r in audit_records(ddb, stack, dag_run_id)}
     assert [again[f["run_id"]]["status"] for f in loads] == ["verified", "failed", "verified"]

@@ -75,13 +75,13 @@ def count_sql(cfg: Analytics, table: str, load_date: str, run_ids: Sequence[str]
 
 
 def reconcile_runs(
-    cfg: Analytics, table: str, load_date: str, written: Mapping[str, int]
+    cfg: Analytics, table: str, load_date: str, written: Mapping[str, int], hook: AthenaHook | None = None
 ) -> dict[str, dict[str, Any]]:
     """ONE Athena query counting the rows of several loads of one table and day (a group run's
     files: a query per file cost each file an Athena start and poll, about a second locally); per
     run id, its count, whether it equals its ``rows_written``, and the analytics status that
     follows: ``reconciled``, or ``count_mismatch`` with why."""
-    result = run(cfg, count_sql(cfg, table, load_date, sorted(written)))
+    result = run(cfg, count_sql(cfg, table, load_date, sorted(written)), hook)
     counted = {str(row[0]): int(row[1] or 0) for row in result.rows}
     catalog_table = f"{cfg.database}.{cfg.items_table(table)}"
     out: dict[str, dict[str, Any]] = {}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,22 +82,76 @@ def datum(name: str, value: float, table: str | None, when: dt.datetime) -> dict
     return out
 
 
+PUT_LIMIT = 500  # data per PutMetricData call: its limit (1000) with room
+
+
 def put(cfg: Analytics, data: list[dict[str, Any]], client: Any = None) -> None:
     client = client or cloudwatch(cfg)
-    for start in range(0, len(data), 500):  # PutMetricData's per-call limit (1000) with room
-        client.put_metric_data(Namespace=cfg.namespace, MetricData=data[start : start + 500])
+    for start in range(0, len(data), PUT_LIMIT):
+        client.put_metric_data(Namespace=cfg.namespace, MetricData=data[start : start + PUT_LIMIT])
+
+
+def load_data(
+    table: str, manifest: Mapping[str, Any] | None, verified: bool, when: dt.datetime
+) -> list[dict[str, Any]]:
+    """One load's data: its figures per table, and the stack-wide failure and reject-rate series."""
+    figures = load_metrics(manifest, verified)
+    data = [datum(name, value, table, when) for name, value in figures.items()]
+    return data + [datum(name, figures[name], None, when) for name in STACK_WIDE]
 
 
 def publish_load(
     cfg: Analytics, table: str, manifest: Mapping[str, Any] | None, verified: bool
 ) -> dict[str, float]:
     """Put one load's metrics (per table, and the stack-wide failure and reject-rate series)."""
+    put(cfg, load_data(table, manifest, verified, dt.datetime.now(dt.UTC)))
+    return load_metrics(manifest, verified)
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """One load whose metrics go out with others': its run id, table, manifest and verdict."""
+
+    run_id: str
+    table: str
+    manifest: Mapping[str, Any] | None
+    verified: bool
+
+
+def publish_loads(cfg: Analytics, loads: Sequence[LoadFigures], client: Any = None) -> dict[str, Exception]:
+    """Put several loads' metrics in as few PutMetricData calls as they fit, whole loads per call
+    (a bulk verify: one or two calls for a group of 64, not one per file). Per run id, the error of
+    the call that carried its data; a load missing from the answer was put. Never raises: a failed
+    call fails the analytics of exactly the loads it carried."""
     when = dt.datetime.now(dt.UTC)
-    figures = load_metrics(manifest, verified)
-    data = [datum(name, value, table, when) for name, value in figures.items()]
-    data += [datum(name, figures[name], None, when) for name in STACK_WIDE]
-    put(cfg, data)
-    return figures
+    failed: dict[str, Exception] = {}
+    try:
+        client = client or cloudwatch(cfg)
+    except Exception as exc:  # noqa: BLE001 -- no client: every load's metrics failed
+        return {load.run_id: exc for load in loads}
+    for chunk in _whole_loads(loads, when):
+        try:
+            client.put_metric_data(Namespace=cfg.namespace, MetricData=[d for _, data in chunk for d in data])
+        except Exception as exc:
+            log.exception("PutMetricData of %d load(s) failed", len(chunk))
+            failed.update({run_id: exc for run_id, _ in chunk})
+    return failed
+
+
+def _whole_loads(
+    loads: Sequence[LoadFigures], when: dt.datetime
+) -> list[list[tuple[str, list[dict[str, Any]]]]]:
+    """The loads' data in calls of at most PUT_LIMIT data, no load split between two calls."""
+    chunks: list[list[tuple[str, list[dict[str, Any]]]]] = [[]]
+    size = 0
+    for load in loads:
+        data = load_data(load.table, load.manifest, load.verified, when)
+        if size + len(data) > PUT_LIMIT and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append((load.run_id, data))
+        size += len(data)
+    return [chunk for chunk in chunks if chunk]
 
 
 def last_verified(client: Any, audit_table: str, table: str) -> str | None:

@@ -24,11 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.athena import AthenaHook
+
 from csv2ddb.alerts import publish_analytics_failure
-from csv2ddb.analytics.athena import reconcile_runs
-from csv2ddb.analytics.catalog import register_load
+from csv2ddb.analytics.athena import athena_hook, reconcile_runs
+from csv2ddb.analytics.catalog import ToRegister, register_loads
 from csv2ddb.analytics.config import Analytics, analytics_config
-from csv2ddb.analytics.metrics import publish_load
+from csv2ddb.analytics.metrics import LoadFigures, publish_loads
 from csv2ddb.analytics.status import COUNT_MISMATCH, FAILED, OFF, SKIPPED
 from csv2ddb.history.audit import STATUS_VERIFIED
 from csv2ddb.settings import Settings
@@ -75,46 +77,38 @@ def analyze_loads(
     settings: Settings, loads: Sequence[LoadToAnalyze], cfg: Analytics | None = None
 ) -> dict[str, dict[str, Any]]:
     """Metrics, partitions and the Athena count for several loads; per run id, the audit record's
-    ``analytics_*`` fields. The verified loads of one table and day are counted by ONE Athena query
-    (``athena.reconcile_runs``); ``analytics_seconds`` is each load's share of the step. A failure is
-    returned per load (and alerted), never raised."""
+    ``analytics_*`` fields. Batched per call, not per load: one PutMetricData for up to 50 loads
+    (``metrics.publish_loads``), one GetTable and one BatchCreatePartition per table
+    (``catalog.register_loads``), ONE Athena query for the verified loads of one table and day
+    (``athena.reconcile_runs``), on one client of each. Each load keeps its own answer: a failed call
+    fails (and alerts) exactly the loads it carried, never raises. ``analytics_seconds`` is each
+    load's share of the step."""
     cfg = cfg or analytics_config(settings)
     started = time.monotonic()
     fields: dict[str, dict[str, Any]] = {load.run_id: {} for load in loads}
-    to_count: dict[tuple[str, str], dict[str, int]] = {}  # (table, day) -> run id -> rows written
+    unmetered = publish_loads(
+        cfg,
+        [
+            LoadFigures(load.run_id, load.table, _manifest_dict(load.manifest), load.verified)
+            for load in loads
+        ],
+    )
+    to_register: list[ToRegister] = []
     for load in loads:
-        mine = fields[load.run_id]
-        manifest = load.manifest
-        try:
-            publish_load(
-                cfg,
-                load.table,
-                manifest if isinstance(manifest, Mapping) else _as_dict(manifest),
-                load.verified,
-            )
-            zone = _zone_of(manifest)
-            if not load.verified:
-                mine["analytics_status"] = SKIPPED
-            elif zone is None:
-                mine["analytics_status"] = OFF
-            elif zone.get("error"):
-                mine.update(analytics_status=FAILED, analytics_error=str(zone["error"]))
-            else:
-                mine.update(zone_fields(zone))
-                mine.update(register_load(cfg, load.table, zone))
-                rows_written = int(_figure(manifest, "rows_written") or 0)
-                to_count.setdefault((load.table, zone["load_date"]), {})[load.run_id] = rows_written
-        except Exception as exc:  # reported and alerted: the DynamoDB load stays verified
-            log.exception("analytics of run %s failed", load.run_id)
-            mine.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
-    for (table, day), runs in to_count.items():
-        try:
-            for run_id, counted in reconcile_runs(cfg, table, day, runs).items():
-                fields[run_id].update(counted)
-        except Exception as exc:  # reported and alerted: the DynamoDB loads stay verified
-            log.exception("the Athena count of %d load(s) into %s failed", len(runs), table)
-            for run_id in runs:
-                fields[run_id].update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+        mine, zone = fields[load.run_id], _zone_of(load.manifest)
+        if load.run_id in unmetered:
+            _failed(mine, unmetered[load.run_id])
+        elif not load.verified:
+            mine["analytics_status"] = SKIPPED
+        elif zone is None:
+            mine["analytics_status"] = OFF
+        elif zone.get("error"):
+            mine.update(analytics_status=FAILED, analytics_error=str(zone["error"]))
+        else:
+            mine.update(zone_fields(zone))
+            to_register.append(ToRegister(load.run_id, load.table, zone))
+    _register(cfg, to_register, fields)
+    _count(cfg, [load for load in loads if load.run_id in {r.run_id for r in to_register}], fields)
     # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
     share = round((time.monotonic() - started) / max(1, len(loads)), 3)
     for load in loads:
@@ -123,6 +117,47 @@ def analyze_loads(
         if mine["analytics_status"] in (FAILED, COUNT_MISMATCH):
             publish_analytics_failure(settings, load.table, load.run_id, mine["analytics_error"])
     return fields
+
+
+def _failed(mine: dict[str, Any], exc: Exception) -> None:
+    log.error("analytics failed: %s: %s", type(exc).__name__, exc)
+    mine.update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+
+
+def _register(cfg: Analytics, loads: Sequence[ToRegister], fields: dict[str, dict[str, Any]]) -> None:
+    """The loads' catalog partitions; a load whose part failed is ``failed`` (and not counted)."""
+    if not loads:
+        return
+    for run_id, answer in register_loads(cfg, loads).items():
+        if isinstance(answer, Exception):
+            _failed(fields[run_id], answer)
+        else:
+            fields[run_id].update(answer)
+
+
+def _count(cfg: Analytics, loads: Sequence[LoadToAnalyze], fields: dict[str, dict[str, Any]]) -> None:
+    """ONE Athena count per table and day of the registered loads (one hook for all)."""
+    to_count: dict[tuple[str, str], dict[str, int]] = {}  # (table, day) -> run id -> rows written
+    for load in loads:
+        if fields[load.run_id].get("analytics_status") == FAILED:
+            continue
+        zone = _zone_of(load.manifest) or {}
+        rows_written = int(_figure(load.manifest, "rows_written") or 0)
+        to_count.setdefault((load.table, zone["load_date"]), {})[load.run_id] = rows_written
+    hook: AthenaHook | None = None
+    for (table, day), runs in to_count.items():
+        try:
+            hook = hook or athena_hook(cfg)
+            for run_id, counted in reconcile_runs(cfg, table, day, runs, hook).items():
+                fields[run_id].update(counted)
+        except Exception as exc:  # reported and alerted: the DynamoDB loads stay verified
+            log.exception("the Athena count of %d load(s) into %s failed", len(runs), table)
+            for run_id in runs:
+                fields[run_id].update(analytics_status=FAILED, analytics_error=f"{type(exc).__name__}: {exc}")
+
+
+def _manifest_dict(manifest: Any) -> Mapping[str, Any] | None:
+    return manifest if isinstance(manifest, Mapping) else _as_dict(manifest)
 
 
 def analyze_load(

@@ -89,7 +89,7 @@ def airflow_analytics_policy(ctx: StackContext) -> dict[str, Any]:
                     "glue:UpdateTable",
                     "glue:GetPartition",
                     "glue:GetPartitions",
-                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
                     "glue:DeletePartition",
                     "glue:GetDatabase",
                 ],

@@ -245,15 +245,23 @@ class Judged:
     retry: Exception | None = None
 
 
-def judge_file(load: Mapping[str, Any], settings: Settings, loaded: bool | None, method: str) -> Judged:
+def judge_file(
+    load: Mapping[str, Any],
+    settings: Settings,
+    loaded: bool | None,
+    method: str,
+    clients: verdict.Clients | None = None,
+) -> Judged:
     """Read the file's manifest once and judge it (``load.verdict``); ``loaded`` None: as the file's
-    own manifest says (a file of a group run: the run fails when one file does)."""
+    own manifest says (a file of a group run: the run fails when one file does). ``clients``: the
+    step's, shared by every file it judges (None: made for this file)."""
     manifest: dict[str, Any] | None = None
     try:
-        manifest, where = stored_manifest.fetch(settings, load["run_id"])
+        clients = clients or verdict.Clients.of(settings)
+        manifest, where = stored_manifest.fetch(settings, load["run_id"], clients.s3)
         if loaded is None:
             loaded = (manifest or {}).get("status") == STATUS_SUCCEEDED
-        outcome = verdict.judge(load, manifest, where, loaded, settings, method)
+        outcome = verdict.judge(load, manifest, where, loaded, settings, method, clients)
     except ManifestError as exc:
         return Judged(load, audit.Outcome(audit.STATUS_FAILED, str(exc), manifest), bool(loaded))
     except Exception as exc:  # noqa: BLE001 -- an AWS error: recorded failed, then raised (retries)
@@ -262,6 +270,16 @@ def judge_file(load: Mapping[str, Any], settings: Settings, loaded: bool | None,
     if outcome.status == audit.STATUS_VERIFIED and manifest and manifest.get("load_method") == LOAD_IMPORT:
         log.info("verified import: deleted %d staging object(s)", delete_staging(manifest, settings))
     return Judged(load, outcome, loaded)
+
+
+def shared_clients(settings: Settings) -> verdict.Clients | None:
+    """The verify step's one set of clients; None when they cannot be made (each file then tries
+    its own and, failing, is recorded ``failed`` with the error before the task retries)."""
+    try:
+        return verdict.Clients.of(settings)
+    except Exception:
+        log.exception("the verify step's AWS clients could not be made; each file tries its own")
+        return None
 
 
 def verify_files(
@@ -276,15 +294,18 @@ def verify_files(
 ) -> list[tuple[Judged, dict[str, Any]]]:
     """Judge every file, run the analytics step ONCE for all of them (one Athena count per table and
     day: ``analytics.step``), then write each file's audit record; never raises for one file, so
-    every file is recorded. Each (judged, record) in order."""
+    every file is recorded. Each (judged, record) in order. One set of AWS clients serves every
+    file (``verdict.Clients``); each file is still judged and recorded alone."""
     method = count_method(params, settings)
     run = RunStamp.of(ti, dag_run)
-    judged = [judge_file(load, settings, loaded, method) for load in files]
+    clients = shared_clients(settings)
+    judged = [judge_file(load, settings, loaded, method, clients) for load in files]
     # The analytics side (docs/analytics.md): metrics, catalog partitions, the Athena count; its
     # failure is recorded and alerted, never raised: it leaves each file's status alone.
     checked = [(j.load, j.outcome.manifest, j.outcome.status) for j in judged if j.retry is None]
     analytics = audit_fields(settings, checked) if settings.load.processed and checked else {}
-    client, audit_table = dynamodb_client(settings), audit_table_spec(settings).name
+    client = clients.dynamodb if clients else dynamodb_client(settings)
+    audit_table = audit_table_spec(settings).name
     done: list[tuple[Judged, dict[str, Any]]] = []
     for one in judged:
         # The job named is the engine's that ran (the manifest says; a run without one: the default's);

@@ -10,18 +10,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from csv2ddb_core.contract import ENGINE_INLINE, LOAD_IMPORT, STATUS_FAILED, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb.history.audit import STATUS_COUNT_MISMATCH, STATUS_VERIFIED, Outcome
 from csv2ddb.history.audit import STATUS_FAILED as RECORD_FAILED
 from csv2ddb.load import counts
-from csv2ddb.provider_clients import dynamodb_client
+from csv2ddb.provider_clients import session_clients
 from csv2ddb.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients a verify step shares across every file it checks: S3 (manifests, key lists)
+    and DynamoDB (the key reads, a connection per reader thread; the audit records).
+
+    Why shared: made per file (an S3Hook and a DynamoDB client each), a bulk verify of 64 files made
+    128 clients, each loading botocore's models anew, most of the step's CPU. Each file's verdict is
+    still its own: the clients hold no state of a file."""
+
+    s3: Any
+    dynamodb: Any
+
+    @classmethod
+    def of(cls, settings: Settings) -> Clients:
+        made = session_clients(settings, ("s3", "dynamodb"), pool=settings.load.key_read_threads + 2)
+        return cls(s3=made["s3"], dynamodb=made["dynamodb"])
 
 
 def judge(
@@ -31,15 +49,16 @@ def judge(
     loaded: bool,
     settings: Settings,
     method: str,
+    clients: Clients | None = None,
 ) -> Outcome:
     """The outcome of one file whose steps have ended (``loaded``: one of them says it reached the
     table). A loaded file is checked (:func:`check`): ``verified`` or ``count_mismatch``; a manifest
     that does not add up is ``failed`` with the reason. AWS errors of the check are raised (the
-    task retries)."""
+    task retries). ``clients``: the step's shared clients (None: made for this file)."""
     if not loaded:
         return Outcome(RECORD_FAILED, not_loaded_reason(manifest), manifest)
     try:
-        result = check(load, manifest, where, settings, method)
+        result = check(load, manifest, where, settings, method, clients)
     except ManifestError as exc:
         return Outcome(RECORD_FAILED, str(exc), manifest)
     status, error = (STATUS_VERIFIED, None) if result.ok else (STATUS_COUNT_MISMATCH, counts.mismatch(result))
@@ -47,17 +66,23 @@ def judge(
 
 
 def check(
-    load: Mapping[str, Any], manifest: dict[str, Any] | None, where: str, settings: Settings, method: str
+    load: Mapping[str, Any],
+    manifest: dict[str, Any] | None,
+    where: str,
+    settings: Settings,
+    method: str,
+    clients: Clients | None = None,
 ) -> counts.Verification:
     """Verify one loaded file: its manifest, then the table (see ``csv2ddb.load.counts``)."""
     if manifest is None:
         raise ManifestError(f"manifest {where} does not exist: the Glue job wrote no account of the load")
+    clients = clients or Clients.of(settings)
     result = counts.verify_load(
         manifest,
         dict(load),
-        dynamodb_client(settings, pool=settings.load.key_read_threads + 2),
+        clients.dynamodb,
         where,
-        s3=S3Hook(aws_conn_id=settings.aws_conn_id).get_conn(),
+        s3=clients.s3,
         method=method,
         workers=settings.load.key_read_threads,
         segments=settings.load.scan_segments,
