@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,8 +27,9 @@ from csv2ddb_core.keylist import KeyLines, key_line
 from csv2ddb_core.keys import DedupeIndex, canonical_row, key_digest, row_id
 from csv2ddb_core.options import key_schema_from
 from csv2ddb_core.rejects import raw_row_text
-from csv2ddb_core.rows import RowBuilder
+from csv2ddb_core.rows import ENCODE_JSON, RowBuilder
 from csv2ddb_core.source import read_records, text_stream
+from csv2ddb_core.writer import BatchWriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -443,3 +445,56 @@ def test_key_list_lines_are_the_documented_json(names: list[str], data: Any) -> 
     )
     assert KeyLines(names).text(items) == spec
     assert "".join(key_line(item, names) + "\n" for item in items) == spec
+
+
+# --- the item's own JSON text (rows.Item.json), joined into request bodies by the writer -----------
+
+JSON_BUILDERS: list[tuple[list[str], dict[str, Any], bool]] = [  # (columns, builder options, has text)
+    (["c0", "c1", "c2"], {"id_column": "id"}, True),  # content-hash id, added after the job's attributes
+    (["id", "c1", "c2"], {}, True),  # id from a column: set in place
+    (["c0", "c1", "c2"], {"id_column": "c0", "na_values": ["x"]}, True),  # a key cell that is an NA value
+    (["c0", "c1", "c2"], {"id_column": "c1", "sort_key": "c0:N"}, True),  # composite key, N sort key
+    (["c0", "c1", "c2"], {"id_column": "c2", "sort_key": "c1", "na_values": ["1"]}, True),
+    (["c0", "c1", "c2"], {"id_column": "id", "empty_cells": "null"}, True),
+    (["c0", "c1", "c2"], {"id_column": "id", "empty_cells": "string", "na_values": ["1"]}, True),
+    (["c0", "c1", "c2"], {"id_column": "id", "type_map": {"c1": "N", "c2": "BOOL"}}, True),
+    (["c0", "c1", "c2"], {"id_column": "id", "ttl": TtlSpec("c1", "epoch")}, False),  # left to the encoder
+    (["c0", "c1", "c2"], {"id_column": "id", "version_column": "c2"}, False),
+]
+
+
+@settings(max_examples=60)
+@given(
+    batch=st.lists(
+        st.lists(
+            st.sampled_from(["", " ", "1", "x", "1e3", "true", "é", '"q"\\', "\u2028"]),
+            min_size=3,
+            max_size=3,
+        )
+    )
+)
+def test_an_items_json_text_is_what_the_encoder_makes_of_it(batch: list[list[str]]) -> None:
+    """``Item.json`` is exactly ``json.dumps`` of the item (key order included), whatever cells are
+    empty, NA, typed or keys, or None where the builder leaves the encoding to the writer."""
+    for names, kwargs, has_text in JSON_BUILDERS:
+        b = builder(names, **kwargs)
+        for row in batch:
+            item, digest = b.build(list(row))
+            if digest is None:
+                continue
+            if not has_text:
+                assert item.json is None
+                continue
+            assert item.json == json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_the_writer_joins_the_items_text_into_the_body_the_encoder_makes() -> None:
+    b = builder(["c0", "c1", "c2"], id_column="id")
+    items = [b.build(["a", str(i), "é"])[0] for i in range(3)]
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    unprocessed = [{"PutRequest": {"Item": dict(item)}} for item in items]  # as DynamoDB returns them
+    whole = json.dumps({"RequestItems": {"t\u00e9": requests}}, ensure_ascii=False, separators=(",", ":"))
+    for sent in (requests, unprocessed, requests[:1] + unprocessed[1:]):
+        assert BatchWriter._body(SimpleNamespace(_encode=ENCODE_JSON, _table="t\u00e9", _body_head=(
+            '{"RequestItems":{"t\u00e9":['
+        )), sent) == whole  # fmt: skip
