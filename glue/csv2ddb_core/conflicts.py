@@ -33,7 +33,7 @@ from csv2ddb_core.contract import (
     ArgumentError,
     Reject,
 )
-from csv2ddb_core.keys import DedupeIndex
+from csv2ddb_core.keys import DedupeIndex, capacity_bits_for
 
 SEPARATOR = "\x1f"  # the ASCII unit separator: cells are joined with it before hashing
 CONTENT_BYTES = 8  # 64-bit content digest: a false "exact" needs a collision between two rows of one key
@@ -91,12 +91,17 @@ class Duplicates:
     ``content``: False for a content-hash id (same key implies same cells), which then costs what the
     plain dedupe cost (16 bytes per key, no content digest). ``winners`` (``keep_last``, write pass):
     the validation pass's ``last_lines``: the line to write for each key that had a conflict.
+    ``expected``: how many keys the index will hold, when known (the write pass after a validation
+    pass): it is allocated at that size once instead of doubling its way there.
     """
 
-    def __init__(self, policy: str, content: bool, winners: Optional[Dict[bytes, int]] = None) -> None:
+    def __init__(
+        self, policy: str, content: bool, winners: Optional[Dict[bytes, int]] = None, expected: int = 0
+    ) -> None:
         self.policy = policy
         self.content = content
-        self.index = DedupeIndex(payload=CONTENT_BYTES + LINE_BYTES if content else 0)
+        payload = CONTENT_BYTES + LINE_BYTES if content else 0
+        self.index = DedupeIndex(capacity_bits_for(expected), payload=payload)
         self.exact = 0
         self.conflicting = 0
         self.dropped = 0

@@ -42,6 +42,15 @@ def key_digest(key: str) -> bytes:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+def capacity_bits_for(count: int, least: int = 16) -> int:
+    """The ``DedupeIndex`` size (bits) that holds ``count`` digests without growing: the size its
+    doublings would end at, allocated once (no re-insertion, no old and new table side by side)."""
+    bits = least
+    while count * 10 > (1 << bits) * 7:
+        bits += 1
+    return bits
+
+
 class DedupeIndex:
     """Set of 16-byte digests in one flat bytearray (open addressing, linear probing).
 

@@ -115,11 +115,13 @@ def stream_rows(
     progress_writer: Optional[Any] = None,
     winners: Optional[Dict[bytes, int]] = None,
     items: bool = True,
+    expected_keys: int = 0,
 ) -> None:
     """One pass over the object: every row is built and then rejected (a bad row, a failed check, a
     conflicting duplicate), counted as a duplicate, or handed to ``sink`` (the row its key keeps:
     the first, or with ``keep_last`` the line ``winners`` names). Fills ``stats`` as it goes, also on
-    error. A load without checks whose key is the content hash runs the plain loop: no per-row cost."""
+    error. A load without checks whose key is the content hash runs the plain loop: no per-row cost.
+    ``expected_keys``: the distinct keys the validation pass counted, to size the dedupe index once."""
     stream = S3ObjectStream(s3, args.source_bucket, args.source_key)
     result.source = SourceObject(
         args.source_bucket, args.source_key, stream.etag, stream.size, stream.version_id
@@ -147,7 +149,7 @@ def stream_rows(
         result.columns = list(builder.names)
         result.key_by_default = key_by_default(args.key_given, header.id_index)
         checks = start_checks(args, header, result)
-        dups = Duplicates(args.on_conflict, header.id_index is not None, winners)
+        dups = Duplicates(args.on_conflict, header.id_index is not None, winners, expected_keys)
         seen = dups.index
         # The validation pass only decides each row (no item to hand on): RowBuilder.verdict.
         build = cast(
@@ -363,7 +365,17 @@ def load(
 
     winners = result.last_lines if args.on_conflict == ON_CONFLICT_KEEP_LAST else None
     try:
-        stream_rows(args, s3, stats, result, started, rejects, submit, winners=winners)
+        stream_rows(
+            args,
+            s3,
+            stats,
+            result,
+            started,
+            rejects,
+            submit,
+            winners=winners,
+            expected_keys=distinct_keys(result),
+        )
         failure = judge_checks(args, result, stats.rows_read)
         if failure:  # only without validate_first (else the validation pass failed the load)
             result.checks_error = f"{failure} (rows already written stay written: --validate_first false)"
@@ -390,6 +402,15 @@ def load(
         rejects.close()
         _store_key_list(keys, s3, args, result)
         result.processed = processed.outcome(keys)
+
+
+def distinct_keys(result: LoadResult) -> int:
+    """The distinct keys the validation pass found (0 without one): rows read, less the rejected and
+    the duplicates. At most a few more get into the write pass's index (rows a ``unique`` check
+    rejects after their key was seen), which then grows as it always did."""
+    checked = result.validation or {}
+    read, rejected, duplicate = (checked.get(k, 0) for k in ("rows_read", "rows_rejected", "rows_duplicate"))
+    return max(0, read - rejected - duplicate)
 
 
 def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: LoadResult) -> None:

@@ -165,6 +165,9 @@ class RowBuilder:
         if self._ttl is not None or self._version or names & set(self._base):
             return False
         self._base_json = ",".join(ENCODE_JSON(k) + ":" + ENCODE_JSON(v) for k, v in self._base.items())
+        # Every column's attribute, then the job's: one ``%`` template (names escaped once per file).
+        pairs = ",".join(prefix.replace("%", "%%") + "%s" for prefix in self._prefixes)
+        self._row_format = "{" + pairs + ("," if pairs else "") + self._base_json.replace("%", "%%")
         slots = [(self._part.name, self._id_index)]
         if self._sort is not None:
             slots.append((self._sort.name, self._sort_index))
@@ -184,11 +187,9 @@ class RowBuilder:
                 fragments[index] = value_json(value)
             else:
                 tail += "," + prefix + value_json(value)
-        if omitted:
-            pairs = [p + f for p, f, a in zip(self._prefixes, fragments, attrs) if a is not OMIT]
-        else:
-            pairs = list(map(str.__add__, self._prefixes, fragments))
-        text = ",".join(pairs)
+        if not omitted:
+            return self._row_format % tuple(fragments) + tail + "}"
+        text = ",".join([p + f for p, f, a in zip(self._prefixes, fragments, attrs) if a is not OMIT])
         return "{" + text + ("," if text else "") + self._base_json + tail + "}"
 
     def _column(self, name: str, what: str) -> int:

@@ -24,7 +24,7 @@ from csv2ddb_core.contract import (
 )
 from csv2ddb_core.header import validate_header
 from csv2ddb_core.keylist import KeyLines, key_line
-from csv2ddb_core.keys import DedupeIndex, canonical_row, key_digest, row_id
+from csv2ddb_core.keys import DedupeIndex, canonical_row, capacity_bits_for, key_digest, row_id
 from csv2ddb_core.options import key_schema_from
 from csv2ddb_core.rejects import raw_row_text
 from csv2ddb_core.rows import ENCODE_JSON, RowBuilder
@@ -498,3 +498,17 @@ def test_the_writer_joins_the_items_text_into_the_body_the_encoder_makes() -> No
         assert BatchWriter._body(SimpleNamespace(_encode=ENCODE_JSON, _table="t\u00e9", _body_head=(
             '{"RequestItems":{"t\u00e9":['
         )), sent) == whole  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [0, 1, 45_875, 45_876, 91_750, 91_751])
+def test_an_index_sized_for_its_keys_is_the_size_growing_ends_at(count: int) -> None:
+    """The write pass sizes its dedupe index from the validation pass's distinct keys: the very size
+    the doublings would reach, so it never grows (nor takes more memory than growing would)."""
+    grown = DedupeIndex()
+    sized = DedupeIndex(capacity_bits_for(count))
+    allocated = sized.nbytes
+    for i in range(count):
+        digest = hashlib.blake2b(i.to_bytes(4, "little"), digest_size=16).digest()
+        assert grown.add(digest)
+        assert sized.add(digest)
+    assert sized.nbytes == allocated == grown.nbytes
