@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sink.stop()
     base, this = statistics.median(per_m["base"]), statistics.median(per_m["this"])
+    pairs = ", ".join(f"{t / b:.2f}" for b, t in zip(per_m["base"], per_m["this"], strict=True))
+    print(f"this / base per round (the two loads of one round ran back to back): {pairs}")
     print(
         f"{path.name} ({rows:,} rows), {args.write_concurrency} threads, null sink, {args.repeat} rounds: "
         f"median base {base:.1f}, this {this:.1f} CPU-s per M rows; this / base = {this / base:.3f}"
