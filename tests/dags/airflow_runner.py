@@ -133,7 +133,20 @@ def _test(dag_id: str, conf: dict | None, logical_date: str | None, scheduled: b
         "run_type": str(dag_run.run_type),
         "state": str(dag_run.state),
         "tasks": tasks,
+        "asset_events": _asset_events(dag_id, dag_run.run_id),
     }
+
+
+def _asset_events(dag_id: str, run_id: str) -> list:
+    """The URIs of the asset events the run emitted, as Airflow recorded them (its Assets view)."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(
+            AssetEvent.source_dag_id == dag_id, AssetEvent.source_run_id == run_id
+        )
+        return sorted(event.asset.uri for event in events)
 
 
 def _warm() -> None:

@@ -48,6 +48,11 @@ def test_each_dataset_dag_loads_its_files_its_way(
         f"{stack.prefix}-weather",
     )
     assert (record["rows_read"], record["rows_written"]) == (3, 3)
+    # Verified: the run announced its table to downstream DAGs (Airflow's Assets view lists it).
+    # (Airflow stores the URI normalized, with a trailing "/".)
+    assert [uri.rstrip("/") for uri in weather.result["asset_events"]] == [
+        f"dynamodb://{stack.prefix}-weather"
+    ]
     item = ddb.get_item(
         TableName=f"{stack.prefix}-weather",
         Key={"origin": {"S": "EWR"}, "time_hour": {"S": "2013-01-01T07:00:00Z"}},
@@ -75,3 +80,4 @@ def test_each_dataset_dag_loads_its_files_its_way(
     )
     assert wrong.state == "failed"
     assert "is outside raw/planes/" in wrong.output
+    assert wrong.result["asset_events"] == []  # nothing verified, nothing announced
