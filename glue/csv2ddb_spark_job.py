@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from csv2ddb_core.args import parse_job_args, resolve_options
 from csv2ddb_core.checks import file_failure, file_results
+from csv2ddb_core.cli import TERMINATED, terminate
 from csv2ddb_core.clients import make_clients, s3_client
 from csv2ddb_core.contract import (
     LOAD_BATCH,
@@ -413,14 +414,6 @@ def refuse_import_path(args: JobArgs) -> None:
         )
 
 
-TERMINATED: List[int] = []  # the signal that stopped this run, once one did
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    TERMINATED.append(signum)
-    raise JobError(f"terminated by signal {signum}")
-
-
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
     """One load, or a group of loads (``--files``, ``csv2ddb_core.group``: each file its own load,
     run id and manifest, in order, past a failed one, in ONE Spark session, so the group pays one
@@ -439,7 +432,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     s3, ddb = make_clients(files[0])  # a group's files share the run's common arguments
     spark = start_spark(opts)
     try:

@@ -26,10 +26,10 @@ LOG = logging.getLogger("csv2ddb.load")
 TERMINATED: List[int] = []  # the signal that stopped this run, once one did
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def terminate(signum: int, frame: Any) -> None:
     """SIGTERM (a stopped or timed-out run) ends the load through the normal failure path: the
     writers drain what is queued and the manifest says what was and was not written. A group run
-    then loads no further file."""
+    then loads no further file. The Spark script installs it too."""
     TERMINATED.append(signum)
     raise JobError(f"terminated by signal {signum}")
 
@@ -48,7 +48,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     except ArgumentError as exc:
         LOG.error("%s", exc)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     s3, ddb = make_clients(args)
     manifest = run(args, s3, ddb)
     print(json.dumps(manifest.to_dict(with_location=True), indent=2, sort_keys=True), flush=True)
@@ -76,7 +76,7 @@ def main_group(uri: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
         LOG.error("%s", exc)
         return 2
     LOG.info("group %s: %d file(s)", uri, len(files))
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     s3, ddb = make_clients(files[0])  # the files share the run's common arguments (concurrency)
     return exit_code(uri, files, run_group(files, s3, ddb, stopped=lambda: bool(TERMINATED)))
 

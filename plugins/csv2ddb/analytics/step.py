@@ -108,7 +108,8 @@ def analyze_loads(
             mine.update(zone_fields(zone))
             to_register.append(ToRegister(load.run_id, load.table, zone))
     _register(cfg, to_register, fields)
-    _count(cfg, [load for load in loads if load.run_id in {r.run_id for r in to_register}], fields)
+    registered = {load.run_id for load in to_register}
+    _count(cfg, [load for load in loads if load.run_id in registered], fields)
     # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
     share = round((time.monotonic() - started) / max(1, len(loads)), 3)
     for load in loads:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from botocore.config import Config
 from csv2ddb_core.args import parse_job_args
@@ -29,6 +28,7 @@ from csv2ddb_core.load import run
 from csv2ddb.load import groups
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import stack_arguments
+from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings
 
 
@@ -45,19 +45,12 @@ def core_clients(settings: Settings) -> tuple[Any, Any]:
     (``csv2ddb_core.clients``): the core's writer retries with its own bounded backoff, so botocore
     makes one attempt per call, and one shared client has a connection per writer thread."""
     s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
-    hook = DynamoDBHook(aws_conn_id=settings.aws_conn_id)
     own = Config(
         max_pool_connections=max(10, settings.load.write_concurrency + 2),
         retries={"total_max_attempts": 1, "mode": "standard"},
         parameter_validation=False,
     )
-    ddb = hook.get_session().client(
-        "dynamodb",
-        endpoint_url=hook.conn_config.get_service_endpoint_url(service_name="dynamodb"),
-        config=hook.config.merge(own) if hook.config is not None else own,
-        verify=hook.verify,
-    )
-    return s3, ddb
+    return s3, dynamodb_client(settings, config=own)
 
 
 def load_group(group: Mapping[str, Any], settings: Settings) -> list[Outcome]:
