@@ -11,6 +11,7 @@ import boto3.exceptions
 import botocore.exceptions
 
 from csv2ddb_core import processed
+from csv2ddb_core.carry import DUPLICATE, RowSpool
 from csv2ddb_core.checks import (
     RowChecks,
     declares_unique,
@@ -44,7 +45,7 @@ from csv2ddb_core.progress import Progress
 from csv2ddb_core.ratecap import WriteRateLimiter
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.rows import RowBuilder
-from csv2ddb_core.source import S3ObjectStream, open_text, read_records
+from csv2ddb_core.source import S3ObjectStream, open_text, read_records, version_pin
 from csv2ddb_core.staging import StagingWriter
 from csv2ddb_core.writer import BatchWriter, Entry, RetryPolicy
 
@@ -104,6 +105,19 @@ def discard(item: Dict[str, Any], line_number: int, row: List[str]) -> None:
     """The sink of a parse-only pass (``validate``): it judges every row and keeps none."""
 
 
+def _ignore(*_: Any) -> None:
+    """A verdict nobody records (a pass without a ``RowSpool``)."""
+
+
+def changed_file(line_number: int) -> JobError:
+    """The write pass met a row other than the one the validation pass judged (it reads the pinned
+    version, so only a broken store gets here): fail rather than write under a stale key."""
+    return JobError(
+        f"the rows read by the write pass differ from those the validation pass judged (line {line_number}); "
+        "nothing more is written"
+    )
+
+
 def stream_rows(
     args: JobArgs,
     s3: Any,
@@ -116,16 +130,23 @@ def stream_rows(
     winners: Optional[Dict[bytes, int]] = None,
     items: bool = True,
     expected_keys: int = 0,
+    record: Optional[RowSpool] = None,
+    replay: Optional[RowSpool] = None,
+    pin: Optional[Dict[str, str]] = None,
 ) -> None:
     """One pass over the object: every row is built and then rejected (a bad row, a failed check, a
     conflicting duplicate), counted as a duplicate, or handed to ``sink`` (the row its key keeps:
     the first, or with ``keep_last`` the line ``winners`` names). Fills ``stats`` as it goes, also on
     error. A load without checks whose key is the content hash runs the plain loop: no per-row cost.
-    ``expected_keys``: the distinct keys the validation pass counted, to size the dedupe index once."""
-    stream = S3ObjectStream(s3, args.source_bucket, args.source_key)
-    result.source = SourceObject(
-        args.source_bucket, args.source_key, stream.etag, stream.size, stream.version_id
-    )
+    ``expected_keys``: the distinct keys the validation pass counted, to size the dedupe index once.
+    ``record``: the validation pass writes each row's verdict there (plain loop only: ``complete``);
+    ``replay``: the write pass reads them back instead of hashing and deduping again, from the object
+    version ``pin`` names (the one the validation pass read, ``result.source``)."""
+    stream = S3ObjectStream(s3, args.source_bucket, args.source_key, pin=pin)
+    if pin is None or result.source is None:
+        result.source = SourceObject(
+            args.source_bucket, args.source_key, stream.etag, stream.size, stream.version_id
+        )
     progress = Progress(stats, stream)
     read = duplicate = 0
     dups: Optional[Duplicates] = None
@@ -155,22 +176,56 @@ def stream_rows(
         build = cast(
             Callable[[List[str]], Tuple[Any, Optional[bytes]]], builder.build if items else builder.verdict
         )
-        if checks is None and not dups.content:  # the plain loop: exact duplicates only, no checks
+        if checks is None and not dups.content and replay is not None and builder.carries:
+            # The write pass after a recorded validation pass: each row's fate and digest are known.
+            carried = builder.build_carried
+            replayed = replay.replay()
+            line_number = 0
+            for fate, (line_number, row) in zip(replayed, records):
+                read += 1
+                if len(fate) == 16:  # kept: its content-hash digest
+                    item, digest = carried(row, fate)
+                    if digest is None:
+                        raise changed_file(line_number)
+                    sink(item, line_number, row)
+                elif fate == DUPLICATE:
+                    duplicate += 1
+                else:  # rejected there: built again here for its reason
+                    item, digest = build(row)
+                    if digest is not None:
+                        raise changed_file(line_number)
+                    rejects.add(line_number, item, row)
+                if not read & 0x3FF:
+                    stats.rows_read, stats.rows_rejected = read, rejects.count
+                    stats.rows_duplicate = duplicate
+                    progress.maybe_log(progress_writer)
+            if read != replay.rows or next(records, None) is not None:
+                raise changed_file(line_number)
+            dups.exact = duplicate
+        elif checks is None and not dups.content:  # the plain loop: exact duplicates only, no checks
             add_seen = seen.add
+            keep, drop, refuse = (
+                (record.keep, record.duplicate, record.reject) if record is not None else (_ignore,) * 3
+            )
             for line_number, row in records:
                 read += 1
                 item, digest = build(row)
                 if digest is None:
                     rejects.add(line_number, item, row)
+                    refuse()
                 elif add_seen(digest):
                     sink(item, line_number, row)
+                    keep(digest)
                 else:
                     duplicate += 1
+                    drop()
                 if not read & 0x3FF:
                     stats.rows_read, stats.rows_rejected = read, rejects.count
                     stats.rows_duplicate = duplicate
                     progress.maybe_log(progress_writer)
             dups.exact = duplicate
+            if record is not None:
+                record.finish(read)
         else:
             sort = dups.sort
             content = dups.content  # False: a content-hash id, whose duplicates are all exact
@@ -211,7 +266,8 @@ def stream_rows(
                         rejects.add(line_number, verdict, row)
             if not content:
                 dups.exact = dups.dropped = duplicate
-        result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)
+        if replay is None:  # a replayed pass keeps the validation pass's figure: its index was the load's
+            result.dedupe_index_mb = round(seen.nbytes / (1024 * 1024), 1)
     finally:
         if dups is not None:
             result.duplicates = dups.summary()
@@ -249,14 +305,17 @@ def judge_checks(args: JobArgs, result: LoadResult, rows_read: int) -> Optional[
     return file_failure(results)
 
 
-def validate(args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime) -> None:
+def validate(
+    args: JobArgs, s3: Any, result: LoadResult, started: dt.datetime, record: Optional[RowSpool] = None
+) -> None:
     """The parse-only pass of an all-or-nothing load: a file over its reject tolerance fails here,
-    before its first write, with its rejects stored so the user sees why."""
+    before its first write, with its rejects stored so the user sees why. ``record``: where the
+    plain loop writes each row's verdict for the write pass (``RowSpool``)."""
     stats = LoadStats()
     rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     try:
         try:
-            stream_rows(args, s3, stats, result, started, rejects, discard, items=False)
+            stream_rows(args, s3, stats, result, started, rejects, discard, items=False, record=record)
             if args.on_conflict == ON_CONFLICT_KEEP_LAST and declares_unique(args.checks):
                 # keep_last writes each key's LAST row, known only now, and `unique` must judge the
                 # rows written: a second read judges them exactly as the write pass will.
@@ -327,18 +386,57 @@ def load(
 ) -> None:
     """Check, (validate,) then stream and write. Fills ``stats`` and ``result`` (also when it raises)."""
     check_table(ddb, args.table, args.keys, args.load_method)
-    if args.validate_first:
-        try:
-            validate(args, s3, result, started)
-        except JobError:
-            _store_key_list(KeyListWriter(args.keys.names), s3, args, result)  # empty: nothing written
-            checked, result.validation_stats = result.validation_stats, None
-            if checked is not None:  # over tolerance: report the validated figures, nothing written
-                result.nothing_written = True
-                stats.rows_read, stats.rows_rejected = checked.rows_read, checked.rows_rejected
-                stats.rows_duplicate, stats.reject_reasons = checked.rows_duplicate, checked.reject_reasons
-                stats.bytes_read = checked.bytes_read
-            raise
+    spool: Optional[RowSpool] = None
+    try:
+        if args.validate_first:
+            spool = RowSpool()
+            _validate_first(args, s3, stats, result, started, spool)
+        pin = carried_pin(spool, result)
+        _write_pass(args, s3, ddb, stats, result, started, spool if pin is not None else None, pin)
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def carried_pin(spool: Optional[RowSpool], result: LoadResult) -> Optional[Dict[str, str]]:
+    """The object version the write pass must read to replay ``spool`` (the one the validation pass
+    read), or None when there is nothing to replay (not recorded, or a version that cannot be named)."""
+    source = result.source
+    if spool is None or not spool.complete or source is None or not (source.etag or source.version_id):
+        return None
+    return version_pin(source.version_id, source.etag or "")
+
+
+def _validate_first(
+    args: JobArgs, s3: Any, stats: LoadStats, result: LoadResult, started: dt.datetime, spool: RowSpool
+) -> None:
+    """The validation pass; over tolerance (or a malformed file), the figures it found and an empty
+    key list are the load's, and it raises."""
+    try:
+        validate(args, s3, result, started, record=spool)
+    except JobError:
+        _store_key_list(KeyListWriter(args.keys.names), s3, args, result)  # empty: nothing written
+        checked, result.validation_stats = result.validation_stats, None
+        if checked is not None:  # over tolerance: report the validated figures, nothing written
+            result.nothing_written = True
+            stats.rows_read, stats.rows_rejected = checked.rows_read, checked.rows_rejected
+            stats.rows_duplicate, stats.reject_reasons = checked.rows_duplicate, checked.reject_reasons
+            stats.bytes_read = checked.bytes_read
+        raise
+
+
+def _write_pass(
+    args: JobArgs,
+    s3: Any,
+    ddb: Any,
+    stats: LoadStats,
+    result: LoadResult,
+    started: dt.datetime,
+    replay: Optional[RowSpool],
+    pin: Optional[Dict[str, str]],
+) -> None:
+    """Stream, build and write (replaying the validation pass's verdicts when given), then store the
+    rejects and the key list, also when it fails."""
     rejects = RejectSink(args.delimiter, args.encoding, args.quote_char)
     keys = processed.key_list(args, rejects, iso(started))  # teed into the processed zone when on
     writer: Optional[Any] = None
@@ -374,7 +472,9 @@ def load(
             rejects,
             submit,
             winners=winners,
-            expected_keys=distinct_keys(result),
+            expected_keys=0 if replay is not None else distinct_keys(result),
+            replay=replay,
+            pin=pin,
         )
         failure = judge_checks(args, result, stats.rows_read)
         if failure:  # only without validate_first (else the validation pass failed the load)

@@ -148,12 +148,14 @@ class RowBuilder:
         # width and cut to the kept columns first. Bound once, so a load dropping nothing pays nothing.
         self.build: Callable[[List[str]], Tuple[Any, Optional[bytes]]] = self._build
         self.verdict: Callable[[List[str]], Tuple[Optional[Reject], Optional[bytes]]] = self._verdict
+        self.build_carried: Callable[[List[str], bytes], Tuple[Any, Optional[bytes]]] = self._build_carried
         if header.keep is not None:
             self._file_width = len(header.file_names)
             pick = itemgetter(*header.keep)
             self._pick: Callable[[List[str]], Any] = pick if len(header.keep) > 1 else (lambda r: (pick(r),))
             self.build = self._build_kept
             self.verdict = self._verdict_kept
+            self.build_carried = self._build_carried_kept
 
     def _json_plan(self) -> bool:
         """Whether ``build`` writes each item's JSON text (``Item.json``), and its fixed parts.
@@ -269,6 +271,26 @@ class RowBuilder:
         got = self._key(row)
         if isinstance(got, Reject):
             return got, None
+        return self._finish(row, got)
+
+    def _build_carried(self, row: List[str], digest: bytes) -> Tuple[Any, Optional[bytes]]:
+        """``build`` of a row the validation pass kept, given the content-hash digest it computed
+        there (``carry.RowSpool``): the same item, without hashing the row a second time. Only for a
+        load whose id is the content hash (``carries``); the row passed every key check already."""
+        key = digest.hex()
+        return self._finish(row, ("".join(row), key, {"S": key}, None, digest))
+
+    def _build_carried_kept(self, row: List[str], digest: bytes) -> Tuple[Any, Optional[bytes]]:
+        return self._build_carried(self._pick(row), digest)
+
+    @property
+    def carries(self) -> bool:
+        """Whether the validation pass's digests can stand for the write pass's keys: the id is the
+        content hash (its digest is the id; any other key is typed from its cell)."""
+        return self._id_index is None
+
+    def _finish(self, row: List[str], got: _Key) -> Tuple[Any, Optional[bytes]]:
+        """The item of a row whose key ``_key`` gave (or the Reject its cells earn)."""
         joined, key, part, sort, digest = got
         attrs = list(map(dict.__getitem__, self._caches, row))
         if self._strict and MISMATCH in attrs:
@@ -307,7 +329,7 @@ class RowBuilder:
             return got, None
         joined, key, _part, _sort, digest = got
         if self._needs_item or self._may_be_too_large(joined, key):
-            item, built = self._build(row)
+            item, built = self._finish(row, got)
             return (item, None) if built is None else (None, built)
         return None, digest
 
