@@ -1,7 +1,7 @@
 """Side by side: the job script of two source trees, alternated, against one null sink.
 
     python -m bench.ab --base /work/wt-cpu-base [--rows 100000] [--repeat 3] [--write-concurrency 8]
-                       [--job-arg NAME VALUE ...]
+                       [--job-arg NAME VALUE ...] [--base-arg NAME VALUE ...]
 
 On a shared machine only figures taken in one run, alternating, can be compared (the load moves
 the CPU seconds of one load by up to 3x between runs). Each round runs the base tree's
@@ -10,6 +10,10 @@ against the same sink (``bench/sink.py``: no emulator CPU), and takes the job's 
 (user + system, all threads) from ``wait4``. The script's directory comes first on ``sys.path``,
 so each tree's script imports its own ``csv2ddb_core``. The sink's distinct id count checks every
 load wrote every row; it prints the 1-minute load average before and after each load.
+
+``--base-arg`` adds job arguments to the base side only: with ``--base .`` (this tree on both sides)
+it prices one option, e.g. ``--base-arg validate_first false`` gives the validation pass's cost as
+this / base (both passes against a single pass).
 """
 
 from __future__ import annotations
@@ -66,18 +70,22 @@ def one_load(script: Path, key: str, sink: Sink, concurrency: int, extra: list[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=Path, required=True, help="the other source tree (a git worktree)")
+    parser.add_argument("--this", type=Path, default=REPO_ROOT, help="this side's tree (default: this one)")
     parser.add_argument("--rows", type=int, default=100_000, help="a flights slice")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-concurrency", type=int, default=8)
     parser.add_argument("--job-arg", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--base-arg", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
 
     script = Path("glue") / "csv2ddb_load_job.py"
-    trees = {"base": args.base.resolve() / script, "this": REPO_ROOT / script}
+    trees = {"base": args.base.resolve() / script, "this": args.this.resolve() / script}
     path = data.flights_csv(args.rows)
     rows = data.count_rows(path)
     key = source_key(path)
     extra = [item for name, value in args.job_arg for item in (f"--{name}", value)]
+    base_only = [item for name, value in args.base_arg for item in (f"--{name}", value)]
+    extras = {"this": extra, "base": extra + base_only}
     run_dir = data.CACHE_DIR / f"ab-{datetime.now(UTC).strftime(data.RUN_STAMP)}"
     run_dir.mkdir(parents=True, exist_ok=True)
     sink = Sink({key: path}, run_dir / "sink.log")
@@ -87,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             order = ("base", "this") if round_no % 2 == 0 else ("this", "base")
             for name in order:
                 log = run_dir / f"{name}.log"
-                got = one_load(trees[name], key, sink, args.write_concurrency, extra, log)
+                got = one_load(trees[name], key, sink, args.write_concurrency, extras[name], log)
                 if got["ids"] != rows:
                     raise RuntimeError(f"{name}: the sink counted {got['ids']} ids for {rows} rows")
                 cpu_m = got["cpu"] / rows * 1e6

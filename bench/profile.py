@@ -138,15 +138,20 @@ def phase_table(collapsed: Path, cpu_s_per_m_rows: float) -> str:
     return "\n".join(lines)
 
 
-def profiled_run(argv_job: list[str], env: dict[str, str], raw: Path, rate: int, log_path: Path) -> float:
+def profiled_run(
+    argv_job: list[str], env: dict[str, str], raw: Path, rate: int, log_path: Path, gil: bool = False
+) -> float:
     """Run the job, py-spy attached to it by pid, and return the job's own CPU seconds (user + system,
-    all threads, from ``wait4``): py-spy's sampling runs in its own process and is not counted."""
+    all threads, from ``wait4``): py-spy's sampling runs in its own process and is not counted.
+    ``gil``: sample only the thread holding the GIL (py-spy ``--gil``), so a writer thread waiting
+    for the GIL is not charged to the frame it resumes in; C code that releases the GIL (socket
+    I/O, zlib, large hashes) then drops out of the picture."""
     spy = Path(sys.executable).parent / "py-spy"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv_job, env=env, stdout=log, stderr=subprocess.STDOUT)
         spy_argv = [str(spy), "record", "--pid", str(proc.pid), "--format", "raw", "--rate", str(rate)]
         sampler = subprocess.Popen(
-            [*spy_argv, "--threads", "--nonblocking", "-o", str(raw)],
+            [*spy_argv, "--threads", "--nonblocking", *(["--gil"] if gil else []), "-o", str(raw)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -169,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tree", type=Path, help="profile another source tree's job script (a git worktree: before/after)"
     )
+    parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
     args = parser.parse_args(argv)
     script = args.tree.resolve() / "glue" / job.JOB_PATH.name if args.tree else job.JOB_PATH
 
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         sink = Sink({key: path}, run_dir / "sink.log")
         try:
             env = {**os.environ, **SINK_CREDENTIALS, "AWS_ENDPOINT_URL": sink.url}
-            cpu = profiled_run(argv_job, env, raw, args.rate, run_dir / "job.log")
+            cpu = profiled_run(argv_job, env, raw, args.rate, run_dir / "job.log", args.gil)
             count = int(sink.stats()["distinct_ids"])
         finally:
             sink.stop()
@@ -206,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             ddb.ensure_bucket(s3, bucket)
             ddb.upload(s3, path, bucket, key)
             ddb.create_table(dynamodb, table)
-            cpu = profiled_run(argv_job, {**os.environ, **env}, raw, args.rate, run_dir / "job.log")
+            cpu = profiled_run(argv_job, {**os.environ, **env}, raw, args.rate, run_dir / "job.log", args.gil)
             count = ddb.exact_count(dynamodb, table)
         finally:
             emulator.stop()
