@@ -74,15 +74,24 @@ class FragmentCache(Dict[str, str]):
         return fragment
 
 
-def canonical_format(sorted_names: Sequence[str]) -> str:
+def canonical_format(sorted_names: Sequence[str], quoted: bool = False) -> str:
     """A ``%`` template of the canonical row (``keys.canonical_row``) for cells in name order.
 
     Filled with cells escaped by ``json.encoder.encode_basestring`` (the escaper ``json.dumps``
     uses with ``ensure_ascii=False``), it is the very text ``json.dumps`` makes, for less CPU: no
-    dict and no encoder per row, the names escaped once per file.
+    dict and no encoder per row, the names escaped once per file. ``quoted``: the template of cells
+    that need no escaping (``needs_no_escape``), filled with the raw cells (the quotes are in it).
     """
-    fields = (encode_basestring(name).replace("%", "%%") + ":%s" for name in sorted_names)
+    slot = ':"%s"' if quoted else ":%s"
+    fields = (encode_basestring(name).replace("%", "%%") + slot for name in sorted_names)
     return "{" + ",".join(fields) + "}"
+
+
+def needs_no_escape(text: str) -> bool:
+    """Whether ``encode_basestring`` leaves every cell of ``text`` (a row's joined cells) as it is,
+    only quoted: no control character, quote or backslash (all it escapes with ensure_ascii off).
+    ``isprintable`` is stricter (it also refuses e.g. U+00A0): such rows take the escaping path."""
+    return text.isprintable() and '"' not in text and "\\" not in text
 
 
 class RowBuilder:
@@ -144,6 +153,7 @@ class RowBuilder:
             getter if self.width > 1 else (lambda r: (getter(r),))
         )
         self._canonical_format = canonical_format([self.names[i] for i in order])
+        self._quoted_format = canonical_format([self.names[i] for i in order], quoted=True)
         # What the reader's rows go through: as they are, or (columns dropped) judged on the file's
         # width and cut to the kept columns first. Bound once, so a load dropping nothing pays nothing.
         self.build: Callable[[List[str]], Tuple[Any, Optional[bytes]]] = self._build
@@ -212,9 +222,13 @@ class RowBuilder:
                     R_UNDECODABLE, f"bytes not valid in the source encoding at field offset {exc.start}"
                 )
         if self._id_index is None:
-            # == row_id(): the canonical row's text, its names escaped and sorted once (canonical_format)
-            cells = tuple(map(encode_basestring, self._sorted_cells(row)))
-            digest = hashlib.sha256((self._canonical_format % cells).encode()).digest()[:16]
+            # == row_id(): the canonical row's text, its names escaped and sorted once (canonical_format);
+            # most rows need no cell escaped (about 1 µs of the ~3 µs the id costs on flights)
+            if needs_no_escape(joined):
+                text = self._quoted_format % self._sorted_cells(row)
+            else:
+                text = self._canonical_format % tuple(map(encode_basestring, self._sorted_cells(row)))
+            digest = hashlib.sha256(text.encode()).digest()[:16]
             key = digest.hex()
             part: Dict[str, str] = {"S": key}
             part_raw = digest

@@ -27,7 +27,7 @@ from csv2ddb_core.keylist import KeyLines, key_line
 from csv2ddb_core.keys import DedupeIndex, canonical_row, capacity_bits_for, key_digest, row_id
 from csv2ddb_core.options import key_schema_from
 from csv2ddb_core.rejects import raw_row_text
-from csv2ddb_core.rows import ENCODE_JSON, RowBuilder
+from csv2ddb_core.rows import ENCODE_JSON, RowBuilder, needs_no_escape
 from csv2ddb_core.source import read_records, text_stream
 from csv2ddb_core.writer import BatchWriter
 from hypothesis import given, settings
@@ -130,6 +130,19 @@ def test_id_matches_the_spec_whatever_the_column_names(names: list[str], data: A
     rows_of = builder(names)
     built = rows_of.build(list(values))[0]
     assert built["id"]["S"] == row_id(rows_of.names, values)[0]  # the header's names, trimmed
+
+
+# Cells near the escaping fast path's edge: plain, quote, backslash, control, NBSP, LINE SEPARATOR, DEL, %.
+edge_cells = st.lists(st.text(alphabet='a%"\\\x01\n\xa0\u2028\x7fé', max_size=4), min_size=1, max_size=5)
+
+
+@given(values=edge_cells)
+def test_id_matches_the_spec_with_and_without_cells_to_escape(values: list[str]) -> None:
+    names = [f"c%s{i}" for i in range(len(values))]  # a % in the names: the templates escape it
+    rows_of = builder(names)
+    assert rows_of.build(list(values))[0]["id"]["S"] == row_id(rows_of.names, values)[0]
+    if needs_no_escape("".join(values)):  # the fast path only where json would escape nothing
+        assert all(json.dumps(v, ensure_ascii=False) == f'"{v}"' for v in values)
 
 
 @given(values=rows, column_order=st.randoms(use_true_random=False))
