@@ -49,14 +49,17 @@ WAITING_LEAVES = frozenset(
         "threading.py:Event.wait",
     }
 )
-PER_ROW = ("load.py:load", "writer.py:BatchWriter._worker")  # csv2ddb_core/load.py, writer.py
+PER_ROW = ("load.py:load", "load.py:_write_pass", "writer.py:BatchWriter._worker")  # csv2ddb_core/load.py, writer.py
 # Where a sample's CPU goes: the first rule whose function is on its stack names its phase.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("validation pass (parse + build + dedupe, no writes)", ("load.py:validate",)),
     ("key list (JSON lines, gzip)", ("keylist.py:KeyListWriter.add", "keylist.py:key_line")),
     ("progress log", ("progress.py:Progress.log",)),
     ("dedupe index", ("keys.py:DedupeIndex.add",)),
-    ("build items (type cells, hash ids)", ("rows.py:RowBuilder._build",)),
+    (
+        "build items (type cells, hash ids)",
+        ("rows.py:RowBuilder._build", "rows.py:RowBuilder._build_carried", "rows.py:RowBuilder._finish"),
+    ),
     ("encode request bodies (json)", ("writer.py:BatchWriter._encode_body", "encoder.py:JSONEncoder.encode")),
     (
         "HTTP send/receive (urllib3 or the job's sender, http.client)",
@@ -65,7 +68,7 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("botocore: serialize, sign, events, parse", ("client.py:BaseClient._make_api_call",)),
     ("read + parse CSV", ("source.py:read_records", "source.py:S3ObjectStream.readinto")),
     ("writer threads: batching, retry bookkeeping", ("writer.py:BatchWriter._worker",)),
-    ("row loop, batching, queue hand-off", ("load.py:stream_rows", "load.py:load")),
+    ("row loop, batching, queue hand-off", ("load.py:stream_rows", "load.py:load", "load.py:_write_pass")),
     ("start-up: imports, clients, table check", ("<frozen importlib._bootstrap>:_find_and_load",)),
 )
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::\d+)?\)$")
