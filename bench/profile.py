@@ -49,7 +49,8 @@ WAITING_LEAVES = frozenset(
         "threading.py:Event.wait",
     }
 )
-PER_ROW = ("load.py:load", "load.py:_write_pass", "writer.py:BatchWriter._worker")  # csv2ddb_core/load.py, writer.py
+# csv2ddb_core/load.py, writer.py
+PER_ROW = ("load.py:load", "load.py:_write_pass", "writer.py:BatchWriter._worker")
 # Where a sample's CPU goes: the first rule whose function is on its stack names its phase.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("validation pass (parse + build + dedupe, no writes)", ("load.py:validate",)),
