@@ -158,5 +158,7 @@ class BatchInsteadOperator(LoadFileGlueOperator):
         if not handed_over:
             raise AirflowSkipException(f"{self.load['source_uri']} was imported: no batch load")
         self.load = handed_over
-        self.log.info("%s: %s", self.load["source_uri"], FilePlan.from_xcom(self.load).load_method_reason)
+        self.log.info(
+            "%s: %s", self.load["source_uri"], FilePlan.from_xcom(self.load).write.load_method_reason
+        )
         return super().execute(context)
