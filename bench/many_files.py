@@ -10,8 +10,10 @@ loopback ports, the stack bootstrapped, then, side by side in one run:
 - the same number of files arriving as a burst of S3 events (S3 -> SQS -> trigger Lambda -> the burst
   dataset's DAG; ``auto``).
 
-Each: wall seconds (the DAG runs' first start to last end; a burst: first upload to last end), Glue
-job runs, Airflow task instances, seconds per file, files verified. Writes
+Each: wall seconds (the DAG runs' first start to last end; a burst: first upload to last end), CPU
+seconds of every process the benchmark started (the machine is shared: wall seconds ride on others'
+load, these do not) and the load average at its start and end, Glue job runs, Airflow task
+instances, seconds per file, files verified. Writes
 ``docs/benchmarks-many-files.md`` (with the AWS cost projection per 1,000 files) and the figures as
 JSON under ``.cache/bench/``. Everything it starts it stops (by process group), also on failure.
 """
@@ -124,6 +126,37 @@ def glue_run_count(glue: Any, settings: Settings) -> int:
     return count
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system, reaped children's included) of this process and every live process
+    it started: the emulator, Airflow's components, their workers and tasks. The machine is shared
+    with other work, which stretches wall seconds but not these. (A server that detaches from its
+    parent, such as PostgreSQL's postmaster, is not counted.)"""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            used = proc.cpu_times()
+        except psutil.NoSuchProcess:  # ended between the listing and the read: its parent counts it
+            continue
+        total += used.user + used.system + used.children_user + used.children_system
+    return total
+
+
+class Spent:
+    """CPU seconds and load averages over one scenario (:func:`tree_cpu_seconds`, os.getloadavg)."""
+
+    def __init__(self) -> None:
+        self.cpu, self.load = tree_cpu_seconds(), os.getloadavg()[0]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "cpu_seconds": round(tree_cpu_seconds() - self.cpu, 1),
+            "load_average": [round(self.load, 1), round(os.getloadavg()[0], 1)],  # at start, at end
+        }
+
+
 def when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -154,12 +187,14 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
     for n, (label, conf) in enumerate(PREFIX_RUNS):
         run_id = f"manual__many-{n}-{uuid.uuid4().hex[:6]}"
         before = glue_run_count(glue, settings)
+        spent = Spent()
         status, body = api.trigger_dag_run(
             DAG_ID_LOAD, run_id, {**conf, "table": f"{settings.prefix}-many-{n}"}
         )
         if status != 200:
             raise RuntimeError(f"trigger {label}: HTTP {status} {body}")
         run = api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=TIMEOUT, poll=5.0)
+        used = spent.figures()
         count, engines = verified(ddb, settings, [run_id])
         n_files = files if "prefix" in conf else 1
         wall = (when(run["end_date"]) - when(run["start_date"])).total_seconds()
@@ -176,6 +211,7 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
                 "files_verified": count,
                 "engines": sorted(engines),
                 "task_seconds": task_seconds(api, DAG_ID_LOAD, [run_id]),
+                **used,
             }
         )
         print(json.dumps(results[-1]), flush=True)
@@ -190,6 +226,7 @@ def burst_run(
     before = glue_run_count(glue, settings)
     burst = [(f"{BURST_PREFIX}many/part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)]
     started = dt.datetime.now(dt.UTC)
+    spent = Spent()
     upload(s3, settings.bucket, burst)
     seen = wait_for(
         "every file in a DAG run", all_keys_in_runs(api, BURST_DAG_ID, {k for k, _ in burst}), TIMEOUT
@@ -201,6 +238,7 @@ def burst_run(
         return runs if all(r["state"] in ("success", "failed") for r in runs) else None
 
     runs = wait_for("every burst run finished", finished, TIMEOUT, poll=5.0)
+    used = spent.figures()
     wall = (max(when(r["end_date"]) for r in runs) - started).total_seconds()
     count, engines = verified(ddb, settings, ids)
     seen = runs_seen(api, BURST_DAG_ID).from_events()
@@ -217,6 +255,7 @@ def burst_run(
         "engines": sorted(engines),
         "files_in_more_than_one_run": sorted(k for k, c in seen.key_counts().items() if c > 1),
         "task_seconds": task_seconds(api, BURST_DAG_ID, ids),
+        **used,
     }
 
 
@@ -265,6 +304,7 @@ def measure(files: int, rows: int, workdir: Path) -> dict[str, Any]:
             "one_file_bytes": len(one_file(files, rows)),
             "inline_max_bytes": settings.load.inline_max_bytes,
             "group_max_files": settings.load.group_max_files,
+            "inline_group_max_files": settings.load.inline_group_max_files,
             "results": results,
             "components_alive": alive,
             "bench_seconds": round(time.monotonic() - started, 1),
