@@ -126,33 +126,48 @@ def glue_run_count(glue: Any, settings: Settings) -> int:
     return count
 
 
-def tree_cpu_seconds() -> float:
+def tree_cpu_seconds(emulator_pid: int | None = None) -> dict[str, float]:
     """CPU seconds (user + system, reaped children's included) of this process and every live process
-    it started: the emulator, Airflow's components, their workers and tasks. The machine is shared
-    with other work, which stretches wall seconds but not these. (A server that detaches from its
-    parent, such as PostgreSQL's postmaster, is not counted.)"""
+    it started, split into the emulator's tree (``emulator_pid``: its server, its Lambda workers and
+    Glue runs) and the rest (Airflow's components, their workers and tasks, and this process). The
+    machine is shared with other work, which stretches wall seconds but not these. (A server that
+    detaches from its parent, such as PostgreSQL's postmaster, is not counted.)"""
     import psutil
 
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
+    def used(proc: psutil.Process) -> float:
         try:
-            used = proc.cpu_times()
+            t = proc.cpu_times()
         except psutil.NoSuchProcess:  # ended between the listing and the read: its parent counts it
-            continue
-        total += used.user + used.system + used.children_user + used.children_system
-    return total
+            return 0.0
+        return t.user + t.system + t.children_user + t.children_system
+
+    def tree(proc: psutil.Process) -> float:
+        try:
+            below = proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0.0
+        return used(proc) + sum(used(p) for p in below)
+
+    me = psutil.Process()
+    split = {"emulator": 0.0, "airflow": used(me)}
+    for child in me.children():
+        split["emulator" if child.pid == emulator_pid else "airflow"] += tree(child)
+    return split
 
 
 class Spent:
-    """CPU seconds and load averages over one scenario (:func:`tree_cpu_seconds`, os.getloadavg)."""
+    """CPU seconds (:func:`tree_cpu_seconds`) and the load average over one scenario."""
 
-    def __init__(self) -> None:
-        self.cpu, self.load = tree_cpu_seconds(), os.getloadavg()[0]
+    def __init__(self, emulator_pid: int | None) -> None:
+        self.emulator_pid = emulator_pid
+        self.cpu, self.load = tree_cpu_seconds(emulator_pid), os.getloadavg()[0]
 
     def figures(self) -> dict[str, Any]:
+        now = tree_cpu_seconds(self.emulator_pid)
+        split = {name: round(now[name] - self.cpu[name], 1) for name in now}
         return {
-            "cpu_seconds": round(tree_cpu_seconds() - self.cpu, 1),
+            "cpu_seconds": round(sum(split.values()), 1),
+            "cpu_split": split,
             "load_average": [round(self.load, 1), round(os.getloadavg()[0], 1)],  # at start, at end
         }
 
@@ -180,14 +195,16 @@ def warm_up(api: AirflowApi, settings: Settings) -> None:
         api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=TIMEOUT, poll=5.0)
 
 
-def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files: int) -> list[dict[str, Any]]:
+def prefix_runs(
+    api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files: int, emulator_pid: int
+) -> list[dict[str, Any]]:
     """The four one-run scenarios, one after the other (each has the machine to itself)."""
     warm_up(api, settings)
     results = []
     for n, (label, conf) in enumerate(PREFIX_RUNS):
         run_id = f"manual__many-{n}-{uuid.uuid4().hex[:6]}"
         before = glue_run_count(glue, settings)
-        spent = Spent()
+        spent = Spent(emulator_pid)
         status, body = api.trigger_dag_run(
             DAG_ID_LOAD, run_id, {**conf, "table": f"{settings.prefix}-many-{n}"}
         )
@@ -219,14 +236,21 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
 
 
 def burst_run(
-    api: AirflowApi, s3: Any, glue: Any, ddb: Any, settings: Settings, files: int, rows: int
+    api: AirflowApi,
+    s3: Any,
+    glue: Any,
+    ddb: Any,
+    settings: Settings,
+    files: int,
+    rows: int,
+    emulator_pid: int,
 ) -> dict[str, Any]:
     """The same number of files as a burst of S3 events into the burst dataset's DAG."""
     api.unpause_dag(BURST_DAG_ID)
     before = glue_run_count(glue, settings)
     burst = [(f"{BURST_PREFIX}many/part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)]
     started = dt.datetime.now(dt.UTC)
-    spent = Spent()
+    spent = Spent(emulator_pid)
     upload(s3, settings.bucket, burst)
     seen = wait_for(
         "every file in a DAG run", all_keys_in_runs(api, BURST_DAG_ID, {k for k, _ in burst}), TIMEOUT
@@ -293,9 +317,9 @@ def measure(files: int, rows: int, workdir: Path) -> dict[str, Any]:
         s3.put_object(Bucket=settings.bucket, Key=ONE_KEY, Body=one_file(files, rows))
         s3.put_object(Bucket=settings.bucket, Key=WARM_UP_KEY, Body=small_csv(files + 1, rows))
         api.unpause_dag(DAG_ID_LOAD)
-        results = prefix_runs(api, glue, ddb, settings, files)
+        results = prefix_runs(api, glue, ddb, settings, files, emulator.pid)
         create_stack(settings, env=airflow.trigger_secret_env())  # repairs the notification
-        results.append(burst_run(api, s3, glue, ddb, settings, files, rows))
+        results.append(burst_run(api, s3, glue, ddb, settings, files, rows, emulator.pid))
         print(json.dumps(results[-1]), flush=True)
         alive = airflow.running() | {"emulator": emulator.is_healthy()}
         return {

@@ -182,6 +182,17 @@ def steps_table(figures: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cpu_table(figures: Mapping[str, Any]) -> str:
+    """Each scenario's CPU seconds split: the emulator's processes (AWS's side, here on the same two
+    cores) and Airflow's (its components, workers and tasks: the load itself when inline)."""
+    lines = ["| scenario | CPU s, emulator | CPU s, Airflow and tasks |", "|---|--:|--:|"]
+    for r in figures["results"]:
+        split = r.get("cpu_split") or {}
+        cells = [f"{split[k]:.1f}" if k in split else "—" for k in ("emulator", "airflow")]
+        lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def goal_table(figures: Mapping[str, Any]) -> str:
     lines = ["| goal (issue 24) | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {got} | {'yes' if met else '**no**'} |" for goal, got, met in goal_rows(figures)]
@@ -248,6 +259,11 @@ Where the task seconds went (Airflow's task durations; tasks of one run overlap 
 LocalExecutor, so they add up to more than the wall time):
 
 {steps_table(figures)}
+
+Where the CPU seconds went (the emulator runs AWS's side on the same two cores; on AWS that side is
+not the laptop's):
+
+{cpu_table(figures)}
 
 Where one group's seconds go inside its tasks (the task start, the imports, each file's load and
 check) is profiled in [dags.md](dags.md#small-files-load-inline) ("Profiled"); the in-process A/B

@@ -94,6 +94,7 @@ def test_the_page_checks_the_issue_s_goals() -> None:
 
 def test_the_page_says_where_the_task_seconds_went() -> None:
     data = figures(1000)
+    data["results"][0]["cpu_split"] = {"emulator": 7.5, "airflow": 12.5}
     data["results"][0]["task_seconds"] = {
         "load_file.run_glue": {"count": 16, "seconds": 160.0, "longest": 12.5},
         "load_file.verify": {"count": 16, "seconds": 80.0, "longest": 6.0},
@@ -103,3 +104,5 @@ def test_the_page_says_where_the_task_seconds_went() -> None:
     page = render(data)
     assert "| prefix, auto (inline) | 16, 160.0, 12.5 | 16, 80.0, 6.0 | 2, 11.5 |" in page
     assert "| one file, auto | — | — | 0, 0.0 |" in page
+    assert "| prefix, auto (inline) | 7.5 | 12.5 |" in page  # the CPU seconds' split
+    assert "| one file, auto | — | — |" in page
