@@ -129,9 +129,8 @@ def glue_run_count(glue: Any, settings: Settings) -> int:
 def tree_cpu_seconds(emulator_pid: int | None = None) -> dict[str, float]:
     """CPU seconds (user + system, reaped children's included) of this process and every live process
     it started, split into the emulator's tree (``emulator_pid``: its server, its Lambda workers and
-    Glue runs) and the rest (Airflow's components, their workers and tasks, and this process). The
-    machine is shared with other work, which stretches wall seconds but not these. (A server that
-    detaches from its parent, such as PostgreSQL's postmaster, is not counted.)"""
+    Glue runs) and the rest (Airflow's components, their workers and tasks, its PostgreSQL, and this
+    process). The machine is shared with other work, which stretches wall seconds but not these."""
     import psutil
 
     def used(proc: psutil.Process) -> float:

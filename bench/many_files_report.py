@@ -184,7 +184,8 @@ def steps_table(figures: Mapping[str, Any]) -> str:
 
 def cpu_table(figures: Mapping[str, Any]) -> str:
     """Each scenario's CPU seconds split: the emulator's processes (AWS's side, here on the same two
-    cores) and Airflow's (its components, workers and tasks: the load itself when inline)."""
+    cores) and Airflow's (its components, workers and tasks: the load itself when inline; its
+    PostgreSQL)."""
     lines = ["| scenario | CPU s, emulator | CPU s, Airflow and tasks |", "|---|--:|--:|"]
     for r in figures["results"]:
         split = r.get("cpu_split") or {}
@@ -247,8 +248,8 @@ file of at most `CSV2DDB_INLINE_MAX_BYTES` ({figures["inline_max_bytes"]:,}) inl
 most `CSV2DDB_GROUP_MAX_FILES` ({figures["group_max_files"]}) files, inline groups
 `CSV2DDB_INLINE_GROUP_MAX_FILES` ({inline_group_max_files(figures)}). The ratios compare a scenario with
 the one-file baseline on the same path (inline with `auto`, Glue with `pythonshell`). CPU seconds:
-every process the benchmark started (the emulator, Airflow's components, their workers and tasks;
-not PostgreSQL, which detaches), user + system, over the scenario; the machine is shared with other
+every process the benchmark started (the emulator, Airflow's components, their workers and tasks,
+PostgreSQL), user + system, over the scenario; the machine is shared with other
 engineers' work, which stretches the wall seconds (see the load average) but not these.
 
 {results_table(figures)}

@@ -1,8 +1,9 @@
 """The Glue tasks of one file, built from the file's plan (``load``, a ``FilePlan.to_xcom`` dict).
 
-A group of batch files (``csv2ddb.load.groups``) is two tasks: :class:`GroupGlueOperator` (one Glue
-run writes the table for every file of the group; an ``inline`` group loads in the worker instead),
-then verify (every file of the group).
+A group of batch files (``csv2ddb.load.groups``) is one task when it loads: :class:`GroupGlueOperator`
+(one Glue run writes the table for every file of the group; an ``inline`` group loads in the worker
+instead), which then verifies every file of the group itself; the group's verify task runs only when
+that task failed.
 A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
 DynamoDB JSON), the import step (``import_table.ImportLoadOperator``), :class:`BatchInsteadOperator`
 (runs only when the import step handed over a batch plan: another load created the table first),
