@@ -6,7 +6,7 @@ is ONE load task in the worker and one bulk verify: every good file verified wit
 bad one recorded failed with its manifest's reason, each its own manifest and audit record saying
 ``engine: inline``, and no Glue job run at all. A file asked for ``inline`` by name loads inline
 whatever the threshold, with its duplicate rows counted. A retry of an inline group loads nothing
-twice.
+twice: in process, and as a real Airflow retry of the group's load task that failed part-way.
 """
 
 from __future__ import annotations
