@@ -10,8 +10,10 @@ loopback ports, the stack bootstrapped, then, side by side in one run:
 - the same number of files arriving as a burst of S3 events (S3 -> SQS -> trigger Lambda -> the burst
   dataset's DAG; ``auto``).
 
-Each: wall seconds (the DAG runs' first start to last end; a burst: first upload to last end), Glue
-job runs, Airflow task instances, seconds per file, files verified. Writes
+Each: wall seconds (the DAG runs' first start to last end; a burst: first upload to last end), CPU
+seconds of every process the benchmark started (the machine is shared: wall seconds ride on others'
+load, these do not) and the load average at its start and end, Glue job runs, Airflow task
+instances, seconds per file, files verified. Writes
 ``docs/benchmarks-many-files.md`` (with the AWS cost projection per 1,000 files) and the figures as
 JSON under ``.cache/bench/``. Everything it starts it stops (by process group), also on failure.
 """
@@ -124,6 +126,51 @@ def glue_run_count(glue: Any, settings: Settings) -> int:
     return count
 
 
+def tree_cpu_seconds(emulator_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds (user + system, reaped children's included) of this process and every live process
+    it started, split into the emulator's tree (``emulator_pid``: its server, its Lambda workers and
+    Glue runs) and the rest (Airflow's components, their workers and tasks, its PostgreSQL, and this
+    process). The machine is shared with other work, which stretches wall seconds but not these."""
+    import psutil
+
+    def used(proc: psutil.Process) -> float:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:  # ended between the listing and the read: its parent counts it
+            return 0.0
+        return t.user + t.system + t.children_user + t.children_system
+
+    def tree(proc: psutil.Process) -> float:
+        try:
+            below = proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0.0
+        return used(proc) + sum(used(p) for p in below)
+
+    me = psutil.Process()
+    split = {"emulator": 0.0, "airflow": used(me)}
+    for child in me.children():
+        split["emulator" if child.pid == emulator_pid else "airflow"] += tree(child)
+    return split
+
+
+class Spent:
+    """CPU seconds (:func:`tree_cpu_seconds`) and the load average over one scenario."""
+
+    def __init__(self, emulator_pid: int | None) -> None:
+        self.emulator_pid = emulator_pid
+        self.cpu, self.load = tree_cpu_seconds(emulator_pid), os.getloadavg()[0]
+
+    def figures(self) -> dict[str, Any]:
+        now = tree_cpu_seconds(self.emulator_pid)
+        split = {name: round(now[name] - self.cpu[name], 1) for name in now}
+        return {
+            "cpu_seconds": round(sum(split.values()), 1),
+            "cpu_split": split,
+            "load_average": [round(self.load, 1), round(os.getloadavg()[0], 1)],  # at start, at end
+        }
+
+
 def when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -147,19 +194,23 @@ def warm_up(api: AirflowApi, settings: Settings) -> None:
         api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=TIMEOUT, poll=5.0)
 
 
-def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files: int) -> list[dict[str, Any]]:
+def prefix_runs(
+    api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files: int, emulator_pid: int
+) -> list[dict[str, Any]]:
     """The four one-run scenarios, one after the other (each has the machine to itself)."""
     warm_up(api, settings)
     results = []
     for n, (label, conf) in enumerate(PREFIX_RUNS):
         run_id = f"manual__many-{n}-{uuid.uuid4().hex[:6]}"
         before = glue_run_count(glue, settings)
+        spent = Spent(emulator_pid)
         status, body = api.trigger_dag_run(
             DAG_ID_LOAD, run_id, {**conf, "table": f"{settings.prefix}-many-{n}"}
         )
         if status != 200:
             raise RuntimeError(f"trigger {label}: HTTP {status} {body}")
         run = api.wait_dag_run(DAG_ID_LOAD, run_id, timeout=TIMEOUT, poll=5.0)
+        used = spent.figures()
         count, engines = verified(ddb, settings, [run_id])
         n_files = files if "prefix" in conf else 1
         wall = (when(run["end_date"]) - when(run["start_date"])).total_seconds()
@@ -176,6 +227,7 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
                 "files_verified": count,
                 "engines": sorted(engines),
                 "task_seconds": task_seconds(api, DAG_ID_LOAD, [run_id]),
+                **used,
             }
         )
         print(json.dumps(results[-1]), flush=True)
@@ -183,13 +235,21 @@ def prefix_runs(api: AirflowApi, glue: Any, ddb: Any, settings: Settings, files:
 
 
 def burst_run(
-    api: AirflowApi, s3: Any, glue: Any, ddb: Any, settings: Settings, files: int, rows: int
+    api: AirflowApi,
+    s3: Any,
+    glue: Any,
+    ddb: Any,
+    settings: Settings,
+    files: int,
+    rows: int,
+    emulator_pid: int,
 ) -> dict[str, Any]:
     """The same number of files as a burst of S3 events into the burst dataset's DAG."""
     api.unpause_dag(BURST_DAG_ID)
     before = glue_run_count(glue, settings)
     burst = [(f"{BURST_PREFIX}many/part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)]
     started = dt.datetime.now(dt.UTC)
+    spent = Spent(emulator_pid)
     upload(s3, settings.bucket, burst)
     seen = wait_for(
         "every file in a DAG run", all_keys_in_runs(api, BURST_DAG_ID, {k for k, _ in burst}), TIMEOUT
@@ -201,6 +261,7 @@ def burst_run(
         return runs if all(r["state"] in ("success", "failed") for r in runs) else None
 
     runs = wait_for("every burst run finished", finished, TIMEOUT, poll=5.0)
+    used = spent.figures()
     wall = (max(when(r["end_date"]) for r in runs) - started).total_seconds()
     count, engines = verified(ddb, settings, ids)
     seen = runs_seen(api, BURST_DAG_ID).from_events()
@@ -217,6 +278,7 @@ def burst_run(
         "engines": sorted(engines),
         "files_in_more_than_one_run": sorted(k for k, c in seen.key_counts().items() if c > 1),
         "task_seconds": task_seconds(api, BURST_DAG_ID, ids),
+        **used,
     }
 
 
@@ -254,9 +316,9 @@ def measure(files: int, rows: int, workdir: Path) -> dict[str, Any]:
         s3.put_object(Bucket=settings.bucket, Key=ONE_KEY, Body=one_file(files, rows))
         s3.put_object(Bucket=settings.bucket, Key=WARM_UP_KEY, Body=small_csv(files + 1, rows))
         api.unpause_dag(DAG_ID_LOAD)
-        results = prefix_runs(api, glue, ddb, settings, files)
+        results = prefix_runs(api, glue, ddb, settings, files, emulator.pid)
         create_stack(settings, env=airflow.trigger_secret_env())  # repairs the notification
-        results.append(burst_run(api, s3, glue, ddb, settings, files, rows))
+        results.append(burst_run(api, s3, glue, ddb, settings, files, rows, emulator.pid))
         print(json.dumps(results[-1]), flush=True)
         alive = airflow.running() | {"emulator": emulator.is_healthy()}
         return {
@@ -265,6 +327,7 @@ def measure(files: int, rows: int, workdir: Path) -> dict[str, Any]:
             "one_file_bytes": len(one_file(files, rows)),
             "inline_max_bytes": settings.load.inline_max_bytes,
             "group_max_files": settings.load.group_max_files,
+            "inline_group_max_files": settings.load.inline_group_max_files,
             "results": results,
             "components_alive": alive,
             "bench_seconds": round(time.monotonic() - started, 1),

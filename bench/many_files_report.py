@@ -16,9 +16,12 @@ SHELL_DPU = 0.0625
 MIN_BILLED_SECONDS = 60
 USD_PER_DPU_HOUR = 0.44
 # The load DAG's tasks: per run, choose_source, resolve_inputs, import_files, summarize
-# (wait_for_partition is skipped by a run that names its files); per group, its load step and verify.
+# (wait_for_partition is skipped by a run that names its files). Before groups: a Glue task and a
+# verify task per file. Now: per group, its load step, which verifies its files itself (the group's
+# verify task starts only when the load step failed).
 TASKS_PER_RUN = 4
-TASKS_PER_GROUP = 2
+TASKS_PER_FILE_BEFORE = 2
+TASKS_PER_GROUP = 1
 PROJECTED_FILES = 1000
 
 
@@ -31,18 +34,26 @@ def usd(dpu_seconds: float) -> float:
     return dpu_seconds / 3600 * USD_PER_DPU_HOUR
 
 
-def projection(group_max_files: int, files: int = PROJECTED_FILES) -> list[dict[str, Any]]:
+def projection(
+    group_max_files: int, inline_group_max_files: int, files: int = PROJECTED_FILES
+) -> list[dict[str, Any]]:
     """Per ``files`` small files: Glue runs, DPU-seconds, dollars and Airflow task starts, before
     (a Glue run per file) and after (groups; small files inline)."""
     groups = math.ceil(files / group_max_files)
+    inline_groups = math.ceil(files / inline_group_max_files)
     rows = [
         (
             "before: one event, one DAG run, one Glue run per file",
             files,
             files,
-            files * (TASKS_PER_RUN + TASKS_PER_GROUP),
+            files * (TASKS_PER_RUN + TASKS_PER_FILE_BEFORE),
         ),
-        ("before: one prefix run, one Glue run per file", files, 1, TASKS_PER_RUN + files * TASKS_PER_GROUP),
+        (
+            "before: one prefix run, one Glue run per file",
+            files,
+            1,
+            TASKS_PER_RUN + files * TASKS_PER_FILE_BEFORE,
+        ),
         (
             f"after: one run, Glue groups of {group_max_files}",
             groups,
@@ -50,10 +61,10 @@ def projection(group_max_files: int, files: int = PROJECTED_FILES) -> list[dict[
             TASKS_PER_RUN + groups * TASKS_PER_GROUP,
         ),
         (
-            f"after: one run, inline groups of {group_max_files}",
+            f"after: one run, inline groups of {inline_group_max_files}",
             0,
             1,
-            TASKS_PER_RUN + groups * TASKS_PER_GROUP,
+            TASKS_PER_RUN + inline_groups * TASKS_PER_GROUP,
         ),
     ]
     return [
@@ -73,22 +84,35 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}×" if base else "—"
 
 
+def baseline(figures: Mapping[str, Any], scenario: str, figure: str) -> float:
+    """The one-file baseline's ``figure`` on the scenario's path (Glue with pythonshell, else auto)."""
+    by_name = {r["scenario"]: r for r in figures["results"]}
+    one = "one file, pythonshell (Glue)" if "pythonshell" in scenario else "one file, auto"
+    return float(by_name.get(one, {}).get(figure) or 0)
+
+
+def _cpu(r: Mapping[str, Any], figures: Mapping[str, Any]) -> tuple[str, str]:
+    """(CPU seconds, ratio to the baseline's), or dashes for figures measured without them."""
+    if r.get("cpu_seconds") is None:
+        return "—", "—"
+    base = baseline(figures, r["scenario"], "cpu_seconds")
+    return f"{r['cpu_seconds']:.1f}", _ratio(r["cpu_seconds"], base)
+
+
 def results_table(figures: Mapping[str, Any]) -> str:
-    results = figures["results"]
-    by_name = {r["scenario"]: r for r in results}
-    inline_base = by_name.get("one file, auto", {}).get("wall_seconds") or 0
-    glue_base = by_name.get("one file, pythonshell (Glue)", {}).get("wall_seconds") or 0
     lines = [
         "| scenario | files | DAG runs | Glue job runs | task instances | wall s | s per file "
-        "| wall vs one file | verified | engine |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| wall vs one file | CPU s | CPU vs one file | load avg (start → end) | verified | engine |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
-    for r in results:
-        base = glue_base if "pythonshell" in r["scenario"] else inline_base
+    for r in figures["results"]:
+        cpu, cpu_ratio = _cpu(r, figures)
+        load = " → ".join(f"{x:.1f}" for x in r.get("load_average") or ()) or "—"
         lines.append(
             f"| {r['scenario']} | {r['files']:,} | {r['dag_runs']} | {r['glue_job_runs']} | "
             f"{r['task_instances']} | {r['wall_seconds']:.1f} | {r['seconds_per_file']:.3f} | "
-            f"{_ratio(r['wall_seconds'], base)} | {r['files_verified']:,} of {r['files']:,} | "
+            f"{_ratio(r['wall_seconds'], baseline(figures, r['scenario'], 'wall_seconds'))} | "
+            f"{cpu} | {cpu_ratio} | {load} | {r['files_verified']:,} of {r['files']:,} | "
             f"{', '.join(r['engines']) or '—'} |"
         )
     return "\n".join(lines)
@@ -103,19 +127,15 @@ GOAL_BURST_RUNS = 20
 def goal_rows(figures: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     """(goal, measured, met) for each of the issue's goals, from the figures."""
     by_name = {r["scenario"]: r for r in figures["results"]}
-    bases = {
-        "auto": by_name.get("one file, auto", {}).get("wall_seconds") or 0,
-        "pythonshell": by_name.get("one file, pythonshell (Glue)", {}).get("wall_seconds") or 0,
-    }
     rows: list[tuple[str, str, bool]] = []
     for r in figures["results"]:
         if r["files"] <= 1:
             continue
-        base = bases["pythonshell" if "pythonshell" in r["scenario"] else "auto"]
+        base = baseline(figures, r["scenario"], "wall_seconds")
         ratio = r["wall_seconds"] / base if base else math.inf
-        rows.append(
-            (f"{r['scenario']}: wall ≤ {GOAL_RATIO:g}× one file", f"{ratio:.2f}×", ratio <= GOAL_RATIO)
-        )
+        _, cpu_ratio = _cpu(r, figures)
+        said = f"{ratio:.2f}×" + (f" (CPU {cpu_ratio})" if cpu_ratio != "—" else "")
+        rows.append((f"{r['scenario']}: wall ≤ {GOAL_RATIO:g}× one file", said, ratio <= GOAL_RATIO))
     glue = by_name.get("prefix, pythonshell (Glue groups)")
     if glue:
         runs = glue["glue_job_runs"]
@@ -162,24 +182,41 @@ def steps_table(figures: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cpu_table(figures: Mapping[str, Any]) -> str:
+    """Each scenario's CPU seconds split: the emulator's processes (AWS's side, here on the same two
+    cores) and Airflow's (its components, workers and tasks: the load itself when inline; its
+    PostgreSQL)."""
+    lines = ["| scenario | CPU s, emulator | CPU s, Airflow and tasks |", "|---|--:|--:|"]
+    for r in figures["results"]:
+        split = r.get("cpu_split") or {}
+        cells = [f"{split[k]:.1f}" if k in split else "—" for k in ("emulator", "airflow")]
+        lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def goal_table(figures: Mapping[str, Any]) -> str:
     lines = ["| goal (issue 24) | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {got} | {'yes' if met else '**no**'} |" for goal, got, met in goal_rows(figures)]
     return "\n".join(lines)
 
 
-def projection_table(group_max_files: int) -> str:
+def projection_table(group_max_files: int, inline_group_max_files: int) -> str:
     lines = [
         f"| per {PROJECTED_FILES:,} files of 50 rows | DAG runs | Glue runs "
         "| DPU-seconds (minimum billing) | Glue $ | Airflow task starts |",
         "|---|--:|--:|--:|--:|--:|",
     ]
-    for row in projection(group_max_files):
+    for row in projection(group_max_files, inline_group_max_files):
         lines.append(
             f"| {row['case']} | {row['dag_runs']:,} | {row['glue_runs']:,} | {row['dpu_seconds']:,.0f} | "
             f"{row['usd']:.4f} | {row['task_starts']:,} |"
         )
     return "\n".join(lines)
+
+
+def inline_group_max_files(figures: Mapping[str, Any]) -> int:
+    """An inline group's cap; figures measured before it had its own: the Glue groups' cap."""
+    return int(figures.get("inline_group_max_files") or figures["group_max_files"])
 
 
 def render(figures: Mapping[str, Any]) -> str:
@@ -207,9 +244,13 @@ the other after one unmeasured warm-up run on each path; the same rows as one fi
 events (S3 → SQS → trigger Lambda → the burst dataset's DAG). Wall
 seconds: a run's start to its end as Airflow records them (a burst: the first upload to the last
 run's end). Task instances: every task instance of the run(s), skipped ones included. `auto` loads a
-file of at most `CSV2DDB_INLINE_MAX_BYTES` ({figures["inline_max_bytes"]:,}) inline; groups hold at
-most `CSV2DDB_GROUP_MAX_FILES` ({figures["group_max_files"]}) files. The ratio compares a scenario with
-the one-file baseline on the same path (inline with `auto`, Glue with `pythonshell`).
+file of at most `CSV2DDB_INLINE_MAX_BYTES` ({figures["inline_max_bytes"]:,}) inline; Glue groups hold at
+most `CSV2DDB_GROUP_MAX_FILES` ({figures["group_max_files"]}) files, inline groups
+`CSV2DDB_INLINE_GROUP_MAX_FILES` ({inline_group_max_files(figures)}). The ratios compare a scenario with
+the one-file baseline on the same path (inline with `auto`, Glue with `pythonshell`). CPU seconds:
+every process the benchmark started (the emulator, Airflow's components, their workers and tasks,
+PostgreSQL), user + system, over the scenario; the machine is shared with other
+engineers' work, which stretches the wall seconds (see the load average) but not these.
 
 {results_table(figures)}
 
@@ -219,6 +260,11 @@ Where the task seconds went (Airflow's task durations; tasks of one run overlap 
 LocalExecutor, so they add up to more than the wall time):
 
 {steps_table(figures)}
+
+Where the CPU seconds went (the emulator runs AWS's side on the same two cores; on AWS that side is
+not the laptop's):
+
+{cpu_table(figures)}
 
 Where one group's seconds go inside its tasks (the task start, the imports, each file's load and
 check) is profiled in [dags.md](dags.md#small-files-load-inline) ("Profiled"); the in-process A/B
@@ -237,11 +283,12 @@ Arithmetic, not a measurement. Assumptions: a Glue Python-shell job runs on 0.06
 second with a **1-minute minimum**, at **$0.44 per DPU-hour** (us-east-1's published Glue price);
 a 50-row file loads in well under a minute, so every run is billed the minimum (a group that runs
 longer than a minute is billed its seconds). Airflow task starts: {TASKS_PER_RUN} per DAG run
-(`choose_source`, `resolve_inputs`, `import_files`, `summarize`) plus {TASKS_PER_GROUP} per group
-(its load step and `verify`); MWAA bills the environment by the hour, not per task, so task starts
-are scheduler and worker load (and, on a busy laptop, seconds each), not dollars. The inline path
-uses the Airflow worker's CPU instead of a Glue run: no Glue charge, a few seconds of worker time per
-group.
+(`choose_source`, `resolve_inputs`, `import_files`, `summarize`); before groups {TASKS_PER_FILE_BEFORE}
+per file (its Glue task and `verify`), now {TASKS_PER_GROUP} per group (its load step, which verifies
+its files itself; the group's `verify` task starts only after a failed load step); MWAA bills the
+environment by the hour, not per task, so task starts are scheduler and worker load (and, on a busy
+laptop, seconds each), not dollars. The inline path uses the Airflow worker's CPU instead of a Glue
+run: no Glue charge, a few seconds of worker time per group.
 
-{projection_table(figures["group_max_files"])}
+{projection_table(figures["group_max_files"], inline_group_max_files(figures))}
 """

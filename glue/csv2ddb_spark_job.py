@@ -287,7 +287,7 @@ def run_load(
     table_checked = False
     try:
         refuse_import_path(args)
-        check_table(ddb, args.table, args.keys)
+        check_table(ddb, args.table, args.write.keys)
         table_checked = True
         plan = prepare(s3, args, started, result)
         splits = timed(engine, "scan", lambda: plan_splits(spark, s3, plan, opts, result))
@@ -323,13 +323,13 @@ def run_load(
             cached.append(unique)
             rejected += timed(engine, "unique", unique.count)
         file_failed = file_failure(file_results(args.checks, result.columns, read)) if args.checks else None
-        write = not (args.validate_first and (file_failed or args.tolerance.exceeded(rejected, read)))
+        write = not (args.write.validate_first and (file_failed or args.tolerance.exceeded(rejected, read)))
         results = timed(
             engine,
             "write",
             lambda: write_splits(spark, plan, live, duplicates, write, fault, tap, conflicts, unique),
         )
-        if args.validate_first:  # reported only when the Python shell would run its validation pass
+        if args.write.validate_first:  # reported only when the Python shell would run its validation pass
             marked = sum(r.marked_duplicates for r in results)
             result.validation = {"rows_read": read, "rows_rejected": rejected, "rows_duplicate": marked}
         collect_artifacts(s3, args, results, stats, result)
@@ -337,7 +337,7 @@ def run_load(
         if args.checks:
             result.check_failures = sum_check_failures(results)
             failure = judge_checks(args, result, stats.rows_read)
-            if failure and not args.validate_first:
+            if failure and not args.write.validate_first:
                 result.checks_error = f"{failure} (rows already written stay written: --validate_first false)"
         if not write:
             result.nothing_written = True
@@ -409,7 +409,7 @@ def refuse_import_path(args: JobArgs) -> None:
     """The Spark engine writes through the batch path; staging for ImportTable is one process's."""
     if getattr(args, "load_method", LOAD_BATCH) != LOAD_BATCH:
         raise ArgumentError(
-            f"--load_method {args.load_method} is the Python shell's (one staging writer); "
+            f"--load_method {args.write.load_method} is the Python shell's (one staging writer); "
             "the Spark engine writes with --load_method batch"
         )
 

@@ -8,13 +8,12 @@ from typing import Dict, Mapping, Optional, Sequence
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import check_on_conflict, parse_on_conflict
 from csv2ddb_core.contract import (
-    LOAD_BATCH,
     LOAD_METHOD_REASON,
     MANIFESTS_PREFIX,
     ON_CONFLICT_REJECT,
     REJECTED_PREFIX,
     STAGING_PREFIX,
-    WRITE_OVERWRITE,
+    WRITE_OPTION_NAMES,
     ArgumentError,
     JobArgs,
     check_run_id,
@@ -34,16 +33,7 @@ from csv2ddb_core.dialect import (
     parse_type_map,
     parse_unknown_columns,
 )
-from csv2ddb_core.options import (
-    check_import_options,
-    check_options,
-    key_schema_from,
-    parse_bool,
-    parse_load_method,
-    parse_ttl,
-    parse_write_mode,
-    parse_write_rate,
-)
+from csv2ddb_core.options import parse_write_options
 from csv2ddb_core.processed import PROCESSED_OPTIONS, parse_processed_options
 
 REQUIRED_ARGS = ("source_bucket", "source_key", "table", "run_id")
@@ -52,15 +42,9 @@ OPTIONAL_ARGS: Dict[str, Optional[str]] = {
     "manifest_prefix": MANIFESTS_PREFIX,
     "rejected_prefix": REJECTED_PREFIX,
     "reject_tolerance": "0",
-    "partition_key": "",  # NAME[:S|N|B]; default: the contract's HASH_KEY ("id", S)
-    "sort_key": "",
-    "write_mode": WRITE_OVERWRITE,
-    "version_column": "",
-    "max_write_rate": "",
-    "ttl_column": "",
-    "validate_first": "true",
-    "load_method": LOAD_BATCH,  # batch | import (the DAG resolves "auto" before it starts the job)
-    LOAD_METHOD_REASON: "",  # why the DAG chose it: free text, kept in the manifest
+    # Keys, write mode, rate cap, TTL, validation pass, the load method the DAG decided and why: their
+    # defaults are csv2ddb_core.options.parse_write_options's.
+    **dict.fromkeys((*WRITE_OPTION_NAMES, LOAD_METHOD_REASON), ""),
     "staging_prefix": STAGING_PREFIX,
     "on_conflict": ON_CONFLICT_REJECT,  # reject | keep_first | keep_last (csv2ddb_core.conflicts)
     "checks": "",  # JSON (csv2ddb_core.checks)
@@ -141,17 +125,9 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
     encoding = parse_encoding(values["encoding"] or "")
     empty_cells = parse_empty_cells(values["empty_cells"] or "")
     prefixes = {name: _prefix(values[name] or "") for name in ("manifest_prefix", "rejected_prefix")}
-    keys = key_schema_from(values["partition_key"] or "", values["sort_key"] or "")
-    write_mode = parse_write_mode(values["write_mode"] or "")
-    version_column = (values["version_column"] or "").strip()
-    ttl = parse_ttl(values["ttl_column"] or "")
-    check_options(keys, write_mode, version_column, ttl)
-    load_method = parse_load_method(values["load_method"] or "", decided=True)
-    max_write_rate = parse_write_rate(values["max_write_rate"] or "")
-    check_import_options(load_method, write_mode, max_write_rate)
-    validate_first = parse_bool(values["validate_first"] or "true", "--validate_first")
+    write = parse_write_options(values)
     on_conflict = parse_on_conflict(values["on_conflict"] or "")
-    check_on_conflict(on_conflict, validate_first)
+    check_on_conflict(on_conflict, write.validate_first)
     zone = parse_processed_options({n: values[n] or "" for n in PROCESSED_OPTIONS})
     header = parse_header(values["header"] or "")
     columns = parse_columns(values["columns"] or "")
@@ -166,7 +142,7 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         manifest_prefix=prefixes["manifest_prefix"],
         rejected_prefix=prefixes["rejected_prefix"],
         tolerance=parse_tolerance(values["reject_tolerance"] or "0"),
-        keys=keys,
+        write=write,
         type_map=parse_type_map(values["type_map"] or ""),
         delimiter=delimiter,
         encoding=encoding,
@@ -175,16 +151,8 @@ def parse_job_args(argv: Sequence[str], env: Optional[Mapping[str, str]] = None)
         na_values=parse_na_values(values["na_values"] or ""),
         write_max_attempts=_positive_int("write_max_attempts", values["write_max_attempts"] or "12", 100),
         job_run_id=values["JOB_RUN_ID"] or values["job_run_id"] or None,
-        write_mode=write_mode,
-        version_column=version_column,
-        max_write_rate=max_write_rate,
-        ttl=ttl,
-        validate_first=validate_first,
         on_conflict=on_conflict,
         checks=parse_checks(values["checks"] or ""),
-        key_given=bool((values["partition_key"] or "").strip()),
-        load_method=load_method,
-        load_method_reason=(values[LOAD_METHOD_REASON] or "").strip(),
         staging_prefix=_prefix(values["staging_prefix"] or STAGING_PREFIX),
         processed=zone.enabled,
         processed_prefix=zone.prefix,

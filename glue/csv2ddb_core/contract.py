@@ -251,6 +251,18 @@ LOAD_METHODS = (LOAD_AUTO, LOAD_IMPORT, LOAD_BATCH)
 # Why the DAG chose the load method (e.g. "batch: 1.2 MiB below the import threshold 64 MiB"): a job
 # argument of this name, kept in the manifest under it, so the account of a load says why it ran so.
 LOAD_METHOD_REASON = "load_method_reason"
+# The write options by name (the job's arguments, the run conf's and the form's params): parsed into
+# one WriteOptions by ``csv2ddb_core.options.parse_write_options``.
+WRITE_OPTION_NAMES = (
+    "partition_key",
+    "sort_key",
+    "write_mode",
+    "version_column",
+    "max_write_rate",
+    "ttl_column",
+    "validate_first",
+    "load_method",
+)
 RATE_UNITS = ("items", "wcu")
 # What a later row with an already-seen key and OTHER cells means (an exact duplicate, same cells,
 # is always dropped and counted in rows_duplicate): reject it (the default), keep the first row, or
@@ -276,6 +288,68 @@ class WriteRate:
 
     def __str__(self) -> str:
         return f"{self.per_second:g} {self.unit}/s"
+
+    @property
+    def text(self) -> str:
+        """The argument text that parses back to this cap (``500``, ``500 wcu``)."""
+        return f"{self.per_second:g}" if self.unit == "items" else f"{self.per_second:g} {self.unit}"
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How one load writes, decided: the key schema, the write mode and its version column, the
+    rate cap, TTL, the validation pass and the load method (with why it was chosen).
+
+    ONE typed value per load: the DAG decides it once (``csv2ddb.write_options.decide``), carries it
+    in the file's plan and hands it to the job as :meth:`texts`; the job parses those texts back with
+    the same validator (``csv2ddb_core.options.parse_write_options``) and its writer reads it as is.
+    """
+
+    keys: KeySchema = DEFAULT_KEYS
+    write_mode: str = WRITE_OVERWRITE
+    version_column: str = ""
+    max_write_rate: Optional[WriteRate] = None
+    ttl: Optional[TtlSpec] = None
+    validate_first: bool = True
+    load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
+    load_method_reason: str = ""  # why the DAG decided it; empty: not said
+    # False when nothing named the partition key: it is the contract's default (``id``), so a column
+    # that happens to be named ``id`` becomes the key, and the manifest says so.
+    key_given: bool = True
+
+    @property
+    def ttl_attribute(self) -> Optional[str]:
+        return self.ttl.column if self.ttl else None
+
+    def texts(self) -> Dict[str, str]:
+        """Each option as its argument text, by name, empty ones left out: what the plan carries
+        between tasks and the audit record keeps; ``parse_write_options`` reads it back."""
+        texts = {
+            "partition_key": str(self.keys.partition),
+            "sort_key": str(self.keys.sort) if self.keys.sort else "",
+            "write_mode": self.write_mode,
+            "version_column": self.version_column,
+            "max_write_rate": self.max_write_rate.text if self.max_write_rate else "",
+            "ttl_column": f"{self.ttl.column}:{self.ttl.format}" if self.ttl else "",
+            "validate_first": "true" if self.validate_first else "false",
+            "load_method": self.load_method,
+            LOAD_METHOD_REASON: self.load_method_reason,
+        }
+        return {name: text for name, text in texts.items() if text}
+
+    def __str__(self) -> str:
+        """``partition_key=id:S write_mode=overwrite ...``: the options as a log line says them."""
+        return " ".join(f"{name}={text}" for name, text in self.texts().items())
+
+    def arguments(self) -> Dict[str, str]:
+        """The job's ``--name value`` arguments. The partition key is left out when nothing named it
+        and it is the default, so the job knows it was not chosen (``key_given``)."""
+        unnamed = not self.key_given and self.keys == DEFAULT_KEYS
+        return {
+            f"--{name}": text
+            for name, text in self.texts().items()
+            if not (unnamed and name == "partition_key")
+        }
 
 
 # =============================================================================================
@@ -350,7 +424,7 @@ class JobArgs:
     manifest_prefix: str
     rejected_prefix: str
     tolerance: Tolerance
-    keys: KeySchema
+    write: WriteOptions
     type_map: Dict[str, str]
     delimiter: str
     encoding: str
@@ -359,20 +433,10 @@ class JobArgs:
     na_values: Tuple[str, ...]
     write_max_attempts: int
     job_run_id: Optional[str]
-    write_mode: str = WRITE_OVERWRITE
-    version_column: str = ""
-    max_write_rate: Optional[WriteRate] = None
-    ttl: Optional[TtlSpec] = None
-    validate_first: bool = True
-    load_method: str = LOAD_BATCH  # the job runs a decided method: batch or import
-    load_method_reason: str = ""  # why the DAG decided it (LOAD_METHOD_REASON); empty: not said
     staging_prefix: str = STAGING_PREFIX
     on_conflict: str = ON_CONFLICT_REJECT
     # The declared checks as validated JSON (``csv2ddb_core.checks.parse_checks``); empty: none.
     checks: Mapping[str, Any] = field(default_factory=dict)
-    # False when no --partition_key was given: the key is the contract's default (``id``), so a
-    # column that happens to be named ``id`` becomes the key (the manifest says so).
-    key_given: bool = True
     # The processed zone (csv2ddb_core.processed): the written items as Parquet; off unless asked.
     processed: bool = False
     processed_prefix: str = "processed/"

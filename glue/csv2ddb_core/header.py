@@ -135,7 +135,7 @@ def _dropping(whole: HeaderSpec, args: JobArgs) -> HeaderSpec:
     ``--drop`` (named as the file names them) and, with ``--unknown_columns ignore``, the columns
     ``--columns`` does not name; the keys are looked up among what is left."""
     if not args.drop and args.unknown_columns != "ignore":
-        return validate_header(whole.names, args.keys)
+        return validate_header(whole.names, args.write.keys)
     dropped = {args.rename.get(name, name) for name in args.drop}
     missing = sorted(dropped - set(whole.names))
     if missing:
@@ -146,5 +146,5 @@ def _dropping(whole: HeaderSpec, args: JobArgs) -> HeaderSpec:
     keep = tuple(i for i, name in enumerate(whole.names) if name not in dropped)
     if not keep:
         raise HeaderError(f"every column of the file is dropped {list(whole.names)}: nothing to write")
-    kept = validate_header([whole.names[i] for i in keep], args.keys)
+    kept = validate_header([whole.names[i] for i in keep], args.write.keys)
     return replace(kept, file_names=whole.names, keep=keep)

@@ -162,13 +162,13 @@ def stream_rows(
             type_map=args.type_map,
             empty_cells=args.empty_cells,
             na_values=args.na_values,
-            ttl=args.ttl,
-            version_column=args.version_column,
+            ttl=args.write.ttl,
+            version_column=args.write.version_column,
         )
         header = builder.header
         result.id_source = header.id_source
         result.columns = list(builder.names)
-        result.key_by_default = key_by_default(args.key_given, header.id_index)
+        result.key_by_default = key_by_default(args.write.key_given, header.id_index)
         checks = start_checks(args, header, result)
         dups = Duplicates(args.on_conflict, header.id_index is not None, winners, expected_keys)
         seen = dups.index
@@ -359,13 +359,14 @@ def make_writer(
 ) -> Any:
     """BatchWriteItem for overwrite, PartiQL for the conditional modes (one rate cap for all
     threads), or the import path's staging writer."""
-    if args.load_method == LOAD_IMPORT:
+    write = args.write
+    if write.load_method == LOAD_IMPORT:
         return StagingWriter(s3, args.manifest_bucket, args.staging_prefix, args.run_id, keys)
     common: Dict[str, Any] = {
-        "rate": WriteRateLimiter(args.max_write_rate) if args.max_write_rate else None,
+        "rate": WriteRateLimiter(write.max_write_rate) if write.max_write_rate else None,
     }
     policy = RetryPolicy(max_attempts=args.write_max_attempts)
-    if args.write_mode == WRITE_OVERWRITE:
+    if write.write_mode == WRITE_OVERWRITE:
         return BatchWriter(ddb, args.table, args.write_concurrency, policy, rejects, keys, **common)
     return ConditionalWriter(
         ddb,
@@ -374,8 +375,8 @@ def make_writer(
         policy,
         rejects,
         keys,
-        mode=args.write_mode,
-        version_column=args.version_column,
+        mode=write.write_mode,
+        version_column=write.version_column,
         columns=columns,
         **common,
     )
@@ -385,10 +386,10 @@ def load(
     args: JobArgs, s3: Any, ddb: Any, stats: LoadStats, result: LoadResult, started: dt.datetime
 ) -> None:
     """Check, (validate,) then stream and write. Fills ``stats`` and ``result`` (also when it raises)."""
-    check_table(ddb, args.table, args.keys, args.load_method)
+    check_table(ddb, args.table, args.write.keys, args.write.load_method)
     spool: Optional[RowSpool] = None
     try:
-        if args.validate_first:
+        if args.write.validate_first:
             spool = RowSpool()
             _validate_first(args, s3, stats, result, started, spool)
         pin = carried_pin(spool, result)
@@ -415,7 +416,7 @@ def _validate_first(
     try:
         validate(args, s3, result, started, record=spool)
     except JobError:
-        _store_key_list(KeyListWriter(args.keys.names), s3, args, result)  # empty: nothing written
+        _store_key_list(KeyListWriter(args.write.keys.names), s3, args, result)  # empty: nothing written
         checked, result.validation_stats = result.validation_stats, None
         if checked is not None:  # over tolerance: report the validated figures, nothing written
             result.nothing_written = True
@@ -450,9 +451,9 @@ def _write_pass(
                 "loading %s into %s (%s, mode %s, cap %s): id from %s, %d writer threads",
                 args.source_uri,
                 args.table,
-                args.keys,
-                args.write_mode,
-                args.max_write_rate or "none",
+                args.write.keys,
+                args.write.write_mode,
+                args.write.max_write_rate or "none",
                 result.id_source,
                 args.write_concurrency,
             )

@@ -158,15 +158,15 @@ def build_manifest(
         write_retries=stats.write_retries,
         write_concurrency=args.write_concurrency,
         engine=engine,
-        load_method=args.load_method,
-        load_method_reason=args.load_method_reason or None,
+        load_method=args.write.load_method,
+        load_method_reason=args.write.load_method_reason or None,
         staging=result.staging,
-        key_schema=str(args.keys),
-        write_mode=args.write_mode,
-        version_column=args.version_column or None,
-        max_write_rate=str(args.max_write_rate) if args.max_write_rate else None,
-        ttl_column=f"{args.ttl.column}:{args.ttl.format}" if args.ttl else None,
-        validate_first=args.validate_first,
+        key_schema=str(args.write.keys),
+        write_mode=args.write.write_mode,
+        version_column=args.write.version_column or None,
+        max_write_rate=str(args.write.max_write_rate) if args.write.max_write_rate else None,
+        ttl_column=f"{args.write.ttl.column}:{args.write.ttl.format}" if args.write.ttl else None,
+        validate_first=args.write.validate_first,
         validation=result.validation,
         nothing_written=result.nothing_written,
         duplicates=result.duplicates,
@@ -215,7 +215,7 @@ def finish_manifest(
     Every engine ends here, so a failed load's message and a manifest that could not be stored
     read the same whichever engine ran.
     """
-    if error and args.load_method == LOAD_IMPORT and stats.rows_written:
+    if error and args.write.load_method == LOAD_IMPORT and stats.rows_written:
         stats, result, error = staged_not_imported(stats, result, error)
     if error and stats.rows_unconfirmed and not result.nothing_written:
         error += f" ({stats.rows_unconfirmed} row(s) read but not confirmed written)"

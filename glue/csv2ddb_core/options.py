@@ -7,7 +7,7 @@ settings: a wrong option fails before anything is read, with a message naming it
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional
 
 from csv2ddb_core.contract import (
     ADDED_ATTRIBUTES,
@@ -16,6 +16,7 @@ from csv2ddb_core.contract import (
     LOAD_AUTO,
     LOAD_BATCH,
     LOAD_IMPORT,
+    LOAD_METHOD_REASON,
     LOAD_METHODS,
     RATE_UNITS,
     TTL_FORMATS,
@@ -26,6 +27,7 @@ from csv2ddb_core.contract import (
     KeyAttr,
     KeySchema,
     TtlSpec,
+    WriteOptions,
     WriteRate,
 )
 
@@ -131,3 +133,32 @@ def check_import_options(load_method: str, write_mode: str, rate: Optional[Write
         )
     if rate is not None:
         raise ArgumentError("--load_method import uses no write capacity: --max_write_rate does not apply")
+
+
+def parse_write_options(texts: Mapping[str, Optional[str]], decided: bool = True) -> WriteOptions:
+    """THE parser of a load's write options, from their texts by name (``WriteOptions.texts``, the
+    job's arguments): each one, then the pairs that contradict each other. The job parses its
+    arguments with it, the DAG its decided options; ``decided=False`` lets ``load_method`` be
+    ``auto`` (a request the DAG has yet to decide)."""
+
+    def text(name: str) -> str:
+        return (texts.get(name) or "").strip()
+
+    keys = key_schema_from(text("partition_key"), text("sort_key"))
+    write_mode = parse_write_mode(text("write_mode"))
+    ttl = parse_ttl(text("ttl_column"))
+    check_options(keys, write_mode, text("version_column"), ttl)
+    load_method = parse_load_method(text("load_method"), decided=decided)
+    max_write_rate = parse_write_rate(text("max_write_rate"))
+    check_import_options(load_method, write_mode, max_write_rate)
+    return WriteOptions(
+        keys=keys,
+        write_mode=write_mode,
+        version_column=text("version_column"),
+        max_write_rate=max_write_rate,
+        ttl=ttl,
+        validate_first=parse_bool(text("validate_first") or "true", "--validate_first"),
+        load_method=load_method,
+        load_method_reason=text(LOAD_METHOD_REASON),
+        key_given=bool(text("partition_key")),
+    )

@@ -586,7 +586,7 @@ class ProcessedKeyList(TeedKeyList):
     every load, also a failed one) also stores the zone."""
 
     def __init__(self, zone: ProcessedZone, rejects: Any) -> None:
-        super().__init__(zone.args.keys.names)
+        super().__init__(zone.args.write.keys.names)
         self.zone = zone
         self._rejects = rejects
         self.outcome: Optional[Dict[str, Any]] = None
@@ -635,8 +635,8 @@ class SplitKeyList(TeedKeyList):
 def split_key_list(args: JobArgs, index: int) -> KeyListWriter:
     """A Spark task's key list: plain when the zone is off, teed into its split's parts when on."""
     if not options_of(args).enabled:
-        return KeyListWriter(args.keys.names)
-    return SplitKeyList(args.keys.names, index)
+        return KeyListWriter(args.write.keys.names)
+    return SplitKeyList(args.write.keys.names, index)
 
 
 def run_prefix(args: JobArgs, date: str) -> str:
@@ -648,7 +648,7 @@ def key_list(args: JobArgs, rejects: Any, ingestion_timestamp: str) -> KeyListWr
     """The load's key list: plain when the zone is off, teed into the zone when it is on."""
     options = options_of(args)
     if not options.enabled:
-        return KeyListWriter(args.keys.names)
+        return KeyListWriter(args.write.keys.names)
     return ProcessedKeyList(ProcessedZone(args, options, load_date(ingestion_timestamp)), rejects)
 
 

@@ -129,6 +129,14 @@ class LoadDefaults:
         64,
         "at most this many files in one load task and its Glue run (a group); 1 = one per file",
     )
+    # An inline group pays one task start and one import of pyarrow/pandas (seconds each on a busy
+    # laptop), and its files load one after the other in one worker: larger than a Glue group.
+    inline_group_max_files: int = setting(
+        250,
+        "at most this many files in one inline group (one load task in the worker, no Glue run); "
+        "larger than `group_max_files` because an inline group pays a task start, not a Glue start, "
+        "and each of its files is small (at most `inline_max_bytes`)",
+    )
     group_max_bytes: int = setting(
         256 * 1024 * 1024,
         "at most this many source bytes in one group; a larger file runs alone",
@@ -176,7 +184,7 @@ class LoadDefaults:
         for name in ("import_min_bytes", "inline_max_bytes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{var}{name.upper()} must be 0 or more, got {getattr(self, name)}")
-        for name in ("group_max_files", "group_max_bytes"):
+        for name in ("group_max_files", "inline_group_max_files", "group_max_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{var}{name.upper()} must be 1 or more, got {getattr(self, name)}")
         if self.count_method not in COUNT_METHODS:

@@ -1,84 +1,47 @@
-"""How one load writes: the per-run options (key schema, write mode, version column, rate cap, TTL,
-validation pass) from the run's params, the target table and the settings, in that order.
+"""How one table's load writes, decided once: the run's asked-for write options (key schema, write
+mode, version column, rate cap, TTL, validation pass, load method), else the existing table's keys,
+else the stack's load defaults, in that order, into ONE typed ``WriteOptions`` (the core's contract).
 
-Every option is validated by the load core's own validator (``csv2ddb_core.options``), so the form,
-the settings and the Glue job agree on what is valid. The result is a dict of job-argument values
-carried in each file's load dict and passed to the job as ``--name value``.
+The options are parsed by the load core's own parser (``csv2ddb_core.options.parse_write_options``),
+so the DAG and the Glue job agree on what is valid; the file's plan carries the value as is and hands
+it to the job as its arguments (``WriteOptions.arguments``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, replace
 
 from csv2ddb_core.contract import (
     LOAD_AUTO,
     LOAD_BATCH,
     LOAD_IMPORT,
-    LOAD_METHOD_REASON,
+    WRITE_OPTION_NAMES,
     WRITE_OVERWRITE,
     ArgumentError,
     KeySchema,
-    TtlSpec,
+    WriteOptions,
     WriteRate,
 )
-from csv2ddb_core.options import (
-    check_import_options,
-    check_options,
-    key_schema_from,
-    parse_bool,
-    parse_load_method,
-    parse_ttl,
-    parse_write_mode,
-    parse_write_rate,
-)
+from csv2ddb_core.options import check_import_options, parse_write_options
 
-from csv2ddb import tables
 from csv2ddb.settings import Settings
 
-KEY_OPTIONS = ("partition_key", "sort_key")
-WRITE_OPTIONS = (
-    "write_mode",
-    "version_column",
-    "max_write_rate",
-    "ttl_column",
-    "validate_first",
-    "load_method",
-)
-OPTIONS = KEY_OPTIONS + WRITE_OPTIONS
-# Not a job argument: set when ``auto`` chose import, so a load whose new table another load
-# created meanwhile (two first loads of one table, e.g. a backfill) may write in batches instead.
-AUTO_IMPORT = "auto_import"
-# Decided, not asked for: why the load method is what it is. A job argument too, so the manifest
-# of the load that ran (a batch fallback included) says it, and the audit record copies it.
-DECIDED = (LOAD_METHOD_REASON,)
+OPTIONS = WRITE_OPTION_NAMES
 
 
 class InvalidOptions(ValueError):
     """The run's write options contradict each other or are malformed; the message names them."""
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value).strip()
+@dataclass(frozen=True)
+class Decision:
+    """One table's decided write options, and whether ``auto`` chose the import: only then may a
+    load whose new table another load created meanwhile (two first loads of one table, e.g. a
+    backfill) write in batches instead (``FilePlan.as_batch``)."""
 
-
-def requested(params: Mapping[str, Any]) -> dict[str, str]:
-    """The options the run's params name (empty ones mean "the default"), checked one by one."""
-    chosen = {name: _text(params.get(name)) for name in OPTIONS if _text(params.get(name))}
-    try:
-        if "partition_key" in chosen or "sort_key" in chosen:
-            key_schema_from(chosen.get("partition_key", ""), chosen.get("sort_key", ""))
-        parse_write_mode(chosen.get("write_mode", ""))
-        parse_write_rate(chosen.get("max_write_rate", ""))
-        parse_ttl(chosen.get("ttl_column", ""))
-        if "validate_first" in chosen:
-            parse_bool(chosen["validate_first"], "validate_first")
-        parse_load_method(chosen.get("load_method", ""))
-    except ArgumentError as exc:
-        raise InvalidOptions(str(exc)) from exc
-    return chosen
+    write: WriteOptions
+    auto_import: bool = False
 
 
 def size_text(size: int) -> str:
@@ -138,106 +101,48 @@ def choose_method(
     return LOAD_IMPORT, "import: a new table, " + said.format("at or above")
 
 
-def resolve(
+def decide(
     chosen: Mapping[str, str],
-    table_keys: KeySchema | None,
     settings: Settings,
-    table_exists: bool = False,
+    existing_keys: KeySchema | None = None,
     files: int = 1,
     size: int = 0,
-) -> dict[str, str]:
-    """Every option decided: the params' choice, else (keys) the existing table's, else the settings'.
-
-    The load method too (:func:`choose_method`, with ``size``: the bytes of the run's file as S3
-    listed it; a caller that does not know it passes 0, and ``auto`` then writes in batches unless
-    the threshold is 0). ``import`` where ImportTable cannot run is refused before any work."""
-    return _decide(chosen, table_keys, settings, table_exists, files, size)[0]
-
-
-def resolve_for_table(
-    chosen: Mapping[str, str],
-    existing_keys: KeySchema | None,
-    settings: Settings,
-    table: str,
-    files: int,
-    size: int,
-) -> tuple[dict[str, str], tables.TableSpec]:
-    """:func:`resolve` for ``table`` (which exists when ``existing_keys`` is given), and the table
-    spec those options write: their keys and TTL attribute, parsed once here and used as parsed."""
-    options, keys, ttl = _decide(chosen, existing_keys, settings, existing_keys is not None, files, size)
-    return options, tables.items_table_spec(settings, table, keys, ttl.column if ttl else None)
-
-
-def _decide(
-    chosen: Mapping[str, str],
-    table_keys: KeySchema | None,
-    settings: Settings,
-    table_exists: bool,
-    files: int,
-    size: int,
-) -> tuple[dict[str, str], KeySchema, TtlSpec | None]:
-    """The decided options, with the key schema and TTL they name as parsed values."""
-    if "partition_key" in chosen:
-        keys = key_schema_from(chosen["partition_key"], chosen.get("sort_key", ""))
-    else:
-        keys = table_keys or settings.key_schema
+) -> Decision:
+    """Every option decided for one table, ``existing_keys`` given when it exists: the run's choice,
+    else (keys) the existing table's, else the load defaults. The load method too
+    (:func:`choose_method`, with ``size``: the bytes of the run's file(s) as S3 listed them; 0 when
+    not known, and ``auto`` then writes in batches unless the threshold is 0). Contradictions, and
+    ``import`` where ImportTable cannot run, are refused here, before any work."""
     defaults = settings.load
-    options = {
+    keys = existing_keys or settings.key_schema
+    texts = {
         "partition_key": str(keys.partition),
         "sort_key": str(keys.sort) if keys.sort else "",
-        "write_mode": chosen.get("write_mode") or defaults.write_mode,
-        "version_column": chosen.get("version_column", defaults.version_column),
-        "max_write_rate": chosen.get("max_write_rate", defaults.max_write_rate),
-        "ttl_column": chosen.get("ttl_column", defaults.ttl_column),
-        "validate_first": chosen.get("validate_first") or _text(defaults.validate_first),
+        "write_mode": defaults.write_mode,
+        "version_column": defaults.version_column,
+        "max_write_rate": defaults.max_write_rate,
+        "ttl_column": defaults.ttl_column,
+        "validate_first": "true" if defaults.validate_first else "false",
+        "load_method": defaults.load_method,
     }
+    # A named partition key replaces the whole key schema; a sort key alone changes nothing.
+    named_key = "partition_key" in chosen
+    if named_key:
+        texts["sort_key"] = ""
+    texts.update({n: v for n, v in chosen.items() if n in OPTIONS and v and (named_key or n != "sort_key")})
     try:
-        mode = parse_write_mode(options["write_mode"])
-        ttl = parse_ttl(options["ttl_column"])
-        check_options(keys, mode, options["version_column"], ttl)
-        rate = parse_write_rate(options["max_write_rate"])
-        requested_method = parse_load_method(chosen.get("load_method") or defaults.load_method)
+        asked = parse_write_options(texts, decided=False)
         method, reason = choose_method(
-            requested_method,
-            table_exists=table_exists,
+            asked.load_method,
+            table_exists=existing_keys is not None,
             files=files,
-            mode=mode,
-            rate=rate,
+            mode=asked.write_mode,
+            rate=asked.max_write_rate,
             size=size,
             threshold=defaults.import_min_bytes,
         )
-        check_import_options(method, mode, rate)
+        check_import_options(method, asked.write_mode, asked.max_write_rate)
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
-    options["load_method"] = method
-    options[LOAD_METHOD_REASON] = reason
-    if requested_method == LOAD_AUTO and method == LOAD_IMPORT:
-        options[AUTO_IMPORT] = "true"
-    return options, keys, ttl
-
-
-def as_batch(options: Mapping[str, str], reason: str) -> dict[str, str]:
-    """The same options written in batches (an ``auto`` import whose table appeared meanwhile),
-    with the reason it is a batch load now."""
-    kept = {k: v for k, v in options.items() if k != AUTO_IMPORT}
-    return {**kept, "load_method": LOAD_BATCH, LOAD_METHOD_REASON: f"batch: {reason}"}
-
-
-def key_schema(options: Mapping[str, str]) -> KeySchema:
-    return key_schema_from(options["partition_key"], options.get("sort_key", ""))
-
-
-def ttl_attribute(options: Mapping[str, str]) -> str | None:
-    ttl = parse_ttl(options.get("ttl_column", ""))
-    return ttl.column if ttl else None
-
-
-def table_spec(settings: Settings, table: str, options: Mapping[str, str]) -> tables.TableSpec:
-    """The table a load with these decided options writes: their keys and TTL attribute."""
-    return tables.items_table_spec(settings, table, key_schema(options), ttl_attribute(options))
-
-
-def job_arguments(options: Mapping[str, str]) -> dict[str, str]:
-    """``--name value`` for every decided option and the reason of the load method (empty values
-    left out: the job's defaults)."""
-    return {f"--{name}": value for name, value in options.items() if name in OPTIONS + DECIDED and value}
+    write = replace(asked, load_method=method, load_method_reason=reason, key_given=named_key)
+    return Decision(write, auto_import=asked.load_method == LOAD_AUTO and method == LOAD_IMPORT)

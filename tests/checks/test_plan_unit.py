@@ -15,6 +15,8 @@ from csv2ddb.run_identity import RunStamp
 from csv2ddb.run_notes import format_note
 from csv2ddb.settings import load_settings
 from csv2ddb.ui.table_rows import checks_of
+from csv2ddb_core.contract import WriteOptions
+from csv2ddb_core.options import key_schema_from
 
 SETTINGS = load_settings({}, prefix="unit")
 CHECKS = {"columns": {"price": {"between": {"min": 0}}}, "file": {"row_count": {"min": 1}}}
@@ -54,7 +56,7 @@ def plan(**fields: object) -> FilePlan:
         table="t",
         run_id="r",
         reject_tolerance="0",
-        write={"partition_key": "id:S", "sort_key": "", "write_mode": "overwrite"},
+        write=WriteOptions(),
     )
     return replace(base, **fields)  # type: ignore[arg-type]
 
@@ -72,10 +74,11 @@ def test_the_plan_passes_checks_and_policy_to_the_job_and_round_trips() -> None:
 
 
 def test_a_default_key_nobody_named_is_not_passed_so_the_manifest_can_say_so() -> None:
-    assert "--partition_key" not in plan(key_named=False).job_arguments()
-    named = plan(key_named=False, write={"partition_key": "order:S", "sort_key": ""})
+    unnamed = plan(write=WriteOptions(key_given=False))
+    assert "--partition_key" not in unnamed.job_arguments()
+    named = plan(write=WriteOptions(keys=key_schema_from("order:S"), key_given=False))
     assert named.job_arguments()["--partition_key"] == "order:S"
-    assert FilePlan.from_xcom(plan(key_named=False).to_xcom()).key_named is False
+    assert FilePlan.from_xcom(unnamed.to_xcom()).write.key_given is False
 
 
 MANIFEST = {

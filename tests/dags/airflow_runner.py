@@ -6,7 +6,8 @@ The last stdout line is a JSON result the test parses.
 
 Commands:
   dagbag                      import every DAG file; report import errors, AWS calls, Variable reads
-  test DAG_ID [--conf JSON] [--logical-date ISO]   dag.test() one run; report run and task states
+  test DAG_ID [--conf JSON] [--logical-date ISO] [--fail-once KEY]   dag.test() one run; report run and
+                              task states and tries (--fail-once: the first read of KEY fails)
   serve                       a fork server (below): the tests' way to run the two commands above
 
 Importing Airflow, the Amazon provider and building dag.test()'s in-process Execution API costs
@@ -110,12 +111,36 @@ def _as_scheduled_run() -> None:
     dagrun_module.get_or_create_dagrun = get_or_create_scheduled
 
 
-def _test(dag_id: str, conf: dict | None, logical_date: str | None, scheduled: bool) -> dict:
+def _fail_first_read(key: str) -> None:
+    """A network blip for a real Airflow retry: the first ``GetObject`` of ``key`` in this process
+    fails as a lost connection does (botocore's ``EndpointConnectionError``); every other call, and
+    every later one of that key, is real. dag.test() runs the tasks in this process, so the load task
+    whose core reads ``key`` fails part-way through its group, and its retry reads the object."""
+    import botocore.client
+    import botocore.exceptions
+
+    real = botocore.client.BaseClient._make_api_call
+    failed: list[str] = []
+
+    def blip(self, operation_name, api_params):
+        if operation_name == "GetObject" and api_params.get("Key") == key and not failed:
+            failed.append(key)
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=self.meta.endpoint_url)
+        return real(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = blip
+
+
+def _test(
+    dag_id: str, conf: dict | None, logical_date: str | None, scheduled: bool, fail_once: str | None = None
+) -> dict:
     from airflow.configuration import conf as airflow_conf
     from airflow.dag_processing.dagbag import DagBag
 
     if scheduled:
         _as_scheduled_run()
+    if fail_once:
+        _fail_first_read(fail_once)
     bag = DagBag(dag_folder=airflow_conf.get("core", "dags_folder"))
     if bag.import_errors:
         return {"error": "import errors", "import_errors": {str(k): v for k, v in bag.import_errors.items()}}
@@ -124,15 +149,17 @@ def _test(dag_id: str, conf: dict | None, logical_date: str | None, scheduled: b
     if logical_date:
         kwargs["logical_date"] = datetime.fromisoformat(logical_date)
     dag_run = dag.test(**kwargs)
-    tasks = {}
+    tasks, tries = {}, {}
     for ti in dag_run.get_task_instances():
         name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         tasks[name] = str(ti.state)
+        tries[name] = ti.try_number
     return {
         "dag_run_id": dag_run.run_id,
         "run_type": str(dag_run.run_type),
         "state": str(dag_run.state),
         "tasks": tasks,
+        "tries": tries,
         "asset_events": _asset_events(dag_id, dag_run.run_id),
     }
 
@@ -243,13 +270,18 @@ def main() -> int:
     test.add_argument("--conf", default=None)
     test.add_argument("--logical-date", default=None)
     test.add_argument("--scheduled", action="store_true", help="create a SCHEDULED run, not a manual one")
+    test.add_argument("--fail-once", default=None, help="an S3 key whose first GetObject fails (a blip)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.cmd == "dagbag":
         result = _dagbag()
     else:
         result = _test(
-            args.dag_id, json.loads(args.conf) if args.conf else None, args.logical_date, args.scheduled
+            args.dag_id,
+            json.loads(args.conf) if args.conf else None,
+            args.logical_date,
+            args.scheduled,
+            args.fail_once,
         )
     print("\n" + json.dumps(result, default=str))
     return 0

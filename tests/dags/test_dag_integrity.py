@@ -70,7 +70,8 @@ def test_load_dag_retries_and_trigger_form(dagbag: dict[str, Any]) -> None:
     assert retries["resolve_inputs"] >= 1  # also ensures the table (AWS hiccups retry)
     assert retries["load_file.verify"] >= 1  # bad figures fail without retries (AirflowFailException)
     assert retries["summarize"] == 0  # a verdict, not a transient step
-    # Every task is a process start and a scheduler round trip: a batch file's work is two tasks.
+    # Every task is a process start and a scheduler round trip: a group of batch files is ONE task
+    # when it loads (it verifies its files itself); its verify task runs only when that task failed.
     # A file planned as an import (a new table) has its own group: stage, import, the batch
     # fallback and verify, each its own task (one retries without repeating the others), mapped over
     # import_files: one task per run, since Airflow maps only over a task's return value.

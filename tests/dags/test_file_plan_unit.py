@@ -7,6 +7,7 @@ from csv2ddb import write_options
 from csv2ddb.load.file_plan import FilePlan, InvalidPlan, SourceObject, decide, engine_for
 from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
+from csv2ddb_core.contract import WriteOptions
 
 SETTINGS = load_settings({}, prefix="unit")
 
@@ -17,7 +18,7 @@ def plan(**changes: object) -> FilePlan:
         table="unit-items",
         run_id="r1",
         reject_tolerance="0",
-        write={"partition_key": "id:S", "write_mode": "overwrite", "load_method": "batch"},
+        write=WriteOptions(),
         csv={"delimiter": ";", "encoding": "latin-1"},
         engine="pythonshell",
     )
@@ -34,11 +35,11 @@ def test_a_plan_survives_its_xcom_form_and_names_every_job_argument() -> None:
 
 
 def test_the_batch_fallback_is_a_new_plan() -> None:
-    imported = plan(write={"partition_key": "id:S", "load_method": "import", "auto_import": "true"})
+    imported = plan(write=WriteOptions(load_method="import"), auto_import=True)
     batch = imported.as_batch("table t was created by another load")
-    assert (imported.load_method, batch.load_method) == ("import", "batch")
-    assert batch.load_method_reason == "batch: table t was created by another load"
-    assert batch.job_arguments()["--load_method_reason"] == batch.load_method_reason
+    assert (imported.write.load_method, batch.write.load_method) == ("import", "batch")
+    assert batch.write.load_method_reason == "batch: table t was created by another load"
+    assert batch.job_arguments()["--load_method_reason"] == batch.write.load_method_reason
     assert not batch.auto_import
     assert imported.auto_import
     assert batch.csv == imported.csv
@@ -56,8 +57,8 @@ def planned(size: int) -> FilePlan:
         "run_id": "r1",
         "reject_tolerance": "0",
     }
-    write = write_options.resolve({}, None, SETTINGS, table_exists=False, files=1, size=size)
-    return decide(resolved, write, {}, None, SETTINGS)
+    decision = write_options.decide({}, SETTINGS, None, files=1, size=size)
+    return decide(resolved, decision, {}, None, SETTINGS)
 
 
 @pytest.mark.parametrize(
@@ -75,11 +76,13 @@ def test_the_plan_of_a_first_load_imports_from_the_threshold_up_and_says_why(
     """Issue 24: the plan of a small first load into a new table writes in batches; from the
     threshold up it imports. The reason travels with the plan to the job (its manifest) and back."""
     one = planned(size)
-    assert (one.load_method, one.imports, one.auto_import) == (method, method == "import", method == "import")
-    assert one.load_method_reason.startswith(f"{method}: ")
-    assert says in one.load_method_reason
+    reason = one.write.load_method_reason
+    imports = method == "import"
+    assert (one.write.load_method, one.imports, one.auto_import) == (method, imports, imports)
+    assert reason.startswith(f"{method}: ")
+    assert says in reason
     args = one.job_arguments()
-    assert (args["--load_method"], args["--load_method_reason"]) == (method, one.load_method_reason)
+    assert (args["--load_method"], args["--load_method_reason"]) == (method, reason)
     assert FilePlan.from_xcom(one.to_xcom()) == one
     # 200 MiB is below the Spark threshold; an import is staged on the Python shell; a batch file of
     # at most CSV2DDB_INLINE_MAX_BYTES loads inline, in the Airflow worker.
@@ -163,7 +166,7 @@ def test_resolve_inputs_hands_each_file_to_the_group_of_its_path() -> None:
     from csv2ddb.load import steps
 
     first = plan(run_id="r1").to_xcom()
-    imported = plan(run_id="r2", write={"partition_key": "id:S", "load_method": "import"}).to_xcom()
+    imported = plan(run_id="r2", write=WriteOptions(load_method="import")).to_xcom()
     last = plan(run_id="r3").to_xcom()
     assert steps.by_path([first, imported, last]) == ([first, last], [imported])
     assert steps.by_path([]) == ([], [])

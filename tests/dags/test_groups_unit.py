@@ -63,8 +63,10 @@ def test_inline_files_group_among_themselves_never_with_glue_files() -> None:
     grouped = groups.group_loads(loads, "manual__x", SETTINGS)
     assert sizes(grouped) == [3, 2, 1]
     assert [groups.engine_of(g) for g in grouped] == ["inline", "pythonshell", "inline"]
-    by_two = SETTINGS.with_load(group_max_files=2)  # the same caps hold inline
+    by_two = SETTINGS.with_load(inline_group_max_files=2)  # an inline group's own cap
     assert sizes(groups.group_loads(inline, "manual__x", by_two)) == [2, 1]
+    glue_by_two = SETTINGS.with_load(group_max_files=2)  # the Glue groups' cap leaves inline alone
+    assert sizes(groups.group_loads(inline, "manual__x", glue_by_two)) == [3]
 
 
 def test_a_group_id_is_deterministic_and_a_valid_run_id() -> None:

@@ -6,7 +6,7 @@ is ONE load task in the worker and one bulk verify: every good file verified wit
 bad one recorded failed with its manifest's reason, each its own manifest and audit record saying
 ``engine: inline``, and no Glue job run at all. A file asked for ``inline`` by name loads inline
 whatever the threshold, with its duplicate rows counted. A retry of an inline group loads nothing
-twice.
+twice: in process, and as a real Airflow retry of the group's load task that failed part-way.
 """
 
 from __future__ import annotations
@@ -131,3 +131,51 @@ def test_a_retried_inline_group_loads_nothing_twice(
     assert [o.status for o in again] == ["skipped"] * 3
     assert [manifest_of(s3, stack, load["run_id"]) for load in loads] == stored
     assert [items_of_run(ddb, table, load["run_id"]) for load in loads] == [5, 6, 7]
+
+
+def test_an_airflow_retry_of_an_inline_group_loads_only_what_is_not_done(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """A real Airflow retry under dag.test(): the group's load task fails part-way (the first read of
+    the third file's object is a lost connection: the runner's ``--fail-once``) with the other four
+    files loaded; Airflow retries the task, which loads only that file (the others' stored manifests
+    say done: skipped, not rewritten), then checks and records every file once, in that same task.
+    The group's verify task, which runs only after a failed load step, is skipped."""
+    from tests.dags.test_load_dag_runs import generated_csv
+
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    prefix = "raw/inline-airflow-retry/"
+    rows = {}
+    for n in range(5):
+        key = f"{prefix}f{n}.csv"
+        upload(s3, stack, key, generated_csv(4 + n, f"ar{n}"))
+        rows[key] = 4 + n
+    blip = f"{prefix}f2.csv"
+    conf = {"prefix": prefix, "table": f"{stack.prefix}-inline-airflow-retry"}
+    run = dag_runner.run(
+        stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), "--fail-once", blip, extra_env=INLINE_ON
+    )
+    assert run.state == "success", run.output[-6000:]
+    assert {k: v for k, v in run.tasks.items() if k.startswith("load_file.")} == {
+        "load_file.run_glue[0]": "success",
+        "load_file.verify": "skipped",  # skipped whole, before it was expanded: no task start
+    }
+    assert run.result["tries"]["load_file.run_glue[0]"] == 2  # failed once, then retried by Airflow
+    assert "1 of 5 file(s) failed inline" in run.output  # the first try: only the blip's file failed
+
+    records = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert sorted(r["source_key"] for r in records) == sorted(rows)
+    for record in records:
+        expected = rows[record["source_key"]]
+        assert record["status"] == "verified", record
+        assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (expected,) * 3
+        assert items_of_run(ddb, record["table"], record["run_id"]) == expected
+    # Each file checked and recorded once (the load task's second try), not once per try.
+    assert run.output.count("audit record written to") == len(rows)
+    # Loaded once each: the four files of the first try kept their manifests (finished before the
+    # retry's load of the blip's file started), the blip's file loaded by the retry alone.
+    manifests = {r["source_key"]: manifest_of(s3, stack, r["run_id"]) for r in records}
+    retried = manifests[blip]
+    assert retried["status"] == "succeeded"
+    assert all(m["finished_at"] < retried["started_at"] for k, m in manifests.items() if k != blip)

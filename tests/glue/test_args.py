@@ -17,10 +17,11 @@ def test_argv_form_with_defaults() -> None:
     assert args.manifest_key == "manifests/r-1.json"
     assert args.rejects_key == "rejected/r-1/rejects.csv"
     assert args.tolerance.count == 0
-    assert (str(args.keys), args.delimiter, args.encoding, args.empty_cells) == ("id:S", ",", "utf-8", "omit")
-    assert (args.write_mode, args.version_column) == ("overwrite", "")
-    assert (args.max_write_rate, args.ttl) == (None, None)
-    assert args.validate_first is True
+    assert str(args.write.keys) == "id:S"
+    assert (args.delimiter, args.encoding, args.empty_cells) == (",", "utf-8", "omit")
+    assert (args.write.write_mode, args.write.version_column) == ("overwrite", "")
+    assert (args.write.max_write_rate, args.write.ttl) == (None, None)
+    assert args.write.validate_first is True
     assert args.write_concurrency == 8
     assert args.type_map == {}
     assert args.job_run_id is None

@@ -8,7 +8,7 @@ real emulator, two stacks (two buckets), one run id:
   ``test_bad_inputs.py`` runs (run again here: that suite keeps its runs in its own module fixture,
   and they cost ~5 s);
 - **import**: the same job with ``--load_method import`` for a table that does not exist yet (the
-  DAG's option resolution, ``csv2ddb.write_options.resolve``, must choose ``import`` for it), which
+  DAG's option resolution, ``csv2ddb.write_options.decide``, must choose ``import`` for it), which
   stages gzip'd DynamoDB JSON under ``staging/<run>/``; then what the DAG's import step asks of
   DynamoDB (``ImportTable``: DYNAMODB_JSON, GZIP, the table spec, the run's ``ClientToken``; the
   manifest read and the reconciliation are ``csv2ddb.load.import_table``'s own functions), then the DAG's
@@ -49,7 +49,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
-from csv2ddb_core.contract import LOAD_BATCH, LOAD_IMPORT
+from csv2ddb_core.contract import LOAD_BATCH, LOAD_IMPORT, WriteOptions
 from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.digest import items_digest
@@ -109,7 +109,7 @@ class PathRun:
     manifest: dict[str, Any] | None
     log: str
     load: dict[str, Any] | None = None  # the DAG's load dict for this file
-    options_decided: dict[str, str] | None = None  # import path: the DAG's decided options
+    options_decided: WriteOptions | None = None  # import path: the DAG's decided options
     rejects: bytes | None = None
     items: list[dict[str, Any]] | None = None  # None: the table does not exist
     import_error: BaseException | None = None
@@ -178,7 +178,7 @@ def run_job(settings: Settings, table: str, run_id: str, argv: list[str]) -> Pat
 
 
 def load_dict(
-    case: Case, settings: Settings, run_id: str, table: str, options: dict[str, str] | None = None
+    case: Case, settings: Settings, run_id: str, table: str, write: WriteOptions | None = None
 ) -> dict[str, Any]:
     """The load dict the DAG's resolve_inputs + ensure give its tasks for this file."""
     return {
@@ -188,7 +188,7 @@ def load_dict(
         "run_id": run_id,
         "table": table,
         "reject_tolerance": case.args.get("reject_tolerance", "0"),
-        "options": options or {},
+        "options": write.texts() if write else {},
     }
 
 
@@ -242,7 +242,8 @@ def key_set(s3: Any, manifest: dict[str, Any], label: str) -> set[str]:
 def start_import(run: PathRun, ddb: Any) -> str | None:
     """ImportTable of the run's staging prefix as the DAG's import step asks for it; None when the
     import step refuses the load (its staging job did not succeed), recorded on the run."""
-    from csv2ddb import write_options
+    from csv2ddb import tables
+    from csv2ddb.load.file_plan import FilePlan
     from csv2ddb.load.import_table import client_token, read_manifest
 
     assert run.load is not None
@@ -253,8 +254,8 @@ def start_import(run: PathRun, ddb: Any) -> str | None:
         except AirflowFailException as exc:
             run.import_error = exc
             return None
-    options = run.load["options"]
-    spec = write_options.table_spec(run.settings, run.table, options)
+    write = FilePlan.from_xcom(run.load).write
+    spec = tables.items_table_spec(run.settings, run.table, write.keys, write.ttl_attribute)
     bucket, _, prefix = manifest["staging"]["location"][len("s3://") :].partition("/")
     answer = ddb.import_table(
         S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": prefix},
@@ -316,6 +317,7 @@ def count_check(run: PathRun, manifest: dict[str, Any], ddb: Any, s3: Any) -> An
 @pytest.fixture(scope="module")
 def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
     from csv2ddb import write_options
+    from csv2ddb.load.trigger_form import asked_options
 
     tag = uuid.uuid4().hex[:8]
     env = aws_env(emulator, f"rii{tag}", str(tmp_path_factory.mktemp("airflow_home_import")))
@@ -357,13 +359,9 @@ def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 s3.put_object(Bucket=import_stack.bucket, Key=case.key, Body=case.body)
                 argv = job_argv(import_stack.bucket, case, table, run_id, "--load_method", LOAD_IMPORT)
                 imp = run_job(import_stack, table, run_id, argv)
-                imp.options_decided = write_options.resolve(
-                    write_options.requested(case.args),
-                    None,
-                    import_stack,
-                    table_exists=False,
-                    size=len(case.body),
-                )
+                imp.options_decided = write_options.decide(
+                    asked_options(case.args), import_stack, None, size=len(case.body)
+                ).write
                 if case.name not in NOT_IMPORTABLE:
                     imp.load = load_dict(case, import_stack, run_id, table, imp.options_decided)
                 cases[case.name] = CasePaths(case, batch, imp)
@@ -445,12 +443,13 @@ def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None
     """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides (for a
     file at the import threshold: below it, auto writes every case in batches)."""
     from csv2ddb import write_options
+    from csv2ddb.load.trigger_form import asked_options
 
     settings = load_settings({}, prefix="p")
     chosen = {
-        name: write_options.resolve(
-            write_options.requested(case.args), None, settings, size=settings.load.import_min_bytes
-        )["load_method"]
+        name: write_options.decide(
+            asked_options(case.args), settings, size=settings.load.import_min_bytes
+        ).write.load_method
         for name, case in CASES.items()
     }
     assert {name for name, method in chosen.items() if method == LOAD_BATCH} == set(NOT_IMPORTABLE)
@@ -475,7 +474,7 @@ def test_import_path_matches_the_batch_path(name: str, paths: Paths, results: Re
     assert imp.manifest is not None, imp.log[-2000:]
     assert batch.manifest["status"] == case.status, batch.manifest["error"]  # the batch suite's premise
     assert imp.options_decided is not None
-    assert imp.options_decided["load_method"] == LOAD_IMPORT  # what auto decides for a new table
+    assert imp.options_decided.load_method == LOAD_IMPORT  # what auto decides for a new table
 
     # (a) the same accounting: every figure, reason, validation figure, option and the error's words
     assert imp.manifest["load_method"] == LOAD_IMPORT
@@ -550,15 +549,16 @@ def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths
     """load_method auto writes these in batches; an explicit import is refused, by the DAG's option
     resolution and by the job (exit 2: bad arguments, nothing read, no manifest), naming the option."""
     from csv2ddb import write_options
+    from csv2ddb.load.trigger_form import asked_options
 
     p = paths.cases[name]
     case, imp = p.case, p.imp
     mode = case.args["write_mode"]
     assert imp.options_decided is not None
-    assert imp.options_decided["load_method"] == LOAD_BATCH
-    forced = {**write_options.requested(case.args), "load_method": LOAD_IMPORT}
+    assert imp.options_decided.load_method == LOAD_BATCH
+    forced = {**asked_options(case.args), "load_method": LOAD_IMPORT}
     with pytest.raises(write_options.InvalidOptions, match=f"write_mode {mode} has nothing to compare with"):
-        write_options.resolve(forced, None, imp.settings)
+        write_options.decide(forced, imp.settings)
     assert imp.returncode == 2
     assert imp.manifest is None
     for words in (*REFUSAL_WORDS, f"--write_mode {mode}"):
@@ -577,6 +577,7 @@ def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -
     """A table that exists (here: a case's batch table) is never imported into: the job fails before
     it opens the object, the DAG's options refuse an explicit import and choose batch under auto."""
     from csv2ddb import write_options
+    from csv2ddb.load.trigger_form import asked_options
 
     case, batch = paths.cases["bom"].case, paths.cases["bom"].batch
     run_id = "rel-bom-import-existing"
@@ -592,11 +593,12 @@ def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -
     assert (m["source"]["etag"], m["source"]["size"]) == (None, None)  # the object was never opened
     assert staging_keys(paths.s3, batch.bucket, run_id) == []
     assert scan(paths.ddb, batch.table) == batch.items  # untouched
-    forced = {**write_options.requested(case.args), "load_method": LOAD_IMPORT}
+    existing = batch.settings.key_schema
+    forced = {**asked_options(case.args), "load_method": LOAD_IMPORT}
     with pytest.raises(write_options.InvalidOptions, match="exists already"):
-        write_options.resolve(forced, None, batch.settings, table_exists=True)
-    auto = write_options.resolve(write_options.requested(case.args), None, batch.settings, table_exists=True)
-    assert auto["load_method"] == LOAD_BATCH
+        write_options.decide(forced, batch.settings, existing)
+    auto = write_options.decide(asked_options(case.args), batch.settings, existing)
+    assert auto.write.load_method == LOAD_BATCH
 
 
 # --- an import that ends with errors ---------------------------------------------------------------
@@ -624,6 +626,7 @@ def failed_import(paths: Paths) -> FailedImport:
     import task fails (the Glue task returned nothing)."""
     from csv2ddb import tables, write_options
     from csv2ddb.load import steps
+    from csv2ddb.load.trigger_form import asked_options
 
     case, stack, s3, ddb = CASES["bom"], paths.import_stack, paths.s3, paths.ddb
     run_id, table = "rel-bom-import-errors", f"{stack.prefix}-bom-import-errors"
@@ -633,8 +636,8 @@ def failed_import(paths: Paths) -> FailedImport:
     assert run.manifest["status"] == "succeeded", run.manifest["error"]
     bad = gzip.compress(b'{"Item":{"name":{"S":"no key attribute"}}}\nnot DynamoDB JSON\n', mtime=0)
     s3.put_object(Bucket=stack.bucket, Key=f"staging/{run_id}/part-99999.json.gz", Body=bad)
-    options = write_options.resolve(write_options.requested(case.args), None, stack)
-    run.load = load_dict(case, stack, run_id, table, options)
+    write = write_options.decide(asked_options(case.args), stack).write
+    run.load = load_dict(case, stack, run_id, table, write)
     try:
         staged_before = staging_keys(s3, stack.bucket, run_id)
         import_with_operator(run, ddb, s3)

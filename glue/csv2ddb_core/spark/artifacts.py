@@ -51,7 +51,7 @@ def merge_keys(s3: Any, args: JobArgs, results: Sequence[SplitResult]) -> Dict[s
     """One key list from the splits' lists; the manifest's ``keys_*`` fields (count, sha256)."""
     parts = [r.keys_key for r in sorted(results, key=lambda r: r.index) if r.keys_key]
     if not parts:
-        empty = KeyListWriter(args.keys.names)
+        empty = KeyListWriter(args.write.keys.names)
         try:
             return empty.upload(s3, args.manifest_bucket, args.keys_key)
         finally:

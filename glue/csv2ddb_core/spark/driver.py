@@ -56,7 +56,7 @@ def prepare(s3: Any, args: JobArgs, started: dt.datetime, result: LoadResult) ->
     builder = builder_for(plan)  # refuses a --type_map/--ttl_column/--version_column the header lacks
     result.id_source = header.id_source
     result.columns = list(builder.names)
-    result.key_by_default = key_by_default(args.key_given, header.id_index)
+    result.key_by_default = key_by_default(args.write.key_given, header.id_index)
     start_checks(args, header, result)  # a bad declaration or a missing required column: here
     return plan
 

@@ -89,12 +89,13 @@ class LoadPlan:
 
     def task_args(self) -> JobArgs:
         """The job arguments of one task: its share of the write-rate cap."""
-        cap = self.args.max_write_rate
+        cap = self.args.write.max_write_rate
         if cap is None or self.rate_share <= 1:
             return self.args
-        return dataclasses.replace(
-            self.args, max_write_rate=WriteRate(cap.per_second / self.rate_share, cap.unit)
+        write = dataclasses.replace(
+            self.args.write, max_write_rate=WriteRate(cap.per_second / self.rate_share, cap.unit)
         )
+        return dataclasses.replace(self.args, write=write)
 
 
 _CLIENTS: Dict[Tuple[str, int], Tuple[Any, Any]] = {}
@@ -138,8 +139,8 @@ def builder_for(plan: LoadPlan) -> RowBuilder:
         type_map=args.type_map,
         empty_cells=args.empty_cells,
         na_values=args.na_values,
-        ttl=args.ttl,
-        version_column=args.version_column,
+        ttl=args.write.ttl,
+        version_column=args.write.version_column,
     )
 
 

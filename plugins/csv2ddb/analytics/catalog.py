@@ -99,8 +99,20 @@ def ensure_items_table(
 ) -> str:
     """Create the dataset's catalog table, or append this load's new columns; a column whose type
     changed is refused (Athena would misread the older Parquet files). Returns what it did."""
+    return _create_or_extend(
+        hook, cfg, table, columns, _get_table(hook, cfg.database, cfg.items_table(table))
+    )
+
+
+def _create_or_extend(
+    hook: GlueCatalogHook,
+    cfg: Analytics,
+    table: str,
+    columns: Sequence[Sequence[str]],
+    current: dict[str, Any] | None,
+) -> str:
+    """:func:`ensure_items_table` given the table as GetTable just described it (None: absent)."""
     name = cfg.items_table(table)
-    current = _get_table(hook, cfg.database, name)
     if current is None:
         try:
             hook.conn.create_table(
@@ -205,7 +217,7 @@ def _table_changes(
     out: dict[str, str | Exception] = {}
     if current is None:  # the dataset's first load: its table, made as a load alone makes it
         try:
-            out[loads[0].run_id] = ensure_items_table(hook, cfg, table, loads[0].zone["columns"])
+            out[loads[0].run_id] = _create_or_extend(hook, cfg, table, loads[0].zone["columns"], None)
         except CatalogError as exc:  # another load made it meanwhile, with another type
             out[loads[0].run_id] = exc
         current = _get_table(hook, cfg.database, name)

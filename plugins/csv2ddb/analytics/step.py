@@ -94,6 +94,7 @@ def analyze_loads(
         ],
     )
     to_register: list[ToRegister] = []
+    zones: dict[str, Mapping[str, Any]] = {}  # run id -> the processed zone of a load to register
     for load in loads:
         mine, zone = fields[load.run_id], _zone_of(load.manifest)
         if load.run_id in unmetered:
@@ -107,9 +108,9 @@ def analyze_loads(
         else:
             mine.update(zone_fields(zone))
             to_register.append(ToRegister(load.run_id, load.table, zone))
+            zones[load.run_id] = zone
     _register(cfg, to_register, fields)
-    registered = {load.run_id for load in to_register}
-    _count(cfg, [load for load in loads if load.run_id in registered], fields)
+    _count(cfg, [load for load in loads if load.run_id in zones], zones, fields)
     # The step's own cost (metrics, catalog, Athena), the figure the verify step adds to a load.
     share = round((time.monotonic() - started) / max(1, len(loads)), 3)
     for load in loads:
@@ -136,15 +137,20 @@ def _register(cfg: Analytics, loads: Sequence[ToRegister], fields: dict[str, dic
             fields[run_id].update(answer)
 
 
-def _count(cfg: Analytics, loads: Sequence[LoadToAnalyze], fields: dict[str, dict[str, Any]]) -> None:
-    """ONE Athena count per table and day of the registered loads (one hook for all)."""
+def _count(
+    cfg: Analytics,
+    loads: Sequence[LoadToAnalyze],
+    zones: Mapping[str, Mapping[str, Any]],
+    fields: dict[str, dict[str, Any]],
+) -> None:
+    """ONE Athena count per table and day of the registered loads (``zones``: each one's processed
+    zone, by run id), with one hook for all."""
     to_count: dict[tuple[str, str], dict[str, int]] = {}  # (table, day) -> run id -> rows written
     for load in loads:
         if fields[load.run_id].get("analytics_status") == FAILED:
             continue
-        zone = _zone_of(load.manifest) or {}
         rows_written = int(_figure(load.manifest, "rows_written") or 0)
-        to_count.setdefault((load.table, zone["load_date"]), {})[load.run_id] = rows_written
+        to_count.setdefault((load.table, zones[load.run_id]["load_date"]), {})[load.run_id] = rows_written
     hook: AthenaHook | None = None
     for (table, day), runs in to_count.items():
         try:

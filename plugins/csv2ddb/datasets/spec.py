@@ -20,11 +20,10 @@ from typing import Any
 import jsonschema
 import yaml
 from csv2ddb_core.checks import validate_checks
-from csv2ddb_core.contract import ArgumentError, parse_tolerance
+from csv2ddb_core.contract import WRITE_OPTION_NAMES, ArgumentError, parse_tolerance
 from csv2ddb_core.dialect import check_csv_options
-from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode
+from csv2ddb_core.options import parse_write_options
 
-from csv2ddb import write_options
 from csv2ddb.datasets.schema import DATASET_SCHEMA, NAME_PATTERN
 from csv2ddb.settings import Settings
 
@@ -128,17 +127,9 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
             f"{table_name!r} is not a table this stack may load: names matching "
             f"{settings.table_pattern!r} (the Glue roles may write only those), never the audit table",
         )
-    write = {k: _text(v) for k, v in table.items() if k in write_options.OPTIONS}
+    write = {k: option_text(v) for k, v in table.items() if k in WRITE_OPTION_NAMES and option_text(v)}
     try:
-        write = write_options.requested(write)
-        check_options(
-            key_schema_from(write["partition_key"], write.get("sort_key", "")),
-            parse_write_mode(write.get("write_mode", "")),
-            write.get("version_column", ""),
-            parse_ttl(write.get("ttl_column", "")),
-        )
-    except write_options.InvalidOptions as exc:
-        raise DatasetError(path, "table", str(exc)) from None
+        parse_write_options(write, decided=False)
     except ArgumentError as exc:
         raise DatasetError(path, "table", str(exc)) from None
     csv = _csv_texts(read)
@@ -177,8 +168,11 @@ def parse(path: Path, raw: Any, settings: Settings) -> Dataset:
     )
 
 
-def _text(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+def option_text(value: Any) -> str:
+    """An option's value as its argument text: ``true``/``false`` for a boolean, ``""`` for none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value).strip()
 
 
 def _csv_texts(read: Mapping[str, Any]) -> dict[str, str]:
@@ -190,7 +184,7 @@ def _csv_texts(read: Mapping[str, Any]) -> dict[str, str]:
     if read.get("types"):
         texts["type_map"] = json.dumps(read["types"], sort_keys=True)
     if "header" in read:
-        texts["header"] = _text(read["header"])
+        texts["header"] = option_text(read["header"])
     if read.get("columns"):
         texts["columns"] = json.dumps(read["columns"])
     if read.get("rename"):

@@ -1,7 +1,8 @@
 """The ONE wiring of a load DAG, shared by the generic ``csv2ddb_load`` and every dataset's
 ``csv2ddb_load__<name>``: choose the source (a scheduled run waits for its day's partition),
 resolve and plan the files with their tables ensured, then the steps of each group of batch files
-(``load.groups``: ONE Glue run for the group, then verify of every file of it) and of each file
+(``load.groups``: ONE Glue run for the group, or the inline load, and the verify of every file of it
+in the same task; a ``verify`` task only when that failed) and of each file
 planned as an import (stage, import, batch-instead and verify), and a summary that fails the run
 unless every file is verified.
 
@@ -18,12 +19,13 @@ from typing import Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, TriggerRule, task, task_group
+from airflow.sdk.exceptions import AirflowSkipException
 from csv2ddb_core.contract import CSV_SUFFIX
 
 from csv2ddb import alerts
 from csv2ddb.datasets.spec import Dataset
 from csv2ddb.load import glue_run, groups, steps
-from csv2ddb.load.glue_task import BatchInsteadOperator, GroupGlueOperator, StageFileOperator
+from csv2ddb.load.glue_task import RECORDED_KEY, BatchInsteadOperator, GroupGlueOperator, StageFileOperator
 from csv2ddb.load.import_table import ImportLoadOperator
 from csv2ddb.load.trigger_form import load_params
 from csv2ddb.settings import LOAD_GROUP_ID, LOAD_STEP_ID, Settings, load_settings
@@ -120,11 +122,14 @@ def build_load_dag(
             One small task per run, beside the batch files' steps, so no batch file pays for it."""
             return imports
 
-        @task(trigger_rule=TriggerRule.ALL_DONE)
+        @task(trigger_rule=TriggerRule.ONE_FAILED)
         def verify(group: dict, params: Any = None, ti: Any = None, dag_run: Any = None) -> list:
-            """Verify in bulk: count check and audit record of every file of a group, whatever its
-            Glue task did."""
+            """Verify in bulk when the group's load step failed (it verifies the group itself when
+            it succeeds: ``GroupGlueOperator``): count check and audit record of every file, whatever
+            the load step did; skips when that step recorded every file before failing."""
             run_glue = f"{GROUP}.{LOAD_STEP_ID}"
+            if ti.xcom_pull(task_ids=run_glue, key=RECORDED_KEY, map_indexes=getattr(ti, "map_index", -1)):
+                raise AirflowSkipException("the load step checked and recorded every file: see its log")
             return steps.verify_group(
                 group, load_settings(), ti, dag_run, steps.Done((run_glue,), (run_glue,)), params
             )

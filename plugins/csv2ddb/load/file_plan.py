@@ -18,14 +18,14 @@ from typing import Any
 
 from csv2ddb_core.checks import parse_checks
 from csv2ddb_core.conflicts import parse_on_conflict
-from csv2ddb_core.contract import DEFAULT_KEYS, LOAD_IMPORT, LOAD_METHOD_REASON, RUN_ID_ARG, ArgumentError
+from csv2ddb_core.contract import LOAD_BATCH, LOAD_IMPORT, RUN_ID_ARG, ArgumentError, WriteOptions
 from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
-from csv2ddb_core.options import parse_bool
+from csv2ddb_core.options import parse_bool, parse_write_options
 
-from csv2ddb import write_options
 from csv2ddb.engines import INLINE, PYTHONSHELL, SPARK, engine_spec
 from csv2ddb.load_defaults import ENGINES
 from csv2ddb.settings import Settings
+from csv2ddb.write_options import Decision
 
 MIB = 1 << 20
 
@@ -49,6 +49,18 @@ class SourceObject:
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
 
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> SourceObject:
+        """The source fields of a file's XCom dict (``inputs.resolve_inputs``'s, or a plan's)."""
+        return cls(
+            bucket=data["bucket"],
+            key=data["key"],
+            etag=data.get("etag") or "",
+            size=int(data.get("size") or 0),
+            version_id=data.get("version_id"),
+            uploaded_by=data.get("uploaded_by") or None,
+        )
+
 
 @dataclass(frozen=True)
 class FilePlan:
@@ -58,9 +70,11 @@ class FilePlan:
     table: str
     run_id: str
     reject_tolerance: str
-    # The decided write options as job-argument texts (``write_options.resolve``): keys, write
-    # mode, version column, rate cap, TTL, validation pass, load method and why it was chosen.
-    write: Mapping[str, str] = field(default_factory=dict)
+    # The decided write options (``write_options.decide``): keys, write mode, version column, rate
+    # cap, TTL, validation pass, load method and why it was chosen. Handed to the job as they are.
+    write: WriteOptions = field(default_factory=WriteOptions)
+    # ``auto`` chose the import: another load creating the table first may make it a batch load.
+    auto_import: bool = False
     # The CSV options the run chose (``csv2ddb_core.dialect``); absent ones are the job's defaults.
     csv: Mapping[str, str] = field(default_factory=dict)
     engine: str = PYTHONSHELL
@@ -72,45 +86,20 @@ class FilePlan:
     # True: as the stack's CSV2DDB_PROCESSED says (docs/analytics.md).
     processed: bool = True
     dataset: str | None = None  # the dataset whose DAG loads the file (docs/datasets.md); None: ad hoc
-    # False when neither the run nor anything but the default named the partition key: the job is
-    # then not told it, so its manifest can say the key is a column taken for its name (``id``).
-    key_named: bool = True
-
-    @property
-    def load_method(self) -> str:
-        return self.write.get("load_method", "")
-
-    @property
-    def load_method_reason(self) -> str:
-        """Why the load method (``write_options.choose_method``), e.g. ``batch: 1.2 MiB below the
-        import threshold 64.0 MiB``; the job keeps it in the manifest, the audit record copies it."""
-        return self.write.get(LOAD_METHOD_REASON, "")
 
     @property
     def imports(self) -> bool:
-        return self.load_method == LOAD_IMPORT
-
-    @property
-    def auto_import(self) -> bool:
-        """``auto`` chose the import: another load creating the table first may make it a batch load."""
-        return bool(self.write.get(write_options.AUTO_IMPORT))
+        return self.write.load_method == LOAD_IMPORT
 
     def job_arguments(self) -> dict[str, str]:
         """The per-file Glue job arguments (the Glue job contract)."""
-        write = write_options.job_arguments(self.write)
-        if (
-            not self.key_named
-            and not self.write.get("sort_key")
-            and self.write.get("partition_key") == str(DEFAULT_KEYS.partition)
-        ):
-            write.pop("--partition_key", None)  # the job's default key, not a choice: it says so
         return {
             "--source_bucket": self.source.bucket,
             "--source_key": self.source.key,
             "--table": self.table,
             RUN_ID_ARG: self.run_id,
             "--reject_tolerance": self.reject_tolerance,
-            **write,
+            **self.write.arguments(),
             **{f"--{name}": value for name, value in self.csv.items() if value},
             **({"--checks": self.checks} if self.checks else {}),
             **({"--on_conflict": self.on_conflict} if self.on_conflict else {}),
@@ -124,7 +113,8 @@ class FilePlan:
     def as_batch(self, reason: str) -> FilePlan:
         """The same load written in batches (an ``auto`` import whose table another load created),
         ``reason`` saying why."""
-        return replace(self, write=write_options.as_batch(self.write, reason))
+        write = replace(self.write, load_method=LOAD_BATCH, load_method_reason=f"batch: {reason}")
+        return replace(self, write=write, auto_import=False)
 
     def to_xcom(self) -> dict[str, Any]:
         return {
@@ -138,39 +128,41 @@ class FilePlan:
             "table": self.table,
             "run_id": self.run_id,
             "reject_tolerance": self.reject_tolerance,
-            "options": dict(self.write),
+            "options": self.write.texts(),
+            "auto_import": self.auto_import,
             "csv_options": dict(self.csv),
             "engine": self.engine,
             "dataset": self.dataset,
             "checks": self.checks,
             "on_conflict": self.on_conflict,
             "processed": self.processed,
-            "key_named": self.key_named,
+            "key_named": self.write.key_given,
         }
 
     @classmethod
     def from_xcom(cls, data: Mapping[str, Any]) -> FilePlan:
         return cls(
-            source=SourceObject(
-                bucket=data["bucket"],
-                key=data["key"],
-                etag=data.get("etag") or "",
-                size=int(data.get("size") or 0),
-                version_id=data.get("version_id"),
-                uploaded_by=data.get("uploaded_by") or None,
-            ),
+            source=SourceObject.from_xcom(data),
             table=data["table"],
             run_id=data["run_id"],
             reject_tolerance=str(data["reject_tolerance"]),
-            write=dict(data.get("options") or {}),
+            write=_write_options(data),
+            auto_import=bool(data.get("auto_import")),
             csv=dict(data.get("csv_options") or {}),
             engine=data.get("engine") or PYTHONSHELL,
             dataset=data.get("dataset") or None,
             checks=data.get("checks") or "",
             on_conflict=data.get("on_conflict") or "",
             processed=data.get("processed", True) is not False,
-            key_named=data.get("key_named", True) is not False,
         )
+
+
+def _write_options(data: Mapping[str, Any]) -> WriteOptions:
+    """A plan's write options from its XCom (before ``prepare`` decided them: the defaults)."""
+    texts = data.get("options")
+    if not texts:
+        return WriteOptions()
+    return replace(parse_write_options(texts), key_given=data.get("key_named", True) is not False)
 
 
 def checked_engine(requested: str | None, settings: Settings) -> str:
@@ -254,30 +246,29 @@ def checked_processed(params: Mapping[str, Any]) -> bool:
 
 def decide(
     resolved: Mapping[str, Any],
-    write: Mapping[str, str],
+    decision: Decision,
     csv: Mapping[str, str],
     requested_engine: str | None,
     settings: Settings,
     checks: str = "",
     on_conflict: str = "",
-    key_named: bool = True,
     processed: bool = True,
 ) -> FilePlan:
     """The plan of one file of a run: the file as ``inputs.resolve_inputs`` found it, its table's
     decided write options, the run's CSV options and engine choice, and its checks (their history
     resolved) and conflict policy."""
-    found = FilePlan.from_xcom(resolved)
+    source = SourceObject.from_xcom(resolved)
     return FilePlan(
-        source=found.source,
-        table=found.table,
-        run_id=found.run_id,
-        reject_tolerance=found.reject_tolerance,
-        write=dict(write),
+        source=source,
+        table=resolved["table"],
+        run_id=resolved["run_id"],
+        reject_tolerance=str(resolved["reject_tolerance"]),
+        write=decision.write,
+        auto_import=decision.auto_import,
         csv=dict(csv),
-        engine=engine_for(requested_engine, found.source.size, write.get("load_method", ""), settings),
+        engine=engine_for(requested_engine, source.size, decision.write.load_method, settings),
         checks=checks,
         on_conflict=on_conflict,
         processed=processed,
-        key_named=key_named,
-        dataset=found.dataset,
+        dataset=resolved.get("dataset") or None,
     )

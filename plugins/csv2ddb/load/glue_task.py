@@ -1,8 +1,9 @@
 """The Glue tasks of one file, built from the file's plan (``load``, a ``FilePlan.to_xcom`` dict).
 
-A group of batch files (``csv2ddb.load.groups``) is two tasks: :class:`GroupGlueOperator` (one Glue
-run writes the table for every file of the group; an ``inline`` group loads in the worker instead),
-then verify (every file of the group).
+A group of batch files (``csv2ddb.load.groups``) is one task when it loads: :class:`GroupGlueOperator`
+(one Glue run writes the table for every file of the group; an ``inline`` group loads in the worker
+instead), which then verifies every file of the group itself; the group's verify task runs only when
+that task failed.
 A file planned as an import is four (``dag_builder``): :class:`StageFileOperator` (the job stages
 DynamoDB JSON), the import step (``import_table.ImportLoadOperator``), :class:`BatchInsteadOperator`
 (runs only when the import step handed over a batch plan: another load created the table first),
@@ -18,6 +19,7 @@ dict lookup. The job arguments are the same ``csv2ddb.load.glue_run.script_args`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -26,12 +28,14 @@ from csv2ddb_core.contract import ArgumentError
 
 from csv2ddb import tables
 from csv2ddb.engines import engine_spec
-from csv2ddb.load import groups, inline
+from csv2ddb.load import groups, inline, steps
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import GuardedGlueJobOperator, script_args
 from csv2ddb.load.import_table import BATCH_PLAN_KEY, staged_manifest, taken
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings, load_settings
+
+RECORDED_KEY = "recorded"  # XCom of a load step that checked and recorded every file of its group
 
 
 class LoadFileGlueOperator(GuardedGlueJobOperator):
@@ -53,8 +57,23 @@ class LoadFileGlueOperator(GuardedGlueJobOperator):
         return super().execute(context)
 
 
+@dataclass(frozen=True)
+class LoadedHere(steps.Done):
+    """The load step's own outcome, for the verify it runs itself once it succeeded: every file of
+    the group is loaded, by the Glue run ``job_run_id`` (None: inline, in the worker)."""
+
+    job_run_id: str | None = None
+
+    def loaded(self, ti: Any) -> bool:
+        return True
+
+    def glue_run(self, ti: Any) -> str | None:
+        return self.job_run_id
+
+
 class GroupGlueOperator(GuardedGlueJobOperator):
-    """ONE Glue run for a group of batch files (``group``: a dict from ``resolve_inputs``).
+    """ONE Glue run for a group of batch files (``group``: a dict from ``resolve_inputs``), then, once
+    it succeeded, the bulk verify of every file of the group in this same task.
 
     A group of one file is that file's run, with its single-file arguments. A larger group first
     writes its group file to S3 (``--files``; the provider's ``S3Hook``), then starts one run of its
@@ -64,6 +83,13 @@ class GroupGlueOperator(GuardedGlueJobOperator):
 
     A group planned on an engine that runs in the worker (``inline``: the registry's ``in_worker``)
     starts no Glue run: this task loads its files with the core itself (:meth:`load_in_worker`).
+
+    Why the verify runs here (:meth:`verify_here`): a task is a process start, a DAG parse and
+    scheduler round trips (~4 s each on a busy laptop), and a group's separate verify task doubled
+    what a group of small files cost. The group's ``verify`` task (``dag_builder``) runs only when
+    this task failed: it then checks and records every file whatever this task did (a crash, a
+    failed file, retries spent), as it always did. Every file is verified once either way: when this
+    task recorded every file before failing (a file not verified), ``verify`` skips.
     """
 
     template_fields: Sequence[str] = (*GuardedGlueJobOperator.template_fields, "group")
@@ -75,7 +101,33 @@ class GroupGlueOperator(GuardedGlueJobOperator):
     def execute(self, context: Any) -> str | None:
         settings = load_settings()
         if engine_spec(groups.engine_of(self.group)).in_worker:
-            return self.load_in_worker(settings)
+            said = self.load_in_worker(settings)
+            self.verify_here(context, settings, None)
+            return said
+        job_run_id = self.run_glue(context, settings)
+        self.verify_here(context, settings, job_run_id)
+        return job_run_id
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> str:
+        """A deferred Glue run ended (deferrable mode): verify here, as :meth:`execute` does."""
+        job_run_id = super().execute_complete(context, event)
+        self.verify_here(context, load_settings(), job_run_id)
+        return job_run_id
+
+    def verify_here(self, context: Any, settings: Settings, job_run_id: str | None) -> None:
+        """The bulk verify of the group (``steps.verify_group``: every file checked and recorded),
+        the load having succeeded. A file not verified fails this task without retries, every file
+        recorded first (XCom ``RECORDED_KEY``: ``verify`` then skips); an AWS error of a check is
+        raised after every file is recorded, so the task retries (its load finds every file done)."""
+        ti, done = context["ti"], LoadedHere((), (), job_run_id)
+        try:
+            steps.verify_group(self.group, settings, ti, context["dag_run"], done, context["params"])
+        except AirflowFailException:
+            ti.xcom_push(key=RECORDED_KEY, value=True)
+            raise
+
+    def run_glue(self, context: Any, settings: Settings) -> str | None:
+        """Start the group's Glue run (or find the one still active) and wait for it."""
         files = groups.files_of(self.group)
         if len(files) == 1:
             self.load = files[0]
@@ -158,5 +210,7 @@ class BatchInsteadOperator(LoadFileGlueOperator):
         if not handed_over:
             raise AirflowSkipException(f"{self.load['source_uri']} was imported: no batch load")
         self.load = handed_over
-        self.log.info("%s: %s", self.load["source_uri"], FilePlan.from_xcom(self.load).load_method_reason)
+        self.log.info(
+            "%s: %s", self.load["source_uri"], FilePlan.from_xcom(self.load).write.load_method_reason
+        )
         return super().execute(context)

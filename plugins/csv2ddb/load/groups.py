@@ -3,9 +3,10 @@
 Why: every Glue run pays a start (seconds locally, up to a minute or more on AWS) and a mapped task
 pair, whatever it loads; a prefix of 100 small files made 100 runs. ``resolve_inputs`` groups
 consecutive files that share their job arguments but for the file itself (table, options, checks:
-everything but bucket, key and run id), at most ``group_max_files`` files and
-``group_max_bytes`` source bytes a group; ``load_file`` maps over the groups. Each file still is its
-own load (``csv2ddb_core.group``): its run id, manifest, key list, rejects and audit record.
+everything but bucket, key and run id), at most ``group_max_files`` files (an inline group:
+``inline_group_max_files``) and ``group_max_bytes`` source bytes a group; ``load_file`` maps over
+the groups. Each file still is its own load (``csv2ddb_core.group``): its run id, manifest, key
+list, rejects and audit record.
 
 Files of one engine share a group: an ``inline`` group loads in the Airflow worker, file by file, in
 one task (``csv2ddb.load.inline``); a Spark group in one Spark session of one Glue run (the Spark
@@ -24,6 +25,7 @@ from typing import Any
 
 from csv2ddb_core.contract import FILES_ARG, GROUP_ID_ARG, RUN_ID_ARG, check_run_id
 
+from csv2ddb.engines import engine_spec
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.settings import Settings
@@ -61,6 +63,14 @@ def shared_arguments(plan: FilePlan) -> dict[str, str]:
     return {name: value for name, value in args.items() if name not in PER_FILE_ARGS}
 
 
+def max_files(engine: str, settings: Settings) -> int:
+    """How many files a group of ``engine`` holds: an engine that runs in the worker (inline) pays a
+    task start per group, not a Glue start, so its groups are larger (``inline_group_max_files``)."""
+    if engine_spec(engine).in_worker:
+        return settings.load.inline_group_max_files
+    return settings.load.group_max_files
+
+
 def group_loads(
     loads: Sequence[Mapping[str, Any]], dag_run_id: str, settings: Settings
 ) -> list[dict[str, Any]]:
@@ -74,7 +84,7 @@ def group_loads(
         joins = (
             bool(groups)
             and mine == shared
-            and len(groups[-1]) < settings.load.group_max_files
+            and len(groups[-1]) < max_files(plan.engine, settings)
             and size + plan.source.size <= settings.load.group_max_bytes
         )
         if joins:

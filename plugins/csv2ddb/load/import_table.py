@@ -33,7 +33,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.exceptions import WaiterError
 from csv2ddb_core.contract import LOAD_IMPORT, STATUS_SUCCEEDED, ManifestError
 
-from csv2ddb import stored_manifest, tables, write_options
+from csv2ddb import stored_manifest, tables
 from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.provider_clients import dynamodb_client
@@ -133,14 +133,14 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
 
     def import_staged(self, context: Any, settings: Settings) -> str:
         load = self.load
-        options = load.get("options") or {}
+        write = FilePlan.from_xcom(load).write
         client = dynamodb_client(settings)
         manifest = staged_manifest(load, settings)
         if manifest is None:
             if tables.describe(client, load["table"]) is not None:
                 raise taken(load["table"])  # the staging step found the table made and staged nothing
             manifest = read_manifest(load, settings)  # fails, saying why nothing is staged
-        spec = write_options.table_spec(settings, load["table"], options)
+        spec = tables.items_table_spec(settings, load["table"], write.keys, write.ttl_attribute)
         if not manifest.get("rows_written"):
             # Nothing staged (a header-only file, or every row rejected within tolerance): there
             # is nothing to import, and ImportTable needs data; the table is created empty.
@@ -182,7 +182,7 @@ class ImportLoadOperator(S3ToDynamoDBOperator):
         try:
             ready = tables.ensure_table(
                 dynamodb_client(settings),
-                write_options.table_spec(settings, batch.table, batch.write),
+                tables.items_table_spec(settings, batch.table, batch.write.keys, batch.write.ttl_attribute),
                 tags=settings.tags,
                 delay_seconds=settings.load.import_poll_seconds,  # another load's import: as long as ours
                 max_attempts=settings.load.import_poll_attempts,

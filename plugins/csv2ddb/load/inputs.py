@@ -44,7 +44,6 @@ def _load(
         "version_id": version_id,
         "table": request.table,
         "reject_tolerance": request.reject_tolerance,
-        "options": dict(request.options),  # decided per table by load_steps.prepare
         "run_id": load_run_id(dag_run_id, request.bucket, key),
         "dataset": request.dataset,
         "uploaded_by": uploaded_by,

@@ -21,7 +21,6 @@ from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.checks import history_of, with_history
 from csv2ddb_core.contract import (
     LOAD_IMPORT,
-    LOAD_METHOD_REASON,
     STATUS_SUCCEEDED,
     ManifestError,
 )
@@ -97,7 +96,7 @@ def prepare(
     """Resolve the run's files, ensure their tables, and decide each file's plan (``load.file_plan``),
     in one task: no file starts before its table is ready, and the run pays one task start."""
     loads = resolve(request, dag_run_id, settings, dag_id)
-    decided: dict[str, dict[str, str]] = {}
+    decided: dict[str, write_options.Decision] = {}
     for table in sorted({load["table"] for load in loads}):
         sizes = [int(load["size"]) for load in loads if load["table"] == table]
         decided[table] = ensure(table, settings, request.options, len(sizes), sum(sizes))
@@ -112,7 +111,6 @@ def prepare(
                 settings,
                 checks[load["table"]],
                 request.on_conflict,
-                key_named="partition_key" in request.options,
                 processed=request.processed,
             )
             for load in loads
@@ -145,25 +143,29 @@ def resolved_checks(checks: str, table: str, settings: Settings, dag_id: str) ->
 
 def ensure(
     table: str, settings: Settings, requested: Mapping[str, str], files: int = 1, size: int = 0
-) -> dict[str, str]:
+) -> write_options.Decision:
     """Decide the table's write options (keys: the params', else the existing table's, else the
     settings'; the load method: ``write_options.choose_method``, from the S3 size of the run's
     file(s), ``size`` bytes in all), then create or check the table with them (an import creates its
-    own table); return the decided options."""
+    own table); return the decision."""
     client = dynamodb_client(settings)
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
-        options, spec = write_options.resolve_for_table(requested, keys, settings, table, files, size)
-        log.info("%s: load_method %s", table, options[LOAD_METHOD_REASON])
-        if options["load_method"] == LOAD_IMPORT:
-            log.info("table %s does not exist: the load imports it (ImportTable); options %s", table, options)
-            return options
+        decision = write_options.decide(requested, settings, keys, files, size)
+        write = decision.write
+        log.info("%s: load_method %s", table, write.load_method_reason)
+        if write.load_method == LOAD_IMPORT:
+            log.info(
+                "table %s does not exist: the load imports it (ImportTable); options %s", table, write.texts()
+            )
+            return decision
+        spec = tables.items_table_spec(settings, table, write.keys, write.ttl_attribute)
         result = tables.ensure_table(client, spec, tags=settings.tags)
     except (tables.TableSchemaMismatch, write_options.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc
-    log.info("table ready: %s; load options %s", result, options)
-    return options
+    log.info("table ready: %s; load options %s", result, write)
+    return decision
 
 
 def count_method(params: Mapping[str, Any] | None, settings: Settings) -> str:

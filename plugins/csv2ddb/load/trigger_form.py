@@ -25,12 +25,13 @@ from csv2ddb_core.contract import (
     ON_CONFLICT_POLICIES,
     TOLERANCE_PATTERN,
     WRITE_MODES,
+    WRITE_OPTION_NAMES,
     is_csv_key,
 )
 from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, CSV_OPTIONS, EMPTY_CELL_MODES
 
 from csv2ddb import write_options
-from csv2ddb.datasets.spec import Dataset
+from csv2ddb.datasets.spec import Dataset, option_text
 from csv2ddb.load import file_plan
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.load_defaults import ENGINES
@@ -68,7 +69,7 @@ def load_params(settings: Settings, dataset: Dataset | None = None) -> dict[str,
 def dataset_params(params: Mapping[str, Any], dataset: Dataset) -> dict[str, Any]:
     """The generic form less what ``dataset`` fixes (bucket, table, keys, write and CSV options,
     engine), with its prefix and tolerance as the defaults shown."""
-    fixed = {"bucket", "table", "engine", *write_options.OPTIONS, *CSV_OPTIONS}
+    fixed = {"bucket", "table", "engine", *WRITE_OPTION_NAMES, *CSV_OPTIONS}
     if dataset.processed is False:
         fixed.add("processed")  # the dataset turned its zone off: nothing to ask
     form = {name: dict(spec) for name, spec in params.items() if name not in fixed}
@@ -459,7 +460,7 @@ class LoadRequest:
     recursive: bool = True
     expected_etag: str = ""
     version_id: str | None = None
-    options: Mapping[str, str] = field(default_factory=dict)  # write options the params name
+    options: Mapping[str, str] = field(default_factory=dict)  # write options the params name (texts)
     csv_options: Mapping[str, str] = field(default_factory=dict)  # CSV options the params name
     checks: str = ""  # canonical JSON of the declared checks (csv2ddb_core.checks); "" = none
     on_conflict: str = ""  # csv2ddb_core.conflicts policy; "" = the job's default (reject)
@@ -481,7 +482,7 @@ def partition_prefix(root: str, ds: str) -> str:
 def with_dataset(params: Mapping[str, Any], dataset: Dataset, settings: Settings) -> dict[str, Any]:
     """A dataset run's params: what the dataset file fixes wins over anything the conf says (the
     form does not even ask), so every way in loads a dataset's files the same way."""
-    unset = dict.fromkeys((*write_options.OPTIONS, *CSV_OPTIONS), None)
+    unset = dict.fromkeys((*WRITE_OPTION_NAMES, *CSV_OPTIONS), None)
     return {
         **params,
         **unset,
@@ -509,6 +510,13 @@ def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
         raise InvalidLoadRequest(
             f"{what} {value!r} is outside {raw_prefix}: csv2ddb loads only objects under {raw_prefix}"
         )
+
+
+def asked_options(params: Mapping[str, Any]) -> dict[str, str]:
+    """The write options the params name, as texts (empty ones mean "the default"). Decided and
+    checked, all together, in ``prepare`` (``write_options.decide``), where the table is known."""
+    texts = {name: option_text(params.get(name)) for name in WRITE_OPTION_NAMES}
+    return {name: text for name, text in texts.items() if text}
 
 
 def plan_request(
@@ -540,19 +548,18 @@ def plan_request(
     key = (params.get("key") or "").strip()
     prefix = (params.get("prefix") or "").strip()
     try:
-        options = write_options.requested(params)
         csv_options = file_plan.checked_csv_options(params)
         checks, on_conflict = file_plan.checked_quality(params)
         processed = file_plan.checked_processed(params)
         engine = params.get("engine") or None
         file_plan.checked_engine(engine, settings)  # a bad name fails here, before S3 is asked
-    except (write_options.InvalidOptions, file_plan.InvalidPlan) as exc:
+    except file_plan.InvalidPlan as exc:
         raise InvalidLoadRequest(str(exc)) from exc
     common: dict[str, Any] = {
         "bucket": bucket,
         "table": table,
         "reject_tolerance": tolerance,
-        "options": options,
+        "options": asked_options(params),
         "csv_options": csv_options,
         "engine": engine,
         "checks": checks,
