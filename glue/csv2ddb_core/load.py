@@ -392,18 +392,21 @@ def load(
         if args.write.validate_first:
             spool = RowSpool()
             _validate_first(args, s3, stats, result, started, spool)
-        pin = carried_pin(spool, result)
-        _write_pass(args, s3, ddb, stats, result, started, spool if pin is not None else None, pin)
+        pin = validated_pin(result) if spool is not None else None
+        replay = spool if spool is not None and spool.complete and pin is not None else None
+        _write_pass(args, s3, ddb, stats, result, started, replay, pin)
     finally:
         if spool is not None:
             spool.close()
 
 
-def carried_pin(spool: Optional[RowSpool], result: LoadResult) -> Optional[Dict[str, str]]:
-    """The object version the write pass must read to replay ``spool`` (the one the validation pass
-    read), or None when there is nothing to replay (not recorded, or a version that cannot be named)."""
+def validated_pin(result: LoadResult) -> Optional[Dict[str, str]]:
+    """The object version the validation pass read (``result.source``), for the write pass to read
+    the very bytes that were validated: a file replaced between the two passes is then either read
+    as validated (a versioned bucket) or fails the load before anything unvalidated is written
+    (``IfMatch`` on its ETag). None when the version cannot be named."""
     source = result.source
-    if spool is None or not spool.complete or source is None or not (source.etag or source.version_id):
+    if source is None or not (source.etag or source.version_id):
         return None
     return version_pin(source.version_id, source.etag or "")
 

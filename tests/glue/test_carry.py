@@ -81,12 +81,20 @@ def test_replayed_write_pass_writes_what_a_single_pass_writes(
 
 
 @pytest.mark.emulator
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # the replayed write pass
+        {"checks": '{"columns": {"a": {"max_length": 9}}}'},  # a row check: judged again, no replay
+    ],
+    ids=["replayed", "judged-again"],
+)
 def test_a_file_replaced_between_the_passes_is_not_written(
-    target: LoadTarget, monkeypatch: pytest.MonkeyPatch
+    target: LoadTarget, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
 ) -> None:
-    """The write pass reads the version the validation pass judged: a newer object fails the load
-    (its verdicts would name other rows) and nothing is written."""
-    key = target.put("raw/replaced.csv", BODY)
+    """The write pass reads the version the validation pass judged, replayed or not: a newer object
+    fails the load (it was never validated) and nothing is written."""
+    key = target.put(f"raw/replaced-{len(extra)}.csv", BODY)
     validate = load_module.validate
 
     def validate_then_replace(*args: Any, **kwargs: Any) -> None:
@@ -94,7 +102,7 @@ def test_a_file_replaced_between_the_passes_is_not_written(
         target.put(key, b"a,b\n7,q\n8,r\n")
 
     monkeypatch.setattr(load_module, "validate", validate_then_replace)
-    manifest = target.run(key, run_id="carry-replaced", reject_tolerance="2")
+    manifest = target.run(key, run_id=f"carry-replaced-{len(extra)}", reject_tolerance="2", **extra)
     assert manifest["status"] == "failed"
     assert "PreconditionFailed" in manifest["error"] or "412" in manifest["error"], manifest["error"]
     assert manifest["rows_written"] == 0
