@@ -278,6 +278,11 @@ class TtlSpec:
     column: str
     format: str = "epoch"  # "epoch" seconds, or an ISO-8601 date/time ("iso")
 
+    @property
+    def text(self) -> str:
+        """The argument text that parses back to this TTL (``expires:epoch``)."""
+        return f"{self.column}:{self.format}"
+
 
 @dataclass(frozen=True)
 class WriteRate:
@@ -330,7 +335,7 @@ class WriteOptions:
             "write_mode": self.write_mode,
             "version_column": self.version_column,
             "max_write_rate": self.max_write_rate.text if self.max_write_rate else "",
-            "ttl_column": f"{self.ttl.column}:{self.ttl.format}" if self.ttl else "",
+            "ttl_column": self.ttl.text if self.ttl else "",
             "validate_first": "true" if self.validate_first else "false",
             "load_method": self.load_method,
             LOAD_METHOD_REASON: self.load_method_reason,

@@ -165,7 +165,7 @@ def build_manifest(
         write_mode=args.write.write_mode,
         version_column=args.write.version_column or None,
         max_write_rate=str(args.write.max_write_rate) if args.write.max_write_rate else None,
-        ttl_column=f"{args.write.ttl.column}:{args.write.ttl.format}" if args.write.ttl else None,
+        ttl_column=args.write.ttl.text if args.write.ttl else None,
         validate_first=args.write.validate_first,
         validation=result.validation,
         nothing_written=result.nothing_written,

@@ -23,7 +23,7 @@ from csv2ddb_core.contract import (
     WriteOptions,
     WriteRate,
 )
-from csv2ddb_core.options import check_import_options, parse_write_options
+from csv2ddb_core.options import parse_write_options
 
 from csv2ddb.settings import Settings
 
@@ -112,7 +112,8 @@ def decide(
     else (keys) the existing table's, else the load defaults. The load method too
     (:func:`choose_method`, with ``size``: the bytes of the run's file(s) as S3 listed them; 0 when
     not known, and ``auto`` then writes in batches unless the threshold is 0). Contradictions, and
-    ``import`` where ImportTable cannot run, are refused here, before any work."""
+    ``import`` where ImportTable cannot run, are refused here, before any work: an asked-for
+    ``import`` by the parser's own check, and ``auto`` never chooses it where that check fails."""
     defaults = settings.load
     keys = existing_keys or settings.key_schema
     texts = {
@@ -141,7 +142,6 @@ def decide(
             size=size,
             threshold=defaults.import_min_bytes,
         )
-        check_import_options(method, asked.write_mode, asked.max_write_rate)
     except ArgumentError as exc:
         raise InvalidOptions(str(exc)) from exc
     write = replace(asked, load_method=method, load_method_reason=reason, key_given=named_key)
