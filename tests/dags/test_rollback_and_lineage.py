@@ -28,6 +28,8 @@ from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settin
 from csv2ddb.tables import audit_table_spec, ensure_table, items_table_spec
 from csv2ddb_dev.emulator import Emulator
 
+from tests.dags.holding_proxy import HoldingProxy
+
 pytestmark = pytest.mark.emulator
 
 JOB = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
@@ -198,21 +200,30 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
         "already_gone": 0,
     }
     assert world.items_of(run_id) == ROWS - OVERWRITTEN  # a dry run deletes nothing
-    # One thread, so it cannot finish in the time it takes to read its first progress line.
-    first = subprocess.Popen(
-        [sys.executable, "-m", "csv2ddb.history.rollback_cli", run_id, "--threads", "1"],
-        env=world.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert first.stderr is not None
-    line = first.stderr.readline()  # printed after the first 100 keys were read and deleted
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    # One thread, through a proxy that lets its first 4 BatchExecuteStatement calls (the first
+    # chunk's 100 deletes, 25 a call) reach the emulator and holds the 5th: the kill lands at a
+    # point the test knows, whatever the machine's speed.
+    with HoldingProxy(world.env["AWS_ENDPOINT_URL"], "BatchExecuteStatement", allow=4) as proxy:
+        env = {**world.env, "AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url}
+        first = subprocess.Popen(
+            [sys.executable, "-m", "csv2ddb.history.rollback_cli", run_id, "--threads", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert first.stderr is not None
+        line = first.stderr.readline()  # printed after the first 100 keys were read and deleted
+        while first.poll() is None and not proxy.holding.wait(timeout=0.1):
+            pass  # until the 5th call is held (or the rollback ended: the assertion below says so)
+        held = proxy.holding.is_set()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
     assert line.startswith("rollback progress: 100/"), line + first.stderr.read()
+    assert held, "the rollback never reached its 5th BatchExecuteStatement"
+    assert (proxy.forwarded, proxy.statements) == (4, 100)
     left_after_kill = world.items_of(run_id)
-    assert 0 < left_after_kill < ROWS - OVERWRITTEN, "the kill did not land mid-way"
+    assert left_after_kill == ROWS - OVERWRITTEN - proxy.statements, "the kill did not land mid-way"
     (interrupted,) = [
         r
         for r in audit.records_of_load(world.ddb, world.settings.audit_table, run_id)
