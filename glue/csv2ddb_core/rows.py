@@ -197,27 +197,38 @@ class RowBuilder:
         fields = (encode_basestring(slots[i][0]).replace("%", "%%") + ":%s" for i in order)
         self._key_line_format = "{" + ",".join(fields) + "}\n"
         self._key_line_order = order if order != list(range(len(slots))) else None
-        # A content-hash key alone is hex: its text needs no escaping (``value_json`` of {"S": hex}).
+        # A content-hash key alone is hex: its text needs no escaping (``value_json`` of {"S": hex}),
+        # and it is no column of the file, so it always follows the job's attributes.
         self._hex_key = self._id_index is None and self._sort is None
+        self._hex_tail = "," + self._key_slots[0][1]
+        self._hex_line = "{" + self._key_slots[0][1]
         return True
 
     def _item_json(
-        self, fragments: List[str], attrs: List[Any], omitted: bool, key: str, keys: Sequence[Dict[str, str]]
+        self,
+        fragments: List[str],
+        attrs: List[Any],
+        omitted: bool,
+        key: str,
+        part: Dict[str, str],
+        sort: Optional[Dict[str, str]],
     ) -> Tuple[str, str]:
         """The item's JSON text, as ``ENCODE_JSON`` writes the dict ``_build`` made of the same row
         (``fragments``: each cell's attribute text, "" where it is left out), and its key-list line."""
-        if self._hex_key:
-            texts: Sequence[str] = ('{"S":"' + key + '"}',)
+        if self._hex_key:  # the content-hash id alone: hex, and never a column (added after the job's)
+            text = '{"S":"' + key + '"}'
+            tail = self._hex_tail + text
+            line = self._hex_line + text + "}\n"
         else:
-            texts = [value_json(value) for value in keys]
-        tail = ""
-        for (index, prefix), text in zip(self._key_slots, texts):
-            if index is not None and attrs[index] is not OMIT:
-                fragments[index] = text
-            else:
-                tail += "," + prefix + text
-        order = self._key_line_order
-        line = self._key_line_format % (tuple(texts) if order is None else tuple(texts[i] for i in order))
+            texts = [value_json(part)] if sort is None else [value_json(part), value_json(sort)]
+            tail = ""
+            for (index, prefix), text in zip(self._key_slots, texts):
+                if index is not None and attrs[index] is not OMIT:
+                    fragments[index] = text
+                else:
+                    tail += "," + prefix + text
+            order = self._key_line_order
+            line = self._key_line_format % (tuple(texts) if order is None else tuple(texts[i] for i in order))
         if not omitted:
             return self._row_format % tuple(fragments) + tail + "}", line
         text = ",".join([p + f for p, f in zip(self._prefixes, fragments) if f])
@@ -345,9 +356,7 @@ class RowBuilder:
         if sort is not None:
             item[self._sort.name] = sort  # type: ignore[union-attr]
         if fragments is not None:
-            item.json, item.key_line = self._item_json(
-                fragments, attrs, omitted, key, (part, sort) if sort else (part,)
-            )
+            item.json, item.key_line = self._item_json(fragments, attrs, omitted, key, part, sort)
         else:
             item.json = item.key_line = None
         if self._ttl_index is not None or self._version_index is not None:
