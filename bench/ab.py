@@ -1,7 +1,8 @@
 """Side by side: the job script of two source trees, alternated, against one null sink.
 
-    python -m bench.ab --base /work/wt-cpu-base [--rows 100000] [--repeat 3] [--write-concurrency 8]
-                       [--job-arg NAME VALUE ...] [--base-arg NAME VALUE ...]
+    python -m bench.ab --base /work/wt-cpu-base [--rows 100000 | --file flights|big] [--repeat 3]
+                       [--write-concurrency 8] [--job-arg NAME VALUE ...] [--base-arg NAME VALUE ...]
+                       [--this-only]
 
 On a shared machine only figures taken in one run, alternating, can be compared (the load moves
 the CPU seconds of one load by up to 3x between runs). Each round runs the base tree's
@@ -13,7 +14,8 @@ load wrote every row; it prints the 1-minute load average before and after each 
 
 ``--base-arg`` adds job arguments to the base side only: with ``--base .`` (this tree on both sides)
 it prices one option, e.g. ``--base-arg validate_first false`` gives the validation pass's cost as
-this / base (both passes against a single pass).
+this / base (both passes against a single pass). ``--this-only --file big`` is the Python shell's
+CPU per M rows and peak RSS on the 5.7 M-row file (the sink's distinct ids checked as always).
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=Path, required=True, help="the other source tree (a git worktree)")
     parser.add_argument("--this", type=Path, default=REPO_ROOT, help="this side's tree (default: this one)")
     parser.add_argument("--rows", type=int, default=100_000, help="a flights slice")
+    parser.add_argument(
+        "--file", choices=("flights", "big"), help="all of flights, or the 5.7 M-row file (not a slice)"
+    )
+    parser.add_argument(
+        "--this-only", action="store_true", help="load with this side only (its CPU and peak RSS, no ratio)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-concurrency", type=int, default=8)
     parser.add_argument("--job-arg", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
@@ -80,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 
     script = Path("glue") / "csv2ddb_load_job.py"
     trees = {"base": args.base.resolve() / script, "this": args.this.resolve() / script}
-    path = data.flights_csv(args.rows)
+    path = {"flights": lambda: data.flights_csv(None), "big": data.big_csv}.get(
+        args.file or "", lambda: data.flights_csv(args.rows)
+    )()
     rows = data.count_rows(path)
     key = source_key(path)
     extra = [item for name, value in args.job_arg for item in (f"--{name}", value)]
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for round_no in range(args.repeat):
             order = ("base", "this") if round_no % 2 == 0 else ("this", "base")
+            if args.this_only:
+                order = ("this",)
             for name in order:
                 log = run_dir / f"{name}.log"
                 got = one_load(trees[name], key, sink, args.write_concurrency, extras[name], log)
@@ -108,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         sink.stop()
+    if args.this_only:
+        print(f"{path.name} ({rows:,} rows): median {statistics.median(per_m['this']):.1f} CPU-s per M rows")
+        return 0
     base, this = statistics.median(per_m["base"]), statistics.median(per_m["this"])
     pairs = ", ".join(f"{t / b:.2f}" for b, t in zip(per_m["base"], per_m["this"], strict=True))
     print(f"this / base per round (the two loads of one round ran back to back): {pairs}")

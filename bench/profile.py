@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,11 +94,7 @@ def summarize(collapsed: Path, top: int = 25, within: tuple[str, ...] = ()) -> s
     incl_counts: collections.Counter[str] = collections.Counter()
     thread_counts: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
-        count = int(count_text)
+    for stack, count in samples(collapsed):
         frames = stack.split(";")
         thread = frames[0].split(" ")[1].strip('"') if frames[0].startswith("thread") else "?"
         names = [_frame_name(f) for f in frames if not f.startswith(("thread", "process"))]
@@ -119,17 +116,25 @@ def summarize(collapsed: Path, top: int = 25, within: tuple[str, ...] = ()) -> s
     return "\n".join(lines)
 
 
+def samples(collapsed: Path) -> Iterator[tuple[str, int]]:
+    """(stack, samples) per line of py-spy's collapsed output. A line without a count is skipped: a
+    frame name py-spy read torn while the GIL holder changed it (seen: a string with a newline)."""
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack, int(count_text)
+
+
 def phases(collapsed: Path) -> list[tuple[str, int]]:
     """Samples on a CPU per phase of the load (``PHASES``; the rest is "other"), largest first."""
     counts: collections.Counter[str] = collections.Counter()
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
+    for stack, count in samples(collapsed):
         names = [_frame_name(f) for f in stack.split(";") if not f.startswith(("thread", "process"))]
         if not names or names[-1] in WAITING_LEAVES:
             continue
         on_stack = set(names)
         phase = next((name for name, marks in PHASES if on_stack.intersection(marks)), "other")
-        counts[phase] += int(count_text)
+        counts[phase] += count
     return counts.most_common()
 
 

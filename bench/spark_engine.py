@@ -9,7 +9,7 @@ with 1 and with 2 local cores; the scaling ratio is rows/s(2) / rows/s(1). The p
 largest file, where start-up weighs least. Writes ``docs/benchmarks-spark.md`` (with the projection
 to 100 M and 1 B rows) and ``.cache/bench/spark.json``.
 
-    .venv/bin/python -m bench.spark_engine [--flights-only | --file PATH] [--cores 1 2]
+    .venv/bin/python -m bench.spark_engine [--flights-only | --file PATH] [--cores 1 2] [--no-docs]
 """
 
 from __future__ import annotations
@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help="one CSV to load instead of flights and the 5.7 M-row file")
     parser.add_argument("--flights-only", action="store_true", help="skip the 5.7 M-row file")
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--no-docs", action="store_true", help="print the page; write only .cache/bench/spark.json"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="csv2ddb-spark-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -109,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
     OUT_JSON.write_text(json.dumps(result, indent=1))
-    OUT_MD.write_text(render(result))
-    print(OUT_MD.read_text())
+    page = render(result)
+    if not args.no_docs:
+        OUT_MD.write_text(page)
+    print(page)
     return 0
 
 

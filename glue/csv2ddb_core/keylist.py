@@ -43,6 +43,15 @@ class KeyLines:
         self._format = "{" + ",".join(fields) + "}\n"
 
     def text(self, items: Sequence[Mapping[str, Any]]) -> str:
+        """The lines of ``items``: the builder's items carry theirs (``rows.Item.key_line``, the same
+        text, made beside the item's JSON), any other item is encoded here."""
+        try:
+            return "".join([item.key_line for item in items])  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # a plain dict (a retry's item from DynamoDB), or no line
+            return self.encoded(items)
+
+    def encoded(self, items: Sequence[Mapping[str, Any]]) -> str:
+        """The lines of ``items``, each key value encoded here."""
         fmt, names, encode = self._format, self.names, value_json
         if len(names) == 1:
             name = names[0]

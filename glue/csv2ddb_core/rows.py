@@ -50,10 +50,14 @@ class Item(Dict[str, Any]):
     JSON text (``FragmentCache``), so the item's text is a join of cached strings (about half the
     cost), and ``BatchWriter`` joins 25 of them into the body. The dict must not change after
     ``build`` (``json`` would go stale): writers only read items.
+
+    ``key_line``: the item's line of the key list (``keylist.KeyLines``), built from the same key
+    text as ``json``, so the key list does not encode each key a second time; None without ``json``.
     """
 
-    __slots__ = ("json",)
+    __slots__ = ("json", "key_line")
     json: Optional[str]
+    key_line: Optional[str]
 
 
 class FragmentCache(Dict[str, str]):
@@ -134,6 +138,8 @@ class RowBuilder:
         key_names = sum(len(a.name.encode("utf-8")) for a in keys.attrs)
         fixed = sum(len(k) + len(v["S"].encode("utf-8")) for k, v in self._base.items()) + key_names
         self._size_overhead = fixed + sum(len(n.encode("utf-8")) for n in self.names)
+        # ``_may_be_too_large`` as a bound on the row's characters, compared inline per row.
+        self._size_slack = (MAX_ITEM_BYTES - self._size_overhead - 22 * self.width) / 4
         self._id_index = header.id_index
         self._part = keys.partition
         self._sort = keys.sort
@@ -186,23 +192,47 @@ class RowBuilder:
         # (column index or None, "name": text) of each key attribute: set in place when its column
         # made an attribute, else added after the job's attributes (as the dict gets them).
         self._key_slots = [(index, encode_basestring(name) + ":") for name, index in slots]
+        # The key list's line (``keylist.KeyLines``: names sorted) of the same key texts, in slot order.
+        order = sorted(range(len(slots)), key=lambda i: slots[i][0])
+        fields = (encode_basestring(slots[i][0]).replace("%", "%%") + ":%s" for i in order)
+        self._key_line_format = "{" + ",".join(fields) + "}\n"
+        self._key_line_order = order if order != list(range(len(slots))) else None
+        # A content-hash key alone is hex: its text needs no escaping (``value_json`` of {"S": hex}),
+        # and it is no column of the file, so it always follows the job's attributes.
+        self._hex_key = self._id_index is None and self._sort is None
+        self._hex_tail = "," + self._key_slots[0][1]
+        self._hex_line = "{" + self._key_slots[0][1]
         return True
 
     def _item_json(
-        self, row: List[str], attrs: List[Any], omitted: bool, keys: Sequence[Dict[str, str]]
-    ) -> str:
-        """The item's JSON text, as ``ENCODE_JSON`` writes the dict ``_build`` made of the same row."""
-        fragments = list(map(dict.__getitem__, self._fragments, row))
-        tail = ""
-        for (index, prefix), value in zip(self._key_slots, keys):
-            if index is not None and attrs[index] is not OMIT:
-                fragments[index] = value_json(value)
-            else:
-                tail += "," + prefix + value_json(value)
+        self,
+        fragments: List[str],
+        attrs: List[Any],
+        omitted: bool,
+        key: str,
+        part: Dict[str, str],
+        sort: Optional[Dict[str, str]],
+    ) -> Tuple[str, str]:
+        """The item's JSON text, as ``ENCODE_JSON`` writes the dict ``_build`` made of the same row
+        (``fragments``: each cell's attribute text, "" where it is left out), and its key-list line."""
+        if self._hex_key:  # the content-hash id alone: hex, and never a column (added after the job's)
+            text = '{"S":"' + key + '"}'
+            tail = self._hex_tail + text
+            line = self._hex_line + text + "}\n"
+        else:
+            texts = [value_json(part)] if sort is None else [value_json(part), value_json(sort)]
+            tail = ""
+            for (index, prefix), text in zip(self._key_slots, texts):
+                if index is not None and attrs[index] is not OMIT:
+                    fragments[index] = text
+                else:
+                    tail += "," + prefix + text
+            order = self._key_line_order
+            line = self._key_line_format % (tuple(texts) if order is None else tuple(texts[i] for i in order))
         if not omitted:
-            return self._row_format % tuple(fragments) + tail + "}"
-        text = ",".join([p + f for p, f, a in zip(self._prefixes, fragments, attrs) if a is not OMIT])
-        return "{" + text + ("," if text else "") + self._base_json + tail + "}"
+            return self._row_format % tuple(fragments) + tail + "}", line
+        text = ",".join([p + f for p, f in zip(self._prefixes, fragments) if f])
+        return "{" + text + ("," if text else "") + self._base_json + tail + "}", line
 
     def _column(self, name: str, what: str) -> int:
         if name not in self.names:
@@ -310,7 +340,13 @@ class RowBuilder:
         if self._strict and MISMATCH in attrs:
             bad = [self.names[i] for i, a in enumerate(attrs) if a is MISMATCH]
             return Reject(R_TYPE_MISMATCH, f"value does not fit the declared type of column(s) {bad}"), None
-        omitted = self._omit and any(map(self._na.__contains__, row))
+        fragments: Optional[List[str]] = None
+        if self._json:
+            fragments = list(map(dict.__getitem__, self._fragments, row))
+            # A left-out attribute is the only "" left (MISMATCH was rejected above): no second scan.
+            omitted = "" in fragments
+        else:
+            omitted = self._omit and any(map(self._na.__contains__, row))
         if omitted:
             item = Item((n, a) for n, a in zip(self.names, attrs) if a is not OMIT)
         else:
@@ -319,14 +355,15 @@ class RowBuilder:
         item[self._part.name] = part
         if sort is not None:
             item[self._sort.name] = sort  # type: ignore[union-attr]
-        item.json = (
-            self._item_json(row, attrs, omitted, (part, sort) if sort else (part,)) if self._json else None
-        )
+        if fragments is not None:
+            item.json, item.key_line = self._item_json(fragments, attrs, omitted, key, part, sort)
+        else:
+            item.json = item.key_line = None
         if self._ttl_index is not None or self._version_index is not None:
             problem = self._extras(row, item)
             if problem is not None:
                 return problem, None
-        if self._may_be_too_large(joined, key):
+        if len(joined) + len(key) > self._size_slack:  # _may_be_too_large, inline (every row)
             size = item_size(item)
             if size > MAX_ITEM_BYTES:
                 return Reject(
@@ -348,8 +385,9 @@ class RowBuilder:
         return None, digest
 
     def _may_be_too_large(self, joined: str, key: str) -> bool:
-        """An upper bound of the item's size over 400 KB: only then is its exact size computed."""
-        return self._size_overhead + 4 * (len(joined) + len(key)) + 22 * self.width > MAX_ITEM_BYTES
+        """An upper bound of the item's size over 400 KB: only then is its exact size computed.
+        (Every character at most 4 UTF-8 bytes, every attribute's type and framing at most 22.)"""
+        return len(joined) + len(key) > self._size_slack
 
     def _empty_key_detail(self, row: Sequence[str]) -> str:
         columns = [

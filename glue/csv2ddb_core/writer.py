@@ -136,13 +136,20 @@ class BatchWriter:
             service = client.meta.service_model.service_id.hyphenize()
             self._body_event = f"before-call.{service}.BatchWriteItem"
             events.register(self._body_event, self._body_hook)
-        self._threads = [
-            threading.Thread(target=self._worker, name=f"ddb-writer-{i}", daemon=True) for i in range(threads)
-        ]
-        for thread in self._threads:
-            thread.start()
+        # Started one per submitted batch, up to ``threads``: a 50-row file (two batches) starts two,
+        # not eight (the many-files path pays the start-up per file); a large file reaches all of
+        # them within its first ``threads`` batches.
+        self._max_threads = threads
+        self._threads: List[threading.Thread] = []
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(target=self._worker, name=f"ddb-writer-{len(self._threads)}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def submit(self, batch: List[Entry]) -> None:
+        if len(self._threads) < self._max_threads and not self._closed:
+            self._start_thread()
         while True:
             if self.error is not None:
                 raise self.error

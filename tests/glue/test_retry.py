@@ -213,3 +213,32 @@ def test_a_closed_writer_leaves_no_hook_on_a_long_lived_client(sleeps: list[floa
         assert handlers() == before + 1
         writer.close()
     assert handlers() == before
+
+
+def test_writer_threads_start_with_the_work(sleeps: list[float]) -> None:
+    """One thread per submitted batch, up to write_concurrency: a two-batch file (the many-files
+    path loads many) starts two threads, not eight; a closed writer leaves none running."""
+
+    def writers() -> int:
+        return sum(t.name.startswith("ddb-writer-") for t in threading.enumerate())
+
+    before = writers()
+    policy = RetryPolicy(max_attempts=2, base_seconds=0.1, cap_seconds=1.0, sleep=sleeps.append)
+    client = FakeDynamoDB([])
+    writer = BatchWriter(client, "t", 8, policy, *new_sinks())
+    assert writers() == before
+    writer.submit(batch(25))
+    writer.submit(batch(25))
+    assert writers() - before == 2
+    writer.close()
+    assert writers() == before
+    assert writer.written == 50
+    many = BatchWriter(client, "t", 3, policy, *new_sinks())
+    for _ in range(10):
+        many.submit(batch(25))
+    assert writers() - before == 3
+    many.close()
+    assert many.written == 250
+    empty = BatchWriter(client, "t", 8, policy, *new_sinks())
+    empty.close()
+    assert empty.written == 0

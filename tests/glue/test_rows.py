@@ -464,6 +464,7 @@ def test_key_list_lines_are_the_documented_json(names: list[str], data: Any) -> 
 
 JSON_BUILDERS: list[tuple[list[str], dict[str, Any], bool]] = [  # (columns, builder options, has text)
     (["c0", "c1", "c2"], {"id_column": "id"}, True),  # content-hash id, added after the job's attributes
+    (["c0", "c1", "c2"], {"id_column": "id", "sort_key": "c1"}, True),  # content-hash id and a sort key
     (["id", "c1", "c2"], {}, True),  # id from a column: set in place
     (["c0", "c1", "c2"], {"id_column": "c0", "na_values": ["x"]}, True),  # a key cell that is an NA value
     (["c0", "c1", "c2"], {"id_column": "c1", "sort_key": "c0:N"}, True),  # composite key, N sort key
@@ -497,8 +498,12 @@ def test_an_items_json_text_is_what_the_encoder_makes_of_it(batch: list[list[str
                 continue
             if not has_text:
                 assert item.json is None
+                assert item.key_line is None
                 continue
             assert item.json == json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            names = [b.header.keys.partition.name] + ([b.header.keys.sort.name] if b.header.keys.sort else [])
+            assert item.key_line == KeyLines(names).encoded([item])  # the key list's line, made once
+            assert KeyLines(names).text([item, dict(item)]) == KeyLines(names).encoded([item]) * 2
 
 
 def test_the_writer_joins_the_items_text_into_the_body_the_encoder_makes() -> None:

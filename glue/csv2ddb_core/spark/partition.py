@@ -208,7 +208,9 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
     keep_zip_directories()
     s3, _ = clients_for(plan.args)
     builder = builder_for(plan)
-    build = builder.build
+    # Only each row's verdict and digest are needed here (as in the Python shell's validation pass):
+    # no item, and on auto-typed columns no cell typed. Pass 3 builds the items it writes.
+    build = builder.verdict
     checks = checks_for(plan)
     values = checks.unique_values if checks is not None and checks.has_unique else None
     content = builder.header.id_index is not None
@@ -220,15 +222,15 @@ def digest_split(plan: LoadPlan, split: Split) -> Iterator[Tuple[int, int, bytes
         for chunk, failing in judged_chunks(records, checks):  # failing: None for a passing chunk
             for line, row in chunk:
                 read += 1
-                item, digest = build(row)
+                reject, digest = build(row)  # (Reject, None) or (None, digest)
                 if digest is not None and failing is not None:
                     failed = failing(row)
                     if failed is not None:
-                        item, digest = failed, None
-                if digest is None:
+                        reject, digest = failed, None
+                if reject is not None:
                     rejected += 1
-                    reasons[item.reason] = reasons.get(item.reason, 0) + 1
-                else:
+                    reasons[reject.reason] = reasons.get(reject.reason, 0) + 1
+                elif digest is not None:
                     unique = values(row) if values is not None else None
                     yield split.index, line, digest, content_digest(row) if content else NO_CONTENT, unique
     except TASK_ERRORS as exc:
