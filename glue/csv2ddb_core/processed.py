@@ -38,11 +38,13 @@ import shutil
 import tempfile
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.contract import ArgumentError, JobArgs
 from csv2ddb_core.keylist import KeyListWriter
+from csv2ddb_core.listing import Listed
 
 LOG = logging.getLogger("csv2ddb.load")
 
@@ -98,7 +100,12 @@ def load_date(timestamp: str) -> str:
 
 def items_prefix(prefix: str, table: str, date: str, run_id: str) -> str:
     """Where one load's item parts go: ``<prefix><table>/load_date=<date>/<run_id>/``."""
-    return f"{prefix}{table}/{LOAD_DATE}={date}/{run_id}/"
+    return f"{date_prefix(prefix, table, date)}{run_id}/"
+
+
+def date_prefix(prefix: str, table: str, date: str) -> str:
+    """Where every load of one table and day puts its items: ``<prefix><table>/load_date=<date>/``."""
+    return f"{prefix}{table}/{LOAD_DATE}={date}/"
 
 
 def table_root(prefix: str, table: str) -> str:
@@ -431,13 +438,42 @@ def conform_file(path: str, schema: Any) -> None:
     pq.write_table(table, path, compression="snappy")
 
 
+# What a group's one LIST found under its files' processed prefixes (``csv2ddb_core.group`` sets it
+# for the group's loads): a file whose prefix it covers and finds empty needs no LIST of its own.
+GROUP_LISTING: ContextVar[Optional[Listed]] = ContextVar("csv2ddb_processed_listing", default=None)
+SINGLE_PUT_BYTES = 8 * 1024 * 1024  # boto3's multipart threshold: below it one PutObject either way
+
+
 def clear_prefix(s3: Any, bucket: str, prefix: str) -> None:
-    """Delete what an earlier attempt of the same run left under its prefix (a retried load)."""
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    """Delete what an earlier attempt of the same run left under its prefix (a retried load).
+
+    Nothing to ask when the group's listing (``GROUP_LISTING``) covers the prefix and found nothing
+    there: a first attempt, nearly always. Else one LIST per 1,000 keys, without a paginator (made per
+    call, it cost more CPU than the LIST it sent)."""
+    listed = GROUP_LISTING.get()
+    if listed is not None and listed.covers(bucket, prefix) and not listed.holds(prefix):
+        return
+    request = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        page = s3.list_objects_v2(**request)
         objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if objects:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        request["ContinuationToken"] = token
+
+
+def put_file(s3: Any, path: str, bucket: str, key: str, content_type: str) -> None:
+    """Upload one local file: a small one with one PutObject, a large one by boto3's managed transfer
+    (multipart). Why: ``upload_file`` starts a transfer manager and its thread pool per call, several
+    times the CPU of the one request a small file needs (two such uploads per 50-row file)."""
+    if os.path.getsize(path) >= SINGLE_PUT_BYTES:
+        s3.upload_file(path, bucket, key, ExtraArgs={"ContentType": content_type})
+        return
+    with open(path, "rb") as body:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
 
 def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) -> Tuple[int, List[str]]:
@@ -447,7 +483,7 @@ def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) 
     for index, part in enumerate(parts):
         key = f"{prefix}part-{index:05d}.parquet"
         total += os.path.getsize(part.path)
-        s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
+        put_file(s3, part.path, bucket, key, PARQUET_TYPE)
         keys.append(key)
     return total, keys
 
@@ -501,7 +537,7 @@ def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any
         path = os.path.join(tmp, "rejects.parquet")
         pq.write_table(table, path, compression="snappy")
         size = os.path.getsize(path)
-        s3.upload_file(path, args.manifest_bucket, key)
+        put_file(s3, path, args.manifest_bucket, key, PARQUET_TYPE)
     return {"location": f"s3://{args.manifest_bucket}/{key}", "rows": rows, "bytes": size}
 
 
@@ -619,7 +655,7 @@ class SplitKeyList(TeedKeyList):
             if self.error is None and self.parts is not None:
                 for number, part in enumerate(self.parts.close()):
                     key = f"{prefix}part-{self.index:05d}-{number:03d}.parquet"
-                    s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
+                    put_file(s3, part.path, bucket, key, PARQUET_TYPE)
                     out["parts"].append({"key": key, "rows": part.rows, "schema": part.schema})
                     out["rows"] += part.rows
                     out["bytes"] += os.path.getsize(part.path)
