@@ -262,16 +262,17 @@ LocalExecutor) on this 2-core machine, shared with other engineers' work (load a
 {files:,} files × {rows} rows under one prefix, each scenario one DAG run into its own table, one after
 the other after one unmeasured warm-up run on each path; the same rows as one file
 ({figures["one_file_bytes"]:,} bytes) as the baseline; the same number of files as a burst of S3
-events (S3 → SQS → trigger Lambda → the burst dataset's DAG). Wall
-seconds: a run's start to its end as Airflow records them (a burst: from its last file landing in the
-bucket to the last run's end, so the event path's delay counts and the benchmark's own uploads do
-not, as the baseline's upload does not; see below). Task instances: every task instance of the run(s), skipped ones included. `auto` loads a
-file of at most `CSV2DDB_INLINE_MAX_BYTES` ({figures["inline_max_bytes"]:,}) inline; Glue groups hold at
-most `CSV2DDB_GROUP_MAX_FILES` ({figures["group_max_files"]}) files, inline groups
-`CSV2DDB_INLINE_GROUP_MAX_FILES` ({inline_group_max_files(figures)}). The ratios compare a scenario with
-the one-file baseline on the same path (inline with `auto`, Glue with `pythonshell`). CPU seconds:
-every process the benchmark started (the emulator, Airflow's components, their workers and tasks,
-PostgreSQL), user + system, over the scenario; the machine is shared with other
+events (S3 → SQS → trigger Lambda → the burst dataset's DAG). Wall seconds: a run's start to its
+end as Airflow records them (a burst: from its last file landing in the bucket to the last run's
+end, so the event path's delay counts and the benchmark's own uploads do not, as the baseline's
+upload does not; see below). Task instances: every task instance of the run(s), skipped ones
+included. `auto` loads a file of at most `CSV2DDB_INLINE_MAX_BYTES`
+({figures["inline_max_bytes"]:,}) inline; Glue groups hold at most `CSV2DDB_GROUP_MAX_FILES`
+({figures["group_max_files"]}) files, inline groups `CSV2DDB_INLINE_GROUP_MAX_FILES`
+({inline_group_max_files(figures)}). The ratios compare a scenario with the one-file baseline on
+the same path (inline with `auto`, Glue with `pythonshell`). CPU seconds: every process the
+benchmark started (the emulator, Airflow's components, their workers and tasks, PostgreSQL), user +
+system, over the scenario; the machine is shared with other
 engineers' work, which stretches the wall seconds (see the load average) but not these.
 
 {results_table(figures)}
