@@ -31,6 +31,7 @@ Python 3.9, standard library + boto3 (+ pyarrow when on).
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import queue
@@ -197,6 +198,9 @@ def item_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
     inferred as before. Either way the table is the same (tests/analytics/test_processed_columns).
     """
     pa = _pa()
+    rows = json_rows(items, hint)
+    if rows is not None:
+        return rows
     if hint is not None and set().union(*items) <= {f.name for f in hint}:
         try:
             rows = pa.array(items, type=hint)
@@ -205,6 +209,81 @@ def item_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
         if rows is not None and not any(_kind_lost(cells) for cells in rows.flatten()):
             return rows
     return pa.array(items)
+
+
+# The arrow type of each scalar DynamoDB kind, as ``pa.array`` infers it from the item's values.
+SCALAR_KINDS = {"S": "string", "N": "string", "B": "string", "BOOL": "bool", "NULL": "bool"}
+
+
+def json_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
+    """The items as ``item_rows`` makes them, read by pyarrow's JSON reader from their JSON text with
+    an explicit type (``hint`` when it holds every attribute and kind, else the chunk's own, found
+    here); None when an item has a kind that is not a scalar (lists, maps, sets) or its text does
+    not read as that type: ``pa.array`` then converts the chunk.
+
+    Why: ``pa.array`` (like every pyarrow entry converting Python objects: ``scalar``,
+    ``infer_type``) first asks pandas whether its argument is a pandas object, importing pandas
+    where it is installed (the Airflow worker, Glue's analytics library set): about a CPU-second a
+    process, in every inline group's task and every Glue run. The JSON reader is C++ end to end; the
+    built items carry their JSON text already (``rows.Item.json``), and an explicit type keeps it
+    from guessing (unguided, it reads ISO-looking strings as timestamps)."""
+    pa = _pa()
+    import pyarrow.json as pj  # lazily, see _pa
+
+    try:
+        body = "\n".join(_json_text(item) for item in items).encode("utf-8")
+    except (TypeError, ValueError):  # a value JSON cannot carry, text UTF-8 cannot (lone surrogates)
+        return None
+    tried = []
+    if hint is not None and set().union(*items) <= {f.name for f in hint}:
+        tried.append(hint)
+    for struct in (*tried, None):
+        struct = struct if struct is not None else items_type(items)
+        if struct is None:
+            return None
+        options = pj.ParseOptions(explicit_schema=pa.schema(list(struct)), unexpected_field_behavior="error")
+        try:
+            table = pj.read_json(
+                pa.BufferReader(body),
+                read_options=pj.ReadOptions(use_threads=False, block_size=max(len(body), 1)),
+                parse_options=options,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            continue  # the hint lacks a kind, or a value is not of its kind: the chunk's own type
+        if table.num_rows != len(items):
+            return None
+        columns = [table.column(f.name).combine_chunks() for f in struct]
+        return pa.StructArray.from_arrays(columns, fields=list(struct))
+    return None
+
+
+def _json_text(item: Mapping[str, Any]) -> str:
+    """The item's JSON text: the one its builder made (``rows.Item``), else encoded here."""
+    text = getattr(item, "json", None)
+    return text if isinstance(text, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def items_type(items: Sequence[Mapping[str, Any]]) -> Any:
+    """The struct type ``pa.array`` infers for these items (attributes, and kinds within each, in
+    order of first appearance), or None when a value is not one scalar kind."""
+    pa = _pa()
+    kinds: Dict[str, Dict[str, Any]] = {}
+    arrow = {"string": pa.string(), "bool": pa.bool_()}
+    for item in items:
+        for name, value in item.items():
+            seen = kinds.get(name)
+            if seen is None:
+                seen = kinds[name] = {}
+            if not isinstance(value, dict) or len(value) != 1:
+                return None
+            for kind in value:
+                if kind not in seen:
+                    if kind not in SCALAR_KINDS:
+                        return None
+                    seen[kind] = arrow[SCALAR_KINDS[kind]]
+    return pa.struct(
+        [pa.field(n, pa.struct([pa.field(k, t) for k, t in ks.items()])) for n, ks in kinds.items()]
+    )
 
 
 def _kind_lost(cells: Any) -> bool:
