@@ -30,12 +30,14 @@ Python 3.9, standard library + boto3 (+ pyarrow when on).
 
 from __future__ import annotations
 
+import array
 import base64
 import json
 import logging
 import os
 import queue
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -589,6 +591,21 @@ def finish_parts(
 # --- rejects ------------------------------------------------------------------------------------
 
 
+def constant_text(text: str, rows: int) -> Any:
+    """A string column of ``rows`` times ``text``, built from its buffers: ``pa.array`` would import
+    pandas for it (``json_rows`` says why that is avoided)."""
+    pa = _pa()
+    data = text.encode("utf-8")
+    if len(data) * rows >= 2**31 or sys.byteorder != "little":  # beyond int32 offsets, or not arrow's order
+        return pa.array([text] * rows, pa.string())
+    offsets = (
+        array.array("i", range(0, len(data) * rows + 1, len(data)))
+        if data
+        else array.array("i", [0] * (rows + 1))
+    )
+    return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)])
+
+
 def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any]]:
     """The load's ``rejects.csv`` (written by every engine at ``args.rejects_key``) as Parquet with
     the run id and source file on every row; None when the load rejected nothing."""
@@ -609,8 +626,8 @@ def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any
         ),
     )
     rows = table.num_rows
-    table = table.append_column("load_run_id", pa.array([args.run_id] * rows, pa.string()))
-    table = table.append_column("source_file", pa.array([args.source_uri] * rows, pa.string()))
+    table = table.append_column("load_run_id", constant_text(args.run_id, rows))
+    table = table.append_column("source_file", constant_text(args.source_uri, rows))
     key = rejects_key(args.rejected_prefix, args.table, date, args.run_id)
     with tempfile.TemporaryDirectory(prefix="csv2ddb-rejects-") as tmp:
         path = os.path.join(tmp, "rejects.parquet")

@@ -188,3 +188,12 @@ def test_items_convert_without_importing_pandas() -> None:
         "assert 'pandas' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("text", "rows"), [("run-1", 3), ("", 2), ("s3://b/raw/é 日本.csv", 1), ("x", 0)])
+def test_a_constant_column_is_built_from_its_buffers(text: str, rows: int) -> None:
+    """The rejects' run id and source columns, without ``pa.array`` (which imports pandas)."""
+    column = processed.constant_text(text, rows)
+    column.validate(full=True)
+    assert column.type == pa.string()
+    assert column.to_pylist() == [text] * rows
