@@ -35,9 +35,16 @@ OUT = REPO_ROOT / ".cache" / "bench"
 PREFIX = "raw/profile/"
 
 
-def timed(name: str, fn: Callable[[], T], profile: bool) -> tuple[T, float]:
-    """Run ``fn`` once; its seconds, and with ``profile`` its cProfile (top 25 by cumulative time)."""
+def timed(
+    name: str, fn: Callable[[], T], profile: bool, emulator_pid: int | None = None
+) -> tuple[T, float, dict[str, float]]:
+    """Run ``fn`` once; its seconds, the CPU seconds it cost (this process, and the emulator's tree:
+    wall seconds on a shared machine are noise, these are not), and with ``profile`` its cProfile (top
+    25 by cumulative time; the profiler's own overhead is in the CPU seconds then)."""
+    from bench.many_files import tree_cpu_seconds
+
     prof = cProfile.Profile() if profile else None
+    cpu_before = tree_cpu_seconds(emulator_pid)
     started = time.monotonic()
     if prof is not None:
         prof.enable()
@@ -47,11 +54,13 @@ def timed(name: str, fn: Callable[[], T], profile: bool) -> tuple[T, float]:
         if prof is not None:
             prof.disable()
     seconds = time.monotonic() - started
+    cpu_after = tree_cpu_seconds(emulator_pid)
+    cpu = {side: round(cpu_after[side] - cpu_before[side], 2) for side in cpu_after}
     if prof is not None:
         OUT.mkdir(parents=True, exist_ok=True)
         prof.dump_stats(str(OUT / f"profile-{name}.prof"))
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-    return result, seconds
+    return result, seconds, cpu
 
 
 def plan_group(settings: Any, files: int) -> dict[str, Any]:
@@ -91,12 +100,17 @@ def measure(files: int, rows: int, workdir: Path, profile: bool) -> dict[str, An
         s3 = boto3.Session(region_name=settings.region).client("s3", endpoint_url=emulator.endpoint_url)
         upload(s3, settings.bucket, [(f"{PREFIX}part-{i:05d}.csv", small_csv(i, rows)) for i in range(files)])
         group = plan_group(settings, files)
-        outcomes, load_s = timed("inline", lambda: inline.load_group(group, settings), profile)
+        outcomes, load_s, load_cpu = timed(
+            "inline", lambda: inline.load_group(group, settings), profile, emulator.pid
+        )
         ti = SimpleNamespace(dag_id="csv2ddb_load", run_id=group["dag_run_id"], map_index=0)
         dag_run = SimpleNamespace(run_type="manual", triggering_user_name="profile", logical_date=None)
         loads = group["files"]
-        verified, verify_s = timed(
-            "verify", lambda: steps.verify_files(loads, settings, ti, dag_run, None, None), profile
+        verified, verify_s, verify_cpu = timed(
+            "verify",
+            lambda: steps.verify_files(loads, settings, ti, dag_run, None, None),
+            profile,
+            emulator.pid,
         )
         statuses = [rec["status"] for _, rec in verified]
         analytics = [rec.get("analytics_status") for _, rec in verified]
@@ -104,8 +118,10 @@ def measure(files: int, rows: int, workdir: Path, profile: bool) -> dict[str, An
             "files": files,
             "rows_per_file": rows,
             "inline_load_seconds": round(load_s, 2),
+            "inline_load_cpu_seconds": load_cpu,
             "inline_failed": sum(1 for o in outcomes if not o.ok),
             "verify_seconds": round(verify_s, 2),
+            "verify_cpu_seconds": verify_cpu,
             "verified": statuses.count("verified"),
             "analytics": {s: analytics.count(s) for s in set(analytics)},
         }

@@ -79,7 +79,10 @@ def drain(
         if remaining <= 0:
             break
         wait = max(1, min(20, int(min(remaining, limits.quiet_seconds))))  # SQS long poll: 1..20 s
-        resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=RECEIVE_MAX, WaitTimeSeconds=wait)
+        # No more than the run has room for (an S3 event message names one object): a run of 509
+        # objects made a third inline group of 9 files, a whole task start for them.
+        room = max(1, min(RECEIVE_MAX, limits.max_objects - total))
+        resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=room, WaitTimeSeconds=wait)
         messages = resp.get("Messages") or []
         if not messages:
             break  # quiet: the burst is over (or paused); what arrives later makes its own run

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import botocore.exceptions
 
+from csv2ddb_core import processed
 from csv2ddb_core.args import OPTIONAL_ARGS, REQUIRED_ARGS, parse_job_args, resolve_options
 from csv2ddb_core.contract import (
     FILES_ARG,
@@ -34,7 +35,9 @@ from csv2ddb_core.contract import (
     ManifestError,
     read_manifest,
 )
+from csv2ddb_core.listing import Listed, list_group
 from csv2ddb_core.load import run
+from csv2ddb_core.manifest import iso, utc_now
 
 LOG = logging.getLogger("csv2ddb.load")
 FILES_NAME = FILES_ARG[2:]
@@ -103,9 +106,14 @@ def file_args(argv: Sequence[str], env: Optional[Mapping[str, str]], entry: Mapp
     return parse_job_args([*argv, *(f"--{name}={value}" for name, value in entry.items())], env)
 
 
-def stored_success(s3: Any, args: JobArgs) -> Optional[Manifest]:
+def stored_success(s3: Any, args: JobArgs, listed: Optional[Listed] = None) -> Optional[Manifest]:
     """The file's stored manifest when it says this very load (same run id) succeeded, else None.
-    An unreadable or malformed one is loaded again (logged): only a proven success is skipped."""
+    An unreadable or malformed one is loaded again (logged): only a proven success is skipped.
+    ``listed``: the group's listing of its manifests; a file it covers and did not find has none (no
+    GetObject)."""
+    key = args.manifest_key
+    if listed is not None and listed.covers(args.manifest_bucket, key) and not listed.has(key):
+        return None
     try:
         body = s3.get_object(Bucket=args.manifest_bucket, Key=args.manifest_key)["Body"].read()
     except botocore.exceptions.ClientError as exc:
@@ -128,10 +136,12 @@ def stored_success(s3: Any, args: JobArgs) -> Optional[Manifest]:
 Loader = Callable[[JobArgs, Any, Any], Manifest]
 
 
-def load_one(args: JobArgs, s3: Any, ddb: Any, load: Loader = run) -> Outcome:
+def load_one(
+    args: JobArgs, s3: Any, ddb: Any, load: Loader = run, listed: Optional[Listed] = None
+) -> Outcome:
     """Load one file of the group unless a stored manifest says it is done; print its manifest
-    (on one line)."""
-    done = stored_success(s3, args)
+    (on one line). ``listed``: the group's listing of its manifests (``stored_success``)."""
+    done = stored_success(s3, args, listed)
     if done is not None:
         LOG.info(
             "%s: skipped, run %s already succeeded (%s)", args.source_uri, args.run_id, args.manifest_key
@@ -159,21 +169,87 @@ def run_group(
 ) -> List[Outcome]:
     """Load ``files`` in order, each with ``load``, past a failed one; stop early only when
     ``stopped()`` (a SIGTERM: the run is being stopped, and the files not reached are left without a
-    manifest)."""
+    manifest).
+
+    What the files share is asked once for the group, not once per file (``csv2ddb_core.listing``):
+    one LIST of their manifests (the skip check), one of their processed-zone prefixes (what an
+    earlier attempt left there), and one DescribeTable per table (``OnceDescribed``)."""
     outcomes: List[Outcome] = []
-    for args in files:
-        if stopped():
-            LOG.error("terminated: %d file(s) of the group not loaded", len(files) - len(outcomes))
-            break
-        try:
-            outcomes.append(load_one(args, s3, ddb, load))
-        except JobError as exc:  # a SIGTERM between two loads (inside one, run() records it)
-            outcomes.append(Outcome(args.run_id, args.source_uri, "failed", str(exc)))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            # reading the stored manifest failed: the file is not loaded; the next may be
-            LOG.error("%s: AWS error before the load: %s", args.source_uri, exc)
-            outcomes.append(Outcome(args.run_id, args.source_uri, "failed", f"AWS error: {exc}"))
+    manifests, zone = group_listings(s3, files)
+    ddb = OnceDescribed(ddb)
+    token = processed.GROUP_LISTING.set(zone)
+    try:
+        for args in files:
+            if stopped():
+                LOG.error("terminated: %d file(s) of the group not loaded", len(files) - len(outcomes))
+                break
+            try:
+                outcomes.append(load_one(args, s3, ddb, load, manifests))
+            except JobError as exc:  # a SIGTERM between two loads (inside one, run() records it)
+                outcomes.append(Outcome(args.run_id, args.source_uri, "failed", str(exc)))
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                # reading the stored manifest failed: the file is not loaded; the next may be
+                LOG.error("%s: AWS error before the load: %s", args.source_uri, exc)
+                outcomes.append(Outcome(args.run_id, args.source_uri, "failed", f"AWS error: {exc}"))
+    finally:
+        processed.GROUP_LISTING.reset(token)
     return outcomes
+
+
+def group_listings(s3: Any, files: Sequence[JobArgs]) -> Tuple[Optional[Listed], Optional[Listed]]:
+    """(the files' manifests, their processed-zone prefixes of today), each listed once, or None where
+    a listing does not apply (one file, files of several buckets or prefixes, the zone off) or failed
+    (logged: every file then asks for itself, as a group did before)."""
+    if len(files) < 2:
+        return None, None
+    run_ids = [args.run_id for args in files]
+    manifests = zone = None
+    try:
+        if len({(a.manifest_bucket, a.manifest_prefix) for a in files}) == 1:
+            manifests = list_group(s3, files[0].manifest_bucket, files[0].manifest_prefix, run_ids)
+        places = {
+            (a.manifest_bucket, processed.date_prefix(a.processed_prefix, a.table, today()))
+            for a in files
+            if a.processed
+        }
+        if len(places) == 1 and all(a.processed for a in files):
+            ((bucket, parent),) = places
+            zone = list_group(s3, bucket, parent, run_ids)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        LOG.warning("the group's listing failed, each file is checked on its own: %s", exc)
+        return None, None
+    return manifests, zone
+
+
+def today() -> str:
+    """The processed zone's partition of a load starting now (``processed.load_date`` of its start);
+    a file starting after midnight has another, which the group's listing does not cover."""
+    return processed.load_date(iso(utc_now()))
+
+
+class OnceDescribed:
+    """The DynamoDB client of a group's loads, answering DescribeTable once per table.
+
+    Why: each load checks its table before reading its file (``load.check_table``), so a group of 250
+    files into one table asked 250 times for the same answer. A table's key schema cannot change
+    while it exists, and a table deleted during the group fails that file's writes instead (loudly,
+    as any write error). Only an answer is kept, never an error: a missing table is asked again.
+    Every other call goes to the client itself."""
+
+    def __init__(self, ddb: Any) -> None:
+        self._ddb = ddb
+        self._described: Dict[str, Any] = {}
+
+    def describe_table(self, **kwargs: Any) -> Any:
+        name = kwargs.get("TableName")
+        if len(kwargs) != 1 or not isinstance(name, str):
+            return self._ddb.describe_table(**kwargs)
+        if name not in self._described:
+            self._described[name] = self._ddb.describe_table(**kwargs)
+        return self._described[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ddb, name)
 
 
 def summary(uri: str, files: Sequence[JobArgs], outcomes: Sequence[Outcome]) -> Dict[str, Any]:

@@ -30,19 +30,24 @@ Python 3.9, standard library + boto3 (+ pyarrow when on).
 
 from __future__ import annotations
 
+import array
 import base64
+import json
 import logging
 import os
 import queue
 import shutil
+import sys
 import tempfile
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from csv2ddb_core.contract import ArgumentError, JobArgs
 from csv2ddb_core.keylist import KeyListWriter
+from csv2ddb_core.listing import Listed
 
 LOG = logging.getLogger("csv2ddb.load")
 
@@ -98,7 +103,12 @@ def load_date(timestamp: str) -> str:
 
 def items_prefix(prefix: str, table: str, date: str, run_id: str) -> str:
     """Where one load's item parts go: ``<prefix><table>/load_date=<date>/<run_id>/``."""
-    return f"{prefix}{table}/{LOAD_DATE}={date}/{run_id}/"
+    return f"{date_prefix(prefix, table, date)}{run_id}/"
+
+
+def date_prefix(prefix: str, table: str, date: str) -> str:
+    """Where every load of one table and day puts its items: ``<prefix><table>/load_date=<date>/``."""
+    return f"{prefix}{table}/{LOAD_DATE}={date}/"
 
 
 def table_root(prefix: str, table: str) -> str:
@@ -190,6 +200,9 @@ def item_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
     inferred as before. Either way the table is the same (tests/analytics/test_processed_columns).
     """
     pa = _pa()
+    rows = json_rows(items, hint)
+    if rows is not None:
+        return rows
     if hint is not None and set().union(*items) <= {f.name for f in hint}:
         try:
             rows = pa.array(items, type=hint)
@@ -198,6 +211,81 @@ def item_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
         if rows is not None and not any(_kind_lost(cells) for cells in rows.flatten()):
             return rows
     return pa.array(items)
+
+
+# The arrow type of each scalar DynamoDB kind, as ``pa.array`` infers it from the item's values.
+SCALAR_KINDS = {"S": "string", "N": "string", "B": "string", "BOOL": "bool", "NULL": "bool"}
+
+
+def json_rows(items: Sequence[Mapping[str, Any]], hint: Any = None) -> Any:
+    """The items as ``item_rows`` makes them, read by pyarrow's JSON reader from their JSON text with
+    an explicit type (``hint`` when it holds every attribute and kind, else the chunk's own, found
+    here); None when an item has a kind that is not a scalar (lists, maps, sets) or its text does
+    not read as that type: ``pa.array`` then converts the chunk.
+
+    Why: ``pa.array`` (like every pyarrow entry converting Python objects: ``scalar``,
+    ``infer_type``) first asks pandas whether its argument is a pandas object, importing pandas
+    where it is installed (the Airflow worker, Glue's analytics library set): about a CPU-second a
+    process, in every inline group's task and every Glue run. The JSON reader is C++ end to end; the
+    built items carry their JSON text already (``rows.Item.json``), and an explicit type keeps it
+    from guessing (unguided, it reads ISO-looking strings as timestamps)."""
+    pa = _pa()
+    import pyarrow.json as pj  # lazily, see _pa
+
+    try:
+        body = "\n".join(_json_text(item) for item in items).encode("utf-8")
+    except (TypeError, ValueError):  # a value JSON cannot carry, text UTF-8 cannot (lone surrogates)
+        return None
+    tried = []
+    if hint is not None and set().union(*items) <= {f.name for f in hint}:
+        tried.append(hint)
+    for struct in (*tried, None):
+        struct = struct if struct is not None else items_type(items)
+        if struct is None:
+            return None
+        options = pj.ParseOptions(explicit_schema=pa.schema(list(struct)), unexpected_field_behavior="error")
+        try:
+            table = pj.read_json(
+                pa.BufferReader(body),
+                read_options=pj.ReadOptions(use_threads=False, block_size=max(len(body), 1)),
+                parse_options=options,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            continue  # the hint lacks a kind, or a value is not of its kind: the chunk's own type
+        if table.num_rows != len(items):
+            return None
+        columns = [table.column(f.name).combine_chunks() for f in struct]
+        return pa.StructArray.from_arrays(columns, fields=list(struct))
+    return None
+
+
+def _json_text(item: Mapping[str, Any]) -> str:
+    """The item's JSON text: the one its builder made (``rows.Item``), else encoded here."""
+    text = getattr(item, "json", None)
+    return text if isinstance(text, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def items_type(items: Sequence[Mapping[str, Any]]) -> Any:
+    """The struct type ``pa.array`` infers for these items (attributes, and kinds within each, in
+    order of first appearance), or None when a value is not one scalar kind."""
+    pa = _pa()
+    kinds: Dict[str, Dict[str, Any]] = {}
+    arrow = {"string": pa.string(), "bool": pa.bool_()}
+    for item in items:
+        for name, value in item.items():
+            seen = kinds.get(name)
+            if seen is None:
+                seen = kinds[name] = {}
+            if not isinstance(value, dict) or len(value) != 1:
+                return None
+            for kind in value:
+                if kind not in seen:
+                    if kind not in SCALAR_KINDS:
+                        return None
+                    seen[kind] = arrow[SCALAR_KINDS[kind]]
+    return pa.struct(
+        [pa.field(n, pa.struct([pa.field(k, t) for k, t in ks.items()])) for n, ks in kinds.items()]
+    )
 
 
 def _kind_lost(cells: Any) -> bool:
@@ -431,13 +519,42 @@ def conform_file(path: str, schema: Any) -> None:
     pq.write_table(table, path, compression="snappy")
 
 
+# What a group's one LIST found under its files' processed prefixes (``csv2ddb_core.group`` sets it
+# for the group's loads): a file whose prefix it covers and finds empty needs no LIST of its own.
+GROUP_LISTING: ContextVar[Optional[Listed]] = ContextVar("csv2ddb_processed_listing", default=None)
+SINGLE_PUT_BYTES = 8 * 1024 * 1024  # boto3's multipart threshold: below it one PutObject either way
+
+
 def clear_prefix(s3: Any, bucket: str, prefix: str) -> None:
-    """Delete what an earlier attempt of the same run left under its prefix (a retried load)."""
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    """Delete what an earlier attempt of the same run left under its prefix (a retried load).
+
+    Nothing to ask when the group's listing (``GROUP_LISTING``) covers the prefix and found nothing
+    there: a first attempt, nearly always. Else one LIST per 1,000 keys, without a paginator (made per
+    call, it cost more CPU than the LIST it sent)."""
+    listed = GROUP_LISTING.get()
+    if listed is not None and listed.covers(bucket, prefix) and not listed.holds(prefix):
+        return
+    request = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        page = s3.list_objects_v2(**request)
         objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if objects:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        request["ContinuationToken"] = token
+
+
+def put_file(s3: Any, path: str, bucket: str, key: str, content_type: str) -> None:
+    """Upload one local file: a small one with one PutObject, a large one by boto3's managed transfer
+    (multipart). Why: ``upload_file`` starts a transfer manager and its thread pool per call, several
+    times the CPU of the one request a small file needs (two such uploads per 50-row file)."""
+    if os.path.getsize(path) >= SINGLE_PUT_BYTES:
+        s3.upload_file(path, bucket, key, ExtraArgs={"ContentType": content_type})
+        return
+    with open(path, "rb") as body:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
 
 def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) -> Tuple[int, List[str]]:
@@ -447,7 +564,7 @@ def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) 
     for index, part in enumerate(parts):
         key = f"{prefix}part-{index:05d}.parquet"
         total += os.path.getsize(part.path)
-        s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
+        put_file(s3, part.path, bucket, key, PARQUET_TYPE)
         keys.append(key)
     return total, keys
 
@@ -474,6 +591,21 @@ def finish_parts(
 # --- rejects ------------------------------------------------------------------------------------
 
 
+def constant_text(text: str, rows: int) -> Any:
+    """A string column of ``rows`` times ``text``, built from its buffers: ``pa.array`` would import
+    pandas for it (``json_rows`` says why that is avoided)."""
+    pa = _pa()
+    data = text.encode("utf-8")
+    if len(data) * rows >= 2**31 or sys.byteorder != "little":  # beyond int32 offsets, or not arrow's order
+        return pa.array([text] * rows, pa.string())
+    offsets = (
+        array.array("i", range(0, len(data) * rows + 1, len(data)))
+        if data
+        else array.array("i", [0] * (rows + 1))
+    )
+    return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)])
+
+
 def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any]]:
     """The load's ``rejects.csv`` (written by every engine at ``args.rejects_key``) as Parquet with
     the run id and source file on every row; None when the load rejected nothing."""
@@ -494,14 +626,14 @@ def rejects_parquet(s3: Any, args: JobArgs, date: str) -> Optional[Dict[str, Any
         ),
     )
     rows = table.num_rows
-    table = table.append_column("load_run_id", pa.array([args.run_id] * rows, pa.string()))
-    table = table.append_column("source_file", pa.array([args.source_uri] * rows, pa.string()))
+    table = table.append_column("load_run_id", constant_text(args.run_id, rows))
+    table = table.append_column("source_file", constant_text(args.source_uri, rows))
     key = rejects_key(args.rejected_prefix, args.table, date, args.run_id)
     with tempfile.TemporaryDirectory(prefix="csv2ddb-rejects-") as tmp:
         path = os.path.join(tmp, "rejects.parquet")
         pq.write_table(table, path, compression="snappy")
         size = os.path.getsize(path)
-        s3.upload_file(path, args.manifest_bucket, key)
+        put_file(s3, path, args.manifest_bucket, key, PARQUET_TYPE)
     return {"location": f"s3://{args.manifest_bucket}/{key}", "rows": rows, "bytes": size}
 
 
@@ -619,7 +751,7 @@ class SplitKeyList(TeedKeyList):
             if self.error is None and self.parts is not None:
                 for number, part in enumerate(self.parts.close()):
                     key = f"{prefix}part-{self.index:05d}-{number:03d}.parquet"
-                    s3.upload_file(part.path, bucket, key, ExtraArgs={"ContentType": PARQUET_TYPE})
+                    put_file(s3, part.path, bucket, key, PARQUET_TYPE)
                     out["parts"].append({"key": key, "rows": part.rows, "schema": part.schema})
                     out["rows"] += part.rows
                     out["bytes"] += os.path.getsize(part.path)

@@ -158,3 +158,42 @@ def test_a_chunk_that_cannot_be_converted_stops_the_parts_with_its_error() -> No
     with pytest.raises(pa.ArrowNotImplementedError):
         parts.add([{"id": {"S": "b"}}])
     parts.discard()
+
+
+def test_the_json_reader_reads_items_as_pa_array_does() -> None:
+    """``json_rows`` (pyarrow's JSON reader on the items' text, type given) is ``pa.array`` of the
+    items: the same struct type (attributes and kinds in order of first appearance) and values,
+    ISO-looking text kept as text, attributes missing from some items null there."""
+    items: list[dict[str, Any]] = [
+        {"id": {"S": "2013-01-01 05:00:00"}, "v": {"N": "12"}, "b": {"B": "AAEC"}, "ok": {"BOOL": True}},
+        {"id": {"S": 'quo"te \\ é 日本'}, "v": {"S": "n/a"}, "z": {"NULL": True}},
+        {"v": {"BOOL": False}, "id": {"S": ""}, "ok": {"BOOL": False}},
+    ]
+    rows = processed.json_rows(items)
+    assert rows is not None
+    assert rows.equals(pa.array(items))
+    hint = rows.type
+    assert processed.json_rows(items[2:], hint).equals(pa.array(items[2:], type=hint))
+    nested = [{"id": {"S": "a"}, "tags": {"L": [{"S": "x"}]}}]
+    assert processed.json_rows(nested) is None  # not one scalar kind: pa.array converts it
+
+
+def test_items_convert_without_importing_pandas() -> None:
+    """``pa.array`` asks pandas whether its argument is a pandas object first, importing pandas
+    where it is installed (about a CPU-second per task or Glue run); the zone's conversion does not."""
+    code = (
+        "import sys; from csv2ddb_core import processed; "
+        "t = processed.items_table([{'id': {'S': 'a'}, 'n': {'N': '1'}}, {'id': {'S': 'b'}}], {}); "
+        "assert t.to_pylist() == [{'id': 'a', 'n': 1}, {'id': 'b', 'n': None}], t; "
+        "assert 'pandas' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("text", "rows"), [("run-1", 3), ("", 2), ("s3://b/raw/é 日本.csv", 1), ("x", 0)])
+def test_a_constant_column_is_built_from_its_buffers(text: str, rows: int) -> None:
+    """The rejects' run id and source columns, without ``pa.array`` (which imports pandas)."""
+    column = processed.constant_text(text, rows)
+    column.validate(full=True)
+    assert column.type == pa.string()
+    assert column.to_pylist() == [text] * rows

@@ -106,3 +106,31 @@ def test_the_page_says_where_the_task_seconds_went() -> None:
     assert "| one file, auto | — | — | 0, 0.0 |" in page
     assert "| prefix, auto (inline) | 7.5 | 12.5 |" in page  # the CPU seconds' split
     assert "| one file, auto | — | — |" in page
+
+
+def test_the_page_times_a_burst_from_its_last_file_and_says_what_came_before() -> None:
+    """A burst's wall seconds start when its last file landed (the baseline's upload is not in its
+    figure either); the page gives the uploads, the event path's delay, each run, and the figure from
+    the first upload."""
+    data = figures(1000)
+    burst = {
+        **data["results"][0],
+        "scenario": "burst of S3 events, auto",
+        "dag_runs": 2,
+        "wall_seconds": 27.0,
+        "wall_from_first_upload": 33.0,
+        "upload_seconds": 6.0,
+        "first_run_start_after_upload": 4.5,
+        "runs": [
+            {"files": 500, "start_after_upload": 4.5, "end_after_upload": 26.0},
+            {"files": 500, "start_after_upload": 5.0, "end_after_upload": 27.0},
+        ],
+    }
+    data["results"].append(burst)
+    page = render(data)
+    assert "| burst of S3 events, auto: wall ≤ 3× one file | 2.70× (CPU 2.50×) | yes |" in page
+    assert "took 6.0 s before that" in page
+    assert "the first DAG run started 4.5 s later" in page
+    assert "(500 files, 4.5 s → 26.0 s; 500 files, 5.0 s → 27.0 s)" in page
+    assert "From the first upload instead: 33.0 s,\n3.30× one file." in page
+    assert "From the first upload" not in render(figures(1000))  # figures measured without them

@@ -222,3 +222,41 @@ def test_bulk_verify_records_every_file_before_it_fails(
     again = {r["run_id"]: r for r in audit_records(ddb, stack, dag_run_id)}
     assert [again[f["run_id"]]["status"] for f in loads] == ["verified", "failed", "verified"]
     assert [again[f["run_id"]].get("items_counted") for f in loads] == [4, None, 6]
+
+
+def test_a_deferred_group_run_is_verified_in_its_load_step(
+    stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
+) -> None:
+    """Deferrable mode (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``): the group's Glue task starts its
+    run and hands it to the provider's Glue trigger (``dag.test()`` runs the trigger in-line, as a
+    triggerer would); when the run ends, ``GroupGlueOperator.execute_complete`` verifies the group in
+    the same task: every file verified there with its Glue run id, the group's verify task skipped."""
+    s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
+    ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
+    glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
+    prefix = "raw/deferred/"
+    rows = {}
+    for n in range(3):
+        key = f"{prefix}f{n:02d}.csv"
+        upload(s3, stack, key, generated_csv(3 + n, f"{prefix}{n}"))
+        rows[key] = 3 + n
+
+    run = run_prefix(
+        dag_runner, stack, prefix, f"{stack.prefix}-deferred", AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="true"
+    )
+    assert run.state == "success", run.output[-6000:]
+    tasks = {k: v for k, v in run.tasks.items() if k.startswith("load_file.")}
+    assert tasks.pop("load_file.run_glue[0]") == "success"
+    assert set(tasks.values()) == {"skipped"}  # the group's verify task: not started
+    # the task deferred, the trigger waited for the Glue run, and the task resumed to verify
+    assert "Pausing task as DEFERRED" in run.output
+    assert "[DAG TEST] Trigger completed" in run.output
+    records = audit_records(ddb, stack, run.result["dag_run_id"])
+    assert sorted(r["source_key"] for r in records) == sorted(rows)
+    for record in records:
+        expected = rows[record["source_key"]]
+        assert record["status"] == "verified", record
+        assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (expected,) * 3
+    (glue_run,) = glue_runs_of(glue, s3, stack, {r["run_id"] for r in records})
+    assert glue_run["state"] == "SUCCEEDED"
+    assert {r["glue_job_run_id"] for r in records} == {glue_run["id"]}

@@ -268,3 +268,42 @@ def test_audit_history_and_cli(
     bad = subprocess.run([*cli, "--since", "yesterday"], env=env, capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert "--since wants an ISO date" in bad.stderr
+
+
+def test_an_event_batch_is_resolved_from_one_listing(
+    stack_settings: Settings, bucket: str, s3_hook: Any, clients: dict[str, Any]
+) -> None:
+    """Objects whose events named their version are looked at in ONE listing of the batch's common
+    prefix (their ETag and size; the version is the event's): one replaced since its event and one
+    deleted are left out as with a HeadObject each; an object whose event named no version is still
+    asked for with HeadObject (for its current version id)."""
+    s3 = clients["s3"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    objects = []
+    for name in ("a", "b", "c", "gone"):
+        put = s3.put_object(Bucket=bucket, Key=f"raw/ev/{name}.csv", Body=f"id,x\n{name},1\n".encode())
+        objects.append(
+            {
+                "bucket": bucket,
+                "key": f"raw/ev/{name}.csv",
+                "etag": put["ETag"].strip('"'),
+                "version_id": put.get("VersionId"),
+            }
+        )
+    assert all(o["version_id"] for o in objects)
+    s3.put_object(Bucket=bucket, Key="raw/ev/b.csv", Body=b"id,x\nb,2\n")  # replaced since its event
+    s3.delete_object(Bucket=bucket, Key="raw/ev/gone.csv")
+    objects[2]["version_id"] = None  # c: its event named no version
+    calls: list[str] = []
+    s3_hook.get_conn().meta.events.register(
+        "provide-client-params.s3.*", lambda model, **_: calls.append(model.name)
+    )
+
+    request = plan_request({"objects": objects}, "manual", None, stack_settings)
+    loads = resolve_inputs(request, s3_hook, "s3batch__x__4files")
+
+    assert [load["key"] for load in loads] == ["raw/ev/a.csv", "raw/ev/c.csv"]
+    a, c = loads
+    assert (a["etag"], a["version_id"], a["size"]) == (objects[0]["etag"], objects[0]["version_id"], 9)
+    assert c["version_id"]  # from its HeadObject
+    assert sorted(calls) == ["HeadObject", "ListObjectsV2"]

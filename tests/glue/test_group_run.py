@@ -11,7 +11,10 @@ import json
 from typing import Any
 
 import pytest
+from csv2ddb_core import group, processed
+from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.cli import main
+from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import identity_problem
 from csv2ddb_core.keylist import read_key_list
 
@@ -135,3 +138,71 @@ def test_group_arguments_arrive_as_environment_variables_under_the_emulator(targ
     env = {"source_bucket": target.bucket, "table": target.table, "files": uri, "run_id": "ignored"}
     assert main([], env=env) == 0
     assert manifest(target, "env-a")["rows_written"] == 3
+
+
+def counting(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    """Record every request ``client`` sends (operation, parameters): the real client, observed
+    through botocore's own event hooks."""
+
+    def seen(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    client.meta.events.register("provide-client-params.*.*", seen)
+
+
+def test_a_group_asks_once_for_what_its_files_share(
+    target: LoadTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files of one DAG run (their run ids share its prefix): the group lists their manifests once
+    (a first attempt reads none), lists their processed-zone prefixes once (a file whose prefix holds
+    nothing sends no LIST; one where an earlier attempt left a part clears it, as before) and
+    describes the table once. A second run skips every file, reading each listed manifest."""
+    run_ids = [f"manual__2026-12-07T01_00_00__f{n}.csv__{n:016x}" for n in range(5)]
+    files = [
+        parse_job_args(
+            target.job_argv(
+                target.put(f"raw/share/f{n}.csv", csv_rows(f"sh{n}", 3)), run_id, processed="true"
+            ),
+            env={},
+        )
+        for n, run_id in enumerate(run_ids)
+    ]
+    leftover = (
+        f"{processed.items_prefix('processed/', target.table, group.today(), run_ids[2])}part-00007.parquet"
+    )
+    target.put(leftover, b"an earlier attempt's part")
+    s3, ddb = make_clients(files[0])  # the job's own clients (its writer needs their configuration)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    counting(s3, calls)
+    counting(ddb, calls)
+
+    outcomes = group.run_group(files, s3, ddb)
+    assert [o.status for o in outcomes] == ["succeeded"] * 5
+    lists = [p["Prefix"] for op, p in calls if op == "ListObjectsV2"]
+    shared = "manual__2026-12-07T01_00_00__f"
+    assert sorted(lists) == sorted(
+        [
+            f"manifests/{shared}",
+            processed.date_prefix("processed/", target.table, group.today()) + shared,
+            processed.items_prefix("processed/", target.table, group.today(), run_ids[2]),
+        ]
+    )
+    assert [op for op, p in calls if op == "GetObject" and p["Key"].endswith(".json")] == []
+    assert [op for op, _ in calls].count("DescribeTable") == 1
+    listed = target.s3.list_objects_v2(
+        Bucket=target.bucket,
+        Prefix=processed.items_prefix("processed/", target.table, group.today(), run_ids[2]),
+    )
+    assert [o["Key"].rsplit("/", 1)[-1] for o in listed["Contents"]] == ["part-00000.parquet"]
+    for run_id in run_ids:
+        doc = manifest(target, run_id)
+        assert (doc["status"], doc["rows_written"], doc["processed"]["rows"]) == ("succeeded", 3, 3)
+    assert target.count_items() == 15
+
+    calls.clear()
+    again = group.run_group(files, s3, ddb)
+    assert [o.status for o in again] == ["skipped"] * 5
+    read = [p["Key"] for op, p in calls if op == "GetObject"]
+    assert read == [f"manifests/{run_id}.json" for run_id in run_ids]
+    assert target.count_items() == 15
+    capsys.readouterr()

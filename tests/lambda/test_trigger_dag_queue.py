@@ -98,3 +98,26 @@ def test_a_failed_trigger_deletes_nothing_and_retries_soon(
     trigger_dag.handler(sqs_event(sqs, url, arn, 10), None)
     (body,) = queue_env.runs.values()
     assert [o["key"] for o in body["conf"]["objects"]] == sorted(keys)
+
+
+def test_a_run_takes_no_more_objects_than_its_cap(
+    trigger_dag: ModuleType,
+    queue_env: FakeAirflow,
+    queue: tuple[Any, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The drain asks SQS for no more messages than the run has room for: a cap of 25 is a run of
+    exactly 25 objects (it took up to 9 more, whole receives of 10), the rest stays queued for the
+    next collector."""
+    monkeypatch.setenv("CSV2DDB_EVENT_MAX_OBJECTS", "25")
+    sqs, url, arn = queue
+    keys = [f"raw/cap/f{i:03d}.csv" for i in range(32)]
+    for key in keys:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(s3_event(key)))
+
+    summary = trigger_dag.handler(sqs_event(sqs, url, arn, 2), None)
+
+    ((_, body),) = queue_env.runs.items()
+    assert len(body["conf"]["objects"]) == 25
+    assert summary["not_deleted"] == 0
+    assert visible_and_in_flight(sqs, url) == (7, 2)  # the mapping's own 2 are Lambda's to delete

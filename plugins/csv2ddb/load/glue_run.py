@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from airflow.configuration import conf
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -72,6 +73,9 @@ def operator_kwargs(settings: Settings) -> dict[str, Any]:
         "verbose": settings.glue.verbose,
         "job_poll_interval": settings.glue.poll_seconds,
         "stop_job_run_on_kill": True,
+        # Airflow's own switch, read when the DAG is parsed: the operator's default reads it once,
+        # when the provider is imported (a long-lived process that imported it keeps that value).
+        "deferrable": conf.getboolean("operators", "default_deferrable", fallback=False),
     }
 
 
