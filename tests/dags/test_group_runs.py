@@ -25,13 +25,20 @@ GOOD = 10
 BAD_KEY = "f04b.csv"  # sorts between f04 and f05: the bad file sits inside a group
 
 
+def upload_good(s3: Any, stack: Settings, prefix: str, files: int, first_rows: int = 3) -> dict[str, int]:
+    """``files`` good files ``f00.csv``, ``f01.csv``, ... of ``first_rows``, ``first_rows + 1``, ...
+    rows under ``prefix``; the source key -> rows of each."""
+    rows = {}
+    for n in range(files):
+        key = f"{prefix}f{n:02d}.csv"
+        upload(s3, stack, key, generated_csv(first_rows + n, f"{prefix}{n}"))
+        rows[key] = first_rows + n
+    return rows
+
+
 def upload_prefix(s3: Any, stack: Settings, prefix: str) -> dict[str, int]:
     """10 good files (rows 3..12) and one bad; the source key -> rows of each good file."""
-    rows = {}
-    for n in range(GOOD):
-        key = f"{prefix}f{n:02d}.csv"
-        upload(s3, stack, key, generated_csv(3 + n, f"{prefix}{n}"))
-        rows[key] = 3 + n
+    rows = upload_good(s3, stack, prefix, GOOD)
     upload(s3, stack, f"{prefix}{BAD_KEY}", b"id,name,amount\nbad-0,x,1\nbad-1,ragged\n")
     return rows
 
@@ -235,11 +242,7 @@ def test_a_deferred_group_run_is_verified_in_its_load_step(
     ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     prefix = "raw/deferred/"
-    rows = {}
-    for n in range(3):
-        key = f"{prefix}f{n:02d}.csv"
-        upload(s3, stack, key, generated_csv(3 + n, f"{prefix}{n}"))
-        rows[key] = 3 + n
+    rows = upload_good(s3, stack, prefix, 3)
 
     run = run_prefix(
         dag_runner, stack, prefix, f"{stack.prefix}-deferred", AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="true"

@@ -19,7 +19,14 @@ import pytest
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
-from tests.dags.test_group_runs import BAD_KEY, check_records, glue_runs_of, run_prefix, upload_prefix
+from tests.dags.test_group_runs import (
+    BAD_KEY,
+    check_records,
+    glue_runs_of,
+    run_prefix,
+    upload_good,
+    upload_prefix,
+)
 from tests.dags.test_load_dag_runs import audit_records, items_of_run, upload
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
@@ -141,17 +148,12 @@ def test_an_airflow_retry_of_an_inline_group_loads_only_what_is_not_done(
     files loaded; Airflow retries the task, which loads only that file (the others' stored manifests
     say done: skipped, not rewritten), then checks and records every file once, in that same task.
     The group's verify task, which runs only after a failed load step, is skipped."""
-    from tests.dags.test_load_dag_runs import generated_csv
 
     s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
     ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
     prefix = "raw/inline-airflow-retry/"
-    rows = {}
-    for n in range(5):
-        key = f"{prefix}f{n}.csv"
-        upload(s3, stack, key, generated_csv(4 + n, f"ar{n}"))
-        rows[key] = 4 + n
-    blip = f"{prefix}f2.csv"
+    rows = upload_good(s3, stack, prefix, 5, first_rows=4)
+    blip = f"{prefix}f02.csv"
     conf = {"prefix": prefix, "table": f"{stack.prefix}-inline-airflow-retry"}
     run = dag_runner.run(
         stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), "--fail-once", blip, extra_env=INLINE_ON
