@@ -60,6 +60,15 @@ def glue_runs_of(glue: Any, s3: Any, stack: Settings, run_ids: set[str]) -> list
     return found
 
 
+def assert_each_verified(records: list[dict[str, Any]], rows: dict[str, int]) -> None:
+    """One record per file, each verified with its exact counts (read = written = counted)."""
+    assert sorted(r["source_key"] for r in records) == sorted(rows)
+    for record in records:
+        expected = rows[record["source_key"]]
+        assert record["status"] == "verified", record
+        assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (expected,) * 3
+
+
 def run_prefix(dag_runner: Any, stack: Settings, prefix: str, table: str, **env: str) -> Any:
     conf = {"prefix": prefix, "table": table, "reject_tolerance": "0"}
     return dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env=env)
@@ -255,11 +264,7 @@ def test_a_deferred_group_run_is_verified_in_its_load_step(
     assert "Pausing task as DEFERRED" in run.output
     assert "[DAG TEST] Trigger completed" in run.output
     records = audit_records(ddb, stack, run.result["dag_run_id"])
-    assert sorted(r["source_key"] for r in records) == sorted(rows)
-    for record in records:
-        expected = rows[record["source_key"]]
-        assert record["status"] == "verified", record
-        assert (record["rows_read"], record["rows_written"], record["items_counted"]) == (expected,) * 3
+    assert_each_verified(records, rows)
     (glue_run,) = glue_runs_of(glue, s3, stack, {r["run_id"] for r in records})
     assert glue_run["state"] == "SUCCEEDED"
     assert {r["glue_job_run_id"] for r in records} == {glue_run["id"]}
