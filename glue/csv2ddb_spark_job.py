@@ -24,7 +24,6 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from csv2ddb_core.args import parse_job_args, resolve_options
 from csv2ddb_core.checks import file_failure, file_results
 from csv2ddb_core.cli import TERMINATED, terminate
 from csv2ddb_core.clients import make_clients, s3_client
@@ -41,6 +40,7 @@ from csv2ddb_core.contract import (
 from csv2ddb_core.group import exit_code, group_files, group_location, run_group
 from csv2ddb_core.load import check_table, judge, judge_checks, tolerance_message
 from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
+from csv2ddb_core.options import parse_job_args, resolve_options
 from csv2ddb_core.spark.artifacts import delete_parts, merge_keys, merge_rejects
 from csv2ddb_core.spark.driver import (
     assemble,

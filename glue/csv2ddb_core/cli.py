@@ -14,11 +14,11 @@ import signal
 import sys
 from typing import Any, List, Mapping, Optional, Sequence
 
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients, s3_client
 from csv2ddb_core.contract import ArgumentError, JobError
 from csv2ddb_core.group import exit_code, group_files, group_location, run_group
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 
 LOG = logging.getLogger("csv2ddb.load")
 

@@ -35,14 +35,13 @@ MANIFESTS_PREFIX = "manifests/"  # a load's manifest: <manifests prefix><run id>
 REJECTED_PREFIX = "rejected/"  # a load's rejected rows: <rejected prefix><run id>/
 GROUPS_PREFIX = "groups/"  # group files are stored at <manifest prefix>groups/<group id>.json
 
-# The engines a load runs on (the manifest's ``engine``); the DAG's registry (csv2ddb.engines) holds
-# one spec for each, and ``CSV2DDB_ENGINE`` takes one of them or "auto".
+# The names the core's own engines stamp on their manifests (``engine``). Which engines exist is the
+# DAG's registry's business (csv2ddb.engines: one module each), not the core's.
 ENGINE_PYTHONSHELL = "pythonshell"
 ENGINE_SPARK = "spark"
 # A small file loaded by this same core inside the Airflow worker, without a Glue run (the DAG's
 # csv2ddb.load.inline); its manifest says so.
 ENGINE_INLINE = "inline"
-ENGINE_NAMES = (ENGINE_PYTHONSHELL, ENGINE_SPARK, ENGINE_INLINE)
 
 # --- item attributes -------------------------------------------------------------------------
 HASH_KEY = "id"
@@ -305,7 +304,7 @@ class WriteOptions:
     """How one load writes, decided: the key schema, the write mode and its version column, the
     rate cap, TTL, the validation pass and the load method (with why it was chosen).
 
-    ONE typed value per load: the DAG decides it once (``csv2ddb.write_options.decide``), carries it
+    ONE typed value per load: the DAG decides it once (``csv2ddb.load.file_plan.decide_write``), carries it
     in the file's plan and hands it to the job as :meth:`texts`; the job parses those texts back with
     the same validator (``csv2ddb_core.options.parse_write_options``) and its writer reads it as is.
     """
@@ -415,7 +414,7 @@ def parse_tolerance(text: str) -> Tolerance:
 
 
 # =============================================================================================
-# The load request: what one job run loads (built by ``args.parse_job_args``)
+# The load request: what one job run loads (built by ``options.parse_job_args``)
 # =============================================================================================
 
 

@@ -1,8 +1,9 @@
 """How to read a file: the CSV options (delimiter, quote, encoding, type map, NA values, empty cells,
 and the column options: header or not, the declared columns, renames, unknown columns).
 
-One validator per option, shared by the job's argument parser (``args``), the DAG's trigger form
-and run conf (``plugins/csv2ddb/load``), so a value the form accepts is one the job accepts.
+One validator per option, shared by the job's argument parser (``options.parse_job_args``), the
+DAG's trigger form and run conf (``plugins/csv2ddb/load``), so a value the form accepts is one the
+job accepts.
 Each validator takes the option's text as a job argument carries it and returns the parsed value;
 :func:`check_csv_options` normalizes a whole set of texts for the DAG side.
 """

@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import botocore.exceptions
 
 from csv2ddb_core import processed
-from csv2ddb_core.args import OPTIONAL_ARGS, REQUIRED_ARGS, parse_job_args, resolve_options
 from csv2ddb_core.contract import (
     FILES_ARG,
     STATUS_SUCCEEDED,
@@ -38,6 +37,7 @@ from csv2ddb_core.contract import (
 from csv2ddb_core.listing import Listed, list_group
 from csv2ddb_core.load import run
 from csv2ddb_core.manifest import iso, utc_now
+from csv2ddb_core.options import OPTIONAL_ARGS, REQUIRED_ARGS, parse_job_args, resolve_options
 
 LOG = logging.getLogger("csv2ddb.load")
 FILES_NAME = FILES_ARG[2:]
@@ -115,12 +115,12 @@ def stored_success(s3: Any, args: JobArgs, listed: Optional[Listed] = None) -> O
     if listed is not None and listed.covers(args.manifest_bucket, key) and not listed.has(key):
         return None
     try:
-        body = s3.get_object(Bucket=args.manifest_bucket, Key=args.manifest_key)["Body"].read()
+        body = s3.get_object(Bucket=args.manifest_bucket, Key=key)["Body"].read()
     except botocore.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
-    where = f"s3://{args.manifest_bucket}/{args.manifest_key}"
+    where = f"s3://{args.manifest_bucket}/{key}"
     try:
         manifest = read_manifest(body, where)
     except ManifestError as exc:

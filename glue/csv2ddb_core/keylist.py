@@ -23,6 +23,7 @@ from json.encoder import encode_basestring
 from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from csv2ddb_core.contract import KEYS_SUFFIX, ManifestError
+from csv2ddb_core.uploads import put_file
 
 # One encoder for every key line: ``json.dumps`` with these options builds a new encoder per call.
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
@@ -98,7 +99,7 @@ class KeyListWriter:
             with open(self._path, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
-            s3.upload_file(self._path, bucket, key, ExtraArgs={"ContentType": "application/gzip"})
+            put_file(s3, self._path, bucket, key, "application/gzip")
         return {
             "keys_location": f"s3://{bucket}/{key}",
             "keys_count": self.count,

@@ -522,7 +522,7 @@ def _store_rejects(rejects: RejectSink, s3: Any, args: JobArgs, result: LoadResu
         return
     try:
         result.rejected_location = rejects.upload(s3, args.manifest_bucket, args.rejects_key)
-    # upload_file wraps S3 errors in boto3's S3UploadFailedError: caught
+    # An S3 error (a large file's managed transfer wraps it in S3UploadFailedError) is caught
     # so the cleanup still runs, and reported by run() as a failure, since rejected rows whose
     # reasons cannot be stored are not "rejected with a reason".
     except UPLOAD_ERRORS as exc:

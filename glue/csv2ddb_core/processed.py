@@ -48,6 +48,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from csv2ddb_core.contract import ArgumentError, JobArgs
 from csv2ddb_core.keylist import KeyListWriter
 from csv2ddb_core.listing import Listed
+from csv2ddb_core.uploads import put_file
 
 LOG = logging.getLogger("csv2ddb.load")
 
@@ -522,7 +523,6 @@ def conform_file(path: str, schema: Any) -> None:
 # What a group's one LIST found under its files' processed prefixes (``csv2ddb_core.group`` sets it
 # for the group's loads): a file whose prefix it covers and finds empty needs no LIST of its own.
 GROUP_LISTING: ContextVar[Optional[Listed]] = ContextVar("csv2ddb_processed_listing", default=None)
-SINGLE_PUT_BYTES = 8 * 1024 * 1024  # boto3's multipart threshold: below it one PutObject either way
 
 
 def clear_prefix(s3: Any, bucket: str, prefix: str) -> None:
@@ -544,17 +544,6 @@ def clear_prefix(s3: Any, bucket: str, prefix: str) -> None:
         if not page.get("IsTruncated") or not token:
             return
         request["ContinuationToken"] = token
-
-
-def put_file(s3: Any, path: str, bucket: str, key: str, content_type: str) -> None:
-    """Upload one local file: a small one with one PutObject, a large one by boto3's managed transfer
-    (multipart). Why: ``upload_file`` starts a transfer manager and its thread pool per call, several
-    times the CPU of the one request a small file needs (two such uploads per 50-row file)."""
-    if os.path.getsize(path) >= SINGLE_PUT_BYTES:
-        s3.upload_file(path, bucket, key, ExtraArgs={"ContentType": content_type})
-        return
-    with open(path, "rb") as body:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
 
 def upload_parts(s3: Any, bucket: str, prefix: str, parts: Sequence[LocalPart]) -> Tuple[int, List[str]]:

@@ -10,6 +10,7 @@ import threading
 from typing import Any, Dict, Sequence
 
 from csv2ddb_core.contract import Reject
+from csv2ddb_core.uploads import put_file
 
 
 def raw_row_text(row: Sequence[str], delimiter: str, encoding: str, quotechar: str = '"') -> str:
@@ -49,8 +50,7 @@ class RejectSink:
     def upload(self, s3: Any, bucket: str, key: str) -> str:
         with self._lock:
             self._file.flush()
-            # upload_file streams from disk (multipart above 8 MB), never the whole file in memory.
-            s3.upload_file(self._path, bucket, key, ExtraArgs={"ContentType": "text/csv"})
+            put_file(s3, self._path, bucket, key, "text/csv")  # streamed from disk, never in memory
         return f"s3://{bucket}/{key}"
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 
 from csv2ddb_core.contract import JobError
 from csv2ddb_core.keylist import KeyListWriter
+from csv2ddb_core.uploads import put_file
 from csv2ddb_core.writer import Entry
 
 PART_BYTES = 64 * 1024 * 1024  # uncompressed JSON per part
@@ -89,7 +90,7 @@ class StagingWriter:
             raise JobError(f"more than {MAX_PARTS} staging parts: raise the part size")
         key = part_key(self._prefix, self._run_id, number)
         self.staged_bytes += os.path.getsize(self._path)
-        self._s3.upload_file(self._path, self._bucket, key, ExtraArgs={"ContentType": "application/gzip"})
+        put_file(self._s3, self._path, self._bucket, key, "application/gzip")
         os.unlink(self._path)
         self.parts.append(key)
         self._keys.add(self._pending)

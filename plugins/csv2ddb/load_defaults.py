@@ -2,7 +2,7 @@
 
 These are the data team's defaults (``CSV2DDB_<FIELD>``), apart from the stack's names, which the
 platform sets (:class:`csv2ddb.settings.Settings`), and from each engine's job
-(:mod:`csv2ddb.engine_settings`). Each default is written here once; a run's own value is checked by
+(its module in :mod:`csv2ddb.engines`). Each default is written here once; a run's own value is checked by
 the load core's validators, the same ones that check these.
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from csv2ddb_core.contract import ENGINE_NAMES, WRITE_OVERWRITE, ArgumentError
+from csv2ddb_core.contract import WRITE_OVERWRITE, ArgumentError
 from csv2ddb_core.options import parse_load_method, parse_ttl, parse_write_mode, parse_write_rate
 
+from csv2ddb.engines import ENGINES as REGISTERED
 from csv2ddb.setting_fields import ENV_PREFIX, setting
 
-ENGINES = ("auto", *ENGINE_NAMES)  # what CSV2DDB_ENGINE takes: auto or a registered engine
+ENGINES = ("auto", *REGISTERED)  # what CSV2DDB_ENGINE takes: auto or a registered engine
 # How the verify step counts a load's items (csv2ddb.load.counts): by its keys, or the whole table.
 COUNT_BY_KEYS = "keys"
 COUNT_BY_SCAN = "scan"

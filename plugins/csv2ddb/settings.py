@@ -6,7 +6,8 @@ them:
 
 - :class:`Settings` itself: the stack's names (bucket, tables, roles, prefixes), set by the platform;
 - ``settings.load``: the data team's load defaults (:mod:`csv2ddb.load_defaults`), each written once;
-- ``settings.glue`` and ``settings.spark``: each engine's Glue job (:mod:`csv2ddb.engine_settings`).
+- ``settings.job(engine)``: each Glue engine's job, its group defined in the engine's own module
+  (:mod:`csv2ddb.engines`; ``settings.glue`` and ``settings.spark`` name the two there are).
 
 The Glue job and the Lambda are self-contained and receive what they need as job arguments /
 environment variables written by the bootstrap, so no name is typed twice. Importing this module
@@ -20,7 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import csv2ddb_core
 from csv2ddb_core.contract import (
@@ -33,7 +34,10 @@ from csv2ddb_core.contract import (
 )
 from csv2ddb_core.options import check_options, key_schema_from, parse_ttl, parse_write_mode
 
-from csv2ddb.engine_settings import PythonShellJob, SparkJob
+from csv2ddb.engine_spec import GlueJobSettings
+from csv2ddb.engines import PYTHONSHELL, SPARK, job_groups
+from csv2ddb.engines.python_shell import PythonShellJob
+from csv2ddb.engines.spark_etl import SparkJob
 from csv2ddb.load_defaults import LoadDefaults
 from csv2ddb.setting_fields import ENV_PREFIX, describe, read_env, setting, setting_factory
 
@@ -234,8 +238,10 @@ class Settings:
 
     # --- the groups, each with its own variables (docs/configuration.md) ------------------------
     load: LoadDefaults = field(default_factory=LoadDefaults)
-    glue: PythonShellJob = field(default_factory=PythonShellJob)
-    spark: SparkJob = field(default_factory=SparkJob)
+    # Each Glue engine's job (csv2ddb.engines), by engine name: ``job(engine)``.
+    jobs: Mapping[str, GlueJobSettings] = field(
+        default_factory=lambda: {name: group() for name, group in job_groups().items()}
+    )
 
     def __post_init__(self) -> None:
         derived = {
@@ -251,10 +257,7 @@ class Settings:
         for name, default in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, default)
-        object.__setattr__(self, "glue", _named(self.glue, f"{self.prefix}-load", f"{self.prefix}-glue-role"))
-        object.__setattr__(
-            self, "spark", _named(self.spark, f"{self.prefix}-load-spark", f"{self.prefix}-glue-spark-role")
-        )
+        object.__setattr__(self, "jobs", {name: _named(job, self.prefix) for name, job in self.jobs.items()})
         for name in ("raw_prefix", "rejected_prefix", "manifests_prefix", "scripts_prefix", "staging_prefix"):
             value = getattr(self, name)
             if not value.endswith("/") or value.startswith("/"):
@@ -304,13 +307,18 @@ class Settings:
         """Tags on every created resource; teardown deletes only what carries the stack tag."""
         return {STACK_TAG_KEY: self.prefix, "app": "csv2ddb", **dict(self.extra_tags)}
 
-    @property
-    def script_key(self) -> str:
-        return f"{self.scripts_prefix}{self.glue.script_name}"
+    def job(self, engine: str) -> GlueJobSettings | None:
+        """The engine's Glue job, or None for an engine that loads in the Airflow worker."""
+        return self.jobs.get(engine)
 
     @property
-    def spark_script_key(self) -> str:
-        return f"{self.scripts_prefix}{self.spark.script_name}"
+    def glue(self) -> PythonShellJob:
+        """The Python shell's job (it also holds what every Glue run shares: concurrency, polling)."""
+        return cast(PythonShellJob, self.jobs[PYTHONSHELL])
+
+    @property
+    def spark(self) -> SparkJob:
+        return cast(SparkJob, self.jobs[SPARK])
 
     @property
     def core_wheel_key(self) -> str:
@@ -332,33 +340,36 @@ class Settings:
         return f"{self.rejected_prefix}{run_id}/"
 
 
-JobGroup = PythonShellJob | SparkJob
-# The groups Settings holds: attribute, class (each class names its own variables' prefix).
-GROUPS: tuple[tuple[str, type[LoadDefaults] | type[PythonShellJob] | type[SparkJob]], ...] = (
-    ("load", LoadDefaults),
-    ("glue", PythonShellJob),
-    ("spark", SparkJob),
-)
+# The groups Settings holds, each as (where: "load" or an engine's name, class); each class names
+# its own variables' prefix. The engines' come from the registry (csv2ddb.engines).
+GROUPS: tuple[tuple[str, type[Any]], ...] = (("load", LoadDefaults), *job_groups().items())
 
 
-def _named(job: JobGroup, job_name: str, role_name: str) -> Any:
+def _named(job: GlueJobSettings, prefix: str) -> GlueJobSettings:
     """An engine's job with its names derived from the stack's prefix where none is set."""
-    return replace(job, job_name=job.job_name or job_name, role_name=job.role_name or role_name)
+    return cast(
+        GlueJobSettings,
+        replace(
+            cast(Any, job),
+            job_name=job.job_name or f"{prefix}{job.job_suffix}",
+            role_name=job.role_name or f"{prefix}{job.role_suffix}",
+        ),
+    )
 
 
 def _setting_names() -> dict[str, tuple[str | None, str]]:
     """Every setting by its variable's name without ``CSV2DDB_``, lower-case (``spark_workers``):
-    where it lives, (group attribute or None for the stack, field). Two settings may not share one
+    where it lives, (group or None for the stack, field). Two settings may not share one
     variable: that is refused here, at import."""
     names: dict[str, tuple[str | None, str]] = {}
     places: list[tuple[str | None, type, str]] = [(None, Settings, ENV_PREFIX)]
-    places += [(attr, cls, cls.env_prefix) for attr, cls in GROUPS]
-    for attr, cls, env_prefix in places:
+    places += [(where, cls, cls.env_prefix) for where, cls in GROUPS]
+    for where, cls, env_prefix in places:
         for variable, _, _ in describe(cls, env_prefix):
             name = variable[len(ENV_PREFIX) :].lower()
             if name in names:
                 raise TypeError(f"two settings read {variable}")
-            names[name] = (attr, variable[len(env_prefix) :].lower())
+            names[name] = (where, variable[len(env_prefix) :].lower())
     return names
 
 
@@ -389,8 +400,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     return Settings(
         **values,
         load=LoadDefaults(**group_values["load"]),
-        glue=PythonShellJob(**group_values["glue"]),
-        spark=SparkJob(**group_values["spark"]),
+        jobs={name: group(**group_values[name]) for name, group in job_groups().items()},
     )
 
 
@@ -402,8 +412,7 @@ SECTIONS: tuple[tuple[str, type, str], ...] = (
         LoadDefaults,
         ENV_PREFIX,
     ),
-    ("The Python-shell engine's Glue job", PythonShellJob, PythonShellJob.env_prefix),
-    ("The Spark engine's Glue job", SparkJob, SparkJob.env_prefix),
+    *((group.title, group, group.env_prefix) for group in job_groups().values()),
 )
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from csv2ddb_core import processed
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import JobArgs, Reject
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_core.rejects import RejectSink
 from csv2ddb_core.writer import BatchWriter, RetryPolicy
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from csv2ddb.analytics.config import analytics_config, catalog_name
-from csv2ddb.engines import PYTHONSHELL, SPARK, default_arguments
+from csv2ddb.engines import PYTHONSHELL, SPARK
+from csv2ddb.job_definitions import default_arguments
 from csv2ddb.settings import load_settings
 from csv2ddb_dev.emulator import SERVICES
 

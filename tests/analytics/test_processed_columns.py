@@ -139,7 +139,7 @@ def test_the_core_does_not_import_pyarrow_while_the_zone_is_off() -> None:
     """A Python shell without the analytics library set still loads (the zone is off by default)."""
     code = (
         "import sys; import csv2ddb_core.load, csv2ddb_core.processed as p; "
-        "from csv2ddb_core.args import parse_job_args; "
+        "from csv2ddb_core.options import parse_job_args; "
         "a = parse_job_args(['--source_bucket', 'b', '--source_key', 'k', '--table', 't', "
         "'--run_id', 'r'], env={}); "
         "k = p.key_list(a, None, '2026-12-05T00:00:00.000Z'); "

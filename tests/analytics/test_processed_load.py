@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow.parquet as pq
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 
 from tests.analytics.conftest import Place
 

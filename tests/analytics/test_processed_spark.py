@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from csv2ddb_core import processed
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
+from csv2ddb_core.options import parse_job_args
 
 from tests.analytics.conftest import Place
 

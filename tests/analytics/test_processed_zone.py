@@ -10,8 +10,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 from csv2ddb_core import processed
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
+from csv2ddb_core.options import parse_job_args
 
 from tests.analytics.conftest import Place
 from tests.analytics.loads import job_args, write_load

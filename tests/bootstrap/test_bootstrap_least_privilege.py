@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from csv2ddb.bootstrap import Sources, create_stack
+from csv2ddb.job_definitions import script_key
 from csv2ddb.settings import Settings, load_settings
 from csv2ddb_dev.emulator import Emulator, start_emulator
 
@@ -85,7 +86,7 @@ def test_glue_role_reads_raw_and_manifests_writes_manifests_and_rejects(auth_sta
     s = auth_stack.settings
     s3 = auth_stack.as_role(s.glue.role_name, "s3")
     assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key="raw/in.csv"))
-    assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key=s.script_key))
+    assert allowed(lambda: s3.get_object(Bucket=s.bucket, Key=script_key(s)))
     assert allowed(lambda: s3.put_object(Bucket=s.bucket, Key="manifests/run-1.json", Body=b"{}"))
     assert allowed(lambda: s3.put_object(Bucket=s.bucket, Key="rejected/run-1/rows.csv", Body=b"x"))
     assert allowed(lambda: s3.list_objects_v2(Bucket=s.bucket, Prefix="raw/"))
@@ -100,7 +101,7 @@ def test_glue_role_reads_raw_and_manifests_writes_manifests_and_rejects(auth_sta
     assert not allowed(lambda: s3.get_object(Bucket=s.bucket, Key="manifests/run-1.keys.jsonl.gz"))
     assert not allowed(lambda: s3.get_object(Bucket=s.bucket, Key="scripts/other.py"))
     assert not allowed(lambda: s3.put_object(Bucket=s.bucket, Key="raw/new.csv", Body=b"x"))
-    assert not allowed(lambda: s3.put_object(Bucket=s.bucket, Key=s.script_key, Body=b"x"))
+    assert not allowed(lambda: s3.put_object(Bucket=s.bucket, Key=script_key(s), Body=b"x"))
     assert not allowed(lambda: s3.delete_object(Bucket=s.bucket, Key="raw/in.csv"))
     assert not allowed(lambda: s3.list_objects_v2(Bucket=s.bucket))
 

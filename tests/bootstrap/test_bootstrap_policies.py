@@ -44,7 +44,7 @@ def resources(policy: dict[str, Any]) -> list[str]:
 def all_policies() -> list[dict[str, Any]]:
     mwaa = context(trigger_mode="mwaa", mwaa_environment="prod-airflow")
     return [
-        policies.glue_job_policy(context()),
+        policies.job_policy(context()),
         policies.lambda_policy(context()),
         policies.lambda_policy(mwaa),
     ]
@@ -72,7 +72,7 @@ def test_no_action_wildcards_and_only_allow(policy: dict[str, Any]) -> None:
 
 
 def test_glue_role_reads_raw_script_and_core_and_writes_only_rejects_and_manifests() -> None:
-    policy = policies.glue_job_policy(context())
+    policy = policies.job_policy(context())
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadRawFilesAndScript"]["Resource"] == [
         "arn:aws:s3:::p1-data/raw/*",
@@ -172,7 +172,7 @@ def test_arns_follow_the_partition_from_sts() -> None:
         load_settings({}, prefix="p1", region="cn-north-1"),
         identity={"Account": ACCOUNT, "Arn": f"arn:aws-cn:iam::{ACCOUNT}:user/tester"},
     )
-    assert all(r.startswith("arn:aws-cn:") for r in resources(policies.glue_job_policy(ctx)))
+    assert all(r.startswith("arn:aws-cn:") for r in resources(policies.job_policy(ctx)))
     assert ctx.table_arn("x") == f"arn:aws-cn:dynamodb:cn-north-1:{ACCOUNT}:table/x"
 
 

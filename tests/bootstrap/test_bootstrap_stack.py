@@ -17,7 +17,7 @@ from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import ABSENT, CREATED, DELETED, KEPT, SKIPPED, UNCHANGED, UPDATED
 from csv2ddb.bootstrap.stack import ensure, resources
 from csv2ddb.datasets.registry import load_all
-from csv2ddb.engines import script_uri
+from csv2ddb.job_definitions import script_key, script_uri
 from csv2ddb.settings import Settings, load_settings
 
 pytestmark = pytest.mark.emulator
@@ -327,7 +327,9 @@ def fingerprint(settings: Settings, session: boto3.Session) -> dict[str, Any]:
     """Server-side versions and modification times that any write would change."""
     endpoint = settings.endpoint_url
     s3 = session.client("s3", endpoint_url=endpoint)
-    versions = s3.list_object_versions(Bucket=settings.bucket, Prefix=settings.script_key).get("Versions", [])
+    versions = s3.list_object_versions(Bucket=settings.bucket, Prefix=script_key(settings)).get(
+        "Versions", []
+    )
     function = session.client("lambda", endpoint_url=endpoint).get_function_configuration(
         FunctionName=settings.lambda_function_name
     )

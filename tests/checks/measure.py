@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.checks import RowChecks
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.keys import key_digest
 from csv2ddb_core.load import run, validate
 from csv2ddb_core.manifest import LoadResult, utc_now
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.datasets import write_flights_csv
 from csv2ddb_dev.emulator import start_emulator
 

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.checks import CHECKS_SCHEMA, ChecksError, file_results, parse_checks, with_history
 from csv2ddb_core.contract import identity_problem
+from csv2ddb_core.options import parse_job_args
 
 from tests.checks.test_both_engines import CHECKED, CHECKS
 from tests.glue.conftest import LoadTarget

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from csv2ddb_core import checks as checks_module
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.checks import RowChecks, judged_chunks
 from csv2ddb_core.contract import JobError
 from csv2ddb_core.load import stream_rows
 from csv2ddb_core.manifest import LoadResult, LoadStats, utc_now
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_core.rejects import RejectSink
 
 CHUNK = checks_module.CHUNK_ROWS
@@ -195,7 +195,7 @@ def test_without_stateless_checks_the_records_are_one_unjudged_chunk() -> None:
 
 
 class LocalS3:
-    """The two calls a validation pass makes: GET the object, upload the rejects file."""
+    """The two calls a validation pass makes: GET the object, PUT the (small) rejects file."""
 
     def __init__(self, body: bytes) -> None:
         self.body = body
@@ -204,9 +204,8 @@ class LocalS3:
     def get_object(self, Bucket: str, Key: str, **extra: Any) -> dict[str, Any]:
         return {"Body": io.BytesIO(self.body), "ETag": '"e"', "ContentLength": len(self.body)}
 
-    def upload_file(self, path: str, bucket: str, key: str, ExtraArgs: Any = None) -> None:
-        with open(path, encoding="utf-8") as f:
-            self.uploaded[key] = f.read()
+    def put_object(self, Bucket: str, Key: str, Body: Any, ContentType: str = "") -> None:
+        self.uploaded[Key] = Body.read().decode("utf-8")
 
 
 def csv_body(first: str) -> bytes:

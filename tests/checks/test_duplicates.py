@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.conflicts import content_digest
 from csv2ddb_core.contract import ArgumentError, identity_problem
-from csv2ddb_core.options import key_schema_from
+from csv2ddb_core.options import key_schema_from, parse_job_args
 
 from tests.glue.conftest import LoadTarget
 from tests.glue.digest import fetch_items

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb import write_options
+from csv2ddb.load import file_plan
 from csv2ddb.load.file_plan import FilePlan, InvalidPlan, SourceObject, decide, engine_for
 from csv2ddb.load.trigger_form import InvalidLoadRequest, plan_request
 from csv2ddb.settings import load_settings
@@ -57,7 +57,7 @@ def planned(size: int) -> FilePlan:
         "run_id": "r1",
         "reject_tolerance": "0",
     }
-    decision = write_options.decide({}, SETTINGS, None, files=1, size=size)
+    decision = file_plan.decide_write({}, SETTINGS, None, files=1, size=size)
     return decide(resolved, decision, {}, None, SETTINGS)
 
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 from csv2ddb import run_notes, stored_manifest
-from csv2ddb.engines import script_uri
 from csv2ddb.history import audit
 from csv2ddb.history.audit_cli import render_table
+from csv2ddb.job_definitions import script_uri
 from csv2ddb.load import counts, glue_run
 from csv2ddb.load.trigger_form import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
 from csv2ddb.run_identity import RunStamp

@@ -15,7 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb.engines import PYTHONSHELL, job_name
+from csv2ddb.engines import PYTHONSHELL
+from csv2ddb.job_definitions import job_name
 from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 

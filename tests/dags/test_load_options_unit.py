@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb import write_options
+from csv2ddb.load import file_plan
 from csv2ddb.load.trigger_form import InvalidLoadRequest, asked_options, plan_request
 from csv2ddb.settings import load_settings
 from csv2ddb_core.options import key_schema_from
@@ -28,7 +28,7 @@ def test_auto_imports_only_a_plain_first_load_of_one_file(
     chosen: dict[str, str], exists: bool, files: int, method: str
 ) -> None:
     existing = SETTINGS.key_schema if exists else None
-    write = write_options.decide(chosen, SETTINGS, existing, files=files, size=AT_THRESHOLD * files).write
+    write = file_plan.decide_write(chosen, SETTINGS, existing, files=files, size=AT_THRESHOLD * files).write
     assert write.load_method == method
     assert write.load_method_reason.startswith(f"{method}: ")
 
@@ -59,25 +59,25 @@ def test_auto_imports_a_first_load_only_from_the_size_threshold_up(
     """Issue 24: an import has a fixed start-up a small file does not pay back, so auto writes a
     first load below CSV2DDB_IMPORT_MIN_BYTES in batches, and says so."""
     assert SETTINGS.load.import_min_bytes == 64 << 20  # the default the reasons above name
-    decision = write_options.decide({}, SETTINGS, size=size)
+    decision = file_plan.decide_write({}, SETTINGS, size=size)
     assert (decision.write.load_method, decision.write.load_method_reason) == (method, reason)
     assert decision.auto_import == (method == "import")  # only an auto import may fall back
 
 
 def test_the_threshold_is_a_setting_and_an_explicit_method_ignores_it() -> None:
     every = load_settings({"CSV2DDB_IMPORT_MIN_BYTES": "0"}, prefix="opt")
-    tiny = write_options.decide({}, every, size=120).write
+    tiny = file_plan.decide_write({}, every, size=120).write
     assert (tiny.load_method, tiny.load_method_reason) == (
         "import",
         "import: a new table, 120 bytes at or above the import threshold 0 bytes",
     )
-    forced = write_options.decide({"load_method": "import"}, SETTINGS, size=120)
+    forced = file_plan.decide_write({"load_method": "import"}, SETTINGS, size=120)
     assert (forced.write.load_method, forced.write.load_method_reason) == (
         "import",
         "import: load_method import was asked for",
     )
     assert not forced.auto_import  # asked for: a table made meanwhile fails it, no fallback
-    big = write_options.decide({"load_method": "batch"}, SETTINGS, size=10 * AT_THRESHOLD).write
+    big = file_plan.decide_write({"load_method": "batch"}, SETTINGS, size=10 * AT_THRESHOLD).write
     assert (big.load_method, big.load_method_reason) == (
         "batch",
         "batch: load_method batch was asked for",
@@ -99,23 +99,23 @@ def test_the_threshold_is_a_setting_and_an_explicit_method_ignores_it() -> None:
 def test_contradictions_fail_before_any_work(
     chosen: dict[str, str], exists: bool, files: int, words: str
 ) -> None:
-    with pytest.raises(write_options.InvalidOptions, match=words):
-        write_options.decide(chosen, SETTINGS, SETTINGS.key_schema if exists else None, files=files)
+    with pytest.raises(file_plan.InvalidOptions, match=words):
+        file_plan.decide_write(chosen, SETTINGS, SETTINGS.key_schema if exists else None, files=files)
 
 
 def test_keys_come_from_the_params_else_the_table_else_the_settings() -> None:
     table_keys = key_schema_from("origin", "hour:N")
-    assert str(write_options.decide({}, SETTINGS, table_keys).write.keys.sort) == "hour:N"
+    assert str(file_plan.decide_write({}, SETTINGS, table_keys).write.keys.sort) == "hour:N"
     chosen = {"partition_key": "tailnum", "sort_key": ""}
-    assert str(write_options.decide(chosen, SETTINGS, table_keys).write.keys) == "tailnum:S"
-    sort_alone = write_options.decide({"sort_key": "x:N"}, SETTINGS, table_keys).write.keys
+    assert str(file_plan.decide_write(chosen, SETTINGS, table_keys).write.keys) == "tailnum:S"
+    sort_alone = file_plan.decide_write({"sort_key": "x:N"}, SETTINGS, table_keys).write.keys
     assert str(sort_alone) == "origin:S + hour:N"  # a sort key without a partition key changes nothing
-    assert str(write_options.decide({}, SETTINGS).write.keys) == "id:S"
+    assert str(file_plan.decide_write({}, SETTINGS).write.keys) == "id:S"
 
 
 def test_bad_params_fail_before_any_work() -> None:
-    with pytest.raises(write_options.InvalidOptions, match="--max_write_rate"):
-        write_options.decide({"max_write_rate": "fast"}, SETTINGS)
+    with pytest.raises(file_plan.InvalidOptions, match="--max_write_rate"):
+        file_plan.decide_write({"max_write_rate": "fast"}, SETTINGS)
     assert asked_options({"write_mode": None, "sort_key": " sk:N ", "validate_first": False}) == {
         "sort_key": "sk:N",
         "validate_first": "false",

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from csv2ddb import write_options
 from csv2ddb.datasets.registry import load_all, route
 from csv2ddb.datasets.route_table import routing_table
 from csv2ddb.datasets.schema import DATASET_SCHEMA
+from csv2ddb.load import file_plan
 from csv2ddb.load.trigger_form import InvalidLoadRequest, load_params, plan_request
 from csv2ddb.settings import load_settings
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.contract import WriteOptions
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_core.routing import parse_routes, route_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +216,7 @@ def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_pat
     """``processed: false`` (docs/datasets.md): its loads' Glue runs get ``--processed false`` although
     the stack's DefaultArguments say true; a dataset without the key, or with true, follows the stack;
     a run's conf may turn it off for one load, never on against its dataset's false."""
-    from csv2ddb.load import file_plan, glue_run
+    from csv2ddb.load import glue_run
 
     assert SETTINGS.load.processed  # the product default: every verified load also lands as Parquet
     write(tmp_path, "orders", {**GOOD, "processed": False})
@@ -233,7 +233,7 @@ def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_pat
         key = f"{found[dataset].prefix}a.csv"
         request = plan_request({"key": key, **conf}, "manual", None, SETTINGS, found[dataset])
         load = {"run_id": "r1", "bucket": "b", "key": key, "table": "t", "reject_tolerance": "0"}
-        decision = write_options.Decision(WriteOptions())
+        decision = file_plan.Decision(WriteOptions())
         plan = file_plan.decide(load, decision, {}, None, SETTINGS, processed=request.processed)
         loaded = file_plan.FilePlan.from_xcom(plan.to_xcom())  # as the Glue task receives it
         return glue_run.script_args(loaded.to_xcom(), SETTINGS)["--processed"]

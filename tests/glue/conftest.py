@@ -12,9 +12,9 @@ import boto3
 import pytest
 from csv2ddb.settings import Settings
 from csv2ddb.tables import items_table_spec
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 
 JOB_PATH = Path(__file__).resolve().parents[2] / "glue" / "csv2ddb_load_job.py"
 

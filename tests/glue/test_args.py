@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.cli import main
 from csv2ddb_core.contract import ArgumentError
+from csv2ddb_core.options import parse_job_args
 
 REQUIRED = ["--source_bucket", "b", "--source_key", "raw/x.csv", "--table", "t", "--run_id", "r-1"]
 

@@ -5,10 +5,10 @@ unit tests, loads through the real job against the emulator (the Spark engine: t
 from __future__ import annotations
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.contract import ArgumentError, HeaderError
 from csv2ddb_core.dialect import check_csv_options
 from csv2ddb_core.header import header_from
+from csv2ddb_core.options import parse_job_args
 
 from tests.glue.conftest import LoadTarget
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from csv2ddb_core import group, processed
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.cli import main
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import identity_problem
 from csv2ddb_core.keylist import read_key_list
+from csv2ddb_core.options import parse_job_args
 
 from tests.glue.conftest import LoadTarget
 

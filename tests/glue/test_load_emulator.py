@@ -19,12 +19,12 @@ from typing import Any
 
 import boto3
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import ManifestError, identity_problem
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.keys import row_id
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st

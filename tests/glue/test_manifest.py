@@ -51,7 +51,7 @@ def test_a_real_manifest_reads_back_typed_and_writes_out_byte_for_byte(target: L
 
 
 def test_the_reason_the_dag_gave_for_the_load_method_is_kept(target: LoadTarget) -> None:
-    """``--load_method_reason`` (the DAG's ``write_options.choose_method``) is free text the job only
+    """``--load_method_reason`` (the DAG's ``file_plan.choose_method``) is free text the job only
     keeps: its manifest says which method ran and why; without it the field is null."""
     key = target.put("raw/reason.csv", CRAFTED)
     said = "batch: 12.3 KiB below the import threshold 64.0 MiB"

@@ -202,8 +202,8 @@ def test_conflicting_options_fail_before_anything_is_read(
 ) -> None:
     target = keyed_target(key_schema_from("tailnum"))
     key = target.put("raw/planes.csv", planes_bytes())
-    from csv2ddb_core.args import parse_job_args
     from csv2ddb_core.contract import ArgumentError
+    from csv2ddb_core.options import parse_job_args
 
     with pytest.raises(ArgumentError, match="upsert_newer needs --version_column"):
         parse_job_args(target.job_argv(key, write_mode="upsert_newer"), env={})

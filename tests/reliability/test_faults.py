@@ -16,9 +16,9 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.emulator import Emulator, start_emulator, stop_process_group
 
 from tests.reliability.conftest import Results

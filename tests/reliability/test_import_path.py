@@ -8,7 +8,7 @@ real emulator, two stacks (two buckets), one run id:
   ``test_bad_inputs.py`` runs (run again here: that suite keeps its runs in its own module fixture,
   and they cost ~5 s);
 - **import**: the same job with ``--load_method import`` for a table that does not exist yet (the
-  DAG's option resolution, ``csv2ddb.write_options.decide``, must choose ``import`` for it), which
+  DAG's option resolution, ``csv2ddb.load.file_plan.decide_write``, must choose ``import`` for it), which
   stages gzip'd DynamoDB JSON under ``staging/<run>/``; then what the DAG's import step asks of
   DynamoDB (``ImportTable``: DYNAMODB_JSON, GZIP, the table spec, the run's ``ClientToken``; the
   manifest read and the reconciliation are ``csv2ddb.load.import_table``'s own functions), then the DAG's
@@ -47,9 +47,9 @@ import csv2ddb_core.cli
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from csv2ddb.settings import Settings, load_settings
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import LOAD_BATCH, LOAD_IMPORT, WriteOptions
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.emulator import Emulator
 
 from tests.glue.digest import items_digest
@@ -316,7 +316,7 @@ def count_check(run: PathRun, manifest: dict[str, Any], ddb: Any, s3: Any) -> An
 
 @pytest.fixture(scope="module")
 def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    from csv2ddb import write_options
+    from csv2ddb.load import file_plan
     from csv2ddb.load.trigger_form import asked_options
 
     tag = uuid.uuid4().hex[:8]
@@ -359,7 +359,7 @@ def paths(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 s3.put_object(Bucket=import_stack.bucket, Key=case.key, Body=case.body)
                 argv = job_argv(import_stack.bucket, case, table, run_id, "--load_method", LOAD_IMPORT)
                 imp = run_job(import_stack, table, run_id, argv)
-                imp.options_decided = write_options.decide(
+                imp.options_decided = file_plan.decide_write(
                     asked_options(case.args), import_stack, None, size=len(case.body)
                 ).write
                 if case.name not in NOT_IMPORTABLE:
@@ -442,12 +442,12 @@ def comparable(manifest: dict[str, Any], bucket: str) -> dict[str, Any]:
 def test_the_excluded_cases_are_exactly_those_the_dag_would_not_import() -> None:
     """NOT_IMPORTABLE is not a list of convenience: it is what load_method auto decides (for a
     file at the import threshold: below it, auto writes every case in batches)."""
-    from csv2ddb import write_options
+    from csv2ddb.load import file_plan
     from csv2ddb.load.trigger_form import asked_options
 
     settings = load_settings({}, prefix="p")
     chosen = {
-        name: write_options.decide(
+        name: file_plan.decide_write(
             asked_options(case.args), settings, size=settings.load.import_min_bytes
         ).write.load_method
         for name, case in CASES.items()
@@ -548,7 +548,7 @@ def test_import_path_matches_the_batch_path(name: str, paths: Paths, results: Re
 def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths, results: Results) -> None:
     """load_method auto writes these in batches; an explicit import is refused, by the DAG's option
     resolution and by the job (exit 2: bad arguments, nothing read, no manifest), naming the option."""
-    from csv2ddb import write_options
+    from csv2ddb.load import file_plan
     from csv2ddb.load.trigger_form import asked_options
 
     p = paths.cases[name]
@@ -557,8 +557,8 @@ def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths
     assert imp.options_decided is not None
     assert imp.options_decided.load_method == LOAD_BATCH
     forced = {**asked_options(case.args), "load_method": LOAD_IMPORT}
-    with pytest.raises(write_options.InvalidOptions, match=f"write_mode {mode} has nothing to compare with"):
-        write_options.decide(forced, imp.settings)
+    with pytest.raises(file_plan.InvalidOptions, match=f"write_mode {mode} has nothing to compare with"):
+        file_plan.decide_write(forced, imp.settings)
     assert imp.returncode == 2
     assert imp.manifest is None
     for words in (*REFUSAL_WORDS, f"--write_mode {mode}"):
@@ -576,7 +576,7 @@ def test_import_refuses_what_it_cannot_do_before_reading(name: str, paths: Paths
 def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -> None:
     """A table that exists (here: a case's batch table) is never imported into: the job fails before
     it opens the object, the DAG's options refuse an explicit import and choose batch under auto."""
-    from csv2ddb import write_options
+    from csv2ddb.load import file_plan
     from csv2ddb.load.trigger_form import asked_options
 
     case, batch = paths.cases["bom"].case, paths.cases["bom"].batch
@@ -595,9 +595,9 @@ def test_import_into_an_existing_table_is_refused_before_reading(paths: Paths) -
     assert scan(paths.ddb, batch.table) == batch.items  # untouched
     existing = batch.settings.key_schema
     forced = {**asked_options(case.args), "load_method": LOAD_IMPORT}
-    with pytest.raises(write_options.InvalidOptions, match="exists already"):
-        write_options.decide(forced, batch.settings, existing)
-    auto = write_options.decide(asked_options(case.args), batch.settings, existing)
+    with pytest.raises(file_plan.InvalidOptions, match="exists already"):
+        file_plan.decide_write(forced, batch.settings, existing)
+    auto = file_plan.decide_write(asked_options(case.args), batch.settings, existing)
     assert auto.write.load_method == LOAD_BATCH
 
 
@@ -624,8 +624,8 @@ def failed_import(paths: Paths) -> FailedImport:
     key attribute, a line that is not JSON: what a corrupted or hand-edited part would hold); then
     the DAG's import step (ImportLoadOperator) and its verify step, as the DAG runs them when the
     import task fails (the Glue task returned nothing)."""
-    from csv2ddb import tables, write_options
-    from csv2ddb.load import steps
+    from csv2ddb import tables
+    from csv2ddb.load import file_plan, steps
     from csv2ddb.load.trigger_form import asked_options
 
     case, stack, s3, ddb = CASES["bom"], paths.import_stack, paths.s3, paths.ddb
@@ -636,7 +636,7 @@ def failed_import(paths: Paths) -> FailedImport:
     assert run.manifest["status"] == "succeeded", run.manifest["error"]
     bad = gzip.compress(b'{"Item":{"name":{"S":"no key attribute"}}}\nnot DynamoDB JSON\n', mtime=0)
     s3.put_object(Bucket=stack.bucket, Key=f"staging/{run_id}/part-99999.json.gz", Body=bad)
-    write = write_options.decide(asked_options(case.args), stack).write
+    write = file_plan.decide_write(asked_options(case.args), stack).write
     run.load = load_dict(case, stack, run_id, table, write)
     try:
         staged_before = staging_keys(s3, stack.bucket, run_id)

@@ -18,9 +18,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.processes import group_members, listening_sockets
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from csv2ddb.bootstrap import create_stack, delete_stack
+from csv2ddb.job_definitions import script_key
 from csv2ddb.load import glue_run
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import load_script
@@ -59,7 +60,7 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     # then rightly found nothing; a size alone is a bet on the machine.)
     rows, rate = 10_000, "500"
     key = place.put("raw/guarded.csv", numbered_csv(rows, "gd"))
-    place.s3.upload_file(str(JOB_PATH), place.bucket, settings.script_key)
+    place.s3.upload_file(str(JOB_PATH), place.bucket, script_key(settings))
     glue = place.client("glue")
     glue.create_job(
         Name=settings.glue.job_name,

@@ -19,11 +19,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.clients import make_clients
 from csv2ddb_core.contract import JobArgs
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.scripts import load_script
 from pyspark import cloudpickle
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.keylist import read_key_list
 from csv2ddb_core.manifest import LoadResult
+from csv2ddb_core.options import parse_job_args
 from csv2ddb_core.spark.splits import QUOTED, START
 from csv2ddb_dev.datasets import FLIGHTS_ROWS, write_flights_csv
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from csv2ddb.bootstrap.policies import glue_job_policy, spark_job_policy
-from csv2ddb.engines import job_definition
+from csv2ddb.bootstrap.policies import job_policy
+from csv2ddb.job_definitions import job_definition
 from csv2ddb.load.file_plan import choose_engine
 from csv2ddb.load.glue_run import engine_kwargs
 from csv2ddb.settings import load_settings
@@ -79,7 +79,7 @@ def test_the_spark_role_is_the_load_policy_with_its_own_script_and_parts() -> No
         table_arn=lambda name: f"arn:aws:dynamodb:us-east-1:1:table/{name}",
         log_group_arn=lambda group: f"arn:aws:logs:us-east-1:1:log-group:{group}",
     )
-    shell, spark = glue_job_policy(ctx), spark_job_policy(ctx)  # type: ignore[arg-type]
+    shell, spark = job_policy(ctx), job_policy(ctx, "spark")  # type: ignore[arg-type]
     resources = [r for st in spark["Statement"] for r in st["Resource"]]
     assert "arn:aws:s3:::csv2ddb-data/scripts/csv2ddb_spark_job.py" in resources
     assert "arn:aws:s3:::csv2ddb-data/scripts/csv2ddb_load_job.py" not in resources

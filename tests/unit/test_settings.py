@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from csv2ddb.engines import script_uri
+from csv2ddb.job_definitions import script_uri
 from csv2ddb.settings import SETTING_NAMES, STACK_TAG_KEY, describe_settings, load_settings
 
 
@@ -74,14 +74,17 @@ def test_derived_keys() -> None:
 
 
 def test_the_engine_setting_names_the_registered_engines() -> None:
-    """``CSV2DDB_ENGINE`` takes ``auto`` or an engine the contract names, and the registry holds
-    one spec for each of those (the settings cannot import the registry: it reads the settings)."""
+    """``CSV2DDB_ENGINE`` takes ``auto`` or an engine of the registry, which holds one module per
+    engine (the Python shell first: the default), and the settings hold each Glue engine's job."""
     from csv2ddb.engines import ENGINES as REGISTERED
     from csv2ddb.load_defaults import ENGINES as CHOICES
-    from csv2ddb_core.contract import ENGINE_NAMES
 
-    assert tuple(REGISTERED) == ENGINE_NAMES
-    assert ("auto", *ENGINE_NAMES) == CHOICES
+    assert tuple(REGISTERED) == ("pythonshell", "inline", "spark")
+    assert ("auto", *REGISTERED) == CHOICES
+    s = load_settings({})
+    assert set(s.jobs) == {"pythonshell", "spark"}
+    assert s.job("inline") is None
+    assert (s.job("pythonshell"), s.job("spark")) == (s.glue, s.spark)
 
 
 def test_settings_are_split_by_who_sets_them() -> None:

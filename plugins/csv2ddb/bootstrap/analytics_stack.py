@@ -2,7 +2,7 @@
 the Glue job's (write the processed zone) and the Airflow side's (catalog, Athena, metrics).
 
 ``stack.resources`` lists :func:`analytics_resources` after the alerts topic (the alarms' action);
-``policies.glue_job_policy`` adds :func:`glue_job_statements`. Every statement names the stack's
+``policies.job_policy`` adds :func:`glue_job_statements`. Every statement names the stack's
 own ARNs; the one ``*`` is ``cloudwatch:PutMetricData``, which has no resource-level form (AWS),
 held to the stack's namespace by a condition.
 """

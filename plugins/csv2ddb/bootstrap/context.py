@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from csv2ddb import aws
+from csv2ddb.engines import PYTHONSHELL
 from csv2ddb.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,14 +41,20 @@ class Sources:
     Parameters (not constants) so tests and forks can deploy other files.
     """
 
-    glue_script: Path | None = None  # default: glue/<settings.glue.script_name>
+    glue_script: Path | None = None  # the Python shell's; default: glue/<settings.glue.script_name>
     lambda_dir: Path = DEFAULT_LAMBDA_DIR
     glue_dir: Path = DEFAULT_GLUE_DIR  # holds pyproject.toml + csv2ddb_core/: the core's wheel
     # The dataset files the routing table is built from: the DAG factory's (registry.deployed_dir).
     datasets_dir: Path = field(default_factory=lambda: _deployed_datasets_dir())
 
-    def glue_script_path(self, settings: Settings) -> Path:
-        return self.glue_script or self.glue_dir / settings.glue.script_name
+    def glue_script_path(self, settings: Settings, engine: str = PYTHONSHELL) -> Path:
+        """An engine's entry script: ``glue/<its script_name>`` (the Python shell's may be given)."""
+        if engine == PYTHONSHELL and self.glue_script is not None:
+            return self.glue_script
+        job = settings.job(engine)
+        if job is None:
+            raise ValueError(f"engine {engine} runs in the Airflow worker: it has no entry script")
+        return self.glue_dir / job.script_name
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The Glue load job resource: Python shell (3.9) by default; script and core wheel uploaded by
-``script.py``, definition from ``csv2ddb.engines`` (the same one the DAG's operator sends).
+"""A Glue engine's load job resource, one per engine of ``csv2ddb.engines`` that runs as a Glue job;
+script and core wheel uploaded by ``script.py``, definition from ``csv2ddb.job_definitions`` (the
+same one the DAG's operator sends).
 
 ``DefaultArguments`` carry the stack's locations (manifest bucket/prefix, rejected prefix,
 write concurrency) so the DAG passes only per-run arguments. ``MaxRetries`` is 0: Airflow owns
@@ -15,13 +16,19 @@ from botocore.exceptions import ClientError
 
 from csv2ddb.bootstrap import tags
 from csv2ddb.bootstrap.base import Resource, is_error
+from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import MISSING, Observation
-from csv2ddb.engines import PYTHONSHELL, SPARK, job_definition, job_name, role_name
+from csv2ddb.engine_spec import EngineSpec
+from csv2ddb.job_definitions import job_definition, job_name, role_name
 
 
 class GlueJob(Resource):
-    kind = "glue-job"
-    engine = PYTHONSHELL
+    """One engine's Glue job: created, checked and deleted the same way for every engine."""
+
+    def __init__(self, ctx: StackContext, spec: EngineSpec) -> None:
+        super().__init__(ctx)
+        self.engine = spec.name
+        self.kind = spec.job_kind
 
     @property
     def name(self) -> str:
@@ -32,7 +39,7 @@ class GlueJob(Resource):
         return self.ctx.arn("glue", f"job/{self.name}")
 
     def spec(self) -> dict[str, Any]:
-        """The job definition (everything but the name): ``csv2ddb.engines``, shared with the DAG."""
+        """The job definition (everything but the name): ``csv2ddb.job_definitions``, shared with the DAG."""
         return job_definition(
             self.settings, self.ctx.role_arn(role_name(self.settings, self.engine)), self.engine
         )
@@ -82,14 +89,6 @@ class GlueJob(Resource):
     def delete(self) -> str:
         self.ctx.client("glue").delete_job(JobName=self.name)
         return "deleted"
-
-
-class SparkGlueJob(GlueJob):
-    """The Spark engine's job (Glue ETL; registered as Python shell on the local emulator), with
-    its own role: created, checked and deleted exactly like the Python-shell job."""
-
-    kind = "glue-spark-job"
-    engine = SPARK
 
 
 def _same(have: Any, want: Any) -> bool:

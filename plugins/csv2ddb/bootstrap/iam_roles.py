@@ -1,4 +1,4 @@
-"""The two service roles (Glue job, Lambda), each with one inline least-privilege policy.
+"""The service roles (one per Glue engine, the Lambda's), each with one inline least-privilege policy.
 
 No managed policies are attached (no ``*FullAccess``); any other policy found on our role is
 drift and ``create`` removes it, so the role grants exactly what ``policies.py`` says.
@@ -16,6 +16,8 @@ from csv2ddb.bootstrap.base import Resource, canonical_policy, is_error
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import MISSING, Observation
 from csv2ddb.bootstrap.policies import Policy
+from csv2ddb.engine_spec import EngineSpec
+from csv2ddb.job_definitions import role_name
 
 
 class Role(Resource):
@@ -105,25 +107,15 @@ class Role(Resource):
         return "inline policies removed, role deleted"
 
 
-def glue_role(ctx: StackContext) -> Role:
+def job_role(ctx: StackContext, spec: EngineSpec) -> Role:
+    """A Glue engine's role, with that engine's own policy (``policies.job_policy``)."""
     return Role(
         ctx,
-        ctx.settings.glue.role_name,
+        role_name(ctx.settings, spec.name),
         policies.glue_trust_policy(),
-        policies.GLUE_POLICY_NAME,
-        policies.glue_job_policy,
-        f"csv2ddb {ctx.settings.prefix}: Glue load job (read raw/, write items table)",
-    )
-
-
-def spark_role(ctx: StackContext) -> Role:
-    return Role(
-        ctx,
-        ctx.settings.spark.role_name,
-        policies.glue_trust_policy(),
-        policies.SPARK_POLICY_NAME,
-        policies.spark_job_policy,
-        f"csv2ddb {ctx.settings.prefix}: Glue Spark load job (read raw/, write items table)",
+        spec.policy_name,
+        lambda ctx: policies.job_policy(ctx, spec.name),
+        f"csv2ddb {ctx.settings.prefix}: {spec.role_title} (read raw/, write items table)",
     )
 
 

@@ -7,19 +7,18 @@ time, and the 6 random characters Secrets Manager appends to a secret's ARN.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from csv2ddb.bootstrap.analytics_stack import glue_job_statements
 from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.lambda_function import claims_table_name, queue_name
 from csv2ddb.bootstrap.model import BootstrapError
+from csv2ddb.engines import PYTHONSHELL, engine_spec
+from csv2ddb.job_definitions import script_key
 
 VERSION = "2012-10-17"
 Policy = dict[str, Any]
 
-GLUE_POLICY_NAME = "csv2ddb-glue-job"
-SPARK_POLICY_NAME = "csv2ddb-glue-spark-job"
 LAMBDA_POLICY_NAME = "csv2ddb-trigger"
 
 
@@ -55,10 +54,11 @@ ITEM_ACTIONS = (
 )
 
 
-def glue_job_policy(ctx: StackContext) -> Policy:
-    """What the load job does: read raw CSVs and its script, write rejects and manifests,
-    write items into the items table (or a table the stack's pattern names, never the audit
-    table), and log."""
+def job_policy(ctx: StackContext, engine: str = PYTHONSHELL) -> Policy:
+    """What an engine's load job does: read raw CSVs and its own script, write rejects and
+    manifests, write items into the items table (or a table the stack's pattern names, never the
+    audit table), and log; plus what the engine alone needs (its spec's ``role_statements``: the
+    Spark driver merges its splits' parts)."""
     s = ctx.settings
     bucket = ctx.bucket_arn
     return {
@@ -72,7 +72,7 @@ def glue_job_policy(ctx: StackContext) -> Policy:
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
                 "Resource": [
                     f"{bucket}/{s.raw_prefix}*",
-                    f"{bucket}/{s.script_key}",
+                    f"{bucket}/{script_key(s, engine)}",
                     f"{bucket}/{s.core_wheel_key}",
                 ],
             },
@@ -138,29 +138,9 @@ def glue_job_policy(ctx: StackContext) -> Policy:
             },
             # The processed zone (docs/analytics.md): write processed/*, read back its own rejects.
             *glue_job_statements(ctx),
+            *engine_spec(engine).role_statements(bucket, s.manifests_prefix),
         ],
     }
-
-
-def spark_job_policy(ctx: StackContext) -> Policy:
-    """The Spark job's own role: the load job's policy with the Spark script in place of the
-    Python-shell script, plus the per-split parts its driver reads back, merges into rejects.csv
-    and the key list, and deletes (``<manifests>/<run>.parts/``; the ``*`` is the run id)."""
-    s = ctx.settings
-    policy = copy.deepcopy(glue_job_policy(ctx))
-    script, spark_script = f"{ctx.bucket_arn}/{s.script_key}", f"{ctx.bucket_arn}/{s.spark_script_key}"
-    for statement in policy["Statement"]:
-        if statement["Sid"] == "ReadRawFilesAndScript":
-            statement["Resource"] = [spark_script if r == script else r for r in statement["Resource"]]
-    policy["Statement"].append(
-        {
-            "Sid": "MergeSplitParts",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:DeleteObject"],
-            "Resource": [f"{ctx.bucket_arn}/{s.manifests_prefix}*.parts/*"],
-        }
-    )
-    return policy
 
 
 def lambda_policy(ctx: StackContext) -> Policy:

@@ -16,8 +16,11 @@ from botocore.exceptions import ClientError
 
 from csv2ddb.bootstrap.base import Resource, is_error
 from csv2ddb.bootstrap.bucket import bucket_owned, empty_versions
+from csv2ddb.bootstrap.context import StackContext
 from csv2ddb.bootstrap.model import MISSING, BootstrapError, Observation
 from csv2ddb.bootstrap.wheel import WheelBuildError, build_core_wheel
+from csv2ddb.engine_spec import EngineSpec
+from csv2ddb.job_definitions import script_key
 
 
 def sha256(data: bytes) -> str:
@@ -87,18 +90,22 @@ class UploadedArtifact(Resource):
 
 
 class GlueScript(UploadedArtifact):
-    """The thin entry script Glue runs (``glue/csv2ddb_load_job.py``)."""
+    """A Glue engine's thin entry script (``glue/<its script_name>``), one per engine."""
 
-    kind = "glue-script"
     content_type = "text/x-python"
+
+    def __init__(self, ctx: StackContext, spec: EngineSpec) -> None:
+        super().__init__(ctx)
+        self.engine = spec.name
+        self.kind = spec.script_kind
 
     @property
     def key(self) -> str:
-        return self.settings.script_key
+        return script_key(self.settings, self.engine)
 
     @property
     def local_path(self) -> Path:
-        return self.ctx.sources.glue_script_path(self.settings)
+        return self.ctx.sources.glue_script_path(self.settings, self.engine)
 
     @property
     def label(self) -> str:
@@ -109,20 +116,6 @@ class GlueScript(UploadedArtifact):
             return self.local_path.read_bytes()
         except FileNotFoundError as exc:
             raise BootstrapError(f"Glue script {self.local_path} not found: nothing to upload") from exc
-
-
-class SparkScript(GlueScript):
-    """The Spark engine's entry script (``glue/csv2ddb_spark_job.py``)."""
-
-    kind = "glue-spark-script"
-
-    @property
-    def key(self) -> str:
-        return self.settings.spark_script_key
-
-    @property
-    def local_path(self) -> Path:
-        return self.ctx.sources.glue_dir / self.settings.spark.script_name
 
 
 class CoreWheel(UploadedArtifact):

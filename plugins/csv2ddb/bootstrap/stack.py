@@ -16,8 +16,8 @@ from csv2ddb.bootstrap.bucket import Bucket
 from csv2ddb.bootstrap.context import Sources, StackContext
 from csv2ddb.bootstrap.dynamodb_tables import audit_table, items_table
 from csv2ddb.bootstrap.events import ClaimsTable, EventDeadLetterQueue, EventQueue, EventSourceMapping
-from csv2ddb.bootstrap.glue_jobs import GlueJob, SparkGlueJob
-from csv2ddb.bootstrap.iam_roles import glue_role, lambda_role, spark_role
+from csv2ddb.bootstrap.glue_jobs import GlueJob
+from csv2ddb.bootstrap.iam_roles import job_role, lambda_role
 from csv2ddb.bootstrap.lambda_function import TriggerFunction
 from csv2ddb.bootstrap.model import (
     ABSENT,
@@ -33,33 +33,33 @@ from csv2ddb.bootstrap.model import (
 )
 from csv2ddb.bootstrap.routing_table import RoutingTable
 from csv2ddb.bootstrap.s3_trigger import BucketNotification
-from csv2ddb.bootstrap.script import CoreWheel, GlueScript, SparkScript
+from csv2ddb.bootstrap.script import CoreWheel, GlueScript
 from csv2ddb.bootstrap.secret import AirflowApiSecret
 from csv2ddb.bootstrap.sns_topic import AlertsTopic
 from csv2ddb.bootstrap.tags import not_owned_note
+from csv2ddb.engines import glue_engines
 from csv2ddb.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def resources(ctx: StackContext) -> list[Resource]:
-    """Creation order: each resource comes after what it refers to."""
+    """Creation order: each resource comes after what it refers to. Each Glue engine
+    (``csv2ddb.engines``) has its script, its role and its job."""
+    engines = glue_engines()
     return [
         Bucket(ctx),
-        GlueScript(ctx),
-        SparkScript(ctx),
+        *(GlueScript(ctx, spec) for spec in engines),
         CoreWheel(ctx),
         RoutingTable(ctx),
-        glue_role(ctx),
-        spark_role(ctx),
+        *(job_role(ctx, spec) for spec in engines),
         lambda_role(ctx),
         items_table(ctx),
         audit_table(ctx),
         AlertsTopic(ctx),
         *analytics_resources(ctx),  # catalog, workgroup, alarms (to the topic), dashboard
         AirflowApiSecret(ctx),
-        GlueJob(ctx),
-        SparkGlueJob(ctx),
+        *(GlueJob(ctx, spec) for spec in engines),
         EventDeadLetterQueue(ctx),
         EventQueue(ctx),
         ClaimsTable(ctx),

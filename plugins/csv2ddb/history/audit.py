@@ -45,7 +45,7 @@ MANIFEST_FIELDS = (
     "rows_skipped",
     "engine",
     "load_method",
-    LOAD_METHOD_REASON,  # why the DAG chose it (csv2ddb.write_options.choose_method)
+    LOAD_METHOD_REASON,  # why the DAG chose it (csv2ddb.load.file_plan.choose_method)
     "import_arn",  # the import path: the ImportTable that created the table, and what it imported
     "imported_count",
     "rejected_location",

@@ -27,8 +27,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from csv2ddb_core.contract import GROUP_ID_ARG, RUN_ID_ARG, STATUS_FAILED, STATUS_SUCCEEDED, ManifestError
 
 from csv2ddb import stored_manifest
-from csv2ddb.engines import (
-    PYTHONSHELL,
+from csv2ddb.engines import PYTHONSHELL
+from csv2ddb.job_definitions import (
     create_job_kwargs,
     default_arguments,
     job_description,

@@ -20,10 +20,10 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from botocore.config import Config
-from csv2ddb_core.args import parse_job_args
 from csv2ddb_core.contract import ENGINE_INLINE, JobArgs
 from csv2ddb_core.group import Outcome, run_group
 from csv2ddb_core.load import run
+from csv2ddb_core.options import parse_job_args
 
 from csv2ddb.load import groups
 from csv2ddb.load.file_plan import FilePlan

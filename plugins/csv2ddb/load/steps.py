@@ -25,11 +25,12 @@ from csv2ddb_core.contract import (
     ManifestError,
 )
 
-from csv2ddb import stored_manifest, tables, write_options
+from csv2ddb import stored_manifest, tables
 from csv2ddb.analytics.step import audit_fields
 from csv2ddb.datasets.spec import Dataset
-from csv2ddb.engines import PYTHONSHELL, job_name
+from csv2ddb.engines import PYTHONSHELL
 from csv2ddb.history import audit
+from csv2ddb.job_definitions import job_name
 from csv2ddb.load import counts, file_plan, groups, inputs, verdict
 from csv2ddb.load.staging_cleanup import delete_staging
 from csv2ddb.load.trigger_form import InvalidLoadRequest, LoadRequest, plan_request
@@ -96,7 +97,7 @@ def prepare(
     """Resolve the run's files, ensure their tables, and decide each file's plan (``load.file_plan``),
     in one task: no file starts before its table is ready, and the run pays one task start."""
     loads = resolve(request, dag_run_id, settings, dag_id)
-    decided: dict[str, write_options.Decision] = {}
+    decided: dict[str, file_plan.Decision] = {}
     for table in sorted({load["table"] for load in loads}):
         sizes = [int(load["size"]) for load in loads if load["table"] == table]
         decided[table] = ensure(table, settings, request.options, len(sizes), sum(sizes))
@@ -143,16 +144,16 @@ def resolved_checks(checks: str, table: str, settings: Settings, dag_id: str) ->
 
 def ensure(
     table: str, settings: Settings, requested: Mapping[str, str], files: int = 1, size: int = 0
-) -> write_options.Decision:
+) -> file_plan.Decision:
     """Decide the table's write options (keys: the params', else the existing table's, else the
-    settings'; the load method: ``write_options.choose_method``, from the S3 size of the run's
+    settings'; the load method: ``file_plan.choose_method``, from the S3 size of the run's
     file(s), ``size`` bytes in all), then create or check the table with them (an import creates its
     own table); return the decision."""
     client = dynamodb_client(settings)
     existing = tables.describe(client, table)
     try:
         keys = tables.key_schema_of(existing) if existing else None
-        decision = write_options.decide(requested, settings, keys, files, size)
+        decision = file_plan.decide_write(requested, settings, keys, files, size)
         write = decision.write
         log.info("%s: load_method %s", table, write.load_method_reason)
         if write.load_method == LOAD_IMPORT:
@@ -162,7 +163,7 @@ def ensure(
             return decision
         spec = tables.items_table_spec(settings, table, write.keys, write.ttl_attribute)
         result = tables.ensure_table(client, spec, tags=settings.tags)
-    except (tables.TableSchemaMismatch, write_options.InvalidOptions) as exc:
+    except (tables.TableSchemaMismatch, file_plan.InvalidOptions) as exc:
         raise AirflowFailException(str(exc)) from exc
     log.info("table ready: %s; load options %s", result, write)
     return decision

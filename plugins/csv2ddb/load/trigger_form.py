@@ -30,8 +30,9 @@ from csv2ddb_core.contract import (
 )
 from csv2ddb_core.dialect import CSV_OPTION_DEFAULTS, CSV_OPTIONS, EMPTY_CELL_MODES
 
-from csv2ddb import write_options
 from csv2ddb.datasets.spec import Dataset, option_text
+from csv2ddb.engines import ENGINES as REGISTERED
+from csv2ddb.engines import engine_spec
 from csv2ddb.load import file_plan
 from csv2ddb.load.counts import BY_KEYS, BY_SCAN, METHODS
 from csv2ddb.load_defaults import ENGINES
@@ -305,9 +306,8 @@ def csv_params() -> dict[str, Any]:
 
 def engine_params(settings: Settings) -> dict[str, Any]:
     """What loads each file (docs/spark.md, docs/dags.md): a Glue job, or the Airflow worker itself
-    (inline); read by the load task, not a job argument."""
-    spark = settings.spark
-    workers = f"{spark.workers} x {spark.worker_type}, timeout {spark.timeout_minutes} min"
+    (inline); read by the load task, not a job argument. Every engine of the registry is offered."""
+    engines = {name: _engine_text(name, settings) for name in REGISTERED}
     return {
         "engine": {
             "default": None,
@@ -319,17 +319,23 @@ def engine_params(settings: Settings) -> dict[str, Any]:
                     f"auto: inline up to {settings.load.inline_max_bytes:,} bytes, Spark for files over "
                     f"{settings.load.spark_threshold_mb} MiB, else Python shell"
                 ),
-                "pythonshell": "pythonshell: one Glue Python-shell process",
-                "spark": f"spark: the Glue ETL job ({workers})",
-                "inline": "inline: in the Airflow worker, no Glue run (small files)",
+                **engines,
             },
             "title": "Engine",
             "section": ENGINE_SECTION,
             "description": (
-                f"Spark workers: {workers} (settings CSV2DDB_SPARK_WORKER_TYPE, _WORKERS, _TIMEOUT_MINUTES)."
+                "A Glue engine's workers and timeout are its CSV2DDB_<ENGINE>_* settings "
+                "(docs/configuration.md)."
             ),
         },
     }
+
+
+def _engine_text(name: str, settings: Settings) -> str:
+    """``spark: the Glue ETL job (10 x G.1X, timeout 2880 min)``: the engine and its shape."""
+    job = settings.job(name)
+    shape = f" ({job.shape()})" if job is not None else ""
+    return f"{name}: {engine_spec(name).summary}{shape}"
 
 
 def zone_params(settings: Settings) -> dict[str, Any]:
@@ -354,7 +360,7 @@ def zone_params(settings: Settings) -> dict[str, Any]:
 def write_params(settings: Settings) -> dict[str, Any]:
     """The write options (issue: real tables), one section; each is a job argument of the same name."""
     key_text = "NAME or NAME:S|N|B (S by default)"
-    smallest = write_options.size_text(settings.load.import_min_bytes)  # the smallest file auto imports
+    smallest = file_plan.size_text(settings.load.import_min_bytes)  # the smallest file auto imports
     return {
         "partition_key": {
             "default": None,
@@ -514,7 +520,7 @@ def _check_under_raw(what: str, value: str, raw_prefix: str) -> None:
 
 def asked_options(params: Mapping[str, Any]) -> dict[str, str]:
     """The write options the params name, as texts (empty ones mean "the default"). Decided and
-    checked, all together, in ``prepare`` (``write_options.decide``), where the table is known."""
+    checked, all together, in ``prepare`` (``file_plan.decide_write``), where the table is known."""
     texts = {name: option_text(params.get(name)) for name in WRITE_OPTION_NAMES}
     return {name: text for name, text in texts.items() if text}
 
