@@ -188,8 +188,18 @@ def unique_failures(classified: DataFrame) -> DataFrame:
     return failing.groupBy("split", "line").agg(F.collect_list("rule").alias("rules"))
 
 
+def marked_rows(classified: DataFrame) -> DataFrame:
+    """The classified rows the load treats apart from a plain first row (later, dropped or
+    rejected), persisted: the counts, the duplicates and the conflicts each read them, and each
+    would otherwise run the window over every row of the file again (two of them in the write
+    pass's shuffle). Few rows for a file with few duplicates."""
+    marked = classified.where(F.col("later") | F.col("drop") | F.col("reject"))
+    return marked.persist(StorageLevel.MEMORY_AND_DISK)
+
+
 def duplicate_counts(classified: DataFrame) -> Dict[str, int]:
-    """Later rows, exact and conflicting (one Spark job over the classified rows)."""
+    """Later rows, exact and conflicting (one Spark job over the classified rows, or the marked
+    ones: a row that is not later counts in neither)."""
     got = classified.agg(
         F.sum((F.col("later") & ~F.col("conflict")).cast("long")).alias("exact"),
         F.sum(F.col("conflict").cast("long")).alias("conflicting"),
@@ -308,9 +318,11 @@ def run_load(
         # Every split's task is handed the lines of its duplicates (and of its conflicting rows to
         # reject), and reports how many it was handed.
         classified = classify(digests.where("line >= 0"), args.on_conflict)
-        duplicates = classified.where("drop").select("split", "line")
-        conflicts = classified.where("reject").select("split", "line", "first")
-        counts = timed(engine, "duplicates", lambda: duplicate_counts(classified))
+        marked = marked_rows(classified)
+        cached.append(marked)
+        duplicates = marked.where("drop").select("split", "line")
+        conflicts = marked.where("reject").select("split", "line", "first")
+        counts = timed(engine, "duplicates", lambda: duplicate_counts(marked))
         result.duplicates = {"on_conflict": args.on_conflict, **counts}
         read = sum(s["read"] for s in summaries)
         rejected = sum(s["rejected"] for s in summaries)

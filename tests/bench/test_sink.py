@@ -7,8 +7,10 @@ hold the items (see bench/sink.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from csv2ddb_dev.emulator import LOCAL_CREDENTIALS
@@ -16,6 +18,7 @@ from csv2ddb_dev.emulator import LOCAL_CREDENTIALS
 from bench import ddb
 from bench.big import Sink
 from bench.s3_inputs import BUCKET, source_key
+from bench.sink import put_ids
 
 KEY = source_key(Path("tiny.csv"))
 BODY = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(1000))
@@ -85,3 +88,43 @@ def test_sink_keeps_multipart_uploads_and_deletes(sink: Sink, tmp_path: Path) ->
     )
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=BUCKET, Key="manifests/r.keys.jsonl.gz")
+
+
+def _parsed_ids(body: bytes) -> list[bytes]:
+    """What the sink read before it had a fast path: every PutRequest item's id, by ``json``."""
+    request = json.loads(body)
+    return [
+        w["PutRequest"]["Item"]["id"]["S"].encode() for ws in request["RequestItems"].values() for w in ws
+    ]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"id": {"S": "a1"}, "n": {"N": "1"}}, {"n": {"N": "2"}, "id": {"S": "b2"}}],
+        [{"id": {"S": "caf\u00e9 \u2603"}}, {"id": {"S": 'q"uote\\back'}}, {"id": {"S": "tab\t"}}],
+        [{"id": {"S": "x"}, "m": {"M": {"id": {"S": "nested"}}}}],  # a nested id: not an item's
+        [{"id": {"S": "x"}, 'a"id': {"S": "y"}}, {"id": {"S": "z"}}],  # a quote in a name
+        [{"id": {"S": "x"}, "l": {"L": [{"S": "id"}, {"S": '"id": {"S": "w"}'}]}}],
+        [{"id": {"S": "x"}, "PutRequest": {"S": "p"}}, {"id": {"S": "y"}}],
+    ],
+)
+def test_put_ids_reads_exactly_the_ids_json_reads(items: list[dict[str, Any]]) -> None:
+    """The fast path (ids by pattern) or its fallback (the whole body by ``json``) gives exactly the
+    ids ``json`` gives, for bodies as botocore writes them (``", "``), as the job writes them
+    (compact), and with ``\\u`` escapes."""
+    request = {"RequestItems": {"t": [{"PutRequest": {"Item": item}} for item in items]}}
+    for body in (
+        json.dumps(request).encode(),
+        json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode(),
+        json.dumps(request, ensure_ascii=True).encode(),
+    ):
+        assert put_ids(body) == _parsed_ids(body)
+
+
+def test_put_ids_reads_a_plain_body_without_parsing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is taken for items as the job sends them (else the test above proves little)."""
+    items = [{"PutRequest": {"Item": {"id": {"S": f"k{i}"}, "n": {"N": "1"}}}} for i in range(25)]
+    body = json.dumps({"RequestItems": {"t": items}}, separators=(",", ":")).encode()
+    monkeypatch.setattr("bench.sink.json.loads", None)
+    assert put_ids(body) == [f"k{i}".encode() for i in range(25)]

@@ -17,6 +17,7 @@ from csv2ddb_core.spark.splits import (
     split_records,
     splittable,
     transition,
+    whole_waves,
 )
 
 
@@ -58,7 +59,31 @@ def test_split_records_numbers_lines_globally_and_drops_an_earlier_record() -> N
 def test_split_sizes() -> None:
     assert split_count(10, parallelism=2, max_split_bytes=100, min_split_bytes=50) == 1
     assert split_count(1000, parallelism=2, max_split_bytes=100, min_split_bytes=50) == 10
-    assert split_count(300, parallelism=4, max_split_bytes=1000, min_split_bytes=50) == 6
+    assert split_count(300, parallelism=4, max_split_bytes=1000, min_split_bytes=50) == 4  # not 6: 75 B
+
+
+def test_split_count_runs_in_whole_waves_of_the_task_slots() -> None:
+    """More splits than slots: a multiple of the slots, so no last wave runs with slots idle (the
+    5.7 M-row bench file, 542 MB in splits of at most 128 MB: 5 on one core, 6 on two, not 5)."""
+    mb = 1 << 20
+    big = 541_720_000
+    assert split_count(big, parallelism=1, max_split_bytes=128 * mb, min_split_bytes=mb) == 5
+    assert split_count(big, parallelism=2, max_split_bytes=128 * mb, min_split_bytes=mb) == 6
+    assert split_count(big, parallelism=3, max_split_bytes=128 * mb, min_split_bytes=mb) == 6
+    assert split_count(big, parallelism=4, max_split_bytes=128 * mb, min_split_bytes=mb) == 8
+    for slots in range(1, 40):  # e.g. Glue: workers x executor cores
+        for size in (1, 3 * mb, 100 * mb, 541_720_000, 10 << 30):
+            count = split_count(size, slots, 128 * mb, mb)
+            assert count <= slots or count % slots == 0, (slots, size, count)
+            assert -(-size // count) <= 128 * mb  # never a split above the largest size
+
+
+def test_whole_waves_rounds_up_unless_splits_would_fall_below_the_smallest_size() -> None:
+    assert whole_waves(5, slots=2, data_bytes=500, fewest=5, min_split_bytes=1) == 6
+    assert whole_waves(2, slots=4, data_bytes=500, fewest=1, min_split_bytes=1) == 2  # one wave
+    assert whole_waves(8, slots=4, data_bytes=500, fewest=1, min_split_bytes=1) == 8  # already whole
+    assert whole_waves(3, slots=2, data_bytes=300, fewest=1, min_split_bytes=100) == 2  # 4 x 75 B: no
+    assert whole_waves(3, slots=2, data_bytes=300, fewest=3, min_split_bytes=100) == 3  # the max size wins
     assert nominal_starts(10, 110, 4) == [10, 35, 60, 85]
     assert splittable("utf-8", ",")
     assert splittable("latin-1", ";")
