@@ -14,6 +14,12 @@ proven here against the emulator's real Glue job runs):
 Why stand-ins for the task instance and the state store: staging a worker that dies at exactly
 that point needs control no local Airflow run gives. The stand-ins implement only what the
 operator calls (``xcom_push/pull``, ids, ``try_number``; ``get``/``set``); the Glue side is real.
+
+Why a gate and not a sleep: every assertion here needs the first run still active when the retry
+looks for it. A job that sleeps a fixed time makes that a bet on the machine's speed; the job here
+runs until the test opens its gate (a file), which a retry does only once it has chosen the run it
+waits for (``poll_until_complete``). The gate's own limit only ends a broken test instead of hanging
+it, and then the run fails and so does the test.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,7 +39,19 @@ from tests.glue.pythonshell import create_pythonshell_job
 
 pytestmark = pytest.mark.emulator
 
-SLOW_SCRIPT = "import time\ntime.sleep(8)\n"
+GATE_LIMIT_S = 300  # a broken test fails after this, instead of hanging
+
+
+def gated_script(gate: Path) -> str:
+    """A job script that runs until ``gate`` exists (the emulator runs Glue scripts on this machine)."""
+    return (
+        "import os, sys, time\n"
+        f"deadline = time.monotonic() + {GATE_LIMIT_S}\n"
+        f"while not os.path.exists({str(gate)!r}):\n"
+        "    if time.monotonic() > deadline:\n"
+        "        sys.exit('the test never opened the gate')\n"
+        "    time.sleep(0.05)\n"
+    )
 
 
 @dataclass
@@ -65,14 +84,19 @@ class DictStateStore:
 
 @pytest.fixture
 def slow_job(
-    stack_settings: Settings, emulator: Emulator, boto_session: boto3.Session, airflow_conn: None
+    stack_settings: Settings,
+    emulator: Emulator,
+    boto_session: boto3.Session,
+    airflow_conn: None,
+    tmp_path: Path,
 ) -> Iterator[dict[str, Any]]:
-    """A real Glue Python-shell job on the emulator whose runs take ~8 s."""
+    """A real Glue Python-shell job on the emulator whose runs last until the test opens the gate."""
     s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
     glue = boto_session.client("glue", endpoint_url=emulator.endpoint_url)
     bucket, name = stack_settings.bucket, f"{stack_settings.prefix}-slow"
+    gate = tmp_path / "gate"
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="scripts/slow.py", Body=SLOW_SCRIPT.encode())
+    s3.put_object(Bucket=bucket, Key="scripts/slow.py", Body=gated_script(gate).encode())
     create_pythonshell_job(
         glue,
         name,
@@ -81,7 +105,8 @@ def slow_job(
         ExecutionProperty={"MaxConcurrentRuns": 4},
         Timeout=60,
     )
-    yield {"glue": glue, "job_name": name}
+    yield {"glue": glue, "job_name": name, "gate": gate}
+    gate.touch()  # every run still waiting ends now
     for run in glue.get_job_runs(JobName=name)["JobRuns"]:
         while glue.get_job_run(JobName=name, RunId=run["Id"])["JobRun"]["JobRunState"] in (
             "STARTING",
@@ -91,6 +116,17 @@ def slow_job(
     glue.delete_job(JobName=name)
     s3.delete_object(Bucket=bucket, Key="scripts/slow.py")
     s3.delete_bucket(Bucket=bucket)
+
+
+def opening_the_gate(cls: type, gate: Path) -> type:
+    """``cls`` that opens the gate when it starts waiting for a run: only after the run is chosen."""
+
+    class Opening(cls):  # type: ignore[valid-type,misc]
+        def poll_until_complete(self, external_id: Any, context: Any) -> None:
+            gate.touch()
+            super().poll_until_complete(external_id, context)
+
+    return Opening
 
 
 def operator(cls: type, job_name: str, run_id: str) -> Any:
@@ -128,7 +164,7 @@ def test_durable_reconnects_when_the_first_attempt_stored_its_run_id(slow_job: d
     )  # what execute_resumable does next; then the worker dies
     assert state_of(slow_job, run_1) in ("STARTING", "RUNNING")
 
-    retry = operator(GlueJobOperator, slow_job["job_name"], "load-1")
+    retry = operator(opening_the_gate(GlueJobOperator, slow_job["gate"]), slow_job["job_name"], "load-1")
     assert retry.execute(context(StandInTaskInstance(try_number=2), store)) == run_1
     assert [r["Id"] for r in runs(slow_job)] == [run_1]
 
@@ -157,7 +193,9 @@ def test_guarded_operator_waits_for_the_running_load_instead(slow_job: dict[str,
         context(StandInTaskInstance(try_number=1), store)
     )  # ... and the worker dies before task_state_store.set()
     assert state_of(slow_job, run_1) in ("STARTING", "RUNNING")
-    retry = operator(GuardedGlueJobOperator, slow_job["job_name"], "load-3")
+    retry = operator(
+        opening_the_gate(GuardedGlueJobOperator, slow_job["gate"]), slow_job["job_name"], "load-3"
+    )
     assert retry.execute(context(StandInTaskInstance(try_number=2), store)) == run_1
     assert state_of(slow_job, run_1) == "SUCCEEDED"  # it waited for the first run to finish
     assert [r["Id"] for r in runs(slow_job)] == [run_1]
@@ -171,7 +209,9 @@ def test_guarded_operator_finds_a_group_run_by_its_group_id(slow_job: dict[str, 
     from csv2ddb.load.glue_run import GuardedGlueJobOperator
 
     def group_operator(group_id: str) -> Any:
-        op = operator(GuardedGlueJobOperator, slow_job["job_name"], "unused")
+        op = operator(
+            opening_the_gate(GuardedGlueJobOperator, slow_job["gate"]), slow_job["job_name"], "unused"
+        )
         op.script_args = {"--group_id": group_id, "--files": f"s3://b/manifests/groups/{group_id}.json"}
         return op
 
