@@ -121,7 +121,7 @@ def slow_job(
 def opening_the_gate(cls: type, gate: Path) -> type:
     """``cls`` that opens the gate when it starts waiting for a run: only after the run is chosen."""
 
-    class Opening(cls):  # type: ignore[valid-type,misc]
+    class Opening(cls):
         def poll_until_complete(self, external_id: Any, context: Any) -> None:
             gate.touch()
             super().poll_until_complete(external_id, context)
