@@ -186,7 +186,7 @@ def test_plain_operator_starts_a_second_run_when_the_worker_died_before_storing_
 
 
 def test_guarded_operator_waits_for_the_running_load_instead(slow_job: dict[str, Any]) -> None:
-    from csv2ddb.load.glue_run import GuardedGlueJobOperator
+    from csv2ddb.load.glue_task import GuardedGlueJobOperator
 
     store = DictStateStore()
     run_1 = operator(GuardedGlueJobOperator, slow_job["job_name"], "load-3").submit_job(
@@ -206,7 +206,7 @@ def test_guarded_operator_waits_for_the_running_load_instead(slow_job: dict[str,
 
 def test_guarded_operator_finds_a_group_run_by_its_group_id(slow_job: dict[str, Any]) -> None:
     """A group run (csv2ddb.load.groups) carries no ``--run_id``: its retry finds it by ``--group_id``."""
-    from csv2ddb.load.glue_run import GuardedGlueJobOperator
+    from csv2ddb.load.glue_task import GuardedGlueJobOperator
 
     def group_operator(group_id: str) -> Any:
         op = operator(

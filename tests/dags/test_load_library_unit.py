@@ -7,10 +7,12 @@ import re
 
 import pytest
 from csv2ddb import run_notes, stored_manifest
+from csv2ddb.engines import PYTHONSHELL
 from csv2ddb.history import audit
 from csv2ddb.history.audit_cli import render_table
 from csv2ddb.job_definitions import script_uri
-from csv2ddb.load import counts, glue_run
+from csv2ddb.load import counts, glue_task
+from csv2ddb.load.file_plan import FilePlan
 from csv2ddb.load.trigger_form import TOLERANCE_PATTERN, InvalidLoadRequest, load_params, plan_request
 from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import load_settings
@@ -298,7 +300,7 @@ def test_lineage_types_a_key_as_the_table_does() -> None:
 
 # --- the Glue job definition -------------------------------------------------------------------------
 def test_glue_operator_settings_come_from_settings() -> None:
-    kwargs = glue_run.operator_kwargs(SETTINGS)
+    kwargs = glue_task.operator_kwargs(SETTINGS)
     job = kwargs["create_job_kwargs"]
     assert job["Command"] == {
         "Name": "pythonshell",
@@ -314,7 +316,8 @@ def test_glue_operator_settings_come_from_settings() -> None:
 
 
 def test_script_args_follow_the_glue_contract() -> None:
-    args = glue_run.script_args({**LOAD, "reject_tolerance": "0.01"}, SETTINGS)
+    plan = FilePlan.from_xcom({**LOAD, "reject_tolerance": "0.01"})
+    args = plan.run_arguments(SETTINGS, PYTHONSHELL)
     assert args["--source_bucket"] == "b"
     assert args["--source_key"] == "raw/x.csv"
     assert args["--table"] == "t"

@@ -216,7 +216,7 @@ def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_pat
     """``processed: false`` (docs/datasets.md): its loads' Glue runs get ``--processed false`` although
     the stack's DefaultArguments say true; a dataset without the key, or with true, follows the stack;
     a run's conf may turn it off for one load, never on against its dataset's false."""
-    from csv2ddb.load import glue_run
+    from csv2ddb.engines import PYTHONSHELL
 
     assert SETTINGS.load.processed  # the product default: every verified load also lands as Parquet
     write(tmp_path, "orders", {**GOOD, "processed": False})
@@ -236,7 +236,7 @@ def test_processed_false_turns_the_zone_off_for_the_dataset_s_loads_only(tmp_pat
         decision = file_plan.Decision(WriteOptions())
         plan = file_plan.decide(load, decision, {}, None, SETTINGS, processed=request.processed)
         loaded = file_plan.FilePlan.from_xcom(plan.to_xcom())  # as the Glue task receives it
-        return glue_run.script_args(loaded.to_xcom(), SETTINGS)["--processed"]
+        return loaded.run_arguments(SETTINGS, PYTHONSHELL)["--processed"]
 
     assert zone_argument("orders", {}) == "false"
     assert zone_argument("orders", {"processed": True}) == "false"  # the dataset's false wins

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from csv2ddb.bootstrap import create_stack, delete_stack
-from csv2ddb.job_definitions import script_key
-from csv2ddb.load import glue_run
+from csv2ddb.engines import PYTHONSHELL
+from csv2ddb.job_definitions import create_job_kwargs, script_key
+from csv2ddb.load import glue_task
+from csv2ddb.load.file_plan import FilePlan
 from csv2ddb_dev.emulator import Emulator
 from csv2ddb_dev.scripts import load_script
 
@@ -65,11 +67,15 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     glue.create_job(
         Name=settings.glue.job_name,
         Role=f"arn:aws:iam::000000000000:role/{settings.glue.role_name}",
-        **glue_run.create_job_kwargs(settings),
+        **create_job_kwargs(settings),
     )
     load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
     load["reject_tolerance"] = "0"
-    args = {**glue_run.script_args(load, settings), "--write_concurrency": "1", "--max_write_rate": rate}
+    args = {
+        **FilePlan.from_xcom(load).run_arguments(settings, PYTHONSHELL),
+        "--write_concurrency": "1",
+        "--max_write_rate": rate,
+    }
     try:
         first = glue.start_job_run(JobName=settings.glue.job_name, Arguments=args)["JobRunId"]
         wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
@@ -80,8 +86,8 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
         connection = {"conn_type": "aws", "login": "test", "password": "test"}
         connection["extra"] = {"region_name": settings.region, "endpoint_url": emulator.endpoint_url}
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-        operator = glue_run.GuardedGlueJobOperator(
-            task_id="run_glue", script_args=args, **glue_run.operator_kwargs(settings)
+        operator = glue_task.GuardedGlueJobOperator(
+            task_id="run_glue", script_args=args, **glue_task.operator_kwargs(settings)
         )
         ti = TaskInstanceStub()
         assert operator.submit_job({"ti": ti}) == first

@@ -9,7 +9,7 @@ import pytest
 from csv2ddb.bootstrap.policies import job_policy
 from csv2ddb.job_definitions import job_definition
 from csv2ddb.load.file_plan import choose_engine
-from csv2ddb.load.glue_run import engine_kwargs
+from csv2ddb.load.glue_task import engine_kwargs
 from csv2ddb.settings import load_settings
 
 ROLE = "arn:aws:iam::123456789012:role/x"

@@ -73,7 +73,7 @@ import csv2ddb.bootstrap.stack as stack
 from csv2ddb.engines import ENGINES
 from csv2ddb.job_definitions import job_definition
 from csv2ddb.load.file_plan import choose_engine
-from csv2ddb.load.glue_run import engine_kwargs
+from csv2ddb.load.glue_task import engine_kwargs
 from csv2ddb.load.trigger_form import engine_params
 from csv2ddb.load_defaults import ENGINES as CHOICES
 from csv2ddb.settings import configuration_table, load_settings

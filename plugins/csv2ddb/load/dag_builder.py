@@ -24,7 +24,7 @@ from csv2ddb_core.contract import CSV_SUFFIX
 
 from csv2ddb import alerts
 from csv2ddb.datasets.spec import Dataset
-from csv2ddb.load import glue_run, groups, steps
+from csv2ddb.load import glue_task, groups, steps
 from csv2ddb.load.glue_task import RECORDED_KEY, BatchInsteadOperator, GroupGlueOperator, StageFileOperator
 from csv2ddb.load.import_table import ImportLoadOperator
 from csv2ddb.load.trigger_form import load_params
@@ -145,14 +145,14 @@ def build_load_dag(
         @task_group(group_id=GROUP)
         def load_file(group: dict) -> None:
             run_glue = GroupGlueOperator(
-                task_id=LOAD_STEP_ID, group=group, **glue_run.operator_kwargs(settings)
+                task_id=LOAD_STEP_ID, group=group, **glue_task.operator_kwargs(settings)
             )
             run_glue >> verify(group)
 
         @task_group(group_id=IMPORT_GROUP)
         def import_file(load: dict) -> None:
             stage_name, import_name, instead_name = IMPORT_STEPS
-            stage = StageFileOperator(task_id=stage_name, load=load, **glue_run.operator_kwargs(settings))
+            stage = StageFileOperator(task_id=stage_name, load=load, **glue_task.operator_kwargs(settings))
             imported = ImportLoadOperator(
                 task_id=import_name,
                 load=load,
@@ -167,7 +167,7 @@ def build_load_dag(
                 load=load,
                 import_task_id=f"{IMPORT_GROUP}.{import_name}",
                 trigger_rule=TriggerRule.NONE_FAILED,
-                **glue_run.operator_kwargs(settings),
+                **glue_task.operator_kwargs(settings),
             )
             stage >> imported >> instead >> verify_import(load)
 

@@ -41,6 +41,7 @@ from csv2ddb_core.dialect import CSV_OPTIONS, check_csv_options
 from csv2ddb_core.options import parse_bool, parse_write_options
 
 from csv2ddb.engines import INLINE, PYTHONSHELL, SPARK, engine_spec
+from csv2ddb.job_definitions import default_arguments
 from csv2ddb.load_defaults import ENGINES
 from csv2ddb.settings import Settings
 
@@ -246,6 +247,16 @@ class FilePlan:
         """``--processed false`` when this load turned the processed zone off; applied after the
         stack's DefaultArguments (which carry the stack's ``--processed``), so it wins."""
         return {} if self.processed else {"--processed": "false"}
+
+    def stack_arguments(self, settings: Settings, engine: str) -> dict[str, str]:
+        """The engine's stack arguments (its job's DefaultArguments), with this file's own
+        processed-zone choice laid over the stack's default (a load may turn the zone off)."""
+        return {**default_arguments(settings, engine), **self.zone_arguments()}
+
+    def run_arguments(self, settings: Settings, engine: str) -> dict[str, str]:
+        """The whole command line of this file's run on ``engine``: the per-file arguments plus the
+        stack's, repeated so a run never depends on the job's DefaultArguments being current."""
+        return {**self.job_arguments(), **self.stack_arguments(settings, engine)}
 
     def as_batch(self, reason: str) -> FilePlan:
         """The same load written in batches (an ``auto`` import whose table another load created),

@@ -27,7 +27,6 @@ from csv2ddb_core.contract import FILES_ARG, GROUP_ID_ARG, RUN_ID_ARG, check_run
 
 from csv2ddb.engines import engine_spec
 from csv2ddb.load.file_plan import FilePlan
-from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.settings import Settings
 
 # The job arguments that differ from file to file of a group (the group file's entries).
@@ -108,7 +107,7 @@ def group_script_args(group: Mapping[str, Any], location: str, settings: Setting
     first = FilePlan.from_xcom(files_of(group)[0])
     return {
         **shared_arguments(first),
-        **stack_arguments(first, settings, first.engine),
+        **first.stack_arguments(settings, first.engine),
         FILES_ARG: location,
         GROUP_ID_ARG: str(group["group_id"]),
     }

@@ -27,7 +27,6 @@ from csv2ddb_core.options import parse_job_args
 
 from csv2ddb.load import groups
 from csv2ddb.load.file_plan import FilePlan
-from csv2ddb.load.glue_run import stack_arguments
 from csv2ddb.provider_clients import dynamodb_client
 from csv2ddb.settings import Settings
 
@@ -36,7 +35,7 @@ def job_args(load: Mapping[str, Any], settings: Settings) -> JobArgs:
     """One file's job arguments as its Glue run would get them, checked by the core's parser (the
     worker's environment is not read: under the emulator the job reads its arguments from there)."""
     plan = FilePlan.from_xcom(load)
-    arguments = {**plan.job_arguments(), **stack_arguments(plan, settings, ENGINE_INLINE)}
+    arguments = plan.run_arguments(settings, ENGINE_INLINE)
     return parse_job_args([f"{name}={value}" for name, value in arguments.items()], env={})
 
 
