@@ -74,7 +74,8 @@ ENGINE_ARG = "--engine"  # recorded in the Glue run's arguments; both scripts ig
 
 
 def engine_kwargs(settings: Settings, engine: str) -> dict[str, Any]:
-    """The operator arguments that name the engine's Glue job (the ONE definition in engines)."""
+    """The operator arguments that name the engine's Glue job (its ONE definition:
+    ``csv2ddb.job_definitions``)."""
     kwargs = create_job_kwargs(settings, engine)
     return {
         "job_name": job_name(settings, engine),
