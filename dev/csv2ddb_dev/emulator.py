@@ -92,12 +92,16 @@ def start_emulator(
     region: str = "us-east-1",
     health_timeout: float = 60.0,
     keep_objects: bool = False,
+    job_endpoint: str | None = None,
 ) -> Emulator:
     """Start ministack bound to 127.0.0.1 and wait until it answers its health check.
 
     It starts with no S3 objects unless ``keep_objects`` (a restart that must find them again):
     ministack reloads every object body left under the state directory, and a fresh emulator
     with old objects but no tables would describe loads that never happened.
+
+    The Glue jobs it runs talk to ``job_endpoint`` (default: itself); a test puts a proxy in front
+    of it there (tests/holding_proxy.py) to stop a running job at a point it knows.
     """
     ministack = EMULATOR_VENV / "bin" / "ministack"
     if not ministack.exists():
@@ -118,7 +122,7 @@ def start_emulator(
         "AWS_DEFAULT_REGION": region,
         # Glue Python-shell jobs run `python3` from this PATH with this environment.
         "PATH": f"{PROJECT_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "AWS_ENDPOINT_URL": f"http://{HOST}:{port}",
+        "AWS_ENDPOINT_URL": job_endpoint or f"http://{HOST}:{port}",
         "S3_DATA_DIR": str(state_dir / OBJECTS_DIR),
         "S3_PERSIST": "1",  # the Glue script race (module docstring)
         "STATE_DIR": str(state_dir / "state"),

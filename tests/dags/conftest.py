@@ -35,17 +35,23 @@ def handler(event, context):
 """
 
 
-def airflow_env_for(settings: Settings, emulator: Emulator, airflow_home: dict[str, str]) -> dict[str, str]:
-    """Env of an Airflow process that runs csv2ddb against ``settings`` on the emulator."""
+def airflow_env_for(
+    settings: Settings, emulator: Emulator, airflow_home: dict[str, str], endpoint: str | None = None
+) -> dict[str, str]:
+    """Env of an Airflow process that runs csv2ddb against ``settings`` on the emulator; its AWS
+    calls go to ``endpoint`` instead when given (a proxy in front of the emulator)."""
+    endpoint = endpoint or emulator.endpoint_url
     connection = {
         "conn_type": "aws",
         "login": "test",
         "password": "test",
-        "extra": {"region_name": settings.region, "endpoint_url": emulator.endpoint_url},
+        "extra": {"region_name": settings.region, "endpoint_url": endpoint},
     }
     return {
         **airflow_home,
         **emulator.client_env(),
+        "AWS_ENDPOINT_URL": endpoint,
+        "CSV2DDB_ENDPOINT_URL": endpoint,
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         "CSV2DDB_PREFIX": settings.prefix,
         "CSV2DDB_AIRFLOW_API_URL": settings.airflow_api_url,
@@ -80,11 +86,15 @@ class DagRunner:
     airflow_home: dict[str, str]
 
     def run(
-        self, settings: Settings | None, *args: str, extra_env: dict[str, str] | None = None
+        self,
+        settings: Settings | None,
+        *args: str,
+        extra_env: dict[str, str] | None = None,
+        endpoint: str | None = None,
     ) -> AirflowRun:
         env = dict(self.airflow_home)
         if settings is not None:
-            env = airflow_env_for(settings, self.emulator, self.airflow_home)
+            env = airflow_env_for(settings, self.emulator, self.airflow_home, endpoint)
         return run_airflow(list(args), {**env, **(extra_env or {})})
 
 

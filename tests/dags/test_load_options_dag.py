@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-import time
 from typing import Any
 
 import boto3
@@ -21,6 +20,7 @@ from csv2ddb.settings import Settings
 from csv2ddb_dev.emulator import Emulator
 
 from tests.dags.test_load_dag_runs import audit_records, upload
+from tests.holding_proxy import HoldingProxy
 
 pytestmark = [pytest.mark.emulator, pytest.mark.airflow]
 
@@ -126,50 +126,52 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
     stack: Settings, emulator: Emulator, dag_runner: Any, boto_session: boto3.Session
 ) -> None:
     """Two first loads of one new table at once (a backfill): both plan ImportTable, and the one
-    that finds the table made by the other loads in batches instead of failing.
+    whose ImportTable finds the table made by the other loads in batches instead of failing.
 
-    The other load is played by this test: it creates the table the moment this run's staging
-    job has staged its file, before the DAG's import step (the Glue task polls the job every
-    second), which is exactly what the second of two racing imports sees."""
+    The other load is played by this test. The run's AWS calls go through a HoldingProxy
+    (tests/holding_proxy.py) that holds its ImportTable call; the test creates the table, then lets
+    the call through. That is exactly what the second of two racing imports sees, at a point the test
+    knows whatever the machine's speed. (Before: the test created the table when the staged file
+    appeared and bet on doing so within the Glue task's one-second poll.)"""
     s3 = boto_session.client("s3", endpoint_url=emulator.endpoint_url)
     ddb = boto_session.client("dynamodb", endpoint_url=emulator.endpoint_url)
     key = "raw/options/raced.csv.gz"
     upload(s3, stack, key, weather_like_gz())
     table = f"{stack.prefix}-raced"
     conf = {"key": key, "table": table, "partition_key": "origin", "sort_key": "time_hour"}
-    staged_before = {
-        o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket, Prefix="staging/").get("Contents", [])
-    }
     outcome: dict[str, Any] = {}
-    runner = threading.Thread(
-        target=lambda: outcome.update(
-            run=dag_runner.run(
-                stack, "test", "csv2ddb_load", "--conf", json.dumps(conf), extra_env=IMPORT_EVERY_FIRST_LOAD
+    with HoldingProxy(emulator.endpoint_url, "ImportTable", allow=0) as proxy:
+        runner = threading.Thread(
+            target=lambda: outcome.update(
+                run=dag_runner.run(
+                    stack,
+                    "test",
+                    "csv2ddb_load",
+                    "--conf",
+                    json.dumps(conf),
+                    extra_env=IMPORT_EVERY_FIRST_LOAD,
+                    endpoint=proxy.url,
+                )
             )
         )
-    )
-    runner.start()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and runner.is_alive():
-        listed = s3.list_objects_v2(Bucket=stack.bucket, Prefix="staging/").get("Contents", [])
-        if {o["Key"] for o in listed} - staged_before:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the run staged nothing: it did not plan an import")
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "origin", "KeyType": "HASH"},
-            {"AttributeName": "time_hour", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "origin", "AttributeType": "S"},
-            {"AttributeName": "time_hour", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    runner.join(timeout=600)
+        runner.start()
+        while runner.is_alive() and not proxy.holding.wait(timeout=0.1):
+            pass  # until the import step's ImportTable is held (or the run ended: asserted below)
+        assert proxy.holding.is_set(), outcome.get("run")
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[
+                {"AttributeName": "origin", "KeyType": "HASH"},
+                {"AttributeName": "time_hour", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "origin", "AttributeType": "S"},
+                {"AttributeName": "time_hour", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        proxy.release()
+        runner.join(timeout=600)
     run = outcome["run"]
     assert run.state == "success", run.output[-6000:]
     assert "loading in batches instead" in run.output

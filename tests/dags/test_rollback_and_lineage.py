@@ -28,7 +28,7 @@ from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settin
 from csv2ddb.tables import audit_table_spec, ensure_table, items_table_spec
 from csv2ddb_dev.emulator import Emulator
 
-from tests.dags.holding_proxy import HoldingProxy
+from tests.holding_proxy import HoldingProxy
 
 pytestmark = pytest.mark.emulator
 

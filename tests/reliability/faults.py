@@ -86,9 +86,12 @@ class Place(BucketTable):
             return None
         return json.loads(body)
 
-    def start_job(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-        """The job script as Glue runs it: its own process (and process group), ``--name value`` args."""
-        env = {**os.environ, **self.emulator.client_env()}
+    def start_job(
+        self, argv: list[str], log: Path, overrides: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """The job script as Glue runs it: its own process (and process group), ``--name value`` args;
+        ``overrides`` change its environment (a proxy's endpoint)."""
+        env = {**os.environ, **self.emulator.client_env(), **(overrides or {})}
         for leak in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             env.pop(leak, None)
         with open(log, "wb") as out:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,20 +20,29 @@ from csv2ddb_core.load import run
 from csv2ddb_core.options import parse_job_args
 from csv2ddb_dev.emulator import Emulator, start_emulator, stop_process_group
 
+from tests.holding_proxy import HoldingProxy
 from tests.reliability.conftest import Results
-from tests.reliability.faults import Place, ids_of, numbered_csv, printed_manifest, wait_until
+from tests.reliability.faults import Place, ids_of, numbered_csv, printed_manifest
 
 pytestmark = pytest.mark.emulator
 
 FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
-# Big enough that a single writer thread is still busy when the fault is injected, small enough
-# to stay a few seconds of emulator CPU.
 FAULT_ROWS = 3000
-# The run a fault interrupts is capped (the job's own --max_write_rate) so it cannot finish before
-# the fault, whatever the machine's speed: 3,000 rows take 30 s, the fault comes after the first
-# items (well under a second). Uncapped, a faster sender once finished all 3,000 between two polls
-# (fresh clone, stop 34): the test then depended on timing.
-FAULTED_RUN_RATE = "100"
+# A run a fault interrupts writes through a HoldingProxy (tests/holding_proxy.py) that lets its first
+# HELD_AFTER BatchWriteItem calls (25 items each, one writer thread) reach the emulator and holds the
+# next one: the fault lands at a point the test knows, whatever the machine's speed. (Before: a
+# --max_write_rate cap made the load slower than the fault, a bet on the test process not stalling.)
+HELD_AFTER = 4
+WRITE_CALL = "BatchWriteItem"
+
+
+def held_run_env(proxy: HoldingProxy) -> dict[str, str]:
+    """The job's endpoint variables pointed at the proxy (its S3 reads pass through unchanged)."""
+    return {"AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url}
+
+
+def forwarded_ids(proxy: HoldingProxy) -> set[str]:
+    return {item["id"]["S"] for item in proxy.put_items()}
 
 
 def figures(manifest: dict[str, Any]) -> list[int]:
@@ -90,14 +98,20 @@ def test_emulator_restarted_mid_load_then_retried(
     place = Place.create(emulator)
     key = place.put("raw/restart.csv", numbered_csv(FAULT_ROWS, "rs"))
     run_id = "fault-restart"
-    argv = place.job_argv(
-        key, run_id, write_concurrency="1", write_max_attempts="3", max_write_rate=FAULTED_RUN_RATE
-    )
-    proc = place.start_job(argv, tmp_path / "first.log")
+    argv = place.job_argv(key, run_id, write_concurrency="1", write_max_attempts="3")
+    with HoldingProxy(emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
+        proc = place.start_job(argv, tmp_path / "first.log", held_run_env(proxy))
+        try:
+            while proc.poll() is None and not proxy.holding.wait(timeout=0.1):
+                pass  # until the job's next write is held (or it ended: asserted below)
+            assert proxy.holding.is_set(), f"the job ended (rc {proc.poll()}) before its write was held"
+            emulator.stop()  # SIGTERM: ministack saves its state and exits
+        except BaseException:
+            stop_process_group(proc.pid)
+            raise
+    # The proxy is closed: the held write is dropped unanswered and every later request finds no
+    # server, as when the AWS side goes away.
     try:
-        wait_until(lambda: proc.poll() is not None or place.has_items(), 120, "the first items")
-        assert proc.poll() is None, "the load finished before the fault: lower FAULTED_RUN_RATE"
-        emulator.stop()  # SIGTERM: ministack saves its state and exits
         rc = proc.wait(timeout=180)
     finally:
         if proc.poll() is None:
@@ -117,8 +131,11 @@ def test_emulator_restarted_mid_load_then_retried(
     )
 
     place = Place(persistent_emulator.restart(), place.settings)
-    partial = len(place.items())
-    assert 0 < partial < FAULT_ROWS  # the state came back: what was written before the stop
+    partial = set(place.items())
+    # the state came back: exactly what the forwarded writes put before the stop
+    assert partial == forwarded_ids(proxy)
+    assert len(partial) == HELD_AFTER * 25
+    assert first["rows_written"] == len(partial)
 
     rc, second = place.run_job(place.job_argv(key, run_id), tmp_path / "retry.log")
     assert rc == 0
@@ -129,8 +146,8 @@ def test_emulator_restarted_mid_load_then_retried(
         "fault",
         "emulator_restarted_mid_load",
         input=(
-            f"{FAULT_ROWS} rows, 1 writer capped at {FAULTED_RUN_RATE} items/s; emulator stopped after "
-            "the first items, restarted with state"
+            f"{FAULT_ROWS} rows, 1 writer; emulator stopped while its write call {HELD_AFTER + 1} was "
+            "held, restarted with state"
         ),
         via="job process, own emulator",
         outcome=(
@@ -146,20 +163,24 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
     place = Place.create(emulator)
     key = place.put("raw/killed.csv", numbered_csv(FAULT_ROWS, "kl"))
     run_id = "fault-killed"
-    argv = place.job_argv(key, run_id, write_concurrency="1", max_write_rate=FAULTED_RUN_RATE)
-    proc = place.start_job(argv, tmp_path / "killed.log")
-    try:
-        wait_until(lambda: proc.poll() is not None or place.has_items(), 120, "the first items")
-        assert proc.poll() is None, "the load finished before the fault: lower FAULTED_RUN_RATE"
-        os.killpg(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            stop_process_group(proc.pid)
-    time.sleep(0.5)  # requests already sent by the dead process finish on the server side
+    argv = place.job_argv(key, run_id, write_concurrency="1")
+    with HoldingProxy(emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
+        proc = place.start_job(argv, tmp_path / "killed.log", held_run_env(proxy))
+        try:
+            while proc.poll() is None and not proxy.holding.wait(timeout=0.1):
+                pass  # until the job's next write is held (or it ended: asserted below)
+            assert proxy.holding.is_set(), f"the job ended (rc {proc.poll()}) before its write was held"
+            os.killpg(proc.pid, signal.SIGKILL)
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            if proc.poll() is None:
+                stop_process_group(proc.pid)
+    # Every forwarded write was answered before the held one was sent (one writer thread), and the
+    # held one never reached the emulator: the table holds exactly what the proxy let through.
     assert place.manifest(run_id) is None  # no account claims success: the DAG's check fails on this
     partial = set(place.items())
-    assert partial
+    assert partial == forwarded_ids(proxy)
+    assert len(partial) == HELD_AFTER * 25
     assert partial < ids_of("kl", FAULT_ROWS)
 
     rc, again = place.run_job(place.job_argv(key, run_id), tmp_path / "rerun.log")
@@ -170,8 +191,8 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
         "fault",
         "job_process_killed_mid_load",
         input=(
-            f"{FAULT_ROWS} rows, capped at {FAULTED_RUN_RATE} items/s; job process SIGKILLed after the "
-            "first items; re-run, same run id"
+            f"{FAULT_ROWS} rows, 1 writer; job process SIGKILLed while its write call {HELD_AFTER + 1} "
+            "was held; re-run, same run id"
         ),
         via="job process",
         outcome="killed run left no manifest; re-run wrote the same ids, identity exact, table exact",

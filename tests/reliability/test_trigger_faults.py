@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,10 +17,12 @@ from csv2ddb.engines import PYTHONSHELL
 from csv2ddb.job_definitions import create_job_kwargs, script_key
 from csv2ddb.load import glue_task
 from csv2ddb.load.file_plan import FilePlan
-from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.emulator import Emulator, start_emulator
+from csv2ddb_dev.paths import free_port
 from csv2ddb_dev.scripts import load_script
 
 from tests.glue.conftest import JOB_PATH
+from tests.holding_proxy import HoldingProxy
 from tests.reliability.casegen import BAD_KEYS
 from tests.reliability.conftest import Results
 from tests.reliability.faults import Place, ids_of, numbered_csv, wait_until
@@ -51,16 +53,33 @@ class TaskInstanceStub:
         self.xcom[key] = value
 
 
+HELD_AFTER = 4  # BatchWriteItem calls of run 1 that reach the emulator before one is held
+
+
+@pytest.fixture
+def held_glue(tmp_path: Path) -> Iterator[tuple[Emulator, HoldingProxy]]:
+    """An emulator of this test's own whose Glue jobs write through a HoldingProxy in front of it:
+    a job run cannot get past its ``HELD_AFTER + 1``-th BatchWriteItem until the test releases it."""
+    port = free_port()
+    with HoldingProxy(f"http://127.0.0.1:{port}", "BatchWriteItem", allow=HELD_AFTER) as proxy:
+        emulator = start_emulator(tmp_path / "ministack", port=port, job_endpoint=proxy.url)
+        try:
+            yield emulator, proxy
+        finally:
+            proxy.release()  # no job run is left waiting
+            emulator.stop()
+
+
 def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, results: Results
+    held_glue: tuple[Emulator, HoldingProxy], monkeypatch: pytest.MonkeyPatch, results: Results
 ) -> None:
+    emulator, proxy = held_glue
     place = Place.create(emulator)
     settings = place.settings
-    # Run 1 must still run when attempt 2 submits, whatever the machine's speed: one writer thread
-    # capped by the job's own --max_write_rate, so 10,000 rows take at least 20 s while attempt 2
-    # comes right after the first items. (Uncapped, 4,000 rows once finished in between, and the guard
-    # then rightly found nothing; a size alone is a bet on the machine.)
-    rows, rate = 10_000, "500"
+    # Run 1 must still run when attempt 2 submits, whatever the machine's speed: its job writes
+    # through the proxy, which holds its 5th BatchWriteItem until attempt 2 has chosen its run.
+    # (Before: a --max_write_rate cap made run 1 slower than the test, a bet on the machine.)
+    rows = 1_000
     key = place.put("raw/guarded.csv", numbered_csv(rows, "gd"))
     place.s3.upload_file(str(JOB_PATH), place.bucket, script_key(settings))
     glue = place.client("glue")
@@ -71,16 +90,14 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     )
     load = {"bucket": place.bucket, "key": key, "table": place.table, "run_id": "guarded-1"}
     load["reject_tolerance"] = "0"
-    args = {
-        **FilePlan.from_xcom(load).run_arguments(settings, PYTHONSHELL),
-        "--write_concurrency": "1",
-        "--max_write_rate": rate,
-    }
+    args = {**FilePlan.from_xcom(load).run_arguments(settings, PYTHONSHELL), "--write_concurrency": "1"}
     try:
         first = glue.start_job_run(JobName=settings.glue.job_name, Arguments=args)["JobRunId"]
-        wait_until(place.has_items, 180, "the first Glue run to write", interval=0.2)
-        state = glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"]["JobRunState"]
-        assert state in ACTIVE, "the first run ended before the retry: lower `rate`"
+        wait_until(
+            lambda: proxy.holding.is_set() or not _active(glue, settings, first), 180, "run 1's held write"
+        )
+        state = glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"]
+        assert state["JobRunState"] in ACTIVE, f"run 1 ended before its write was held: {state}"
 
         # Attempt 2 of the Glue task, built exactly as the DAG builds it, against the emulator.
         connection = {"conn_type": "aws", "login": "test", "password": "test"}
@@ -95,12 +112,9 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
 
         runs = glue.get_job_runs(JobName=settings.glue.job_name)["JobRuns"]
         assert [r["Id"] for r in runs] == [first]  # no second run was started
-        deadline = time.monotonic() + 300
-        while (state := glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"])[
-            "JobRunState"
-        ] in ACTIVE:
-            assert time.monotonic() < deadline, state
-            time.sleep(0.5)
+        proxy.release()
+        wait_until(lambda: not _active(glue, settings, first), 300, "run 1 to end", interval=0.5)
+        state = glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"]
         assert state["JobRunState"] == "SUCCEEDED", state.get("ErrorMessage")
     finally:
         glue.delete_job(JobName=settings.glue.job_name)
@@ -117,13 +131,18 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
         "fault",
         "airflow_retry_while_glue_runs",
         input=(
-            f"Glue run 1 ({rows} rows, capped at {rate} items/s) running; the Glue task's attempt 2 "
-            "submits the same load"
+            f"Glue run 1 ({rows} rows) held at its write call {HELD_AFTER + 1}; the Glue task's "
+            "attempt 2 submits the same load"
         ),
         via="GuardedGlueJobOperator.submit_job + emulator Glue",
         outcome="attempt 2 attached to run 1 (one Glue run in total); run 1 succeeded, table exact",
         rows_lost=rows - len(place.items()),
     )
+
+
+def _active(glue: Any, settings: Any, run_id: str) -> bool:
+    state = glue.get_job_run(JobName=settings.glue.job_name, RunId=run_id)["JobRun"]["JobRunState"]
+    return state in ACTIVE
 
 
 def _fake_airflow_module() -> ModuleType:
