@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +70,14 @@ class HoldingProxy(ThreadingHTTPServer):
             for request in requests
             if "PutRequest" in request
         ]
+
+    def wait_held(self, running: Callable[[], bool]) -> bool:
+        """Wait until a call is held (True), or until ``running()`` says the client ended first
+        (False): no time limit of its own, the client's end is the limit."""
+        while not self.holding.wait(timeout=0.1):
+            if not running():
+                return self.holding.is_set()
+        return True
 
     def release(self) -> None:
         """Let the held call, and every later one, through."""

@@ -155,9 +155,8 @@ def test_an_auto_import_whose_table_another_load_created_meanwhile_loads_in_batc
             )
         )
         runner.start()
-        while runner.is_alive() and not proxy.holding.wait(timeout=0.1):
-            pass  # until the import step's ImportTable is held (or the run ended: asserted below)
-        assert proxy.holding.is_set(), outcome.get("run")
+        # until the import step's ImportTable is held (or the run ended: asserted)
+        assert proxy.wait_held(runner.is_alive), outcome.get("run")
         ddb.create_table(
             TableName=table,
             KeySchema=[

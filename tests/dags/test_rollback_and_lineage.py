@@ -214,9 +214,8 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
         )
         assert first.stderr is not None
         line = first.stderr.readline()  # printed after the first 100 keys were read and deleted
-        while first.poll() is None and not proxy.holding.wait(timeout=0.1):
-            pass  # until the 5th call is held (or the rollback ended: the assertion below says so)
-        held = proxy.holding.is_set()
+        # until the 5th call is held (or the rollback ended: the assertion below says so)
+        held = proxy.wait_held(lambda: first.poll() is None)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     assert line.startswith("rollback progress: 100/"), line + first.stderr.read()

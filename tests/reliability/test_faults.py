@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
 from typing import Any
 
 import botocore.exceptions
@@ -36,9 +38,22 @@ HELD_AFTER = 4
 WRITE_CALL = "BatchWriteItem"
 
 
-def held_run_env(proxy: HoldingProxy) -> dict[str, str]:
-    """The job's endpoint variables pointed at the proxy (its S3 reads pass through unchanged)."""
-    return {"AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url}
+@contextmanager
+def job_held_mid_load(
+    place: Place, argv: list[str], log: Path
+) -> Iterator[tuple[Popen[bytes], HoldingProxy]]:
+    """The job, its endpoint a HoldingProxy's, yielded once its write call ``HELD_AFTER + 1`` is held
+    (every earlier one answered). Leaving closes the proxy: the held call is dropped unanswered and
+    later ones find no server. A job still running after a failure here is stopped."""
+    with HoldingProxy(place.emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
+        proc = place.start_job(argv, log, {"AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url})
+        try:
+            held = proxy.wait_held(lambda: proc.poll() is None)
+            assert held, f"the job ended (rc {proc.poll()}) before its write was held"
+            yield proc, proxy
+        except BaseException:
+            stop_process_group(proc.pid)
+            raise
 
 
 def forwarded_ids(proxy: HoldingProxy) -> set[str]:
@@ -99,16 +114,8 @@ def test_emulator_restarted_mid_load_then_retried(
     key = place.put("raw/restart.csv", numbered_csv(FAULT_ROWS, "rs"))
     run_id = "fault-restart"
     argv = place.job_argv(key, run_id, write_concurrency="1", write_max_attempts="3")
-    with HoldingProxy(emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
-        proc = place.start_job(argv, tmp_path / "first.log", held_run_env(proxy))
-        try:
-            while proc.poll() is None and not proxy.holding.wait(timeout=0.1):
-                pass  # until the job's next write is held (or it ended: asserted below)
-            assert proxy.holding.is_set(), f"the job ended (rc {proc.poll()}) before its write was held"
-            emulator.stop()  # SIGTERM: ministack saves its state and exits
-        except BaseException:
-            stop_process_group(proc.pid)
-            raise
+    with job_held_mid_load(place, argv, tmp_path / "first.log") as (proc, proxy):
+        emulator.stop()  # SIGTERM: ministack saves its state and exits
     # The proxy is closed: the held write is dropped unanswered and every later request finds no
     # server, as when the AWS side goes away.
     try:
@@ -164,17 +171,9 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
     key = place.put("raw/killed.csv", numbered_csv(FAULT_ROWS, "kl"))
     run_id = "fault-killed"
     argv = place.job_argv(key, run_id, write_concurrency="1")
-    with HoldingProxy(emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
-        proc = place.start_job(argv, tmp_path / "killed.log", held_run_env(proxy))
-        try:
-            while proc.poll() is None and not proxy.holding.wait(timeout=0.1):
-                pass  # until the job's next write is held (or it ended: asserted below)
-            assert proxy.holding.is_set(), f"the job ended (rc {proc.poll()}) before its write was held"
-            os.killpg(proc.pid, signal.SIGKILL)
-            assert proc.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            if proc.poll() is None:
-                stop_process_group(proc.pid)
+    with job_held_mid_load(place, argv, tmp_path / "killed.log") as (proc, proxy):
+        os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
     # Every forwarded write was answered before the held one was sent (one writer thread), and the
     # held one never reached the emulator: the table holds exactly what the proxy let through.
     assert place.manifest(run_id) is None  # no account claims success: the DAG's check fails on this

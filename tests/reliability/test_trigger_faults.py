@@ -93,9 +93,7 @@ def test_airflow_retry_while_the_first_glue_run_is_running_starts_no_second_run(
     args = {**FilePlan.from_xcom(load).run_arguments(settings, PYTHONSHELL), "--write_concurrency": "1"}
     try:
         first = glue.start_job_run(JobName=settings.glue.job_name, Arguments=args)["JobRunId"]
-        wait_until(
-            lambda: proxy.holding.is_set() or not _active(glue, settings, first), 180, "run 1's held write"
-        )
+        proxy.wait_held(lambda: _active(glue, settings, first))
         state = glue.get_job_run(JobName=settings.glue.job_name, RunId=first)["JobRun"]
         assert state["JobRunState"] in ACTIVE, f"run 1 ended before its write was held: {state}"
 
