@@ -95,6 +95,12 @@ def test_conf_run_loads_the_object_named_by_the_event(
     run = dag_runner.run(stack, "test", "csv2ddb_load", "--conf", json.dumps(conf))
     assert run.state == "success", run.output[-6000:]
     assert run.tasks["wait_for_partition"] == "skipped"
+    # No file planned as an import: import_files skipped the four import steps itself, at once
+    # (dag_builder.ImportFilesOperator), not Airflow one level per pass.
+    assert run.tasks["import_files"] == "success"
+    import_steps = ("stage", "import_table", "batch_instead", "verify")
+    assert {run.tasks[f"import_file.{step}"] for step in import_steps} == {"skipped"}
+    assert "no file planned as an import: skipping" in run.output
     (record,) = audit_records(ddb, stack, run.result["dag_run_id"])
     assert record["source"] == f"s3://{stack.bucket}/{key}"
     assert record["dag_run_id"] == run.result["dag_run_id"]
