@@ -104,13 +104,10 @@ class HoldingProxy(ThreadingHTTPServer):
             self.bodies.append(json.loads(body or b"{}"))
             return True
 
-    def admit_held(self, body: bytes) -> bool:
-        """A held call, once freed: forwarded (and recorded) if released, else dropped."""
-        if not self.released.is_set():
-            return False
-        with self.lock:
-            self.bodies.append(json.loads(body or b"{}"))
-        return True
+    def admit_held(self, target: str, body: bytes) -> bool:
+        """A held call, once freed: forwarded (``admit`` lets it through and records it) if released,
+        else dropped."""
+        return self.released.is_set() and self.admit(target, body)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -122,9 +119,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def relay(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if not self.server.admit(self.headers.get("X-Amz-Target", ""), body):
+        target = self.headers.get("X-Amz-Target", "")
+        if not self.server.admit(target, body):
             self.server.freed.wait()
-            if not self.server.admit_held(body):
+            if not self.server.admit_held(target, body):
                 self.close_connection = True  # dropped: never forwarded, never answered
                 return
         upstream = http.client.HTTPConnection(*self.server.upstream, timeout=300)

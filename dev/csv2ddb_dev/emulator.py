@@ -61,8 +61,7 @@ class Emulator:
         return {
             **LOCAL_CREDENTIALS,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "CSV2DDB_ENDPOINT_URL": self.endpoint_url,
+            **endpoint_env(self.endpoint_url),
             "CSV2DDB_REGION": self.region,
             # The emulator runs only Python-shell jobs (a glueetl run is marked SUCCEEDED unrun):
             # the Spark job is registered as one, and its script starts Spark in local mode.
@@ -74,6 +73,12 @@ class Emulator:
 
     def stop(self, timeout: float = 15.0) -> None:
         stop_process_group(self.pid, timeout)
+
+
+def endpoint_env(url: str) -> dict[str, str]:
+    """The variables that point boto3 (``AWS_ENDPOINT_URL``) and csv2ddb's settings at ``url``: the
+    emulator, or a test's proxy in front of it."""
+    return {"AWS_ENDPOINT_URL": url, "CSV2DDB_ENDPOINT_URL": url}
 
 
 def _healthy(endpoint_url: str) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from csv2ddb.bootstrap import Sources, create_stack, delete_stack
 from csv2ddb.settings import Settings, load_settings
-from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.emulator import Emulator, endpoint_env
 from csv2ddb_dev.paths import free_port
 
 # One module object whichever way this conftest is imported (pytest imports it as `conftest`, other
@@ -50,8 +50,7 @@ def airflow_env_for(
     return {
         **airflow_home,
         **emulator.client_env(),
-        "AWS_ENDPOINT_URL": endpoint,
-        "CSV2DDB_ENDPOINT_URL": endpoint,
+        **endpoint_env(endpoint),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         "CSV2DDB_PREFIX": settings.prefix,
         "CSV2DDB_AIRFLOW_API_URL": settings.airflow_api_url,

@@ -26,7 +26,7 @@ from csv2ddb.history import audit, rollback
 from csv2ddb.run_identity import RunStamp
 from csv2ddb.settings import DAG_ID_LOAD, DAG_ID_ROLLBACK, Settings, load_settings
 from csv2ddb.tables import audit_table_spec, ensure_table, items_table_spec
-from csv2ddb_dev.emulator import Emulator
+from csv2ddb_dev.emulator import Emulator, endpoint_env
 
 from tests.holding_proxy import HoldingProxy
 
@@ -204,7 +204,7 @@ def test_rollback_killed_mid_way_then_run_again_finishes(world: World) -> None:
     # chunk's 100 deletes, 25 a call) reach the emulator and holds the 5th: the kill lands at a
     # point the test knows, whatever the machine's speed.
     with HoldingProxy(world.env["AWS_ENDPOINT_URL"], "BatchExecuteStatement", allow=4) as proxy:
-        env = {**world.env, "AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url}
+        env = {**world.env, **endpoint_env(proxy.url)}
         first = subprocess.Popen(
             [sys.executable, "-m", "csv2ddb.history.rollback_cli", run_id, "--threads", "1"],
             env=env,

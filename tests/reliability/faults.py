@@ -19,6 +19,13 @@ from csv2ddb_dev.emulator import Emulator, stop_process_group
 
 from tests.glue.conftest import JOB_PATH, BucketTable
 
+# A run a fault interrupts writes through a HoldingProxy (tests/holding_proxy.py) that lets its first
+# HELD_AFTER WRITE_CALLs (one writer thread) reach the emulator and holds the next one: the fault
+# lands at a point the test knows, whatever the machine's speed. (Before: a --max_write_rate cap made
+# the load slower than the fault, a bet on the test process not stalling.)
+HELD_AFTER = 4
+WRITE_CALL = "BatchWriteItem"
+
 
 def numbered_csv(rows: int, tag: str) -> bytes:
     """``id,name,amount`` rows with ids ``<tag>-<n>``: easy to list exactly."""

@@ -18,24 +18,19 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from csv2ddb_core.clients import make_clients
+from csv2ddb_core.contract import BATCH_SIZE
 from csv2ddb_core.load import run
 from csv2ddb_core.options import parse_job_args
-from csv2ddb_dev.emulator import Emulator, start_emulator, stop_process_group
+from csv2ddb_dev.emulator import Emulator, endpoint_env, start_emulator, stop_process_group
 
 from tests.holding_proxy import HoldingProxy
 from tests.reliability.conftest import Results
-from tests.reliability.faults import Place, ids_of, numbered_csv, printed_manifest
+from tests.reliability.faults import HELD_AFTER, WRITE_CALL, Place, ids_of, numbered_csv, printed_manifest
 
 pytestmark = pytest.mark.emulator
 
 FIGURES = ("rows_read", "rows_written", "rows_rejected", "rows_duplicate")
 FAULT_ROWS = 3000
-# A run a fault interrupts writes through a HoldingProxy (tests/holding_proxy.py) that lets its first
-# HELD_AFTER BatchWriteItem calls (25 items each, one writer thread) reach the emulator and holds the
-# next one: the fault lands at a point the test knows, whatever the machine's speed. (Before: a
-# --max_write_rate cap made the load slower than the fault, a bet on the test process not stalling.)
-HELD_AFTER = 4
-WRITE_CALL = "BatchWriteItem"
 
 
 @contextmanager
@@ -46,7 +41,7 @@ def job_held_mid_load(
     (every earlier one answered). Leaving closes the proxy: the held call is dropped unanswered and
     later ones find no server. A job still running after a failure here is stopped."""
     with HoldingProxy(place.emulator.endpoint_url, WRITE_CALL, allow=HELD_AFTER) as proxy:
-        proc = place.start_job(argv, log, {"AWS_ENDPOINT_URL": proxy.url, "CSV2DDB_ENDPOINT_URL": proxy.url})
+        proc = place.start_job(argv, log, endpoint_env(proxy.url))
         try:
             held = proxy.wait_held(lambda: proc.poll() is None)
             assert held, f"the job ended (rc {proc.poll()}) before its write was held"
@@ -141,7 +136,7 @@ def test_emulator_restarted_mid_load_then_retried(
     partial = set(place.items())
     # the state came back: exactly what the forwarded writes put before the stop
     assert partial == forwarded_ids(proxy)
-    assert len(partial) == HELD_AFTER * 25
+    assert len(partial) == HELD_AFTER * BATCH_SIZE
     assert first["rows_written"] == len(partial)
 
     rc, second = place.run_job(place.job_argv(key, run_id), tmp_path / "retry.log")
@@ -179,7 +174,7 @@ def test_job_process_killed_mid_load_then_rerun(emulator: Emulator, tmp_path: Pa
     assert place.manifest(run_id) is None  # no account claims success: the DAG's check fails on this
     partial = set(place.items())
     assert partial == forwarded_ids(proxy)
-    assert len(partial) == HELD_AFTER * 25
+    assert len(partial) == HELD_AFTER * BATCH_SIZE
     assert partial < ids_of("kl", FAULT_ROWS)
 
     rc, again = place.run_job(place.job_argv(key, run_id), tmp_path / "rerun.log")

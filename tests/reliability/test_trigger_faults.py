@@ -25,7 +25,7 @@ from tests.glue.conftest import JOB_PATH
 from tests.holding_proxy import HoldingProxy
 from tests.reliability.casegen import BAD_KEYS
 from tests.reliability.conftest import Results
-from tests.reliability.faults import Place, ids_of, numbered_csv, wait_until
+from tests.reliability.faults import HELD_AFTER, WRITE_CALL, Place, ids_of, numbered_csv, wait_until
 
 pytestmark = pytest.mark.emulator
 
@@ -53,15 +53,12 @@ class TaskInstanceStub:
         self.xcom[key] = value
 
 
-HELD_AFTER = 4  # BatchWriteItem calls of run 1 that reach the emulator before one is held
-
-
 @pytest.fixture
 def held_glue(tmp_path: Path) -> Iterator[tuple[Emulator, HoldingProxy]]:
     """An emulator of this test's own whose Glue jobs write through a HoldingProxy in front of it:
     a job run cannot get past its ``HELD_AFTER + 1``-th BatchWriteItem until the test releases it."""
     port = free_port()
-    with HoldingProxy(f"http://127.0.0.1:{port}", "BatchWriteItem", allow=HELD_AFTER) as proxy:
+    with HoldingProxy(f"http://127.0.0.1:{port}", WRITE_CALL, allow=HELD_AFTER) as proxy:
         emulator = start_emulator(tmp_path / "ministack", port=port, job_endpoint=proxy.url)
         try:
             yield emulator, proxy
