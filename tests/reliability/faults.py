@@ -97,8 +97,9 @@ class Place(BucketTable):
         self, argv: list[str], log: Path, overrides: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         """The job script as Glue runs it: its own process (and process group), ``--name value`` args;
-        ``overrides`` change its environment (a proxy's endpoint)."""
-        env = {**os.environ, **self.emulator.client_env(), **(overrides or {})}
+        ``overrides`` change its environment (a proxy's endpoint). Its temporary files go beside its
+        log, under the test's own directory: a job killed by a test cannot remove them itself."""
+        env = {**os.environ, **self.emulator.client_env(), "TMPDIR": str(log.parent), **(overrides or {})}
         for leak in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             env.pop(leak, None)
         with open(log, "wb") as out:
