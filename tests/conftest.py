@@ -173,14 +173,28 @@ def spark_job() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def spark(emulator: Emulator, spark_job: ModuleType) -> Iterator[Any]:
+def spark(
+    emulator: Emulator, spark_job: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     """ONE local Spark session for every Spark test (tests/spark, tests/checks, tests/analytics):
-    it takes seconds of CPU to start. Started with the emulator's endpoint in the environment."""
+    it takes seconds of CPU to start. Started with the emulator's endpoint in the environment.
+
+    Its JVM, and with it every Python worker, also gets a TMPDIR of the test run's own (this process
+    keeps its own): a worker that a test kills mid-split leaves its split's spool files behind, and
+    they belong under the test run, not in the machine's /tmp."""
     from tests.spark.conftest import LOCAL_CORES
 
     saved = {k: os.environ.get(k) for k in emulator.client_env()}
     os.environ.update(emulator.client_env())
-    session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
+    own_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("spark-workers-tmp"))
+    try:
+        session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
+    finally:
+        if own_tmpdir is None:
+            os.environ.pop("TMPDIR")
+        else:
+            os.environ["TMPDIR"] = own_tmpdir
     try:
         yield session
     finally:
