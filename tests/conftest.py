@@ -184,26 +184,16 @@ def spark(
     they belong under the test run, not in the machine's /tmp."""
     from tests.spark.conftest import LOCAL_CORES
 
-    saved = {k: os.environ.get(k) for k in emulator.client_env()}
-    os.environ.update(emulator.client_env())
-    own_tmpdir = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("spark-workers-tmp"))
-    try:
-        session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
-    finally:
-        if own_tmpdir is None:
-            os.environ.pop("TMPDIR")
-        else:
-            os.environ["TMPDIR"] = own_tmpdir
-    try:
-        yield session
-    finally:
-        session.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with pytest.MonkeyPatch.context() as session_env:
+        for key, value in emulator.client_env().items():
+            session_env.setenv(key, value)
+        with pytest.MonkeyPatch.context() as start_env:  # the JVM keeps it; this process does not
+            start_env.setenv("TMPDIR", str(tmp_path_factory.mktemp("spark-workers-tmp")))
+            session = spark_job.start_spark(spark_job.spark_options(["--spark_local_cores", LOCAL_CORES], {}))
+        try:
+            yield session
+        finally:
+            session.stop()
 
 
 @pytest.fixture(scope="session")
